@@ -1,0 +1,59 @@
+# SocialOmega: every entry point. `make demo` and `make test` install what they need.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON313 ?= $(shell PYENV_VERSION=3.13.0 pyenv which python3.13 2>/dev/null || command -v python3.13)
+VENV      := .venv
+PY        := $(VENV)/bin/python
+BUILD     := .build
+LS_VENV   := $(BUILD)/localstack-venv
+PYTEST    := $(PY) -m pytest -c tests/pytest.ini
+
+.PHONY: help venv localstack-venv localstack-up down demo test test-unit test-integration tf-test tf-check bench redrive clean
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
+
+venv: $(VENV)/.installed ## the project's Python 3.13 virtualenv
+$(VENV)/.installed: services/pyproject.toml
+	@test -n "$(PYTHON313)" || { echo "Python 3.13 not found (pyenv install 3.13.0)"; exit 1; }
+	$(PYTHON313) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e 'services[dev]'
+	@touch $@
+
+localstack-venv: $(LS_VENV)/.installed ## LocalStack 4.14.0 in its own virtualenv (native mode)
+$(LS_VENV)/.installed: tests/localstack/requirements.lock
+	@mkdir -p $(BUILD)
+	$(PYTHON313) -m venv $(LS_VENV)
+	$(LS_VENV)/bin/pip install -q -r tests/localstack/requirements.lock
+	@touch $@
+
+localstack-up: venv localstack-venv ## start LocalStack (docker compose if Docker answers, else native)
+	$(PY) -m socialomega.local.localstack start
+
+down: venv ## stop what `make demo` started
+	$(PY) -m socialomega.local.localstack stop
+
+demo: localstack-up ## one real pipeline run over the sandbox, then a result table
+	$(PY) -m socialomega.local demo
+
+test: test-unit tf-test test-integration ## everything CI runs
+
+test-unit: venv ## unit tests (no network)
+	$(PYTEST) tests/unit
+
+test-integration: localstack-up ## the pipeline on LocalStack, deployed by Terraform
+	$(PYTEST) tests/integration
+
+tf-test: ## terraform fmt, validate and `terraform test` (mock provider, no AWS)
+	terraform/bin/tf-check
+
+bench: venv ## variant building vs Pillow and the libjpeg-turbo floor
+	$(PY) tests/bench/bench_variants.py
+
+redrive: venv ## move a DLQ's messages back to their queue: make redrive QUEUE=images
+	$(PY) -m socialomega.local redrive $(QUEUE)
+
+clean: down
+	rm -rf $(BUILD) $(VENV)

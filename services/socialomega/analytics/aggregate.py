@@ -1,0 +1,82 @@
+"""Analytics: per-photo, per-target status and daily counters, idempotent on event id.
+
+Each status event updates three documents with compare-and-swap writes, each of which
+remembers the event ids it has applied, so a redelivered event never counts twice:
+* `analytics/status/<asset_id>.json`: latest status per target, with timing;
+* `analytics/daily/<yyyy-mm-dd>.json`: counts per target and event type;
+* `events/yyyy/mm/dd/<event_id>.json`: the event log (write-once).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from socialomega.core import logging as solog
+from socialomega.core.envelope import Envelope
+from socialomega.core.store import MetadataStore
+
+MAX_REMEMBERED_EVENTS = 5000
+
+
+def status_key(asset_id: str) -> str:
+    return f"analytics/status/{asset_id}.json"
+
+
+def daily_key(day: str) -> str:
+    return f"analytics/daily/{day}.json"
+
+
+def event_log_key(event: Envelope) -> str:
+    return f"events/{event.occurred_at:%Y/%m/%d}/{event.event_id}.json"
+
+
+def _seconds_between(start: str | None, end: str | None) -> float | None:
+    if not start or not end:
+        return None
+    return round((datetime.fromisoformat(end) - datetime.fromisoformat(start)).total_seconds(), 3)
+
+
+class Aggregator:
+    def __init__(self, store: MetadataStore) -> None:
+        self.store = store
+
+    def apply(self, event: Envelope) -> None:
+        self.store.claim(event_log_key(event), event.model_dump(mode="json"))
+        payload = event.payload
+        target = str(payload.get("target", "unknown"))
+        finished_at = payload.get("published_at") or payload.get("failed_at") or event.occurred_at.isoformat()
+
+        def update_status(doc: dict[str, Any] | None) -> dict[str, Any] | None:
+            doc = doc or {"asset_id": event.asset_id, "targets": {}, "applied": []}
+            if event.event_id in doc["applied"]:
+                return None
+            row = {
+                "status": "published" if event.type == "PublishSucceeded" else payload.get("status", "failed"),
+                "version": payload.get("version"),
+                "platform": payload.get("platform"),
+                "remote_id": payload.get("remote_id"),
+                "remote_url": payload.get("remote_url"),
+                "error": payload.get("error"),
+                "attempts": payload.get("attempts"),
+                "detected_at": payload.get("detected_at"),
+                "finished_at": finished_at,
+                "seconds_to_publish": _seconds_between(payload.get("detected_at"), payload.get("published_at")),
+                "correlation_id": event.correlation_id,
+            }
+            return {**doc, "targets": {**doc["targets"], target: row},
+                    "applied": (doc["applied"] + [event.event_id])[-MAX_REMEMBERED_EVENTS:]}
+
+        def update_daily(doc: dict[str, Any] | None) -> dict[str, Any] | None:
+            doc = doc or {"day": day, "counts": {}, "applied": []}
+            if event.event_id in doc["applied"]:
+                return None
+            counts = {name: dict(values) for name, values in doc["counts"].items()}
+            per_target = counts.setdefault(target, {})
+            per_target[event.type] = per_target.get(event.type, 0) + 1
+            return {**doc, "counts": counts, "applied": (doc["applied"] + [event.event_id])[-MAX_REMEMBERED_EVENTS:]}
+
+        day = event.occurred_at.strftime("%Y-%m-%d")
+        self.store.update(status_key(event.asset_id), update_status)
+        self.store.update(daily_key(day), update_daily)
+        solog.get_logger().info("analytics_recorded", target=target, day=day)

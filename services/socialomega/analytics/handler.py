@@ -1,0 +1,25 @@
+"""Lambda entry point of the analytics aggregator (EventBridge -> SQS -> here)."""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import Any
+
+from socialomega.analytics.aggregate import Aggregator
+from socialomega.core import aws, config
+from socialomega.core.consumer import process_batch, unwrap_eventbridge
+from socialomega.core.store import MetadataStore
+
+
+@cache
+def _aggregator() -> Aggregator:
+    settings = config.Settings.from_env()
+    return Aggregator(MetadataStore(aws.client("s3"), settings.store_bucket))
+
+
+def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    aggregator = _aggregator()
+    return process_batch(
+        event, lambda envelope, _record: aggregator.apply(envelope), service="analytics",
+        expect=("PublishSucceeded", "PublishFailed"), unwrap=unwrap_eventbridge,
+    )

@@ -1,0 +1,36 @@
+"""The one place that builds AWS clients.
+
+In AWS the SDK finds everything itself. In local mode `AWS_ENDPOINT_URL` (which boto3
+also honours natively) points every client at LocalStack; this module only adds the
+settings LocalStack needs (path-style S3) and a retry mode that is explicit rather than
+boto3's legacy default.
+"""
+
+from __future__ import annotations
+
+import os
+from functools import cache
+from typing import Any
+
+import boto3
+from botocore.config import Config
+
+
+def endpoint_url() -> str | None:
+    return os.environ.get("AWS_ENDPOINT_URL") or None
+
+
+def _config() -> Config:
+    return Config(
+        retries={"mode": "standard", "max_attempts": 3},
+        connect_timeout=5,
+        read_timeout=30,
+        s3={"addressing_style": "path"} if endpoint_url() else {},
+    )
+
+
+@cache
+def client(service: str) -> Any:
+    """A cached client per service (clients are thread-safe; sessions are not)."""
+    session = boto3.session.Session()
+    return session.client(service, endpoint_url=endpoint_url(), config=_config())

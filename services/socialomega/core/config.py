@@ -1,0 +1,124 @@
+"""The one config loader: resource names from the environment, settings from SSM,
+credentials from Secrets Manager (cached, never logged)."""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from socialomega.core import aws
+
+
+class ConfigError(RuntimeError):
+    """Configuration is missing or malformed: an operator must fix it."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    env: str
+    raw_bucket: str
+    processed_bucket: str
+    store_bucket: str
+    images_queue_url: str
+    publish_topic_arn: str
+    event_bus: str
+    config_prefix: str
+    secret_prefix: str
+
+    @classmethod
+    def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
+        environ = os.environ if environ is None else environ
+        names = {
+            "env": "SO_ENV",
+            "raw_bucket": "SO_RAW_BUCKET",
+            "processed_bucket": "SO_PROCESSED_BUCKET",
+            "store_bucket": "SO_STORE_BUCKET",
+            "images_queue_url": "SO_IMAGES_QUEUE_URL",
+            "publish_topic_arn": "SO_PUBLISH_TOPIC_ARN",
+            "event_bus": "SO_EVENT_BUS",
+            "config_prefix": "SO_CONFIG_PREFIX",
+            "secret_prefix": "SO_SECRET_PREFIX",
+        }
+        missing = [var for var in names.values() if not environ.get(var)]
+        if missing:
+            raise ConfigError(f"missing environment variables: {', '.join(missing)}")
+        return cls(**{field: environ[var] for field, var in names.items()})
+
+
+class _TTLCache:
+    """Tiny time-bounded cache: Lambda containers live for hours, config may change."""
+
+    def __init__(self, ttl_seconds: float) -> None:
+        self.ttl = ttl_seconds
+        self._items: dict[str, tuple[float, Any]] = {}
+        self._lock = threading.Lock()
+
+    def get(self, key: str, load: Any) -> Any:
+        now = time.monotonic()
+        with self._lock:
+            hit = self._items.get(key)
+            if hit and now - hit[0] < self.ttl:
+                return hit[1]
+        value = load()
+        with self._lock:
+            self._items[key] = (now, value)
+        return value
+
+    def clear(self) -> None:
+        with self._lock:
+            self._items.clear()
+
+
+_parameters = _TTLCache(ttl_seconds=60)
+_secrets = _TTLCache(ttl_seconds=300)
+
+
+def parameter(settings: Settings, name: str) -> Any:
+    """A JSON SSM parameter under the environment's prefix, e.g. `targets`."""
+    full = f"{settings.config_prefix}/{name}"
+
+    def load() -> Any:
+        ssm = aws.client("ssm")
+        try:
+            value = ssm.get_parameter(Name=full)["Parameter"]["Value"]
+        except ssm.exceptions.ParameterNotFound as exc:
+            raise ConfigError(f"SSM parameter {full} does not exist") from exc
+        try:
+            return json.loads(value)
+        except json.JSONDecodeError as exc:
+            raise ConfigError(f"SSM parameter {full} is not JSON: {exc}") from exc
+
+    return _parameters.get(full, load)
+
+
+def secret(settings: Settings, name: str, *, fresh: bool = False) -> dict[str, Any]:
+    """A JSON secret `socialomega/<env>/<name>`. The value is never logged."""
+    full = f"{settings.secret_prefix}/{name}"
+
+    def load() -> dict[str, Any]:
+        sm = aws.client("secretsmanager")
+        try:
+            raw = sm.get_secret_value(SecretId=full)["SecretString"]
+        except sm.exceptions.ResourceNotFoundException as exc:
+            raise ConfigError(f"secret {full} does not exist") from exc
+        try:
+            value = json.loads(raw)
+        except json.JSONDecodeError:
+            # `from None`: the decode error's context could quote the secret.
+            raise ConfigError(f"secret {full} is not a JSON object") from None
+        if not isinstance(value, dict):
+            raise ConfigError(f"secret {full} is not a JSON object")
+        return value
+
+    if fresh:
+        _secrets.clear()
+    return _secrets.get(full, load)
+
+
+def clear_caches() -> None:
+    _parameters.clear()
+    _secrets.clear()

@@ -1,0 +1,177 @@
+"""SQS consumer contract shared by every queue-driven handler.
+
+The event source mapping has `ReportBatchItemFailures` on, so a handler returns the ids
+of the records to retry and only those come back. Three outcomes per record:
+
+* success: the record is acknowledged (deleted by the event source mapping);
+* `PermanentFailure` / `InvalidMessage`: retrying cannot help, so the record is sent to
+  the queue's DLQ at once with its reason as message attributes, then acknowledged;
+* anything else (`RetryLater` or an unexpected error): reported as a batch item failure
+  with a backoff set through the message's visibility, so SQS redelivers it later and,
+  after `maxReceiveCount` receives, dead-letters it itself.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import threading
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from socialomega.core import aws
+from socialomega.core import logging as solog
+from socialomega.core.envelope import Envelope, EventType, InvalidMessage, parse
+
+MAX_BACKOFF_SECONDS = 900
+
+
+class PermanentFailure(Exception):
+    """Retrying this record cannot succeed; dead-letter it with `reason`."""
+
+    def __init__(self, reason: str, code: str = "permanent") -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.code = code
+
+
+class RetryLater(Exception):
+    """A transient failure; redeliver after `delay_seconds` (None: exponential backoff)."""
+
+    def __init__(self, reason: str, delay_seconds: float | None = None) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.delay_seconds = delay_seconds
+
+
+RecordHandler = Callable[[Envelope, dict[str, Any]], None]
+
+
+def backoff_seconds(receive_count: int, retry_after: float | None = None) -> int:
+    """Capped exponential backoff with full jitter, never shorter than Retry-After."""
+    exponential = min(MAX_BACKOFF_SECONDS, 2 ** min(receive_count, 10))
+    delay = random.uniform(exponential / 2, exponential)
+    if retry_after is not None:
+        delay = max(delay, retry_after)
+    return int(min(MAX_BACKOFF_SECONDS, max(1, delay)))
+
+
+class _DeadLetterQueues:
+    """Finds a source queue's DLQ from its redrive policy, so handlers need no extra config."""
+
+    def __init__(self) -> None:
+        self._urls: dict[str, str] = {}
+        self._lock = threading.Lock()
+
+    def url_for(self, source_arn: str) -> str:
+        with self._lock:
+            if source_arn in self._urls:
+                return self._urls[source_arn]
+        sqs = aws.client("sqs")
+        source_url = queue_url_from_arn(source_arn)
+        policy = sqs.get_queue_attributes(QueueUrl=source_url, AttributeNames=["RedrivePolicy"])
+        redrive = policy.get("Attributes", {}).get("RedrivePolicy")
+        if not redrive:
+            raise RuntimeError(f"queue {source_arn} has no redrive policy, so no DLQ to send to")
+        dlq_url = queue_url_from_arn(json.loads(redrive)["deadLetterTargetArn"])
+        with self._lock:
+            self._urls[source_arn] = dlq_url
+        return dlq_url
+
+
+def queue_url_from_arn(arn: str) -> str:
+    _, _, _, _region, account, name = arn.split(":", 5)
+    return aws.client("sqs").get_queue_url(QueueName=name, QueueOwnerAWSAccountId=account)["QueueUrl"]
+
+
+_dlqs = _DeadLetterQueues()
+
+
+def dead_letter(record: dict[str, Any], reason: str, code: str, service: str) -> None:
+    """Move a record to its DLQ now, keeping the body intact and the reason beside it."""
+    attributes = {
+        "so_failure_reason": {"DataType": "String", "StringValue": reason[:1000]},
+        "so_failure_code": {"DataType": "String", "StringValue": code},
+        "so_failed_service": {"DataType": "String", "StringValue": service},
+        "so_failed_at": {"DataType": "String", "StringValue": datetime.now(UTC).isoformat()},
+        "so_source_queue": {"DataType": "String", "StringValue": record.get("eventSourceARN", "")},
+    }
+    for name, value in (record.get("messageAttributes") or {}).items():
+        if len(attributes) >= 10:  # SQS allows 10 message attributes
+            break
+        if value.get("stringValue") is not None and not name.startswith("so_"):
+            attributes[name] = {"DataType": value.get("dataType", "String"), "StringValue": value["stringValue"]}
+    aws.client("sqs").send_message(
+        QueueUrl=_dlqs.url_for(record["eventSourceARN"]),
+        MessageBody=record["body"],
+        MessageAttributes=attributes,
+    )
+
+
+def _delay(record: dict[str, Any], seconds: int) -> None:
+    try:
+        aws.client("sqs").change_message_visibility(
+            QueueUrl=queue_url_from_arn(record["eventSourceARN"]),
+            ReceiptHandle=record["receiptHandle"],
+            VisibilityTimeout=seconds,
+        )
+    except Exception as exc:  # the default visibility timeout still delays the retry
+        solog.get_logger().warning("backoff_not_set", error=str(exc))
+
+
+def process_batch(
+    event: dict[str, Any],
+    handle: RecordHandler,
+    *,
+    service: str,
+    expect: EventType | tuple[EventType, ...],
+    unwrap: Callable[[dict[str, Any]], Any] = lambda record: record["body"],
+) -> dict[str, Any]:
+    """Run `handle` on every record of an SQS event; return the partial batch response."""
+    log = solog.get_logger()
+    failures: list[dict[str, str]] = []
+    for record in event.get("Records", []):
+        message_id = record.get("messageId", "")
+        receive_count = int((record.get("attributes") or {}).get("ApproximateReceiveCount", "1"))
+        solog.clear()
+        try:
+            envelope = parse(unwrap(record), expect=expect)
+            solog.bind_event(envelope, service)
+            handle(envelope, record)
+            log.info("record_done", message_id=message_id)
+        except (InvalidMessage, PermanentFailure) as exc:
+            reason = getattr(exc, "reason", str(exc))
+            code = getattr(exc, "code", "invalid_message")
+            log.error("record_dead_lettered", message_id=message_id, reason=reason, code=code)
+            try:
+                dead_letter(record, reason, code, service)
+            except Exception as dlq_exc:  # never lose it: let SQS retry and redrive it
+                log.error("dead_letter_failed", message_id=message_id, error=str(dlq_exc))
+                failures.append({"itemIdentifier": message_id})
+        except RetryLater as exc:
+            delay = backoff_seconds(receive_count, exc.delay_seconds)
+            log.warning("record_retry", message_id=message_id, reason=exc.reason, delay_seconds=delay,
+                        receive_count=receive_count)
+            _delay(record, delay)
+            failures.append({"itemIdentifier": message_id})
+        except Exception as exc:
+            delay = backoff_seconds(receive_count)
+            log.exception("record_failed", message_id=message_id, error=f"{type(exc).__name__}: {exc}",
+                          delay_seconds=delay, receive_count=receive_count)
+            _delay(record, delay)
+            failures.append({"itemIdentifier": message_id})
+        finally:
+            solog.clear()
+    return {"batchItemFailures": failures}
+
+
+def unwrap_eventbridge(record: dict[str, Any]) -> Any:
+    """EventBridge delivers its own wrapper to SQS; the envelope is its `detail`."""
+    try:
+        wrapper = json.loads(record["body"])
+    except json.JSONDecodeError as exc:
+        raise InvalidMessage(f"body is not JSON: {exc}") from exc
+    if not isinstance(wrapper, dict) or not isinstance(wrapper.get("detail"), dict):
+        raise InvalidMessage("not an EventBridge event: no detail object")
+    return wrapper["detail"]

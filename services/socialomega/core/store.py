@@ -1,0 +1,129 @@
+"""The S3 JSON metadata store with the conditional writes that make side effects idempotent.
+
+`claim` uses `If-None-Match: *` (412 means someone else already holds the key);
+`update` is a compare-and-swap on the ETag (`If-Match`), retried on conflict.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+
+class ConcurrentUpdate(RuntimeError):
+    """Optimistic update lost the race too many times; safe to retry the message."""
+
+
+@dataclass(frozen=True)
+class Document:
+    key: str
+    data: dict[str, Any]
+    etag: str
+
+
+def _is_precondition_failure(exc: ClientError) -> bool:
+    code = exc.response.get("Error", {}).get("Code")
+    status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+    # 412: the condition failed. 409 ConditionalRequestConflict: a concurrent write raced us.
+    return code in {"PreconditionFailed", "ConditionalRequestConflict"} or status in {409, 412}
+
+
+class MetadataStore:
+    def __init__(self, s3: Any, bucket: str) -> None:
+        self.s3 = s3
+        self.bucket = bucket
+
+    def get(self, key: str) -> Document | None:
+        try:
+            obj = self.s3.get_object(Bucket=self.bucket, Key=key)
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") in {"NoSuchKey", "404"}:
+                return None
+            raise
+        return Document(key=key, data=json.loads(obj["Body"].read()), etag=obj["ETag"])
+
+    def put(self, key: str, data: dict[str, Any]) -> str:
+        return self.s3.put_object(
+            Bucket=self.bucket, Key=key, Body=_dump(data), ContentType="application/json"
+        )["ETag"]
+
+    def claim(self, key: str, data: dict[str, Any]) -> str | None:
+        """Create `key` only if absent. Returns the ETag, or None when it already exists."""
+        try:
+            return self.s3.put_object(
+                Bucket=self.bucket, Key=key, Body=_dump(data), ContentType="application/json", IfNoneMatch="*"
+            )["ETag"]
+        except ClientError as exc:
+            if _is_precondition_failure(exc):
+                return None
+            raise
+
+    def replace(self, doc: Document, data: dict[str, Any]) -> str | None:
+        """Overwrite `doc` only if nobody changed it since it was read; None if they did."""
+        try:
+            return self.s3.put_object(
+                Bucket=self.bucket, Key=doc.key, Body=_dump(data), ContentType="application/json", IfMatch=doc.etag
+            )["ETag"]
+        except ClientError as exc:
+            if _is_precondition_failure(exc):
+                return None
+            raise
+
+    def update(
+        self, key: str, change: Callable[[dict[str, Any] | None], dict[str, Any] | None], attempts: int = 8
+    ) -> dict[str, Any] | None:
+        """Read-modify-write with compare-and-swap. `change` returns the new document or
+        None for "no change"; it may be called several times, so it must be pure."""
+        for _ in range(attempts):
+            doc = self.get(key)
+            new = change(None if doc is None else doc.data)
+            if new is None:
+                return None if doc is None else doc.data
+            etag = self.claim(key, new) if doc is None else self.replace(doc, new)
+            if etag is not None:
+                return new
+        raise ConcurrentUpdate(f"{key}: lost {attempts} optimistic-update races")
+
+    def list_keys(self, prefix: str) -> list[str]:
+        keys: list[str] = []
+        for page in self.s3.get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix=prefix):
+            keys.extend(item["Key"] for item in page.get("Contents", []))
+        return keys
+
+
+def _dump(data: dict[str, Any]) -> bytes:
+    return json.dumps(data, sort_keys=True, default=str, indent=1).encode()
+
+
+# Key layout of the store, in one place.
+def asset_key(asset_id: str) -> str:
+    return f"metadata/assets/{asset_id}.json"
+
+
+def detection_key(source: str, asset_id: str, version: str) -> str:
+    return f"detections/{source}/{asset_id}/{safe_part(version)}.json"
+
+
+def publication_key(asset_id: str, version: str, target: str) -> str:
+    return f"publications/{asset_id}/{safe_part(version)}/{target}.json"
+
+
+def raw_key(asset_id: str, version: str) -> str:
+    return f"raw/{asset_id}/{safe_part(version)}.jpg"
+
+
+def variant_key(asset_id: str, version: str, target: str, extension: str = "jpg") -> str:
+    return f"processed/{asset_id}/{safe_part(version)}/{target}.{extension}"
+
+
+def cursor_key(source: str) -> str:
+    return f"state/poller/{source}.json"
+
+
+def safe_part(value: str) -> str:
+    """Versions are opaque strings (timestamps, ETags): keep them key-safe."""
+    return "".join(c if c.isalnum() or c in "-_." else "_" for c in value)

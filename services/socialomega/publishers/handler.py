@@ -1,0 +1,48 @@
+"""Lambda entry point of the publishers (one function per target, same code)."""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import Any
+
+from socialomega.core import aws, config
+from socialomega.core.consumer import process_batch
+from socialomega.core.events import EventSender
+from socialomega.core.store import MetadataStore
+from socialomega.core.targets import load_targets
+from socialomega.publishers.base import Publisher
+from socialomega.publishers.claims import Publications
+from socialomega.publishers.service import PublishService, S3Images
+
+
+def publisher_for(settings: config.Settings, target_name: str) -> tuple[Publisher, dict[str, Any]]:
+    targets = {t.name: t for t in load_targets(settings)}
+    target = targets[target_name]
+    if target.platform == "rest":
+        from socialomega.publishers.rest import RestEndpoint, RestPublisher
+
+        if not target.endpoint:
+            raise config.ConfigError(f"target {target.name} has no endpoint")
+        endpoint = RestEndpoint.model_validate(target.endpoint)
+        secret = config.secret(settings, target.name) if endpoint.auth.type != "none" else {}
+        return RestPublisher(endpoint, secret), target.model_dump()
+    raise KeyError(target_name)
+
+
+@cache
+def _service() -> PublishService:
+    settings = config.Settings.from_env()
+    store = MetadataStore(aws.client("s3"), settings.store_bucket)
+    return PublishService(
+        publications=Publications(store),
+        images=S3Images(aws.client("s3")),
+        sender=EventSender(events=aws.client("events")),
+        event_bus=settings.event_bus,
+        publisher_for=lambda name: publisher_for(settings, name),
+    )
+
+
+def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    service = _service()
+    return process_batch(event, lambda envelope, _record: service.handle(envelope),
+                         service="publisher", expect="PublishRequested")

@@ -1,0 +1,228 @@
+"""Generic REST publisher: endpoint, method, headers, auth and body from configuration.
+
+Body: a Jinja2 template (sandboxed) rendered over the photo's metadata into JSON, or a
+multipart form carrying the image. Every request carries an `Idempotency-Key` header
+(deterministic per asset, version and target) so a target that honours it makes a retry
+after a timeout safe; for targets that ignore it, the publication claim still prevents
+a second post on redelivery of a message whose outcome is known.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from typing import Any, Literal
+
+import requests
+from jinja2.sandbox import SandboxedEnvironment
+from pydantic import BaseModel, ConfigDict, Field
+
+from socialomega.core import http
+from socialomega.core.http import Outcome
+from socialomega.publishers.base import ImageAccess, PublishRequest, PublishResult
+
+DEFAULT_BODY_TEMPLATE = """{
+  "title": {{ title | tojson }},
+  "description": {{ description | tojson }},
+  "keywords": {{ keywords | tojson }},
+  "image_url": {{ image_url | tojson }},
+  "width": {{ width }},
+  "height": {{ height }},
+  "asset_id": {{ asset_id | tojson }},
+  "version": {{ version | tojson }}
+}"""
+
+
+class RestAuth(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    type: Literal["none", "api_key", "basic", "bearer", "oauth2_client_credentials"] = "none"
+    header: str = "X-Api-Key"  # for api_key
+    token_url: str | None = None  # for oauth2_client_credentials
+    scope: str | None = None
+
+
+class RestEndpoint(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    url: str
+    method: Literal["POST", "PUT"] = "POST"
+    mode: Literal["json", "multipart"] = "json"
+    headers: dict[str, str] = Field(default_factory=dict)
+    auth: RestAuth = Field(default_factory=RestAuth)
+    body_template: str = DEFAULT_BODY_TEMPLATE
+    image_field: str = "image"
+    id_field: str = "id"  # dotted path of the remote id in the JSON response
+    url_field: str | None = None
+    allowed_hosts: list[str] | None = None
+    allow_private_network: bool = False  # only for the local sandbox
+    timeout_seconds: float = 20.0
+    image_url_ttl_seconds: int = 3600
+    idempotency_header: str | None = "Idempotency-Key"
+
+
+class InvalidTargetConfig(ValueError):
+    pass
+
+
+_templates = SandboxedEnvironment(autoescape=False)
+
+
+def render_body(template: str, context: dict[str, Any]) -> dict[str, Any]:
+    """Render the JSON body template; a template that does not yield a JSON object is a config error."""
+    text = _templates.from_string(template).render(**context)
+    try:
+        body = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise InvalidTargetConfig(f"body_template did not render valid JSON: {exc}") from exc
+    if not isinstance(body, dict):
+        raise InvalidTargetConfig("body_template must render a JSON object")
+    return body
+
+
+def template_context(request: PublishRequest, image_url: str | None) -> dict[str, Any]:
+    meta = request.metadata
+    return {
+        "title": meta.get("title") or "",
+        "description": meta.get("description") or "",
+        "caption": meta.get("description") or meta.get("title") or "",
+        "keywords": list(meta.get("keywords") or []),
+        "camera": meta.get("camera") or "",
+        "lens": meta.get("lens") or "",
+        "date": meta.get("capture_date") or "",
+        "image_url": image_url,
+        "width": request.width,
+        "height": request.height,
+        "asset_id": request.asset_id,
+        "version": request.version,
+        "target": request.target,
+    }
+
+
+class _TokenCache:
+    """OAuth2 client-credentials tokens, reused until shortly before they expire."""
+
+    def __init__(self) -> None:
+        self._tokens: dict[str, tuple[str, float]] = {}
+        self._lock = threading.Lock()
+
+    def get(self, key: str) -> str | None:
+        with self._lock:
+            hit = self._tokens.get(key)
+        return hit[0] if hit and hit[1] > time.monotonic() else None
+
+    def put(self, key: str, token: str, expires_in: float) -> None:
+        with self._lock:
+            self._tokens[key] = (token, time.monotonic() + max(0.0, expires_in - 30))
+
+
+_tokens = _TokenCache()
+
+
+class AuthFailed(Exception):
+    def __init__(self, outcome: Outcome) -> None:
+        super().__init__(outcome.message)
+        self.outcome = outcome
+
+
+class RestPublisher:
+    platform = "rest"
+
+    def __init__(self, endpoint: RestEndpoint, secret: dict[str, Any], session: requests.Session | None = None) -> None:
+        self.endpoint = endpoint
+        self.secret = secret
+        self.session = session or http.session()
+
+    def publish(self, request: PublishRequest, images: ImageAccess) -> PublishResult:
+        ep = self.endpoint
+        try:
+            http.check_destination(ep.url, ep.allowed_hosts, ep.allow_private_network)
+            headers = {**ep.headers, **self._auth_headers()}
+        except http.UnsafeDestination as exc:
+            return PublishResult(Outcome("permanent", code="unsafe_destination", message=str(exc)))
+        except AuthFailed as exc:
+            return PublishResult(exc.outcome)
+        if ep.idempotency_header:
+            headers[ep.idempotency_header] = request.idempotency_key
+        kwargs: dict[str, Any] = {"headers": headers, "timeout": (5.0, ep.timeout_seconds), "allow_redirects": False}
+        if ep.mode == "json":
+            url = images.url(request, ep.image_url_ttl_seconds)
+            kwargs["json"] = render_body(ep.body_template, template_context(request, url))
+        else:
+            fields = render_body(ep.body_template, template_context(request, None))
+            kwargs["data"] = {k: v if isinstance(v, str) else json.dumps(v) for k, v in fields.items() if v is not None}
+            kwargs["files"] = {ep.image_field: (f"{request.asset_id}.jpg", images.read(request), request.content_type)}
+        try:
+            response = self.session.request(ep.method, ep.url, **kwargs)
+        except requests.RequestException as exc:
+            return PublishResult(http.classify(error=exc))
+        outcome = http.classify(response)
+        if not outcome.ok:
+            return PublishResult(outcome)
+        return self._result(response)
+
+    def _result(self, response: requests.Response) -> PublishResult:
+        try:
+            body = response.json()
+        except ValueError:
+            return PublishResult(Outcome("unknown", response.status_code, "invalid_response",
+                                         "target accepted the post but answered without JSON"))
+        remote_id = _dig(body, self.endpoint.id_field)
+        if remote_id in (None, ""):
+            return PublishResult(Outcome("unknown", response.status_code, "invalid_response",
+                                         f"response has no {self.endpoint.id_field!r}"))
+        url = _dig(body, self.endpoint.url_field) if self.endpoint.url_field else None
+        return PublishResult(Outcome("ok", response.status_code), remote_id=str(remote_id),
+                             remote_url=str(url) if url else None)
+
+    def _auth_headers(self) -> dict[str, str]:
+        auth = self.endpoint.auth
+        if auth.type == "none":
+            return {}
+        if auth.type == "api_key":
+            return {auth.header: self._secret("api_key")}
+        if auth.type == "bearer":
+            return {"Authorization": f"Bearer {self._secret('token')}"}
+        if auth.type == "basic":
+            basic = requests.auth._basic_auth_str(self._secret("username"), self._secret("password"))
+            return {"Authorization": basic}
+        return {"Authorization": f"Bearer {self._client_credentials_token()}"}
+
+    def _client_credentials_token(self) -> str:
+        auth = self.endpoint.auth
+        if not auth.token_url:
+            raise InvalidTargetConfig("oauth2_client_credentials needs auth.token_url")
+        cache_key = f"{auth.token_url}|{self._secret('client_id')}"
+        cached = _tokens.get(cache_key)
+        if cached:
+            return cached
+        data = {"grant_type": "client_credentials"}
+        if auth.scope:
+            data["scope"] = auth.scope
+        try:
+            response = self.session.post(
+                auth.token_url, data=data, auth=(self._secret("client_id"), self._secret("client_secret")),
+                timeout=http.DEFAULT_TIMEOUT, allow_redirects=False,
+            )
+        except requests.RequestException as exc:
+            raise AuthFailed(http.classify(error=exc)) from None
+        outcome = http.classify(response)
+        if not outcome.ok:
+            raise AuthFailed(Outcome(outcome.kind, outcome.status, "token_" + outcome.code, outcome.message,
+                                     outcome.retry_after))
+        body = response.json()
+        _tokens.put(cache_key, body["access_token"], float(body.get("expires_in", 300)))
+        return body["access_token"]
+
+    def _secret(self, name: str) -> str:
+        value = self.secret.get(name)
+        if not value:
+            raise InvalidTargetConfig(f"the target's secret has no {name!r}")
+        return str(value)
+
+
+def _dig(body: Any, path: str | None) -> Any:
+    for part in (path or "").split("."):
+        if not isinstance(body, dict):
+            return None
+        body = body.get(part)
+    return body

@@ -1,0 +1,78 @@
+"""Partial batch responses: which records are retried, dead-lettered or acknowledged."""
+
+import json
+
+import pytest
+
+from socialomega.core import consumer
+from socialomega.core.consumer import PermanentFailure, RetryLater, backoff_seconds, process_batch
+from socialomega.core.envelope import new_event
+
+
+@pytest.fixture
+def sqs_calls(monkeypatch):
+    calls = {"dead": [], "delay": []}
+    monkeypatch.setattr(consumer, "dead_letter", lambda record, reason, code, service: calls["dead"].append(
+        (record["messageId"], reason, code)))
+    monkeypatch.setattr(consumer, "_delay", lambda record, seconds: calls["delay"].append((record["messageId"], seconds)))
+    return calls
+
+
+def record(message_id: str, body: str, receive_count: int = 1) -> dict:
+    return {"messageId": message_id, "receiptHandle": "rh", "body": body,
+            "attributes": {"ApproximateReceiveCount": str(receive_count)}, "eventSourceARN": "arn:aws:sqs:x:1:q"}
+
+
+def ok_body(asset: str) -> str:
+    return new_event("AssetDetected", asset, {}).to_json()
+
+
+def test_each_record_gets_its_own_outcome(sqs_calls):
+    def handle(envelope, _record):
+        if envelope.asset_id == "permanent":
+            raise PermanentFailure("corrupt JPEG", "image_rejected")
+        if envelope.asset_id == "later":
+            raise RetryLater("429", delay_seconds=60)
+        if envelope.asset_id == "boom":
+            raise RuntimeError("unexpected")
+
+    event = {"Records": [record("1", ok_body("fine")), record("2", ok_body("permanent")), record("3", ok_body("later")),
+                         record("4", "{not json"), record("5", ok_body("boom"))]}
+    result = process_batch(event, handle, service="test", expect="AssetDetected")
+    assert result == {"batchItemFailures": [{"itemIdentifier": "3"}, {"itemIdentifier": "5"}]}
+    assert [(m, c) for m, _, c in sqs_calls["dead"]] == [("2", "image_rejected"), ("4", "invalid_message")]
+    assert "corrupt JPEG" in sqs_calls["dead"][0][1]
+    assert dict(sqs_calls["delay"])["3"] >= 60
+
+
+def test_a_record_that_cannot_be_dead_lettered_is_retried_instead(monkeypatch):
+    def broken(*args):
+        raise RuntimeError("SQS down")
+
+    monkeypatch.setattr(consumer, "dead_letter", broken)
+    result = process_batch({"Records": [record("1", "[]")]}, lambda e, r: None, service="t", expect="AssetDetected")
+    assert result == {"batchItemFailures": [{"itemIdentifier": "1"}]}
+
+
+def test_wrong_event_type_is_dead_lettered(sqs_calls):
+    body = new_event("PublishFailed", "a", {}).to_json()
+    assert process_batch({"Records": [record("1", body)]}, lambda e, r: None, service="t",
+                         expect="AssetDetected") == {"batchItemFailures": []}
+    assert "unexpected event type" in sqs_calls["dead"][0][1]
+
+
+def test_eventbridge_wrapper_is_unwrapped(sqs_calls):
+    seen = []
+    detail = json.loads(ok_body("a"))
+    wrapper = json.dumps({"version": "0", "detail-type": "AssetDetected", "source": "s", "detail": detail})
+    process_batch({"Records": [record("1", wrapper), record("2", "{}")]}, lambda e, r: seen.append(e.asset_id),
+                  service="t", expect="AssetDetected", unwrap=consumer.unwrap_eventbridge)
+    assert seen == ["a"]
+    assert "not an EventBridge event" in sqs_calls["dead"][0][1]
+
+
+def test_backoff_grows_is_capped_and_honours_retry_after():
+    assert 1 <= backoff_seconds(1) <= 2
+    assert 16 <= backoff_seconds(5) <= 32
+    assert backoff_seconds(50) <= consumer.MAX_BACKOFF_SECONDS
+    assert backoff_seconds(1, retry_after=120) >= 120

@@ -1,0 +1,89 @@
+"""The poll loop: idempotent on (asset, version), one bad photo does not stop the others."""
+
+from socialomega.core import store as keys
+from socialomega.poller.poll import Poller
+from socialomega.poller.sources import SourcePhoto
+from tests.unit.fakes import FakeStore, RecordingSender
+
+
+class FakeS3:
+    def __init__(self):
+        self.objects = {}
+
+    def put_object(self, Bucket, Key, Body, **kwargs):
+        self.objects[(Bucket, Key)] = Body
+        return {"VersionId": f"v{len(self.objects)}"}
+
+
+class ListSource:
+    name = "fake"
+
+    def __init__(self, photos, broken=()):
+        self.photos, self.broken = photos, set(broken)
+
+    def candidates(self, cursor):
+        for asset_id, version in self.photos:
+            def fetch(asset_id=asset_id):
+                if asset_id in self.broken:
+                    raise IOError("rendition 503")
+                return b"jpeg:" + asset_id.encode()
+            yield SourcePhoto("fake", asset_id, version, {"title": asset_id}, fetch)
+
+    def next_cursor(self):
+        return {"updated_since": max(v for _, v in self.photos)}
+
+
+class FailingSource:
+    name = "down"
+
+    def candidates(self, cursor):
+        raise PermissionError("token expired")
+
+    def next_cursor(self):
+        return {}
+
+
+def make():
+    store, s3, sender = FakeStore(), FakeS3(), RecordingSender()
+    return Poller(store, s3, "raw", sender, "images-url"), store, s3, sender
+
+
+def test_new_photos_are_stored_and_announced_once():
+    poller, store, s3, sender = make()
+    source = ListSource([("a", "2026-01-01"), ("b", "2026-01-02")])
+    first = poller.poll([source])
+    assert first.detected == ["a", "b"]
+    assert s3.objects[("raw", keys.raw_key("a", "2026-01-01"))] == b"jpeg:a"
+    assert [e.type for _, e in sender.queue] == ["AssetDetected", "AssetDetected"]
+    event = sender.queue[0][1]
+    assert event.payload["raw"]["key"] == keys.raw_key("a", "2026-01-01") and event.payload["version"] == "2026-01-01"
+    assert store.get(keys.asset_key("a")).data["latest_version"] == "2026-01-01"
+    assert store.get(keys.cursor_key("fake")).data["updated_since"] == "2026-01-02"
+
+    second = poller.poll([source])
+    assert second.detected == [] and second.already_seen == 2 and len(sender.queue) == 2
+
+
+def test_an_edited_photo_is_a_new_version():
+    poller, store, _, sender = make()
+    poller.poll([ListSource([("a", "2026-01-01")])])
+    result = poller.poll([ListSource([("a", "2026-02-01")])])
+    assert result.detected == ["a"]
+    doc = store.get(keys.asset_key("a")).data
+    assert set(doc["versions"]) == {"2026-01-01", "2026-02-01"} and doc["latest_version"] == "2026-02-01"
+
+
+def test_a_failing_photo_is_retried_next_poll_and_keeps_the_cursor():
+    poller, store, _, sender = make()
+    result = poller.poll([ListSource([("a", "1"), ("b", "2")], broken={"a"})])
+    assert result.detected == ["b"] and "rendition 503" in result.failed["a"]
+    assert store.get(keys.cursor_key("fake")) is None  # incomplete pass: cursor not advanced
+    result = poller.poll([ListSource([("a", "1"), ("b", "2")])])
+    assert result.detected == ["a"] and result.already_seen == 1
+
+
+def test_a_failing_source_does_not_stop_the_others():
+    poller, _, _, sender = make()
+    result = poller.poll([FailingSource(), ListSource([("a", "1")])])
+    assert result.detected == ["a"]
+    assert "token expired" in result.failed["source:down"]
