@@ -134,3 +134,21 @@ def test_unknown_target_and_bad_payload_are_permanent():
     bad = new_event("PublishRequested", "asset-1", {"target": "rest"})
     with pytest.raises(PermanentFailure, match="incomplete"):
         svc.handle(bad)
+
+
+def test_a_config_error_dead_letters_without_posting_and_a_redrive_can_resume():
+    from socialomega.publishers.rest import InvalidTargetConfig
+
+    class Misconfigured:
+        platform = "rest"
+
+        def publish(self, request, images):
+            raise InvalidTargetConfig("the target's secret has no 'api_key'")
+
+    svc, store, _ = service(Misconfigured())
+    with pytest.raises(PermanentFailure, match="api_key") as err:
+        svc.handle(request_event())
+    assert err.value.code == "config"
+    assert store.get(publication_key("asset-1", "v1", "rest")).data["status"] == "retrying"
+    fixed, _, _ = service(ScriptedPublisher(OK), store=store)
+    assert fixed.handle(request_event()) == "published"

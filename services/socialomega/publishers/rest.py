@@ -19,6 +19,7 @@ from jinja2.sandbox import SandboxedEnvironment
 from pydantic import BaseModel, ConfigDict, Field
 
 from socialomega.core import http
+from socialomega.core.config import ConfigError
 from socialomega.core.http import Outcome
 from socialomega.publishers.base import ImageAccess, PublishRequest, PublishResult
 
@@ -60,8 +61,8 @@ class RestEndpoint(BaseModel):
     idempotency_header: str | None = "Idempotency-Key"
 
 
-class InvalidTargetConfig(ValueError):
-    pass
+class InvalidTargetConfig(ConfigError):
+    """The target's configuration or secret cannot work; an operator must fix it."""
 
 
 _templates = SandboxedEnvironment(autoescape=False)

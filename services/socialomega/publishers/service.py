@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from socialomega.core import logging as solog
+from socialomega.core.config import ConfigError
 from socialomega.core.consumer import PermanentFailure, RetryLater
 from socialomega.core.envelope import Envelope
 from socialomega.core.events import EventSender
@@ -65,6 +66,8 @@ class PublishService:
             publisher, target_config = self.publisher_for(request.target)
         except KeyError as exc:
             raise PermanentFailure(f"no publisher configured for target {request.target!r}", "unknown_target") from exc
+        except ConfigError as exc:
+            raise PermanentFailure(f"{request.target}: {exc}", "config") from exc
         try:
             reserved = self.publications.reserve(request.asset_id, request.version, request.target, envelope.event_id)
         except ClaimHeld as exc:
@@ -78,7 +81,12 @@ class PublishService:
     def _attempt(self, claim: Claim, request: PublishRequest, publisher: Publisher,
                  target_config: dict[str, Any], envelope: Envelope) -> str:
         log = solog.get_logger()
-        result = publisher.publish(request, self.images)
+        try:
+            result = publisher.publish(request, self.images)
+        except ConfigError as exc:
+            # Nothing was sent. Dead-letter now with the reason; redrive once it is fixed.
+            self.publications.settle(claim, "retrying", last_error={"code": "config", "message": str(exc)})
+            raise PermanentFailure(f"{request.target}: {exc}", "config") from exc
         outcome = result.outcome
         common = {"platform": request.platform, "correlation_id": request.correlation_id}
         if outcome.ok:

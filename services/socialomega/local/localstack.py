@@ -1,0 +1,104 @@
+"""Start, find and stop the local AWS (LocalStack 4.14.0, the last release without an account).
+
+With a Docker engine it runs from docker-compose.yml; without one it runs natively in its
+own virtualenv (made by `make localstack-venv`), as DESIGN.md section 5 describes.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[3]
+BUILD = ROOT / ".build"
+VENV_PYTHON = BUILD / "localstack-venv" / "bin" / "python"
+PID_FILE = BUILD / "localstack.pid"
+LOG_FILE = BUILD / "localstack.log"
+ENDPOINT = os.environ.get("LOCALSTACK_ENDPOINT", "http://127.0.0.1:4566")
+
+NATIVE_ENV = {
+    "GATEWAY_LISTEN": "127.0.0.1:4566",
+    "LOCALSTACK_HOST": "127.0.0.1:4566",
+    "SQS_ENDPOINT_STRATEGY": "off",  # the Terraform provider rejects the `path` strategy's URLs
+    "SKIP_SSL_CERT_DOWNLOAD": "1",
+    "DNS_ADDRESS": "0",
+    "DISABLE_EVENTS": "1",
+}
+
+
+def healthy(endpoint: str = ENDPOINT, timeout: float = 2.0) -> bool:
+    try:
+        with urllib.request.urlopen(f"{endpoint}/_localstack/health", timeout=timeout) as response:
+            return response.status == 200
+    except OSError:
+        return False
+
+
+def docker_available() -> bool:
+    if os.environ.get("SOCIALOMEGA_NO_DOCKER") or not shutil.which("docker"):
+        return False
+    return subprocess.run(["docker", "info"], capture_output=True, timeout=20).returncode == 0
+
+
+def start(wait_seconds: float = 120.0) -> str:
+    """Make sure LocalStack answers; start it if not. Returns how it runs."""
+    if healthy():
+        return "already running"
+    BUILD.mkdir(exist_ok=True)
+    if docker_available():
+        subprocess.run(["docker", "compose", "up", "-d", "localstack"], cwd=ROOT, check=True)
+        mode = "docker compose"
+    else:
+        if not VENV_PYTHON.exists():
+            sys.exit("LocalStack's virtualenv is missing: run `make localstack-venv` first")
+        data = BUILD / "localstack-data"
+        data.mkdir(exist_ok=True)
+        env = {**os.environ, **NATIVE_ENV, "LOCALSTACK_VOLUME_DIR": str(data)}
+        for leaked in ("AWS_ENDPOINT_URL", "PYTHONPATH", "VIRTUAL_ENV"):
+            env.pop(leaked, None)
+        with open(LOG_FILE, "ab") as log:
+            process = subprocess.Popen(
+                [str(VENV_PYTHON), "-m", "localstack.runtime.main"], cwd=BUILD, env=env,
+                stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True,
+            )
+        PID_FILE.write_text(str(process.pid))
+        mode = f"native process {process.pid}"
+    deadline = time.monotonic() + wait_seconds
+    while time.monotonic() < deadline:
+        if healthy():
+            return mode
+        time.sleep(1)
+    raise RuntimeError(f"LocalStack did not answer within {wait_seconds:.0f}s; see {LOG_FILE}")
+
+
+def stop() -> str:
+    if PID_FILE.exists():
+        pid = int(PID_FILE.read_text())
+        PID_FILE.unlink()
+        try:
+            os.killpg(pid, signal.SIGTERM)
+        except ProcessLookupError:
+            return "native LocalStack was not running"
+        for _ in range(30):
+            try:
+                os.kill(pid, 0)
+            except ProcessLookupError:
+                return f"stopped native LocalStack {pid}"
+            time.sleep(0.5)
+        os.killpg(pid, signal.SIGKILL)
+        return f"killed native LocalStack {pid}"
+    if docker_available():
+        subprocess.run(["docker", "compose", "down"], cwd=ROOT, check=False)
+        return "docker compose down"
+    return "nothing to stop"
+
+
+if __name__ == "__main__":
+    command = sys.argv[1] if len(sys.argv) > 1 else "start"
+    print(start() if command == "start" else stop())

@@ -1,0 +1,51 @@
+"""Operator tasks on a deployed stack: what is in the DLQs, and redriving them."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from socialomega.core import aws
+
+
+def dlq_contents(dlq_urls: dict[str, str], limit: int = 10) -> dict[str, list[dict[str, Any]]]:
+    """Peek at each DLQ (messages become visible again right away) with their failure reasons."""
+    sqs = aws.client("sqs")
+    found: dict[str, list[dict[str, Any]]] = {}
+    for name, url in dlq_urls.items():
+        response = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=min(10, limit), VisibilityTimeout=0,
+                                       MessageAttributeNames=["All"], AttributeNames=["All"], WaitTimeSeconds=0)
+        items = []
+        for message in response.get("Messages", []):
+            attrs = {k: v.get("StringValue") for k, v in (message.get("MessageAttributes") or {}).items()}
+            try:
+                body = json.loads(message["Body"])
+            except json.JSONDecodeError:
+                body = {}
+            items.append({
+                "message_id": message["MessageId"], "asset_id": body.get("asset_id") if isinstance(body, dict) else None,
+                "reason": attrs.get("so_failure_reason", "retries exhausted (see logs)"),
+                "code": attrs.get("so_failure_code"), "receive_count": message["Attributes"].get("ApproximateReceiveCount"),
+            })
+        found[name] = items
+    return found
+
+
+def dlq_depths(dlq_urls: dict[str, str]) -> dict[str, int]:
+    sqs = aws.client("sqs")
+    depths = {}
+    for name, url in dlq_urls.items():
+        attrs = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=[
+            "ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"])["Attributes"]
+        depths[name] = sum(int(v) for v in attrs.values())
+    return depths
+
+
+def redrive(dlq_url: str, source_queue_url: str) -> str:
+    """Move every message of a DLQ back to its queue with SQS's own message move task."""
+    sqs = aws.client("sqs")
+    arn = lambda url: sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]  # noqa: E731
+    # An explicit destination: records the consumers dead-lettered themselves carry no
+    # "original source" for SQS to infer.
+    task = sqs.start_message_move_task(SourceArn=arn(dlq_url), DestinationArn=arn(source_queue_url))
+    return task["TaskHandle"]

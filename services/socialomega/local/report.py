@@ -1,0 +1,70 @@
+"""The demo's result table: one row per photo and target, read back from the store."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from socialomega.core import store as keys
+from socialomega.core.store import MetadataStore
+
+
+@dataclass
+class Row:
+    asset_id: str
+    title: str
+    version: str
+    target: str
+    status: str
+    remote: str
+    seconds: float | None
+
+
+def rows(store: MetadataStore, targets: list[str]) -> list[Row]:
+    result: list[Row] = []
+    for key in sorted(store.list_keys("metadata/assets/")):
+        doc = store.get(key)
+        if doc is None:
+            continue
+        asset = doc.data
+        version = asset.get("latest_version", "")
+        detected = (asset.get("versions", {}).get(version) or {}).get("detected_at")
+        title = (asset.get("metadata") or {}).get("title") or ""
+        processing = (asset.get("versions", {}).get(version) or {}).get("processing") or {}
+        for target in targets:
+            pub = store.get(keys.publication_key(asset["asset_id"], version, target))
+            if pub is None:
+                target_failure = (processing.get("failures") or {}).get(target)
+                if processing.get("status") == "rejected" or target_failure:
+                    status, remote = "rejected", target_failure or processing.get("reason", "")
+                else:
+                    status, remote = "pending", ""
+                result.append(Row(asset["asset_id"], title, version, target, status, remote, None))
+                continue
+            data = pub.data
+            error = data.get("error") or data.get("last_error") or {}
+            remote = data.get("remote_id") or (f"{error.get('code', '')}: {error.get('message', '')}" if error else "")
+            seconds = None
+            if data.get("published_at") and detected:
+                seconds = (datetime.fromisoformat(data["published_at"]) - datetime.fromisoformat(detected)).total_seconds()
+            result.append(Row(asset["asset_id"], title, version, target, data.get("status", "?"), remote, seconds))
+    return result
+
+
+def render(table: list[Row]) -> str:
+    headers = ("photo", "asset", "target", "status", "remote id / error", "detect->publish")
+    lines = [(r.title[:28], r.asset_id[:12], r.target, r.status, r.remote[:60],
+              "" if r.seconds is None else f"{r.seconds:6.2f} s") for r in table]
+    widths = [max(len(h), *(len(str(line[i])) for line in lines)) if lines else len(h) for i, h in enumerate(headers)]
+    fmt = "  ".join(f"{{:<{w}}}" for w in widths)
+    out = [fmt.format(*headers), fmt.format(*("-" * w for w in widths))]
+    out += [fmt.format(*line) for line in lines]
+    return "\n".join(out)
+
+
+def summary(table: list[Row]) -> dict[str, Any]:
+    counts: dict[str, int] = {}
+    for row in table:
+        counts[row.status] = counts.get(row.status, 0) + 1
+    return counts

@@ -1,0 +1,495 @@
+"""Client for the Adobe Lightroom (cloud) API: read the catalog, albums, assets, renditions.
+
+Facts it relies on (see /work/shared/reference/platform-apis.md section 1):
+- every call sends `X-API-Key: <client id>` and `Authorization: Bearer <user token>`
+  (`/v2/health`: API key only);
+- every JSON body, errors included, starts with `while (1) {}`; it is stripped with Adobe's own
+  regex before parsing;
+- lists carry `base` and RELATIVE `links.next.href`; the next page is
+  `urljoin(base, links.next.href)` (RFC 3986 section 5.2); no `links.next` means the last page;
+- 429 has an empty body; Adobe says retry 429 and 5xx with exponential backoff, at most 3
+  retries. Whether Lightroom sends `Retry-After` is UNCONFIRMED: it is honoured when present.
+
+One retry policy, in `_send`: up to `max_retries` (3) retries on 429/500/502/503/504, on
+timeouts and on connection errors, with capped exponential backoff and full jitter, or exactly
+the `Retry-After` delay when the server gives one (a `Retry-After` beyond `max_retry_after`
+is not slept on in-process: the call fails fast as `LightroomUnavailable` so the caller can
+reschedule). Every call this client makes is idempotent (GET/HEAD, and the rendition
+generation POST, which only asks for renditions to exist), so retrying is safe.
+
+Tokens never reach a log line or an exception message: only method, path and status are logged.
+Only `requests` and the standard library are used (the poller runs in a Lambda image).
+"""
+
+from __future__ import annotations
+
+import email.utils
+import json
+import random
+import re
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import urljoin, urlsplit
+
+import requests
+
+from socialomega.core import logging as solog
+
+DEFAULT_BASE_URL = "https://lr.adobe.io/"
+# Adobe's regex (guides/calling-api; LrRequestor.mjs): /^while\s*\(\s*1\s*\)\s*{\s*}\s*/
+_JSON_PREFIX = re.compile(r"^while\s*\(\s*1\s*\)\s*{\s*}\s*")
+RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
+RENDITION_TYPES = ("thumbnail2x", "640", "1280", "2048", "2560", "fullsize")
+ON_DEMAND_RENDITIONS = ("2560", "fullsize")
+
+
+class LightroomError(Exception):
+    """A Lightroom API error. `code`/`description`/`errors` come from the error body
+    (`code` may be a string or a number on the real service)."""
+
+    def __init__(self, message: str, *, status: int | None = None, code: Any = None,
+                 description: str | None = None, errors: Any = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.description = description
+        self.errors = errors
+
+
+class LightroomAuthError(LightroomError):
+    """401 (missing, invalid or expired token) or 403 (bad API key, forbidden). Not retryable:
+    the credentials must be refreshed."""
+
+
+class LightroomNotFound(LightroomError):
+    """404: the asset, album, rendition or catalog does not exist."""
+
+
+class LightroomCatalogChanged(LightroomNotFound):
+    """404 with `errors.catalog`: the catalog id changed; the cached id has been dropped and the
+    next call fetches `/v2/catalog` again."""
+
+
+class LightroomUnavailable(LightroomError):
+    """Retryable failure (429, 5xx, timeout, connection error) that persisted through all
+    retries, or a `Retry-After` too long to wait for in-process."""
+
+    def __init__(self, message: str, *, attempts: int, retry_after: float | None = None, **kwargs: Any) -> None:
+        super().__init__(message, **kwargs)
+        self.attempts = attempts
+        self.retry_after = retry_after
+
+
+@dataclass
+class LightroomAsset:
+    """The parts of a Lightroom asset document the pipeline uses. `version` is the asset's
+    `updated` timestamp: it changes whenever the photo (or its metadata) is edited."""
+
+    id: str
+    version: str
+    title: str
+    description: str
+    keywords: list[str]
+    capture_date: str | None
+    camera_make: str | None
+    camera_model: str | None
+    lens: str | None
+    file_name: str | None
+    width: int | None
+    height: int | None
+    subtype: str = "image"
+    raw: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+
+    @classmethod
+    def from_document(cls, doc: dict[str, Any]) -> LightroomAsset:
+        payload = doc.get("payload") or {}
+        xmp = payload.get("xmp") or {}
+        dc = xmp.get("dc") or {}
+        tiff = xmp.get("tiff") or {}
+        aux = xmp.get("aux") or {}
+        source = payload.get("importSource") or {}
+        develop = payload.get("develop") or {}
+        subject = dc.get("subject") or {}
+        if isinstance(subject, dict):  # Lightroom: a map keyword -> true
+            keywords = [str(k) for k, v in subject.items() if v]
+        elif isinstance(subject, list):
+            keywords = [str(k) for k in subject]
+        else:
+            keywords = []
+        capture = payload.get("captureDate")
+        if capture == "0000-00-00T00:00:00":  # Lightroom's "undated"
+            capture = None
+        # Upright size after crop when developed; the imported original otherwise.
+        width = _int(develop.get("croppedWidth")) or _int(source.get("originalWidth"))
+        height = _int(develop.get("croppedHeight")) or _int(source.get("originalHeight"))
+        return cls(
+            id=str(doc["id"]),
+            version=str(doc.get("updated") or doc.get("created") or ""),
+            title=_text(dc.get("title")),
+            description=_text(dc.get("description")),
+            keywords=keywords,
+            capture_date=capture,
+            camera_make=_opt_str(tiff.get("Make")),
+            camera_model=_opt_str(tiff.get("Model")),
+            lens=_opt_str(aux.get("Lens")),
+            file_name=_opt_str(source.get("fileName")),
+            width=width,
+            height=height,
+            subtype=str(doc.get("subtype") or "image"),
+            raw=doc,
+        )
+
+    def metadata(self) -> dict[str, Any]:
+        """JSON-able metadata for the store and events. Location is deliberately left out:
+        GPS never travels further than the raw asset document."""
+        return {
+            "title": self.title,
+            "description": self.description,
+            "keywords": list(self.keywords),
+            "capture_date": self.capture_date,
+            "camera": {"make": self.camera_make, "model": self.camera_model, "lens": self.lens},
+            "file_name": self.file_name,
+            "width": self.width,
+            "height": self.height,
+            "lightroom": {"asset_id": self.id, "updated": self.version},
+        }
+
+
+def strip_json_prefix(text: str) -> str:
+    """Remove Lightroom's `while (1) {}` anti-JSON-hijacking prefix, if present."""
+    return _JSON_PREFIX.sub("", text, count=1)
+
+
+def parse_json_body(content: bytes) -> Any:
+    text = strip_json_prefix(content.decode("utf-8"))
+    return json.loads(text) if text.strip() else None
+
+
+class LightroomClient:
+    """Reads one Lightroom catalog.
+
+    `base_url` is configuration (`https://lr.adobe.io/` in AWS, the sandbox locally). `sleep`
+    and `rng` are injectable so tests can check the backoff without waiting.
+    """
+
+    def __init__(
+        self,
+        base_url: str = DEFAULT_BASE_URL,
+        api_key: str = "",
+        access_token: str = "",
+        *,
+        timeout: float | tuple[float, float] = (3.05, 30.0),
+        max_retries: int = 3,
+        backoff_base: float = 0.5,
+        backoff_max: float = 8.0,
+        max_retry_after: float = 60.0,
+        max_rendition_bytes: int = 200 * 1024 * 1024,
+        session: requests.Session | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+        rng: Callable[[], float] = random.random,
+        catalog_id: str | None = None,
+    ) -> None:
+        if not api_key or not access_token:
+            raise ValueError("api_key and access_token are required")
+        self.base_url = base_url if base_url.endswith("/") else base_url + "/"
+        self._api_key = api_key
+        self._access_token = access_token
+        self.timeout = timeout
+        self.max_retries = max_retries
+        self.backoff_base = backoff_base
+        self.backoff_max = backoff_max
+        self.max_retry_after = max_retry_after
+        self.max_rendition_bytes = max_rendition_bytes
+        self.session = session or requests.Session()
+        self._sleep = sleep
+        self._rng = rng
+        self._catalog_id = catalog_id
+        self._log = solog.get_logger(service="poller", component="lightroom")
+
+    def __repr__(self) -> str:  # never show credentials
+        return f"LightroomClient(base_url={self.base_url!r}, catalog_id={self._catalog_id!r})"
+
+    def set_access_token(self, access_token: str) -> None:
+        """Swap in a refreshed user token (e.g. after LightroomAuthError and a secret refresh)."""
+        self._access_token = access_token
+
+    def close(self) -> None:
+        self.session.close()
+
+    # --- account and catalog ------------------------------------------------------------------
+    def health(self) -> dict[str, Any]:
+        return self._get_json(self._url("v2/health"), auth=False)
+
+    def account(self) -> dict[str, Any]:
+        return self._get_json(self._url("v2/account"))
+
+    def catalog(self) -> dict[str, Any]:
+        doc = self._get_json(self._url("v2/catalog"))
+        self._catalog_id = str(doc["id"])
+        return doc
+
+    @property
+    def catalog_id(self) -> str:
+        if self._catalog_id is None:
+            self.catalog()
+        assert self._catalog_id is not None
+        return self._catalog_id
+
+    def _catalog_url(self, path: str = "") -> str:
+        return self._url(f"v2/catalogs/{self.catalog_id}/{path}")
+
+    # --- albums -------------------------------------------------------------------------------
+    def albums(self, subtype: str | None = None, *, limit: int | None = None) -> Iterator[dict[str, Any]]:
+        """Every album document of the catalog (all pages). `subtype` is `;`-separated."""
+        params = _params(subtype=subtype, limit=limit)
+        yield from self._paginate(self._catalog_url("albums"), params)
+
+    def find_album(self, name: str, subtype: str | None = None) -> dict[str, Any] | None:
+        """The first album whose name is exactly `name`, or None."""
+        for album in self.albums(subtype):
+            if (album.get("payload") or {}).get("name") == name:
+                return album
+        return None
+
+    def album_assets(self, album_id: str, *, subtype: str | None = "image",
+                     limit: int | None = None) -> Iterator[LightroomAsset]:
+        """Every asset of an album (all pages, `embed=asset` so each item is a full document)."""
+        params = _params(embed="asset", subtype=subtype, limit=limit)
+        for item in self._paginate(self._catalog_url(f"albums/{album_id}/assets"), params):
+            doc = item.get("asset") or {}
+            if doc.get("id"):
+                yield LightroomAsset.from_document(doc)
+
+    # --- assets -------------------------------------------------------------------------------
+    def assets(self, updated_since: str | datetime | None = None, *, subtype: str | None = "image",
+               limit: int | None = None) -> Iterator[LightroomAsset]:
+        """Every asset of the catalog, optionally only those updated since a timestamp."""
+        if isinstance(updated_since, datetime):
+            since = updated_since.astimezone(UTC) if updated_since.tzinfo else updated_since.replace(tzinfo=UTC)
+            updated_since = since.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+        params = _params(updated_since=updated_since, subtype=subtype, limit=limit)
+        for doc in self._paginate(self._catalog_url("assets"), params):
+            yield LightroomAsset.from_document(doc)
+
+    def asset_document(self, asset_id: str) -> dict[str, Any]:
+        return self._get_json(self._catalog_url(f"assets/{asset_id}"))
+
+    def asset(self, asset_id: str) -> LightroomAsset:
+        return LightroomAsset.from_document(self.asset_document(asset_id))
+
+    # --- renditions ---------------------------------------------------------------------------
+    def generate_renditions(self, asset_id: str, types: tuple[str, ...] = ("fullsize",)) -> dict[str, Any]:
+        """Ask for on-demand renditions (`fullsize`, `2560`); Lightroom answers 202 at once and
+        renders in the background."""
+        bad = [t for t in types if t not in ON_DEMAND_RENDITIONS]
+        if bad or not types:
+            raise ValueError(f"only {ON_DEMAND_RENDITIONS} can be generated, got {types}")
+        resp = self._send("POST", self._catalog_url(f"assets/{asset_id}/renditions"),
+                          headers={"X-Generate-Renditions": ",".join(types)})
+        return parse_json_body(resp.content) or {}
+
+    def rendition_exists(self, asset_id: str, rendition_type: str) -> bool:
+        try:
+            self._send("HEAD", self._rendition_url(asset_id, rendition_type))
+        except LightroomCatalogChanged:
+            raise
+        except LightroomNotFound:
+            return False
+        return True
+
+    def rendition(self, asset_id: str, rendition_type: str = "2048", *, generate: bool = True,
+                  wait_timeout: float = 600.0, poll_initial: float = 1.0, poll_max: float = 30.0) -> bytes:
+        """JPEG bytes of a rendition. For `fullsize`/`2560`, when `generate` is true and the
+        rendition is missing (or invalid after an edit), request it and poll with HEAD, backing
+        off exponentially, for up to `wait_timeout` seconds (Adobe's guidance: 10 minutes)."""
+        if rendition_type not in RENDITION_TYPES:
+            raise ValueError(f"unknown rendition type {rendition_type!r}; one of {RENDITION_TYPES}")
+        if rendition_type in ON_DEMAND_RENDITIONS and generate and not self.rendition_exists(asset_id, rendition_type):
+            self.generate_renditions(asset_id, (rendition_type,))
+            waited, delay = 0.0, poll_initial
+            while not self.rendition_exists(asset_id, rendition_type):
+                if waited >= wait_timeout:
+                    raise LightroomUnavailable(
+                        f"rendition {rendition_type} of asset {asset_id} not ready after {waited:.0f}s",
+                        attempts=1, status=404)
+                self._sleep(delay)
+                waited += delay
+                delay = min(poll_max, delay * 2)
+        resp = self._send("GET", self._rendition_url(asset_id, rendition_type), stream=True)
+        try:
+            ctype = resp.headers.get("Content-Type", "")
+            if not ctype.startswith("image/"):
+                raise LightroomError(f"rendition {rendition_type} of {asset_id}: unexpected Content-Type {ctype!r}",
+                                     status=resp.status_code)
+            chunks, size = [], 0
+            for chunk in resp.iter_content(chunk_size=256 * 1024):
+                size += len(chunk)
+                if size > self.max_rendition_bytes:
+                    raise LightroomError(f"rendition {rendition_type} of {asset_id} exceeds "
+                                         f"{self.max_rendition_bytes} bytes", status=resp.status_code)
+                chunks.append(chunk)
+            return b"".join(chunks)
+        finally:
+            resp.close()
+
+    def _rendition_url(self, asset_id: str, rendition_type: str) -> str:
+        return self._catalog_url(f"assets/{asset_id}/renditions/{rendition_type}")
+
+    # --- HTTP ---------------------------------------------------------------------------------
+    def _url(self, path: str) -> str:
+        return urljoin(self.base_url, path)
+
+    def _headers(self, auth: bool, extra: dict[str, str] | None) -> dict[str, str]:
+        headers = {"X-API-Key": self._api_key, "Accept": "application/json, image/jpeg"}
+        if auth:
+            headers["Authorization"] = f"Bearer {self._access_token}"
+        if extra:
+            headers.update(extra)
+        return headers
+
+    def _get_json(self, url: str, params: dict[str, str] | None = None, *, auth: bool = True) -> Any:
+        resp = self._send("GET", url, params=params, auth=auth)
+        try:
+            body = parse_json_body(resp.content)
+        except (UnicodeDecodeError, ValueError) as exc:
+            raise LightroomError(f"GET {_path(url)}: response is not JSON ({exc})", status=resp.status_code) from None
+        if not isinstance(body, dict):
+            raise LightroomError(f"GET {_path(url)}: expected a JSON object", status=resp.status_code)
+        return body
+
+    def _paginate(self, url: str, params: dict[str, str] | None) -> Iterator[dict[str, Any]]:
+        seen = {url}
+        while True:
+            body = self._get_json(url, params)
+            yield from body.get("resources") or []
+            href = ((body.get("links") or {}).get("next") or {}).get("href")
+            if not href:
+                return
+            next_url = urljoin(body.get("base") or url, href)  # RFC 3986 section 5.2
+            if next_url in seen:
+                raise LightroomError(f"pagination loop at {_path(next_url)}")
+            seen.add(next_url)
+            url, params = next_url, None  # the next href carries every query parameter
+
+    def _send(self, method: str, url: str, *, params: dict[str, str] | None = None,
+              headers: dict[str, str] | None = None, auth: bool = True, stream: bool = False) -> requests.Response:
+        """The single retry policy (see module docstring). Returns a 2xx response."""
+        attempt = 0
+        while True:
+            retry_after: float | None = None
+            try:
+                resp = self.session.request(method, url, params=params, headers=self._headers(auth, headers),
+                                            timeout=self.timeout, allow_redirects=False, stream=stream)
+            except (requests.Timeout, requests.ConnectionError) as exc:
+                outcome = type(exc).__name__
+                if attempt >= self.max_retries:
+                    raise LightroomUnavailable(f"{method} {_path(url)}: {outcome} after {attempt + 1} attempts",
+                                               attempts=attempt + 1) from None
+            else:
+                if resp.status_code < 300:
+                    return resp  # 3xx is not followed (no credential forwarding): an error below
+                if resp.status_code not in RETRY_STATUSES:
+                    raise self._error(method, url, resp)
+                outcome = str(resp.status_code)
+                retry_after = _retry_after_seconds(resp.headers.get("Retry-After"))
+                if attempt >= self.max_retries or (retry_after is not None and retry_after > self.max_retry_after):
+                    err = self._error(method, url, resp)
+                    resp.close()
+                    raise LightroomUnavailable(
+                        f"{method} {_path(url)}: HTTP {resp.status_code} after {attempt + 1} attempts",
+                        attempts=attempt + 1, retry_after=retry_after, status=resp.status_code,
+                        code=err.code, description=err.description, errors=err.errors)
+                resp.close()
+            delay = self._backoff(attempt, retry_after)
+            self._log.warning("lightroom_retry", method=method, path=_path(url), outcome=outcome,
+                              attempt=attempt + 1, delay_seconds=round(delay, 3))
+            self._sleep(delay)
+            attempt += 1
+
+    def _backoff(self, attempt: int, retry_after: float | None) -> float:
+        if retry_after is not None:
+            return max(0.0, retry_after)
+        # Capped exponential backoff with full jitter.
+        return self._rng() * min(self.backoff_max, self.backoff_base * (2 ** attempt))
+
+    def _error(self, method: str, url: str, resp: requests.Response) -> LightroomError:
+        try:
+            body = parse_json_body(resp.content)
+        except (UnicodeDecodeError, ValueError):
+            body = None
+        body = body if isinstance(body, dict) else {}
+        # Spec and real captures use code/description; Adobe's prose shows error_code/message.
+        code = body.get("code", body.get("error_code"))
+        description = body.get("description", body.get("message"))
+        errors = body.get("errors")
+        status = resp.status_code
+        message = f"{method} {_path(url)}: HTTP {status}"
+        if code is not None or description:
+            message += f" code={code} {description or ''}".rstrip()
+        if errors:
+            message += f" errors={errors}"
+        kwargs = {"status": status, "code": code, "description": description, "errors": errors}
+        if status in (401, 403):
+            return LightroomAuthError(message, **kwargs)
+        if status == 404:
+            if isinstance(errors, dict) and "catalog" in errors:
+                self._catalog_id = None
+                return LightroomCatalogChanged(message, **kwargs)
+            return LightroomNotFound(message, **kwargs)
+        return LightroomError(message, **kwargs)
+
+
+def _params(**values: Any) -> dict[str, str]:
+    return {k: str(v) for k, v in values.items() if v is not None}
+
+
+def _path(url: str) -> str:
+    """Path only, for logs and messages (queries carry no secret here, but stay short)."""
+    return urlsplit(url).path
+
+
+def _retry_after_seconds(value: str | None) -> float | None:
+    if value is None or not value.strip():
+        return None
+    value = value.strip()
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - datetime.now(UTC)).total_seconds())
+
+
+def _text(value: Any) -> str:
+    """dc:title/description: plain strings in practice; tolerate an XMP lang-alt object
+    ({"x-default": "..."}) or a list, since the exact type is UNCONFIRMED."""
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, dict):
+        if "x-default" in value:
+            return str(value["x-default"])
+        return str(next(iter(value.values()), ""))
+    if isinstance(value, list):
+        return str(value[0]) if value else ""
+    return str(value)
+
+
+def _opt_str(value: Any) -> str | None:
+    return None if value in (None, "") else str(value)
+
+
+def _int(value: Any) -> int | None:
+    try:
+        return int(value) if value not in (None, "") else None
+    except (TypeError, ValueError):
+        return None

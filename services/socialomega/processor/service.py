@@ -1,0 +1,100 @@
+"""Turn one `AssetDetected` into a variant per target and one `PublishRequested` each.
+
+A photo that cannot be processed (corrupt, truncated, not an image, too many pixels)
+fails that record only: it is recorded on the asset and dead-lettered with the reason.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from socialomega.core import logging as solog
+from socialomega.core import store as keys
+from socialomega.core.consumer import PermanentFailure
+from socialomega.core.envelope import Envelope
+from socialomega.core.events import EventSender
+from socialomega.core.store import MetadataStore
+from socialomega.core.targets import Target
+from socialomega.processor.specs import SpecError, parse_specs
+from socialomega.processor.variants import ImageRejected, VariantsIncomplete, build_variants
+
+
+@dataclass
+class ProcessorService:
+    s3: Any
+    store: MetadataStore
+    sender: EventSender
+    processed_bucket: str
+    topic_arn: str
+    targets: Callable[[], list[Target]]
+
+    def handle(self, envelope: Envelope) -> None:
+        log = solog.get_logger()
+        try:
+            raw = envelope.payload["raw"]
+            version = str(envelope.payload["version"])
+        except KeyError as exc:
+            raise PermanentFailure(f"AssetDetected payload lacks {exc}", "invalid_payload") from exc
+        targets = self.targets()
+        try:
+            specs = parse_specs([{"name": t.name, "platform": t.platform, "spec": t.spec} for t in targets])
+        except SpecError as exc:
+            raise PermanentFailure(f"invalid variant spec configuration: {exc}", "config") from exc
+        params = {"Bucket": raw["bucket"], "Key": raw["key"]}
+        if raw.get("version_id"):
+            params["VersionId"] = raw["version_id"]
+        data = self.s3.get_object(**params)["Body"].read()
+        failures: dict[str, str] = {}
+        try:
+            variants = build_variants(data, specs)
+        except VariantsIncomplete as exc:
+            # Some targets cannot take this photo (e.g. too small): the others still publish.
+            variants, failures = exc.variants, exc.failures
+            log.warning("variants_incomplete", failures=failures)
+        except ImageRejected as exc:
+            self._record(envelope.asset_id, version, {"status": "rejected", "reason": str(exc)})
+            raise PermanentFailure(f"image rejected: {exc}", "image_rejected") from exc
+
+        by_target = {t.name: t for t in targets}
+        produced: dict[str, dict[str, Any]] = {}
+        for variant in variants:
+            key = keys.variant_key(envelope.asset_id, version, variant.target)
+            put = self.s3.put_object(
+                Bucket=self.processed_bucket, Key=key, Body=variant.data, ContentType="image/jpeg",
+                Metadata={"asset-id": envelope.asset_id, "target": variant.target},
+            )
+            produced[variant.target] = {
+                "bucket": self.processed_bucket, "key": key, "version_id": put.get("VersionId"),
+                "width": variant.width, "height": variant.height, "bytes": len(variant.data),
+                "content_type": "image/jpeg",
+            }
+        self._record(envelope.asset_id, version, {"status": "processed", "at": _now(), "failures": failures}, produced)
+        metadata = {**(envelope.payload.get("metadata") or {}), "detected_at": envelope.payload.get("detected_at")}
+        for target_name, variant_doc in produced.items():
+            target = by_target[target_name]
+            request = envelope.follow("PublishRequested", {
+                "target": target.name, "platform": target.platform, "version": version,
+                "variant": variant_doc, "metadata": metadata,
+            })
+            self.sender.to_topic(self.topic_arn, request, platform=target.name)
+        log.info("variants_published", targets=sorted(produced), version=version)
+
+    def _record(self, asset_id: str, version: str, processing: dict[str, Any],
+                variants: dict[str, Any] | None = None) -> None:
+        def change(doc: dict[str, Any] | None) -> dict[str, Any]:
+            doc = dict(doc or {"asset_id": asset_id, "versions": {}})
+            versions = dict(doc.get("versions", {}))
+            entry = {**versions.get(version, {}), "processing": processing}
+            if variants is not None:
+                entry["variants"] = variants
+            versions[version] = entry
+            return {**doc, "versions": versions}
+
+        self.store.update(keys.asset_key(asset_id), change)
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat()

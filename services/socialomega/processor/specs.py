@@ -1,0 +1,158 @@
+"""Per-target image specs for the variant builder.
+
+A :class:`VariantSpec` says what one publish target accepts: an aspect-ratio range (anything
+outside is centre- or attention-cropped to the nearest bound), a bounding box for the output
+(never upscaled), an optional pixel-count cap, a byte budget and the JPEG quality to start from.
+
+Sources for the defaults (``/work/shared/reference/platform-apis.md``):
+
+* instagram: JPEG only, <= 8 MB, aspect 4:5 .. 1.91:1, width 320..1440 (IG scales outside that
+  range). We target the feed's native 1080 px width (1080x1350 at 4:5).
+* x: images <= 5 MB. The reference gives no pixel or aspect limit; 4096 px on the long edge is the
+  largest size X serves ("4K" images), so larger uploads would be downscaled by X anyway.
+  The aspect range is our choice (1:4 .. 4:1), wide enough not to crop ordinary photos.
+* facebook: "a photo must be less than 10MB". No pixel limit in the reference; Facebook serves
+  at most 2048 px on the long edge, so we send that. Aspect range is our choice.
+* linkedin: "fewer than 36,152,320 pixels" (UNCONFIRMED in the reference); enforced through
+  ``max_pixels``, plus a 2048 px long edge, which is what the feed can use.
+* rest: the generic REST target; 2048 px long edge, effectively no aspect constraint.
+
+Specs are configuration: the ``/socialomega/<env>/targets`` SSM parameter holds a JSON list of
+``{"name": ..., "platform": ..., "spec": {...}}``; :func:`parse_specs` turns it into specs,
+starting from ``DEFAULT_SPECS[platform]`` and overriding with the fields given in ``spec``.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+MB = 1024 * 1024
+
+__all__ = ["VariantSpec", "DEFAULT_SPECS", "parse_specs", "SpecError"]
+
+
+class SpecError(ValueError):
+    """The targets configuration does not describe valid specs."""
+
+
+class VariantSpec(BaseModel):
+    """What one publish target accepts. Aspect ratios are width / height."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    target: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$")
+    platform: str = Field(default="rest", min_length=1, max_length=64)
+    min_aspect: float = Field(gt=0)
+    max_aspect: float = Field(gt=0)
+    # Only one policy: crop into the aspect range (no letterbox padding).
+    crop: Literal["crop"] = "crop"
+    # Where the crop window sits: the centre, or libvips' attention (saliency) centre.
+    interesting: Literal["centre", "attention"] = "centre"
+    # Bounding box of the output; the image is fitted inside, never upscaled.
+    max_width: int = Field(ge=1, le=65535)
+    max_height: int = Field(ge=1, le=65535)
+    max_pixels: int | None = Field(default=None, ge=1)
+    max_bytes: int = Field(ge=1024)
+    format: Literal["jpeg"] = "jpeg"
+    quality: int = Field(default=85, ge=1, le=100)
+    # Lowest quality the byte-budget loop may go down to before the variant fails.
+    min_quality: int = Field(default=60, ge=1, le=100)
+    # A variant narrower than this fails (the image is too small for the target).
+    min_width: int | None = Field(default=None, ge=1)
+
+    @field_validator("interesting", mode="before")
+    @classmethod
+    def _american_centre(cls, v: Any) -> Any:
+        return "centre" if v == "center" else v
+
+    @model_validator(mode="after")
+    def _consistent(self) -> "VariantSpec":
+        if self.min_aspect > self.max_aspect:
+            raise ValueError(f"min_aspect {self.min_aspect} > max_aspect {self.max_aspect}")
+        if self.min_quality > self.quality:
+            raise ValueError(f"min_quality {self.min_quality} > quality {self.quality}")
+        if self.min_width is not None and self.min_width > self.max_width:
+            raise ValueError(f"min_width {self.min_width} > max_width {self.max_width}")
+        return self
+
+
+DEFAULT_SPECS: dict[str, VariantSpec] = {
+    "instagram": VariantSpec(
+        target="instagram", platform="instagram",
+        min_aspect=4 / 5, max_aspect=1.91,
+        max_width=1080, max_height=1350,
+        max_bytes=8 * MB, quality=85, min_width=320,
+    ),
+    "x": VariantSpec(
+        target="x", platform="x",
+        min_aspect=1 / 4, max_aspect=4.0,
+        max_width=4096, max_height=4096,
+        max_bytes=5 * MB, quality=85,
+    ),
+    "facebook": VariantSpec(
+        target="facebook", platform="facebook",
+        min_aspect=1 / 4, max_aspect=4.0,
+        max_width=2048, max_height=2048,
+        max_bytes=10 * MB - 1, quality=85,   # "less than 10MB"
+    ),
+    "linkedin": VariantSpec(
+        target="linkedin", platform="linkedin",
+        min_aspect=1 / 4, max_aspect=4.0,
+        max_width=2048, max_height=2048,
+        max_pixels=36_152_320 - 1,           # "fewer than 36,152,320 pixels"
+        max_bytes=10 * MB, quality=85,
+    ),
+    "rest": VariantSpec(
+        target="rest", platform="rest",
+        min_aspect=1 / 10, max_aspect=10.0,
+        max_width=2048, max_height=2048,
+        max_bytes=10 * MB, quality=85,
+    ),
+}
+
+
+def parse_specs(obj: Any) -> list[VariantSpec]:
+    """Build specs from the targets configuration.
+
+    ``obj`` is the decoded (or still JSON-encoded) value of ``/socialomega/<env>/targets``:
+    a list of ``{"name": str, "platform": str, "spec": {...}?, ...}`` (other keys such as
+    ``endpoint`` belong to the publishers and are ignored here), or ``{"targets": [...]}``.
+    Fields missing from ``spec`` come from ``DEFAULT_SPECS[platform]`` when that platform has
+    defaults; otherwise ``spec`` must be complete. Raises :class:`SpecError`.
+    """
+    if isinstance(obj, (str, bytes, bytearray)):
+        try:
+            obj = json.loads(obj)
+        except ValueError as exc:
+            raise SpecError(f"targets config is not JSON: {exc}") from exc
+    if isinstance(obj, dict) and "targets" in obj:
+        obj = obj["targets"]
+    if not isinstance(obj, list):
+        raise SpecError("targets config must be a list of {name, platform, spec}")
+    specs: list[VariantSpec] = []
+    seen: set[str] = set()
+    for i, entry in enumerate(obj):
+        if not isinstance(entry, dict) or not isinstance(entry.get("name"), str):
+            raise SpecError(f"targets[{i}]: expected an object with a string 'name'")
+        name = entry["name"]
+        platform = entry.get("platform", name)
+        overrides = entry.get("spec") or {}
+        if not isinstance(overrides, dict):
+            raise SpecError(f"targets[{i}] ({name}): 'spec' must be an object")
+        base = DEFAULT_SPECS.get(platform)
+        fields = base.model_dump() if base is not None else {}
+        fields.update(overrides)
+        fields["target"] = name
+        fields["platform"] = platform
+        try:
+            spec = VariantSpec.model_validate(fields)
+        except ValidationError as exc:
+            raise SpecError(f"targets[{i}] ({name}): {exc}") from exc
+        if name in seen:
+            raise SpecError(f"targets[{i}]: duplicate target name {name!r}")
+        seen.add(name)
+        specs.append(spec)
+    return specs

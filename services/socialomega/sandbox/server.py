@@ -1,0 +1,231 @@
+"""Serve the sandbox fakes over real HTTP on 127.0.0.1, in-process (pytest) or as a program.
+
+    with Sandbox(seed=7) as sb:                      # ephemeral ports
+        creds = sb.credentials
+        client = LightroomClient(sb.lightroom_url, creds["lightroom_api_key"], creds["lightroom_token"])
+        ...
+        new_version = sb.edit_photo(asset_id, title="new")   # or POST {sb.lightroom_url}/_sandbox/...
+        sb.fail_rest_next(2, status=500)
+        sb.rest_posts()                                      # what the REST target accepted
+
+URLs have no trailing slash (`http://127.0.0.1:<port>`).
+
+Credentials are fixed sandbox values, not secrets:
+  Lightroom:   X-API-Key `sandbox-client-id`, `Authorization: Bearer sandbox-access-token`
+  REST target: see `socialomega.sandbox.rest_target` (api key, basic, bearer, OAuth2 client).
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from typing import Any
+
+from werkzeug.serving import BaseWSGIServer, make_server
+
+from socialomega.sandbox import lightroom, rest_target
+from socialomega.sandbox import photos as photo_gen
+
+
+class _QuietHandlerServer:
+    """A threaded werkzeug server on its own thread."""
+
+    def __init__(self, app: Any, host: str, port: int, quiet: bool) -> None:
+        self.server: BaseWSGIServer = make_server(host, port, app, threaded=True)
+        self.server.daemon_threads = True  # type: ignore[attr-defined]
+        if quiet:
+            # werkzeug logs every request through the "werkzeug" logger; the handler class
+            # method is the narrowest place to silence it for this server only.
+            handler = self.server.RequestHandlerClass
+            self.server.RequestHandlerClass = type("QuietHandler", (handler,), {"log_request": lambda *a, **k: None})
+        self.thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.1},
+                                       name=f"sandbox-{port}", daemon=True)
+
+    @property
+    def url(self) -> str:
+        host, port = self.server.server_address[:2]
+        return f"http://{host}:{port}"
+
+    def start(self) -> None:
+        self.thread.start()
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+        self.thread.join(timeout=5)
+
+
+class Sandbox:
+    """Both fakes (Lightroom and the generic REST target) on threaded HTTP servers.
+
+    Ports default to 0 (ephemeral). `lightroom_url` / `rest_url` have no trailing slash.
+    `lightroom` and `rest` are the WSGI apps, so tests can reach their state directly.
+    """
+
+    def __init__(self, *, host: str = "127.0.0.1", lightroom_port: int = 0, rest_port: int = 0,
+                 seed: int = 1, photo_count: int | None = None, include_corrupt: bool = False,
+                 quiet: bool = True) -> None:
+        self.host = host
+        self.lightroom_port = lightroom_port
+        self.rest_port = rest_port
+        self.quiet = quiet
+        self.lightroom = lightroom.LightroomFake(seed=seed, count=photo_count, include_corrupt=include_corrupt)
+        self.rest = rest_target.RestTarget()
+        self._servers: list[_QuietHandlerServer] = []
+
+    def start(self) -> Sandbox:
+        if self._servers:
+            return self
+        try:
+            for app, port in ((self.lightroom, self.lightroom_port), (self.rest, self.rest_port)):
+                server = _QuietHandlerServer(app, self.host, port, self.quiet)
+                self._servers.append(server)
+                server.start()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def stop(self) -> None:
+        servers, self._servers = self._servers, []
+        for server in servers:
+            server.stop()
+
+    def __enter__(self) -> Sandbox:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    @property
+    def lightroom_url(self) -> str:
+        return self._url(0)
+
+    @property
+    def rest_url(self) -> str:
+        return self._url(1)
+
+    def _url(self, index: int) -> str:
+        if len(self._servers) <= index:
+            raise RuntimeError("sandbox is not started")
+        return self._servers[index].url
+
+    @property
+    def urls(self) -> dict[str, str]:
+        return {"lightroom": self.lightroom_url, "rest": self.rest_url}
+
+    @property
+    def credentials(self) -> dict[str, str]:
+        """Fixed sandbox credentials (not secrets)."""
+        return {
+            "lightroom_api_key": lightroom.API_KEY,
+            "lightroom_token": lightroom.ACCESS_TOKEN,
+            "rest_api_key": rest_target.API_KEY,
+            "rest_readonly_api_key": rest_target.READONLY_API_KEY,
+            "rest_basic_username": rest_target.BASIC_USER,
+            "rest_basic_password": rest_target.BASIC_PASSWORD,
+            "rest_bearer_token": rest_target.STATIC_BEARER,
+            "oauth_client_id": rest_target.CLIENT_ID,
+            "oauth_client_secret": rest_target.CLIENT_SECRET,
+            "oauth_token_url": self.rest_url + "/oauth/token",
+        }
+
+    # --- conveniences for tests and the demo (same effects as the HTTP control APIs) ------------
+    def photos(self) -> list[SandboxPhoto]:
+        state = self.lightroom.state
+        with state.lock:
+            members = {aid for album in state.albums.values() for aid in album.asset_ids
+                       if album.name == photo_gen.PUBLISH_ALBUM}
+            return [SandboxPhoto.of(asset, asset.id in members) for asset in state.assets.values()]
+
+    def selected_photos(self, album: str | None = photo_gen.PUBLISH_ALBUM, keyword: str | None = None) -> list[SandboxPhoto]:
+        """Photos a poller configured with this album and/or keyword must pick up (corrupt
+        ones included: filter on `.corrupt`)."""
+        state = self.lightroom.state
+        with state.lock:
+            members = set(state.album_by_name(album).asset_ids) if album else None
+            out = []
+            for asset in state.assets.values():
+                if members is not None and asset.id not in members:
+                    continue
+                if keyword and keyword.lower() not in {k.lower() for k in asset.keywords}:
+                    continue
+                out.append(SandboxPhoto.of(asset, members is not None and asset.id in members))
+            return out
+
+    def edit_photo(self, asset_id: str, **changes: Any) -> str:
+        """Edit a photo (title=, description=, keywords=, develop=True); returns its new version."""
+        return lightroom._ts(self.lightroom.state.edit(asset_id, changes).updated)
+
+    def add_photo(self, *, in_album: bool = True, corrupt: bool = False) -> SandboxPhoto:
+        asset = self.lightroom.state.add_photo(in_album=in_album, corrupt=corrupt)
+        return SandboxPhoto.of(asset, in_album or corrupt)
+
+    def fail_lightroom_next(self, count: int, status: int | None = 503, retry_after: float | None = None,
+                            delay: float = 0.0, path_contains: str | None = None) -> None:
+        """The next `count` Lightroom API calls answer `status` (429 with an empty body and
+        `Retry-After` if given, 500/502/503/504), after sleeping `delay` seconds; with
+        `status=None` they are only delayed (to trip a client timeout)."""
+        state = self.lightroom.state
+        with state.lock:
+            state.faults.append(lightroom._Fault(status=status, remaining=count, path_contains=path_contains,
+                                                 retry_after=None if retry_after is None else str(retry_after),
+                                                 delay=delay))
+
+    def expire_lightroom_token(self, expired: bool = True) -> None:
+        with self.lightroom.state.lock:
+            self.lightroom.state.token_expired = expired
+
+    def fail_rest_next(self, count: int, status: int = 500, retry_after: int = 1, delay: float | None = None,
+                       path_contains: str | None = None) -> None:
+        """The next `count` REST target calls answer `status` (500 or 429 + Retry-After), or,
+        with `delay`, are delayed (and then processed) -- longer than a client timeout."""
+        kind = "delay" if delay is not None else str(status)
+        if kind not in ("500", "429", "delay"):
+            raise ValueError("status must be 500 or 429 (or give a delay)")
+        with self.rest.lock:
+            self.rest.faults.append(rest_target._Fault(kind=kind, remaining=count, retry_after=retry_after,
+                                                       delay=delay or 0.0, path_contains=path_contains))
+
+    def rest_posts(self) -> list[dict[str, Any]]:
+        """What the REST target accepted (posts and media), each with `target`, `asset_id` and
+        `version` taken from the `Idempotency-Key` our publisher sends
+        (`socialomega:<asset>:<version>:<target>`), else from the JSON body."""
+        with self.rest.lock:
+            received = [dict(item) for item in self.rest.received]
+        for item in received:
+            key = next((v for k, v in item.get("headers", {}).items() if k.lower() == "idempotency-key"), "")
+            target = asset_id = version = None
+            if key.startswith("socialomega:"):
+                _, asset_id, rest = key.split(":", 2)
+                version, _, target = rest.rpartition(":")
+            body = item.get("json") or item.get("form") or {}
+            item["asset_id"] = asset_id or body.get("asset_id")
+            item["version"] = version or body.get("version")
+            item["target"] = target or body.get("target")
+        return received
+
+
+@dataclass
+class SandboxPhoto:
+    id: str
+    version: str
+    title: str
+    keywords: list[str]
+    width: int  # displayed (upright) size
+    height: int
+    orientation: int
+    gps: bool
+    in_album: bool
+    corrupt: bool
+    file_name: str
+
+    @classmethod
+    def of(cls, asset: Any, in_album: bool) -> SandboxPhoto:
+        p = asset.photo
+        return cls(id=asset.id, version=lightroom._ts(asset.updated), title=asset.title, keywords=list(asset.keywords),
+                   width=p.width, height=p.height, orientation=p.orientation, gps=p.gps is not None,
+                   in_album=in_album, corrupt=p.corrupt, file_name=p.file_name)
+
+    def displayed_size(self) -> tuple[int, int]:
+        return self.width, self.height

@@ -1,0 +1,127 @@
+"""The whole pipeline on LocalStack, deployed by Terraform, driven by the local runtime.
+
+One poll over the seeded sandbox must publish every selected photo to every target
+exactly once, leave correct, metadata-free variants, publication and analytics records,
+and put the corrupt photo (only it) in the images DLQ with its reason.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from collections import Counter
+
+import pytest
+import pyvips
+from PIL import Image
+
+from socialomega.analytics.aggregate import status_key
+from socialomega.core import aws
+from socialomega.core import store as keys
+from socialomega.core.store import MetadataStore
+from socialomega.local import ops
+from tests.integration.conftest import wait_idle
+
+pytestmark = pytest.mark.integration
+TARGETS = ("rest", "gallery")
+
+
+@pytest.fixture(scope="module")
+def store(stack) -> MetadataStore:
+    return MetadataStore(aws.client("s3"), stack["service_env"]["SO_STORE_BUCKET"])
+
+
+def selected(sandbox):
+    return [p for p in sandbox.selected_photos() if not p.corrupt]
+
+
+def posts_by_asset(sandbox) -> Counter:
+    return Counter((post["target"], post["asset_id"]) for post in sandbox.rest_posts())
+
+
+def test_every_selected_photo_reaches_every_target_exactly_once(sandbox, first_run):
+    photos = selected(sandbox)
+    assert len(photos) >= 5
+    assert sorted(first_run["poll"]["detected"]) == sorted(p.id for p in sandbox.selected_photos())
+    counts = posts_by_asset(sandbox)
+    assert counts == Counter({(target, p.id): 1 for p in photos for target in TARGETS})
+
+
+def test_raw_and_processed_objects_are_right_and_carry_no_private_metadata(sandbox, stack, store, first_run):
+    s3 = aws.client("s3")
+    env = stack["service_env"]
+    for photo in selected(sandbox):
+        asset = store.get(keys.asset_key(photo.id)).data
+        version = asset["versions"][photo.version]
+        raw = s3.get_object(Bucket=env["SO_RAW_BUCKET"], Key=version["raw"]["key"], VersionId=version["raw"]["version_id"])
+        assert raw["ContentLength"] > 0
+        for target in TARGETS:
+            variant = version["variants"][target]
+            data = s3.get_object(Bucket=variant["bucket"], Key=variant["key"], VersionId=variant["version_id"])["Body"].read()
+            image = pyvips.Image.new_from_buffer(data, "")
+            assert (image.width, image.height) == (variant["width"], variant["height"])
+            displayed_w, displayed_h = photo.displayed_size()
+            long_edge = 2048 if target == "rest" else 1600
+            assert max(image.width, image.height) <= long_edge
+            # Orientation applied: the variant is upright and keeps the displayed aspect ratio.
+            assert image.width / image.height == pytest.approx(displayed_w / displayed_h, rel=0.02)
+            fields = set(image.get_fields())
+            assert not {f for f in fields if f.startswith(("exif-", "xmp-", "iptc-")) or f in {"exif-data", "xmp-data", "iptc-data"}}
+            exif = Image.open(io.BytesIO(data)).getexif()
+            assert len(exif) == 0 and not exif.get_ifd(0x8825), f"{photo.id}/{target} still has EXIF/GPS"
+
+
+def test_publication_and_analytics_records_are_present(sandbox, store, first_run):
+    for photo in selected(sandbox):
+        analytics = store.get(status_key(photo.id)).data["targets"]
+        for target in TARGETS:
+            pub = store.get(keys.publication_key(photo.id, photo.version, target)).data
+            assert pub["status"] == "published" and pub["remote_id"] and pub["announced"] is True
+            assert analytics[target]["status"] == "published"
+            assert analytics[target]["remote_id"] == pub["remote_id"]
+            assert analytics[target]["seconds_to_publish"] > 0
+
+
+def test_the_corrupt_photo_is_dead_lettered_with_its_reason_and_nothing_else_is(sandbox, stack, first_run):
+    corrupt = [p.id for p in sandbox.selected_photos() if p.corrupt]
+    assert corrupt
+    contents = ops.dlq_contents({name: c["dlq_url"] for name, c in stack["consumers"].items()})
+    images = contents.pop("processor")
+    assert [m["asset_id"] for m in images] == corrupt
+    assert images[0]["code"] == "image_rejected" and "image rejected" in images[0]["reason"]
+    assert all(not items for items in contents.values()), contents
+
+
+def test_a_message_delivered_twice_posts_once(sandbox, stack, store, runtime, first_run):
+    photo = selected(sandbox)[0]
+    before = posts_by_asset(sandbox)
+    sqs = aws.client("sqs")
+    # Re-deliver the photo's AssetDetected (the processor runs again and requests publishing again) ...
+    detection = store.get(keys.detection_key("lightroom", photo.id, photo.version)).data
+    asset = store.get(keys.asset_key(photo.id)).data
+    from socialomega.core.envelope import Envelope
+    replay = Envelope(event_id=detection["event_id"], type="AssetDetected", correlation_id=detection["correlation_id"],
+                      asset_id=photo.id, payload={"source": "lightroom", "version": photo.version,
+                                                  "raw": asset["versions"][photo.version]["raw"],
+                                                  "metadata": asset["metadata"], "detected_at": detection["detected_at"]})
+    sqs.send_message(QueueUrl=stack["service_env"]["SO_IMAGES_QUEUE_URL"], MessageBody=replay.to_json())
+    # ... and a second poll finds nothing new.
+    poll = runtime.run_schedule("poller")
+    wait_idle(runtime)
+    assert poll["detected"] == []
+    assert posts_by_asset(sandbox) == before
+
+
+def test_transient_target_failures_are_retried_and_still_post_once(sandbox, stack, store, runtime, first_run):
+    edited = selected(sandbox)[1]
+    new_version = sandbox.edit_photo(edited.id, title="Edited title")
+    sandbox.fail_rest_next(2, status=500)
+    sandbox.fail_rest_next(1, status=429, retry_after=1)
+    poll = runtime.run_schedule("poller")
+    assert poll["detected"] == [edited.id]
+    wait_idle(runtime, timeout=240)
+    posts = [p for p in sandbox.rest_posts() if p["asset_id"] == edited.id and p["version"] == new_version]
+    assert Counter(p["target"] for p in posts) == Counter({t: 1 for t in TARGETS})
+    attempts = [store.get(keys.publication_key(edited.id, new_version, t)).data["attempts"] for t in TARGETS]
+    assert sum(attempts) >= 3 + len(TARGETS) - 1  # the faults cost retries, not duplicates
+    assert posts[0]["json"]["title"] == "Edited title" or posts[1]["form"]["title"] == "Edited title"
