@@ -17,6 +17,8 @@ LOCAL_ROOT = ROOT / "terraform" / "envs" / "local"
 def _env() -> dict[str, str]:
     env = {**os.environ, "TF_IN_AUTOMATION": "1", "TF_DATA_DIR": str(BUILD / "terraform" / "local")}
     env.pop("AWS_ENDPOINT_URL", None)  # the provider block sets the LocalStack endpoints itself
+    if env.get("TF_CLI_CONFIG_FILE") and not os.path.exists(env["TF_CLI_CONFIG_FILE"]):
+        env.pop("TF_CLI_CONFIG_FILE")  # a missing CLI config only produces warnings
     return env
 
 

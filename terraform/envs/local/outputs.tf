@@ -1,0 +1,19 @@
+output "service_env" {
+  description = "Handler environment."
+  value       = module.pipeline.service_env
+}
+
+output "consumers" {
+  description = "Queue consumers for the local runtime."
+  value       = module.pipeline.consumers
+}
+
+output "dlq_urls" {
+  description = "DLQ URL per consumer."
+  value       = module.pipeline.dlq_urls
+}
+
+output "poller" {
+  description = "Poller handler and schedule."
+  value       = module.pipeline.poller
+}

@@ -1,0 +1,33 @@
+# Runtime settings in SSM (JSON values), credentials in Secrets Manager.
+
+resource "aws_ssm_parameter" "lightroom" {
+  name  = "/socialomega/${var.env}/lightroom"
+  type  = "String"
+  value = jsonencode(var.lightroom_settings)
+  tags  = var.tags
+}
+
+resource "aws_ssm_parameter" "targets" {
+  name  = "/socialomega/${var.env}/targets"
+  type  = "String"
+  tier  = length(jsonencode(var.targets)) > 4096 ? "Advanced" : "Standard"
+  value = jsonencode(var.targets)
+  tags  = var.tags
+}
+
+resource "aws_secretsmanager_secret" "this" {
+  for_each                = toset(var.secret_names)
+  name                    = "socialomega/${var.env}/${each.key}"
+  description             = "SocialOmega ${each.key} credentials (JSON object)."
+  recovery_window_in_days = var.recovery_window_in_days
+  kms_key_id              = var.kms_key_id
+  tags                    = var.tags
+}
+
+# Only for local stacks: in AWS the operator puts the values (see README); Terraform
+# never holds real credentials.
+resource "aws_secretsmanager_secret_version" "initial" {
+  for_each      = toset([for name in nonsensitive(keys(var.secret_values)) : name if contains(var.secret_names, name)])
+  secret_id     = aws_secretsmanager_secret.this[each.key].id
+  secret_string = jsonencode(var.secret_values[each.key])
+}

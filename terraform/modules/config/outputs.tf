@@ -1,0 +1,22 @@
+output "parameter_arns" {
+  description = "SSM parameter ARNs by name (lightroom, targets)."
+  value = {
+    lightroom = aws_ssm_parameter.lightroom.arn
+    targets   = aws_ssm_parameter.targets.arn
+  }
+}
+
+output "secret_arns" {
+  description = "Secret ARNs by name."
+  value       = { for k, s in aws_secretsmanager_secret.this : k => s.arn }
+}
+
+output "config_prefix" {
+  description = "SSM prefix of this environment."
+  value       = "/socialomega/${var.env}"
+}
+
+output "secret_prefix" {
+  description = "Secrets Manager prefix of this environment."
+  value       = "socialomega/${var.env}"
+}

@@ -1,0 +1,80 @@
+# Everything but the functions: storage, queues, fan-out, status bus, config. Composed by
+# envs/local (LocalStack, where a local runtime plays Lambda) and envs/aws (which adds the
+# container-image functions).
+
+locals {
+  prefix       = "socialomega-${var.env}"
+  target_names = [for t in var.targets : t.name]
+  # The contract every handler reads (services/CONTRACTS.md); the local runtime and the
+  # Lambda functions get exactly this environment.
+  service_env = {
+    SO_ENV               = var.env
+    SO_RAW_BUCKET        = module.storage.names["raw"]
+    SO_PROCESSED_BUCKET  = module.storage.names["processed"]
+    SO_STORE_BUCKET      = module.storage.names["store"]
+    SO_IMAGES_QUEUE_URL  = module.images_queue.url
+    SO_PUBLISH_TOPIC_ARN = module.messaging.topic_arn
+    SO_EVENT_BUS         = module.messaging.bus_name
+    SO_CONFIG_PREFIX     = module.config.config_prefix
+    SO_SECRET_PREFIX     = module.config.secret_prefix
+  }
+}
+
+module "storage" {
+  source        = "../storage"
+  bucket_prefix = coalesce(var.bucket_prefix, local.prefix)
+  force_destroy = var.force_destroy
+  tags          = var.tags
+}
+
+module "images_queue" {
+  source           = "../queue"
+  name             = "${local.prefix}-images"
+  function_timeout = var.function_timeouts.processor
+  alarm_actions    = var.alarm_actions
+  tags             = var.tags
+}
+
+module "publish_queue" {
+  source           = "../queue"
+  for_each         = toset(local.target_names)
+  name             = "${local.prefix}-publish-${each.key}"
+  function_timeout = var.function_timeouts.publisher
+  alarm_actions    = var.alarm_actions
+  tags             = var.tags
+}
+
+module "analytics_queue" {
+  source           = "../queue"
+  name             = "${local.prefix}-analytics"
+  function_timeout = var.function_timeouts.analytics
+  alarm_actions    = var.alarm_actions
+  tags             = var.tags
+}
+
+module "messaging" {
+  source = "../messaging"
+  prefix = local.prefix
+  publish_queues = { for name, q in module.publish_queue : name => {
+    arn = q.arn, url = q.url, dlq_arn = q.dlq_arn, dlq_url = q.dlq_url
+  } }
+  analytics_queue = {
+    arn     = module.analytics_queue.arn
+    url     = module.analytics_queue.url
+    dlq_arn = module.analytics_queue.dlq_arn
+    dlq_url = module.analytics_queue.dlq_url
+  }
+  sns_kms_key_id = var.sns_kms_key_id
+  tags           = var.tags
+}
+
+module "config" {
+  source                  = "../config"
+  env                     = var.env
+  lightroom_settings      = var.lightroom_settings
+  targets                 = var.targets
+  secret_names            = concat(["lightroom"], local.target_names)
+  secret_values           = var.secret_values
+  recovery_window_in_days = var.recovery_window_in_days
+  tags                    = var.tags
+}

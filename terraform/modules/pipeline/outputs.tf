@@ -1,0 +1,69 @@
+output "service_env" {
+  description = "Environment variables of every handler (services/CONTRACTS.md)."
+  value       = local.service_env
+}
+
+output "consumers" {
+  description = "Queue consumers: name => queue, DLQ, batch size, timeouts and handler. The local runtime reads this; envs/aws builds its event source mappings from it."
+  value = merge(
+    {
+      processor = {
+        queue_url = module.images_queue.url, queue_arn = module.images_queue.arn
+        dlq_url = module.images_queue.dlq_url, dlq_arn = module.images_queue.dlq_arn
+        batch_size = 5, function_timeout = var.function_timeouts.processor
+        visibility_timeout = module.images_queue.visibility_timeout
+        handler = "socialomega.processor.handler.handler", service = "processor"
+      }
+      analytics = {
+        queue_url = module.analytics_queue.url, queue_arn = module.analytics_queue.arn
+        dlq_url = module.analytics_queue.dlq_url, dlq_arn = module.analytics_queue.dlq_arn
+        batch_size = 10, function_timeout = var.function_timeouts.analytics
+        visibility_timeout = module.analytics_queue.visibility_timeout
+        handler = "socialomega.analytics.handler.handler", service = "analytics"
+      }
+    },
+    { for name, q in module.publish_queue : "publisher-${name}" => {
+      queue_url = q.url, queue_arn = q.arn, dlq_url = q.dlq_url, dlq_arn = q.dlq_arn
+      batch_size = 5, function_timeout = var.function_timeouts.publisher
+      visibility_timeout = q.visibility_timeout
+      handler = "socialomega.publishers.handler.handler", service = "publisher"
+    } },
+  )
+}
+
+output "dlq_urls" {
+  description = "Consumer name => DLQ URL."
+  value = merge(
+    { processor = module.images_queue.dlq_url, analytics = module.analytics_queue.dlq_url },
+    { for name, q in module.publish_queue : "publisher-${name}" => q.dlq_url },
+  )
+}
+
+output "poller" {
+  description = "The scheduled poller."
+  value = {
+    handler          = "socialomega.poller.handler.handler"
+    schedule_seconds = var.poll_every_seconds
+    function_timeout = var.function_timeouts.poller
+  }
+}
+
+output "buckets" {
+  description = "Bucket names and ARNs by role."
+  value       = { names = module.storage.names, arns = module.storage.arns }
+}
+
+output "topic_arn" {
+  description = "Publish topic."
+  value       = module.messaging.topic_arn
+}
+
+output "bus" {
+  description = "Event bus name and ARN."
+  value       = { name = module.messaging.bus_name, arn = module.messaging.bus_arn }
+}
+
+output "config" {
+  description = "SSM parameter and secret ARNs."
+  value       = { parameters = module.config.parameter_arns, secrets = module.config.secret_arns }
+}

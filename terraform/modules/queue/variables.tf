@@ -1,0 +1,41 @@
+variable "name" {
+  description = "Queue name; the dead-letter queue is `<name>-dlq`."
+  type        = string
+}
+
+variable "function_timeout" {
+  description = "Timeout in seconds of the function consuming the queue; visibility timeout is 6x this (AWS guidance for event source mappings)."
+  type        = number
+  validation {
+    condition     = var.function_timeout >= 1 && var.function_timeout <= 900
+    error_message = "function_timeout must be 1..900 seconds (the Lambda limit)."
+  }
+}
+
+variable "max_receive_count" {
+  description = "Receives before SQS moves a message to the DLQ."
+  type        = number
+  default     = 5
+  validation {
+    condition     = var.max_receive_count >= 5
+    error_message = "max_receive_count must be at least 5 so transient failures get several retries."
+  }
+}
+
+variable "message_retention_seconds" {
+  description = "How long the main queue keeps a message."
+  type        = number
+  default     = 345600
+}
+
+variable "alarm_actions" {
+  description = "ARNs notified when the DLQ holds messages (e.g. an SNS topic)."
+  type        = list(string)
+  default     = []
+}
+
+variable "tags" {
+  description = "Tags for every resource."
+  type        = map(string)
+  default     = {}
+}

@@ -1,0 +1,22 @@
+variable "bucket_prefix" {
+  description = "Prefix of the three bucket names (`<prefix>-raw`, `-processed`, `-store`); globally unique in AWS."
+  type        = string
+}
+
+variable "force_destroy" {
+  description = "Allow destroying non-empty buckets (local stacks only)."
+  type        = bool
+  default     = false
+}
+
+variable "noncurrent_version_days" {
+  description = "Days to keep non-current object versions in the versioned image buckets."
+  type        = number
+  default     = 30
+}
+
+variable "tags" {
+  description = "Tags for every resource."
+  type        = map(string)
+  default     = {}
+}
