@@ -17,3 +17,19 @@ output "subscription_arns" {
   description = "Target name => SNS subscription ARN."
   value       = { for k, s in aws_sns_topic_subscription.publish : k => s.arn }
 }
+
+output "wiring" {
+  description = "Subscription and rule-target settings (checked by `terraform test`)."
+  value = {
+    subscriptions = { for k, s in aws_sns_topic_subscription.publish : k => {
+      raw_message_delivery = s.raw_message_delivery
+      filter_policy        = jsondecode(s.filter_policy)
+      redrive_policy       = jsondecode(s.redrive_policy)
+    } }
+    analytics_target = {
+      maximum_retry_attempts       = aws_cloudwatch_event_target.analytics.retry_policy[0].maximum_retry_attempts
+      maximum_event_age_in_seconds = aws_cloudwatch_event_target.analytics.retry_policy[0].maximum_event_age_in_seconds
+      dead_letter_arn              = aws_cloudwatch_event_target.analytics.dead_letter_config[0].arn
+    }
+  }
+}

@@ -8,25 +8,25 @@ output "consumers" {
   value = merge(
     {
       processor = {
-        queue_url = module.images_queue.url, queue_arn = module.images_queue.arn
-        dlq_url = module.images_queue.dlq_url, dlq_arn = module.images_queue.dlq_arn
-        batch_size = 5, function_timeout = var.function_timeouts.processor
+        queue_url          = module.images_queue.url, queue_arn = module.images_queue.arn
+        dlq_url            = module.images_queue.dlq_url, dlq_arn = module.images_queue.dlq_arn
+        batch_size         = 5, function_timeout = var.function_timeouts.processor
         visibility_timeout = module.images_queue.visibility_timeout
-        handler = "socialomega.processor.handler.handler", service = "processor"
+        handler            = "socialomega.processor.handler.handler", service = "processor"
       }
       analytics = {
-        queue_url = module.analytics_queue.url, queue_arn = module.analytics_queue.arn
-        dlq_url = module.analytics_queue.dlq_url, dlq_arn = module.analytics_queue.dlq_arn
-        batch_size = 10, function_timeout = var.function_timeouts.analytics
+        queue_url          = module.analytics_queue.url, queue_arn = module.analytics_queue.arn
+        dlq_url            = module.analytics_queue.dlq_url, dlq_arn = module.analytics_queue.dlq_arn
+        batch_size         = 10, function_timeout = var.function_timeouts.analytics
         visibility_timeout = module.analytics_queue.visibility_timeout
-        handler = "socialomega.analytics.handler.handler", service = "analytics"
+        handler            = "socialomega.analytics.handler.handler", service = "analytics"
       }
     },
     { for name, q in module.publish_queue : "publisher-${name}" => {
-      queue_url = q.url, queue_arn = q.arn, dlq_url = q.dlq_url, dlq_arn = q.dlq_arn
-      batch_size = 5, function_timeout = var.function_timeouts.publisher
+      queue_url          = q.url, queue_arn = q.arn, dlq_url = q.dlq_url, dlq_arn = q.dlq_arn
+      batch_size         = 5, function_timeout = var.function_timeouts.publisher
       visibility_timeout = q.visibility_timeout
-      handler = "socialomega.publishers.handler.handler", service = "publisher"
+      handler            = "socialomega.publishers.handler.handler", service = "publisher"
     } },
   )
 }
@@ -66,4 +66,15 @@ output "bus" {
 output "config" {
   description = "SSM parameter and secret ARNs."
   value       = { parameters = module.config.parameter_arns, secrets = module.config.secret_arns }
+}
+
+output "wiring" {
+  description = "Queue and messaging settings of the whole pipeline (checked by `terraform test`)."
+  value = {
+    queues = merge(
+      { images = module.images_queue.wiring, analytics = module.analytics_queue.wiring },
+      { for name, q in module.publish_queue : "publish-${name}" => q.wiring },
+    )
+    messaging = module.messaging.wiring
+  }
 }

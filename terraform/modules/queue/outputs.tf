@@ -27,3 +27,15 @@ output "visibility_timeout" {
   description = "Visibility timeout in seconds (6x the function timeout)."
   value       = aws_sqs_queue.this.visibility_timeout_seconds
 }
+
+output "wiring" {
+  description = "Redrive, alarm and timeout settings (checked by `terraform test`)."
+  value = {
+    redrive            = jsondecode(aws_sqs_queue_redrive_policy.this.redrive_policy)
+    dlq_arn            = aws_sqs_queue.dlq.arn
+    dlq_name           = aws_sqs_queue.dlq.name
+    alarm_queue_name   = aws_cloudwatch_metric_alarm.dlq_depth.dimensions["QueueName"]
+    alarm_threshold    = aws_cloudwatch_metric_alarm.dlq_depth.threshold
+    visibility_timeout = aws_sqs_queue.this.visibility_timeout_seconds
+  }
+}

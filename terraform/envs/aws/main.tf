@@ -1,0 +1,165 @@
+# SocialOmega in a real AWS account: the shared pipeline plus one container-image
+# function per service, each with a role naming only its own resources.
+
+module "pipeline" {
+  source             = "../../modules/pipeline"
+  env                = var.env
+  bucket_prefix      = var.bucket_prefix
+  lightroom_settings = var.lightroom_settings
+  targets            = var.targets
+  alarm_actions      = var.alarm_topic_arn == null ? [] : [var.alarm_topic_arn]
+  sns_kms_key_id     = "alias/aws/sns"
+}
+
+locals {
+  prefix     = "socialomega-${var.env}"
+  env_vars   = module.pipeline.service_env
+  buckets    = module.pipeline.buckets.arns
+  params     = module.pipeline.config.parameters
+  secrets    = module.pipeline.config.secrets
+  consumers  = module.pipeline.consumers
+  timeouts   = { poller = module.pipeline.poller.function_timeout }
+  publishers = { for name, c in local.consumers : name => c if c.service == "publisher" }
+
+  store_rw = [
+    { sid = "StoreRead", actions = ["s3:GetObject"], resources = ["${local.buckets["store"]}/*"] },
+    { sid = "StoreWrite", actions = ["s3:PutObject"], resources = ["${local.buckets["store"]}/*"] },
+    { sid = "StoreList", actions = ["s3:ListBucket"], resources = [local.buckets["store"]] },
+  ]
+  # Consumers move permanent failures to their own DLQ themselves, with the reason.
+  own_dlq = { for name, c in local.consumers : name => [
+    { sid = "OwnDeadLetterQueue", actions = ["sqs:SendMessage", "sqs:GetQueueAttributes", "sqs:GetQueueUrl"], resources = [c.dlq_arn] },
+  ] }
+}
+
+module "poller" {
+  source      = "../../modules/lambda_service"
+  name        = "${local.prefix}-poller"
+  image_uri   = var.image_uris["poller"]
+  command     = module.pipeline.poller.handler
+  timeout     = module.pipeline.poller.function_timeout
+  memory_size = var.memory_sizes.poller
+  environment = local.env_vars
+  policy_statements = concat(local.store_rw, [
+    { sid = "LightroomSettings", actions = ["ssm:GetParameter"], resources = [local.params["lightroom"]] },
+    { sid = "LightroomSecret", actions = ["secretsmanager:GetSecretValue"], resources = [local.secrets["lightroom"]] },
+    { sid = "RawWrite", actions = ["s3:PutObject"], resources = ["${local.buckets["raw"]}/raw/*"] },
+    { sid = "InboxRead", actions = ["s3:GetObject"], resources = ["${local.buckets["raw"]}/inbox/*"] },
+    { sid = "InboxList", actions = ["s3:ListBucket"], resources = [local.buckets["raw"]] },
+    { sid = "AnnounceAssets", actions = ["sqs:SendMessage"], resources = [local.consumers["processor"].queue_arn] },
+  ])
+  log_retention_days = var.log_retention_days
+}
+
+module "processor" {
+  source      = "../../modules/lambda_service"
+  name        = "${local.prefix}-processor"
+  image_uri   = var.image_uris["processor"]
+  command     = local.consumers["processor"].handler
+  timeout     = local.consumers["processor"].function_timeout
+  memory_size = var.memory_sizes.processor
+  environment = local.env_vars
+  queue       = { arn = local.consumers["processor"].queue_arn, batch_size = local.consumers["processor"].batch_size }
+  policy_statements = concat(local.store_rw, local.own_dlq["processor"], [
+    { sid = "TargetsSettings", actions = ["ssm:GetParameter"], resources = [local.params["targets"]] },
+    { sid = "RawRead", actions = ["s3:GetObject", "s3:GetObjectVersion"], resources = ["${local.buckets["raw"]}/*"] },
+    { sid = "VariantsWrite", actions = ["s3:PutObject"], resources = ["${local.buckets["processed"]}/processed/*"] },
+    { sid = "RequestPublishing", actions = ["sns:Publish"], resources = [module.pipeline.topic_arn] },
+  ])
+  log_retention_days = var.log_retention_days
+}
+
+module "publisher" {
+  source              = "../../modules/lambda_service"
+  for_each            = local.publishers
+  name                = "${local.prefix}-${each.key}"
+  image_uri           = var.image_uris["publisher"]
+  command             = each.value.handler
+  timeout             = each.value.function_timeout
+  memory_size         = var.memory_sizes.publisher
+  environment         = local.env_vars
+  queue               = { arn = each.value.queue_arn, batch_size = each.value.batch_size }
+  maximum_concurrency = var.publisher_max_concurrency
+  policy_statements = concat(local.store_rw, local.own_dlq[each.key], [
+    { sid = "TargetsSettings", actions = ["ssm:GetParameter"], resources = [local.params["targets"]] },
+    { sid = "OwnTargetSecret", actions = ["secretsmanager:GetSecretValue"], resources = [local.secrets[trimprefix(each.key, "publisher-")]] },
+    { sid = "VariantsRead", actions = ["s3:GetObject", "s3:GetObjectVersion"], resources = ["${local.buckets["processed"]}/processed/*"] },
+    { sid = "AnnounceResults", actions = ["events:PutEvents"], resources = [module.pipeline.bus.arn] },
+  ])
+  log_retention_days = var.log_retention_days
+}
+
+module "analytics" {
+  source             = "../../modules/lambda_service"
+  name               = "${local.prefix}-analytics"
+  image_uri          = var.image_uris["analytics"]
+  command            = local.consumers["analytics"].handler
+  timeout            = local.consumers["analytics"].function_timeout
+  memory_size        = var.memory_sizes.analytics
+  environment        = local.env_vars
+  queue              = { arn = local.consumers["analytics"].queue_arn, batch_size = local.consumers["analytics"].batch_size }
+  policy_statements  = concat(local.store_rw, local.own_dlq["analytics"])
+  log_retention_days = var.log_retention_days
+}
+
+# --- the poller's schedule: EventBridge Scheduler with explicit retries and a DLQ ---------
+
+resource "aws_sqs_queue" "poller_schedule_dlq" {
+  name                      = "${local.prefix}-poller-schedule-dlq"
+  message_retention_seconds = 1209600
+  sqs_managed_sse_enabled   = true
+}
+
+resource "aws_cloudwatch_metric_alarm" "poller_schedule_dlq" {
+  alarm_name          = "${local.prefix}-poller-schedule-dlq-not-empty"
+  alarm_description   = "Scheduled poller invocations that could not be delivered."
+  namespace           = "AWS/SQS"
+  metric_name         = "ApproximateNumberOfMessagesVisible"
+  dimensions          = { QueueName = aws_sqs_queue.poller_schedule_dlq.name }
+  statistic           = "Maximum"
+  period              = 60
+  evaluation_periods  = 1
+  threshold           = 0
+  comparison_operator = "GreaterThanThreshold"
+  treat_missing_data  = "notBreaching"
+  alarm_actions       = var.alarm_topic_arn == null ? [] : [var.alarm_topic_arn]
+}
+
+resource "aws_iam_role" "scheduler" {
+  name = "${local.prefix}-poller-scheduler"
+  assume_role_policy = jsonencode({
+    Version   = "2012-10-17"
+    Statement = [{ Effect = "Allow", Principal = { Service = "scheduler.amazonaws.com" }, Action = "sts:AssumeRole" }]
+  })
+}
+
+resource "aws_iam_role_policy" "scheduler" {
+  name = "invoke-poller"
+  role = aws_iam_role.scheduler.id
+  policy = jsonencode({
+    Version = "2012-10-17"
+    Statement = [
+      { Sid = "InvokePoller", Effect = "Allow", Action = "lambda:InvokeFunction", Resource = module.poller.function_arn },
+      { Sid = "ScheduleDLQ", Effect = "Allow", Action = "sqs:SendMessage", Resource = aws_sqs_queue.poller_schedule_dlq.arn },
+    ]
+  })
+}
+
+resource "aws_scheduler_schedule" "poller" {
+  name                = "${local.prefix}-poller"
+  schedule_expression = var.poll_schedule
+  flexible_time_window {
+    mode = "OFF"
+  }
+  target {
+    arn      = module.poller.function_arn
+    role_arn = aws_iam_role.scheduler.arn
+    retry_policy {
+      maximum_event_age_in_seconds = 300
+      maximum_retry_attempts       = 2
+    }
+    dead_letter_config {
+      arn = aws_sqs_queue.poller_schedule_dlq.arn
+    }
+  }
+}

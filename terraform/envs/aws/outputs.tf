@@ -1,0 +1,22 @@
+output "functions" {
+  description = "Function names by service."
+  value = merge(
+    { poller = module.poller.function_name, processor = module.processor.function_name, analytics = module.analytics.function_name },
+    { for k, m in module.publisher : k => m.function_name },
+  )
+}
+
+output "dlq_urls" {
+  description = "DLQ per consumer (inspect with `aws sqs receive-message`, redrive with StartMessageMoveTask)."
+  value       = module.pipeline.dlq_urls
+}
+
+output "buckets" {
+  description = "Bucket names."
+  value       = module.pipeline.buckets.names
+}
+
+output "secret_arns" {
+  description = "Secrets to fill in after the first apply (README: Deploying to AWS)."
+  value       = module.pipeline.config.secrets
+}

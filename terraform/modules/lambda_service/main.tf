@@ -1,0 +1,102 @@
+# One container-image function with its own least-privilege role, log group, X-Ray
+# tracing and, for queue consumers, an event source mapping with partial batch responses.
+
+data "aws_partition" "current" {}
+data "aws_region" "current" {}
+data "aws_caller_identity" "current" {}
+
+locals {
+  log_group_arn = "arn:${data.aws_partition.current.partition}:logs:${data.aws_region.current.name}:${data.aws_caller_identity.current.account_id}:log-group:/aws/lambda/${var.name}"
+  queue_statements = var.queue == null ? [] : [{
+    sid       = "ConsumeOwnQueue"
+    actions   = ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes", "sqs:ChangeMessageVisibility", "sqs:GetQueueUrl"]
+    resources = [var.queue.arn]
+  }]
+  statements = concat(
+    [
+      { sid = "OwnLogs", actions = ["logs:CreateLogStream", "logs:PutLogEvents"], resources = ["${local.log_group_arn}:*"] },
+      # X-Ray accepts no resource-level scoping for these two actions.
+      { sid = "Tracing", actions = ["xray:PutTraceSegments", "xray:PutTelemetryRecords"], resources = ["*"] },
+    ],
+    local.queue_statements,
+    var.policy_statements,
+  )
+}
+
+resource "aws_cloudwatch_log_group" "this" {
+  name              = "/aws/lambda/${var.name}"
+  retention_in_days = var.log_retention_days
+  kms_key_id        = var.kms_key_arn
+  tags              = var.tags
+}
+
+resource "aws_iam_role" "this" {
+  name = "${var.name}-role"
+  assume_role_policy = jsonencode({
+    Version = "2012-10-17"
+    Statement = [{
+      Effect    = "Allow"
+      Principal = { Service = "lambda.amazonaws.com" }
+      Action    = "sts:AssumeRole"
+    }]
+  })
+  tags = var.tags
+}
+
+resource "aws_iam_role_policy" "this" {
+  name = "${var.name}-policy"
+  role = aws_iam_role.this.id
+  policy = jsonencode({
+    Version = "2012-10-17"
+    Statement = [for s in local.statements : {
+      Sid      = s.sid
+      Effect   = "Allow"
+      Action   = s.actions
+      Resource = s.resources
+    }]
+  })
+}
+
+resource "aws_lambda_function" "this" {
+  function_name                  = var.name
+  role                           = aws_iam_role.this.arn
+  package_type                   = "Image"
+  image_uri                      = var.image_uri
+  timeout                        = var.timeout
+  memory_size                    = var.memory_size
+  reserved_concurrent_executions = var.reserved_concurrency
+  kms_key_arn                    = var.kms_key_arn
+  architectures                  = ["x86_64"]
+
+  image_config {
+    command = [var.command]
+  }
+
+  environment {
+    variables = var.environment
+  }
+
+  tracing_config {
+    mode = "Active"
+  }
+
+  tags       = var.tags
+  depends_on = [aws_cloudwatch_log_group.this, aws_iam_role_policy.this]
+}
+
+resource "aws_lambda_event_source_mapping" "queue" {
+  count                              = var.queue == null ? 0 : 1
+  event_source_arn                   = var.queue.arn
+  function_name                      = aws_lambda_function.this.arn
+  batch_size                         = var.queue.batch_size
+  maximum_batching_window_in_seconds = var.maximum_batching_window_in_seconds
+  # Only the records a handler reports as failed come back (services/socialomega/core/consumer.py).
+  function_response_types = ["ReportBatchItemFailures"]
+
+  dynamic "scaling_config" {
+    for_each = var.maximum_concurrency == null ? [] : [var.maximum_concurrency]
+    content {
+      maximum_concurrency = scaling_config.value
+    }
+  }
+}

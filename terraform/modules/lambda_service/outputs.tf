@@ -1,0 +1,31 @@
+output "function_name" {
+  description = "Function name."
+  value       = aws_lambda_function.this.function_name
+}
+
+output "function_arn" {
+  description = "Function ARN."
+  value       = aws_lambda_function.this.arn
+}
+
+output "role_arn" {
+  description = "Execution role ARN."
+  value       = aws_iam_role.this.arn
+}
+
+output "wiring" {
+  description = "The settings reviews and `terraform test` check (tracing, role, policy, mapping)."
+  value = {
+    package_type       = aws_lambda_function.this.package_type
+    tracing_mode       = aws_lambda_function.this.tracing_config[0].mode
+    timeout            = aws_lambda_function.this.timeout
+    role_name          = aws_iam_role.this.name
+    policy             = jsondecode(aws_iam_role_policy.this.policy)
+    log_retention_days = aws_cloudwatch_log_group.this.retention_in_days
+    event_source_mapping = one([for m in aws_lambda_event_source_mapping.queue : {
+      event_source_arn        = m.event_source_arn
+      batch_size              = m.batch_size
+      function_response_types = m.function_response_types
+    }])
+  }
+}

@@ -1,0 +1,85 @@
+variable "name" {
+  description = "Function name."
+  type        = string
+}
+
+variable "image_uri" {
+  description = "Container image URI, pinned by digest (repo@sha256:...)."
+  type        = string
+}
+
+variable "command" {
+  description = "Handler to run (the image CMD), e.g. socialomega.processor.handler.handler."
+  type        = string
+}
+
+variable "timeout" {
+  description = "Function timeout in seconds."
+  type        = number
+}
+
+variable "memory_size" {
+  description = "Memory in MB (CPU scales with it)."
+  type        = number
+  default     = 512
+}
+
+variable "environment" {
+  description = "Environment variables (the handler contract, services/CONTRACTS.md)."
+  type        = map(string)
+  default     = {}
+}
+
+variable "policy_statements" {
+  description = "IAM statements of this function's own role: {sid, actions, resources}. Name exact resources only."
+  type = list(object({
+    sid       = string
+    actions   = list(string)
+    resources = list(string)
+  }))
+}
+
+variable "queue" {
+  description = "SQS queue to consume with an event source mapping (null: none)."
+  type = object({
+    arn        = string
+    batch_size = number
+  })
+  default = null
+}
+
+variable "maximum_batching_window_in_seconds" {
+  description = "Batching window of the event source mapping."
+  type        = number
+  default     = 0
+}
+
+variable "maximum_concurrency" {
+  description = "Upper bound of concurrent invocations from the queue (protects rate-limited platforms); null = Lambda's default."
+  type        = number
+  default     = null
+}
+
+variable "reserved_concurrency" {
+  description = "Reserved concurrency (-1: unreserved)."
+  type        = number
+  default     = -1
+}
+
+variable "log_retention_days" {
+  description = "CloudWatch Logs retention."
+  type        = number
+  default     = 30
+}
+
+variable "kms_key_arn" {
+  description = "KMS key for environment variables and logs (null: AWS managed)."
+  type        = string
+  default     = null
+}
+
+variable "tags" {
+  description = "Tags for every resource."
+  type        = map(string)
+  default     = {}
+}
