@@ -38,6 +38,7 @@ module "pipeline" {
   secret_values           = var.secrets
   poll_every_seconds      = var.poll_every_seconds
   force_destroy           = true
+  noncurrent_version_days = null # throwaway buckets; spares a slow lifecycle wait on LocalStack
   recovery_window_in_days = 0
   tags                    = { project = "socialomega", env = var.env }
 }

@@ -25,6 +25,8 @@ module "storage" {
   bucket_prefix = coalesce(var.bucket_prefix, local.prefix)
   force_destroy = var.force_destroy
   tags          = var.tags
+
+  noncurrent_version_days = var.noncurrent_version_days
 }
 
 module "images_queue" {

@@ -42,6 +42,12 @@ variable "poll_every_seconds" {
   default     = 300
 }
 
+variable "noncurrent_version_days" {
+  description = "Days to keep old versions of raw and processed images (null: no expiry rule)."
+  type        = number
+  default     = 30
+}
+
 variable "force_destroy" {
   description = "Allow destroying non-empty buckets (local stacks)."
   type        = bool

@@ -47,7 +47,7 @@ resource "aws_s3_bucket_server_side_encryption_configuration" "this" {
 }
 
 resource "aws_s3_bucket_lifecycle_configuration" "images" {
-  for_each = toset(local.versioned)
+  for_each = var.noncurrent_version_days == null ? toset([]) : toset(local.versioned)
   bucket   = aws_s3_bucket.this[each.key].id
   rule {
     id     = "expire-noncurrent-versions"

@@ -10,7 +10,7 @@ variable "force_destroy" {
 }
 
 variable "noncurrent_version_days" {
-  description = "Days to keep non-current object versions in the versioned image buckets."
+  description = "Days to keep non-current object versions in the versioned image buckets (null: keep them; local stacks skip the rule, whose creation LocalStack makes the provider wait on)."
   type        = number
   default     = 30
 }
