@@ -51,6 +51,7 @@ from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
 from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
+from socialomega.sandbox import faults
 from socialomega.sandbox import photos as photo_gen
 
 API_KEY = "sandbox-client-id"  # not a secret: the sandbox's fixed client id
@@ -257,14 +258,7 @@ class LightroomState:
 
     def take_fault(self, path: str) -> _Fault | None:
         with self.lock:
-            for fault in list(self.faults):
-                if fault.path_contains and fault.path_contains not in path:
-                    continue
-                fault.remaining -= 1
-                if fault.remaining <= 0:
-                    self.faults.remove(fault)
-                return fault
-        return None
+            return faults.take_fault(self.faults, path)
 
     def summary(self) -> dict[str, Any]:
         with self.lock:

@@ -63,6 +63,8 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
+from socialomega.sandbox import faults
+
 API_KEY = "sandbox-rest-key"
 READONLY_API_KEY = "sandbox-rest-readonly-key"
 BASIC_USER = "sandbox-user"
@@ -178,14 +180,7 @@ class RestTarget:
 
     def _take_fault(self, path: str) -> _Fault | None:
         with self.lock:
-            for fault in list(self.faults):
-                if fault.path_contains and fault.path_contains not in path:
-                    continue
-                fault.remaining -= 1
-                if fault.remaining <= 0:
-                    self.faults.remove(fault)
-                return fault
-        return None
+            return faults.take_fault(self.faults, path)
 
     # --- auth ---------------------------------------------------------------------------------
     def _authenticate(self, request: Request, scope: str) -> str:

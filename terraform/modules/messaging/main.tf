@@ -1,6 +1,6 @@
 # Fan-out (SNS -> one SQS queue per publish target) and status events (EventBridge bus ->
-# analytics queue). This module owns the queue policies of the queues it feeds, because
-# an SQS queue has exactly one policy.
+# analytics queue). The queues' policies admitting the topic and the rule are set by the
+# queue module at creation (see modules/queue), from the ARNs this module outputs.
 
 resource "aws_sns_topic" "publish" {
   name              = "${var.prefix}-publish"
@@ -18,34 +18,6 @@ resource "aws_sns_topic_subscription" "publish" {
   filter_policy        = jsonencode({ platform = [each.key] })
   # Messages SNS cannot deliver go to the target's own DLQ.
   redrive_policy = jsonencode({ deadLetterTargetArn = each.value.dlq_arn })
-}
-
-locals {
-  # Each fed queue and its DLQ accept messages from their one sender only.
-  sns_fed = merge(
-    { for name, q in var.publish_queues : "publish-${name}" => { url = q.url, arn = q.arn } },
-    { for name, q in var.publish_queues : "publish-${name}-dlq" => { url = q.dlq_url, arn = q.dlq_arn } },
-  )
-  events_fed = {
-    analytics     = { url = var.analytics_queue.url, arn = var.analytics_queue.arn }
-    analytics-dlq = { url = var.analytics_queue.dlq_url, arn = var.analytics_queue.dlq_arn }
-  }
-}
-
-resource "aws_sqs_queue_policy" "from_sns" {
-  for_each  = local.sns_fed
-  queue_url = each.value.url
-  policy = jsonencode({
-    Version = "2012-10-17"
-    Statement = [{
-      Sid       = "FromPublishTopic"
-      Effect    = "Allow"
-      Principal = { Service = "sns.amazonaws.com" }
-      Action    = "sqs:SendMessage"
-      Resource  = each.value.arn
-      Condition = { ArnEquals = { "aws:SourceArn" = aws_sns_topic.publish.arn } }
-    }]
-  })
 }
 
 resource "aws_cloudwatch_event_bus" "this" {
@@ -77,22 +49,6 @@ resource "aws_cloudwatch_event_target" "analytics" {
   dead_letter_config {
     arn = var.analytics_queue.dlq_arn
   }
-}
-
-resource "aws_sqs_queue_policy" "from_events" {
-  for_each  = local.events_fed
-  queue_url = each.value.url
-  policy = jsonencode({
-    Version = "2012-10-17"
-    Statement = [{
-      Sid       = "FromStatusRule"
-      Effect    = "Allow"
-      Principal = { Service = "events.amazonaws.com" }
-      Action    = "sqs:SendMessage"
-      Resource  = each.value.arn
-      Condition = { ArnEquals = { "aws:SourceArn" = aws_cloudwatch_event_rule.status_to_analytics.arn } }
-    }]
-  })
 }
 
 resource "aws_cloudwatch_event_archive" "this" {

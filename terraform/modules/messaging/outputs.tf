@@ -3,6 +3,11 @@ output "topic_arn" {
   value       = aws_sns_topic.publish.arn
 }
 
+output "status_rule_arn" {
+  description = "The rule sending status events to the analytics queue (its queue policy admits it)."
+  value       = aws_cloudwatch_event_rule.status_to_analytics.arn
+}
+
 output "bus_name" {
   description = "EventBridge bus for status and engagement events."
   value       = aws_cloudwatch_event_bus.this.name

@@ -42,16 +42,22 @@ module "publish_queue" {
   for_each         = toset(local.target_names)
   name             = "${local.prefix}-publish-${each.key}"
   function_timeout = var.function_timeouts.publisher
-  alarm_actions    = var.alarm_actions
-  tags             = var.tags
+  # SNS delivers to the queue, and to its DLQ what it cannot deliver.
+  allowed_senders     = [{ service = "sns.amazonaws.com", source_arn = module.messaging.topic_arn }]
+  dlq_allowed_senders = [{ service = "sns.amazonaws.com", source_arn = module.messaging.topic_arn }]
+  alarm_actions       = var.alarm_actions
+  tags                = var.tags
 }
 
 module "analytics_queue" {
   source           = "../queue"
   name             = "${local.prefix}-analytics"
   function_timeout = var.function_timeouts.analytics
-  alarm_actions    = var.alarm_actions
-  tags             = var.tags
+  # The status rule delivers to the queue, and to its DLQ what it cannot deliver.
+  allowed_senders     = [{ service = "events.amazonaws.com", source_arn = module.messaging.status_rule_arn }]
+  dlq_allowed_senders = [{ service = "events.amazonaws.com", source_arn = module.messaging.status_rule_arn }]
+  alarm_actions       = var.alarm_actions
+  tags                = var.tags
 }
 
 module "messaging" {

@@ -37,5 +37,7 @@ output "wiring" {
     alarm_queue_name   = aws_cloudwatch_metric_alarm.dlq_depth.dimensions["QueueName"]
     alarm_threshold    = aws_cloudwatch_metric_alarm.dlq_depth.threshold
     visibility_timeout = aws_sqs_queue.this.visibility_timeout_seconds
+    policy             = local.policies["queue"] == null ? null : jsondecode(local.policies["queue"])
+    dlq_policy         = local.policies["dlq"] == null ? null : jsondecode(local.policies["dlq"])
   }
 }

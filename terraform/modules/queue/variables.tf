@@ -28,6 +28,18 @@ variable "message_retention_seconds" {
   default     = 345600
 }
 
+variable "allowed_senders" {
+  description = "AWS services allowed to send to the queue, each only from its source ARN (e.g. the SNS topic). Set at creation: a separate aws_sqs_queue_policy would cost another 25 s wait."
+  type        = list(object({ service = string, source_arn = string }))
+  default     = []
+}
+
+variable "dlq_allowed_senders" {
+  description = "Services allowed to send to the DLQ directly (an SNS subscription's or an EventBridge target's dead-letter config)."
+  type        = list(object({ service = string, source_arn = string }))
+  default     = []
+}
+
 variable "alarm_actions" {
   description = "ARNs notified when the DLQ holds messages (e.g. an SNS topic)."
   type        = list(string)

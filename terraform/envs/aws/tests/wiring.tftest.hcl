@@ -189,6 +189,17 @@ run "fan_out_and_status_events_have_explicit_retries_and_dlqs" {
     error_message = "each subscription: raw delivery, platform filter, its target's DLQ"
   }
   assert {
+    condition = alltrue([for k in keys(module.pipeline.wiring.messaging.subscriptions) :
+      module.pipeline.wiring.queues["publish-${k}"].policy.Statement[0].Condition.ArnEquals["aws:SourceArn"] == module.pipeline.topic_arn &&
+      module.pipeline.wiring.queues["publish-${k}"].dlq_policy.Statement[0].Principal.Service == "sns.amazonaws.com" &&
+    length(module.pipeline.wiring.queues["publish-${k}"].policy.Statement) == 1])
+    error_message = "publish queues and their DLQs admit the publish topic and nothing else"
+  }
+  assert {
+    condition     = module.pipeline.wiring.queues["images"].policy == null && module.pipeline.wiring.queues["analytics"].policy.Statement[0].Principal.Service == "events.amazonaws.com"
+    error_message = "only the fed queues have resource policies"
+  }
+  assert {
     condition     = module.pipeline.wiring.messaging.analytics_target.maximum_retry_attempts == 185 && module.pipeline.wiring.messaging.analytics_target.dead_letter_arn == module.pipeline.wiring.queues["analytics"].dlq_arn
     error_message = "the analytics rule target has an explicit retry policy and DLQ"
   }
