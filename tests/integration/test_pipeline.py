@@ -143,3 +143,21 @@ def test_a_post_accepted_but_answered_after_the_timeout_is_not_duplicated(sandbo
     # The retry carried the same Idempotency-Key, so the target answered with the original post.
     assert record["status"] == "published" and record["attempts"] == 2
     assert record["remote_id"] == next(p for p in posts if p["target"] == "rest")["id"]
+
+
+def test_a_photo_dropped_in_the_s3_inbox_takes_the_same_path(sandbox, stack, store, runtime, first_run):
+    from socialomega.sandbox.photos import make_photo
+
+    photo = make_photo(seed=99, index=0)
+    s3 = aws.client("s3")
+    bucket = stack["service_env"]["SO_RAW_BUCKET"]
+    s3.put_object(Bucket=bucket, Key="inbox/2026/harbour.jpg", Body=photo.master)
+    s3.put_object(Bucket=bucket, Key="inbox/2026/harbour.json",
+                  Body=json.dumps({"title": "From the inbox", "keywords": ["harbour"]}).encode())
+    poll = runtime.run_schedule("poller")
+    wait_idle(runtime)
+    (asset_id,) = [a for a in poll["detected"] if a.startswith("inbox-")]
+    posts = [p for p in sandbox.rest_posts() if p["asset_id"] == asset_id]
+    assert Counter(p["target"] for p in posts) == Counter({t: 1 for t in TARGETS})
+    assert next(p for p in posts if p["target"] == "rest")["json"]["title"] == "From the inbox"
+    assert runtime.run_schedule("poller")["detected"] == []  # seen once, at this content version
