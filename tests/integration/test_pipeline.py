@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import json
+import time
 from collections import Counter
 
 import pytest
@@ -161,3 +162,21 @@ def test_a_photo_dropped_in_the_s3_inbox_takes_the_same_path(sandbox, stack, sto
     assert Counter(p["target"] for p in posts) == Counter({t: 1 for t in TARGETS})
     assert next(p for p in posts if p["target"] == "rest")["json"]["title"] == "From the inbox"
     assert runtime.run_schedule("poller")["detected"] == []  # seen once, at this content version
+
+
+def test_a_dead_lettered_message_can_be_redriven(sandbox, stack, runtime, first_run):
+    processor = stack["consumers"]["processor"]
+    corrupt = [p.id for p in sandbox.selected_photos() if p.corrupt]
+    sqs = aws.client("sqs")
+    ops.redrive(processor["dlq_url"], processor["queue_url"])
+    # The move task runs asynchronously: wait until the DLQ has drained into the queue ...
+    for _ in range(60):
+        if ops.dlq_depths({"processor": processor["dlq_url"]})["processor"] == 0:
+            break
+        time.sleep(0.5)
+    wait_idle(runtime)
+    # ... the processor rejected it again (still corrupt), so it is back with its reason.
+    contents = ops.dlq_contents({"processor": processor["dlq_url"]})["processor"]
+    assert [m["asset_id"] for m in contents] == corrupt
+    assert contents[0]["code"] == "image_rejected"
+    assert sqs.list_message_move_tasks(SourceArn=processor["dlq_arn"])["Results"][0]["Status"] in {"COMPLETED", "RUNNING"}
