@@ -20,25 +20,9 @@ from socialomega.poller.lightroom import (
     LightroomUnavailable,
     strip_json_prefix,
 )
-from socialomega.sandbox.server import Sandbox
 
 
-@pytest.fixture(scope="module")
-def sandbox():
-    with Sandbox(seed=5) as box:
-        yield box
-
-
-@pytest.fixture
-def lr(sandbox):
-    """Clean faults, token and request log before each test (the catalog stays)."""
-    state = sandbox.lightroom.state
-    with state.lock:
-        state.faults.clear()
-        state.token_expired = False
-        state.requests.clear()
-        state.rendition_generation_delay = 0.0
-    return state
+SANDBOX_SEED = 5
 
 
 class SleepRecorder:

@@ -13,26 +13,12 @@ from PIL import Image, ImageOps
 
 from socialomega.sandbox import photos
 from socialomega.sandbox.lightroom import JSON_PREFIX
-from socialomega.sandbox.server import Sandbox
 
 KEY = {"X-API-Key": "sandbox-client-id"}
 AUTH = {**KEY, "Authorization": "Bearer sandbox-access-token"}
 
 
-@pytest.fixture(scope="module")
-def sandbox():
-    with Sandbox(seed=3) as box:
-        yield box
-
-
-@pytest.fixture
-def lr(sandbox):
-    state = sandbox.lightroom.state
-    with state.lock:
-        state.faults.clear()
-        state.token_expired = False
-        state.rendition_generation_delay = 0.0
-    return state
+SANDBOX_SEED = 3
 
 
 def url(sandbox, path: str) -> str:

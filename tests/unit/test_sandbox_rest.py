@@ -9,15 +9,11 @@ import pytest
 import requests
 from PIL import Image
 
-from socialomega.sandbox.server import Sandbox
 
 POST = {"title": "Hello", "image_url": "https://img.example.com/a.jpg"}
 
 
-@pytest.fixture(scope="module")
-def sandbox():
-    with Sandbox(seed=2) as box:
-        yield box
+SANDBOX_SEED = 2
 
 
 @pytest.fixture
