@@ -39,6 +39,9 @@ class FakeStore:
             return None
         return self.put(doc.key, data)
 
+    def list_keys(self, prefix: str) -> list[str]:
+        return sorted(key for key in self.docs if key.startswith(prefix))
+
     def update(self, key, change, attempts=8):
         from socialomega.core.store import MetadataStore
 

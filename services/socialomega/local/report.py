@@ -60,7 +60,7 @@ def render(table: list[Row]) -> str:
     fmt = "  ".join(f"{{:<{w}}}" for w in widths)
     out = [fmt.format(*headers), fmt.format(*("-" * w for w in widths))]
     out += [fmt.format(*line) for line in lines]
-    return "\n".join(out)
+    return "\n".join(line.rstrip() for line in out)
 
 
 def summary(table: list[Row]) -> dict[str, Any]:
