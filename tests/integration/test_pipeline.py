@@ -180,3 +180,28 @@ def test_a_dead_lettered_message_can_be_redriven(sandbox, stack, runtime, first_
     assert [m["asset_id"] for m in contents] == corrupt
     assert contents[0]["code"] == "image_rejected"
     assert sqs.list_message_move_tasks(SourceArn=processor["dlq_arn"])["Results"][0]["Status"] in {"COMPLETED", "RUNNING"}
+
+
+def test_an_outage_longer_than_the_retries_dead_letters_with_the_reason_and_a_redrive_resumes(
+        sandbox, stack, store, runtime, first_run):
+    photo = selected(sandbox)[3]
+    new_version = sandbox.edit_photo(photo.id, title="During the outage")
+    publisher = stack["consumers"]["publisher-gallery"]
+    sandbox.fail_rest_next(5, status=500, path_contains="/v1/media")  # one failure per receive
+    assert runtime.run_schedule("poller")["detected"] == [photo.id]
+    wait_idle(runtime, timeout=240)
+    (dead,) = ops.dlq_contents({"gallery": publisher["dlq_url"]})["gallery"]
+    assert dead["asset_id"] == photo.id and dead["code"] == "retries_exhausted"
+    assert "after 5 receives" in dead["reason"] and "500" in dead["reason"]
+    record = store.get(keys.publication_key(photo.id, new_version, "gallery")).data
+    assert record["status"] == "retrying" and record["attempts"] == 5
+    # The outage is over: redrive, and the publication resumes and posts once.
+    ops.redrive(publisher["dlq_url"], publisher["queue_url"])
+    for _ in range(60):
+        if ops.dlq_depths({"gallery": publisher["dlq_url"]})["gallery"] == 0:
+            break
+        time.sleep(0.5)
+    wait_idle(runtime)
+    posts = [p for p in sandbox.rest_posts() if p["asset_id"] == photo.id and p["version"] == new_version]
+    assert Counter(p["target"] for p in posts) == Counter({t: 1 for t in TARGETS})
+    assert store.get(keys.publication_key(photo.id, new_version, "gallery")).data["status"] == "published"

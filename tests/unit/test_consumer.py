@@ -15,6 +15,7 @@ def sqs_calls(monkeypatch):
     monkeypatch.setattr(consumer, "dead_letter", lambda record, reason, code, service: calls["dead"].append(
         (record["messageId"], reason, code)))
     monkeypatch.setattr(consumer, "_delay", lambda record, seconds: calls["delay"].append((record["messageId"], seconds)))
+    monkeypatch.setattr(consumer, "_last_receive", lambda record, count: count >= 5)
     return calls
 
 
@@ -76,3 +77,18 @@ def test_backoff_grows_is_capped_and_honours_retry_after():
     assert 16 <= backoff_seconds(5) <= 32
     assert backoff_seconds(50) <= consumer.MAX_BACKOFF_SECONDS
     assert backoff_seconds(1, retry_after=120) >= 120
+
+
+def test_the_last_receive_is_dead_lettered_with_the_last_reason(sqs_calls):
+    def handle(envelope, _record):
+        if envelope.asset_id == "slow":
+            raise RetryLater("rest: 503 Service Unavailable")
+        raise RuntimeError("boom")
+
+    event = {"Records": [record("1", ok_body("slow"), receive_count=5), record("2", ok_body("x"), receive_count=5),
+                         record("3", ok_body("slow"), receive_count=4)]}
+    assert process_batch(event, handle, service="t", expect="AssetDetected") == {
+        "batchItemFailures": [{"itemIdentifier": "3"}]}
+    assert [(m, c) for m, _, c in sqs_calls["dead"]] == [("1", "retries_exhausted"), ("2", "retries_exhausted")]
+    assert "after 5 receives: rest: 503 Service Unavailable" in sqs_calls["dead"][0][1]
+    assert "RuntimeError: boom" in sqs_calls["dead"][1][1]

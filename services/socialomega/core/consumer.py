@@ -7,8 +7,9 @@ of the records to retry and only those come back. Three outcomes per record:
 * `PermanentFailure` / `InvalidMessage`: retrying cannot help, so the record is sent to
   the queue's DLQ at once with its reason as message attributes, then acknowledged;
 * anything else (`RetryLater` or an unexpected error): reported as a batch item failure
-  with a backoff set through the message's visibility, so SQS redelivers it later and,
-  after `maxReceiveCount` receives, dead-letters it itself.
+  with a backoff set through the message's visibility, so SQS redelivers it later; on its
+  last receive (the queue's `maxReceiveCount`) the record is dead-lettered here, with the
+  last reason, rather than by SQS without one.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import json
 import random
 import threading
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -57,27 +59,35 @@ def backoff_seconds(receive_count: int, retry_after: float | None = None) -> int
     return int(min(MAX_BACKOFF_SECONDS, max(1, delay)))
 
 
-class _DeadLetterQueues:
-    """Finds a source queue's DLQ from its redrive policy, so handlers need no extra config."""
+@dataclass(frozen=True)
+class Redrive:
+    dlq_url: str
+    max_receive_count: int
+
+
+class _Redrives:
+    """A source queue's DLQ and maxReceiveCount, read from its redrive policy and cached,
+    so handlers need no extra config."""
 
     def __init__(self) -> None:
-        self._urls: dict[str, str] = {}
+        self._known: dict[str, Redrive] = {}
         self._lock = threading.Lock()
 
-    def url_for(self, source_arn: str) -> str:
+    def for_queue(self, source_arn: str) -> Redrive:
         with self._lock:
-            if source_arn in self._urls:
-                return self._urls[source_arn]
+            if source_arn in self._known:
+                return self._known[source_arn]
         sqs = aws.client("sqs")
         source_url = queue_url_from_arn(source_arn)
         policy = sqs.get_queue_attributes(QueueUrl=source_url, AttributeNames=["RedrivePolicy"])
         redrive = policy.get("Attributes", {}).get("RedrivePolicy")
         if not redrive:
             raise RuntimeError(f"queue {source_arn} has no redrive policy, so no DLQ to send to")
-        dlq_url = queue_url_from_arn(json.loads(redrive)["deadLetterTargetArn"])
+        parsed = json.loads(redrive)
+        found = Redrive(queue_url_from_arn(parsed["deadLetterTargetArn"]), int(parsed["maxReceiveCount"]))
         with self._lock:
-            self._urls[source_arn] = dlq_url
-        return dlq_url
+            self._known[source_arn] = found
+        return found
 
 
 def queue_url_from_arn(arn: str) -> str:
@@ -85,7 +95,7 @@ def queue_url_from_arn(arn: str) -> str:
     return aws.client("sqs").get_queue_url(QueueName=name, QueueOwnerAWSAccountId=account)["QueueUrl"]
 
 
-_dlqs = _DeadLetterQueues()
+_redrives = _Redrives()
 
 
 def dead_letter(record: dict[str, Any], reason: str, code: str, service: str) -> None:
@@ -103,10 +113,17 @@ def dead_letter(record: dict[str, Any], reason: str, code: str, service: str) ->
         if value.get("stringValue") is not None and not name.startswith("so_"):
             attributes[name] = {"DataType": value.get("dataType", "String"), "StringValue": value["stringValue"]}
     aws.client("sqs").send_message(
-        QueueUrl=_dlqs.url_for(record["eventSourceARN"]),
+        QueueUrl=_redrives.for_queue(record["eventSourceARN"]).dlq_url,
         MessageBody=record["body"],
         MessageAttributes=attributes,
     )
+
+
+def _last_receive(record: dict[str, Any], receive_count: int) -> bool:
+    try:
+        return receive_count >= _redrives.for_queue(record["eventSourceARN"]).max_receive_count
+    except Exception:  # unknown: let SQS count
+        return False
 
 
 def _delay(record: dict[str, Any], seconds: int) -> None:
@@ -149,16 +166,25 @@ def process_batch(
             except Exception as dlq_exc:  # never lose it: let SQS retry and redrive it
                 log.error("dead_letter_failed", message_id=message_id, error=str(dlq_exc))
                 failures.append({"itemIdentifier": message_id})
-        except RetryLater as exc:
-            delay = backoff_seconds(receive_count, exc.delay_seconds)
-            log.warning("record_retry", message_id=message_id, reason=exc.reason, delay_seconds=delay,
-                        receive_count=receive_count)
-            _delay(record, delay)
-            failures.append({"itemIdentifier": message_id})
         except Exception as exc:
-            delay = backoff_seconds(receive_count)
-            log.exception("record_failed", message_id=message_id, error=f"{type(exc).__name__}: {exc}",
-                          delay_seconds=delay, receive_count=receive_count)
+            reason = exc.reason if isinstance(exc, RetryLater) else f"{type(exc).__name__}: {exc}"
+            if _last_receive(record, receive_count):
+                # SQS would dead-letter it on the next receive, but without the reason: do it now.
+                log.error("record_retries_exhausted", message_id=message_id, reason=reason,
+                          receive_count=receive_count)
+                try:
+                    dead_letter(record, f"retries exhausted after {receive_count} receives: {reason}",
+                                "retries_exhausted", service)
+                    continue
+                except Exception as dlq_exc:
+                    log.error("dead_letter_failed", message_id=message_id, error=str(dlq_exc))
+            delay = backoff_seconds(receive_count, exc.delay_seconds if isinstance(exc, RetryLater) else None)
+            if isinstance(exc, RetryLater):
+                log.warning("record_retry", message_id=message_id, reason=reason, delay_seconds=delay,
+                            receive_count=receive_count)
+            else:
+                log.exception("record_failed", message_id=message_id, error=reason, delay_seconds=delay,
+                              receive_count=receive_count)
             _delay(record, delay)
             failures.append({"itemIdentifier": message_id})
         finally:

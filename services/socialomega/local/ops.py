@@ -24,7 +24,7 @@ def dlq_contents(dlq_urls: dict[str, str], limit: int = 10) -> dict[str, list[di
                 body = {}
             items.append({
                 "message_id": message["MessageId"], "asset_id": body.get("asset_id") if isinstance(body, dict) else None,
-                "reason": attrs.get("so_failure_reason", "retries exhausted (see logs)"),
+                "reason": attrs.get("so_failure_reason", "moved by SQS after maxReceiveCount (see the logs)"),
                 "code": attrs.get("so_failure_code"), "receive_count": message["Attributes"].get("ApproximateReceiveCount"),
             })
         found[name] = items
