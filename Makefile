@@ -9,7 +9,7 @@ BUILD     := .build
 LS_VENV   := $(BUILD)/localstack-venv
 PYTEST    := $(PY) -m pytest -c tests/pytest.ini
 
-.PHONY: help venv localstack-venv localstack-up down demo test test-unit test-integration tf-test tf-check bench redrive clean
+.PHONY: help venv localstack-venv localstack-up down demo test test-unit test-integration tf-test bench dlq redrive clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -52,7 +52,10 @@ tf-test: ## terraform fmt, validate and `terraform test` (mock provider, no AWS)
 bench: venv ## variant building vs Pillow and the libjpeg-turbo floor
 	$(PY) tests/bench/bench_variants.py
 
-redrive: venv ## move a DLQ's messages back to their queue: make redrive QUEUE=images
+dlq: venv ## what is in the dead-letter queues of the local stack, with reasons
+	$(PY) -m socialomega.local dlq
+
+redrive: venv ## move a DLQ's messages back to their queue: make redrive QUEUE=processor (or publisher-rest, analytics)
 	$(PY) -m socialomega.local redrive $(QUEUE)
 
 clean: down

@@ -26,6 +26,9 @@ def main(argv: list[str] | None = None) -> int:
     dlq.add_argument("--env", default="local")
     args = parser.parse_args(argv)
 
+    if args.command in ("dlq", "redrive") and not localstack.healthy():
+        print("LocalStack is not running: nothing to inspect (run `make demo` first)", file=sys.stderr)
+        return 2
     localstack.start()
     if args.command == "demo":
         from socialomega.local.demo import run_demo
