@@ -40,5 +40,6 @@ module "pipeline" {
   force_destroy           = true
   noncurrent_version_days = null # throwaway buckets; spares a slow lifecycle wait on LocalStack
   recovery_window_in_days = 0
+  tag_alarms              = false # LocalStack drops alarm tags: tagging them is perpetual drift
   tags                    = { project = "socialomega", env = var.env }
 }

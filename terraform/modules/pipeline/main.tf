@@ -34,6 +34,7 @@ module "images_queue" {
   name             = "${local.prefix}-images"
   function_timeout = var.function_timeouts.processor
   alarm_actions    = var.alarm_actions
+  tag_alarm        = var.tag_alarms
   tags             = var.tags
 }
 
@@ -46,6 +47,7 @@ module "publish_queue" {
   allowed_senders     = [{ service = "sns.amazonaws.com", source_arn = module.messaging.topic_arn }]
   dlq_allowed_senders = [{ service = "sns.amazonaws.com", source_arn = module.messaging.topic_arn }]
   alarm_actions       = var.alarm_actions
+  tag_alarm           = var.tag_alarms
   tags                = var.tags
 }
 
@@ -57,6 +59,7 @@ module "analytics_queue" {
   allowed_senders     = [{ service = "events.amazonaws.com", source_arn = module.messaging.status_rule_arn }]
   dlq_allowed_senders = [{ service = "events.amazonaws.com", source_arn = module.messaging.status_rule_arn }]
   alarm_actions       = var.alarm_actions
+  tag_alarm           = var.tag_alarms
   tags                = var.tags
 }
 

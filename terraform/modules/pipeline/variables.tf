@@ -72,6 +72,12 @@ variable "sns_kms_key_id" {
   default     = null
 }
 
+variable "tag_alarms" {
+  description = "Tag the DLQ alarms (false on LocalStack, which drops alarm tags and would show drift on every plan)."
+  type        = bool
+  default     = true
+}
+
 variable "tags" {
   description = "Tags for every resource."
   type        = map(string)

@@ -68,5 +68,5 @@ resource "aws_cloudwatch_metric_alarm" "dlq_depth" {
   comparison_operator = "GreaterThanThreshold"
   treat_missing_data  = "notBreaching"
   alarm_actions       = var.alarm_actions
-  tags                = var.tags
+  tags                = var.tag_alarm ? var.tags : {}
 }

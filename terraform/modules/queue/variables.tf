@@ -46,6 +46,12 @@ variable "alarm_actions" {
   default     = []
 }
 
+variable "tag_alarm" {
+  description = "Tag the DLQ alarm too. LocalStack 4.14 drops CloudWatch alarm tags, which shows as drift on every plan: local stacks set false."
+  type        = bool
+  default     = true
+}
+
 variable "tags" {
   description = "Tags for every resource."
   type        = map(string)

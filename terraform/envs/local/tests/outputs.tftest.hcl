@@ -1,0 +1,102 @@
+# The outputs the local runtime reads (`terraform output -json`) are its only source of
+# queue URLs, batch sizes, timeouts and handlers: pin that contract offline (mocked AWS).
+
+mock_provider "aws" {
+  mock_data "aws_caller_identity" {
+    defaults = { account_id = "000000000000" }
+  }
+  mock_data "aws_partition" {
+    defaults = { partition = "aws" }
+  }
+  mock_data "aws_region" {
+    defaults = { name = "us-east-1" }
+  }
+  mock_resource "aws_sns_topic" {
+    defaults = { arn = "arn:aws:sns:us-east-1:000000000000:mock-topic" }
+  }
+  mock_resource "aws_sqs_queue" {
+    defaults = { arn = "arn:aws:sqs:us-east-1:000000000000:mock-queue", url = "http://127.0.0.1:4566/000000000000/mock-queue" }
+  }
+  mock_resource "aws_cloudwatch_event_bus" {
+    defaults = { arn = "arn:aws:events:us-east-1:000000000000:event-bus/mock" }
+  }
+  mock_resource "aws_cloudwatch_event_rule" {
+    defaults = { arn = "arn:aws:events:us-east-1:000000000000:rule/mock" }
+  }
+  mock_resource "aws_s3_bucket" {
+    defaults = { arn = "arn:aws:s3:::mock-bucket" }
+  }
+}
+
+# The shape socialomega.local.sandbox_config passes (one target here).
+variables {
+  lightroom_settings = { base_url = "http://127.0.0.1:8701", album = "Publish", keyword = "", rendition = "2048" }
+  targets            = [{ name = "rest", platform = "rest", spec = {}, endpoint = { url = "http://127.0.0.1:8702/v1/posts" } }]
+  secrets            = { lightroom = { client_id = "id", access_token = "token" }, rest = { api_key = "key" } }
+}
+
+run "one_rest_target_gives_the_handler_contract" {
+  command = apply
+
+  variables {
+    env = "tfdev"
+  }
+
+  assert {
+    condition     = toset(keys(output.consumers)) == toset(["processor", "analytics", "publisher-rest"])
+    error_message = "consumers: processor, analytics and one publisher per target (here: rest)"
+  }
+  assert {
+    condition = (
+      output.consumers["processor"].handler == "socialomega.processor.handler.handler" && output.consumers["processor"].batch_size == 5 && output.consumers["processor"].function_timeout == 60 &&
+      output.consumers["publisher-rest"].handler == "socialomega.publishers.handler.handler" && output.consumers["publisher-rest"].batch_size == 5 && output.consumers["publisher-rest"].function_timeout == 30 &&
+      output.consumers["analytics"].handler == "socialomega.analytics.handler.handler" && output.consumers["analytics"].batch_size == 10 && output.consumers["analytics"].function_timeout == 30
+    )
+    error_message = "handler, batch size and timeout per consumer are the contract the local runtime plays"
+  }
+  assert {
+    condition     = alltrue([for c in values(output.consumers) : c.visibility_timeout == 6 * c.function_timeout])
+    error_message = "every queue's visibility timeout is 6x its consumer's timeout"
+  }
+  assert {
+    condition     = toset(keys(output.dlq_urls)) == toset(keys(output.consumers))
+    error_message = "one DLQ per consumer"
+  }
+  assert {
+    condition     = output.poller.handler == "socialomega.poller.handler.handler" && output.poller.schedule_seconds == 300
+    error_message = "the poller's handler and schedule"
+  }
+  assert {
+    condition = toset(keys(output.service_env)) == toset([
+      "SO_ENV", "SO_RAW_BUCKET", "SO_PROCESSED_BUCKET", "SO_STORE_BUCKET", "SO_IMAGES_QUEUE_URL",
+      "SO_PUBLISH_TOPIC_ARN", "SO_EVENT_BUS", "SO_CONFIG_PREFIX", "SO_SECRET_PREFIX",
+    ])
+    error_message = "service_env carries exactly the variables of services/CONTRACTS.md"
+  }
+  assert {
+    condition = (
+      output.service_env.SO_ENV == "tfdev" && output.service_env.SO_RAW_BUCKET == "socialomega-tfdev-raw" &&
+      output.service_env.SO_PROCESSED_BUCKET == "socialomega-tfdev-processed" && output.service_env.SO_STORE_BUCKET == "socialomega-tfdev-store" &&
+      output.service_env.SO_EVENT_BUS == "socialomega-tfdev-bus" &&
+      output.service_env.SO_CONFIG_PREFIX == "/socialomega/tfdev" && output.service_env.SO_SECRET_PREFIX == "socialomega/tfdev"
+    )
+    error_message = "names follow services/CONTRACTS.md"
+  }
+}
+
+run "each_target_gets_its_own_consumer" {
+  command = apply
+
+  variables {
+    env = "tfdev"
+    targets = [
+      { name = "rest", platform = "rest", spec = {}, endpoint = { url = "http://127.0.0.1:8702/v1/posts" } },
+      { name = "gallery", platform = "rest", spec = {}, endpoint = { url = "http://127.0.0.1:8702/v1/media" } },
+    ]
+  }
+
+  assert {
+    condition     = toset(keys(output.consumers)) == toset(["processor", "analytics", "publisher-rest", "publisher-gallery"])
+    error_message = "one publisher consumer per target"
+  }
+}
