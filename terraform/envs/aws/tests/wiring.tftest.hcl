@@ -1,40 +1,7 @@
 # Offline checks of the important wiring with a mocked AWS provider (`terraform test`).
 
 mock_provider "aws" {
-  mock_data "aws_caller_identity" {
-    defaults = { account_id = "123456789012" }
-  }
-  mock_data "aws_partition" {
-    defaults = { partition = "aws" }
-  }
-  mock_data "aws_region" {
-    defaults = { name = "eu-west-1" }
-  }
-  # The provider validates ARNs even when mocked: give every resource a well-formed one.
-  mock_resource "aws_iam_role" {
-    defaults = { arn = "arn:aws:iam::123456789012:role/mock" }
-  }
-  mock_resource "aws_sns_topic" {
-    defaults = { arn = "arn:aws:sns:eu-west-1:123456789012:mock-topic" }
-  }
-  mock_resource "aws_sqs_queue" {
-    defaults = { arn = "arn:aws:sqs:eu-west-1:123456789012:mock-queue", url = "https://sqs.eu-west-1.amazonaws.com/123456789012/mock-queue" }
-  }
-  mock_resource "aws_lambda_function" {
-    defaults = { arn = "arn:aws:lambda:eu-west-1:123456789012:function:mock" }
-  }
-  mock_resource "aws_cloudwatch_event_bus" {
-    defaults = { arn = "arn:aws:events:eu-west-1:123456789012:event-bus/mock" }
-  }
-  mock_resource "aws_cloudwatch_event_rule" {
-    defaults = { arn = "arn:aws:events:eu-west-1:123456789012:rule/mock" }
-  }
-  mock_resource "aws_s3_bucket" {
-    defaults = { arn = "arn:aws:s3:::mock-bucket" }
-  }
-  mock_resource "aws_ssm_parameter" {
-    defaults = { arn = "arn:aws:ssm:eu-west-1:123456789012:parameter/mock" }
-  }
+  source = "../../tests/mocks" # shared mocks: terraform/tests/mocks
 }
 
 # Distinct ARNs where a test tells resources apart.

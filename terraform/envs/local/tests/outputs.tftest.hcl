@@ -2,30 +2,7 @@
 # queue URLs, batch sizes, timeouts and handlers: pin that contract offline (mocked AWS).
 
 mock_provider "aws" {
-  mock_data "aws_caller_identity" {
-    defaults = { account_id = "000000000000" }
-  }
-  mock_data "aws_partition" {
-    defaults = { partition = "aws" }
-  }
-  mock_data "aws_region" {
-    defaults = { name = "us-east-1" }
-  }
-  mock_resource "aws_sns_topic" {
-    defaults = { arn = "arn:aws:sns:us-east-1:000000000000:mock-topic" }
-  }
-  mock_resource "aws_sqs_queue" {
-    defaults = { arn = "arn:aws:sqs:us-east-1:000000000000:mock-queue", url = "http://127.0.0.1:4566/000000000000/mock-queue" }
-  }
-  mock_resource "aws_cloudwatch_event_bus" {
-    defaults = { arn = "arn:aws:events:us-east-1:000000000000:event-bus/mock" }
-  }
-  mock_resource "aws_cloudwatch_event_rule" {
-    defaults = { arn = "arn:aws:events:us-east-1:000000000000:rule/mock" }
-  }
-  mock_resource "aws_s3_bucket" {
-    defaults = { arn = "arn:aws:s3:::mock-bucket" }
-  }
+  source = "../../tests/mocks" # shared mocks: terraform/tests/mocks
 }
 
 # The shape socialomega.local.sandbox_config passes (one target here).
