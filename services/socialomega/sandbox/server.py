@@ -18,6 +18,8 @@ Credentials are fixed sandbox values, not secrets:
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -53,6 +55,17 @@ class _QuietHandlerServer:
         self.server.shutdown()
         self.server.server_close()
         self.thread.join(timeout=5)
+
+
+@contextmanager
+def serve(app: Any, host: str = "127.0.0.1", port: int = 0) -> Iterator[str]:
+    """Serve one WSGI app on a thread for the duration of a `with` block; yields its URL."""
+    server = _QuietHandlerServer(app, host, port, quiet=True)
+    server.start()
+    try:
+        yield server.url
+    finally:
+        server.stop()
 
 
 class Sandbox:
