@@ -1,9 +1,17 @@
 import email.utils
+import json
+import time
 
 import pytest
 import requests
 
-from socialomega.core.http import UnsafeDestination, check_destination, classify, retry_after_seconds
+from socialomega.core.http import (
+    UnsafeDestination,
+    check_destination,
+    classify,
+    meta_usage_percent,
+    retry_after_seconds,
+)
 
 
 def response(status: int, body: bytes = b"{}", headers: dict | None = None) -> requests.Response:
@@ -24,12 +32,67 @@ def test_transient_statuses_are_retryable(status):
     assert classify(response(status)).kind == "retryable"
 
 
-@pytest.mark.parametrize("status", [400, 401, 403, 404, 409, 413, 422])
+@pytest.mark.parametrize("status", [400, 403, 404, 409, 413, 422])
 def test_client_errors_are_permanent_with_the_message(status):
     outcome = classify(response(status, b'{"error": {"message": "bad caption", "code": 100}}'))
     assert outcome.kind == "permanent"
     assert outcome.message == "bad caption"
     assert outcome.status == status
+
+
+def test_401_is_an_auth_failure_whatever_the_body():
+    assert classify(response(401, b'{"error": "invalid_token"}')).kind == "auth"
+    assert classify(response(401, b"nope")).kind == "auth"
+
+
+def test_meta_error_bodies():
+    def meta(status, code, subcode=None, transient=None, headers=None):
+        err = {"message": "m", "type": "OAuthException", "code": code, "fbtrace_id": "x"}
+        if subcode:
+            err["error_subcode"] = subcode
+        if transient is not None:
+            err["is_transient"] = transient
+        return classify(response(status, json.dumps({"error": err}).encode(), headers))
+
+    assert meta(400, 190, 463).kind == "auth"
+    quota = meta(400, 9, 2207042)
+    assert quota.kind == "deferred" and quota.code == "meta:9/2207042"
+    usage = json.dumps({"1234": [{"type": "pages", "call_count": 100, "total_cputime": 20, "total_time": 30,
+                                  "estimated_time_to_regain_access": 7}]})
+    throttled = meta(400, 32, headers={"X-Business-Use-Case-Usage": usage})
+    assert throttled.kind == "retryable" and throttled.retry_after == 7 * 60
+    assert meta(500, 1, transient=True).kind == "retryable"
+    assert meta(400, 36000, 2207004, transient=False).kind == "permanent"
+    assert meta(400, -2, 2207003).kind == "retryable"
+    assert meta_usage_percent({"X-App-Usage": '{"call_count": 28, "total_time": 91, "total_cputime": 5}'}) == 91
+
+
+def test_x_problem_bodies_and_rate_limit_reset():
+    def x(status, body, headers=None):
+        return classify(response(status, json.dumps(body).encode(), headers))
+
+    reset = str(int(time.time()) + 120)
+    limited = x(429, {"title": "Too Many Requests", "type": "about:blank", "status": 429, "detail": "Too Many Requests"},
+                {"x-rate-limit-remaining": "0", "x-rate-limit-reset": reset})
+    assert limited.kind == "retryable" and 110 <= limited.retry_after <= 121
+    capped = x(429, {"title": "UsageCapExceeded", "type": "https://api.x.com/2/problems/usage-capped", "detail": "cap"})
+    assert capped.kind == "deferred"
+    invalid = x(400, {"title": "Invalid Request", "type": "https://api.x.com/2/problems/invalid-request",
+                      "detail": "text too long"})
+    assert (invalid.kind, invalid.code, invalid.message) == ("permanent", "x:invalid-request", "text too long")
+    assert x(429, {"errors": [{"code": 88, "message": "Rate limit exceeded"}]}).kind == "retryable"
+
+
+def test_linkedin_error_bodies():
+    def li(status, code, service_code):
+        body = {"status": status, "serviceErrorCode": service_code, "code": code, "message": f"{code} happened"}
+        return classify(response(status, json.dumps(body).encode()))
+
+    assert li(401, "REVOKED_ACCESS_TOKEN", 65601).kind == "auth"
+    version = li(426, "NONEXISTENT_VERSION", 0)
+    assert (version.kind, version.code) == ("permanent", "linkedin:NONEXISTENT_VERSION")
+    assert li(429, "TOO_MANY_REQUESTS", 101).kind == "retryable"
+    assert li(403, "ACCESS_DENIED", 100).kind == "permanent"
 
 
 def test_429_carries_retry_after_seconds_and_dates():

@@ -25,7 +25,8 @@ def publisher_for(settings: config.Settings, target_name: str) -> tuple[Publishe
             raise config.ConfigError(f"target {target.name} has no endpoint")
         endpoint = RestEndpoint.model_validate(target.endpoint)
         secret = config.secret(settings, target.name) if endpoint.auth.type != "none" else {}
-        return RestPublisher(endpoint, secret), target.model_dump()
+        return RestPublisher(endpoint, secret, idempotent_retries=target.model_dump().get("idempotent_retries", True)), \
+            target.model_dump()
     raise KeyError(target_name)
 
 
