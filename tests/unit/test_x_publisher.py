@@ -201,6 +201,28 @@ def test_expired_media_is_uploaded_again(fake, url, creds, served_images):
     assert paths(fake)[0] == "POST /2/media/upload"
 
 
+def test_media_forgotten_by_x_is_uploaded_again_on_the_next_delivery(fake, url, creds, served_images):
+    req = make_request()
+    served_images.add(req.image_key, jpeg())
+    progress = MemoryProgress()
+    fake.fail_next("500", path_contains="/2/tweets")
+    assert publisher(url, creds).publish(req, served_images, progress).outcome.kind == "retryable"
+    fake.expire_media()  # earlier than expires_after_secs said
+    outcome = publisher(url, creds).publish(req, served_images, progress).outcome
+    assert (outcome.kind, outcome.code) == ("retryable", "x:media_expired")
+    assert progress.get("media") is None
+    assert publisher(url, creds).publish(req, served_images, progress).outcome.ok
+    assert paths(fake).count("POST /2/media/upload") == 2 and len(fake.posts()) == 1
+
+
+def test_upload_timeout_is_retryable_not_unknown(fake, url, creds, served_images):
+    req = make_request()
+    served_images.add(req.image_key, jpeg())
+    fake.fail_next("timeout", delay=1.0, path_contains="/2/media/upload")
+    outcome = publisher(url, creds, timeout_seconds=0.4).publish(req, served_images, MemoryProgress()).outcome
+    assert (outcome.kind, outcome.code) == ("retryable", "timeout")
+
+
 # --- errors ----------------------------------------------------------------------------------------
 def test_500_is_retryable(fake, url, creds, served_images):
     req = make_request()

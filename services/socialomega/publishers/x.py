@@ -128,6 +128,7 @@ class XPublisher:
         done = progress.get("post")
         if done and done.get("id"):
             return self._posted(str(done["id"]))
+        self._secret = None  # read the secret (cached by config) once per publish
         try:
             self._check_destination()
             caption = build_caption("x", request.metadata, self.target)
@@ -139,8 +140,12 @@ class XPublisher:
                 self.log.info("x_alt_text_set", media_id=media["id"])
             body = {"text": caption.text, "media": {"media_ids": [media["id"]]}}
             progress.mark_final({"media_id": media["id"], "media_key": media.get("media_key"), "text": caption.text})
-            response = self._api("POST", "/2/tweets", json=body)
+            response = self._api("POST", "/2/tweets", json=body, final=True)
         except _Stop as stop:
+            if stop.outcome.code == "x:invalid-request" and "media IDs are invalid" in stop.outcome.message:
+                # X forgot the media (expired early): nothing was posted, upload again next time
+                progress.forget("media", "upload", "alt_text")
+                stop = _Stop(Outcome("retryable", stop.outcome.status, "x:media_expired", stop.outcome.message))
             self.log.warning("x_publish_failed", kind=stop.outcome.kind, code=stop.outcome.code,
                              status=stop.outcome.status)
             return PublishResult(stop.outcome)
@@ -156,6 +161,7 @@ class XPublisher:
         marker = progress.final_marker
         if not marker or not (marker.get("media_key") or marker.get("media_id")):
             return Lookup.absent("no final marker: the post was never sent")
+        self._secret = None
         try:
             self._check_destination()
             user_id = progress.get("user_id")
@@ -272,15 +278,22 @@ class XPublisher:
             expires_at is None or float(expires_at) > self.clock() + self.settings.media_expiry_margin_seconds)
 
     # --- HTTP and tokens --------------------------------------------------------------------------
-    def _api(self, method: str, path: str, **kwargs: Any) -> requests.Response:
+    def _api(self, method: str, path: str, final: bool = False, **kwargs: Any) -> requests.Response:
         """One API call with the current access token; on 401 refresh once and repeat (X did
-        nothing on a 401). Raises _Stop with the classified outcome on failure."""
+        nothing on a 401). Raises _Stop with the classified outcome on failure. Only the
+        final call (POST /2/tweets) can end "unknown": repeating an upload, append, status or
+        metadata call after a timeout is harmless (at worst an orphan media id)."""
         token = self._access_token()
-        response = self._send(method, path, token, **kwargs)
-        if response.status_code == 401:
-            self.log.info("x_token_rejected", path=path)
-            token = self._refresh(stale=token)
+        try:
             response = self._send(method, path, token, **kwargs)
+            if response.status_code == 401:
+                self.log.info("x_token_rejected", path=path)
+                token = self._refresh(stale=token)
+                response = self._send(method, path, token, **kwargs)
+        except _Stop as stop:
+            if stop.outcome.kind == "unknown" and not final:
+                raise _Stop(Outcome("retryable", None, stop.outcome.code, stop.outcome.message)) from None
+            raise
         outcome = http.classify(response)
         if not outcome.ok:
             raise _Stop(outcome)
