@@ -27,6 +27,11 @@ repeated once: a 401 means X did nothing). Before refreshing, the secret is re-r
 `fresh=True`: another invocation may already have rotated it (X's refresh tokens are
 single-use). The rotated tokens are written back with `credentials.replace` at once.
 A refused refresh (revoked, reused) is Outcome kind "auth".
+
+Outcomes beyond core/http.classify: a timeout on any call but POST /2/tweets is
+"retryable" (repeating an upload is harmless); POST /2/tweets answered "Your media IDs are
+invalid." (X dropped the media early) forgets the media steps and is "retryable"
+(code x:media_expired); X's 24-hour post cap is "deferred" (classified in core/http.py).
 """
 
 from __future__ import annotations

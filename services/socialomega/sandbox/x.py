@@ -79,6 +79,11 @@ Control API (sandbox only, no auth):
   GET    /_sandbox/posts            posts created, oldest first, with text, alt text, image facts
   GET    /_sandbox/requests         method, path, status, fault (no credentials)
   POST   /_sandbox/reset
+Python-side helpers on XFake: fail_next(kind, count=1, retry_after=, delay=, path_contains=,
+skip=), posts(), expire_token(), revoke_refresh(), set_daily_cap(n), set_processing_polls(n),
+expire_media(), issue_token(scopes) (a token with other scopes), request_log(), reset().
+Module functions: sandbox_secret() (the secret JSON XPublisher reads) and
+sandbox_target(base_url, name) (a target entry pointing XPublisher here).
 None of the credentials here is a secret: they are fixed sandbox values.
 """
 
