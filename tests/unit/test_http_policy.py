@@ -119,3 +119,26 @@ def test_ssrf_guard():
         with pytest.raises(UnsafeDestination, match="non-public"):
             check_destination(url, None)
     check_destination("http://127.0.0.1:8702/v1/posts", ["127.0.0.1"], allow_private=True)
+
+
+def test_x_daily_post_cap_is_deferred_until_the_24_hour_reset():
+    import time
+
+    reset = int(time.time()) + 7200
+    outcome = classify(response(429, b'{"title":"Too Many Requests","detail":"Too Many Requests",'
+                                     b'"type":"about:blank","status":429}',
+                                {"x-rate-limit-remaining": "97", "x-user-limit-24hour-limit": "17",
+                                 "x-user-limit-24hour-remaining": "0", "x-user-limit-24hour-reset": str(reset)}))
+    assert outcome.kind == "deferred" and outcome.code == "x:x-user-limit-24hour"
+    assert 7100 < outcome.retry_after <= 7200
+    # a plain 15-minute rate limit stays retryable
+    assert classify(response(429, b'{"title":"Too Many Requests","type":"about:blank","status":429}',
+                             {"x-user-limit-24hour-remaining": "5"})).kind == "retryable"
+
+
+def test_x_invalid_request_message_carries_the_reason():
+    outcome = classify(response(400, b'{"errors":[{"parameters":{"text":["..."]},"message":"Your Tweet text is too '
+                                     b'long."}],"title":"Invalid Request","detail":"One or more parameters to your '
+                                     b'request was invalid.","type":"https://api.x.com/2/problems/invalid-request"}'))
+    assert (outcome.kind, outcome.code) == ("permanent", "x:invalid-request")
+    assert outcome.message.endswith("Your Tweet text is too long.")

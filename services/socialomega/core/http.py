@@ -97,6 +97,9 @@ def classify(response: requests.Response | None = None, error: BaseException | N
         return Outcome("ok", status=status)
     body = _json(response)
     hint = retry_hint(response.headers)
+    capped = _x_daily_cap(status, response.headers)
+    if capped is not None:
+        return capped
     platform = _meta_error(status, body, hint) or _x_error(status, body, hint) or _linkedin_error(status, body)
     if platform is not None:
         return platform
@@ -183,7 +186,12 @@ def _x_error(status: int, body: Any, hint: float | None) -> Outcome | None:
     problem = body.get("type")
     if isinstance(problem, str) and "/2/problems/" in problem:
         kind = problem.rsplit("/", 1)[-1]
-        message = str(body.get("detail") or body.get("title") or kind)[:300]
+        message = str(body.get("detail") or body.get("title") or kind)
+        # invalid-request problems carry the specific reason in errors[].message
+        reasons = [str(e["message"]) for e in body.get("errors") or [] if isinstance(e, dict) and e.get("message")]
+        if reasons:
+            message = f"{message} {' '.join(reasons)}"
+        message = message[:300]
         label = f"x:{kind}"
         if kind in X_DEFERRED_PROBLEMS:
             return Outcome("deferred", status, label, message, retry_after=hint or 3600.0)
@@ -204,6 +212,23 @@ def _x_error(status: int, body: Any, hint: float | None) -> Outcome | None:
         if status in RETRYABLE_STATUSES:
             return Outcome("retryable", status, label, message, retry_after=hint)
         return Outcome("permanent", status, label, message)
+    return None
+
+
+# X's 24-hour posting caps (free tier: 17 posts per user a day) answer 429 with these
+# headers (epoch-seconds reset) rather than a usage-capped problem.
+X_DAILY_CAP_HEADERS = ("x-user-limit-24hour", "x-app-limit-24hour")
+
+
+def _x_daily_cap(status: int, headers: Any) -> Outcome | None:
+    if status != 429:
+        return None
+    for prefix in X_DAILY_CAP_HEADERS:
+        if (headers.get(f"{prefix}-remaining") or "").strip() == "0":
+            reset = (headers.get(f"{prefix}-reset") or "").strip()
+            wait = max(0.0, float(reset) - time.time()) if reset.isdigit() else 3600.0
+            return Outcome("deferred", status, f"x:{prefix}", "X's 24-hour posting limit is used up",
+                           retry_after=wait)
     return None
 
 
