@@ -149,7 +149,7 @@ def test_throttle_answer_has_metas_shape_and_headers(fake, fake_url):
                                                    retry_after=60.0)
 
 
-def test_expired_token_is_auth_and_never_echoes_the_token(fake, fake_url, served_images):
+def test_expired_token_is_auth_and_never_echoes_the_token(fake, fake_url, served_images, capsys):
     request = make_request()
     served_images.add(request.image_key, jpeg())
     fake.expire_token()
@@ -157,6 +157,8 @@ def test_expired_token_is_auth_and_never_echoes_the_token(fake, fake_url, served
     assert (outcome.kind, outcome.status, outcome.code) == ("auth", 400, "meta:190/463")
     assert "Session has expired" in outcome.message and fbfake.PAGE_TOKEN not in outcome.message
     assert fake.posts() == []
+    logged = capsys.readouterr()
+    assert "facebook_photo_failed" in logged.out and fbfake.PAGE_TOKEN not in logged.out + logged.err
 
 
 class RotatedCredentials(MemoryCredentials):
@@ -240,8 +242,9 @@ def test_invalid_settings_are_config_errors(fake_url, overrides):
 
 
 def test_defaults_point_at_the_real_graph_host():
-    settings = fbpub.build({"name": "fb", "platform": "facebook", "spec": {}, "page_id": "123"},
+    settings = fbpub.build({"name": "fb", "platform": "facebook", "spec": {}, "page_id": 123},
                            MemoryCredentials({})).settings
+    assert settings.page_id == "123"
     assert (settings.api_base_url, settings.graph_version, settings.upload) == (
         "https://graph.facebook.com", "v25.0", "url")
     assert settings.allowed_hosts == ["graph.facebook.com"] and settings.allow_private_network is False
@@ -337,6 +340,12 @@ def test_find_post_pages_through_newer_photos(fake, fake_url, served_images):
     assert (lookup.state, lookup.remote_id) == ("found", fake.posts()[0]["post_id"])
     listings = [r for r in api_calls(fake, "GET")]
     assert len(listings) == 2
+
+
+def test_find_post_is_undecided_when_the_marker_names_another_page(fake, fake_url):
+    progress = MemoryProgress({"final": {"page_id": "42", "caption": "x", "upload": "url"}})
+    assert publisher(fake_url).find_post(make_request(), progress).state == "undecided"
+    assert api_calls(fake) == []
 
 
 def test_find_post_is_undecided_when_the_listing_fails(fake, fake_url, served_images):

@@ -67,6 +67,11 @@ class FacebookSettings(BaseModel):
     lookup_max_pages: int = Field(4, ge=1, le=20)
     clock_skew_seconds: float = Field(120.0, ge=0, le=3600)
 
+    @field_validator("page_id", mode="before")
+    @classmethod
+    def _page_id_as_text(cls, value: Any) -> Any:
+        return str(value) if isinstance(value, int) and not isinstance(value, bool) else value
+
     @field_validator("api_base_url")
     @classmethod
     def _no_trailing_slash(cls, value: str) -> str:
@@ -148,6 +153,8 @@ class FacebookPublisher:
         caption = marker.get("caption")
         if not isinstance(caption, str):
             return Lookup.undecided("no caption in the final marker")
+        if marker.get("page_id") not in (None, s.page_id):
+            return Lookup.undecided(f"the post went to page {marker.get('page_id')}, the target now names {s.page_id}")
         since = _parse_time(marker.get("sent_at"))
         if marker.get("sent_at") and since is None:
             return Lookup.undecided(f"unreadable sent_at {marker.get('sent_at')!r}")

@@ -82,7 +82,7 @@ import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
 import requests as http_client
 from PIL import Image
@@ -172,9 +172,9 @@ class FacebookPageFake:
     # --- Python-side control (same effects as /_sandbox/*) ------------------------------------
     def reset(self) -> None:
         with self.lock:
-            # token -> (page id, expired)
-            self.tokens: dict[str, tuple[str, bool]] = {PAGE_TOKEN: (PAGE_ID, False),
-                                                        OTHER_PAGE_TOKEN: (OTHER_PAGE_ID, False)}
+            # token -> (page id, when it expired or None)
+            self.tokens: dict[str, tuple[str, datetime | None]] = {PAGE_TOKEN: (PAGE_ID, None),
+                                                                   OTHER_PAGE_TOKEN: (OTHER_PAGE_ID, None)}
             self.photos: list[dict[str, Any]] = []  # oldest first
             self.requests: list[dict[str, Any]] = []
             self.faults: list[_Fault] = []
@@ -190,14 +190,16 @@ class FacebookPageFake:
 
     def expire_token(self) -> None:
         """Every currently valid token of the sandbox Page expires (code 190, subcode 463)."""
+        now = datetime.now(UTC).replace(microsecond=0)
         with self.lock:
-            self.tokens = {t: (page, expired or page == PAGE_ID) for t, (page, expired) in self.tokens.items()}
+            self.tokens = {t: (page, expired or (now if page == PAGE_ID else None))
+                           for t, (page, expired) in self.tokens.items()}
 
     def issue_token(self) -> str:
         """A fresh valid Page token (what an operator would put into the secret)."""
         token = "sandbox-facebook-page-token-" + secrets.token_hex(8)
         with self.lock:
-            self.tokens[token] = (PAGE_ID, False)
+            self.tokens[token] = (PAGE_ID, None)
         return token
 
     def posts(self) -> list[dict[str, Any]]:
@@ -287,11 +289,11 @@ class FacebookPageFake:
         if entry is None:
             raise GraphError(400, 190, "Invalid OAuth access token - Cannot parse access token")
         page, expired = entry
-        if expired:
-            now = datetime.now(UTC)
-            raise GraphError(400, 190, "Error validating access token: Session has expired on "
-                                       f"{now.strftime('%A, %d-%b-%y %H:%M:%S')} UTC. The current time is "
-                                       f"{now.strftime('%A, %d-%b-%y %H:%M:%S')} UTC.", subcode=463)
+        if expired is not None:
+            stamp = "%A, %d-%b-%y %H:%M:%S UTC"
+            raise GraphError(400, 190, f"Error validating access token: Session has expired on "
+                                       f"{expired.strftime(stamp)}. The current time is "
+                                       f"{datetime.now(UTC).strftime(stamp)}.", subcode=463)
         if node not in (PAGE_ID, OTHER_PAGE_ID):
             verb = "post" if writing else "get"
             raise GraphError(400, 100, f"Unsupported {verb} request. Object with ID '{node}' does not exist, cannot "
@@ -467,7 +469,7 @@ def sandbox_secret() -> dict[str, str]:
 
 def sandbox_target(base_url: str, name: str) -> dict[str, Any]:
     """A complete target entry pointing the publisher at this fake."""
-    host = base_url.split("://", 1)[-1].split("/", 1)[0].rsplit(":", 1)[0]
+    host = urlsplit(base_url).hostname or ""
     return {
         "name": name,
         "platform": "facebook",
