@@ -342,8 +342,10 @@ def test_find_post_pages_through_newer_photos(fake, fake_url, served_images):
     assert len(listings) == 2
 
 
-def test_find_post_is_undecided_when_the_marker_names_another_page(fake, fake_url):
-    progress = MemoryProgress({"final": {"page_id": "42", "caption": "x", "upload": "url"}})
+@pytest.mark.parametrize("marker", [{"page_id": "42", "caption": "x"}, {"page_id": fbfake.PAGE_ID, "caption": " "},
+                                    {"page_id": fbfake.PAGE_ID, "caption": "x", "sent_at": "yesterday"}])
+def test_find_post_refuses_to_guess_from_an_unusable_marker(fake, fake_url, marker):
+    progress = MemoryProgress({"final": marker})
     assert publisher(fake_url).find_post(make_request(), progress).state == "undecided"
     assert api_calls(fake) == []
 

@@ -151,8 +151,8 @@ class FacebookPublisher:
         s = self.settings
         marker = progress.final_marker or {}
         caption = marker.get("caption")
-        if not isinstance(caption, str):
-            return Lookup.undecided("no caption in the final marker")
+        if not isinstance(caption, str) or not _normal(caption):
+            return Lookup.undecided("no caption in the final marker to recognise the post by")
         if marker.get("page_id") not in (None, s.page_id):
             return Lookup.undecided(f"the post went to page {marker.get('page_id')}, the target now names {s.page_id}")
         since = _parse_time(marker.get("sent_at"))
@@ -201,7 +201,9 @@ class FacebookPublisher:
         get_logger().info("facebook_lookup", target=request.target, matches=len(matches))
         if len(matches) == 1:
             item = matches[0]
-            post_id = str(item.get("page_story_id") or item["id"])
+            post_id = str(item.get("page_story_id") or item.get("id") or "")
+            if not post_id:
+                return Lookup.undecided("the matching photo has no id")
             return Lookup.found(post_id, PERMALINK.format(post_id))
         if not matches:
             return Lookup.absent("no photo with this caption since the final call")
