@@ -181,7 +181,8 @@ def test_server_error_on_the_post_is_retryable(fake, base_url, clock, served_ima
 def test_throttle_is_retryable_without_retry_after_because_linkedin_sends_none(fake, base_url, clock, served_images):
     fake.fail_next("429", path_contains="initializeUpload", retry_after=1)
     result = make_publisher(base_url, clock).publish(make_request(served_images), served_images, MemoryProgress())
-    assert (result.outcome.kind, result.outcome.status, result.outcome.code) == ("retryable", 429, "linkedin:TOO_MANY_REQUESTS")
+    assert (result.outcome.kind, result.outcome.status, result.outcome.code) == (
+        "retryable", 429, "linkedin:TOO_MANY_REQUESTS")
     assert result.outcome.retry_after is None  # the queue's backoff decides
     assert "throttle" in result.outcome.message
 
@@ -220,7 +221,8 @@ def test_the_default_caption_fits_linkedins_limit(fake, base_url, clock, served_
 def test_an_author_the_token_may_not_act_for_is_permanent_access_denied(fake, base_url, clock, served_images):
     result = make_publisher(base_url, clock, author="urn:li:organization:999").publish(
         make_request(served_images), served_images, MemoryProgress())
-    assert (result.outcome.kind, result.outcome.status, result.outcome.code) == ("permanent", 403, "linkedin:ACCESS_DENIED")
+    assert (result.outcome.kind, result.outcome.status, result.outcome.code) == (
+        "permanent", 403, "linkedin:ACCESS_DENIED")
 
 
 def test_an_inactive_version_is_permanent_nonexistent_version(fake, base_url, clock, served_images):
@@ -234,7 +236,8 @@ def test_an_inactive_version_is_permanent_nonexistent_version(fake, base_url, cl
 def test_a_revoked_token_is_auth_and_never_leaks(fake, base_url, clock, served_images):
     fake.expire_token()
     result = make_publisher(base_url, clock).publish(make_request(served_images), served_images, MemoryProgress())
-    assert (result.outcome.kind, result.outcome.status, result.outcome.code) == ("auth", 401, "linkedin:REVOKED_ACCESS_TOKEN")
+    assert (result.outcome.kind, result.outcome.status, result.outcome.code) == (
+        "auth", 401, "linkedin:REVOKED_ACCESS_TOKEN")
     assert ACCESS_TOKEN not in repr(result)
 
 
@@ -381,9 +384,11 @@ def test_fake_requires_the_version_and_protocol_headers(fake, base_url):
     del headers["Linkedin-Version"]
     missing = requests.post(f"{base_url}/rest/posts", json={}, headers=headers, timeout=5)
     assert (missing.status_code, missing.json()["code"]) == (400, "VERSION_MISSING")
-    old = requests.post(f"{base_url}/rest/posts", json={}, headers=api_headers(**{"Linkedin-Version": "202404"}), timeout=5)
+    old = requests.post(f"{base_url}/rest/posts", json={}, headers=api_headers(**{"Linkedin-Version": "202404"}),
+                        timeout=5)
     assert old.status_code == 426
-    assert old.json() == {"status": 426, "code": "NONEXISTENT_VERSION", "message": "Requested version 20240401 is not active"}
+    assert old.json() == {"status": 426, "code": "NONEXISTENT_VERSION",
+                          "message": "Requested version 20240401 is not active"}
     headers = api_headers()
     del headers["X-Restli-Protocol-Version"]
     assert requests.post(f"{base_url}/rest/posts", json={}, headers=headers, timeout=5).status_code == 400
@@ -424,7 +429,8 @@ def test_fake_enforces_the_pixel_limit_and_formats(fake, base_url):
     def upload(data):
         value = _initialize(base_url).json()["value"]
         assert requests.put(value["uploadUrl"], data=data, timeout=10).status_code == 201
-        status = requests.get(f"{base_url}/rest/images/{quote(value['image'], safe='')}", headers=api_headers(), timeout=5)
+        status = requests.get(f"{base_url}/rest/images/{quote(value['image'], safe='')}", headers=api_headers(),
+                              timeout=5)
         return status.json()["status"]
 
     def png(width, height):

@@ -238,6 +238,7 @@ class LinkedInPublisher:
                 image = None
         if image:
             return image
+        progress.forget("uploaded")  # an upload belongs to the image it was made for
         response = self._call("POST", "/rest/images?action=initializeUpload",
                               json={"initializeUploadRequest": {"owner": self.settings.author}})
         try:
@@ -308,14 +309,16 @@ class LinkedInPublisher:
         if self._token is None or fresh:
             token = self.credentials.current(fresh=fresh).get("access_token")
             if not token:
-                raise InvalidLinkedInConfig(f"the secret of LinkedIn target {self.settings.name!r} has no 'access_token'")
+                raise InvalidLinkedInConfig(
+                    f"the secret of LinkedIn target {self.settings.name!r} has no 'access_token'")
             self._token = str(token)
         return self._token
 
     def _timeout(self) -> tuple[float, float]:
         return (min(http.DEFAULT_TIMEOUT[0], self.settings.timeout_seconds), self.settings.timeout_seconds)
 
-    def _call(self, method: str, path: str, json: Any = None, headers: dict[str, str] | None = None) -> requests.Response:
+    def _call(self, method: str, path: str, json: Any = None,
+              headers: dict[str, str] | None = None) -> requests.Response:
         """One API call with LinkedIn's headers; on 401 the secret is re-read once (an operator may
         have rotated the token) and the call repeated only if the token changed. A 401 means the
         call was not acted on, so repeating it is safe even for POST /rest/posts."""

@@ -286,7 +286,8 @@ class LinkedInFake:
         except _ApiError as exc:
             response = _json(exc.body(), exc.status)
         with self.lock:
-            self.requests.append({"method": request.method, "path": request.path, "query": request.query_string.decode(),
+            self.requests.append({"method": request.method, "path": request.path,
+                                  "query": request.query_string.decode(),
                                   "status": response.status_code, "fault": fault_name,
                                   "at": datetime.now(UTC).isoformat()})
         if slow:
@@ -296,8 +297,8 @@ class LinkedInFake:
     def _check_headers(self, request: Request) -> None:
         version = request.headers.get("Linkedin-Version")
         if not version:
-            raise _ApiError(400, "VERSION_MISSING",
-                            "A version must be present. Please specify a version by adding the LinkedIn-Version header.")
+            raise _ApiError(400, "VERSION_MISSING", "A version must be present. "
+                            "Please specify a version by adding the LinkedIn-Version header.")
         match = _VERSION.match(version.strip())
         if not match or f"{match[1]}{match[2]}" not in active_versions(self.clock()):
             shown = f"{match[1]}{match[2]}01" if match else version.strip()
@@ -455,7 +456,8 @@ class LinkedInFake:
             raise _ApiError(400, "ILLEGAL_ARGUMENT", "count and start must be integers") from None
         if not 1 <= count <= 100 or start < 0:
             raise _ApiError(400, "ILLEGAL_ARGUMENT", "count must be 1..100 and start >= 0")
-        sort_key = {"LAST_MODIFIED": "lastModifiedAt", "CREATED": "createdAt"}.get(request.args.get("sortBy", "LAST_MODIFIED"))
+        sort_by = request.args.get("sortBy", "LAST_MODIFIED")
+        sort_key = {"LAST_MODIFIED": "lastModifiedAt", "CREATED": "createdAt"}.get(sort_by)
         if sort_key is None:
             raise _ApiError(400, "ILLEGAL_ARGUMENT", "sortBy must be LAST_MODIFIED or CREATED")
         with self.lock:
@@ -481,7 +483,8 @@ class LinkedInFake:
                 "text": post["commentary"], "alt_text": media.get("altText"), "title": media.get("title"),
                 "image_urn": media.get("id"), "visibility": post["visibility"],
                 "lifecycle_state": post["lifecycleState"], "created_at": post["createdAt"],
-                "image": {k: facts.get(k) for k in ("width", "height", "bytes", "format", "has_exif_gps")} if facts else None}
+                "image": ({k: facts.get(k) for k in ("width", "height", "bytes", "format", "has_exif_gps")}
+                          if facts else None)}
 
     def _ctl_faults(self, request: Request) -> Response:
         if request.method == "POST":
