@@ -327,6 +327,7 @@ class LinkedInPublisher:
             http.check_destination(url, None, self.settings.allow_private_network)
         except http.UnsafeDestination as exc:
             raise _Failed(Outcome("permanent", code="unsafe_destination", message=str(exc))) from None
+        used: str | None = None
         for attempt in (0, 1):
             token = self._access_token(fresh=attempt == 1)
             if attempt == 1 and token == used:
