@@ -142,3 +142,45 @@ def test_x_invalid_request_message_carries_the_reason():
                                      b'request was invalid.","type":"https://api.x.com/2/problems/invalid-request"}'))
     assert (outcome.kind, outcome.code) == ("permanent", "x:invalid-request")
     assert outcome.message.endswith("Your Tweet text is too long.")
+
+
+# --- LinkedIn error bodies (shapes captured from the real API; see sandbox/linkedin.py) ---------
+def _li(status: int, body: dict, headers: dict | None = None):
+    import json as _json
+
+    return classify(response(status, _json.dumps(body).encode(), headers))
+
+
+def test_linkedin_revoked_and_invalid_tokens_are_auth():
+    revoked = _li(401, {"status": 401, "serviceErrorCode": 65601, "code": "REVOKED_ACCESS_TOKEN",
+                        "message": "The token used in the request has been revoked by the user"})
+    assert (revoked.kind, revoked.code) == ("auth", "linkedin:REVOKED_ACCESS_TOKEN")
+    legacy = _li(401, {"serviceErrorCode": 65600, "message": "Invalid access token", "status": 401})
+    assert (legacy.kind, legacy.code, legacy.message) == ("auth", "linkedin:65600", "Invalid access token")
+
+
+def test_linkedin_inactive_version_and_access_denied_are_permanent_with_code_and_message():
+    version = _li(426, {"status": 426, "code": "NONEXISTENT_VERSION", "message": "Requested version 20240401 is not active"})
+    assert (version.kind, version.code) == ("permanent", "linkedin:NONEXISTENT_VERSION")
+    assert version.message == "Requested version 20240401 is not active"
+    denied = _li(403, {"status": 403, "serviceErrorCode": 100, "code": "ACCESS_DENIED",
+                       "message": "Not enough permissions to access: POST /rest/posts"})
+    assert (denied.kind, denied.code) == ("permanent", "linkedin:ACCESS_DENIED")
+
+
+def test_linkedin_throttle_without_retry_after_is_retryable_and_a_day_limit_is_deferred_to_utc_midnight():
+    short = _li(429, {"status": 429, "serviceErrorCode": 101,
+                      "message": "Resource level throttle limit for calls to this resource is reached."})
+    assert (short.kind, short.code, short.retry_after) == ("retryable", "linkedin:101", None)
+    daily = _li(429, {"status": 429, "serviceErrorCode": 101, "code": "TOO_MANY_REQUESTS",
+                      "message": "Resource level throttle APPLICATION DAY limit for calls to this resource is reached."})
+    assert daily.kind == "deferred" and 0 < daily.retry_after <= 86400
+    import time as _time
+
+    midnight = (int(_time.time()) // 86400 + 1) * 86400
+    assert abs(_time.time() + daily.retry_after - midnight) < 5
+
+
+def test_linkedin_server_errors_are_retryable():
+    assert _li(500, {"status": 500, "code": "INTERNAL_SERVER_ERROR", "message": "Internal Server Error"}).kind == "retryable"
+    assert _li(504, {"status": 504, "code": "GATEWAY_TIMEOUT", "message": "Gateway Timeout"}).kind == "retryable"

@@ -100,7 +100,7 @@ def classify(response: requests.Response | None = None, error: BaseException | N
     capped = _x_daily_cap(status, response.headers)
     if capped is not None:
         return capped
-    platform = _meta_error(status, body, hint) or _x_error(status, body, hint) or _linkedin_error(status, body)
+    platform = _meta_error(status, body, hint) or _x_error(status, body, hint) or _linkedin_error(status, body, hint)
     if platform is not None:
         return platform
     message = _error_message(response, body)
@@ -232,7 +232,12 @@ def _x_daily_cap(status: int, headers: Any) -> Outcome | None:
     return None
 
 
-def _linkedin_error(status: int, body: Any) -> Outcome | None:
+def _linkedin_error(status: int, body: Any, hint: float | None = None) -> Outcome | None:
+    """LinkedIn's `{"status", "serviceErrorCode"?, "code"?, "message"}`. LinkedIn's limits are
+    daily and reset at midnight UTC, and it documents no Retry-After: a 429 whose message names a
+    DAY limit ("Resource level throttle APPLICATION DAY limit ...") is a used-up quota (deferred
+    until midnight UTC); any other 429 is retryable with whatever hint was sent (usually none, so
+    the queue's backoff applies)."""
     if not isinstance(body, dict) or "serviceErrorCode" not in body and "code" not in body:
         return None
     if not isinstance(body.get("message"), str) or not isinstance(body.get("status", status), int):
@@ -241,9 +246,16 @@ def _linkedin_error(status: int, body: Any) -> Outcome | None:
     label, message = f"linkedin:{code}", body["message"][:300]
     if status == 401:
         return Outcome("auth", status, label, message)
+    if status == 429 and " DAY limit" in body["message"]:
+        return Outcome("deferred", status, label, message, retry_after=max(hint or 0.0, _seconds_to_utc_midnight()))
     if status in RETRYABLE_STATUSES:
-        return Outcome("retryable", status, label, message)
+        return Outcome("retryable", status, label, message, retry_after=hint)
     return Outcome("permanent", status, label, message)
+
+
+def _seconds_to_utc_midnight(now: float | None = None) -> float:
+    now = time.time() if now is None else now
+    return 86400.0 - (now % 86400.0)
 
 
 def _error_message(response: requests.Response, body: Any) -> str:
