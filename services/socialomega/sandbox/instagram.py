@@ -390,7 +390,8 @@ class InstagramFake:
             raise _GraphError(400, 36003, f"The submitted image with aspect ratio ('{width}/{height}') cannot be "
                               "published. Please submit an image with a valid aspect ratio.", subcode=2207009,
                               title="Aspect ratio is not supported.",
-                              user_msg="The aspect ratio must be between 4:5 and 1.91:1.")
+                              user_msg=f"The image's aspect ratio ({width}/{height}) is not supported: it must be "
+                              "between 4:5 and 1.91:1.")
         try:
             gps = bool(image.getexif().get_ifd(0x8825))
         except Exception:  # noqa: BLE001 - a broken EXIF block has no usable GPS
