@@ -444,3 +444,15 @@ def test_fake_control_api_over_http(graph, fake):
     assert requests.get(f"{graph}/_sandbox/posts", timeout=5).json() == {"posts": []}
     assert requests.post(f"{graph}/_sandbox/reset", timeout=5).ok
     assert (fake.quota_total, fake.processing_polls, fake.token_expired, fake.requests) == (50, 1, False, [])
+
+
+def test_a_rotated_secret_is_reread_once_after_the_token_is_refused(fake, graph, image):
+    fake.token = "rotated-token"  # the operator rotated the token; this Lambda still caches the old one
+
+    class Rotating(MemoryCredentials):
+        def current(self, *, fresh=False):
+            return {"access_token": "rotated-token"} if fresh else dict(self.value)
+
+    pub = ig.build(fake_mod.sandbox_target(graph, "ig"), Rotating(fake_mod.sandbox_secret()), sleep=lambda s: None)
+    assert pub.publish(make_request(), image, MemoryProgress()).outcome.ok
+    assert [r["status"] for r in fake.requests][:2] == [400, 200]

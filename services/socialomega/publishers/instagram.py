@@ -339,8 +339,8 @@ class InstagramPublisher:
         except http.UnsafeDestination as exc:
             raise _Failed(Outcome("permanent", code="unsafe_destination", message=str(exc))) from None
 
-    def _token(self) -> str:
-        token = self.credentials.current().get("access_token")
+    def _token(self, fresh: bool = False) -> str:
+        token = self.credentials.current(fresh=fresh).get("access_token")
         if not token:
             raise InvalidInstagramConfig(f"the secret of target {self.target.get('name')!r} has no 'access_token'")
         return str(token)
@@ -352,9 +352,15 @@ class InstagramPublisher:
         s = self.settings
         url = f"{s.api_base_url}/{s.graph_version}/{path}"
         try:
-            response = self.session.request(
-                method, url, params=params, data=data, headers={"Authorization": f"Bearer {self._token()}"},
-                timeout=(min(5.0, s.timeout_seconds), s.timeout_seconds), allow_redirects=False)
+            token = self._token()
+            response = self._send(method, url, params, data, token)
+            if _code(response) in (102, 190):
+                # Rejected before acting. An operator may have rotated the secret while this
+                # container held the cached copy: re-read it once and retry with a new token.
+                fresh = self._token(fresh=True)
+                if fresh != token:
+                    self.log.info("ig.token_reloaded")
+                    response = self._send(method, url, params, data, fresh)
         except requests.RequestException as exc:
             if quiet:
                 return None
@@ -370,6 +376,13 @@ class InstagramPublisher:
             self.log.warning("ig.rate_usage_high", usage=http.meta_usage_percent(response.headers))
         return response
 
+    def _send(self, method: str, url: str, params: dict[str, str] | None, data: dict[str, str] | None,
+              token: str) -> requests.Response:
+        s = self.settings
+        return self.session.request(method, url, params=params, data=data,
+                                    headers={"Authorization": f"Bearer {token}"},
+                                    timeout=(min(5.0, s.timeout_seconds), s.timeout_seconds), allow_redirects=False)
+
     def _require_ok(self, response: requests.Response) -> None:
         outcome = http.classify(response)
         if not outcome.ok:
@@ -382,6 +395,11 @@ def _body(response: requests.Response) -> dict[str, Any]:
     except ValueError:
         return {}
     return body if isinstance(body, dict) else {}
+
+
+def _code(response: requests.Response) -> int | None:
+    err = _body(response).get("error")
+    return err.get("code") if isinstance(err, dict) else None
 
 
 def _subcode(response: requests.Response) -> int | None:

@@ -268,7 +268,7 @@ class InstagramFake:
 
     def _usage_headers(self, throttled_minutes: int = 0) -> dict[str, str]:
         with self.lock:
-            pct = 100 if throttled_minutes else min(99, self.calls % 100)
+            pct = 100 if throttled_minutes else min(80, self.calls)  # grows with use, stays under throttling
         app = {"call_count": pct, "total_time": pct // 2, "total_cputime": pct // 2}
         buc = {IG_USER_ID: [{"type": "instagram", "call_count": pct, "total_cputime": pct // 2,
                              "total_time": pct // 2, "estimated_time_to_regain_access": throttled_minutes}]}
