@@ -21,7 +21,8 @@ METADATA = {"title": "Dune at dawn", "description": "Wind-shaped sand ridges in 
             "keywords": ["dune", "dawn", "desert"]}
 
 
-@pytest.fixture(scope="module")
+# A fresh fake per test: a delayed answer from a timed-out call must not land in the next test.
+@pytest.fixture
 def served_fake():
     fake = fbfake.FacebookPageFake(fetch_timeout=(1.0, 2.0))
     with serve(fake) as url:
@@ -281,8 +282,8 @@ def test_slow_accept_times_out_then_find_post_finds_the_photo(fake, fake_url, se
     request = make_request()
     served_images.add(request.image_key, jpeg())
     progress = MemoryProgress()
-    fake.fail_next("slow_accept", delay=1.5)
-    outcome = publisher(fake_url, timeout_seconds=0.5).publish(request, served_images, progress).outcome
+    fake.fail_next("slow_accept", delay=4.0)
+    outcome = publisher(fake_url, timeout_seconds=2.5).publish(request, served_images, progress).outcome
     assert (outcome.kind, outcome.code) == ("unknown", "timeout")
     [post] = fake.posts()  # it was created although the client never heard back
 
@@ -298,8 +299,8 @@ def test_timeout_without_acting_then_find_post_says_absent(fake, fake_url, serve
     request = make_request()
     served_images.add(request.image_key, jpeg())
     progress = MemoryProgress()
-    fake.fail_next("timeout", delay=1.0)
-    outcome = publisher(fake_url, timeout_seconds=0.4).publish(request, served_images, progress).outcome
+    fake.fail_next("timeout", delay=4.0)
+    outcome = publisher(fake_url, timeout_seconds=2.5).publish(request, served_images, progress).outcome
     assert outcome.kind == "unknown"
     assert fake.posts() == []
     assert publisher(fake_url).find_post(request, progress).state == "absent"

@@ -184,3 +184,26 @@ def test_linkedin_throttle_without_retry_after_is_retryable_and_a_day_limit_is_d
 def test_linkedin_server_errors_are_retryable():
     assert _li(500, {"status": 500, "code": "INTERNAL_SERVER_ERROR", "message": "Internal Server Error"}).kind == "retryable"
     assert _li(504, {"status": 504, "code": "GATEWAY_TIMEOUT", "message": "Gateway Timeout"}).kind == "retryable"
+
+
+def test_instagram_container_not_ready_is_retryable():
+    # IG error codes reference: 9007 / 2207027 "The media is not ready for publishing, please wait".
+    body = (b'{"error": {"message": "Media ID is not available", "type": "OAuthException", "code": 9007,'
+            b' "error_subcode": 2207027, "is_transient": false}}')
+    outcome = classify(response(400, body))
+    assert (outcome.kind, outcome.code) == ("retryable", "meta:9007/2207027")
+
+
+def test_instagram_throttle_on_403_reads_buc_regain_minutes():
+    # Meta sends throttles as code 4/17/32/80002 on HTTP 400/403, no Retry-After; the BUC header
+    # says when access comes back, in minutes.
+    body = b'{"error": {"message": "(#4) Application request limit reached", "type": "OAuthException", "code": 4}}'
+    buc = '{"17841400000000001": [{"type": "instagram", "call_count": 100, "estimated_time_to_regain_access": 3}]}'
+    outcome = classify(response(403, body, {"X-Business-Use-Case-Usage": buc}))
+    assert (outcome.kind, outcome.code, outcome.retry_after) == ("retryable", "meta:4", 180.0)
+
+
+def test_instagram_expired_token_on_400_is_auth():
+    body = (b'{"error": {"message": "Error validating access token: Session has expired", "type": "OAuthException",'
+            b' "code": 190, "error_subcode": 463}}')
+    assert classify(response(400, body)).kind == "auth"

@@ -312,8 +312,8 @@ def test_an_upload_url_the_server_rejects_as_expired_is_dropped_and_redone(fake,
 
 # --- find_post after an unknown outcome -----------------------------------------------------------
 def test_find_post_finds_a_post_created_behind_a_slow_answer(fake, base_url, clock, served_images):
-    fake.fail_next("slow_accept", path_contains="/rest/posts", delay=1.5)
-    progress, publisher = MemoryProgress(), make_publisher(base_url, clock, timeout_seconds=0.5)
+    fake.fail_next("slow_accept", path_contains="/rest/posts", delay=4.0)
+    progress, publisher = MemoryProgress(), make_publisher(base_url, clock, timeout_seconds=2.5)
     request = make_request(served_images)
     result = publisher.publish(request, served_images, progress)
     assert (result.outcome.kind, result.outcome.code) == ("unknown", "timeout")
@@ -326,10 +326,10 @@ def test_find_post_finds_a_post_created_behind_a_slow_answer(fake, base_url, clo
 
 
 def test_find_post_is_absent_when_the_call_timed_out_without_acting(fake, base_url, clock, served_images):
-    publisher = make_publisher(base_url, clock, timeout_seconds=0.5)
+    publisher = make_publisher(base_url, clock, timeout_seconds=2.5)
     other = MemoryProgress()  # an earlier post with another image must not match
     assert publisher.publish(make_request(served_images), served_images, other).outcome.ok
-    fake.fail_next("timeout", path_contains="/rest/posts", delay=1.0)
+    fake.fail_next("timeout", path_contains="/rest/posts", delay=4.0)
     progress, request = MemoryProgress(), make_request(served_images)
     assert publisher.publish(request, served_images, progress).outcome.kind == "unknown"
     assert len(fake.posts()) == 1

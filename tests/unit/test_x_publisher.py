@@ -56,7 +56,8 @@ class RotatedElsewhere(MemoryCredentials):
         return dict(self.value)
 
 
-@pytest.fixture(scope="module")
+# A fresh fake per test: a delayed answer from a timed-out call must not land in the next test.
+@pytest.fixture
 def served():
     fake = xfake.XFake()
     with serve(fake) as url:
@@ -218,8 +219,8 @@ def test_media_forgotten_by_x_is_uploaded_again_on_the_next_delivery(fake, url, 
 def test_upload_timeout_is_retryable_not_unknown(fake, url, creds, served_images):
     req = make_request()
     served_images.add(req.image_key, jpeg())
-    fake.fail_next("timeout", delay=1.0, path_contains="/2/media/upload")
-    outcome = publisher(url, creds, timeout_seconds=0.4).publish(req, served_images, MemoryProgress()).outcome
+    fake.fail_next("timeout", delay=4.0, path_contains="/2/media/upload")
+    outcome = publisher(url, creds, timeout_seconds=2.5).publish(req, served_images, MemoryProgress()).outcome
     assert (outcome.kind, outcome.code) == ("retryable", "timeout")
 
 
@@ -346,8 +347,8 @@ def test_slow_accept_is_unknown_then_found(fake, url, creds, served_images):
     req = make_request()
     served_images.add(req.image_key, jpeg())
     progress = MemoryProgress()
-    fake.fail_next("slow_accept", delay=1.0, path_contains="/2/tweets")
-    outcome = publisher(url, creds, timeout_seconds=0.4).publish(req, served_images, progress).outcome
+    fake.fail_next("slow_accept", delay=4.0, path_contains="/2/tweets")
+    outcome = publisher(url, creds, timeout_seconds=2.5).publish(req, served_images, progress).outcome
     assert outcome.kind == "unknown"
     [post] = fake.posts()
 
@@ -364,8 +365,8 @@ def test_timeout_without_post_is_absent(fake, url, creds, served_images):
     req = make_request()
     served_images.add(req.image_key, jpeg())
     progress = MemoryProgress()
-    fake.fail_next("timeout", delay=1.0, path_contains="/2/tweets")
-    outcome = publisher(url, creds, timeout_seconds=0.4).publish(req, served_images, progress).outcome
+    fake.fail_next("timeout", delay=4.0, path_contains="/2/tweets")
+    outcome = publisher(url, creds, timeout_seconds=2.5).publish(req, served_images, progress).outcome
     assert outcome.kind == "unknown"
     progress.steps["final"]["sent_at"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
     lookup = publisher(url, creds).find_post(req, progress)

@@ -66,7 +66,8 @@ RETRYABLE_STATUSES = {408, 425, 429, 500, 502, 503, 504}
 META_THROTTLE_CODES = {4, 17, 32, 613, 80001, 80002, 80004, 80005, 80006, 80008}
 META_TRANSIENT_CODES = {1, 2}
 META_AUTH_CODES = {102, 190}
-META_TRANSIENT_SUBCODES = {2207001, 2207003}  # IG server error, image download timed out
+# IG: server error, image download timed out, container not ready for publishing yet.
+META_TRANSIENT_SUBCODES = {2207001, 2207003, 2207027}
 META_QUOTA = (9, 2207042)  # IG: "You reached maximum number of posts"
 # X problem types (https://api.x.com/2/problems/<kind>) that are not the status's default.
 X_RETRYABLE_PROBLEMS = {"rate-limit-exceeded", "operational-disconnect"}
