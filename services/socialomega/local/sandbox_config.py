@@ -45,7 +45,7 @@ def targets(urls: dict[str, str], *, gallery: bool = True, misconfigured: bool =
         result.append(module.sandbox_target(urls[platform], platform))
     if misconfigured and "instagram" in SOCIAL_FAKES:
         tall = SOCIAL_FAKES["instagram"][0].sandbox_target(urls["instagram"], "instagram-tall")
-        tall["spec"] = {"min_aspect": 0.5, "max_aspect": 0.5}  # 1:2, outside Instagram's 4:5..1.91:1
+        tall["spec"] = {"min_aspect": 0.5, "max_aspect": 0.6}  # about 1:2, outside Instagram's 4:5..1.91:1
         result.append(tall)
     return result
 
