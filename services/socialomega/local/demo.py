@@ -26,7 +26,7 @@ def run_demo(env: str, timeout: float) -> int:
         print(f"terraform apply terraform/envs/local (workspace {env}) to LocalStack {localstack.ENDPOINT} ...")
         outputs, seconds = terraform.apply(env, {
             "lightroom_settings": sandbox_config.lightroom_settings(sandbox.lightroom_url),
-            "targets": sandbox_config.targets(sandbox.urls, gallery=False),
+            "targets": sandbox_config.targets(sandbox.urls, gallery=False, x_daily_cap=17),
             "secrets": sandbox_config.secrets(sandbox.credentials),
         })
         print(f"  applied in {seconds:.1f} s")

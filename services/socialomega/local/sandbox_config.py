@@ -17,7 +17,8 @@ def lightroom_settings(lightroom_url: str) -> dict[str, Any]:
     return {"base_url": lightroom_url, "album": "Publish", "keyword": "", "rendition": "2048"}
 
 
-def targets(urls: dict[str, str], *, gallery: bool = True, misconfigured: bool = False) -> list[dict[str, Any]]:
+def targets(urls: dict[str, str], *, gallery: bool = True, misconfigured: bool = False,
+            x_daily_cap: int | None = None) -> list[dict[str, Any]]:
     """The sandbox's targets: the generic REST target (JSON, API key), optionally a second
     REST target (`gallery`: multipart upload, OAuth2 client credentials), one target per
     social platform fake, and optionally `instagram-tall`, whose variant spec violates
@@ -43,6 +44,8 @@ def targets(urls: dict[str, str], *, gallery: bool = True, misconfigured: bool =
         })
     for platform, (module, _) in SOCIAL_FAKES.items():
         result.append(module.sandbox_target(urls[platform], platform))
+        if platform == "x" and x_daily_cap:
+            result[-1]["daily_cap"] = x_daily_cap  # X's free tier: 17 posts a day
     if misconfigured and "instagram" in SOCIAL_FAKES:
         tall = SOCIAL_FAKES["instagram"][0].sandbox_target(urls["instagram"], "instagram-tall")
         tall["spec"] = {"min_aspect": 0.5, "max_aspect": 0.6}  # about 1:2, outside Instagram's 4:5..1.91:1
