@@ -80,8 +80,6 @@ import re
 import secrets
 import threading
 import time
-from collections import deque
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -89,7 +87,7 @@ import requests
 from PIL import Image
 from werkzeug.wrappers import Request, Response
 
-from socialomega.sandbox import faults
+from socialomega.sandbox import control
 
 ACCESS_TOKEN = "sandbox-ig-access-token"
 IG_USER_ID = "17841400000000001"
@@ -128,15 +126,6 @@ class _GraphError(Exception):
         return {"error": err}
 
 
-@dataclass
-class _Fault:
-    kind: str  # "500" | "429" | "timeout" | "slow_accept"
-    remaining: int
-    retry_after: float = 1.0
-    delay: float = 0.0
-    path_contains: str | None = None
-
-
 def _trace_id() -> str:
     return base64.urlsafe_b64encode(secrets.token_bytes(9)).decode()
 
@@ -150,9 +139,13 @@ def _graph_time(epoch: float) -> str:
     return datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%dT%H:%M:%S+0000")
 
 
-class InstagramFake:
+class InstagramFake(control.SandboxControl):
     """The WSGI app. `clock` (epoch seconds) is injectable so tests can move time (container
-    expiry, the 24 h quota window) without sleeping."""
+    expiry, the 24 h quota window) without sleeping. fail_next, the request log and the common
+    /_sandbox endpoints come from `control.SandboxControl`."""
+
+    EXTRA_CONTROL = {("POST", "/_sandbox/quota"): "_ctl_quota",
+                     ("POST", "/_sandbox/processing-polls"): "_ctl_processing_polls"}
 
     def __init__(self, *, quota_total: int = 50, processing_polls: int = 1, max_hashtags: int = 5,
                  fetch_timeout: float = 5.0, clock: Any = time.time) -> None:
@@ -170,18 +163,10 @@ class InstagramFake:
             self.token_expired = False
             self.containers: dict[str, dict[str, Any]] = {}
             self.media: dict[str, dict[str, Any]] = {}  # insertion order = oldest first
-            self.requests: list[dict[str, Any]] = []
-            self.faults: deque[_Fault] = deque()
+            self._reset_control()
             self.next_processing_error: str | None = None
             self.calls = 0
             self._ids = itertools.count(1)
-
-    def fail_next(self, kind: str, count: int = 1, *, retry_after: float = 1, delay: float = 0.0,
-                  path_contains: str | None = None) -> None:
-        if kind not in ("500", "429", "timeout", "slow_accept"):
-            raise ValueError("kind must be 500, 429, timeout or slow_accept")
-        with self.lock:
-            self.faults.append(_Fault(kind, int(count), float(retry_after), float(delay), path_contains))
 
     def posts(self) -> list[dict[str, Any]]:
         with self.lock:
@@ -222,30 +207,18 @@ class InstagramFake:
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
         request = Request(environ)
         if request.path.startswith("/_sandbox/"):
-            return self._control(request)(environ, start_response)
-        fault_name, version_used = None, None
-        fault: _Fault | None = None
+            return self.control(request)(environ, start_response)
+        version_used = None
         with self.lock:
-            fault = faults.take_fault(self.faults, request.path)
+            fault = self.take_fault(request.path)
             self.calls += 1
         try:
             version_used, parts = self._route_version(request.path)
-            if fault is not None:
-                fault_name = fault.kind
-                if fault.kind == "timeout":
-                    time.sleep(fault.delay)
-                    response = Response("<html><body>504 Gateway Time-out</body></html>", status=504,
-                                        content_type="text/html")
-                    self._log(request, response, fault_name)
-                    return response(environ, start_response)
-                if fault.kind == "500":
-                    raise _GraphError(500, 2, "An unexpected error has occurred. Please retry your request later.",
-                                      transient=True)
-                if fault.kind == "429":
-                    minutes = max(1, math.ceil(fault.retry_after / 60))
-                    raise _GraphError(403, 4, "(#4) Application request limit reached", transient=True,
-                                      headers=self._usage_headers(throttled_minutes=minutes))
-            response = self._dispatch(request, parts)
+            response = control.apply_fault(fault, lambda: self._dispatch(request, parts),
+                                           timeout=_gateway_timeout, error=self._fault_error)
+            if fault is not None and fault.kind == "timeout":  # the gateway's page, no Graph headers
+                self._log(request, response, fault)
+                return response(environ, start_response)
         except _GraphError as exc:
             response = _json(exc.body(), exc.status, exc.headers)
             if exc.code == 190:
@@ -255,16 +228,21 @@ class InstagramFake:
         if version_used:
             response.headers["facebook-api-version"] = version_used
         response.headers["x-fb-trace-id"] = _trace_id()
-        if fault is not None and fault.kind == "slow_accept":
-            time.sleep(fault.delay)
-        self._log(request, response, fault_name)
+        self._log(request, response, fault)
         return response(environ, start_response)
 
-    def _log(self, request: Request, response: Response, fault: str | None) -> None:
-        params = _params(request)
-        with self.lock:
-            self.requests.append({"method": request.method, "path": request.path, "status": response.status_code,
-                                  "fields": params.get("fields"), "fault": fault, "at": _graph_time(self.clock())})
+    def _fault_error(self, fault: control.Fault) -> Response:
+        """Graph's answers to the "500" and "429" faults."""
+        if fault.kind == "500":
+            raise _GraphError(500, 2, "An unexpected error has occurred. Please retry your request later.",
+                              transient=True)
+        minutes = max(1, math.ceil(fault.retry_after / 60))
+        raise _GraphError(403, 4, "(#4) Application request limit reached", transient=True,
+                          headers=self._usage_headers(throttled_minutes=minutes))
+
+    def _log(self, request: Request, response: Response, fault: control.Fault | None) -> None:
+        self.log_request(request, response.status_code, fault, fields=_params(request).get("fields"),
+                         at=_graph_time(self.clock()))
 
     def _usage_headers(self, throttled_minutes: int = 0) -> dict[str, str]:
         with self.lock:
@@ -529,43 +507,18 @@ class InstagramFake:
                 "bytes": media.get("bytes"), "has_exif_gps": media.get("has_exif_gps"),
                 "permalink": media["permalink"], "timestamp": _graph_time(media["timestamp"])}
 
-    # --- control API ----------------------------------------------------------------------------
-    def _control(self, request: Request) -> Response:
-        path, method = request.path, request.method
-        body = request.get_json(silent=True) or {}
-        if path == "/_sandbox/faults":
-            if method == "POST":
-                try:
-                    self.fail_next(str(body.get("kind", "")), int(body.get("count", 1)),
-                                   retry_after=float(body.get("retry_after", 1)), delay=float(body.get("delay", 0.0)),
-                                   path_contains=body.get("path_contains"))
-                except ValueError as exc:
-                    return _json({"error": str(exc)}, 400)
-            elif method == "DELETE":
-                with self.lock:
-                    self.faults.clear()
-            elif method != "GET":
-                return _json({"error": "method not allowed"}, 405)
-            with self.lock:
-                return _json({"faults": [f.__dict__ for f in self.faults]})
-        if method == "GET" and path == "/_sandbox/posts":
-            return _json({"posts": self.posts()})
-        if method == "GET" and path == "/_sandbox/requests":
-            with self.lock:
-                return _json({"requests": list(self.requests)})
-        if method == "POST" and path == "/_sandbox/expire-token":
-            self.expire_token()
-            return _json({"expired": True})
-        if method == "POST" and path == "/_sandbox/quota":
-            self.set_quota(int(body.get("total", 50)))
-            return _json({"quota_total": self.quota_total})
-        if method == "POST" and path == "/_sandbox/processing-polls":
-            self.set_processing_polls(int(body.get("polls", 0)))
-            return _json({"processing_polls": self.processing_polls})
-        if method == "POST" and path == "/_sandbox/reset":
-            self.reset()
-            return _json({"reset": True})
-        return _json({"error": "not found"}, 404)
+    # --- control API (the common endpoints are control.SandboxControl's) ------------------------
+    def _ctl_quota(self, body: dict[str, Any], request: Request) -> Response:
+        self.set_quota(int(body.get("total", 50)))
+        return _json({"quota_total": self.quota_total})
+
+    def _ctl_processing_polls(self, body: dict[str, Any], request: Request) -> Response:
+        self.set_processing_polls(int(body.get("polls", 0)))
+        return _json({"processing_polls": self.processing_polls})
+
+
+def _gateway_timeout(fault: control.Fault) -> Response:
+    return Response("<html><body>504 Gateway Time-out</body></html>", status=504, content_type="text/html")
 
 
 def _params(request: Request) -> dict[str, str]:
