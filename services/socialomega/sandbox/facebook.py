@@ -78,8 +78,6 @@ import math
 import re
 import secrets
 import threading
-import time
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlencode, urlsplit
@@ -90,7 +88,7 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
-from socialomega.sandbox import faults
+from socialomega.sandbox import control
 
 PAGE_ID = "104857600000001"
 PAGE_NAME = "SocialOmega Sandbox Page"
@@ -104,15 +102,8 @@ MAX_CAPTION = 63206
 FETCH_TIMEOUT = (3.0, 10.0)
 PHOTO_FIELDS = ("id", "name", "created_time", "page_story_id", "link", "alt_text_custom", "width", "height")
 POST_FIELDS = ("id", "message", "created_time", "permalink_url")
-FAULT_KINDS = ("500", "429", "timeout", "slow_accept")
 
 _ROUTES = Map([
-    Rule("/_sandbox/faults", endpoint="ctl_faults", methods=["GET", "POST", "DELETE"]),
-    Rule("/_sandbox/expire-token", endpoint="ctl_expire_token", methods=["POST"]),
-    Rule("/_sandbox/issue-token", endpoint="ctl_issue_token", methods=["POST"]),
-    Rule("/_sandbox/posts", endpoint="ctl_posts", methods=["GET"]),
-    Rule("/_sandbox/requests", endpoint="ctl_requests", methods=["GET"]),
-    Rule("/_sandbox/reset", endpoint="ctl_reset", methods=["POST"]),
     Rule("/<version>/<node>/photos", endpoint="photos", methods=["GET", "POST"]),
     Rule("/<version>/<node>/published_posts", endpoint="published_posts", methods=["GET"]),
 ], strict_slashes=False)
@@ -143,15 +134,6 @@ class GraphError(Exception):
         return {"error": err}
 
 
-@dataclass
-class _Fault:
-    kind: str
-    remaining: int
-    retry_after: float = 60.0
-    delay: float = 0.0
-    path_contains: str | None = None
-
-
 def _json(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
     return Response(json.dumps(body), status=status, headers=headers, content_type="application/json; charset=UTF-8")
 
@@ -161,8 +143,12 @@ def _graph_time(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S+0000")
 
 
-class FacebookPageFake:
-    """The WSGI app. State is reachable for in-process tests; every change holds `lock`."""
+class FacebookPageFake(control.SandboxControl):
+    """The WSGI app. State is reachable for in-process tests; every change holds `lock`.
+    fail_next, the request log and the common /_sandbox endpoints: `control.SandboxControl`."""
+
+    RETRY_AFTER_DEFAULT = 60.0
+    EXTRA_CONTROL = {("POST", "/_sandbox/issue-token"): "_ctl_issue_token"}
 
     def __init__(self, fetch_timeout: tuple[float, float] = FETCH_TIMEOUT) -> None:
         self.lock = threading.RLock()
@@ -176,17 +162,9 @@ class FacebookPageFake:
             self.tokens: dict[str, tuple[str, datetime | None]] = {PAGE_TOKEN: (PAGE_ID, None),
                                                                    OTHER_PAGE_TOKEN: (OTHER_PAGE_ID, None)}
             self.photos: list[dict[str, Any]] = []  # oldest first
-            self.requests: list[dict[str, Any]] = []
-            self.faults: list[_Fault] = []
+            self._reset_control()
             self.calls = 0
             self._ids = itertools.count(1)
-
-    def fail_next(self, kind: str, count: int = 1, *, retry_after: float = 60.0, delay: float = 0.0,
-                  path_contains: str | None = None) -> None:
-        if kind not in FAULT_KINDS:
-            raise ValueError(f"kind must be one of {FAULT_KINDS}")
-        with self.lock:
-            self.faults.append(_Fault(kind, int(count), float(retry_after), float(delay), path_contains))
 
     def expire_token(self) -> None:
         """Every currently valid token of the sandbox Page expires (code 190, subcode 463)."""
@@ -209,50 +187,42 @@ class FacebookPageFake:
     # --- WSGI ---------------------------------------------------------------------------------
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
         request = Request(environ)
+        if request.path.startswith("/_sandbox/"):
+            return self.control(request)(environ, start_response)
         try:
             endpoint, args = _ROUTES.bind_to_environ(environ).match()
         except HTTPException:
             endpoint, args = None, {}
-        if endpoint and endpoint.startswith("ctl_"):
-            return getattr(self, "_" + endpoint)(request)(environ, start_response)
-        fault_name = None
+        fault = None
         with self.lock:
             self.calls += 1
         try:
             if endpoint is None:
                 raise GraphError(400, 2500, f"Unknown path components: {request.path}")
             self._check_version(args["version"], request.path)
-            with self.lock:
-                fault = faults.take_fault(self.faults, request.path)
-            if fault is not None:
-                fault_name = fault.kind
-                if fault.kind == "500":
-                    raise GraphError(500, 2, "An unexpected error has occurred. Please retry your request later.",
-                                     transient=True)
-                if fault.kind == "429":
-                    raise GraphError(403, 32, "(#32) Page request limit reached",
-                                     headers={"X-Business-Use-Case-Usage": self._buc_usage(fault.retry_after)})
-                if fault.kind == "timeout":
-                    time.sleep(fault.delay)
-                    response = Response("Gateway Timeout", status=504, content_type="text/plain")
-                    return self._finish(request, response, fault_name)(environ, start_response)
-            response = getattr(self, "_" + endpoint)(request, **args)
-            if fault is not None and fault.kind == "slow_accept":
-                time.sleep(fault.delay)
+            fault = self.take_fault(request.path)
+            response = control.apply_fault(fault, lambda: getattr(self, "_" + endpoint)(request, **args),
+                                           timeout=_gateway_timeout, error=self._fault_error)
         except GraphError as exc:
             response = _json(exc.body(), exc.status, exc.headers)
         except HTTPException as exc:  # werkzeug's form parser (e.g. a broken multipart body)
             response = _json(GraphError(400, 100, f"(#100) {exc.description}").body(), 400)
-        return self._finish(request, response, fault_name)(environ, start_response)
+        return self._finish(request, response, fault)(environ, start_response)
 
-    def _finish(self, request: Request, response: Response, fault_name: str | None) -> Response:
+    def _fault_error(self, fault: control.Fault) -> Response:
+        """Graph's answers to the "500" and "429" (Pages throttle) faults."""
+        if fault.kind == "500":
+            raise GraphError(500, 2, "An unexpected error has occurred. Please retry your request later.",
+                             transient=True)
+        raise GraphError(403, 32, "(#32) Page request limit reached",
+                         headers={"X-Business-Use-Case-Usage": self._buc_usage(fault.retry_after)})
+
+    def _finish(self, request: Request, response: Response, fault: control.Fault | None) -> Response:
         response.headers.setdefault("X-App-Usage", json.dumps(self._usage_entry()))
         response.headers.setdefault("X-Business-Use-Case-Usage", self._buc_usage(0))
         response.headers.setdefault("facebook-api-version", LATEST_VERSION)
         response.headers.setdefault("x-fb-trace-id", secrets.token_urlsafe(8))
-        with self.lock:
-            self.requests.append({"method": request.method, "path": request.path, "status": response.status_code,
-                                  "fault": fault_name, "at": datetime.now(UTC).isoformat()})
+        self.log_request(request, response.status_code, fault)
         return response
 
     def _usage_entry(self) -> dict[str, int]:
@@ -398,39 +368,13 @@ class FacebookPageFake:
             body["paging"] = paging
         return _json(body)
 
-    # --- control --------------------------------------------------------------------------------
-    def _ctl_faults(self, request: Request) -> Response:
-        if request.method == "DELETE":
-            with self.lock:
-                self.faults.clear()
-        elif request.method == "POST":
-            body = request.get_json(silent=True) or {}
-            try:
-                self.fail_next(str(body.get("kind", "")), int(body.get("count", 1)),
-                               retry_after=float(body.get("retry_after", 60)), delay=float(body.get("delay", 0)),
-                               path_contains=body.get("path_contains"))
-            except (ValueError, TypeError) as exc:
-                return _json({"error": str(exc)}, 400)
-        with self.lock:
-            return _json({"faults": [f.__dict__ for f in self.faults]})
-
-    def _ctl_expire_token(self, request: Request) -> Response:
-        self.expire_token()
-        return _json({"expired": True})
-
-    def _ctl_issue_token(self, request: Request) -> Response:
+    # --- control (the common endpoints are control.SandboxControl's) ----------------------------
+    def _ctl_issue_token(self, body: dict[str, Any], request: Request) -> Response:
         return _json({"page_access_token": self.issue_token()})
 
-    def _ctl_posts(self, request: Request) -> Response:
-        return _json({"posts": self.posts()})
 
-    def _ctl_requests(self, request: Request) -> Response:
-        with self.lock:
-            return _json({"requests": list(self.requests)})
-
-    def _ctl_reset(self, request: Request) -> Response:
-        self.reset()
-        return _json({"reset": True})
+def _gateway_timeout(fault: control.Fault) -> Response:
+    return Response("Gateway Timeout", status=504, content_type="text/plain")
 
 
 def _fields(request: Request, default: tuple[str, ...], known: tuple[str, ...], node_type: str) -> list[str]:
