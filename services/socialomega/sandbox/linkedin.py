@@ -78,7 +78,6 @@ import secrets
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -87,7 +86,7 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
-from socialomega.sandbox import faults
+from socialomega.sandbox import control
 
 ACCESS_TOKEN = "sandbox-linkedin-access-token"
 MEMBER_URN = "urn:li:person:SbxMember01"
@@ -110,11 +109,6 @@ _ROUTES = Map([
     Rule("/rest/posts", endpoint="create_post", methods=["POST"]),
     Rule("/rest/posts", endpoint="find_posts", methods=["GET"]),
     Rule("/rest/posts/<path:urn>", endpoint="get_post", methods=["GET"]),
-    Rule("/_sandbox/faults", endpoint="ctl_faults", methods=["GET", "POST", "DELETE"]),
-    Rule("/_sandbox/expire-token", endpoint="ctl_expire_token", methods=["POST"]),
-    Rule("/_sandbox/posts", endpoint="ctl_posts", methods=["GET"]),
-    Rule("/_sandbox/requests", endpoint="ctl_requests", methods=["GET"]),
-    Rule("/_sandbox/reset", endpoint="ctl_reset", methods=["POST"]),
 ])
 
 
@@ -130,15 +124,6 @@ class _ApiError(Exception):
         body["code"] = self.code
         body["message"] = self.message
         return body
-
-
-@dataclass
-class _Fault:
-    kind: str  # "500" | "429" | "timeout" | "slow_accept"
-    remaining: int
-    delay: float = 0.0
-    path_contains: str | None = None
-    daily: bool = False
 
 
 def _json(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
@@ -205,8 +190,13 @@ def _image_facts(data: bytes) -> dict[str, Any]:
     return facts
 
 
-class LinkedInFake:
-    """The WSGI app. `clock` is wall time in seconds (tests may move it)."""
+class LinkedInFake(control.SandboxControl):
+    """The WSGI app. `clock` is wall time in seconds (tests may move it). fail_next (plus
+    `daily`; `retry_after` is accepted and ignored: LinkedIn sends no Retry-After), the request
+    log and the common /_sandbox endpoints come from `control.SandboxControl`."""
+
+    FAULT_OPTIONS = {"daily": bool}
+    EXPIRE_TOKEN_ANSWER = {"revoked": True}
 
     def __init__(self, processing_delay: float = 0.0, upload_url_ttl: float = UPLOAD_URL_TTL,
                  clock: Callable[[], float] = time.time) -> None:
@@ -223,18 +213,8 @@ class LinkedInFake:
             self.images: dict[str, dict[str, Any]] = {}
             self.uploads: dict[str, str] = {}  # upload token -> image urn
             self.post_list: list[dict[str, Any]] = []
-            self.requests: list[dict[str, Any]] = []
-            self.fault_queue: list[_Fault] = []
+            self._reset_control()
             self._ids = itertools.count(7_300_000_000_000_000_001)
-
-    def fail_next(self, kind: str, count: int = 1, delay: float = 0.0, path_contains: str | None = None,
-                  daily: bool = False, retry_after: float | None = None) -> None:
-        """Queue a fault. `retry_after` is accepted for the shared control API and ignored:
-        LinkedIn sends no Retry-After."""
-        if kind not in ("500", "429", "timeout", "slow_accept"):
-            raise ValueError(f"unknown fault kind {kind!r}")
-        with self.lock:
-            self.fault_queue.append(_Fault(kind, max(1, int(count)), float(delay), path_contains, bool(daily)))
 
     def expire_token(self) -> None:
         with self.lock:
@@ -244,55 +224,35 @@ class LinkedInFake:
         with self.lock:
             return [self._sandbox_view(p) for p in self.post_list]
 
-    def request_log(self) -> list[dict[str, Any]]:
-        with self.lock:
-            return [dict(r) for r in self.requests]
-
     # --- WSGI ---------------------------------------------------------------------------------
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
         request = Request(environ)
+        if request.path.startswith("/_sandbox/"):
+            return self.control(request)(environ, start_response)
         try:
             endpoint, args = _ROUTES.bind_to_environ(environ).match()
         except HTTPException as exc:
             status = exc.code or 404
             code = "NOT_FOUND" if status == 404 else "METHOD_NOT_ALLOWED"
             return _json({"status": status, "code": code, "message": exc.description}, status)(environ, start_response)
-        if endpoint.startswith("ctl_"):
-            try:
-                response = getattr(self, "_" + endpoint)(request)
-            except _ApiError as exc:
-                response = _json(exc.body(), exc.status)
-            return response(environ, start_response)
-        fault_name, slow = None, 0.0
+        fault = self.take_fault(request.full_path)  # path_contains may match the query (q=author)
         try:
-            with self.lock:
-                fault = faults.take_fault(self.fault_queue, request.full_path)
-            if fault is not None:
-                fault_name = fault.kind
-                if fault.kind == "timeout":
-                    time.sleep(fault.delay)
-                    raise _ApiError(504, "GATEWAY_TIMEOUT", "Gateway Timeout")
-                if fault.kind == "429":
-                    scope = " APPLICATION DAY" if fault.daily else ""
-                    raise _ApiError(429, "TOO_MANY_REQUESTS",
-                                    f"Resource level throttle{scope} limit for calls to this resource is reached.", 101)
-                if fault.kind == "500":
-                    raise _ApiError(500, "INTERNAL_SERVER_ERROR", "Internal Server Error")
-                slow = fault.delay
-            if endpoint != "upload":
-                self._check_headers(request)
-                self._authenticate(request)
-            response = getattr(self, "_" + endpoint)(request, **args)
+            response = control.apply_fault(fault, lambda: self._api(request, endpoint, args),
+                                           timeout=_gateway_timeout, error=_fault_error)
         except _ApiError as exc:
             response = _json(exc.body(), exc.status)
-        with self.lock:
-            self.requests.append({"method": request.method, "path": request.path,
-                                  "query": request.query_string.decode(),
-                                  "status": response.status_code, "fault": fault_name,
-                                  "at": datetime.now(UTC).isoformat()})
-        if slow:
-            time.sleep(slow)
+        self.log_request(request, response.status_code, fault, query=control.redacted_query(request))
         return response(environ, start_response)
+
+    def _api(self, request: Request, endpoint: str, args: dict[str, Any]) -> Response:
+        if endpoint != "upload":
+            self._check_headers(request)
+            self._authenticate(request)
+        return getattr(self, "_" + endpoint)(request, **args)
+
+    def _control_error(self, message: str, status: int = 400) -> Response:
+        code = {400: "ILLEGAL_ARGUMENT", 404: "NOT_FOUND", 405: "METHOD_NOT_ALLOWED"}.get(status, "ILLEGAL_ARGUMENT")
+        return _json({"status": status, "code": code, "message": message}, status)
 
     def _check_headers(self, request: Request) -> None:
         version = request.headers.get("Linkedin-Version")
@@ -474,7 +434,7 @@ class LinkedInFake:
         self._authorize(post["author"], "GET", "/rest/posts")
         return _json(self._public(post))
 
-    # --- control API --------------------------------------------------------------------------
+    # --- control API (the common endpoints are control.SandboxControl's) -------------------
     @staticmethod
     def _sandbox_view(post: dict[str, Any]) -> dict[str, Any]:
         media = (post.get("content") or {}).get("media") or {}
@@ -486,30 +446,14 @@ class LinkedInFake:
                 "image": ({k: facts.get(k) for k in ("width", "height", "bytes", "format", "has_exif_gps")}
                           if facts else None)}
 
-    def _ctl_faults(self, request: Request) -> Response:
-        if request.method == "POST":
-            spec = self._body(request)
-            try:
-                self.fail_next(str(spec.get("kind")), int(spec.get("count", 1)), float(spec.get("delay", 0.0)),
-                               spec.get("path_contains"), bool(spec.get("daily", False)), spec.get("retry_after"))
-            except (TypeError, ValueError) as exc:
-                return _json({"status": 400, "code": "ILLEGAL_ARGUMENT", "message": str(exc)}, 400)
-        elif request.method == "DELETE":
-            with self.lock:
-                self.fault_queue.clear()
-        with self.lock:
-            return _json({"faults": [vars(f) for f in self.fault_queue]})
 
-    def _ctl_expire_token(self, request: Request) -> Response:
-        self.expire_token()
-        return _json({"revoked": True})
+def _gateway_timeout(fault: control.Fault) -> Response:
+    raise _ApiError(504, "GATEWAY_TIMEOUT", "Gateway Timeout")
 
-    def _ctl_posts(self, request: Request) -> Response:
-        return _json({"posts": self.posts()})
 
-    def _ctl_requests(self, request: Request) -> Response:
-        return _json({"requests": self.request_log()})
-
-    def _ctl_reset(self, request: Request) -> Response:
-        self.reset()
-        return _json({"reset": True})
+def _fault_error(fault: control.Fault) -> Response:
+    if fault.kind == "500":
+        raise _ApiError(500, "INTERNAL_SERVER_ERROR", "Internal Server Error")
+    scope = " APPLICATION DAY" if fault.options.get("daily") else ""
+    raise _ApiError(429, "TOO_MANY_REQUESTS",
+                    f"Resource level throttle{scope} limit for calls to this resource is reached.", 101)
