@@ -98,7 +98,6 @@ import json
 import secrets
 import threading
 import time
-from collections import deque
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -109,7 +108,7 @@ from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
 from socialomega.publishers.captions import x_weighted_length
-from socialomega.sandbox import faults
+from socialomega.sandbox import control
 
 CLIENT_ID = "sandbox-x-client"
 CLIENT_SECRET = "sandbox-x-client-secret"
@@ -146,18 +145,7 @@ _ROUTES = Map([
     Rule("/2/tweets", endpoint="create_post", methods=["POST"]),
     Rule("/2/users/me", endpoint="users_me", methods=["GET"]),
     Rule("/2/users/<user_id>/tweets", endpoint="user_posts", methods=["GET"]),
-    Rule("/_sandbox/faults", endpoint="ctl_faults", methods=["GET", "POST", "DELETE"]),
-    Rule("/_sandbox/expire-token", endpoint="ctl_expire_token", methods=["POST"]),
-    Rule("/_sandbox/revoke-refresh", endpoint="ctl_revoke_refresh", methods=["POST"]),
-    Rule("/_sandbox/daily-cap", endpoint="ctl_daily_cap", methods=["POST"]),
-    Rule("/_sandbox/processing", endpoint="ctl_processing", methods=["POST"]),
-    Rule("/_sandbox/expire-media", endpoint="ctl_expire_media", methods=["POST"]),
-    Rule("/_sandbox/posts", endpoint="ctl_posts", methods=["GET"]),
-    Rule("/_sandbox/requests", endpoint="ctl_requests", methods=["GET"]),
-    Rule("/_sandbox/reset", endpoint="ctl_reset", methods=["POST"]),
 ])
-
-FAULT_KINDS = ("500", "429", "timeout", "slow_accept")
 
 
 def sandbox_secret() -> dict[str, Any]:
@@ -198,16 +186,6 @@ def _unauthorized() -> _ApiError:
 
 
 @dataclass
-class _Fault:
-    kind: str
-    remaining: int
-    retry_after: int = 1
-    delay: float = 0.0
-    path_contains: str | None = None
-    skip: int = 0
-
-
-@dataclass
 class _Media:
     id: str
     key: str
@@ -243,8 +221,14 @@ def _parse_time(value: str, name: str) -> float:
     return parsed.timestamp()
 
 
-class XFake:
-    """The WSGI app; state is reachable for in-process tests."""
+class XFake(control.SandboxControl):
+    """The WSGI app; state is reachable for in-process tests. fail_next (with `skip`),
+    request_log and the common /_sandbox endpoints come from `control.SandboxControl`."""
+
+    EXTRA_CONTROL = {("POST", "/_sandbox/revoke-refresh"): "_ctl_revoke_refresh",
+                     ("POST", "/_sandbox/daily-cap"): "_ctl_daily_cap",
+                     ("POST", "/_sandbox/processing"): "_ctl_processing",
+                     ("POST", "/_sandbox/expire-media"): "_ctl_expire_media"}
 
     def __init__(self, daily_cap: int = DAILY_CAP, token_ttl: int = TOKEN_TTL, media_ttl: int = MEDIA_TTL) -> None:
         self.lock = threading.RLock()
@@ -262,18 +246,10 @@ class XFake:
             self.used_refresh_tokens: set[str] = set()
             self.media: dict[str, _Media] = {}
             self.post_list: list[dict[str, Any]] = []
-            self.requests: list[dict[str, Any]] = []
-            self.faults: deque[_Fault] = deque()
+            self._reset_control()
             self.windows: dict[str, tuple[float, int]] = {}
             self.processing_polls = 0
             self._ids = itertools.count(1)
-
-    def fail_next(self, kind: str, count: int = 1, *, retry_after: int = 1, delay: float = 0.0,
-                  path_contains: str | None = None, skip: int = 0) -> None:
-        if kind not in FAULT_KINDS:
-            raise ValueError(f"kind must be one of {FAULT_KINDS}")
-        with self.lock:
-            self.faults.append(_Fault(kind, count, retry_after, delay, path_contains, skip))
 
     def posts(self) -> list[dict[str, Any]]:
         with self.lock:
@@ -308,13 +284,11 @@ class XFake:
             self.access_tokens[token] = (time.time() + (self.token_ttl if ttl is None else ttl), set(scopes))
         return token
 
-    def request_log(self) -> list[dict[str, Any]]:
-        with self.lock:
-            return [dict(r) for r in self.requests]
-
     # --- WSGI -----------------------------------------------------------------------------------
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
         request = Request(environ)
+        if request.path.startswith("/_sandbox/"):
+            return self.control(request)(environ, start_response)
         try:
             endpoint, args = _ROUTES.bind_to_environ(environ).match()
         except HTTPException as exc:
@@ -323,24 +297,16 @@ class XFake:
                     "detail": f"Sorry, that page does not exist: {request.method} {request.path}",
                     "type": "about:blank", "status": code}
             return _json(body, code, content_type="application/problem+json")(environ, start_response)
-        if endpoint.startswith("ctl_"):
-            return getattr(self, "_" + endpoint)(request)(environ, start_response)
-        fault = self._take_fault(request.path)
-        fault_name = fault.kind if fault else None
-        if fault is not None and fault.kind == "timeout":
-            time.sleep(fault.delay)  # the client gave up meanwhile; nothing was done
-            response = _json({"title": "Gateway Timeout", "detail": "Gateway Timeout", "type": "about:blank",
-                              "status": 504}, 504, content_type="application/problem+json")
-        else:
-            response = self._dispatch(endpoint, args, request, fault)
-            if fault is not None and fault.kind == "slow_accept":
-                time.sleep(fault.delay)  # acted on; the answer comes too late
-        with self.lock:
-            self.requests.append({"method": request.method, "path": request.path, "status": response.status_code,
-                                  "fault": fault_name, "at": _iso(time.time())})
+        fault = self.take_fault(request.path) if request.path.startswith("/2/") else None
+        # "500"/"429" are answered by _dispatch too: after the rate-limit window counts the call
+        response = control.apply_fault(fault, lambda: self._dispatch(endpoint, args, request, None),
+                                       timeout=_gateway_timeout,
+                                       error=lambda f: self._dispatch(endpoint, args, request, f))
+        self.log_request(request, response.status_code, fault, at=_iso(time.time()))
         return response(environ, start_response)
 
-    def _dispatch(self, endpoint: str, args: dict[str, Any], request: Request, fault: _Fault | None) -> Response:
+    def _dispatch(self, endpoint: str, args: dict[str, Any], request: Request,
+                  fault: control.Fault | None) -> Response:
         bucket = None if endpoint == "token" else (
             "media_chunked" if endpoint in ("media_initialize", "media_append", "media_finalize") else endpoint)
         headers: dict[str, str] = {}
@@ -349,7 +315,7 @@ class XFake:
                 headers = self._count(bucket)
             if fault is not None and fault.kind == "429":
                 headers.update({"x-rate-limit-remaining": "0",
-                                "x-rate-limit-reset": str(int(time.time()) + fault.retry_after)})
+                                "x-rate-limit-reset": str(int(time.time()) + int(fault.retry_after))})
                 raise _problem(429, "Too Many Requests", "Too Many Requests")
             if fault is not None and fault.kind == "500":
                 raise _ApiError(500, {"title": "Internal Error", "detail": "Something went wrong. Please try again.",
@@ -364,19 +330,6 @@ class XFake:
         for name, value in headers.items():
             response.headers.setdefault(name, value)
         return response
-
-    def _take_fault(self, path: str) -> _Fault | None:
-        if not path.startswith("/2/"):
-            return None
-        with self.lock:
-            for fault in self.faults:
-                if fault.path_contains and fault.path_contains not in path:
-                    continue
-                if fault.skip > 0:  # let this matching call through
-                    fault.skip -= 1
-                    return None
-                break
-            return faults.take_fault(self.faults, path)
 
     def _count(self, bucket: str) -> dict[str, str]:
         limit = RATE_LIMITS[bucket]
@@ -696,52 +649,27 @@ class XFake:
             body["includes"] = {"media": media}
         return _json(body)
 
-    # --- control ----------------------------------------------------------------------------------
-    def _ctl_faults(self, request: Request) -> Response:
-        if request.method == "DELETE":
-            with self.lock:
-                self.faults.clear()
-        elif request.method == "POST":
-            body = request.get_json(silent=True) or {}
-            try:
-                self.fail_next(str(body.get("kind", "")), int(body.get("count", 1)),
-                               retry_after=int(body.get("retry_after", 1)), delay=float(body.get("delay", 0.0)),
-                               path_contains=body.get("path_contains"), skip=int(body.get("skip", 0)))
-            except ValueError as exc:
-                return _json({"error": str(exc)}, 400)
-        with self.lock:
-            return _json({"faults": [f.__dict__ for f in self.faults]})
-
-    def _ctl_expire_token(self, request: Request) -> Response:
-        self.expire_token()
-        return _json({"expired": True})
-
-    def _ctl_revoke_refresh(self, request: Request) -> Response:
+    # --- control (the common endpoints are control.SandboxControl's) ------------------------------
+    def _ctl_revoke_refresh(self, body: dict[str, Any], request: Request) -> Response:
         self.revoke_refresh()
         return _json({"revoked": True})
 
-    def _ctl_daily_cap(self, request: Request) -> Response:
-        body = request.get_json(silent=True) or {}
+    def _ctl_daily_cap(self, body: dict[str, Any], request: Request) -> Response:
         if not isinstance(body.get("cap"), int):
             return _json({"error": "cap must be an integer"}, 400)
         self.set_daily_cap(body["cap"])
         return _json({"daily_cap": body["cap"]})
 
-    def _ctl_processing(self, request: Request) -> Response:
-        body = request.get_json(silent=True) or {}
+    def _ctl_processing(self, body: dict[str, Any], request: Request) -> Response:
         self.set_processing_polls(int(body.get("polls", 0)))
         return _json({"polls": self.processing_polls})
 
-    def _ctl_expire_media(self, request: Request) -> Response:
+    def _ctl_expire_media(self, body: dict[str, Any], request: Request) -> Response:
         self.expire_media()
         return _json({"expired": True})
 
-    def _ctl_posts(self, request: Request) -> Response:
-        return _json({"posts": self.posts()})
 
-    def _ctl_requests(self, request: Request) -> Response:
-        return _json({"requests": self.request_log()})
-
-    def _ctl_reset(self, request: Request) -> Response:
-        self.reset()
-        return _json({"reset": True})
+def _gateway_timeout(fault: control.Fault) -> Response:
+    """The client gave up meanwhile; nothing was done."""
+    return _json({"title": "Gateway Timeout", "detail": "Gateway Timeout", "type": "about:blank", "status": 504},
+                 504, content_type="application/problem+json")
