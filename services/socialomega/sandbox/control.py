@@ -1,8 +1,10 @@
 """The sandbox-only control plane shared by the social platform fakes (Instagram, X, Facebook,
 LinkedIn): fault injection, the request log and the common `/_sandbox/*` endpoints.
 
-A fake inherits `SandboxControl`, calls `_reset_control()` from its `reset()`, and implements
-`posts()`, `expire_token()` and `reset()`. It keeps its platform-specific behaviour via hooks:
+A fake inherits `SandboxControl` (which is its WSGI entry point: `/_sandbox/*` is answered
+here, anything else by the fake's `serve(request)`), calls `_reset_control()` from its
+`reset()`, and implements `serve()`, `posts()`, `expire_token()` and `reset()`. It keeps its
+platform-specific behaviour via hooks:
   * the error bodies of the "500", "429" and "timeout" faults: the fake decides what to answer
     when `take_fault()` hands it a fault (`apply_fault()` does the sleeping);
   * `FAULT_OPTIONS`: extra per-fault fields it understands (LinkedIn's `daily`);
@@ -179,6 +181,16 @@ class SandboxControl:
     def request_log(self) -> list[dict[str, Any]]:
         with self.lock:
             return [dict(r) for r in self.requests]
+
+    # --- WSGI -----------------------------------------------------------------------------------
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
+        request = Request(environ)
+        response = self.control(request) if request.path.startswith("/_sandbox/") else self.serve(request)
+        return response(environ, start_response)
+
+    def serve(self, request: Request) -> Response:
+        """The fake's API: answer one non-control request."""
+        raise NotImplementedError
 
     # --- /_sandbox/* ----------------------------------------------------------------------------
     def control(self, request: Request) -> Response:

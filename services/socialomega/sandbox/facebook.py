@@ -185,12 +185,10 @@ class FacebookPageFake(control.SandboxControl):
             return [dict(p) for p in self.photos]
 
     # --- WSGI ---------------------------------------------------------------------------------
-    def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
-        request = Request(environ)
-        if request.path.startswith("/_sandbox/"):
-            return self.control(request)(environ, start_response)
+    def serve(self, request: Request) -> Response:
+        """One API call (control.SandboxControl speaks WSGI and answers /_sandbox/*)."""
         try:
-            endpoint, args = _ROUTES.bind_to_environ(environ).match()
+            endpoint, args = _ROUTES.bind_to_environ(request.environ).match()
         except HTTPException:
             endpoint, args = None, {}
         fault = None
@@ -207,7 +205,7 @@ class FacebookPageFake(control.SandboxControl):
             response = _json(exc.body(), exc.status, exc.headers)
         except HTTPException as exc:  # werkzeug's form parser (e.g. a broken multipart body)
             response = _json(GraphError(400, 100, f"(#100) {exc.description}").body(), 400)
-        return self._finish(request, response, fault)(environ, start_response)
+        return self._finish(request, response, fault)
 
     def _fault_error(self, fault: control.Fault) -> Response:
         """Graph's answers to the "500" and "429" (Pages throttle) faults."""

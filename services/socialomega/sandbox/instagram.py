@@ -204,10 +204,8 @@ class InstagramFake(control.SandboxControl):
             return media_id
 
     # --- WSGI -----------------------------------------------------------------------------------
-    def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
-        request = Request(environ)
-        if request.path.startswith("/_sandbox/"):
-            return self.control(request)(environ, start_response)
+    def serve(self, request: Request) -> Response:
+        """One API call (control.SandboxControl speaks WSGI and answers /_sandbox/*)."""
         version_used = None
         with self.lock:
             fault = self.take_fault(request.path)
@@ -218,7 +216,7 @@ class InstagramFake(control.SandboxControl):
                                            timeout=_gateway_timeout, error=self._fault_error)
             if fault is not None and fault.kind == "timeout":  # the gateway's page, no Graph headers
                 self._log(request, response, fault)
-                return response(environ, start_response)
+                return response
         except _GraphError as exc:
             response = _json(exc.body(), exc.status, exc.headers)
             if exc.code == 190:
@@ -229,7 +227,7 @@ class InstagramFake(control.SandboxControl):
             response.headers["facebook-api-version"] = version_used
         response.headers["x-fb-trace-id"] = _trace_id()
         self._log(request, response, fault)
-        return response(environ, start_response)
+        return response
 
     def _fault_error(self, fault: control.Fault) -> Response:
         """Graph's answers to the "500" and "429" faults."""

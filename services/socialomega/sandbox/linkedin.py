@@ -225,16 +225,14 @@ class LinkedInFake(control.SandboxControl):
             return [self._sandbox_view(p) for p in self.post_list]
 
     # --- WSGI ---------------------------------------------------------------------------------
-    def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
-        request = Request(environ)
-        if request.path.startswith("/_sandbox/"):
-            return self.control(request)(environ, start_response)
+    def serve(self, request: Request) -> Response:
+        """One API call (control.SandboxControl speaks WSGI and answers /_sandbox/*)."""
         try:
-            endpoint, args = _ROUTES.bind_to_environ(environ).match()
+            endpoint, args = _ROUTES.bind_to_environ(request.environ).match()
         except HTTPException as exc:
             status = exc.code or 404
             code = "NOT_FOUND" if status == 404 else "METHOD_NOT_ALLOWED"
-            return _json({"status": status, "code": code, "message": exc.description}, status)(environ, start_response)
+            return _json({"status": status, "code": code, "message": exc.description}, status)
         fault = self.take_fault(request.full_path)  # path_contains may match the query (q=author)
         try:
             response = control.apply_fault(fault, lambda: self._api(request, endpoint, args),
@@ -242,7 +240,7 @@ class LinkedInFake(control.SandboxControl):
         except _ApiError as exc:
             response = _json(exc.body(), exc.status)
         self.log_request(request, response.status_code, fault, query=control.redacted_query(request))
-        return response(environ, start_response)
+        return response
 
     def _api(self, request: Request, endpoint: str, args: dict[str, Any]) -> Response:
         if endpoint != "upload":

@@ -285,25 +285,23 @@ class XFake(control.SandboxControl):
         return token
 
     # --- WSGI -----------------------------------------------------------------------------------
-    def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
-        request = Request(environ)
-        if request.path.startswith("/_sandbox/"):
-            return self.control(request)(environ, start_response)
+    def serve(self, request: Request) -> Response:
+        """One API call (control.SandboxControl speaks WSGI and answers /_sandbox/*)."""
         try:
-            endpoint, args = _ROUTES.bind_to_environ(environ).match()
+            endpoint, args = _ROUTES.bind_to_environ(request.environ).match()
         except HTTPException as exc:
             code = exc.code or 404
             body = {"title": "Not Found Error" if code == 404 else "Method Not Allowed",
                     "detail": f"Sorry, that page does not exist: {request.method} {request.path}",
                     "type": "about:blank", "status": code}
-            return _json(body, code, content_type="application/problem+json")(environ, start_response)
+            return _json(body, code, content_type="application/problem+json")
         fault = self.take_fault(request.path) if request.path.startswith("/2/") else None
         # "500"/"429" are answered by _dispatch too: after the rate-limit window counts the call
         response = control.apply_fault(fault, lambda: self._dispatch(endpoint, args, request, None),
                                        timeout=_gateway_timeout,
                                        error=lambda f: self._dispatch(endpoint, args, request, f))
         self.log_request(request, response.status_code, fault, at=_iso(time.time()))
-        return response(environ, start_response)
+        return response
 
     def _dispatch(self, endpoint: str, args: dict[str, Any], request: Request,
                   fault: control.Fault | None) -> Response:
