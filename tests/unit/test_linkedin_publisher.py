@@ -482,3 +482,11 @@ def test_fake_control_api_over_http(fake, base_url):
     assert requests.get(f"{base_url}/_sandbox/posts", timeout=5).json() == {"posts": []}
     assert requests.post(f"{base_url}/_sandbox/reset", timeout=5).ok
     assert fake.request_log() == [] and not fake.token_revoked
+
+
+def test_the_request_log_keeps_no_upload_url_credential_or_token(fake, base_url, clock, served_images):
+    progress = MemoryProgress()
+    assert make_publisher(base_url, clock).publish(make_request(served_images), served_images, progress).outcome.ok
+    upload_token = progress.get("image")["upload_url"].rsplit("/", 1)[-1]
+    logged = json.dumps(fake.request_log())
+    assert "/dms-uploads/[REDACTED]" in logged and upload_token not in logged and ACCESS_TOKEN not in logged

@@ -286,8 +286,8 @@ class LinkedInFake:
         except _ApiError as exc:
             response = _json(exc.body(), exc.status)
         with self.lock:
-            self.requests.append({"method": request.method, "path": request.path,
-                                  "query": request.query_string.decode(),
+            self.requests.append({"method": request.method, "path": _loggable_path(request.path),
+                                  "query": _loggable_query(request.query_string.decode()),
                                   "status": response.status_code, "fault": fault_name,
                                   "at": datetime.now(UTC).isoformat()})
         if slow:
@@ -513,3 +513,13 @@ class LinkedInFake:
     def _ctl_reset(self, request: Request) -> Response:
         self.reset()
         return _json({"reset": True})
+
+
+def _loggable_path(path: str) -> str:
+    """The upload URL's last segment is its credential (pre-signed): not for the request log."""
+    return re.sub(r"^/dms-uploads/.+", "/dms-uploads/[REDACTED]", path)
+
+
+def _loggable_query(query: str) -> str:
+    """LinkedIn also takes the token as `oauth2_access_token`; never keep it in the log."""
+    return re.sub(r"(?i)(oauth2_access_token=)[^&]*", r"\1[REDACTED]", query)
