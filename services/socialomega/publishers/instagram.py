@@ -145,7 +145,7 @@ class InstagramPublisher:
                                  "ig_user_id": self.settings.ig_user_id})
             self.log.info("ig.publish", step="media_publish", container_id=container_id)
             response = self._call("POST", f"{self.settings.ig_user_id}/media_publish",
-                                  params={"creation_id": container_id})
+                                  params={"creation_id": container_id}, final=True)
             outcome = http.classify(response)
             if not outcome.ok:
                 if outcome.kind == "retryable" and (outcome.status or 500) >= 500:
@@ -248,7 +248,7 @@ class InstagramPublisher:
         if alt_text:
             data["alt_text"] = alt_text
         self.log.info("ig.publish", step="container", caption_length=len(caption))
-        response = self._call("POST", f"{self.settings.ig_user_id}/media", data=data, creating=True)
+        response = self._call("POST", f"{self.settings.ig_user_id}/media", data=data)
         self._require_ok(response)
         container_id = _body(response).get("id")
         if not container_id:
@@ -346,9 +346,10 @@ class InstagramPublisher:
         return str(token)
 
     def _call(self, method: str, path: str, *, params: dict[str, str] | None = None,
-              data: dict[str, str] | None = None, creating: bool = False, quiet: bool = False) -> Any:
+              data: dict[str, str] | None = None, final: bool = False, quiet: bool = False) -> Any:
         """One Graph call. Failures to connect raise _Failed (or return None when `quiet`).
-        `creating`: an unknown outcome only leaves an orphan container, so it is retryable."""
+        Only the `final` call (media_publish) can end "unknown": a timed-out read or container
+        creation is simply redone (at worst an orphan container, which expires in 24 h)."""
         s = self.settings
         url = f"{s.api_base_url}/{s.graph_version}/{path}"
         try:
@@ -365,10 +366,8 @@ class InstagramPublisher:
             if quiet:
                 return None
             outcome = http.classify(error=exc)
-            if creating and outcome.kind == "unknown":
-                outcome = Outcome("retryable", None, outcome.code, "container creation timed out; a new one is made")
-            # The exception text can quote the URL (never the token: it travels in a header).
-            raise _Failed(Outcome(outcome.kind, outcome.status, outcome.code, type(exc).__name__)) from None
+            kind = "retryable" if outcome.kind == "unknown" and not final else outcome.kind
+            raise _Failed(Outcome(kind, outcome.status, outcome.code, outcome.message)) from None
         served = response.headers.get("facebook-api-version")
         if served and served != s.graph_version:
             self.log.warning("ig.version_upgraded", pinned=s.graph_version, served=served)

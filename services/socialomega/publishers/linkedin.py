@@ -176,7 +176,7 @@ class LinkedInPublisher:
             if not caption.alt_text:
                 del body["content"]["media"]["altText"]
             progress.mark_final({"image_urn": image["urn"], "author": self.settings.author})
-            response = self._call("POST", "/rest/posts", json=body)
+            response = self._call("POST", "/rest/posts", json=body, final=True)
         except _Failed as failed:
             bound.info("linkedin.publish_failed", kind=failed.outcome.kind, code=failed.outcome.code)
             return PublishResult(failed.outcome)
@@ -271,7 +271,7 @@ class LinkedInPublisher:
                                                  "Content-Type": "application/octet-stream"},
                                         timeout=self._timeout(), allow_redirects=False)
         except requests.RequestException as exc:
-            raise _Failed(http.classify(error=exc)) from None
+            raise _Failed(_not_final(http.classify(error=exc))) from None
         outcome = http.classify(response)
         if not outcome.ok:
             if response.status_code in (400, 403, 404, 409, 410):
@@ -318,10 +318,11 @@ class LinkedInPublisher:
         return (min(http.DEFAULT_TIMEOUT[0], self.settings.timeout_seconds), self.settings.timeout_seconds)
 
     def _call(self, method: str, path: str, json: Any = None,
-              headers: dict[str, str] | None = None) -> requests.Response:
+              headers: dict[str, str] | None = None, final: bool = False) -> requests.Response:
         """One API call with LinkedIn's headers; on 401 the secret is re-read once (an operator may
         have rotated the token) and the call repeated only if the token changed. A 401 means the
-        call was not acted on, so repeating it is safe even for POST /rest/posts."""
+        call was not acted on, so repeating it is safe even for POST /rest/posts. Only the `final`
+        call can end "unknown"; any other timed-out step is simply redone."""
         url = self.settings.api_base_url + path
         try:
             http.check_destination(url, None, self.settings.allow_private_network)
@@ -339,13 +340,21 @@ class LinkedInPublisher:
                 response = self.session.request(method, url, json=json, headers=all_headers,
                                                 timeout=self._timeout(), allow_redirects=False)
             except requests.RequestException as exc:
-                raise _Failed(http.classify(error=exc)) from None
+                outcome = http.classify(error=exc)
+                raise _Failed(outcome if final else _not_final(outcome)) from None
             outcome = http.classify(response)
             if outcome.ok:
                 return response
             if outcome.kind != "auth":
                 raise _Failed(outcome)
         raise _Failed(outcome)
+
+
+def _not_final(outcome: Outcome) -> Outcome:
+    """A timeout before the final call: nothing was posted, so the step is retried."""
+    if outcome.kind != "unknown":
+        return outcome
+    return Outcome("retryable", outcome.status, outcome.code, outcome.message, outcome.retry_after)
 
 
 def _epoch_ms(value: Any) -> int | None:
