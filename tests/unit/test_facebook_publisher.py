@@ -159,7 +159,7 @@ def test_expired_token_is_auth_and_never_echoes_the_token(fake, fake_url, served
     assert "Session has expired" in outcome.message and fbfake.PAGE_TOKEN not in outcome.message
     assert fake.posts() == []
     logged = capsys.readouterr()
-    assert "facebook_photo_failed" in logged.out and fbfake.PAGE_TOKEN not in logged.out + logged.err
+    assert "step_failed" in logged.out and fbfake.PAGE_TOKEN not in logged.out + logged.err
 
 
 class RotatedCredentials(MemoryCredentials):

@@ -34,9 +34,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from socialomega.core import http
 from socialomega.core.config import ConfigError
 from socialomega.core.http import Outcome
-from socialomega.core.logging import get_logger
 from socialomega.publishers.base import Credentials, ImageAccess, Lookup, Progress, PublishRequest, PublishResult
 from socialomega.publishers.captions import build_caption
+from socialomega.publishers.platform import logger
 
 DEFAULT_HOST = "graph.facebook.com"
 PERMALINK = "https://www.facebook.com/{}"
@@ -94,7 +94,7 @@ class FacebookPublisher:
     # --- publish ----------------------------------------------------------------------------------
     def publish(self, request: PublishRequest, images: ImageAccess, progress: Progress) -> PublishResult:
         s = self.settings
-        log = get_logger().bind(target=request.target, platform=self.platform, page_id=s.page_id)
+        log = logger(self.platform, request.target).bind(page_id=s.page_id)
         url = self._url("photos")
         try:
             http.check_destination(url, s.allowed_hosts, s.allow_private_network)
@@ -111,17 +111,17 @@ class FacebookPublisher:
             files = {"source": (f"{request.asset_id}.jpg", images.read(request), request.content_type)}
         token = self._token()
         progress.mark_final({"page_id": s.page_id, "caption": caption.text, "upload": s.upload})
-        log.info("facebook_photo_posting", upload=s.upload, caption_chars=len(caption.text))
+        log.info("step_sending", step="photos", upload=s.upload, caption_chars=len(caption.text))
         response, outcome = self._post(url, fields, files, token)
         if outcome.kind == "auth":
             # The secret may have been rotated since it was cached: one more try with the
             # fresh value. Safe: Graph rejected the token before doing anything.
             fresh = self._token(fresh=True)
             if fresh != token:
-                log.info("facebook_token_reloaded")
+                log.info("token_reloaded")
                 response, outcome = self._post(url, fields, files, fresh)
         if not outcome.ok:
-            log.warning("facebook_photo_failed", kind=outcome.kind, code=outcome.code, status=outcome.status,
+            log.warning("step_failed", kind=outcome.kind, code=outcome.code, status=outcome.status,
                         message=outcome.message, retry_after=outcome.retry_after)
             return PublishResult(outcome)
         assert response is not None
@@ -132,7 +132,7 @@ class FacebookPublisher:
             return PublishResult(Outcome("unknown", response.status_code, "invalid_response",
                                          "Graph accepted the photo but the answer has no id"))
         post_id = str(body.get("post_id") or "") or None
-        log.info("facebook_photo_posted", photo_id=photo_id, post_id=post_id, usage=http.meta_usage_percent(
+        log.info("post_published", remote_id=post_id or photo_id, photo_id=photo_id, usage=http.meta_usage_percent(
             response.headers))
         return PublishResult(Outcome("ok", response.status_code), remote_id=post_id or photo_id,
                              remote_url=PERMALINK.format(post_id or photo_id))
@@ -198,7 +198,7 @@ class FacebookPublisher:
             params = {**params, "after": after}
         else:  # pages left unread: more photos may carry the caption
             return Lookup.undecided(f"more than {s.lookup_max_pages} pages of photos to search")
-        get_logger().info("facebook_lookup", target=request.target, matches=len(matches))
+        logger(self.platform, request.target).info("find_post_searched", matches=len(matches))
         if len(matches) == 1:
             item = matches[0]
             post_id = str(item.get("page_story_id") or item.get("id") or "")

@@ -41,9 +41,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from socialomega.core import http
 from socialomega.core.config import ConfigError
 from socialomega.core.http import Outcome
-from socialomega.core.logging import get_logger
 from socialomega.publishers.base import Credentials, ImageAccess, Lookup, Progress, PublishRequest, PublishResult
 from socialomega.publishers.captions import build_caption
+from socialomega.publishers.platform import logger
 
 PLATFORM = "instagram"
 REAL_HOST = "https://graph.facebook.com"
@@ -55,9 +55,6 @@ QUOTA_WINDOW = 24 * 3600
 # at the session's lifetime, so the URL is re-signed on every container creation).
 DEFAULT_IMAGE_URL_TTL = 6 * 3600
 _RECREATE_SUBCODES = {2207020}  # "the media you are trying to access has expired"
-
-log = get_logger(component="publisher.instagram")
-
 
 class InvalidInstagramConfig(ConfigError):
     """The Instagram target's configuration or secret cannot work; an operator must fix it."""
@@ -129,7 +126,7 @@ class InstagramPublisher:
         self.session = session or http.session()
         self.sleep = sleep
         self.now = now
-        self.log = log.bind(target=target.get("name"))
+        self.log = logger(PLATFORM, target.get("name"))
 
     # --- Publisher protocol -------------------------------------------------------------------
     def publish(self, request: PublishRequest, images: ImageAccess, progress: Progress) -> PublishResult:
@@ -143,7 +140,7 @@ class InstagramPublisher:
             container_id = self._ready_container(request, images, progress, caption.text, caption.alt_text)
             progress.mark_final({"container_id": container_id, "caption": caption.text,
                                  "ig_user_id": self.settings.ig_user_id})
-            self.log.info("ig.publish", step="media_publish", container_id=container_id)
+            self.log.info("step_sending", step="media_publish", container_id=container_id)
             response = self._call("POST", f"{self.settings.ig_user_id}/media_publish",
                                   params={"creation_id": container_id}, final=True)
             outcome = http.classify(response)
@@ -163,7 +160,7 @@ class InstagramPublisher:
             progress.save("media_id", str(media_id))
             return self._done(str(media_id))
         except _Failed as failed:
-            self.log.info("ig.step_failed", kind=failed.outcome.kind, code=failed.outcome.code)
+            self.log.info("step_failed", kind=failed.outcome.kind, code=failed.outcome.code)
             return PublishResult(failed.outcome)
 
     def find_post(self, request: PublishRequest, progress: Progress) -> Lookup:
@@ -177,7 +174,7 @@ class InstagramPublisher:
         container_id, caption = str(marker["container_id"]), str(marker.get("caption", ""))
         status = self._container_status_code(container_id)
         matches, complete = self._recent_with_caption(caption, _parse_time(marker.get("sent_at")))
-        self.log.info("ig.find_post", container_status=status, matches=len(matches or []), complete=complete)
+        self.log.info("find_post_searched", container_status=status, matches=len(matches or []), complete=complete)
         if status is not None and status != "PUBLISHED":
             # The container still exists and was not published: media_publish did not act.
             return Lookup.absent(f"container status is {status}")
@@ -209,7 +206,7 @@ class InstagramPublisher:
             return  # unreadable: media_publish enforces it anyway (code 9 / 2207042 -> deferred)
         if usage >= total:
             wait = self._quota_wait(int(config.get("quota_duration") or QUOTA_WINDOW))
-            self.log.info("ig.quota_used_up", quota_usage=usage, quota_total=total, retry_after=wait)
+            self.log.info("quota_used_up", quota_usage=usage, quota_total=total, retry_after=wait)
             raise _Failed(Outcome("deferred", response.status_code, "ig:quota",
                                   f"Instagram publishing quota used up ({usage}/{total} in 24 h)", wait))
 
@@ -239,7 +236,7 @@ class InstagramPublisher:
             status = self._wait_finished(container_id)
             if status == "FINISHED":
                 return container_id
-            self.log.info("ig.container_expired", container_id=container_id)
+            self.log.info("container_expired", container_id=container_id)
             progress.forget("container")
         raise _Failed(Outcome("retryable", None, "ig:container_expired", "new container expired at once", 60.0))
 
@@ -247,7 +244,7 @@ class InstagramPublisher:
         data = {"image_url": images.url(request, self.settings.image_url_ttl_seconds), "caption": caption}
         if alt_text:
             data["alt_text"] = alt_text
-        self.log.info("ig.publish", step="container", caption_length=len(caption))
+        self.log.info("step_sending", step="container", caption_length=len(caption))
         response = self._call("POST", f"{self.settings.ig_user_id}/media", data=data)
         self._require_ok(response)
         container_id = _body(response).get("id")
@@ -267,7 +264,7 @@ class InstagramPublisher:
             self._require_ok(response)
             body = _body(response)
             code = body.get("status_code")
-            self.log.info("ig.container_status", container_id=container_id, status_code=code, attempt=attempt + 1)
+            self.log.info("container_status", container_id=container_id, status_code=code, attempt=attempt + 1)
             if code in ("FINISHED", "EXPIRED"):
                 return str(code)
             if code == "ERROR":
@@ -292,7 +289,7 @@ class InstagramPublisher:
         response = self._call("GET", media_id, params={"fields": "permalink"}, quiet=True)
         if response is not None and http.classify(response).ok:
             permalink = _body(response).get("permalink")
-        self.log.info("ig.published", media_id=media_id, permalink=permalink)
+        self.log.info("post_published", remote_id=media_id, permalink=permalink)
         return PublishResult(Outcome("ok", 200), remote_id=media_id, remote_url=permalink)
 
     # --- lookups ------------------------------------------------------------------------------
@@ -360,7 +357,7 @@ class InstagramPublisher:
                 # container held the cached copy: re-read it once and retry with a new token.
                 fresh = self._token(fresh=True)
                 if fresh != token:
-                    self.log.info("ig.token_reloaded")
+                    self.log.info("token_reloaded")
                     response = self._send(method, url, params, data, fresh)
         except requests.RequestException as exc:
             if quiet:
@@ -370,9 +367,9 @@ class InstagramPublisher:
             raise _Failed(Outcome(kind, outcome.status, outcome.code, outcome.message)) from None
         served = response.headers.get("facebook-api-version")
         if served and served != s.graph_version:
-            self.log.warning("ig.version_upgraded", pinned=s.graph_version, served=served)
+            self.log.warning("api_version_upgraded", pinned=s.graph_version, served=served)
         if http.meta_usage_percent(response.headers) >= 90:
-            self.log.warning("ig.rate_usage_high", usage=http.meta_usage_percent(response.headers))
+            self.log.warning("rate_usage_high", usage=http.meta_usage_percent(response.headers))
         return response
 
     def _send(self, method: str, url: str, params: dict[str, str] | None, data: dict[str, str] | None,

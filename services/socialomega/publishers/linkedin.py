@@ -40,9 +40,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from socialomega.core import http
 from socialomega.core.config import ConfigError
 from socialomega.core.http import Outcome
-from socialomega.core.logging import get_logger
 from socialomega.publishers.base import Credentials, ImageAccess, Lookup, Progress, PublishRequest, PublishResult
 from socialomega.publishers.captions import build_caption
+from socialomega.publishers.platform import logger
 
 PLATFORM = "linkedin"
 DEFAULT_API_BASE = "https://api.linkedin.com"
@@ -55,9 +55,6 @@ PERMALINK = "https://www.linkedin.com/feed/update/{urn}/"
 UPLOAD_URL_MARGIN_SECONDS = 120  # re-initialize rather than start a PUT this close to expiry
 _AUTHOR = re.compile(r"^urn:li:(person|organization):[A-Za-z0-9_-]+$")
 _VERSION = re.compile(r"^\d{6}(\.\d{2})?$")
-
-log = get_logger(component="publisher.linkedin")
-
 
 class InvalidLinkedInConfig(ConfigError):
     """The LinkedIn target's settings or secret cannot work; an operator must fix them."""
@@ -157,7 +154,7 @@ class LinkedInPublisher:
     # --- Publisher protocol -------------------------------------------------------------------
     def publish(self, request: PublishRequest, images: ImageAccess, progress: Progress) -> PublishResult:
         caption = build_caption(PLATFORM, request.metadata, self.target)
-        bound = log.bind(target=self.settings.name, asset_id=request.asset_id, version=request.version)
+        bound = logger(PLATFORM, self.settings.name).bind(version=request.version)
         try:
             image = self._initialized_image(progress, bound)
             if not progress.get("uploaded"):
@@ -178,13 +175,13 @@ class LinkedInPublisher:
             progress.mark_final({"image_urn": image["urn"], "author": self.settings.author})
             response = self._call("POST", "/rest/posts", json=body, final=True)
         except _Failed as failed:
-            bound.info("linkedin.publish_failed", kind=failed.outcome.kind, code=failed.outcome.code)
+            bound.info("step_failed", kind=failed.outcome.kind, code=failed.outcome.code)
             return PublishResult(failed.outcome)
         post_urn = response.headers.get("x-restli-id")
         if not post_urn:
             return PublishResult(Outcome("unknown", response.status_code, "invalid_response",
                                          "LinkedIn accepted the post but sent no x-restli-id"))
-        bound.info("linkedin.posted", post=post_urn, image=image["urn"])
+        bound.info("post_published", remote_id=post_urn, image_urn=image["urn"])
         return PublishResult(Outcome("ok", response.status_code), remote_id=post_urn,
                              remote_url=PERMALINK.format(urn=post_urn))
 
@@ -233,7 +230,7 @@ class LinkedInPublisher:
         image = progress.get("image")
         if image and not progress.get("uploaded"):
             if self.clock() * 1000 >= image.get("expires_at_ms", 0) - UPLOAD_URL_MARGIN_SECONDS * 1000:
-                bound.info("linkedin.upload_url_expired", image=image.get("urn"))
+                bound.info("upload_url_expired", image_urn=image.get("urn"))
                 progress.forget("image")
                 image = None
         if image:
@@ -254,7 +251,7 @@ class LinkedInPublisher:
         except http.UnsafeDestination as exc:
             raise _Failed(Outcome("permanent", code="unsafe_destination", message=f"upload URL: {exc}")) from None
         progress.save("image", image)
-        bound.info("linkedin.image_initialized", image=image["urn"])
+        bound.info("image_initialized", image_urn=image["urn"])
         return image
 
     def _upload(self, image: dict[str, Any], data: bytes, progress: Progress, bound: Any) -> None:
@@ -281,7 +278,7 @@ class LinkedInPublisher:
                                   f"upload URL rejected, will re-initialize: {outcome.message}")
             raise _Failed(outcome)
         progress.save("uploaded", True)
-        bound.info("linkedin.image_uploaded", image=image["urn"], bytes=len(data))
+        bound.info("image_uploaded", image_urn=image["urn"], bytes=len(data))
 
     def _wait_available(self, urn: str, bound: Any) -> None:
         deadline = self.clock() + self.settings.image_wait_seconds
@@ -301,7 +298,7 @@ class LinkedInPublisher:
                 raise _Failed(Outcome("retryable", response.status_code, "linkedin:IMAGE_NOT_AVAILABLE",
                                       f"image {urn} still {status} after {self.settings.image_wait_seconds:g}s",
                                       retry_after=max(self.settings.image_wait_seconds, 5.0)))
-            bound.debug("linkedin.image_processing", image=urn, status=status)
+            bound.debug("image_processing", image_urn=urn, status=status)
             self.sleep(self.settings.image_poll_seconds)
 
     # --- HTTP -------------------------------------------------------------------------------
