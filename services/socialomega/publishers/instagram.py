@@ -43,7 +43,8 @@ from socialomega.core.config import ConfigError
 from socialomega.core.http import Outcome
 from socialomega.publishers.base import Credentials, ImageAccess, Lookup, Progress, PublishRequest, PublishResult
 from socialomega.publishers.captions import build_caption
-from socialomega.publishers.platform import logger
+from socialomega.publishers.platform import config_problems, logger, parse_time, timeouts, unsafe_destination
+from socialomega.publishers.platform import json_body as _body
 
 PLATFORM = "instagram"
 REAL_HOST = "https://graph.facebook.com"
@@ -173,7 +174,7 @@ class InstagramPublisher:
             return Lookup.undecided(failed.outcome.message)
         container_id, caption = str(marker["container_id"]), str(marker.get("caption", ""))
         status = self._container_status_code(container_id)
-        matches, complete = self._recent_with_caption(caption, _parse_time(marker.get("sent_at")))
+        matches, complete = self._recent_with_caption(caption, parse_time(marker.get("sent_at")))
         self.log.info("find_post_searched", container_status=status, matches=len(matches or []), complete=complete)
         if status is not None and status != "PUBLISHED":
             # The container still exists and was not published: media_publish did not act.
@@ -218,7 +219,7 @@ class InstagramPublisher:
         if not http.classify(response).ok:
             return self.settings.quota_retry_seconds
         now = self.now()
-        stamps = [t for t in (_parse_time(m.get("timestamp")) for m in _body(response).get("data") or [])
+        stamps = [t for t in (parse_time(m.get("timestamp")) for m in _body(response).get("data") or [])
                   if t is not None and now - t < timedelta(seconds=window)]
         if not stamps:
             return self.settings.quota_retry_seconds
@@ -314,7 +315,7 @@ class InstagramPublisher:
             page = [m for m in body.get("data") or [] if isinstance(m, dict)]
             reached = False
             for media in page:
-                stamp = _parse_time(media.get("timestamp"))
+                stamp = parse_time(media.get("timestamp"))
                 if since is not None and stamp is not None and stamp < since - skew:
                     reached = True
                     break
@@ -331,10 +332,9 @@ class InstagramPublisher:
     def _check_destination(self) -> None:
         s = self.settings
         allowed = s.allowed_hosts if s.allowed_hosts is not None else [urlsplit(s.api_base_url).hostname or ""]
-        try:
-            http.check_destination(s.api_base_url, allowed, s.allow_private_network)
-        except http.UnsafeDestination as exc:
-            raise _Failed(Outcome("permanent", code="unsafe_destination", message=str(exc))) from None
+        unsafe = unsafe_destination(s.api_base_url, allowed, s.allow_private_network)
+        if unsafe is not None:
+            raise _Failed(unsafe)
 
     def _token(self, fresh: bool = False) -> str:
         token = self.credentials.current(fresh=fresh).get("access_token")
@@ -377,20 +377,12 @@ class InstagramPublisher:
         s = self.settings
         return self.session.request(method, url, params=params, data=data,
                                     headers={"Authorization": f"Bearer {token}"},
-                                    timeout=(min(5.0, s.timeout_seconds), s.timeout_seconds), allow_redirects=False)
+                                    timeout=timeouts(s.timeout_seconds), allow_redirects=False)
 
     def _require_ok(self, response: requests.Response) -> None:
         outcome = http.classify(response)
         if not outcome.ok:
             raise _Failed(outcome)
-
-
-def _body(response: requests.Response) -> dict[str, Any]:
-    try:
-        body = response.json()
-    except ValueError:
-        return {}
-    return body if isinstance(body, dict) else {}
 
 
 def _code(response: requests.Response) -> int | None:
@@ -403,25 +395,10 @@ def _subcode(response: requests.Response) -> int | None:
     return err.get("error_subcode") if isinstance(err, dict) else None
 
 
-def _parse_time(value: Any) -> datetime | None:
-    """Graph's `2026-11-26T08:59:00+0000` or an ISO timestamp (the marker's `sent_at`)."""
-    if not isinstance(value, str) or not value:
-        return None
-    text = value.strip().replace("Z", "+00:00")
-    if re.search(r"[+-]\d{4}$", text):
-        text = text[:-2] + ":" + text[-2:]
-    try:
-        parsed = datetime.fromisoformat(text)
-    except ValueError:
-        return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
-
-
 def build(target: dict[str, Any], credentials: Credentials, *, session: requests.Session | None = None,
           sleep: Callable[[float], None] = time.sleep) -> InstagramPublisher:
     try:
         settings = InstagramSettings.model_validate(target)
     except ValidationError as exc:
-        problems = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors())
-        raise InvalidInstagramConfig(f"instagram target {target.get('name')!r}: {problems}") from None
+        raise InvalidInstagramConfig(f"instagram target {target.get('name')!r}: {config_problems(exc)}") from None
     return InstagramPublisher(settings, target, credentials, session=session, sleep=sleep)

@@ -30,7 +30,6 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Callable
-from datetime import datetime
 from typing import Any
 from urllib.parse import quote, urlsplit
 
@@ -42,7 +41,7 @@ from socialomega.core.config import ConfigError
 from socialomega.core.http import Outcome
 from socialomega.publishers.base import Credentials, ImageAccess, Lookup, Progress, PublishRequest, PublishResult
 from socialomega.publishers.captions import build_caption
-from socialomega.publishers.platform import logger
+from socialomega.publishers.platform import config_problems, logger, parse_time, timeouts, unsafe_destination
 
 PLATFORM = "linkedin"
 DEFAULT_API_BASE = "https://api.linkedin.com"
@@ -120,8 +119,8 @@ class LinkedInSettings(BaseModel):
         try:
             return cls.model_validate(target)
         except ValidationError as exc:
-            problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
-            raise InvalidLinkedInConfig(f"LinkedIn target {target.get('name')!r} is invalid: {problems}") from None
+            raise InvalidLinkedInConfig(
+                f"LinkedIn target {target.get('name')!r} is invalid: {config_problems(exc)}") from None
 
     @property
     def allowed_upload_hosts(self) -> list[str]:
@@ -245,28 +244,20 @@ class LinkedInPublisher:
         except (ValueError, KeyError, TypeError):
             raise _Failed(Outcome("retryable", response.status_code, "invalid_response",
                                   "initializeUpload answered without value.image/uploadUrl")) from None
-        try:
-            http.check_destination(image["upload_url"], self.settings.allowed_upload_hosts,
-                                   self.settings.allow_private_network)
-        except http.UnsafeDestination as exc:
-            raise _Failed(Outcome("permanent", code="unsafe_destination", message=f"upload URL: {exc}")) from None
+        self._check_upload_url(image["upload_url"])
         progress.save("image", image)
         bound.info("image_initialized", image_urn=image["urn"])
         return image
 
     def _upload(self, image: dict[str, Any], data: bytes, progress: Progress, bound: Any) -> None:
-        try:  # checked again: a saved step may predate a change of the allow-list
-            http.check_destination(image["upload_url"], self.settings.allowed_upload_hosts,
-                                   self.settings.allow_private_network)
-        except http.UnsafeDestination as exc:
-            raise _Failed(Outcome("permanent", code="unsafe_destination", message=f"upload URL: {exc}")) from None
+        self._check_upload_url(image["upload_url"])  # again: a saved step may predate a change of the allow-list
         # The URL is pre-signed; LinkedIn's own example still sends the Bearer token, which is
         # safe here because the host is on the LinkedIn allow-list.
         try:
             response = self.session.put(image["upload_url"], data=data,
                                         headers={"Authorization": f"Bearer {self._access_token()}",
                                                  "Content-Type": "application/octet-stream"},
-                                        timeout=self._timeout(), allow_redirects=False)
+                                        timeout=timeouts(self.settings.timeout_seconds), allow_redirects=False)
         except requests.RequestException as exc:
             raise _Failed(_not_final(http.classify(error=exc))) from None
         outcome = http.classify(response)
@@ -302,6 +293,11 @@ class LinkedInPublisher:
             self.sleep(self.settings.image_poll_seconds)
 
     # --- HTTP -------------------------------------------------------------------------------
+    def _check_upload_url(self, url: str) -> None:
+        unsafe = unsafe_destination(url, self.settings.allowed_upload_hosts, self.settings.allow_private_network)
+        if unsafe is not None:
+            raise _Failed(Outcome(unsafe.kind, code=unsafe.code, message=f"upload URL: {unsafe.message}"))
+
     def _access_token(self, fresh: bool = False) -> str:
         if self._token is None or fresh:
             token = self.credentials.current(fresh=fresh).get("access_token")
@@ -311,9 +307,6 @@ class LinkedInPublisher:
             self._token = str(token)
         return self._token
 
-    def _timeout(self) -> tuple[float, float]:
-        return (min(http.DEFAULT_TIMEOUT[0], self.settings.timeout_seconds), self.settings.timeout_seconds)
-
     def _call(self, method: str, path: str, json: Any = None,
               headers: dict[str, str] | None = None, final: bool = False) -> requests.Response:
         """One API call with LinkedIn's headers; on 401 the secret is re-read once (an operator may
@@ -321,10 +314,9 @@ class LinkedInPublisher:
         call was not acted on, so repeating it is safe even for POST /rest/posts. Only the `final`
         call can end "unknown"; any other timed-out step is simply redone."""
         url = self.settings.api_base_url + path
-        try:
-            http.check_destination(url, None, self.settings.allow_private_network)
-        except http.UnsafeDestination as exc:
-            raise _Failed(Outcome("permanent", code="unsafe_destination", message=str(exc))) from None
+        unsafe = unsafe_destination(url, None, self.settings.allow_private_network)
+        if unsafe is not None:
+            raise _Failed(unsafe)
         used: str | None = None
         for attempt in (0, 1):
             token = self._access_token(fresh=attempt == 1)
@@ -335,7 +327,7 @@ class LinkedInPublisher:
                            "X-Restli-Protocol-Version": "2.0.0", **(headers or {})}
             try:
                 response = self.session.request(method, url, json=json, headers=all_headers,
-                                                timeout=self._timeout(), allow_redirects=False)
+                                                timeout=timeouts(self.settings.timeout_seconds), allow_redirects=False)
             except requests.RequestException as exc:
                 outcome = http.classify(error=exc)
                 raise _Failed(outcome if final else _not_final(outcome)) from None
@@ -355,12 +347,8 @@ def _not_final(outcome: Outcome) -> Outcome:
 
 
 def _epoch_ms(value: Any) -> int | None:
-    if not value:
-        return None
-    try:
-        return int(datetime.fromisoformat(str(value).replace("Z", "+00:00")).timestamp() * 1000)
-    except ValueError:
-        return None
+    when = parse_time(value)
+    return None if when is None else int(when.timestamp() * 1000)
 
 
 def build(target: dict[str, Any], credentials: Credentials) -> LinkedInPublisher:

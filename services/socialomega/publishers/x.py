@@ -39,7 +39,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -58,7 +58,8 @@ from socialomega.publishers.base import (
     PublishResult,
 )
 from socialomega.publishers.captions import build_caption
-from socialomega.publishers.platform import logger
+from socialomega.publishers.platform import config_problems, logger, parse_time, timeouts, unsafe_destination
+from socialomega.publishers.platform import json_body as _body
 
 SECRET_KEYS = ("client_id", "client_secret", "access_token", "refresh_token")
 PERMALINK = "https://x.com/i/web/status/{id}"
@@ -308,7 +309,7 @@ class XPublisher:
         try:
             return self.session.request(method, self.settings.api_base_url + path,
                                         headers={"Authorization": f"Bearer {token}"},
-                                        timeout=(min(5.0, self.settings.timeout_seconds), self.settings.timeout_seconds),
+                                        timeout=timeouts(self.settings.timeout_seconds),
                                         allow_redirects=False, **kwargs)
         except requests.RequestException as exc:
             outcome = http.classify(error=exc)
@@ -344,7 +345,7 @@ class XPublisher:
                 data={"grant_type": "refresh_token", "refresh_token": secret["refresh_token"],
                       "client_id": secret["client_id"]},
                 auth=(str(secret["client_id"]), str(secret["client_secret"])),
-                timeout=(min(5.0, self.settings.timeout_seconds), self.settings.timeout_seconds),
+                timeout=timeouts(self.settings.timeout_seconds),
                 allow_redirects=False)
         except requests.RequestException as exc:
             # A timeout may have rotated the refresh token without us learning the new one;
@@ -376,10 +377,9 @@ class XPublisher:
 
     def _check_destination(self) -> None:
         host = urlsplit(self.settings.api_base_url).hostname or ""
-        try:
-            http.check_destination(self.settings.api_base_url, [host], self.settings.allow_private_network)
-        except http.UnsafeDestination as exc:
-            raise _Stop(Outcome("permanent", code="unsafe_destination", message=str(exc))) from None
+        unsafe = unsafe_destination(self.settings.api_base_url, [host], self.settings.allow_private_network)
+        if unsafe is not None:
+            raise _Stop(unsafe)
 
     def _posted(self, post_id: str) -> PublishResult:
         return PublishResult(Outcome("ok", 201), remote_id=post_id, remote_url=PERMALINK.format(id=post_id))
@@ -390,17 +390,8 @@ def build(target: dict[str, Any], credentials: Credentials, **kwargs: Any) -> XP
     try:
         settings = XSettings.model_validate(target)
     except ValidationError as exc:
-        problems = "; ".join(f"{'.'.join(str(p) for p in e['loc']) or 'target'}: {e['msg']}" for e in exc.errors())
-        raise InvalidXConfig(f"X target {target.get('name')!r} is misconfigured: {problems}") from None
+        raise InvalidXConfig(f"X target {target.get('name')!r} is misconfigured: {config_problems(exc)}") from None
     return XPublisher(settings, target, credentials, **kwargs)
-
-
-def _body(response: requests.Response) -> dict[str, Any]:
-    try:
-        body = response.json()
-    except ValueError:
-        return {}
-    return body if isinstance(body, dict) else {}
 
 
 def _dig(body: Any, *path: str) -> Any:
@@ -425,12 +416,7 @@ def _carries(media_keys: list[Any], marker: dict[str, Any]) -> bool:
 
 
 def _start_time(sent_at: Any, slack_seconds: int) -> str | None:
-    if not sent_at:
+    when = parse_time(sent_at)
+    if when is None:
         return None
-    try:
-        when = datetime.fromisoformat(str(sent_at).replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
     return (when.astimezone(UTC) - timedelta(seconds=slack_seconds)).strftime("%Y-%m-%dT%H:%M:%SZ")
