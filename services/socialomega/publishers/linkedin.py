@@ -314,7 +314,8 @@ class LinkedInPublisher:
         call was not acted on, so repeating it is safe even for POST /rest/posts. Only the `final`
         call can end "unknown"; any other timed-out step is simply redone."""
         url = self.settings.api_base_url + path
-        unsafe = unsafe_destination(url, None, self.settings.allow_private_network)
+        api_host = urlsplit(self.settings.api_base_url).hostname or ""
+        unsafe = unsafe_destination(url, [api_host], self.settings.allow_private_network)
         if unsafe is not None:
             raise _Failed(unsafe)
         used: str | None = None
