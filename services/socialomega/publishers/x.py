@@ -145,6 +145,7 @@ class XPublisher:
                 progress.save("alt_text", {"media_id": media["id"]})
                 self.log.info("alt_text_set", media_id=media["id"])
             body = {"text": caption.text, "media": {"media_ids": [media["id"]]}}
+            self._access_token()  # a due refresh happens now, not between the marker and the post
             progress.mark_final({"media_id": media["id"], "media_key": media.get("media_key"), "text": caption.text})
             response = self._api("POST", "/2/tweets", json=body, final=True)
         except _Stop as stop:
