@@ -13,6 +13,7 @@ from socialomega.core.config import ConfigError
 from socialomega.publishers import facebook as fbpub
 from socialomega.publishers.base import PublishRequest
 from socialomega.publishers.captions import build_caption
+from socialomega.publishers.platform import parse_time
 from socialomega.sandbox import facebook as fbfake
 from socialomega.sandbox.server import serve
 from tests.unit.fakes import MemoryCredentials, MemoryProgress
@@ -159,7 +160,7 @@ def test_expired_token_is_auth_and_never_echoes_the_token(fake, fake_url, served
     assert "Session has expired" in outcome.message and fbfake.PAGE_TOKEN not in outcome.message
     assert fake.posts() == []
     logged = capsys.readouterr()
-    assert "facebook_photo_failed" in logged.out and fbfake.PAGE_TOKEN not in logged.out + logged.err
+    assert "step_failed" in logged.out and fbfake.PAGE_TOKEN not in logged.out + logged.err
 
 
 class RotatedCredentials(MemoryCredentials):
@@ -420,7 +421,7 @@ def test_fake_lists_uploaded_photos_only_with_type_uploaded_and_as_posts(fake, f
     photos = graph(fake_url, "GET", f"{fbfake.PAGE_ID}/photos",
                    params={"type": "uploaded", "fields": "id,name,created_time,page_story_id"}).json()["data"]
     assert [(p["id"], p["name"], p["page_story_id"]) for p in photos] == [(created["id"], "hello", created["post_id"])]
-    assert fbpub._parse_time(photos[0]["created_time"]) is not None and photos[0]["created_time"].endswith("+0000")
+    assert parse_time(photos[0]["created_time"]) is not None and photos[0]["created_time"].endswith("+0000")
     posts = graph(fake_url, "GET", f"{fbfake.PAGE_ID}/published_posts",
                   params={"fields": "id,message,permalink_url"}).json()["data"]
     assert posts == [{"id": created["post_id"], "message": "hello",

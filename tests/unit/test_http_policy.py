@@ -207,3 +207,10 @@ def test_instagram_expired_token_on_400_is_auth():
     body = (b'{"error": {"message": "Error validating access token: Session has expired", "type": "OAuthException",'
             b' "code": 190, "error_subcode": 463}}')
     assert classify(response(400, body)).kind == "auth"
+
+
+def test_an_exception_outcome_never_quotes_the_url_it_was_sent_to():
+    # requests puts the URL in the text; a pre-signed upload URL or a query token must not travel on.
+    url = "https://www.linkedin.com/dms-uploads/sp/v2/D4D?ut=SECRET-UPLOAD-TOKEN&access_token=SECRET"
+    for error in (requests.ReadTimeout(f"read timed out: {url}"), requests.ConnectionError(f"refused: {url}")):
+        assert "SECRET" not in classify(error=error).message

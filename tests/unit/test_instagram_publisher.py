@@ -457,3 +457,12 @@ def test_a_rotated_secret_is_reread_once_after_the_token_is_refused(fake, graph,
     pub = ig.build(fake_mod.sandbox_target(graph, "ig"), Rotating(fake_mod.sandbox_secret()), sleep=lambda s: None)
     assert pub.publish(make_request(), image, MemoryProgress()).outcome.ok
     assert [r["status"] for r in fake.requests][:2] == [400, 200]
+
+
+def test_a_timeout_before_media_publish_is_retryable_not_unknown(fake, publisher, image):
+    # Nothing was posted yet: the step is redone; only media_publish may end "unknown".
+    fake.fail_next("timeout", delay=2.5, path_contains="/content_publishing_limit")
+    progress = MemoryProgress()
+    result = publisher(timeout_seconds=1.0).publish(make_request(), image, progress)
+    assert (result.outcome.kind, result.outcome.code) == ("retryable", "timeout")
+    assert progress.final_marker is None and fake.posts() == []

@@ -482,3 +482,22 @@ def test_fake_control_api_over_http(fake, base_url):
     assert requests.get(f"{base_url}/_sandbox/posts", timeout=5).json() == {"posts": []}
     assert requests.post(f"{base_url}/_sandbox/reset", timeout=5).ok
     assert fake.request_log() == [] and not fake.token_revoked
+
+
+def test_the_request_log_keeps_no_upload_url_credential_or_token(fake, base_url, clock, served_images):
+    progress = MemoryProgress()
+    assert make_publisher(base_url, clock).publish(make_request(served_images), served_images, progress).outcome.ok
+    upload_token = progress.get("image")["upload_url"].rsplit("/", 1)[-1]
+    logged = json.dumps(fake.request_log())
+    assert "/dms-uploads/[REDACTED]" in logged and upload_token not in logged and ACCESS_TOKEN not in logged
+
+
+@pytest.mark.parametrize("step", ["/rest/images?action=initializeUpload", "/dms-uploads/"])
+def test_a_timeout_before_the_post_is_retryable_not_unknown(fake, base_url, clock, served_images, step):
+    # Nothing was posted yet: the step is redone; only POST /rest/posts may end "unknown".
+    fake.fail_next("timeout", path_contains=step.split("?")[0], delay=2.5)
+    progress = MemoryProgress()
+    result = make_publisher(base_url, clock, timeout_seconds=1.0).publish(make_request(served_images),
+                                                                          served_images, progress)
+    assert (result.outcome.kind, result.outcome.code) == ("retryable", "timeout")
+    assert progress.final_marker is None and fake.posts() == []

@@ -533,3 +533,35 @@ def test_fake_accepts_base64_json_upload(fake, url):
     r = requests.post(url + "/2/media/upload", headers=auth(),
                       json={"media": base64.b64encode(jpeg()).decode(), "media_category": "tweet_image"})
     assert r.status_code == 200 and r.json()["data"]["image"] == {"image_type": "image/jpeg", "w": 640, "h": 480}
+
+
+class _SlowProgress(MemoryProgress):
+    """Time passes during the upload (clock jumps), and mark_final notes which calls preceded it."""
+
+    def __init__(self, offset: list[float], fake) -> None:
+        super().__init__()
+        self.offset, self.fake, self.before_final = offset, fake, []
+
+    def save(self, step, value):
+        super().save(step, value)
+        if step == "media":
+            self.offset[0] += 800  # the token (expiring in 1000 s, margin 300) is now due
+
+    def mark_final(self, marker):
+        self.before_final = [r["path"] for r in self.fake.request_log()]
+        super().mark_final(marker)
+
+
+def test_a_token_due_during_the_upload_is_refreshed_before_the_final_marker(fake, url, served_images):
+    # mark_final comes right before POST /2/tweets: no refresh call may sit between them.
+    # Without alt text (no description or title) the post is the first call after the upload.
+    offset = [0.0]
+    creds = MemoryCredentials({**xfake.sandbox_secret(), "expires_at": int(time.time()) + 1000})
+    req = make_request(metadata={k: v for k, v in META.items() if k not in ("title", "description")})
+    served_images.add(req.image_key, jpeg())
+    pub = xpub.build({**xfake.sandbox_target(url, "x-main")}, creds, sleep=lambda s: None,
+                     clock=lambda: time.time() + offset[0])
+    progress = _SlowProgress(offset, fake)
+    assert pub.publish(req, served_images, progress).outcome.ok
+    assert "/2/oauth2/token" in progress.before_final
+    assert [r["path"] for r in fake.request_log()][len(progress.before_final):] == ["/2/tweets"]

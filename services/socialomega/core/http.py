@@ -84,14 +84,17 @@ def classify(response: requests.Response | None = None, error: BaseException | N
     platforms' rate-limit headers become `retry_after`.
     """
     if error is not None:
+        # Only the exception's type: requests quotes the URL in its text, and a pre-signed
+        # upload URL (LinkedIn) or a query token would reach the record, the events and logs.
+        message = type(error).__name__
         if isinstance(error, requests.ConnectTimeout | requests.ConnectionError) and not isinstance(
             error, requests.ReadTimeout
         ):
             # Nothing reached the server (refused, DNS, connect timeout): safe to retry.
-            return Outcome("retryable", code="connection_error", message=str(error))
+            return Outcome("retryable", code="connection_error", message=message)
         if isinstance(error, requests.Timeout):
-            return Outcome("unknown", code="timeout", message=str(error))
-        return Outcome("retryable", code=type(error).__name__, message=str(error))
+            return Outcome("unknown", code="timeout", message=message)
+        return Outcome("retryable", code=type(error).__name__, message=message)
     assert response is not None
     status = response.status_code
     if 200 <= status < 300:

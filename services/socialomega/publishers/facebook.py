@@ -25,7 +25,7 @@ throttle (code 32) and its `X-Business-Use-Case-Usage` header are read by `core.
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any, Literal
 
 import requests
@@ -34,9 +34,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from socialomega.core import http
 from socialomega.core.config import ConfigError
 from socialomega.core.http import Outcome
-from socialomega.core.logging import get_logger
 from socialomega.publishers.base import Credentials, ImageAccess, Lookup, Progress, PublishRequest, PublishResult
 from socialomega.publishers.captions import build_caption
+from socialomega.publishers.platform import config_problems, logger, parse_time, unsafe_destination
 
 DEFAULT_HOST = "graph.facebook.com"
 PERMALINK = "https://www.facebook.com/{}"
@@ -94,12 +94,11 @@ class FacebookPublisher:
     # --- publish ----------------------------------------------------------------------------------
     def publish(self, request: PublishRequest, images: ImageAccess, progress: Progress) -> PublishResult:
         s = self.settings
-        log = get_logger().bind(target=request.target, platform=self.platform, page_id=s.page_id)
+        log = logger(self.platform, request.target).bind(page_id=s.page_id)
         url = self._url("photos")
-        try:
-            http.check_destination(url, s.allowed_hosts, s.allow_private_network)
-        except http.UnsafeDestination as exc:
-            return PublishResult(Outcome("permanent", code="unsafe_destination", message=str(exc)))
+        unsafe = unsafe_destination(url, s.allowed_hosts, s.allow_private_network)
+        if unsafe is not None:
+            return PublishResult(unsafe)
         caption = build_caption(self.platform, request.metadata, self.target)
         fields: dict[str, str] = {"caption": caption.text}
         if s.send_alt_text and caption.alt_text:
@@ -111,17 +110,17 @@ class FacebookPublisher:
             files = {"source": (f"{request.asset_id}.jpg", images.read(request), request.content_type)}
         token = self._token()
         progress.mark_final({"page_id": s.page_id, "caption": caption.text, "upload": s.upload})
-        log.info("facebook_photo_posting", upload=s.upload, caption_chars=len(caption.text))
+        log.info("step_sending", step="photos", upload=s.upload, caption_chars=len(caption.text))
         response, outcome = self._post(url, fields, files, token)
         if outcome.kind == "auth":
             # The secret may have been rotated since it was cached: one more try with the
             # fresh value. Safe: Graph rejected the token before doing anything.
             fresh = self._token(fresh=True)
             if fresh != token:
-                log.info("facebook_token_reloaded")
+                log.info("token_reloaded")
                 response, outcome = self._post(url, fields, files, fresh)
         if not outcome.ok:
-            log.warning("facebook_photo_failed", kind=outcome.kind, code=outcome.code, status=outcome.status,
+            log.warning("step_failed", kind=outcome.kind, code=outcome.code, status=outcome.status,
                         message=outcome.message, retry_after=outcome.retry_after)
             return PublishResult(outcome)
         assert response is not None
@@ -132,7 +131,7 @@ class FacebookPublisher:
             return PublishResult(Outcome("unknown", response.status_code, "invalid_response",
                                          "Graph accepted the photo but the answer has no id"))
         post_id = str(body.get("post_id") or "") or None
-        log.info("facebook_photo_posted", photo_id=photo_id, post_id=post_id, usage=http.meta_usage_percent(
+        log.info("post_published", remote_id=post_id or photo_id, photo_id=photo_id, usage=http.meta_usage_percent(
             response.headers))
         return PublishResult(Outcome("ok", response.status_code), remote_id=post_id or photo_id,
                              remote_url=PERMALINK.format(post_id or photo_id))
@@ -155,16 +154,15 @@ class FacebookPublisher:
             return Lookup.undecided("no caption in the final marker to recognise the post by")
         if marker.get("page_id") not in (None, s.page_id):
             return Lookup.undecided(f"the post went to page {marker.get('page_id')}, the target now names {s.page_id}")
-        since = _parse_time(marker.get("sent_at"))
+        since = parse_time(marker.get("sent_at"))
         if marker.get("sent_at") and since is None:
             return Lookup.undecided(f"unreadable sent_at {marker.get('sent_at')!r}")
         if since is not None:
             since -= timedelta(seconds=s.clock_skew_seconds)
         url = self._url("photos")
-        try:
-            http.check_destination(url, s.allowed_hosts, s.allow_private_network)
-        except http.UnsafeDestination as exc:
-            return Lookup.undecided(str(exc))
+        unsafe = unsafe_destination(url, s.allowed_hosts, s.allow_private_network)
+        if unsafe is not None:
+            return Lookup.undecided(unsafe.message)
         token = self._token()
         wanted = _normal(caption)
         matches: list[dict[str, Any]] = []
@@ -186,7 +184,7 @@ class FacebookPublisher:
                 return Lookup.undecided("listing the Page's photos gave no JSON data")
             reached_older = False
             for item in items:
-                created = _parse_time(item.get("created_time"))
+                created = parse_time(item.get("created_time"))
                 if since is not None and (created is None or created < since):
                     reached_older = True  # newest first: the rest is older still
                     break
@@ -198,7 +196,7 @@ class FacebookPublisher:
             params = {**params, "after": after}
         else:  # pages left unread: more photos may carry the caption
             return Lookup.undecided(f"more than {s.lookup_max_pages} pages of photos to search")
-        get_logger().info("facebook_lookup", target=request.target, matches=len(matches))
+        logger(self.platform, request.target).info("find_post_searched", matches=len(matches))
         if len(matches) == 1:
             item = matches[0]
             post_id = str(item.get("page_story_id") or item.get("id") or "")
@@ -233,25 +231,11 @@ def _normal(text: str) -> str:
     return text.replace("\r\n", "\n").strip()
 
 
-def _parse_time(value: Any) -> datetime | None:
-    """ISO 8601, including Graph's `2026-11-26T08:43:11+0000`."""
-    if not isinstance(value, str) or not value:
-        return None
-    for parse in (datetime.fromisoformat, lambda v: datetime.strptime(v, "%Y-%m-%dT%H:%M:%S%z")):
-        try:
-            moment = parse(value)
-        except ValueError:
-            continue
-        return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-    return None
-
-
 def build(target: dict[str, Any], credentials: Credentials) -> FacebookPublisher:
     try:
         settings = FacebookSettings.model_validate(target)
     except ValidationError as exc:
-        problems = "; ".join(f"{'.'.join(str(p) for p in e['loc']) or 'target'}: {e['msg']}" for e in exc.errors())
-        raise InvalidFacebookTarget(f"facebook target {target.get('name')!r}: {problems}") from None
+        raise InvalidFacebookTarget(f"facebook target {target.get('name')!r}: {config_problems(exc)}") from None
     if target.get("platform", "facebook") != "facebook":
         raise InvalidFacebookTarget(f"target {target.get('name')!r} is not a facebook target")
     return FacebookPublisher(settings, credentials, target)

@@ -41,9 +41,10 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from socialomega.core import http
 from socialomega.core.config import ConfigError
 from socialomega.core.http import Outcome
-from socialomega.core.logging import get_logger
 from socialomega.publishers.base import Credentials, ImageAccess, Lookup, Progress, PublishRequest, PublishResult
 from socialomega.publishers.captions import build_caption
+from socialomega.publishers.platform import config_problems, logger, parse_time, timeouts, unsafe_destination
+from socialomega.publishers.platform import json_body as _body
 
 PLATFORM = "instagram"
 REAL_HOST = "https://graph.facebook.com"
@@ -55,9 +56,6 @@ QUOTA_WINDOW = 24 * 3600
 # at the session's lifetime, so the URL is re-signed on every container creation).
 DEFAULT_IMAGE_URL_TTL = 6 * 3600
 _RECREATE_SUBCODES = {2207020}  # "the media you are trying to access has expired"
-
-log = get_logger(component="publisher.instagram")
-
 
 class InvalidInstagramConfig(ConfigError):
     """The Instagram target's configuration or secret cannot work; an operator must fix it."""
@@ -129,7 +127,7 @@ class InstagramPublisher:
         self.session = session or http.session()
         self.sleep = sleep
         self.now = now
-        self.log = log.bind(target=target.get("name"))
+        self.log = logger(PLATFORM, target.get("name"))
 
     # --- Publisher protocol -------------------------------------------------------------------
     def publish(self, request: PublishRequest, images: ImageAccess, progress: Progress) -> PublishResult:
@@ -143,9 +141,9 @@ class InstagramPublisher:
             container_id = self._ready_container(request, images, progress, caption.text, caption.alt_text)
             progress.mark_final({"container_id": container_id, "caption": caption.text,
                                  "ig_user_id": self.settings.ig_user_id})
-            self.log.info("ig.publish", step="media_publish", container_id=container_id)
+            self.log.info("step_sending", step="media_publish", container_id=container_id)
             response = self._call("POST", f"{self.settings.ig_user_id}/media_publish",
-                                  params={"creation_id": container_id})
+                                  params={"creation_id": container_id}, final=True)
             outcome = http.classify(response)
             if not outcome.ok:
                 if outcome.kind == "retryable" and (outcome.status or 500) >= 500:
@@ -163,7 +161,7 @@ class InstagramPublisher:
             progress.save("media_id", str(media_id))
             return self._done(str(media_id))
         except _Failed as failed:
-            self.log.info("ig.step_failed", kind=failed.outcome.kind, code=failed.outcome.code)
+            self.log.info("step_failed", kind=failed.outcome.kind, code=failed.outcome.code)
             return PublishResult(failed.outcome)
 
     def find_post(self, request: PublishRequest, progress: Progress) -> Lookup:
@@ -176,8 +174,8 @@ class InstagramPublisher:
             return Lookup.undecided(failed.outcome.message)
         container_id, caption = str(marker["container_id"]), str(marker.get("caption", ""))
         status = self._container_status_code(container_id)
-        matches, complete = self._recent_with_caption(caption, _parse_time(marker.get("sent_at")))
-        self.log.info("ig.find_post", container_status=status, matches=len(matches or []), complete=complete)
+        matches, complete = self._recent_with_caption(caption, parse_time(marker.get("sent_at")))
+        self.log.info("find_post_searched", container_status=status, matches=len(matches or []), complete=complete)
         if status is not None and status != "PUBLISHED":
             # The container still exists and was not published: media_publish did not act.
             return Lookup.absent(f"container status is {status}")
@@ -209,7 +207,7 @@ class InstagramPublisher:
             return  # unreadable: media_publish enforces it anyway (code 9 / 2207042 -> deferred)
         if usage >= total:
             wait = self._quota_wait(int(config.get("quota_duration") or QUOTA_WINDOW))
-            self.log.info("ig.quota_used_up", quota_usage=usage, quota_total=total, retry_after=wait)
+            self.log.info("quota_used_up", quota_usage=usage, quota_total=total, retry_after=wait)
             raise _Failed(Outcome("deferred", response.status_code, "ig:quota",
                                   f"Instagram publishing quota used up ({usage}/{total} in 24 h)", wait))
 
@@ -221,7 +219,7 @@ class InstagramPublisher:
         if not http.classify(response).ok:
             return self.settings.quota_retry_seconds
         now = self.now()
-        stamps = [t for t in (_parse_time(m.get("timestamp")) for m in _body(response).get("data") or [])
+        stamps = [t for t in (parse_time(m.get("timestamp")) for m in _body(response).get("data") or [])
                   if t is not None and now - t < timedelta(seconds=window)]
         if not stamps:
             return self.settings.quota_retry_seconds
@@ -239,7 +237,7 @@ class InstagramPublisher:
             status = self._wait_finished(container_id)
             if status == "FINISHED":
                 return container_id
-            self.log.info("ig.container_expired", container_id=container_id)
+            self.log.info("container_expired", container_id=container_id)
             progress.forget("container")
         raise _Failed(Outcome("retryable", None, "ig:container_expired", "new container expired at once", 60.0))
 
@@ -247,8 +245,8 @@ class InstagramPublisher:
         data = {"image_url": images.url(request, self.settings.image_url_ttl_seconds), "caption": caption}
         if alt_text:
             data["alt_text"] = alt_text
-        self.log.info("ig.publish", step="container", caption_length=len(caption))
-        response = self._call("POST", f"{self.settings.ig_user_id}/media", data=data, creating=True)
+        self.log.info("step_sending", step="container", caption_length=len(caption))
+        response = self._call("POST", f"{self.settings.ig_user_id}/media", data=data)
         self._require_ok(response)
         container_id = _body(response).get("id")
         if not container_id:
@@ -267,7 +265,7 @@ class InstagramPublisher:
             self._require_ok(response)
             body = _body(response)
             code = body.get("status_code")
-            self.log.info("ig.container_status", container_id=container_id, status_code=code, attempt=attempt + 1)
+            self.log.info("container_status", container_id=container_id, status_code=code, attempt=attempt + 1)
             if code in ("FINISHED", "EXPIRED"):
                 return str(code)
             if code == "ERROR":
@@ -292,7 +290,7 @@ class InstagramPublisher:
         response = self._call("GET", media_id, params={"fields": "permalink"}, quiet=True)
         if response is not None and http.classify(response).ok:
             permalink = _body(response).get("permalink")
-        self.log.info("ig.published", media_id=media_id, permalink=permalink)
+        self.log.info("post_published", remote_id=media_id, permalink=permalink)
         return PublishResult(Outcome("ok", 200), remote_id=media_id, remote_url=permalink)
 
     # --- lookups ------------------------------------------------------------------------------
@@ -317,7 +315,7 @@ class InstagramPublisher:
             page = [m for m in body.get("data") or [] if isinstance(m, dict)]
             reached = False
             for media in page:
-                stamp = _parse_time(media.get("timestamp"))
+                stamp = parse_time(media.get("timestamp"))
                 if since is not None and stamp is not None and stamp < since - skew:
                     reached = True
                     break
@@ -334,10 +332,9 @@ class InstagramPublisher:
     def _check_destination(self) -> None:
         s = self.settings
         allowed = s.allowed_hosts if s.allowed_hosts is not None else [urlsplit(s.api_base_url).hostname or ""]
-        try:
-            http.check_destination(s.api_base_url, allowed, s.allow_private_network)
-        except http.UnsafeDestination as exc:
-            raise _Failed(Outcome("permanent", code="unsafe_destination", message=str(exc))) from None
+        unsafe = unsafe_destination(s.api_base_url, allowed, s.allow_private_network)
+        if unsafe is not None:
+            raise _Failed(unsafe)
 
     def _token(self, fresh: bool = False) -> str:
         token = self.credentials.current(fresh=fresh).get("access_token")
@@ -346,9 +343,10 @@ class InstagramPublisher:
         return str(token)
 
     def _call(self, method: str, path: str, *, params: dict[str, str] | None = None,
-              data: dict[str, str] | None = None, creating: bool = False, quiet: bool = False) -> Any:
+              data: dict[str, str] | None = None, final: bool = False, quiet: bool = False) -> Any:
         """One Graph call. Failures to connect raise _Failed (or return None when `quiet`).
-        `creating`: an unknown outcome only leaves an orphan container, so it is retryable."""
+        Only the `final` call (media_publish) can end "unknown": a timed-out read or container
+        creation is simply redone (at worst an orphan container, which expires in 24 h)."""
         s = self.settings
         url = f"{s.api_base_url}/{s.graph_version}/{path}"
         try:
@@ -359,21 +357,19 @@ class InstagramPublisher:
                 # container held the cached copy: re-read it once and retry with a new token.
                 fresh = self._token(fresh=True)
                 if fresh != token:
-                    self.log.info("ig.token_reloaded")
+                    self.log.info("token_reloaded")
                     response = self._send(method, url, params, data, fresh)
         except requests.RequestException as exc:
             if quiet:
                 return None
             outcome = http.classify(error=exc)
-            if creating and outcome.kind == "unknown":
-                outcome = Outcome("retryable", None, outcome.code, "container creation timed out; a new one is made")
-            # The exception text can quote the URL (never the token: it travels in a header).
-            raise _Failed(Outcome(outcome.kind, outcome.status, outcome.code, type(exc).__name__)) from None
+            kind = "retryable" if outcome.kind == "unknown" and not final else outcome.kind
+            raise _Failed(Outcome(kind, outcome.status, outcome.code, outcome.message)) from None
         served = response.headers.get("facebook-api-version")
         if served and served != s.graph_version:
-            self.log.warning("ig.version_upgraded", pinned=s.graph_version, served=served)
+            self.log.warning("api_version_upgraded", pinned=s.graph_version, served=served)
         if http.meta_usage_percent(response.headers) >= 90:
-            self.log.warning("ig.rate_usage_high", usage=http.meta_usage_percent(response.headers))
+            self.log.warning("rate_usage_high", usage=http.meta_usage_percent(response.headers))
         return response
 
     def _send(self, method: str, url: str, params: dict[str, str] | None, data: dict[str, str] | None,
@@ -381,20 +377,12 @@ class InstagramPublisher:
         s = self.settings
         return self.session.request(method, url, params=params, data=data,
                                     headers={"Authorization": f"Bearer {token}"},
-                                    timeout=(min(5.0, s.timeout_seconds), s.timeout_seconds), allow_redirects=False)
+                                    timeout=timeouts(s.timeout_seconds), allow_redirects=False)
 
     def _require_ok(self, response: requests.Response) -> None:
         outcome = http.classify(response)
         if not outcome.ok:
             raise _Failed(outcome)
-
-
-def _body(response: requests.Response) -> dict[str, Any]:
-    try:
-        body = response.json()
-    except ValueError:
-        return {}
-    return body if isinstance(body, dict) else {}
 
 
 def _code(response: requests.Response) -> int | None:
@@ -407,25 +395,10 @@ def _subcode(response: requests.Response) -> int | None:
     return err.get("error_subcode") if isinstance(err, dict) else None
 
 
-def _parse_time(value: Any) -> datetime | None:
-    """Graph's `2026-11-26T08:59:00+0000` or an ISO timestamp (the marker's `sent_at`)."""
-    if not isinstance(value, str) or not value:
-        return None
-    text = value.strip().replace("Z", "+00:00")
-    if re.search(r"[+-]\d{4}$", text):
-        text = text[:-2] + ":" + text[-2:]
-    try:
-        parsed = datetime.fromisoformat(text)
-    except ValueError:
-        return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
-
-
 def build(target: dict[str, Any], credentials: Credentials, *, session: requests.Session | None = None,
           sleep: Callable[[float], None] = time.sleep) -> InstagramPublisher:
     try:
         settings = InstagramSettings.model_validate(target)
     except ValidationError as exc:
-        problems = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors())
-        raise InvalidInstagramConfig(f"instagram target {target.get('name')!r}: {problems}") from None
+        raise InvalidInstagramConfig(f"instagram target {target.get('name')!r}: {config_problems(exc)}") from None
     return InstagramPublisher(settings, target, credentials, session=session, sleep=sleep)

@@ -30,7 +30,6 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Callable
-from datetime import datetime
 from typing import Any
 from urllib.parse import quote, urlsplit
 
@@ -40,9 +39,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from socialomega.core import http
 from socialomega.core.config import ConfigError
 from socialomega.core.http import Outcome
-from socialomega.core.logging import get_logger
 from socialomega.publishers.base import Credentials, ImageAccess, Lookup, Progress, PublishRequest, PublishResult
 from socialomega.publishers.captions import build_caption
+from socialomega.publishers.platform import config_problems, logger, parse_time, timeouts, unsafe_destination
 
 PLATFORM = "linkedin"
 DEFAULT_API_BASE = "https://api.linkedin.com"
@@ -55,9 +54,6 @@ PERMALINK = "https://www.linkedin.com/feed/update/{urn}/"
 UPLOAD_URL_MARGIN_SECONDS = 120  # re-initialize rather than start a PUT this close to expiry
 _AUTHOR = re.compile(r"^urn:li:(person|organization):[A-Za-z0-9_-]+$")
 _VERSION = re.compile(r"^\d{6}(\.\d{2})?$")
-
-log = get_logger(component="publisher.linkedin")
-
 
 class InvalidLinkedInConfig(ConfigError):
     """The LinkedIn target's settings or secret cannot work; an operator must fix them."""
@@ -123,8 +119,8 @@ class LinkedInSettings(BaseModel):
         try:
             return cls.model_validate(target)
         except ValidationError as exc:
-            problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
-            raise InvalidLinkedInConfig(f"LinkedIn target {target.get('name')!r} is invalid: {problems}") from None
+            raise InvalidLinkedInConfig(
+                f"LinkedIn target {target.get('name')!r} is invalid: {config_problems(exc)}") from None
 
     @property
     def allowed_upload_hosts(self) -> list[str]:
@@ -157,7 +153,7 @@ class LinkedInPublisher:
     # --- Publisher protocol -------------------------------------------------------------------
     def publish(self, request: PublishRequest, images: ImageAccess, progress: Progress) -> PublishResult:
         caption = build_caption(PLATFORM, request.metadata, self.target)
-        bound = log.bind(target=self.settings.name, asset_id=request.asset_id, version=request.version)
+        bound = logger(PLATFORM, self.settings.name).bind(version=request.version)
         try:
             image = self._initialized_image(progress, bound)
             if not progress.get("uploaded"):
@@ -176,15 +172,15 @@ class LinkedInPublisher:
             if not caption.alt_text:
                 del body["content"]["media"]["altText"]
             progress.mark_final({"image_urn": image["urn"], "author": self.settings.author})
-            response = self._call("POST", "/rest/posts", json=body)
+            response = self._call("POST", "/rest/posts", json=body, final=True)
         except _Failed as failed:
-            bound.info("linkedin.publish_failed", kind=failed.outcome.kind, code=failed.outcome.code)
+            bound.info("step_failed", kind=failed.outcome.kind, code=failed.outcome.code)
             return PublishResult(failed.outcome)
         post_urn = response.headers.get("x-restli-id")
         if not post_urn:
             return PublishResult(Outcome("unknown", response.status_code, "invalid_response",
                                          "LinkedIn accepted the post but sent no x-restli-id"))
-        bound.info("linkedin.posted", post=post_urn, image=image["urn"])
+        bound.info("post_published", remote_id=post_urn, image_urn=image["urn"])
         return PublishResult(Outcome("ok", response.status_code), remote_id=post_urn,
                              remote_url=PERMALINK.format(urn=post_urn))
 
@@ -233,7 +229,7 @@ class LinkedInPublisher:
         image = progress.get("image")
         if image and not progress.get("uploaded"):
             if self.clock() * 1000 >= image.get("expires_at_ms", 0) - UPLOAD_URL_MARGIN_SECONDS * 1000:
-                bound.info("linkedin.upload_url_expired", image=image.get("urn"))
+                bound.info("upload_url_expired", image_urn=image.get("urn"))
                 progress.forget("image")
                 image = None
         if image:
@@ -248,30 +244,22 @@ class LinkedInPublisher:
         except (ValueError, KeyError, TypeError):
             raise _Failed(Outcome("retryable", response.status_code, "invalid_response",
                                   "initializeUpload answered without value.image/uploadUrl")) from None
-        try:
-            http.check_destination(image["upload_url"], self.settings.allowed_upload_hosts,
-                                   self.settings.allow_private_network)
-        except http.UnsafeDestination as exc:
-            raise _Failed(Outcome("permanent", code="unsafe_destination", message=f"upload URL: {exc}")) from None
+        self._check_upload_url(image["upload_url"])
         progress.save("image", image)
-        bound.info("linkedin.image_initialized", image=image["urn"])
+        bound.info("image_initialized", image_urn=image["urn"])
         return image
 
     def _upload(self, image: dict[str, Any], data: bytes, progress: Progress, bound: Any) -> None:
-        try:  # checked again: a saved step may predate a change of the allow-list
-            http.check_destination(image["upload_url"], self.settings.allowed_upload_hosts,
-                                   self.settings.allow_private_network)
-        except http.UnsafeDestination as exc:
-            raise _Failed(Outcome("permanent", code="unsafe_destination", message=f"upload URL: {exc}")) from None
+        self._check_upload_url(image["upload_url"])  # again: a saved step may predate a change of the allow-list
         # The URL is pre-signed; LinkedIn's own example still sends the Bearer token, which is
         # safe here because the host is on the LinkedIn allow-list.
         try:
             response = self.session.put(image["upload_url"], data=data,
                                         headers={"Authorization": f"Bearer {self._access_token()}",
                                                  "Content-Type": "application/octet-stream"},
-                                        timeout=self._timeout(), allow_redirects=False)
+                                        timeout=timeouts(self.settings.timeout_seconds), allow_redirects=False)
         except requests.RequestException as exc:
-            raise _Failed(http.classify(error=exc)) from None
+            raise _Failed(_not_final(http.classify(error=exc))) from None
         outcome = http.classify(response)
         if not outcome.ok:
             if response.status_code in (400, 403, 404, 409, 410):
@@ -281,7 +269,7 @@ class LinkedInPublisher:
                                   f"upload URL rejected, will re-initialize: {outcome.message}")
             raise _Failed(outcome)
         progress.save("uploaded", True)
-        bound.info("linkedin.image_uploaded", image=image["urn"], bytes=len(data))
+        bound.info("image_uploaded", image_urn=image["urn"], bytes=len(data))
 
     def _wait_available(self, urn: str, bound: Any) -> None:
         deadline = self.clock() + self.settings.image_wait_seconds
@@ -301,10 +289,15 @@ class LinkedInPublisher:
                 raise _Failed(Outcome("retryable", response.status_code, "linkedin:IMAGE_NOT_AVAILABLE",
                                       f"image {urn} still {status} after {self.settings.image_wait_seconds:g}s",
                                       retry_after=max(self.settings.image_wait_seconds, 5.0)))
-            bound.debug("linkedin.image_processing", image=urn, status=status)
+            bound.debug("image_processing", image_urn=urn, status=status)
             self.sleep(self.settings.image_poll_seconds)
 
     # --- HTTP -------------------------------------------------------------------------------
+    def _check_upload_url(self, url: str) -> None:
+        unsafe = unsafe_destination(url, self.settings.allowed_upload_hosts, self.settings.allow_private_network)
+        if unsafe is not None:
+            raise _Failed(Outcome(unsafe.kind, code=unsafe.code, message=f"upload URL: {unsafe.message}"))
+
     def _access_token(self, fresh: bool = False) -> str:
         if self._token is None or fresh:
             token = self.credentials.current(fresh=fresh).get("access_token")
@@ -314,19 +307,17 @@ class LinkedInPublisher:
             self._token = str(token)
         return self._token
 
-    def _timeout(self) -> tuple[float, float]:
-        return (min(http.DEFAULT_TIMEOUT[0], self.settings.timeout_seconds), self.settings.timeout_seconds)
-
     def _call(self, method: str, path: str, json: Any = None,
-              headers: dict[str, str] | None = None) -> requests.Response:
+              headers: dict[str, str] | None = None, final: bool = False) -> requests.Response:
         """One API call with LinkedIn's headers; on 401 the secret is re-read once (an operator may
         have rotated the token) and the call repeated only if the token changed. A 401 means the
-        call was not acted on, so repeating it is safe even for POST /rest/posts."""
+        call was not acted on, so repeating it is safe even for POST /rest/posts. Only the `final`
+        call can end "unknown"; any other timed-out step is simply redone."""
         url = self.settings.api_base_url + path
-        try:
-            http.check_destination(url, None, self.settings.allow_private_network)
-        except http.UnsafeDestination as exc:
-            raise _Failed(Outcome("permanent", code="unsafe_destination", message=str(exc))) from None
+        api_host = urlsplit(self.settings.api_base_url).hostname or ""
+        unsafe = unsafe_destination(url, [api_host], self.settings.allow_private_network)
+        if unsafe is not None:
+            raise _Failed(unsafe)
         used: str | None = None
         for attempt in (0, 1):
             token = self._access_token(fresh=attempt == 1)
@@ -337,9 +328,10 @@ class LinkedInPublisher:
                            "X-Restli-Protocol-Version": "2.0.0", **(headers or {})}
             try:
                 response = self.session.request(method, url, json=json, headers=all_headers,
-                                                timeout=self._timeout(), allow_redirects=False)
+                                                timeout=timeouts(self.settings.timeout_seconds), allow_redirects=False)
             except requests.RequestException as exc:
-                raise _Failed(http.classify(error=exc)) from None
+                outcome = http.classify(error=exc)
+                raise _Failed(outcome if final else _not_final(outcome)) from None
             outcome = http.classify(response)
             if outcome.ok:
                 return response
@@ -348,13 +340,16 @@ class LinkedInPublisher:
         raise _Failed(outcome)
 
 
+def _not_final(outcome: Outcome) -> Outcome:
+    """A timeout before the final call: nothing was posted, so the step is retried."""
+    if outcome.kind != "unknown":
+        return outcome
+    return Outcome("retryable", outcome.status, outcome.code, outcome.message, outcome.retry_after)
+
+
 def _epoch_ms(value: Any) -> int | None:
-    if not value:
-        return None
-    try:
-        return int(datetime.fromisoformat(str(value).replace("Z", "+00:00")).timestamp() * 1000)
-    except ValueError:
-        return None
+    when = parse_time(value)
+    return None if when is None else int(when.timestamp() * 1000)
 
 
 def build(target: dict[str, Any], credentials: Credentials) -> LinkedInPublisher:

@@ -39,7 +39,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -49,7 +49,6 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from socialomega.core import http
 from socialomega.core.config import ConfigError
 from socialomega.core.http import Outcome
-from socialomega.core.logging import get_logger
 from socialomega.publishers.base import (
     Credentials,
     ImageAccess,
@@ -59,6 +58,8 @@ from socialomega.publishers.base import (
     PublishResult,
 )
 from socialomega.publishers.captions import build_caption
+from socialomega.publishers.platform import config_problems, logger, parse_time, timeouts, unsafe_destination
+from socialomega.publishers.platform import json_body as _body
 
 SECRET_KEYS = ("client_id", "client_secret", "access_token", "refresh_token")
 PERMALINK = "https://x.com/i/web/status/{id}"
@@ -125,7 +126,7 @@ class XPublisher:
         self.session = session or http.session()
         self.sleep = sleep
         self.clock = clock
-        self.log = get_logger(platform="x", target=settings.name)
+        self.log = logger("x", settings.name)
         self._secret: dict[str, Any] | None = None
 
     # --- Publisher protocol -----------------------------------------------------------------------
@@ -142,8 +143,9 @@ class XPublisher:
                 self._api("POST", "/2/media/metadata",
                           json={"id": media["id"], "metadata": {"alt_text": {"text": caption.alt_text}}})
                 progress.save("alt_text", {"media_id": media["id"]})
-                self.log.info("x_alt_text_set", media_id=media["id"])
+                self.log.info("alt_text_set", media_id=media["id"])
             body = {"text": caption.text, "media": {"media_ids": [media["id"]]}}
+            self._access_token()  # a due refresh happens now, not between the marker and the post
             progress.mark_final({"media_id": media["id"], "media_key": media.get("media_key"), "text": caption.text})
             response = self._api("POST", "/2/tweets", json=body, final=True)
         except _Stop as stop:
@@ -151,7 +153,7 @@ class XPublisher:
                 # X forgot the media (expired early): nothing was posted, upload again next time
                 progress.forget("media", "upload", "alt_text")
                 stop = _Stop(Outcome("retryable", stop.outcome.status, "x:media_expired", stop.outcome.message))
-            self.log.warning("x_publish_failed", kind=stop.outcome.kind, code=stop.outcome.code,
+            self.log.warning("step_failed", kind=stop.outcome.kind, code=stop.outcome.code,
                              status=stop.outcome.status)
             return PublishResult(stop.outcome)
         post_id = _dig(_body(response), "data", "id")
@@ -159,7 +161,7 @@ class XPublisher:
             return PublishResult(Outcome("unknown", response.status_code, "invalid_response",
                                          "X accepted the post but the answer has no data.id"))
         progress.save("post", {"id": str(post_id)})
-        self.log.info("x_posted", post_id=str(post_id))
+        self.log.info("post_published", remote_id=str(post_id))
         return self._posted(str(post_id))
 
     def find_post(self, request: PublishRequest, progress: Progress) -> Lookup:
@@ -209,7 +211,7 @@ class XPublisher:
         if saved and self._fresh(saved):
             return saved
         if saved:
-            self.log.info("x_media_expired", media_id=saved.get("id"))
+            self.log.info("media_expired", media_id=saved.get("id"))
             progress.forget("media", "upload", "alt_text")
         data = images.read(request)
         if len(data) > self.settings.chunked_threshold_bytes:
@@ -220,7 +222,7 @@ class XPublisher:
                                  data={"media_category": self.settings.media_category})
             media = self._media_record(_dig(_body(response), "data") or {}, len(data))
         progress.save("media", media)
-        self.log.info("x_media_uploaded", media_id=media["id"], bytes=len(data))
+        self.log.info("media_uploaded", media_id=media["id"], bytes=len(data))
         return media
 
     def _chunked(self, data: bytes, media_type: str, progress: Progress) -> dict[str, Any]:
@@ -292,7 +294,7 @@ class XPublisher:
         try:
             response = self._send(method, path, token, **kwargs)
             if response.status_code == 401:
-                self.log.info("x_token_rejected", path=path)
+                self.log.info("token_rejected", path=path)
                 token = self._refresh(stale=token)
                 response = self._send(method, path, token, **kwargs)
         except _Stop as stop:
@@ -308,7 +310,7 @@ class XPublisher:
         try:
             return self.session.request(method, self.settings.api_base_url + path,
                                         headers={"Authorization": f"Bearer {token}"},
-                                        timeout=(min(5.0, self.settings.timeout_seconds), self.settings.timeout_seconds),
+                                        timeout=timeouts(self.settings.timeout_seconds),
                                         allow_redirects=False, **kwargs)
         except requests.RequestException as exc:
             outcome = http.classify(error=exc)
@@ -336,7 +338,7 @@ class XPublisher:
         expires_at = _number(secret.get("expires_at"))
         if secret["access_token"] != stale and (
                 expires_at is None or expires_at - self.clock() > self.settings.refresh_margin_seconds):
-            self.log.info("x_token_rotated_elsewhere")
+            self.log.info("token_rotated_elsewhere")
             return str(secret["access_token"])
         try:
             response = self.session.post(
@@ -344,7 +346,7 @@ class XPublisher:
                 data={"grant_type": "refresh_token", "refresh_token": secret["refresh_token"],
                       "client_id": secret["client_id"]},
                 auth=(str(secret["client_id"]), str(secret["client_secret"])),
-                timeout=(min(5.0, self.settings.timeout_seconds), self.settings.timeout_seconds),
+                timeout=timeouts(self.settings.timeout_seconds),
                 allow_redirects=False)
         except requests.RequestException as exc:
             # A timeout may have rotated the refresh token without us learning the new one;
@@ -369,17 +371,16 @@ class XPublisher:
         try:
             self.credentials.replace(rotated)
         except Exception as exc:  # the new refresh token lives only here now
-            self.log.error("x_token_write_back_failed", error=type(exc).__name__)
+            self.log.error("token_write_back_failed", error=type(exc).__name__)
         else:
-            self.log.info("x_token_refreshed", expires_at=rotated["expires_at"])
+            self.log.info("token_refreshed", expires_at=rotated["expires_at"])
         return str(rotated["access_token"])
 
     def _check_destination(self) -> None:
         host = urlsplit(self.settings.api_base_url).hostname or ""
-        try:
-            http.check_destination(self.settings.api_base_url, [host], self.settings.allow_private_network)
-        except http.UnsafeDestination as exc:
-            raise _Stop(Outcome("permanent", code="unsafe_destination", message=str(exc))) from None
+        unsafe = unsafe_destination(self.settings.api_base_url, [host], self.settings.allow_private_network)
+        if unsafe is not None:
+            raise _Stop(unsafe)
 
     def _posted(self, post_id: str) -> PublishResult:
         return PublishResult(Outcome("ok", 201), remote_id=post_id, remote_url=PERMALINK.format(id=post_id))
@@ -390,17 +391,8 @@ def build(target: dict[str, Any], credentials: Credentials, **kwargs: Any) -> XP
     try:
         settings = XSettings.model_validate(target)
     except ValidationError as exc:
-        problems = "; ".join(f"{'.'.join(str(p) for p in e['loc']) or 'target'}: {e['msg']}" for e in exc.errors())
-        raise InvalidXConfig(f"X target {target.get('name')!r} is misconfigured: {problems}") from None
+        raise InvalidXConfig(f"X target {target.get('name')!r} is misconfigured: {config_problems(exc)}") from None
     return XPublisher(settings, target, credentials, **kwargs)
-
-
-def _body(response: requests.Response) -> dict[str, Any]:
-    try:
-        body = response.json()
-    except ValueError:
-        return {}
-    return body if isinstance(body, dict) else {}
 
 
 def _dig(body: Any, *path: str) -> Any:
@@ -425,12 +417,7 @@ def _carries(media_keys: list[Any], marker: dict[str, Any]) -> bool:
 
 
 def _start_time(sent_at: Any, slack_seconds: int) -> str | None:
-    if not sent_at:
+    when = parse_time(sent_at)
+    if when is None:
         return None
-    try:
-        when = datetime.fromisoformat(str(sent_at).replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
     return (when.astimezone(UTC) - timedelta(seconds=slack_seconds)).strftime("%Y-%m-%dT%H:%M:%SZ")

@@ -239,7 +239,8 @@ class LinkedInFake(control.SandboxControl):
                                            timeout=_gateway_timeout, error=_fault_error)
         except _ApiError as exc:
             response = _json(exc.body(), exc.status)
-        self.log_request(request, response.status_code, fault, query=control.redacted_query(request))
+        self.log_request(request, response.status_code, fault, query=control.redacted_query(request),
+                         path=_loggable_path(request.path))
         return response
 
     def _api(self, request: Request, endpoint: str, args: dict[str, Any]) -> Response:
@@ -455,3 +456,8 @@ def _fault_error(fault: control.Fault) -> Response:
     scope = " APPLICATION DAY" if fault.options.get("daily") else ""
     raise _ApiError(429, "TOO_MANY_REQUESTS",
                     f"Resource level throttle{scope} limit for calls to this resource is reached.", 101)
+
+
+def _loggable_path(path: str) -> str:
+    """The upload URL's last segment is its credential (pre-signed): not for the request log."""
+    return re.sub(r"^/dms-uploads/.+", "/dms-uploads/[REDACTED]", path)

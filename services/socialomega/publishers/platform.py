@@ -1,0 +1,63 @@
+"""Helpers the platform publishers share (instagram, x, facebook, linkedin)."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+from typing import Any
+
+import requests
+from pydantic import ValidationError
+
+from socialomega.core import http
+from socialomega.core.http import Outcome
+from socialomega.core.logging import get_logger
+
+
+def logger(platform: str, target: str | None) -> Any:
+    """The publishers' one logging convention (as in service.py): snake_case event names, and
+    `platform` and `target` bound on every line."""
+    return get_logger().bind(platform=platform, target=target)
+
+
+def timeouts(read_seconds: float) -> tuple[float, float]:
+    """(connect, read) for `requests`, from a target's `timeout_seconds`."""
+    return min(http.DEFAULT_TIMEOUT[0], read_seconds), read_seconds
+
+
+def unsafe_destination(url: str, allowed_hosts: list[str] | None, allow_private: bool) -> Outcome | None:
+    """The permanent outcome when `url` fails the SSRF checks of `http.check_destination`, else None."""
+    try:
+        http.check_destination(url, allowed_hosts, allow_private)
+    except http.UnsafeDestination as exc:
+        return Outcome("permanent", code="unsafe_destination", message=str(exc))
+    return None
+
+
+def json_body(response: requests.Response) -> dict[str, Any]:
+    """The JSON object of a response, or {} (a missing or non-object body is read as empty)."""
+    try:
+        body = response.json()
+    except ValueError:
+        return {}
+    return body if isinstance(body, dict) else {}
+
+
+def parse_time(value: Any) -> datetime | None:
+    """An aware datetime from ISO 8601 (the marker's `sent_at`), including Graph's
+    `2026-11-26T08:59:00+0000` and `Z`; naive values are UTC. None when unreadable."""
+    if not isinstance(value, str) or not value:
+        return None
+    text = value.strip().replace("Z", "+00:00")
+    if re.search(r"[+-]\d{4}$", text):
+        text = text[:-2] + ":" + text[-2:]
+    try:
+        parsed = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def config_problems(exc: ValidationError) -> str:
+    """A target's validation errors on one line, for the ConfigError an operator reads."""
+    return "; ".join(f"{'.'.join(str(p) for p in e['loc']) or 'target'}: {e['msg']}" for e in exc.errors())
