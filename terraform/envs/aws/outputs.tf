@@ -30,3 +30,8 @@ output "alarms" {
   description = "Where to look when something fails: the DLQ alarms are named <queue>-dlq-not-empty."
   value       = "aws cloudwatch describe-alarms --alarm-name-prefix socialomega-${var.env}- --state-value ALARM"
 }
+
+output "queue_urls" {
+  description = "Consumer => its work queue URL: the destination when redriving that consumer's DLQ."
+  value       = { for name, c in module.pipeline.consumers : name => c.queue_url }
+}
