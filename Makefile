@@ -9,7 +9,7 @@ BUILD     := .build
 LS_VENV   := $(BUILD)/localstack-venv
 PYTEST    := $(PY) -m pytest -c tests/pytest.ini
 
-.PHONY: help venv localstack-venv localstack-up down demo test test-unit test-integration tf-test bench dlq redrive plan deploy clean
+.PHONY: help venv localstack-venv localstack-up down demo test test-unit test-integration tf-test bench dlq redrive clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -46,7 +46,7 @@ test-unit: venv ## unit tests (no network)
 test-integration: localstack-up ## the pipeline on LocalStack, deployed by Terraform
 	$(PYTEST) tests/integration
 
-tf-test: ## terraform fmt, validate, `terraform test` (mock provider, no AWS) and the checkov scan
+tf-test: ## terraform fmt, validate and `terraform test` (mock provider, no AWS)
 	terraform/bin/tf-check
 
 bench: venv ## variant building vs Pillow and the libjpeg-turbo floor
@@ -58,6 +58,7 @@ dlq: venv ## what is in the dead-letter queues of the local stack, with reasons
 redrive: venv ## move a DLQ's messages back to their queue: make redrive QUEUE=processor (or publisher-rest, analytics)
 	$(PY) -m socialomega.local redrive $(QUEUE)
 
+.PHONY: plan deploy
 plan: ## what `make deploy` would change in AWS (needs AWS credentials, AWS_REGION, terraform/envs/aws/terraform.tfvars)
 	terraform/bin/deploy plan
 
