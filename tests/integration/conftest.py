@@ -20,6 +20,9 @@ ENV = "itest"
 @pytest.fixture(scope="session")
 def sandbox():
     box = Sandbox(seed=11, include_corrupt=True)
+    # The suite posts each photo several times (edits make new versions): more than X's free
+    # tier allows in a day. The cap itself is covered by the X contract tests.
+    box.social["x"].set_daily_cap(1000)
     box.start()
     yield box
     box.stop()
@@ -30,7 +33,7 @@ def stack(sandbox) -> dict[str, Any]:
     localstack.start()
     variables = {
         "lightroom_settings": sandbox_config.lightroom_settings(sandbox.lightroom_url),
-        "targets": sandbox_config.targets(sandbox.rest_url),
+        "targets": sandbox_config.targets(sandbox.urls, misconfigured=True),
         "secrets": sandbox_config.secrets(sandbox.credentials),
     }
     outputs, seconds = terraform.apply(ENV, variables)

@@ -2,7 +2,8 @@
 
 import pytest
 
-from socialomega.sandbox.server import Sandbox
+from socialomega.sandbox.server import Sandbox, serve
+from tests.unit.fakes import ServedImages
 
 
 @pytest.fixture(scope="module")
@@ -23,3 +24,12 @@ def lr(sandbox):
         state.requests.clear()
         state.rendition_generation_delay = 0.0
     return state
+
+
+@pytest.fixture
+def served_images():
+    """Variants served over HTTP on 127.0.0.1 (`ServedImages`): `served_images.add(key, jpeg)`."""
+    images = ServedImages("")
+    with serve(images.wsgi) as url:
+        images.base_url = url
+        yield images

@@ -68,3 +68,73 @@ class RecordingSender:
     def to_topic(self, arn: str, envelope: Any, platform: str) -> str:
         self.topic.append((arn, envelope, platform))
         return f"t-{len(self.topic)}"
+
+
+class MemoryProgress:
+    """`publishers.base.Progress` in a dict, for publisher contract tests."""
+
+    def __init__(self, steps: dict[str, Any] | None = None) -> None:
+        self.steps: dict[str, Any] = dict(steps or {})
+        self.saves: list[str] = []
+
+    def get(self, step: str, default: Any = None) -> Any:
+        return copy.deepcopy(self.steps.get(step, default))
+
+    def save(self, step: str, value: Any) -> None:
+        self.steps[step] = copy.deepcopy(value)
+        self.saves.append(step)
+
+    def forget(self, *steps: str) -> None:
+        for step in steps:
+            self.steps.pop(step, None)
+
+    def mark_final(self, marker: dict[str, Any]) -> None:
+        self.save("final", marker)
+
+    @property
+    def final_marker(self) -> dict[str, Any] | None:
+        return self.get("final")
+
+
+class MemoryCredentials:
+    """`publishers.base.Credentials` over a dict; records every write-back."""
+
+    def __init__(self, value: dict[str, Any]) -> None:
+        self.value = dict(value)
+        self.writes: list[dict[str, Any]] = []
+
+    def current(self, *, fresh: bool = False) -> dict[str, Any]:
+        return dict(self.value)
+
+    def replace(self, value: dict[str, Any]) -> None:
+        self.value = dict(value)
+        self.writes.append(dict(value))
+
+
+class ServedImages:
+    """`publishers.base.ImageAccess` over real HTTP: variants registered by key are served
+    by a local werkzeug server, so a platform fake can fetch `image_url` as Meta does."""
+
+    def __init__(self, base_url: str) -> None:
+        self.base_url = base_url
+        self.blobs: dict[str, bytes] = {}
+        self.fetches: list[str] = []
+
+    def add(self, key: str, data: bytes) -> str:
+        self.blobs[key] = data
+        return f"{self.base_url}/images/{key}"
+
+    def url(self, request, expires_seconds: int) -> str:
+        return f"{self.base_url}/images/{request.image_key}"
+
+    def read(self, request) -> bytes:
+        return self.blobs[request.image_key]
+
+    def wsgi(self, environ, start_response):
+        key = environ.get("PATH_INFO", "").removeprefix("/images/")
+        self.fetches.append(key)
+        if key not in self.blobs:
+            start_response("404 Not Found", [("Content-Type", "text/plain")])
+            return [b"no such image"]
+        start_response("200 OK", [("Content-Type", "image/jpeg"), ("Content-Length", str(len(self.blobs[key])))])
+        return [self.blobs[key]]

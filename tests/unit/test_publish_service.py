@@ -2,26 +2,44 @@
 
 import pytest
 
-from socialomega.core.consumer import PermanentFailure, RetryLater
+from datetime import UTC, datetime, timedelta
+
+from socialomega.core.consumer import Deferred, PermanentFailure, RetryLater
 from socialomega.core.envelope import new_event
 from socialomega.core.http import Outcome
 from socialomega.core.store import publication_key
-from socialomega.publishers.base import PublishResult
+from socialomega.publishers.base import Lookup, PublishResult
 from socialomega.publishers.claims import Publications
+from socialomega.publishers.quota import DailyCaps
 from socialomega.publishers.service import PublishService
 from tests.unit.fakes import FakeStore, RecordingSender
 
 
 class ScriptedPublisher:
+    """Answers publish() from a script; like a real multi-step publisher it saves a step and
+    marks the final call before answering; find_post answers from `lookups`."""
+
     platform = "rest"
+    retry_is_safe = False
 
-    def __init__(self, *results: PublishResult) -> None:
+    def __init__(self, *results: PublishResult, lookups=()) -> None:
         self.results = list(results)
+        self.lookups = list(lookups)
         self.calls = 0
+        self.lookup_calls = 0
+        self.resumed_from: list = []
 
-    def publish(self, request, images):
+    def publish(self, request, images, progress):
         self.calls += 1
+        self.resumed_from.append(progress.get("upload"))
+        progress.save("upload", {"media_id": "m-1"})
+        progress.mark_final({"media_id": "m-1"})
         return self.results.pop(0)
+
+    def find_post(self, request, progress):
+        self.lookup_calls += 1
+        assert progress.final_marker["media_id"] == "m-1" and progress.final_marker["sent_at"]
+        return self.lookups.pop(0)
 
 
 OK = PublishResult(Outcome("ok", 201), remote_id="post-1")
@@ -87,14 +105,102 @@ def test_permanent_failure_is_reported_not_retried():
     assert event.payload["error"] == {"code": "400", "message": "caption too long", "http_status": 400}
 
 
-def test_unknown_outcome_without_idempotent_target_ends_unconfirmed():
-    publisher = ScriptedPublisher(PublishResult(Outcome("unknown", None, "timeout", "read timed out")))
-    store, sender = FakeStore(), RecordingSender()
-    svc = PublishService(Publications(store), None, sender, "bus",
-                         lambda name: (publisher, {"idempotent_retries": False}))
+TIMEOUT = PublishResult(Outcome("unknown", None, "timeout", "read timed out"))
+
+
+def test_unknown_final_outcome_is_looked_up_and_a_found_post_is_not_posted_again():
+    publisher = ScriptedPublisher(TIMEOUT, lookups=[Lookup.found("post-9", "https://p/9")])
+    svc, store, sender = service(publisher)
+    with pytest.raises(RetryLater):
+        svc.handle(request_event())
+    assert svc.handle(request_event()) == "published"
+    assert publisher.calls == 1 and publisher.lookup_calls == 1
+    doc = store.get(publication_key("asset-1", "v1", "rest")).data
+    assert doc["remote_id"] == "post-9" and doc["event"]["payload"]["reconciled"] is True
+    assert [e.type for _, e, _ in sender.bus] == ["PublishSucceeded"]
+
+
+def test_unknown_final_outcome_absent_on_the_platform_posts_again_from_the_saved_step():
+    publisher = ScriptedPublisher(TIMEOUT, OK, lookups=[Lookup.absent()])
+    svc, store, _ = service(publisher)
+    with pytest.raises(RetryLater):
+        svc.handle(request_event())
+    assert svc.handle(request_event()) == "published"
+    assert publisher.calls == 2 and publisher.lookup_calls == 1
+    assert publisher.resumed_from == [None, {"media_id": "m-1"}]  # the upload step was not redone
+
+
+def test_unknown_final_outcome_that_the_lookup_cannot_decide_ends_unconfirmed():
+    publisher = ScriptedPublisher(TIMEOUT, lookups=[Lookup.undecided("two posts match")])
+    svc, store, sender = service(publisher)
+    with pytest.raises(RetryLater):
+        svc.handle(request_event())
     assert svc.handle(request_event()) == "unconfirmed"
-    assert svc.handle(request_event()) == "unconfirmed"
+    assert svc.handle(request_event()) == "unconfirmed"  # final: never reposted
     assert publisher.calls == 1
+    (_, event, _), = sender.bus
+    assert event.type == "PublishFailed" and event.payload["error"]["message"] == "two posts match"
+
+
+def test_retry_safe_targets_just_retry_an_unknown_outcome():
+    publisher = ScriptedPublisher(TIMEOUT, OK)
+    publisher.retry_is_safe = True
+    svc, _, _ = service(publisher)
+    with pytest.raises(RetryLater):
+        svc.handle(request_event())
+    assert svc.handle(request_event()) == "published"
+    assert publisher.lookup_calls == 0
+
+
+def test_a_platform_quota_defers_without_failing():
+    publisher = ScriptedPublisher(PublishResult(Outcome("deferred", 400, "meta:9/2207042", "limit", 1800)), OK)
+    svc, store, sender = service(publisher)
+    with pytest.raises(Deferred) as err:
+        svc.handle(request_event())
+    assert err.value.delay_seconds == 1800
+    assert store.get(publication_key("asset-1", "v1", "rest")).data["status"] == "deferred"
+    assert sender.bus == []
+    assert svc.handle(request_event()) == "published"
+
+
+def test_rejected_credentials_dead_letter_for_an_operator_and_can_be_redriven():
+    publisher = ScriptedPublisher(PublishResult(Outcome("auth", 401, "meta:190", "token expired")), OK)
+    svc, store, sender = service(publisher)
+    with pytest.raises(PermanentFailure, match="fix the target's secret") as err:
+        svc.handle(request_event())
+    assert err.value.code == "auth" and sender.bus == []
+    assert svc.handle(request_event()) == "published"
+
+
+def test_daily_cap_defers_the_photo_over_it_and_frees_slots_after_24h():
+    clock = [datetime(2026, 11, 24, 12, tzinfo=UTC)]
+    store, sender = FakeStore(), RecordingSender()
+    publisher = ScriptedPublisher(OK, OK, OK)
+    svc = PublishService(Publications(store), None, sender, "bus", lambda name: (publisher, {"daily_cap": 2}),
+                         caps=DailyCaps(store, now=lambda: clock[0]))
+
+    def event(asset):
+        e = request_event()
+        return e.model_copy(update={"asset_id": asset})
+
+    assert svc.handle(event("a1")) == "published"
+    assert svc.handle(event("a2")) == "published"
+    with pytest.raises(Deferred) as err:
+        svc.handle(event("a3"))
+    assert err.value.delay_seconds == pytest.approx(24 * 3600)
+    assert publisher.calls == 2
+    clock[0] += timedelta(hours=24, seconds=1)
+    assert svc.handle(event("a3")) == "published"
+
+
+def test_a_permanent_failure_gives_its_daily_slot_back():
+    store = FakeStore()
+    publisher = ScriptedPublisher(PublishResult(Outcome("permanent", 400, "400", "bad")), OK)
+    svc = PublishService(Publications(store), None, RecordingSender(), "bus",
+                         lambda name: (publisher, {"daily_cap": 1}), caps=DailyCaps(store))
+    assert svc.handle(request_event()) == "failed"
+    other = request_event().model_copy(update={"asset_id": "asset-2"})
+    assert svc.handle(other) == "published"
 
 
 def test_a_live_claim_held_by_another_delivery_defers():
@@ -141,8 +247,9 @@ def test_a_config_error_dead_letters_without_posting_and_a_redrive_can_resume():
 
     class Misconfigured:
         platform = "rest"
+        retry_is_safe = True
 
-        def publish(self, request, images):
+        def publish(self, request, images, progress):
             raise InvalidTargetConfig("the target's secret has no 'api_key'")
 
     svc, store, _ = service(Misconfigured())

@@ -9,6 +9,7 @@ import requests
 from socialomega.publishers import rest
 from socialomega.publishers.base import PublishRequest
 from socialomega.publishers.rest import InvalidTargetConfig, RestEndpoint, RestPublisher, render_body
+from tests.unit.fakes import MemoryProgress
 
 
 class FakeSession:
@@ -56,7 +57,7 @@ def endpoint(**overrides):
 def test_json_post_with_api_key_and_idempotency_key():
     session = FakeSession((201, {"id": "p-1"}))
     result = RestPublisher(endpoint(auth={"type": "api_key", "header": "X-Api-Key"}), {"api_key": "k"}, session).publish(
-        REQUEST, Images())
+        REQUEST, Images(), MemoryProgress())
     assert result.outcome.ok and result.remote_id == "p-1"
     method, url, kwargs = session.requests[0]
     assert (method, url) == ("POST", "https://api.example.com/v1/posts")
@@ -69,8 +70,8 @@ def test_json_post_with_api_key_and_idempotency_key():
 
 def test_basic_and_bearer_auth():
     session = FakeSession((201, {"id": "1"}), (201, {"id": "2"}))
-    RestPublisher(endpoint(auth={"type": "basic"}), {"username": "u", "password": "p"}, session).publish(REQUEST, Images())
-    RestPublisher(endpoint(auth={"type": "bearer"}), {"token": "t"}, session).publish(REQUEST, Images())
+    RestPublisher(endpoint(auth={"type": "basic"}), {"username": "u", "password": "p"}, session).publish(REQUEST, Images(), MemoryProgress())
+    RestPublisher(endpoint(auth={"type": "bearer"}), {"token": "t"}, session).publish(REQUEST, Images(), MemoryProgress())
     assert session.requests[0][2]["headers"]["Authorization"] == "Basic " + base64.b64encode(b"u:p").decode()
     assert session.requests[1][2]["headers"]["Authorization"] == "Bearer t"
 
@@ -81,8 +82,8 @@ def test_oauth2_client_credentials_token_is_fetched_once_and_reused():
     publisher = RestPublisher(endpoint(auth={"type": "oauth2_client_credentials",
                                              "token_url": "https://api.example.com/oauth/token"}),
                               {"client_id": "c", "client_secret": "s"}, session)
-    publisher.publish(REQUEST, Images())
-    publisher.publish(REQUEST, Images())
+    publisher.publish(REQUEST, Images(), MemoryProgress())
+    publisher.publish(REQUEST, Images(), MemoryProgress())
     assert [r[1] for r in session.requests].count("https://api.example.com/oauth/token") == 1
     assert session.requests[0][2]["data"] == {"grant_type": "client_credentials"}
     assert session.requests[2][2]["headers"]["Authorization"] == "Bearer tok"
@@ -92,14 +93,14 @@ def test_a_refused_token_is_reported_with_its_reason():
     rest._tokens = rest._TokenCache()
     session = FakeSession((401, {"error": "invalid_client", "error_description": "unknown client"}))
     result = RestPublisher(endpoint(auth={"type": "oauth2_client_credentials", "token_url": "https://api.example.com/t"}),
-                           {"client_id": "c", "client_secret": "s"}, session).publish(REQUEST, Images())
-    assert result.outcome.kind == "permanent" and result.outcome.code == "token_401"
+                           {"client_id": "c", "client_secret": "s"}, session).publish(REQUEST, Images(), MemoryProgress())
+    assert result.outcome.kind == "auth" and result.outcome.code == "token_401"
 
 
 def test_multipart_sends_the_image_and_rendered_fields():
     session = FakeSession((201, {"data": {"id": 77}}))
     ep = endpoint(mode="multipart", id_field="data.id", body_template='{"title": {{ title | tojson }}, "n": 2}')
-    result = RestPublisher(ep, {}, session).publish(REQUEST, Images())
+    result = RestPublisher(ep, {}, session).publish(REQUEST, Images(), MemoryProgress())
     assert result.remote_id == "77"
     kwargs = session.requests[0][2]
     assert kwargs["data"] == {"title": 'Dune "at dawn"', "n": "2"}
@@ -114,20 +115,20 @@ def test_multipart_sends_the_image_and_rendered_fields():
     (201, {"no_id": True}, "unknown"),
 ])
 def test_responses_are_classified(status, body, kind):
-    result = RestPublisher(endpoint(), {}, FakeSession((status, body))).publish(REQUEST, Images())
+    result = RestPublisher(endpoint(), {}, FakeSession((status, body))).publish(REQUEST, Images(), MemoryProgress())
     assert result.outcome.kind == kind
 
 
 def test_timeouts_and_refused_connections():
     assert RestPublisher(endpoint(), {}, FakeSession(requests.ReadTimeout())).publish(
-        REQUEST, Images()).outcome.kind == "unknown"
+        REQUEST, Images(), MemoryProgress()).outcome.kind == "unknown"
     assert RestPublisher(endpoint(), {}, FakeSession(requests.ConnectionError())).publish(
-        REQUEST, Images()).outcome.kind == "retryable"
+        REQUEST, Images(), MemoryProgress()).outcome.kind == "retryable"
 
 
 def test_destination_outside_the_allow_list_is_refused_before_any_call():
     session = FakeSession()
-    result = RestPublisher(endpoint(url="https://other.example/x"), {}, session).publish(REQUEST, Images())
+    result = RestPublisher(endpoint(url="https://other.example/x"), {}, session).publish(REQUEST, Images(), MemoryProgress())
     assert result.outcome.kind == "permanent" and result.outcome.code == "unsafe_destination"
     assert session.requests == []
 
@@ -143,4 +144,17 @@ def test_templates_must_render_a_json_object_and_are_sandboxed():
 
 def test_missing_secret_field_is_a_config_error():
     with pytest.raises(InvalidTargetConfig, match="api_key"):
-        RestPublisher(endpoint(auth={"type": "api_key"}), {}, FakeSession()).publish(REQUEST, Images())
+        RestPublisher(endpoint(auth={"type": "api_key"}), {}, FakeSession()).publish(REQUEST, Images(), MemoryProgress())
+
+
+def test_only_targets_without_idempotency_mark_the_final_call_for_lookup():
+    progress = MemoryProgress()
+    safe = RestPublisher(endpoint(), {}, FakeSession((201, {"id": "p1"})))
+    assert safe.retry_is_safe
+    safe.publish(REQUEST, Images(), progress)
+    assert progress.final_marker is None
+    unsafe = RestPublisher(endpoint(), {}, FakeSession(requests.ReadTimeout()), idempotent_retries=False)
+    assert not unsafe.retry_is_safe
+    assert unsafe.publish(REQUEST, Images(), progress).outcome.kind == "unknown"
+    assert progress.final_marker == {"idempotency_key": REQUEST.idempotency_key}
+    assert unsafe.find_post(REQUEST, progress).state == "undecided"

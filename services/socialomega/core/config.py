@@ -119,6 +119,29 @@ def secret(settings: Settings, name: str, *, fresh: bool = False) -> dict[str, A
     return _secrets.get(full, load)
 
 
+def store_secret(settings: Settings, name: str, value: dict[str, Any]) -> None:
+    """Write a new value of `socialomega/<env>/<name>` (rotated OAuth tokens) and drop the
+    cached copy so the next read sees it."""
+    full = f"{settings.secret_prefix}/{name}"
+    aws.client("secretsmanager").put_secret_value(SecretId=full, SecretString=json.dumps(value))
+    _secrets.clear()
+
+
+class Credentials:
+    """One target's secret as a publisher sees it: read (cached) and, for platforms that
+    rotate tokens, written back."""
+
+    def __init__(self, settings: Settings, name: str) -> None:
+        self.settings = settings
+        self.name = name
+
+    def current(self, *, fresh: bool = False) -> dict[str, Any]:
+        return secret(self.settings, self.name, fresh=fresh)
+
+    def replace(self, value: dict[str, Any]) -> None:
+        store_secret(self.settings, self.name, value)
+
+
 def clear_caches() -> None:
     _parameters.clear()
     _secrets.clear()

@@ -6,6 +6,8 @@ of the records to retry and only those come back. Three outcomes per record:
 * success: the record is acknowledged (deleted by the event source mapping);
 * `PermanentFailure` / `InvalidMessage`: retrying cannot help, so the record is sent to
   the queue's DLQ at once with its reason as message attributes, then acknowledged;
+* `Deferred` (a posting quota is used up): the record is sent again to its own queue with a
+  delay and acknowledged, so waiting for quota never counts towards `maxReceiveCount`;
 * anything else (`RetryLater` or an unexpected error): reported as a batch item failure
   with a backoff set through the message's visibility, so SQS redelivers it later; on its
   last receive (the queue's `maxReceiveCount`) the record is dead-lettered here, with the
@@ -42,6 +44,15 @@ class RetryLater(Exception):
     """A transient failure; redeliver after `delay_seconds` (None: exponential backoff)."""
 
     def __init__(self, reason: str, delay_seconds: float | None = None) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.delay_seconds = delay_seconds
+
+
+class Deferred(Exception):
+    """Not now, and not a failure: redeliver after `delay_seconds` as a fresh message."""
+
+    def __init__(self, reason: str, delay_seconds: float) -> None:
         super().__init__(reason)
         self.reason = reason
         self.delay_seconds = delay_seconds
@@ -119,6 +130,21 @@ def dead_letter(record: dict[str, Any], reason: str, code: str, service: str) ->
     )
 
 
+def defer(record: dict[str, Any], seconds: float) -> int:
+    """Send the record's body again to its own queue, delayed (SQS allows at most 900 s; a
+    longer wait is reached by deferring again). Returns the delay used."""
+    delay = int(min(MAX_BACKOFF_SECONDS, max(1, seconds)))
+    attributes = {name: {"DataType": value.get("dataType", "String"), "StringValue": value["stringValue"]}
+                  for name, value in (record.get("messageAttributes") or {}).items()
+                  if value.get("stringValue") is not None and not name.startswith("so_")}
+    previous = (record.get("messageAttributes") or {}).get("so_deferrals", {}).get("stringValue") or "0"
+    attributes["so_deferrals"] = {"DataType": "Number", "StringValue": str(int(previous) + 1)}
+    aws.client("sqs").send_message(QueueUrl=queue_url_from_arn(record["eventSourceARN"]),
+                                   MessageBody=record["body"], DelaySeconds=delay,
+                                   MessageAttributes=dict(list(attributes.items())[:10]))
+    return delay
+
+
 def _last_receive(record: dict[str, Any], receive_count: int) -> bool:
     try:
         return receive_count >= _redrives.for_queue(record["eventSourceARN"]).max_receive_count
@@ -165,6 +191,14 @@ def process_batch(
                 dead_letter(record, reason, code, service)
             except Exception as dlq_exc:  # never lose it: let SQS retry and redrive it
                 log.error("dead_letter_failed", message_id=message_id, error=str(dlq_exc))
+                failures.append({"itemIdentifier": message_id})
+        except Deferred as exc:
+            try:
+                delay = defer(record, exc.delay_seconds)
+                log.info("record_deferred", message_id=message_id, reason=exc.reason, delay_seconds=delay)
+            except Exception as send_exc:  # could not re-queue: fall back to a visibility delay
+                log.warning("defer_failed", message_id=message_id, error=str(send_exc))
+                _delay(record, backoff_seconds(receive_count, exc.delay_seconds))
                 failures.append({"itemIdentifier": message_id})
         except Exception as exc:
             reason = exc.reason if isinstance(exc, RetryLater) else f"{type(exc).__name__}: {exc}"

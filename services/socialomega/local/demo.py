@@ -11,22 +11,22 @@ from socialomega.core import logging as solog
 from socialomega.core.store import MetadataStore
 from socialomega.local import localstack, ops, report, sandbox_config, terraform
 from socialomega.local.runtime import LocalRuntime, apply_service_env
-from socialomega.sandbox.server import Sandbox
+from socialomega.sandbox.server import DEMO_PORTS, Sandbox
 
-LIGHTROOM_PORT, REST_PORT = 8701, 8702
 
 
 def run_demo(env: str, timeout: float) -> int:
     logs = localstack.BUILD / "demo-logs.jsonl"
     solog.configure(stream=open(logs, "a", buffering=1))  # noqa: SIM115 (lives as long as the process)
-    sandbox = Sandbox(lightroom_port=LIGHTROOM_PORT, rest_port=REST_PORT, seed=7, include_corrupt=True)
+    sandbox = Sandbox(lightroom_port=DEMO_PORTS["lightroom"], rest_port=DEMO_PORTS["rest"], social_ports=DEMO_PORTS,
+                      seed=7, include_corrupt=True)
     sandbox.start()
     try:
-        print(f"sandbox: Lightroom {sandbox.lightroom_url}, REST target {sandbox.rest_url}")
+        print("sandbox: " + ", ".join(f"{name} {url}" for name, url in sandbox.urls.items()))
         print(f"terraform apply terraform/envs/local (workspace {env}) to LocalStack {localstack.ENDPOINT} ...")
         outputs, seconds = terraform.apply(env, {
             "lightroom_settings": sandbox_config.lightroom_settings(sandbox.lightroom_url),
-            "targets": sandbox_config.targets(sandbox.rest_url),
+            "targets": sandbox_config.targets(sandbox.urls, gallery=False, x_daily_cap=17),
             "secrets": sandbox_config.secrets(sandbox.credentials),
         })
         print(f"  applied in {seconds:.1f} s")
@@ -42,12 +42,12 @@ def run_demo(env: str, timeout: float) -> int:
         store = MetadataStore(aws.client("s3"), env_vars["SO_STORE_BUCKET"])
         targets = sorted(name.removeprefix("publisher-") for name in outputs["consumers"] if name.startswith("publisher-"))
         table = report.rows(store, targets)
-        new_posts = len(sandbox.rest_posts())
+        new_posts = len(sandbox.rest_posts()) + sum(len(sandbox.social_posts(p)) for p in sandbox.social)
         print()
         print(f"poll: {len(poll['detected'])} new photo(s), {poll['already_seen']} already seen"
               + (f", {len(poll['failed'])} failed: {poll['failed']}" if poll["failed"] else ""))
         print(f"pipeline {'finished' if idle else 'DID NOT FINISH'} in {elapsed:.1f} s; "
-              f"the REST target received {new_posts} new post(s) in this run")
+              f"the sandbox platforms received {new_posts} new post(s) in this run")
         print()
         print(report.render(table))
         print()

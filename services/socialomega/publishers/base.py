@@ -1,4 +1,12 @@
-"""What every publisher receives and returns, independent of the platform."""
+"""What every publisher receives and returns, independent of the platform.
+
+A publish is a sequence of steps (upload, container, status, final post). Each step's
+result is saved in the publication record through `Progress` before the next step, so a
+redelivered message resumes from the step reached instead of starting over. Before the
+final, non-idempotent call a publisher calls `progress.mark_final(...)` with what it is
+about to post; if that call's outcome is never learned (timeout, crash), the next delivery
+asks the publisher's `find_post` whether the post exists before anything is sent again.
+"""
 
 from __future__ import annotations
 
@@ -56,6 +64,55 @@ class PublishResult:
     remote_url: str | None = None
 
 
+@dataclass(frozen=True)
+class Lookup:
+    """What `find_post` learned about a post whose final call had an unknown outcome."""
+
+    state: str  # "found" | "absent" | "undecided"
+    remote_id: str | None = None
+    remote_url: str | None = None
+    reason: str = ""
+
+    @classmethod
+    def found(cls, remote_id: str, remote_url: str | None = None) -> Lookup:
+        return cls("found", remote_id, remote_url)
+
+    @classmethod
+    def absent(cls, reason: str = "") -> Lookup:
+        return cls("absent", reason=reason)
+
+    @classmethod
+    def undecided(cls, reason: str) -> Lookup:
+        return cls("undecided", reason=reason)
+
+
+class Progress(Protocol):
+    """Durable per-publication step results (saved in the publication record)."""
+
+    def get(self, step: str, default: Any = None) -> Any: ...
+
+    def save(self, step: str, value: Any) -> None:
+        """Persist one step's result now (before the next platform call)."""
+
+    def forget(self, *steps: str) -> None:
+        """Drop saved steps (e.g. an expired container) so they are redone."""
+
+    def mark_final(self, marker: dict[str, Any]) -> None:
+        """Persist what the final call is about to post (text, media ids, time) before sending it."""
+
+    @property
+    def final_marker(self) -> dict[str, Any] | None: ...
+
+
+class Credentials(Protocol):
+    """A target's secret (`socialomega.core.config.Credentials` in AWS, a dict-backed fake in tests)."""
+
+    def current(self, *, fresh: bool = False) -> dict[str, Any]: ...
+
+    def replace(self, value: dict[str, Any]) -> None:
+        """Write rotated tokens back (X's refresh tokens are single-use)."""
+
+
 class ImageAccess(Protocol):
     def url(self, request: PublishRequest, expires_seconds: int) -> str: ...
 
@@ -64,5 +121,13 @@ class ImageAccess(Protocol):
 
 class Publisher(Protocol):
     platform: str
+    # True when repeating the final call cannot create a second post (e.g. an endpoint that
+    # honours Idempotency-Key): then an unknown outcome is simply retried.
+    retry_is_safe: bool
 
-    def publish(self, request: PublishRequest, images: ImageAccess) -> PublishResult: ...
+    def publish(self, request: PublishRequest, images: ImageAccess, progress: Progress) -> PublishResult: ...
+
+    def find_post(self, request: PublishRequest, progress: Progress) -> Lookup:
+        """After an unknown final outcome: does the post exist on the platform? Match it by the
+        marker saved with `progress.mark_final` (a media id, an image URN, the exact text)."""
+        ...

@@ -76,3 +76,38 @@ class Publications:
         claim.etag = self.store.put(claim.key, data)
         claim.data = data
         return data
+
+
+class StoredProgress:
+    """`publishers.base.Progress` kept in the publication record under `steps`.
+
+    Each save is written at once (and renews the lease), so a delivery that dies after a
+    platform call leaves behind exactly what it had achieved."""
+
+    def __init__(self, publications: Publications, claim: Claim) -> None:
+        self.publications = publications
+        self.claim = claim
+
+    @property
+    def _steps(self) -> dict[str, Any]:
+        return dict(self.claim.data.get("steps") or {})
+
+    def get(self, step: str, default: Any = None) -> Any:
+        return self._steps.get(step, default)
+
+    def save(self, step: str, value: Any) -> None:
+        self._write({**self._steps, step: value})
+
+    def forget(self, *steps: str) -> None:
+        self._write({k: v for k, v in self._steps.items() if k not in steps})
+
+    def mark_final(self, marker: dict[str, Any]) -> None:
+        self.save("final", {**marker, "sent_at": _now().isoformat()})
+
+    @property
+    def final_marker(self) -> dict[str, Any] | None:
+        return self.get("final")
+
+    def _write(self, steps: dict[str, Any]) -> None:
+        lease_until = (_now() + self.publications.lease).isoformat()
+        self.publications.settle(self.claim, "in_progress", steps=steps, lease_until=lease_until)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import importlib
+from collections.abc import Callable
 from functools import cache
 from typing import Any
 
@@ -12,12 +14,23 @@ from socialomega.core.store import MetadataStore
 from socialomega.core.targets import load_targets
 from socialomega.publishers.base import Publisher
 from socialomega.publishers.claims import Publications
+from socialomega.publishers.quota import DailyCaps
 from socialomega.publishers.service import PublishService, S3Images
+
+
+def _social(platform: str) -> Callable[[dict[str, Any], config.Credentials], Publisher]:
+    """The platform module's `build(target, credentials)`, imported on first use."""
+    module = importlib.import_module(f"socialomega.publishers.{platform}")
+    return module.build
+
+
+SOCIAL_PLATFORMS = ("instagram", "x", "facebook", "linkedin")
 
 
 def publisher_for(settings: config.Settings, target_name: str) -> tuple[Publisher, dict[str, Any]]:
     targets = {t.name: t for t in load_targets(settings)}
     target = targets[target_name]
+    settings_of_target = target.model_dump()
     if target.platform == "rest":
         from socialomega.publishers.rest import RestEndpoint, RestPublisher
 
@@ -25,8 +38,12 @@ def publisher_for(settings: config.Settings, target_name: str) -> tuple[Publishe
             raise config.ConfigError(f"target {target.name} has no endpoint")
         endpoint = RestEndpoint.model_validate(target.endpoint)
         secret = config.secret(settings, target.name) if endpoint.auth.type != "none" else {}
-        return RestPublisher(endpoint, secret), target.model_dump()
-    raise KeyError(target_name)
+        retries = settings_of_target.get("idempotent_retries", True)
+        return RestPublisher(endpoint, secret, idempotent_retries=retries), settings_of_target
+    if target.platform in SOCIAL_PLATFORMS:
+        build = _social(target.platform)
+        return build(settings_of_target, config.Credentials(settings, target.name)), settings_of_target
+    raise config.ConfigError(f"target {target.name}: unknown platform {target.platform!r}")
 
 
 @cache
@@ -39,6 +56,7 @@ def _service() -> PublishService:
         sender=EventSender(events=aws.client("events")),
         event_bus=settings.event_bus,
         publisher_for=lambda name: publisher_for(settings, name),
+        caps=DailyCaps(store),
     )
 
 

@@ -21,7 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from socialomega.core import http
 from socialomega.core.config import ConfigError
 from socialomega.core.http import Outcome
-from socialomega.publishers.base import ImageAccess, PublishRequest, PublishResult
+from socialomega.publishers.base import ImageAccess, Lookup, Progress, PublishRequest, PublishResult
 
 DEFAULT_BODY_TEMPLATE = """{
   "title": {{ title | tojson }},
@@ -128,12 +128,19 @@ class AuthFailed(Exception):
 class RestPublisher:
     platform = "rest"
 
-    def __init__(self, endpoint: RestEndpoint, secret: dict[str, Any], session: requests.Session | None = None) -> None:
+    def __init__(self, endpoint: RestEndpoint, secret: dict[str, Any], session: requests.Session | None = None,
+                 idempotent_retries: bool = True) -> None:
         self.endpoint = endpoint
         self.secret = secret
         self.session = session or http.session()
+        # Repeating the call is safe only if the target honours the idempotency header; the
+        # target's `idempotent_retries: false` says it does not.
+        self.retry_is_safe = bool(endpoint.idempotency_header) and idempotent_retries
 
-    def publish(self, request: PublishRequest, images: ImageAccess) -> PublishResult:
+    def find_post(self, request: PublishRequest, progress: Progress) -> Lookup:
+        return Lookup.undecided("a generic REST target offers no way to look a post up")
+
+    def publish(self, request: PublishRequest, images: ImageAccess, progress: Progress) -> PublishResult:
         ep = self.endpoint
         try:
             http.check_destination(ep.url, ep.allowed_hosts, ep.allow_private_network)
@@ -152,6 +159,8 @@ class RestPublisher:
             fields = render_body(ep.body_template, template_context(request, None))
             kwargs["data"] = {k: v if isinstance(v, str) else json.dumps(v) for k, v in fields.items() if v is not None}
             kwargs["files"] = {ep.image_field: (f"{request.asset_id}.jpg", images.read(request), request.content_type)}
+        if not self.retry_is_safe:
+            progress.mark_final({"idempotency_key": request.idempotency_key})
         try:
             response = self.session.request(ep.method, ep.url, **kwargs)
         except requests.RequestException as exc:

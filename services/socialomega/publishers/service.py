@@ -1,13 +1,21 @@
-"""Publish one `PublishRequested`: reserve, call the platform, record, announce.
+"""Publish one `PublishRequested`: reserve, (reconcile), call the platform, record, announce.
 
 The outcome of the platform call decides everything:
 * ok: record `published` with the remote id, emit `PublishSucceeded`;
 * permanent: record `failed` with the platform's code and message, emit `PublishFailed`;
 * retryable: record `retrying`, raise `RetryLater` so the queue redelivers with backoff
-  (honouring Retry-After) and finally dead-letters it;
-* unknown (timeout after the request was sent): for targets that honour the
-  idempotency key a retry is safe and is treated as retryable; otherwise the
-  publication ends `unconfirmed`, visible to the user, and is never reposted blindly.
+  (honouring the platform's rate-limit hints) and finally dead-letters it;
+* deferred (a platform quota or the target's daily cap is used up): record `deferred` and
+  redeliver later as a fresh message: neither a failure nor a step towards the DLQ;
+* auth (token rejected and not refreshable): nothing was posted; dead-letter with the
+  reason so an operator fixes the secret and redrives;
+* unknown (timeout or lost connection during the final call): the next delivery first asks
+  the platform whether the post exists (`find_post`, matched by the marker the publisher
+  saved before the call): found -> `published`; absent -> post again; undecided ->
+  `unconfirmed`, visible to the user, never reposted blindly. Targets whose final call is
+  idempotent (`retry_is_safe`, e.g. a REST endpoint honouring Idempotency-Key) just retry.
+Multi-step publishers save each step's result in the publication record, so every retry
+resumes from the step reached.
 """
 
 from __future__ import annotations
@@ -19,12 +27,13 @@ from typing import Any
 
 from socialomega.core import logging as solog
 from socialomega.core.config import ConfigError
-from socialomega.core.consumer import PermanentFailure, RetryLater
+from socialomega.core.consumer import Deferred, PermanentFailure, RetryLater
 from socialomega.core.envelope import Envelope
 from socialomega.core.events import EventSender
 from socialomega.core.store import Document
 from socialomega.publishers.base import ImageAccess, Publisher, PublishRequest
-from socialomega.publishers.claims import Claim, ClaimHeld, Publications
+from socialomega.publishers.claims import Claim, ClaimHeld, Publications, StoredProgress
+from socialomega.publishers.quota import DailyCaps, QuotaFull
 
 EVENT_SOURCE = "socialomega.publisher"
 
@@ -55,6 +64,7 @@ class PublishService:
     sender: EventSender
     event_bus: str
     publisher_for: Callable[[str], tuple[Publisher, dict[str, Any]]]  # target -> (publisher, target config)
+    caps: DailyCaps | None = None
 
     def handle(self, envelope: Envelope) -> str:
         log = solog.get_logger()
@@ -81,44 +91,102 @@ class PublishService:
     def _attempt(self, claim: Claim, request: PublishRequest, publisher: Publisher,
                  target_config: dict[str, Any], envelope: Envelope) -> str:
         log = solog.get_logger()
+        progress = StoredProgress(self.publications, claim)
+        if progress.final_marker is not None and not publisher.retry_is_safe:
+            decided = self._reconcile(claim, request, publisher, progress, envelope)
+            if decided is not None:
+                return decided
+        self._take_slot(claim, request, target_config)
         try:
-            result = publisher.publish(request, self.images)
+            result = publisher.publish(request, self.images, progress)
         except ConfigError as exc:
             # Nothing was sent. Dead-letter now with the reason; redrive once it is fixed.
+            self._give_back_slot(claim, request)
             self.publications.settle(claim, "retrying", last_error={"code": "config", "message": str(exc)})
             raise PermanentFailure(f"{request.target}: {exc}", "config") from exc
         outcome = result.outcome
-        common = {"platform": request.platform, "correlation_id": request.correlation_id}
+        if outcome.kind not in ("ok", "unknown") and progress.final_marker is not None:
+            progress.forget("final")  # the platform answered: no post was made, nothing to look up
         if outcome.ok:
-            event = envelope.follow("PublishSucceeded", {
-                "target": request.target, "platform": request.platform, "version": request.version,
-                "remote_id": result.remote_id, "remote_url": result.remote_url,
-                "published_at": _now(), "detected_at": request.metadata.get("detected_at"),
-                "attempts": claim.data["attempts"],
-            })
-            self.publications.settle(claim, "published", remote_id=result.remote_id, remote_url=result.remote_url,
-                                     published_at=event.payload["published_at"], event=event.model_dump(mode="json"),
-                                     announced=False, **common)
-            self._announce(claim, event)
-            log.info("publish_succeeded", target=request.target, remote_id=result.remote_id,
-                     attempts=claim.data["attempts"])
-            return "published"
+            return self._succeed(claim, request, envelope, result.remote_id, result.remote_url)
         error = {"code": outcome.code, "message": outcome.message, "http_status": outcome.status}
-        if outcome.kind == "retryable" or (outcome.kind == "unknown" and target_config.get("idempotent_retries", True)):
+        common = {"platform": request.platform, "correlation_id": request.correlation_id}
+        if outcome.kind == "deferred":
+            self._give_back_slot(claim, request)
+            self.publications.settle(claim, "deferred", last_error=error, **common)
+            log.info("publish_deferred", target=request.target, **error, retry_after=outcome.retry_after)
+            raise Deferred(f"{request.target}: {outcome.code} {outcome.message}", outcome.retry_after or 3600.0)
+        if outcome.kind == "auth":
+            self._give_back_slot(claim, request)
+            self.publications.settle(claim, "retrying", last_error=error, **common)
+            raise PermanentFailure(f"{request.target}: credentials rejected ({outcome.code}): {outcome.message}; "
+                                   "fix the target's secret, then redrive", "auth")
+        if outcome.kind in ("retryable", "unknown"):
+            # An unknown outcome of a final call (its marker is saved) is looked up on the
+            # platform by the next delivery; of an earlier step, that step is simply redone.
             self.publications.settle(claim, "retrying", last_error=error, **common)
             log.warning("publish_retryable", target=request.target, **error)
             raise RetryLater(f"{request.target}: {outcome.code} {outcome.message}", outcome.retry_after)
-        status = "failed" if outcome.kind == "permanent" else "unconfirmed"
+        self._give_back_slot(claim, request)
+        return self._fail(claim, request, envelope, "failed", error)
+
+    def _reconcile(self, claim: Claim, request: PublishRequest, publisher: Publisher, progress: StoredProgress,
+                   envelope: Envelope) -> str | None:
+        """The last final call's outcome is unknown: ask the platform before posting again."""
+        log = solog.get_logger()
+        lookup = publisher.find_post(request, progress)
+        log.info("publish_reconciled", target=request.target, lookup=lookup.state, reason=lookup.reason,
+                 remote_id=lookup.remote_id)
+        if lookup.state == "found":
+            return self._succeed(claim, request, envelope, lookup.remote_id, lookup.remote_url, reconciled=True)
+        if lookup.state == "undecided":
+            return self._fail(claim, request, envelope, "unconfirmed",
+                              {"code": "unconfirmed", "message": lookup.reason, "http_status": None})
+        progress.forget("final")  # absent: the platform never made the post, so post again
+        return None
+
+    def _succeed(self, claim: Claim, request: PublishRequest, envelope: Envelope, remote_id: str | None,
+                 remote_url: str | None, reconciled: bool = False) -> str:
+        event = envelope.follow("PublishSucceeded", {
+            "target": request.target, "platform": request.platform, "version": request.version,
+            "remote_id": remote_id, "remote_url": remote_url,
+            "published_at": _now(), "detected_at": request.metadata.get("detected_at"),
+            "attempts": claim.data["attempts"], "reconciled": reconciled,
+        })
+        self.publications.settle(claim, "published", remote_id=remote_id, remote_url=remote_url,
+                                 published_at=event.payload["published_at"], event=event.model_dump(mode="json"),
+                                 announced=False, platform=request.platform, correlation_id=request.correlation_id)
+        self._announce(claim, event)
+        solog.get_logger().info("publish_succeeded", target=request.target, remote_id=remote_id,
+                                attempts=claim.data["attempts"], reconciled=reconciled)
+        return "published"
+
+    def _fail(self, claim: Claim, request: PublishRequest, envelope: Envelope, status: str,
+              error: dict[str, Any]) -> str:
         event = envelope.follow("PublishFailed", {
             "target": request.target, "platform": request.platform, "version": request.version,
             "status": status, "error": error, "failed_at": _now(),
             "detected_at": request.metadata.get("detected_at"), "attempts": claim.data["attempts"],
         })
         self.publications.settle(claim, status, error=error, event=event.model_dump(mode="json"), announced=False,
-                                 **common)
+                                 platform=request.platform, correlation_id=request.correlation_id)
         self._announce(claim, event)
-        log.error("publish_failed", target=request.target, status=status, **error)
+        solog.get_logger().error("publish_failed", target=request.target, status=status, **error)
         return status
+
+    def _take_slot(self, claim: Claim, request: PublishRequest, target_config: dict[str, Any]) -> None:
+        cap = target_config.get("daily_cap")
+        if self.caps is None or not cap:
+            return
+        try:
+            self.caps.take(request.target, int(cap), claim.key)
+        except QuotaFull as exc:
+            self.publications.settle(claim, "deferred", last_error={"code": "daily_cap", "message": str(exc)})
+            raise Deferred(str(exc), exc.seconds) from exc
+
+    def _give_back_slot(self, claim: Claim, request: PublishRequest) -> None:
+        if self.caps is not None:
+            self.caps.release(request.target, claim.key)
 
     def _announce(self, claim: Claim, event: Envelope) -> None:
         # If this fails the message is retried; the duplicate path re-announces the stored event.

@@ -1,6 +1,8 @@
-"""`python -m socialomega.sandbox --lightroom-port 8701 --rest-port 8702 [--seed N]`
+"""`python -m socialomega.sandbox [--seed N] [--include-corrupt]`
 
-Serves the fake Lightroom API and the generic REST target on 127.0.0.1 until SIGTERM/SIGINT.
+Serves the fake Lightroom API, the generic REST target and the Instagram, X, Facebook and
+LinkedIn fakes on 127.0.0.1 (ports: `--port NAME=PORT`, defaults in `server.DEMO_PORTS`)
+until SIGTERM/SIGINT.
 """
 
 from __future__ import annotations
@@ -11,14 +13,14 @@ import signal
 import sys
 import threading
 
-from socialomega.sandbox.server import Sandbox
+from socialomega.sandbox.server import DEMO_PORTS, Sandbox
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m socialomega.sandbox", description=__doc__)
     parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--lightroom-port", type=int, default=8701)
-    parser.add_argument("--rest-port", type=int, default=8702)
+    parser.add_argument("--port", action="append", default=[], metavar="NAME=PORT",
+                        help=f"port of one fake (default {DEMO_PORTS})")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--photos", type=int, default=None, help="number of generated photos (default 12)")
     parser.add_argument("--include-corrupt", action="store_true", help="add a truncated-JPEG asset")
@@ -33,13 +35,14 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
 
-    sandbox = Sandbox(host=args.host, lightroom_port=args.lightroom_port, rest_port=args.rest_port,
+    ports = {**DEMO_PORTS, **{name: int(port) for name, _, port in (p.partition("=") for p in args.port)}}
+    sandbox = Sandbox(host=args.host, lightroom_port=ports["lightroom"], rest_port=ports["rest"], social_ports=ports,
                       seed=args.seed, photo_count=args.photos, include_corrupt=args.include_corrupt,
                       quiet=not args.verbose)
     sandbox.start()
     try:
-        print(f"lightroom  {sandbox.lightroom_url}", flush=True)
-        print(f"rest       {sandbox.rest_url}", flush=True)
+        for name, url in sandbox.urls.items():
+            print(f"{name:<10} {url}", flush=True)
         print("credentials (fixed sandbox values, not secrets): "
               + json.dumps(sandbox.credentials, sort_keys=True), flush=True)
         while not stop.wait(0.5):

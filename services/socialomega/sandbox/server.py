@@ -18,12 +18,15 @@ Credentials are fixed sandbox values, not secrets:
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
+from types import ModuleType
 from typing import Any
 
 from werkzeug.serving import BaseWSGIServer, make_server
 
-from socialomega.sandbox import lightroom, rest_target
+from socialomega.sandbox import facebook, instagram, lightroom, linkedin, rest_target, x
 from socialomega.sandbox import photos as photo_gen
 
 
@@ -55,6 +58,28 @@ class _QuietHandlerServer:
         self.thread.join(timeout=5)
 
 
+# platform -> (its fake's module, with `sandbox_target()` and `sandbox_secret()`; the WSGI app class)
+SOCIAL_FAKES: dict[str, tuple[ModuleType, Any]] = {
+    "instagram": (instagram, instagram.InstagramFake),
+    "x": (x, x.XFake),
+    "facebook": (facebook, facebook.FacebookPageFake),
+    "linkedin": (linkedin, linkedin.LinkedInFake),
+}
+# Fixed ports for `make demo` and `python -m socialomega.sandbox` (tests use ephemeral ones).
+DEMO_PORTS = {"lightroom": 8701, "rest": 8702, "instagram": 8703, "x": 8704, "facebook": 8705, "linkedin": 8706}
+
+
+@contextmanager
+def serve(app: Any, host: str = "127.0.0.1", port: int = 0) -> Iterator[str]:
+    """Serve one WSGI app on a thread for the duration of a `with` block; yields its URL."""
+    server = _QuietHandlerServer(app, host, port, quiet=True)
+    server.start()
+    try:
+        yield server.url
+    finally:
+        server.stop()
+
+
 class Sandbox:
     """Both fakes (Lightroom and the generic REST target) on threaded HTTP servers.
 
@@ -64,22 +89,25 @@ class Sandbox:
 
     def __init__(self, *, host: str = "127.0.0.1", lightroom_port: int = 0, rest_port: int = 0,
                  seed: int = 1, photo_count: int | None = None, include_corrupt: bool = False,
-                 quiet: bool = True) -> None:
+                 quiet: bool = True, social_ports: dict[str, int] | None = None) -> None:
         self.host = host
-        self.lightroom_port = lightroom_port
-        self.rest_port = rest_port
         self.quiet = quiet
         self.lightroom = lightroom.LightroomFake(seed=seed, count=photo_count, include_corrupt=include_corrupt)
         self.rest = rest_target.RestTarget()
-        self._servers: list[_QuietHandlerServer] = []
+        # The social platform fakes, by platform name (`instagram`, `x`, `facebook`, `linkedin`).
+        self.social: dict[str, Any] = {name: app() for name, (_, app) in SOCIAL_FAKES.items()}
+        self._ports = {"lightroom": lightroom_port, "rest": rest_port,
+                       **{name: (social_ports or {}).get(name, 0) for name in self.social}}
+        self._servers: dict[str, _QuietHandlerServer] = {}
 
     def start(self) -> Sandbox:
         if self._servers:
             return self
+        apps = {"lightroom": self.lightroom, "rest": self.rest, **self.social}
         try:
-            for app, port in ((self.lightroom, self.lightroom_port), (self.rest, self.rest_port)):
-                server = _QuietHandlerServer(app, self.host, port, self.quiet)
-                self._servers.append(server)
+            for name, app in apps.items():
+                server = _QuietHandlerServer(app, self.host, self._ports[name], self.quiet)
+                self._servers[name] = server
                 server.start()
         except BaseException:
             self.stop()
@@ -87,8 +115,8 @@ class Sandbox:
         return self
 
     def stop(self) -> None:
-        servers, self._servers = self._servers, []
-        for server in servers:
+        servers, self._servers = self._servers, {}
+        for server in servers.values():
             server.stop()
 
     def __enter__(self) -> Sandbox:
@@ -97,22 +125,23 @@ class Sandbox:
     def __exit__(self, *exc: object) -> None:
         self.stop()
 
+    def url(self, name: str) -> str:
+        """Base URL of one fake: `lightroom`, `rest` or a social platform name."""
+        if name not in self._servers:
+            raise RuntimeError(f"sandbox is not started (or has no fake named {name!r})")
+        return self._servers[name].url
+
     @property
     def lightroom_url(self) -> str:
-        return self._url(0)
+        return self.url("lightroom")
 
     @property
     def rest_url(self) -> str:
-        return self._url(1)
-
-    def _url(self, index: int) -> str:
-        if len(self._servers) <= index:
-            raise RuntimeError("sandbox is not started")
-        return self._servers[index].url
+        return self.url("rest")
 
     @property
     def urls(self) -> dict[str, str]:
-        return {"lightroom": self.lightroom_url, "rest": self.rest_url}
+        return {name: server.url for name, server in self._servers.items()}
 
     @property
     def credentials(self) -> dict[str, str]:
@@ -186,6 +215,15 @@ class Sandbox:
         with self.rest.lock:
             self.rest.faults.append(rest_target._Fault(kind=kind, remaining=count, retry_after=retry_after,
                                                        delay=delay or 0.0, path_contains=path_contains))
+
+    def social_posts(self, platform: str) -> list[dict[str, Any]]:
+        """What one social fake published (its `/_sandbox/posts`)."""
+        return self.social[platform].posts()
+
+    def fail_social_next(self, platform: str, kind: str, count: int = 1, **options: Any) -> None:
+        """The next `count` calls to a social fake fail: kind `500`, `429` (with the platform's
+        rate-limit headers), `timeout` (no effect, late 504) or `slow_accept` (done, late answer)."""
+        self.social[platform].fail_next(kind, count, **options)
 
     def rest_posts(self) -> list[dict[str, Any]]:
         """What the REST target accepted (posts and media), each with `target`, `asset_id` and

@@ -20,6 +20,8 @@ locals {
   consumers  = module.pipeline.consumers
   timeouts   = { poller = module.pipeline.poller.function_timeout }
   publishers = { for name, c in local.consumers : name => c if c.service == "publisher" }
+  # X rotates refresh tokens on every use, so its publisher writes its own secret back.
+  rotating_token_targets = toset([for t in var.targets : t.name if t.platform == "x"])
 
   store_rw = [
     { sid = "StoreRead", actions = ["s3:GetObject"], resources = ["${local.buckets["store"]}/*"] },
@@ -86,9 +88,13 @@ module "publisher" {
   policy_statements = concat(local.store_rw, local.own_dlq[each.key], [
     { sid = "TargetsSettings", actions = ["ssm:GetParameter"], resources = [local.params["targets"]] },
     { sid = "OwnTargetSecret", actions = ["secretsmanager:GetSecretValue"], resources = [local.secrets[trimprefix(each.key, "publisher-")]] },
+    # Over quota, a photo is deferred by sending it again, delayed, to the function's own queue.
+    { sid = "DeferOnOwnQueue", actions = ["sqs:SendMessage"], resources = [each.value.queue_arn] },
     { sid = "VariantsRead", actions = ["s3:GetObject", "s3:GetObjectVersion"], resources = ["${local.buckets["processed"]}/processed/*"] },
     { sid = "AnnounceResults", actions = ["events:PutEvents"], resources = [module.pipeline.bus.arn] },
-  ])
+    ], contains(local.rotating_token_targets, trimprefix(each.key, "publisher-")) ? [
+    { sid = "RotateOwnTokens", actions = ["secretsmanager:PutSecretValue"], resources = [local.secrets[trimprefix(each.key, "publisher-")]] },
+  ] : [])
   log_retention_days = var.log_retention_days
 }
 

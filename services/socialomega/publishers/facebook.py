@@ -1,0 +1,257 @@
+"""Facebook Page photo posts through the Graph API: one call, `POST /{version}/{page-id}/photos`.
+
+The photo is given either as `url` (a presigned S3 URL of the variant that Meta downloads
+during the call; `upload: "url"`, the default) or as a multipart file part named `source`
+(`upload: "multipart"`, for images Meta cannot reach). `source` is not named in our reference
+(UNCONFIRMED there); it is the field the Graph API's own SDKs send (Meta's PHP SDK
+`'source' => $fb->fileToUpload(...)`, the Node SDK, restfb), so we use it and the fake accepts
+only that name. The answer is `{"id": photo_id, "post_id": page_post_id}`; the post's permalink
+is https://www.facebook.com/<post_id>.
+
+There is only one, non-idempotent step (Graph has no idempotency key), so `mark_final` is
+called right before it with the exact caption. If that call's outcome is never learned,
+`find_post` lists the Page's uploaded photos, newest first,
+`GET /{page-id}/photos?type=uploaded&fields=id,name,created_time,page_story_id` (choice: the
+photos edge holds exactly the objects this call creates, its `name` is the caption and its
+`page_story_id` the post id; `/{page-id}/published_posts` would also list link and text posts
+and hides unpublished photos) and matches the exact caption among photos created after the
+marker's `sent_at` (minus `clock_skew_seconds`).
+
+Auth: the Page access token (secret key `page_access_token`) goes in an `Authorization:
+Bearer` header, never in a URL. Page tokens fall under Business Use Case rate limits; the
+throttle (code 32) and its `X-Business-Use-Case-Usage` header are read by `core.http.classify`.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime, timedelta
+from typing import Any, Literal
+
+import requests
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from socialomega.core import http
+from socialomega.core.config import ConfigError
+from socialomega.core.http import Outcome
+from socialomega.core.logging import get_logger
+from socialomega.publishers.base import Credentials, ImageAccess, Lookup, Progress, PublishRequest, PublishResult
+from socialomega.publishers.captions import build_caption
+
+DEFAULT_HOST = "graph.facebook.com"
+PERMALINK = "https://www.facebook.com/{}"
+
+
+class InvalidFacebookTarget(ConfigError):
+    """The Facebook target's configuration or secret cannot work; an operator must fix it."""
+
+
+class FacebookSettings(BaseModel):
+    """The platform keys of a `facebook` target entry (other keys, e.g. the caption options
+    `caption_template`, `max_hashtags`, `exclude_keywords`, go to `build_caption` as they are)."""
+
+    model_config = ConfigDict(extra="ignore")
+    page_id: str = Field(pattern=r"^[0-9]{1,32}$")
+    graph_version: str = Field("v25.0", pattern=r"^v[0-9]{1,3}\.[0-9]{1,2}$")
+    api_base_url: str = f"https://{DEFAULT_HOST}"
+    allowed_hosts: list[str] = Field(default_factory=lambda: [DEFAULT_HOST])
+    allow_private_network: bool = False  # only for the local sandbox
+    upload: Literal["url", "multipart"] = "url"
+    # The URL is fetched during the call (and by Meta's retries of it, within seconds); every
+    # delivery presigns a new one. 15 minutes covers a slow call with a wide margin.
+    image_url_ttl_seconds: int = Field(900, ge=60, le=7 * 24 * 3600)
+    timeout_seconds: float = Field(60.0, gt=0, le=300)  # the call includes Meta's download
+    connect_timeout_seconds: float = Field(5.0, gt=0, le=60)
+    send_alt_text: bool = True
+    lookup_page_size: int = Field(25, ge=1, le=100)
+    lookup_max_pages: int = Field(4, ge=1, le=20)
+    clock_skew_seconds: float = Field(120.0, ge=0, le=3600)
+
+    @field_validator("page_id", mode="before")
+    @classmethod
+    def _page_id_as_text(cls, value: Any) -> Any:
+        return str(value) if isinstance(value, int) and not isinstance(value, bool) else value
+
+    @field_validator("api_base_url")
+    @classmethod
+    def _no_trailing_slash(cls, value: str) -> str:
+        if not re.match(r"^https?://[^/\s]+$", value.rstrip("/")):
+            raise ValueError("must be scheme://host[:port] without a path")
+        return value.rstrip("/")
+
+
+class FacebookPublisher:
+    platform = "facebook"
+    retry_is_safe = False
+
+    def __init__(self, settings: FacebookSettings, credentials: Credentials, target: dict[str, Any],
+                 session: requests.Session | None = None) -> None:
+        self.settings = settings
+        self.credentials = credentials
+        self.target = target
+        self.session = session or http.session()
+
+    # --- publish ----------------------------------------------------------------------------------
+    def publish(self, request: PublishRequest, images: ImageAccess, progress: Progress) -> PublishResult:
+        s = self.settings
+        log = get_logger().bind(target=request.target, platform=self.platform, page_id=s.page_id)
+        url = self._url("photos")
+        try:
+            http.check_destination(url, s.allowed_hosts, s.allow_private_network)
+        except http.UnsafeDestination as exc:
+            return PublishResult(Outcome("permanent", code="unsafe_destination", message=str(exc)))
+        caption = build_caption(self.platform, request.metadata, self.target)
+        fields: dict[str, str] = {"caption": caption.text}
+        if s.send_alt_text and caption.alt_text:
+            fields["alt_text_custom"] = caption.alt_text
+        files = None
+        if s.upload == "url":
+            fields["url"] = images.url(request, s.image_url_ttl_seconds)
+        else:
+            files = {"source": (f"{request.asset_id}.jpg", images.read(request), request.content_type)}
+        token = self._token()
+        progress.mark_final({"page_id": s.page_id, "caption": caption.text, "upload": s.upload})
+        log.info("facebook_photo_posting", upload=s.upload, caption_chars=len(caption.text))
+        response, outcome = self._post(url, fields, files, token)
+        if outcome.kind == "auth":
+            # The secret may have been rotated since it was cached: one more try with the
+            # fresh value. Safe: Graph rejected the token before doing anything.
+            fresh = self._token(fresh=True)
+            if fresh != token:
+                log.info("facebook_token_reloaded")
+                response, outcome = self._post(url, fields, files, fresh)
+        if not outcome.ok:
+            log.warning("facebook_photo_failed", kind=outcome.kind, code=outcome.code, status=outcome.status,
+                        message=outcome.message, retry_after=outcome.retry_after)
+            return PublishResult(outcome)
+        assert response is not None
+        try:
+            body = response.json()
+            photo_id = str(body["id"])
+        except (ValueError, KeyError, TypeError):
+            return PublishResult(Outcome("unknown", response.status_code, "invalid_response",
+                                         "Graph accepted the photo but the answer has no id"))
+        post_id = str(body.get("post_id") or "") or None
+        log.info("facebook_photo_posted", photo_id=photo_id, post_id=post_id, usage=http.meta_usage_percent(
+            response.headers))
+        return PublishResult(Outcome("ok", response.status_code), remote_id=post_id or photo_id,
+                             remote_url=PERMALINK.format(post_id or photo_id))
+
+    def _post(self, url: str, fields: dict[str, str], files: Any, token: str
+              ) -> tuple[requests.Response | None, Outcome]:
+        try:
+            response = self.session.post(url, data=fields, files=files, headers=_auth(token),
+                                         timeout=self._timeout(), allow_redirects=False)
+        except requests.RequestException as exc:
+            return None, http.classify(error=exc)
+        return response, http.classify(response)
+
+    # --- find_post --------------------------------------------------------------------------------
+    def find_post(self, request: PublishRequest, progress: Progress) -> Lookup:
+        s = self.settings
+        marker = progress.final_marker or {}
+        caption = marker.get("caption")
+        if not isinstance(caption, str) or not _normal(caption):
+            return Lookup.undecided("no caption in the final marker to recognise the post by")
+        if marker.get("page_id") not in (None, s.page_id):
+            return Lookup.undecided(f"the post went to page {marker.get('page_id')}, the target now names {s.page_id}")
+        since = _parse_time(marker.get("sent_at"))
+        if marker.get("sent_at") and since is None:
+            return Lookup.undecided(f"unreadable sent_at {marker.get('sent_at')!r}")
+        if since is not None:
+            since -= timedelta(seconds=s.clock_skew_seconds)
+        url = self._url("photos")
+        try:
+            http.check_destination(url, s.allowed_hosts, s.allow_private_network)
+        except http.UnsafeDestination as exc:
+            return Lookup.undecided(str(exc))
+        token = self._token()
+        wanted = _normal(caption)
+        matches: list[dict[str, Any]] = []
+        params: dict[str, Any] = {"type": "uploaded", "fields": "id,name,created_time,page_story_id",
+                                  "limit": s.lookup_page_size}
+        for _ in range(s.lookup_max_pages):
+            try:
+                response = self.session.get(url, params=params, headers=_auth(token), timeout=self._timeout(),
+                                            allow_redirects=False)
+            except requests.RequestException as exc:
+                return Lookup.undecided(f"listing the Page's photos failed: {http.classify(error=exc).code}")
+            outcome = http.classify(response)
+            if not outcome.ok:
+                return Lookup.undecided(f"listing the Page's photos failed: {outcome.code} {outcome.message}")
+            try:
+                body = response.json()
+                items = list(body.get("data") or [])
+            except (ValueError, AttributeError, TypeError):
+                return Lookup.undecided("listing the Page's photos gave no JSON data")
+            reached_older = False
+            for item in items:
+                created = _parse_time(item.get("created_time"))
+                if since is not None and (created is None or created < since):
+                    reached_older = True  # newest first: the rest is older still
+                    break
+                if _normal(str(item.get("name") or "")) == wanted:
+                    matches.append(item)
+            after = ((body.get("paging") or {}).get("cursors") or {}).get("after")
+            if reached_older or not items or not (body.get("paging") or {}).get("next") or not after:
+                break
+            params = {**params, "after": after}
+        else:  # pages left unread: more photos may carry the caption
+            return Lookup.undecided(f"more than {s.lookup_max_pages} pages of photos to search")
+        get_logger().info("facebook_lookup", target=request.target, matches=len(matches))
+        if len(matches) == 1:
+            item = matches[0]
+            post_id = str(item.get("page_story_id") or item.get("id") or "")
+            if not post_id:
+                return Lookup.undecided("the matching photo has no id")
+            return Lookup.found(post_id, PERMALINK.format(post_id))
+        if not matches:
+            return Lookup.absent("no photo with this caption since the final call")
+        return Lookup.undecided(f"{len(matches)} photos carry this caption")
+
+    # --- helpers ----------------------------------------------------------------------------------
+    def _url(self, edge: str) -> str:
+        s = self.settings
+        return f"{s.api_base_url}/{s.graph_version}/{s.page_id}/{edge}"
+
+    def _timeout(self) -> tuple[float, float]:
+        return self.settings.connect_timeout_seconds, self.settings.timeout_seconds
+
+    def _token(self, fresh: bool = False) -> str:
+        token = self.credentials.current(fresh=fresh).get("page_access_token")
+        if not isinstance(token, str) or not token.strip():
+            raise InvalidFacebookTarget("the target's secret has no 'page_access_token'")
+        return token.strip()
+
+
+def _auth(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+def _normal(text: str) -> str:
+    """Graph stores the caption as sent; line endings and outer blanks are all we forgive."""
+    return text.replace("\r\n", "\n").strip()
+
+
+def _parse_time(value: Any) -> datetime | None:
+    """ISO 8601, including Graph's `2026-11-26T08:43:11+0000`."""
+    if not isinstance(value, str) or not value:
+        return None
+    for parse in (datetime.fromisoformat, lambda v: datetime.strptime(v, "%Y-%m-%dT%H:%M:%S%z")):
+        try:
+            moment = parse(value)
+        except ValueError:
+            continue
+        return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    return None
+
+
+def build(target: dict[str, Any], credentials: Credentials) -> FacebookPublisher:
+    try:
+        settings = FacebookSettings.model_validate(target)
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(str(p) for p in e['loc']) or 'target'}: {e['msg']}" for e in exc.errors())
+        raise InvalidFacebookTarget(f"facebook target {target.get('name')!r}: {problems}") from None
+    if target.get("platform", "facebook") != "facebook":
+        raise InvalidFacebookTarget(f"target {target.get('name')!r} is not a facebook target")
+    return FacebookPublisher(settings, credentials, target)

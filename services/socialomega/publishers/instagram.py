@@ -1,0 +1,431 @@
+"""Instagram publisher: Graph API content publishing for a professional account (Facebook Login,
+graph.facebook.com).
+
+Steps, each saved in `Progress` as soon as it succeeds, so a redelivery resumes where the last
+one stopped:
+  1. `GET /{ig-user-id}/content_publishing_limit?fields=quota_usage,config`: a used-up quota is
+     an Outcome "deferred" (not a failure), retry_after = when the oldest post of the 24 h
+     window leaves it (read from the account's recent media), else `quota_retry_seconds`.
+  2. `POST /{ig-user-id}/media` with `image_url` (a presigned URL of the variant), `caption`
+     and `alt_text` -> container id, saved as step "container". A container is not a post:
+     an unknown outcome here is retried (the orphan expires after 24 h).
+  3. `GET /{container-id}?fields=status_code,status` until FINISHED, bounded, with backoff and
+     an injectable `sleep`. Still IN_PROGRESS at the bound -> retryable; the saved container
+     is polled again on the next delivery instead of creating another. ERROR -> permanent
+     with the status text. EXPIRED (containers live 24 h) -> forgotten and recreated.
+  4. `progress.mark_final({container_id, caption, ...})`, then
+     `POST /{ig-user-id}/media_publish?creation_id=...` -> media id, saved as step "media_id".
+  5. `GET /{media-id}?fields=permalink` -> the remote URL (best effort).
+
+`find_post` (after an unknown media_publish outcome) reads the container's status_code
+(PUBLISHED means it was published; FINISHED/ERROR/EXPIRED/IN_PROGRESS mean it was not) and
+lists the account's recent media to find the post with the exact caption after `sent_at`.
+
+The access token (secret key `access_token`) goes in an `Authorization: Bearer` header, which
+Graph accepts like the `access_token` parameter, so it never appears in a URL (access logs,
+proxies, exception messages that quote URLs).
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from urllib.parse import urlsplit
+
+import requests
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from socialomega.core import http
+from socialomega.core.config import ConfigError
+from socialomega.core.http import Outcome
+from socialomega.core.logging import get_logger
+from socialomega.publishers.base import Credentials, ImageAccess, Lookup, Progress, PublishRequest, PublishResult
+from socialomega.publishers.captions import build_caption
+
+PLATFORM = "instagram"
+REAL_HOST = "https://graph.facebook.com"
+QUOTA_WINDOW = 24 * 3600
+# Meta's fetcher downloads `image_url` when the container is created, and retries on its side
+# when a download fails; a redelivery may also recreate an EXPIRED container hours later from
+# a new URL. 6 h covers Meta's fetch and its retries with a wide margin while keeping the
+# presigned URL short-lived (SigV4 allows up to 7 days; Lambda role credentials cap it anyway
+# at the session's lifetime, so the URL is re-signed on every container creation).
+DEFAULT_IMAGE_URL_TTL = 6 * 3600
+_RECREATE_SUBCODES = {2207020}  # "the media you are trying to access has expired"
+
+log = get_logger(component="publisher.instagram")
+
+
+class InvalidInstagramConfig(ConfigError):
+    """The Instagram target's configuration or secret cannot work; an operator must fix it."""
+
+
+class InstagramSettings(BaseModel):
+    """The target entry's Instagram keys (other keys, e.g. `name`, `spec`, are ignored here;
+    caption options `caption_template`, `max_hashtags`, `exclude_keywords`,
+    `caption_max_length` go to `build_caption` from the target dict)."""
+
+    model_config = ConfigDict(extra="ignore")
+    ig_user_id: str
+    graph_version: str = "v25.0"
+    api_base_url: str = REAL_HOST
+    allowed_hosts: list[str] | None = None  # default: the host of api_base_url
+    allow_private_network: bool = False  # only for the local sandbox
+    timeout_seconds: float = Field(20.0, gt=0, le=120)
+    image_url_ttl_seconds: int = Field(DEFAULT_IMAGE_URL_TTL, ge=900, le=7 * 24 * 3600)
+    # Meta suggests polling once a minute for up to 5 minutes; a Lambda should not wait that
+    # long, so we poll briefly (here ~2+4+8+16 s) and let the queue bring the message back.
+    status_poll_attempts: int = Field(5, ge=1, le=20)
+    status_poll_initial_delay: float = Field(2.0, ge=0)
+    status_poll_max_delay: float = Field(30.0, ge=0)
+    in_progress_retry_seconds: float = Field(60.0, ge=1)
+    quota_retry_seconds: float = Field(3600.0, ge=60)
+    lookup_pages: int = Field(4, ge=1, le=20)  # recent-media pages find_post reads (50 each)
+
+    @field_validator("ig_user_id")
+    @classmethod
+    def _numeric_id(cls, value: str) -> str:
+        if not re.fullmatch(r"\d{5,25}", str(value)):
+            raise ValueError("ig_user_id must be the numeric Instagram professional account id")
+        return str(value)
+
+    @field_validator("graph_version")
+    @classmethod
+    def _version(cls, value: str) -> str:
+        if not re.fullmatch(r"v\d{1,2}\.\d", value):
+            raise ValueError("graph_version must look like 'v25.0'")
+        return value
+
+    @field_validator("api_base_url")
+    @classmethod
+    def _base(cls, value: str) -> str:
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.hostname or parts.path not in ("", "/"):
+            raise ValueError("api_base_url must be a scheme and host, e.g. https://graph.facebook.com")
+        return value.rstrip("/")
+
+
+class _Failed(Exception):
+    """A step's failure, carried to `publish` as the Outcome to return."""
+
+    def __init__(self, outcome: Outcome) -> None:
+        super().__init__(outcome.message)
+        self.outcome = outcome
+
+
+class InstagramPublisher:
+    platform = PLATFORM
+    retry_is_safe = False  # media_publish has no idempotency key: a repeat is a second post
+
+    def __init__(self, settings: InstagramSettings, target: dict[str, Any], credentials: Credentials,
+                 session: requests.Session | None = None, sleep: Callable[[float], None] = time.sleep,
+                 now: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
+        self.settings = settings
+        self.target = target
+        self.credentials = credentials
+        self.session = session or http.session()
+        self.sleep = sleep
+        self.now = now
+        self.log = log.bind(target=target.get("name"))
+
+    # --- Publisher protocol -------------------------------------------------------------------
+    def publish(self, request: PublishRequest, images: ImageAccess, progress: Progress) -> PublishResult:
+        try:
+            self._check_destination()
+            media_id = progress.get("media_id")
+            if media_id:  # published by an earlier delivery; only the permalink may be missing
+                return self._done(str(media_id))
+            caption = build_caption(PLATFORM, request.metadata, self.target)
+            self._check_quota()
+            container_id = self._ready_container(request, images, progress, caption.text, caption.alt_text)
+            progress.mark_final({"container_id": container_id, "caption": caption.text,
+                                 "ig_user_id": self.settings.ig_user_id})
+            self.log.info("ig.publish", step="media_publish", container_id=container_id)
+            response = self._call("POST", f"{self.settings.ig_user_id}/media_publish",
+                                  params={"creation_id": container_id})
+            outcome = http.classify(response)
+            if not outcome.ok:
+                if outcome.kind == "retryable" and (outcome.status or 500) >= 500:
+                    # A server error on the final call may come after Instagram acted on it:
+                    # only find_post can tell, so it is not simply retried.
+                    outcome = Outcome("unknown", outcome.status, outcome.code, outcome.message, outcome.retry_after)
+                elif _subcode(response) in _RECREATE_SUBCODES:
+                    progress.forget("container")  # expired between polling and publishing
+                    outcome = Outcome("retryable", outcome.status, outcome.code, outcome.message, 0.0)
+                return PublishResult(outcome)
+            media_id = _body(response).get("id")
+            if not media_id:
+                return PublishResult(Outcome("unknown", response.status_code, "invalid_response",
+                                             "media_publish answered without a media id"))
+            progress.save("media_id", str(media_id))
+            return self._done(str(media_id))
+        except _Failed as failed:
+            self.log.info("ig.step_failed", kind=failed.outcome.kind, code=failed.outcome.code)
+            return PublishResult(failed.outcome)
+
+    def find_post(self, request: PublishRequest, progress: Progress) -> Lookup:
+        marker = progress.final_marker
+        if not marker or not marker.get("container_id"):
+            return Lookup.absent("nothing was sent to media_publish")
+        try:
+            self._check_destination()
+        except _Failed as failed:
+            return Lookup.undecided(failed.outcome.message)
+        container_id, caption = str(marker["container_id"]), str(marker.get("caption", ""))
+        status = self._container_status_code(container_id)
+        matches, complete = self._recent_with_caption(caption, _parse_time(marker.get("sent_at")))
+        self.log.info("ig.find_post", container_status=status, matches=len(matches or []), complete=complete)
+        if status is not None and status != "PUBLISHED":
+            # The container still exists and was not published: media_publish did not act.
+            return Lookup.absent(f"container status is {status}")
+        if matches is None:
+            return Lookup.undecided("listing the account's recent media failed")
+        if len(matches) == 1:
+            found = matches[0]
+            return Lookup.found(str(found["id"]), found.get("permalink"))
+        if len(matches) > 1:
+            return Lookup.undecided(f"{len(matches)} recent posts carry the same caption")
+        if status == "PUBLISHED":
+            return Lookup.undecided("the container is PUBLISHED but the post is not listed yet")
+        if not complete:
+            return Lookup.undecided("the recent media listing was cut short")
+        # Container status unreadable, and the complete listing after sent_at has no such post.
+        return Lookup.absent("no recent post with this caption")
+
+    # --- steps --------------------------------------------------------------------------------
+    def _check_quota(self) -> None:
+        response = self._call("GET", f"{self.settings.ig_user_id}/content_publishing_limit",
+                              params={"fields": "quota_usage,config"})
+        self._require_ok(response)
+        entries = _body(response).get("data") or [{}]
+        entry = entries[0] if isinstance(entries[0], dict) else {}
+        usage = entry.get("quota_usage")
+        config = entry.get("config") or {}
+        total = config.get("quota_total")
+        if not isinstance(usage, int) or not isinstance(total, int):
+            return  # unreadable: media_publish enforces it anyway (code 9 / 2207042 -> deferred)
+        if usage >= total:
+            wait = self._quota_wait(int(config.get("quota_duration") or QUOTA_WINDOW))
+            self.log.info("ig.quota_used_up", quota_usage=usage, quota_total=total, retry_after=wait)
+            raise _Failed(Outcome("deferred", response.status_code, "ig:quota",
+                                  f"Instagram publishing quota used up ({usage}/{total} in 24 h)", wait))
+
+    def _quota_wait(self, window: int) -> float:
+        """Seconds until the oldest post of the current window leaves it. The listing includes
+        posts made outside the API, so this may be early (then we are deferred again)."""
+        response = self._call("GET", f"{self.settings.ig_user_id}/media",
+                              params={"fields": "id,timestamp", "limit": "100"})
+        if not http.classify(response).ok:
+            return self.settings.quota_retry_seconds
+        now = self.now()
+        stamps = [t for t in (_parse_time(m.get("timestamp")) for m in _body(response).get("data") or [])
+                  if t is not None and now - t < timedelta(seconds=window)]
+        if not stamps:
+            return self.settings.quota_retry_seconds
+        return max(60.0, (min(stamps) + timedelta(seconds=window) - now).total_seconds())
+
+    def _ready_container(self, request: PublishRequest, images: ImageAccess, progress: Progress,
+                         caption: str, alt_text: str) -> str:
+        """A FINISHED container, reusing the saved one; an EXPIRED one is recreated once."""
+        for _ in range(2):
+            saved = progress.get("container")
+            container_id = saved.get("id") if isinstance(saved, dict) else None
+            if not container_id:
+                container_id = self._create_container(request, images, caption, alt_text)
+                progress.save("container", {"id": container_id, "created_at": self.now().isoformat()})
+            status = self._wait_finished(container_id)
+            if status == "FINISHED":
+                return container_id
+            self.log.info("ig.container_expired", container_id=container_id)
+            progress.forget("container")
+        raise _Failed(Outcome("retryable", None, "ig:container_expired", "new container expired at once", 60.0))
+
+    def _create_container(self, request: PublishRequest, images: ImageAccess, caption: str, alt_text: str) -> str:
+        data = {"image_url": images.url(request, self.settings.image_url_ttl_seconds), "caption": caption}
+        if alt_text:
+            data["alt_text"] = alt_text
+        self.log.info("ig.publish", step="container", caption_length=len(caption))
+        response = self._call("POST", f"{self.settings.ig_user_id}/media", data=data, creating=True)
+        self._require_ok(response)
+        container_id = _body(response).get("id")
+        if not container_id:
+            raise _Failed(Outcome("retryable", response.status_code, "invalid_response",
+                                  "container creation answered without an id"))
+        return str(container_id)
+
+    def _wait_finished(self, container_id: str) -> str:
+        """FINISHED or EXPIRED; raises _Failed for ERROR, call failures and the polling bound."""
+        s = self.settings
+        delay = s.status_poll_initial_delay
+        for attempt in range(s.status_poll_attempts):
+            response = self._call("GET", container_id, params={"fields": "status_code,status"})
+            if _subcode(response) in _RECREATE_SUBCODES:
+                return "EXPIRED"
+            self._require_ok(response)
+            body = _body(response)
+            code = body.get("status_code")
+            self.log.info("ig.container_status", container_id=container_id, status_code=code, attempt=attempt + 1)
+            if code in ("FINISHED", "EXPIRED"):
+                return str(code)
+            if code == "ERROR":
+                raise _Failed(Outcome("permanent", response.status_code, "ig:container_error",
+                                      str(body.get("status") or "container processing failed")[:300]))
+            if code == "PUBLISHED":
+                # Only an earlier media_publish can have done this; find_post reconciles it.
+                raise _Failed(Outcome("unknown", response.status_code, "ig:container_published",
+                                      "the container was already published by an earlier attempt"))
+            if code != "IN_PROGRESS":
+                raise _Failed(Outcome("retryable", response.status_code, "invalid_response",
+                                      f"unexpected container status_code {code!r}"))
+            if attempt + 1 < s.status_poll_attempts:
+                self.sleep(delay)
+                delay = min(s.status_poll_max_delay, max(delay * 2, 0.01))
+        raise _Failed(Outcome("retryable", None, "ig:container_in_progress",
+                              "the container is still IN_PROGRESS; polling resumes on the next delivery",
+                              s.in_progress_retry_seconds))
+
+    def _done(self, media_id: str) -> PublishResult:
+        permalink = None
+        response = self._call("GET", media_id, params={"fields": "permalink"}, quiet=True)
+        if response is not None and http.classify(response).ok:
+            permalink = _body(response).get("permalink")
+        self.log.info("ig.published", media_id=media_id, permalink=permalink)
+        return PublishResult(Outcome("ok", 200), remote_id=media_id, remote_url=permalink)
+
+    # --- lookups ------------------------------------------------------------------------------
+    def _container_status_code(self, container_id: str) -> str | None:
+        response = self._call("GET", container_id, params={"fields": "status_code"}, quiet=True)
+        if response is None or not http.classify(response).ok:
+            return None
+        code = _body(response).get("status_code")
+        return str(code) if code else None
+
+    def _recent_with_caption(self, caption: str, since: datetime | None) -> tuple[list[dict[str, Any]] | None, bool]:
+        """(posts with exactly this caption after `since`, whether the listing reached `since`).
+        None when the listing failed. Without `since`, only the first pages are read."""
+        skew = timedelta(minutes=2)  # our clock vs Meta's
+        params: dict[str, str] = {"fields": "id,caption,timestamp,permalink", "limit": "50"}
+        matches: list[dict[str, Any]] = []
+        for _ in range(self.settings.lookup_pages):
+            response = self._call("GET", f"{self.settings.ig_user_id}/media", params=params, quiet=True)
+            if response is None or not http.classify(response).ok:
+                return None, False
+            body = _body(response)
+            page = [m for m in body.get("data") or [] if isinstance(m, dict)]
+            reached = False
+            for media in page:
+                stamp = _parse_time(media.get("timestamp"))
+                if since is not None and stamp is not None and stamp < since - skew:
+                    reached = True
+                    break
+                if media.get("caption") == caption:
+                    matches.append(media)
+            after = ((body.get("paging") or {}).get("cursors") or {}).get("after")
+            has_next = bool((body.get("paging") or {}).get("next"))
+            if reached or not has_next or not after:
+                return matches, reached or not has_next
+            params = {**params, "after": after}
+        return matches, False
+
+    # --- HTTP ---------------------------------------------------------------------------------
+    def _check_destination(self) -> None:
+        s = self.settings
+        allowed = s.allowed_hosts if s.allowed_hosts is not None else [urlsplit(s.api_base_url).hostname or ""]
+        try:
+            http.check_destination(s.api_base_url, allowed, s.allow_private_network)
+        except http.UnsafeDestination as exc:
+            raise _Failed(Outcome("permanent", code="unsafe_destination", message=str(exc))) from None
+
+    def _token(self, fresh: bool = False) -> str:
+        token = self.credentials.current(fresh=fresh).get("access_token")
+        if not token:
+            raise InvalidInstagramConfig(f"the secret of target {self.target.get('name')!r} has no 'access_token'")
+        return str(token)
+
+    def _call(self, method: str, path: str, *, params: dict[str, str] | None = None,
+              data: dict[str, str] | None = None, creating: bool = False, quiet: bool = False) -> Any:
+        """One Graph call. Failures to connect raise _Failed (or return None when `quiet`).
+        `creating`: an unknown outcome only leaves an orphan container, so it is retryable."""
+        s = self.settings
+        url = f"{s.api_base_url}/{s.graph_version}/{path}"
+        try:
+            token = self._token()
+            response = self._send(method, url, params, data, token)
+            if _code(response) in (102, 190):
+                # Rejected before acting. An operator may have rotated the secret while this
+                # container held the cached copy: re-read it once and retry with a new token.
+                fresh = self._token(fresh=True)
+                if fresh != token:
+                    self.log.info("ig.token_reloaded")
+                    response = self._send(method, url, params, data, fresh)
+        except requests.RequestException as exc:
+            if quiet:
+                return None
+            outcome = http.classify(error=exc)
+            if creating and outcome.kind == "unknown":
+                outcome = Outcome("retryable", None, outcome.code, "container creation timed out; a new one is made")
+            # The exception text can quote the URL (never the token: it travels in a header).
+            raise _Failed(Outcome(outcome.kind, outcome.status, outcome.code, type(exc).__name__)) from None
+        served = response.headers.get("facebook-api-version")
+        if served and served != s.graph_version:
+            self.log.warning("ig.version_upgraded", pinned=s.graph_version, served=served)
+        if http.meta_usage_percent(response.headers) >= 90:
+            self.log.warning("ig.rate_usage_high", usage=http.meta_usage_percent(response.headers))
+        return response
+
+    def _send(self, method: str, url: str, params: dict[str, str] | None, data: dict[str, str] | None,
+              token: str) -> requests.Response:
+        s = self.settings
+        return self.session.request(method, url, params=params, data=data,
+                                    headers={"Authorization": f"Bearer {token}"},
+                                    timeout=(min(5.0, s.timeout_seconds), s.timeout_seconds), allow_redirects=False)
+
+    def _require_ok(self, response: requests.Response) -> None:
+        outcome = http.classify(response)
+        if not outcome.ok:
+            raise _Failed(outcome)
+
+
+def _body(response: requests.Response) -> dict[str, Any]:
+    try:
+        body = response.json()
+    except ValueError:
+        return {}
+    return body if isinstance(body, dict) else {}
+
+
+def _code(response: requests.Response) -> int | None:
+    err = _body(response).get("error")
+    return err.get("code") if isinstance(err, dict) else None
+
+
+def _subcode(response: requests.Response) -> int | None:
+    err = _body(response).get("error")
+    return err.get("error_subcode") if isinstance(err, dict) else None
+
+
+def _parse_time(value: Any) -> datetime | None:
+    """Graph's `2026-11-26T08:59:00+0000` or an ISO timestamp (the marker's `sent_at`)."""
+    if not isinstance(value, str) or not value:
+        return None
+    text = value.strip().replace("Z", "+00:00")
+    if re.search(r"[+-]\d{4}$", text):
+        text = text[:-2] + ":" + text[-2:]
+    try:
+        parsed = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def build(target: dict[str, Any], credentials: Credentials, *, session: requests.Session | None = None,
+          sleep: Callable[[float], None] = time.sleep) -> InstagramPublisher:
+    try:
+        settings = InstagramSettings.model_validate(target)
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors())
+        raise InvalidInstagramConfig(f"instagram target {target.get('name')!r}: {problems}") from None
+    return InstagramPublisher(settings, target, credentials, session=session, sleep=sleep)

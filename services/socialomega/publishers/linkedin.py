@@ -1,0 +1,363 @@
+"""LinkedIn image posts through the versioned REST API (Images API + Posts API).
+
+Steps, each saved with `progress.save` right after it succeeds so a redelivery resumes:
+  1. "image":    POST /rest/images?action=initializeUpload -> {urn, upload_url, expires_at_ms}.
+                 Redone when the upload URL expired (or is about to) before the bytes were sent.
+  2. "uploaded": PUT the variant's bytes to the upload URL (SSRF-checked against the LinkedIn
+                 upload hosts plus the configured API host).
+  3. wait (bounded, injected sleep) until GET /rest/images/{urn} says AVAILABLE; not saved,
+     it is a read.
+  4. `progress.mark_final({"image_urn", "author"})`, then POST /rest/posts -> 201 with the post
+     URN in `x-restli-id`; the permalink is https://www.linkedin.com/feed/update/<urn>/.
+`find_post` lists the author's recent posts (finder q=author, newest first) and matches
+`content.media.id` against the image URN of the marker: an image URN is used by one post only.
+
+Every API call carries `Linkedin-Version` (pinned per target, `linkedin_version`) and
+`X-Restli-Protocol-Version: 2.0.0`. LinkedIn sends no Retry-After: a 429 without one is left to
+the queue's backoff, and a 429 for a DAY limit is deferred to midnight UTC (core/http.py).
+
+Alt text goes in `content.media.altText`. UNCONFIRMED: the Posts API reference we could read did
+not show the MediaContent fields; LinkedIn's MultiImage content uses `altText` per image and
+third-party clients of /rest/posts send `altText`, while some older code sends `title` (a media
+title, not alt text). We send `altText` only; the sandbox fake records `altText` as the alt text.
+
+Finding posts of a member author needs the restricted `r_member_social` permission (organizations
+need `r_organization_social`): without it the finder answers 403, and `find_post` is undecided.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+from urllib.parse import quote, urlsplit
+
+import requests
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from socialomega.core import http
+from socialomega.core.config import ConfigError
+from socialomega.core.http import Outcome
+from socialomega.core.logging import get_logger
+from socialomega.publishers.base import Credentials, ImageAccess, Lookup, Progress, PublishRequest, PublishResult
+from socialomega.publishers.captions import build_caption
+
+PLATFORM = "linkedin"
+DEFAULT_API_BASE = "https://api.linkedin.com"
+# LinkedIn versions live about a year; this pin is a default only, targets set `linkedin_version`.
+DEFAULT_VERSION = "202610"
+# Where LinkedIn's upload URLs point (https://www.linkedin.com/dms-uploads/..., older
+# https://api.linkedin.com/mediaUpload/...). The configured API host is added to these.
+LINKEDIN_UPLOAD_HOSTS = ("www.linkedin.com", "api.linkedin.com")
+PERMALINK = "https://www.linkedin.com/feed/update/{urn}/"
+UPLOAD_URL_MARGIN_SECONDS = 120  # re-initialize rather than start a PUT this close to expiry
+_AUTHOR = re.compile(r"^urn:li:(person|organization):[A-Za-z0-9_-]+$")
+_VERSION = re.compile(r"^\d{6}(\.\d{2})?$")
+
+log = get_logger(component="publisher.linkedin")
+
+
+class InvalidLinkedInConfig(ConfigError):
+    """The LinkedIn target's settings or secret cannot work; an operator must fix them."""
+
+
+class LinkedInSettings(BaseModel):
+    """A LinkedIn target entry (SSM JSON). Caption options (`caption_template`, `max_hashtags`,
+    `exclude_keywords`, `caption_max_length`) are read from the same entry by build_caption."""
+
+    model_config = ConfigDict(extra="allow")
+    name: str
+    platform: str = PLATFORM
+    author: str  # urn:li:person:<id> or urn:li:organization:<id>
+    linkedin_version: str = DEFAULT_VERSION
+    api_base_url: str = DEFAULT_API_BASE
+    visibility: str = "PUBLIC"
+    upload_hosts: list[str] = Field(default_factory=lambda: list(LINKEDIN_UPLOAD_HOSTS))
+    allow_private_network: bool = False  # only for the local sandbox
+    timeout_seconds: float = Field(20.0, gt=0, le=120)
+    image_wait_seconds: float = Field(30.0, ge=0, le=300)  # bounded wait for AVAILABLE
+    image_poll_seconds: float = Field(1.0, gt=0, le=30)
+    finder_count: int = Field(20, ge=1, le=100)
+    finder_pages: int = Field(3, ge=1, le=10)
+
+    @field_validator("platform")
+    @classmethod
+    def _platform(cls, value: str) -> str:
+        if value != PLATFORM:
+            raise ValueError(f"platform must be {PLATFORM!r}")
+        return value
+
+    @field_validator("author")
+    @classmethod
+    def _author(cls, value: str) -> str:
+        if not _AUTHOR.match(value):
+            raise ValueError("author must be urn:li:person:<id> or urn:li:organization:<id>")
+        return value
+
+    @field_validator("linkedin_version")
+    @classmethod
+    def _version(cls, value: str) -> str:
+        if not _VERSION.match(value):
+            raise ValueError("linkedin_version must be YYYYMM (or YYYYMM.RR)")
+        return value
+
+    @field_validator("visibility")
+    @classmethod
+    def _visibility(cls, value: str) -> str:
+        if value not in ("PUBLIC", "CONNECTIONS"):
+            raise ValueError("visibility must be PUBLIC or CONNECTIONS")
+        return value
+
+    @field_validator("api_base_url")
+    @classmethod
+    def _base(cls, value: str) -> str:
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError("api_base_url must be an http(s) URL")
+        return value.rstrip("/")
+
+    @classmethod
+    def from_target(cls, target: dict[str, Any]) -> LinkedInSettings:
+        try:
+            return cls.model_validate(target)
+        except ValidationError as exc:
+            problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+            raise InvalidLinkedInConfig(f"LinkedIn target {target.get('name')!r} is invalid: {problems}") from None
+
+    @property
+    def allowed_upload_hosts(self) -> list[str]:
+        return sorted({*self.upload_hosts, urlsplit(self.api_base_url).hostname or ""} - {""})
+
+
+class _Failed(Exception):
+    """A step failed with a classified outcome (internal control flow only)."""
+
+    def __init__(self, outcome: Outcome) -> None:
+        super().__init__(outcome.code)
+        self.outcome = outcome
+
+
+class LinkedInPublisher:
+    platform = PLATFORM
+    retry_is_safe = False  # /rest/posts has no idempotency key: a repeat is a second post
+
+    def __init__(self, settings: LinkedInSettings, credentials: Credentials, target: dict[str, Any] | None = None,
+                 session: requests.Session | None = None, sleep: Callable[[float], None] = time.sleep,
+                 clock: Callable[[], float] = time.time) -> None:
+        self.settings = settings
+        self.credentials = credentials
+        self.target = dict(target or settings.model_dump())
+        self.session = session or http.session()
+        self.sleep = sleep
+        self.clock = clock
+        self._token: str | None = None
+
+    # --- Publisher protocol -------------------------------------------------------------------
+    def publish(self, request: PublishRequest, images: ImageAccess, progress: Progress) -> PublishResult:
+        caption = build_caption(PLATFORM, request.metadata, self.target)
+        bound = log.bind(target=self.settings.name, asset_id=request.asset_id, version=request.version)
+        try:
+            image = self._initialized_image(progress, bound)
+            if not progress.get("uploaded"):
+                self._upload(image, images.read(request), progress, bound)
+            self._wait_available(image["urn"], bound)
+            body = {
+                "author": self.settings.author,
+                "commentary": caption.text,
+                "visibility": self.settings.visibility,
+                "distribution": {"feedDistribution": "MAIN_FEED", "targetEntities": [],
+                                 "thirdPartyDistributionChannels": []},
+                "content": {"media": {"id": image["urn"], "altText": caption.alt_text}},
+                "lifecycleState": "PUBLISHED",
+                "isReshareDisabledByAuthor": False,
+            }
+            if not caption.alt_text:
+                del body["content"]["media"]["altText"]
+            progress.mark_final({"image_urn": image["urn"], "author": self.settings.author})
+            response = self._call("POST", "/rest/posts", json=body)
+        except _Failed as failed:
+            bound.info("linkedin.publish_failed", kind=failed.outcome.kind, code=failed.outcome.code)
+            return PublishResult(failed.outcome)
+        post_urn = response.headers.get("x-restli-id")
+        if not post_urn:
+            return PublishResult(Outcome("unknown", response.status_code, "invalid_response",
+                                         "LinkedIn accepted the post but sent no x-restli-id"))
+        bound.info("linkedin.posted", post=post_urn, image=image["urn"])
+        return PublishResult(Outcome("ok", response.status_code), remote_id=post_urn,
+                             remote_url=PERMALINK.format(urn=post_urn))
+
+    def find_post(self, request: PublishRequest, progress: Progress) -> Lookup:
+        marker = progress.final_marker or {}
+        image_urn = marker.get("image_urn")
+        if not image_urn:
+            return Lookup.undecided("no final marker with an image URN")
+        author = marker.get("author") or self.settings.author
+        since_ms = _epoch_ms(marker.get("sent_at"))
+        count = self.settings.finder_count
+        matches: list[str] = []
+        covered = False
+        for page in range(self.settings.finder_pages):
+            path = (f"/rest/posts?author={quote(author, safe='')}&q=author&count={count}"
+                    f"&start={page * count}&sortBy=LAST_MODIFIED")
+            try:
+                response = self._call("GET", path, headers={"X-RestLi-Method": "FINDER"})
+                elements = response.json().get("elements")
+            except _Failed as failed:
+                return Lookup.undecided(f"post lookup failed: {failed.outcome.code} {failed.outcome.message}")
+            except (ValueError, AttributeError):
+                return Lookup.undecided("post lookup answered without JSON elements")
+            if not isinstance(elements, list):
+                return Lookup.undecided("post lookup answered without elements")
+            for element in elements:
+                media = ((element or {}).get("content") or {}).get("media") or {}
+                if media.get("id") == image_urn and element.get("id"):
+                    matches.append(str(element["id"]))
+            oldest = min((e.get("lastModifiedAt") or 0 for e in elements if isinstance(e, dict)), default=None)
+            # Sorted by last modification, newest first: once a page reaches posts older than the
+            # final call (with a minute of clock slack), older pages cannot hold the post.
+            if len(elements) < count or (since_ms is not None and oldest is not None and oldest < since_ms - 60_000):
+                covered = True
+                break
+        if len(matches) == 1:
+            return Lookup.found(matches[0], PERMALINK.format(urn=matches[0]))
+        if len(matches) > 1:
+            return Lookup.undecided(f"{len(matches)} posts use image {image_urn}")
+        if covered:
+            return Lookup.absent(f"no post of {author} uses image {image_urn}")
+        return Lookup.undecided(f"image {image_urn} not among the {self.settings.finder_pages * count} newest posts")
+
+    # --- steps --------------------------------------------------------------------------------
+    def _initialized_image(self, progress: Progress, bound: Any) -> dict[str, Any]:
+        image = progress.get("image")
+        if image and not progress.get("uploaded"):
+            if self.clock() * 1000 >= image.get("expires_at_ms", 0) - UPLOAD_URL_MARGIN_SECONDS * 1000:
+                bound.info("linkedin.upload_url_expired", image=image.get("urn"))
+                progress.forget("image")
+                image = None
+        if image:
+            return image
+        progress.forget("uploaded")  # an upload belongs to the image it was made for
+        response = self._call("POST", "/rest/images?action=initializeUpload",
+                              json={"initializeUploadRequest": {"owner": self.settings.author}})
+        try:
+            value = response.json()["value"]
+            image = {"urn": str(value["image"]), "upload_url": str(value["uploadUrl"]),
+                     "expires_at_ms": int(value.get("uploadUrlExpiresAt") or 0)}
+        except (ValueError, KeyError, TypeError):
+            raise _Failed(Outcome("retryable", response.status_code, "invalid_response",
+                                  "initializeUpload answered without value.image/uploadUrl")) from None
+        try:
+            http.check_destination(image["upload_url"], self.settings.allowed_upload_hosts,
+                                   self.settings.allow_private_network)
+        except http.UnsafeDestination as exc:
+            raise _Failed(Outcome("permanent", code="unsafe_destination", message=f"upload URL: {exc}")) from None
+        progress.save("image", image)
+        bound.info("linkedin.image_initialized", image=image["urn"])
+        return image
+
+    def _upload(self, image: dict[str, Any], data: bytes, progress: Progress, bound: Any) -> None:
+        try:  # checked again: a saved step may predate a change of the allow-list
+            http.check_destination(image["upload_url"], self.settings.allowed_upload_hosts,
+                                   self.settings.allow_private_network)
+        except http.UnsafeDestination as exc:
+            raise _Failed(Outcome("permanent", code="unsafe_destination", message=f"upload URL: {exc}")) from None
+        # The URL is pre-signed; LinkedIn's own example still sends the Bearer token, which is
+        # safe here because the host is on the LinkedIn allow-list.
+        try:
+            response = self.session.put(image["upload_url"], data=data,
+                                        headers={"Authorization": f"Bearer {self._access_token()}",
+                                                 "Content-Type": "application/octet-stream"},
+                                        timeout=self._timeout(), allow_redirects=False)
+        except requests.RequestException as exc:
+            raise _Failed(http.classify(error=exc)) from None
+        outcome = http.classify(response)
+        if not outcome.ok:
+            if response.status_code in (400, 403, 404, 409, 410):
+                # Expired or spent upload URL: start over with a fresh one on the next delivery.
+                progress.forget("image", "uploaded")
+                outcome = Outcome("retryable", outcome.status, outcome.code or "upload_rejected",
+                                  f"upload URL rejected, will re-initialize: {outcome.message}")
+            raise _Failed(outcome)
+        progress.save("uploaded", True)
+        bound.info("linkedin.image_uploaded", image=image["urn"], bytes=len(data))
+
+    def _wait_available(self, urn: str, bound: Any) -> None:
+        deadline = self.clock() + self.settings.image_wait_seconds
+        while True:
+            response = self._call("GET", f"/rest/images/{quote(urn, safe='')}")
+            try:
+                status = response.json().get("status")
+            except (ValueError, AttributeError):
+                status = None
+            if status == "AVAILABLE":
+                return
+            if status == "PROCESSING_FAILED":
+                raise _Failed(Outcome("permanent", response.status_code, "linkedin:PROCESSING_FAILED",
+                                      f"LinkedIn could not process image {urn}"))
+            if self.clock() >= deadline:
+                # The saved steps stay: the next delivery only waits again.
+                raise _Failed(Outcome("retryable", response.status_code, "linkedin:IMAGE_NOT_AVAILABLE",
+                                      f"image {urn} still {status} after {self.settings.image_wait_seconds:g}s",
+                                      retry_after=max(self.settings.image_wait_seconds, 5.0)))
+            bound.debug("linkedin.image_processing", image=urn, status=status)
+            self.sleep(self.settings.image_poll_seconds)
+
+    # --- HTTP -------------------------------------------------------------------------------
+    def _access_token(self, fresh: bool = False) -> str:
+        if self._token is None or fresh:
+            token = self.credentials.current(fresh=fresh).get("access_token")
+            if not token:
+                raise InvalidLinkedInConfig(
+                    f"the secret of LinkedIn target {self.settings.name!r} has no 'access_token'")
+            self._token = str(token)
+        return self._token
+
+    def _timeout(self) -> tuple[float, float]:
+        return (min(http.DEFAULT_TIMEOUT[0], self.settings.timeout_seconds), self.settings.timeout_seconds)
+
+    def _call(self, method: str, path: str, json: Any = None,
+              headers: dict[str, str] | None = None) -> requests.Response:
+        """One API call with LinkedIn's headers; on 401 the secret is re-read once (an operator may
+        have rotated the token) and the call repeated only if the token changed. A 401 means the
+        call was not acted on, so repeating it is safe even for POST /rest/posts."""
+        url = self.settings.api_base_url + path
+        try:
+            http.check_destination(url, None, self.settings.allow_private_network)
+        except http.UnsafeDestination as exc:
+            raise _Failed(Outcome("permanent", code="unsafe_destination", message=str(exc))) from None
+        used: str | None = None
+        for attempt in (0, 1):
+            token = self._access_token(fresh=attempt == 1)
+            if attempt == 1 and token == used:
+                break
+            used = token
+            all_headers = {"Authorization": f"Bearer {token}", "Linkedin-Version": self.settings.linkedin_version,
+                           "X-Restli-Protocol-Version": "2.0.0", **(headers or {})}
+            try:
+                response = self.session.request(method, url, json=json, headers=all_headers,
+                                                timeout=self._timeout(), allow_redirects=False)
+            except requests.RequestException as exc:
+                raise _Failed(http.classify(error=exc)) from None
+            outcome = http.classify(response)
+            if outcome.ok:
+                return response
+            if outcome.kind != "auth":
+                raise _Failed(outcome)
+        raise _Failed(outcome)
+
+
+def _epoch_ms(value: Any) -> int | None:
+    if not value:
+        return None
+    try:
+        return int(datetime.fromisoformat(str(value).replace("Z", "+00:00")).timestamp() * 1000)
+    except ValueError:
+        return None
+
+
+def build(target: dict[str, Any], credentials: Credentials) -> LinkedInPublisher:
+    """The handler's factory: validated settings from the target entry; the token is read from
+    the target's secret (`{"access_token": ...}`) when first needed."""
+    return LinkedInPublisher(LinkedInSettings.from_target(target), credentials, target=target)

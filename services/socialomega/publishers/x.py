@@ -1,0 +1,436 @@
+"""X (API v2) publisher: OAuth 2.0 user token with refresh, media upload, alt text, post.
+
+Steps (each saved in Progress right after it succeeds, reused on redelivery):
+  "upload"   chunked uploads only: {id, media_key, expires_at, total_bytes, chunk_bytes,
+             segments} -- `segments` counts the appended chunks, so a failed append resumes
+             at the next segment instead of starting over.
+  "media"    {id, media_key, expires_at, bytes}: the finalized media id (reused unless it
+             expires within `media_expiry_margin_seconds`).
+  "alt_text" {media_id}: alt text set on that media id.
+  "final"    marker {media_id, media_key, text} (progress.mark_final) before POST /2/tweets.
+  "post"     {id}: the created post (a later call answers it again without posting).
+  "user_id"  the account's user id (GET /2/users/me), cached for find_post.
+
+Upload: files up to `chunked_threshold_bytes` (default 1 MiB) go one-shot
+(`POST /2/media/upload`, multipart `media` + `media_category=tweet_image`); larger ones
+use initialize / append (`chunk_bytes`, default 1 MiB) / finalize, then poll
+`GET /2/media/upload?command=STATUS` while finalize reports processing_info. Why 1 MiB:
+our variants are 2048 px JPEGs of roughly 0.3-1.5 MB; below 1 MiB a single request is
+cheapest (one call instead of three or more, and a retry re-sends under 1 MiB); above it a
+Lambda on a slow link risks a read timeout on one large request, and chunks let a
+redelivery resume from the last appended segment. X's image limit is 5 MB either way.
+
+Tokens: the secret (Secrets Manager) holds client_id, client_secret, access_token,
+refresh_token and expires_at (epoch seconds). The access token is refreshed proactively
+when it expires within `refresh_margin_seconds` and reactively on a 401 (then the call is
+repeated once: a 401 means X did nothing). Before refreshing, the secret is re-read with
+`fresh=True`: another invocation may already have rotated it (X's refresh tokens are
+single-use). The rotated tokens are written back with `credentials.replace` at once.
+A refused refresh (revoked, reused) is Outcome kind "auth".
+
+Outcomes beyond core/http.classify: a timeout on any call but POST /2/tweets is
+"retryable" (repeating an upload is harmless); POST /2/tweets answered "Your media IDs are
+invalid." (X dropped the media early) forgets the media steps and is "retryable"
+(code x:media_expired); X's 24-hour post cap is "deferred" (classified in core/http.py).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from urllib.parse import urlsplit
+
+import requests
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from socialomega.core import http
+from socialomega.core.config import ConfigError
+from socialomega.core.http import Outcome
+from socialomega.core.logging import get_logger
+from socialomega.publishers.base import (
+    Credentials,
+    ImageAccess,
+    Lookup,
+    Progress,
+    PublishRequest,
+    PublishResult,
+)
+from socialomega.publishers.captions import build_caption
+
+SECRET_KEYS = ("client_id", "client_secret", "access_token", "refresh_token")
+PERMALINK = "https://x.com/i/web/status/{id}"
+MAX_SEGMENTS = 1000  # segment_index 0..999
+
+
+class InvalidXConfig(ConfigError):
+    """The X target's settings or secret cannot work; an operator must fix them."""
+
+
+class XSettings(BaseModel):
+    """X settings: extra top-level keys of the target entry (caption options such as
+    `caption_template`, `max_hashtags`, `exclude_keywords` pass through to build_caption)."""
+
+    model_config = ConfigDict(extra="ignore")
+    name: str
+    platform: str = "x"
+    api_base_url: str = "https://api.x.com"
+    timeout_seconds: float = Field(20.0, gt=0, le=120)
+    allow_private_network: bool = False  # only for the local sandbox
+    chunked_threshold_bytes: int = Field(1024 * 1024, ge=0, le=5 * 1024 * 1024)
+    chunk_bytes: int = Field(1024 * 1024, ge=1024, le=5 * 1024 * 1024)
+    media_category: str = "tweet_image"
+    refresh_margin_seconds: int = Field(300, ge=0, le=3600)
+    media_expiry_margin_seconds: int = Field(600, ge=0)
+    max_status_polls: int = Field(20, ge=1, le=200)
+    lookup_pages: int = Field(3, ge=1, le=10)
+    lookup_slack_seconds: int = Field(120, ge=0, le=3600)
+
+    @field_validator("platform")
+    @classmethod
+    def _is_x(cls, value: str) -> str:
+        if value != "x":
+            raise ValueError("platform must be 'x'")
+        return value
+
+    @field_validator("api_base_url")
+    @classmethod
+    def _url(cls, value: str) -> str:
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.hostname or parts.path not in ("", "/"):
+            raise ValueError("api_base_url must be a scheme://host[:port] URL, e.g. https://api.x.com")
+        return value.rstrip("/")
+
+
+class _Stop(Exception):
+    """A step failed; `outcome` says how."""
+
+    def __init__(self, outcome: Outcome) -> None:
+        super().__init__(outcome.code)
+        self.outcome = outcome
+
+
+class XPublisher:
+    platform = "x"
+    retry_is_safe = False  # POST /2/tweets has no idempotency key
+
+    def __init__(self, settings: XSettings, target: dict[str, Any], credentials: Credentials,
+                 session: requests.Session | None = None, sleep: Callable[[float], None] = time.sleep,
+                 clock: Callable[[], float] = time.time) -> None:
+        self.settings = settings
+        self.target = target
+        self.credentials = credentials
+        self.session = session or http.session()
+        self.sleep = sleep
+        self.clock = clock
+        self.log = get_logger(platform="x", target=settings.name)
+        self._secret: dict[str, Any] | None = None
+
+    # --- Publisher protocol -----------------------------------------------------------------------
+    def publish(self, request: PublishRequest, images: ImageAccess, progress: Progress) -> PublishResult:
+        done = progress.get("post")
+        if done and done.get("id"):
+            return self._posted(str(done["id"]))
+        self._secret = None  # read the secret (cached by config) once per publish
+        try:
+            self._check_destination()
+            caption = build_caption("x", request.metadata, self.target)
+            media = self._media(request, images, progress)
+            if caption.alt_text and (progress.get("alt_text") or {}).get("media_id") != media["id"]:
+                self._api("POST", "/2/media/metadata",
+                          json={"id": media["id"], "metadata": {"alt_text": {"text": caption.alt_text}}})
+                progress.save("alt_text", {"media_id": media["id"]})
+                self.log.info("x_alt_text_set", media_id=media["id"])
+            body = {"text": caption.text, "media": {"media_ids": [media["id"]]}}
+            progress.mark_final({"media_id": media["id"], "media_key": media.get("media_key"), "text": caption.text})
+            response = self._api("POST", "/2/tweets", json=body, final=True)
+        except _Stop as stop:
+            if stop.outcome.code == "x:invalid-request" and "media IDs are invalid" in stop.outcome.message:
+                # X forgot the media (expired early): nothing was posted, upload again next time
+                progress.forget("media", "upload", "alt_text")
+                stop = _Stop(Outcome("retryable", stop.outcome.status, "x:media_expired", stop.outcome.message))
+            self.log.warning("x_publish_failed", kind=stop.outcome.kind, code=stop.outcome.code,
+                             status=stop.outcome.status)
+            return PublishResult(stop.outcome)
+        post_id = _dig(_body(response), "data", "id")
+        if not post_id:
+            return PublishResult(Outcome("unknown", response.status_code, "invalid_response",
+                                         "X accepted the post but the answer has no data.id"))
+        progress.save("post", {"id": str(post_id)})
+        self.log.info("x_posted", post_id=str(post_id))
+        return self._posted(str(post_id))
+
+    def find_post(self, request: PublishRequest, progress: Progress) -> Lookup:
+        marker = progress.final_marker
+        if not marker or not (marker.get("media_key") or marker.get("media_id")):
+            return Lookup.absent("no final marker: the post was never sent")
+        self._secret = None
+        try:
+            self._check_destination()
+            user_id = progress.get("user_id")
+            if not user_id:
+                user_id = _dig(_body(self._api("GET", "/2/users/me")), "data", "id")
+                if not user_id:
+                    return Lookup.undecided("GET /2/users/me answered without data.id")
+                progress.save("user_id", str(user_id))
+            params: dict[str, Any] = {"max_results": 100, "tweet.fields": "created_at,attachments",
+                                      "expansions": "attachments.media_keys", "exclude": "replies,retweets"}
+            start = _start_time(marker.get("sent_at"), self.settings.lookup_slack_seconds)
+            if start:
+                params["start_time"] = start
+            matches: list[str] = []
+            for _ in range(self.settings.lookup_pages):
+                body = _body(self._api("GET", f"/2/users/{user_id}/tweets", params=params))
+                for post in body.get("data") or []:
+                    keys = _dig(post, "attachments", "media_keys") or []
+                    if _carries(keys, marker):
+                        matches.append(str(post["id"]))
+                token = _dig(body, "meta", "next_token")
+                if not token:
+                    break
+                params["pagination_token"] = token
+            else:
+                if not matches:
+                    return Lookup.undecided(f"no match in the newest {self.settings.lookup_pages} pages, more remain")
+        except _Stop as stop:
+            return Lookup.undecided(f"lookup failed: {stop.outcome.kind} {stop.outcome.code} {stop.outcome.message}")
+        if len(matches) == 1:
+            progress.save("post", {"id": matches[0]})
+            return Lookup.found(matches[0], PERMALINK.format(id=matches[0]))
+        if matches:
+            return Lookup.undecided(f"{len(matches)} posts carry media {marker.get('media_key')}")
+        return Lookup.absent(f"no recent post carries media {marker.get('media_key')}")
+
+    # --- media ------------------------------------------------------------------------------------
+    def _media(self, request: PublishRequest, images: ImageAccess, progress: Progress) -> dict[str, Any]:
+        saved = progress.get("media")
+        if saved and self._fresh(saved):
+            return saved
+        if saved:
+            self.log.info("x_media_expired", media_id=saved.get("id"))
+            progress.forget("media", "upload", "alt_text")
+        data = images.read(request)
+        if len(data) > self.settings.chunked_threshold_bytes:
+            media = self._chunked(data, request.content_type or "image/jpeg", progress)
+        else:
+            response = self._api("POST", "/2/media/upload",
+                                 files={"media": (f"{request.asset_id}.jpg", data, request.content_type or "image/jpeg")},
+                                 data={"media_category": self.settings.media_category})
+            media = self._media_record(_dig(_body(response), "data") or {}, len(data))
+        progress.save("media", media)
+        self.log.info("x_media_uploaded", media_id=media["id"], bytes=len(data))
+        return media
+
+    def _chunked(self, data: bytes, media_type: str, progress: Progress) -> dict[str, Any]:
+        size = self.settings.chunk_bytes
+        segments = math.ceil(len(data) / size)
+        if segments > MAX_SEGMENTS:
+            raise _Stop(Outcome("permanent", code="too_many_segments",
+                                message=f"{len(data)} bytes need {segments} chunks; X allows {MAX_SEGMENTS}"))
+        upload = progress.get("upload")
+        if not (upload and upload.get("total_bytes") == len(data) and upload.get("chunk_bytes") == size
+                and self._fresh(upload)):
+            response = self._api("POST", "/2/media/upload/initialize",
+                                 json={"media_type": media_type, "total_bytes": len(data),
+                                       "media_category": self.settings.media_category})
+            init = _dig(_body(response), "data") or {}
+            if not init.get("id"):
+                raise _Stop(Outcome("retryable", response.status_code, "invalid_response", "initialize without id"))
+            upload = {**self._media_record(init, len(data)), "total_bytes": len(data), "chunk_bytes": size,
+                      "segments": 0}
+            progress.save("upload", upload)
+        media_id = upload["id"]
+        for index in range(int(upload.get("segments", 0)), segments):
+            chunk = data[index * size:(index + 1) * size]
+            self._api("POST", f"/2/media/upload/{media_id}/append",
+                      files={"media": ("chunk", chunk, "application/octet-stream")},
+                      data={"segment_index": str(index)})
+            upload["segments"] = index + 1
+            progress.save("upload", upload)
+        response = self._api("POST", f"/2/media/upload/{media_id}/finalize")
+        final = _dig(_body(response), "data") or {}
+        polls = 0
+        while (final.get("processing_info") or {}).get("state") in ("pending", "in_progress"):
+            if polls >= self.settings.max_status_polls:
+                raise _Stop(Outcome("retryable", code="media_processing",
+                                    message=f"media {media_id} still processing after {polls} polls"))
+            self.sleep(min(float(final["processing_info"].get("check_after_secs") or 1), 30.0))
+            polls += 1
+            response = self._api("GET", "/2/media/upload", params={"media_id": media_id, "command": "STATUS"})
+            final = _dig(_body(response), "data") or {}
+        info = final.get("processing_info") or {}
+        if info.get("state") == "failed":
+            progress.forget("upload")
+            error = info.get("error") or {}
+            raise _Stop(Outcome("permanent", code="x:media_processing_failed",
+                                message=str(error.get("message") or "X could not process the image")[:300]))
+        record = self._media_record({**upload, **final, "media_key": final.get("media_key") or upload.get("media_key")},
+                                    len(data))
+        return record
+
+    def _media_record(self, data: dict[str, Any], size: int) -> dict[str, Any]:
+        if not data.get("id"):
+            raise _Stop(Outcome("retryable", code="invalid_response", message="X answered the upload without an id"))
+        expires_after = data.get("expires_after_secs")
+        expires_at = self.clock() + float(expires_after) if expires_after is not None else data.get("expires_at")
+        return {"id": str(data["id"]), "media_key": data.get("media_key"), "expires_at": expires_at, "bytes": size}
+
+    def _fresh(self, record: dict[str, Any]) -> bool:
+        expires_at = record.get("expires_at")
+        return bool(record.get("id")) and (
+            expires_at is None or float(expires_at) > self.clock() + self.settings.media_expiry_margin_seconds)
+
+    # --- HTTP and tokens --------------------------------------------------------------------------
+    def _api(self, method: str, path: str, final: bool = False, **kwargs: Any) -> requests.Response:
+        """One API call with the current access token; on 401 refresh once and repeat (X did
+        nothing on a 401). Raises _Stop with the classified outcome on failure. Only the
+        final call (POST /2/tweets) can end "unknown": repeating an upload, append, status or
+        metadata call after a timeout is harmless (at worst an orphan media id)."""
+        token = self._access_token()
+        try:
+            response = self._send(method, path, token, **kwargs)
+            if response.status_code == 401:
+                self.log.info("x_token_rejected", path=path)
+                token = self._refresh(stale=token)
+                response = self._send(method, path, token, **kwargs)
+        except _Stop as stop:
+            if stop.outcome.kind == "unknown" and not final:
+                raise _Stop(Outcome("retryable", None, stop.outcome.code, stop.outcome.message)) from None
+            raise
+        outcome = http.classify(response)
+        if not outcome.ok:
+            raise _Stop(outcome)
+        return response
+
+    def _send(self, method: str, path: str, token: str, **kwargs: Any) -> requests.Response:
+        try:
+            return self.session.request(method, self.settings.api_base_url + path,
+                                        headers={"Authorization": f"Bearer {token}"},
+                                        timeout=(min(5.0, self.settings.timeout_seconds), self.settings.timeout_seconds),
+                                        allow_redirects=False, **kwargs)
+        except requests.RequestException as exc:
+            outcome = http.classify(error=exc)
+            # never echo the exception text: it may carry the request (and its headers)
+            raise _Stop(Outcome(outcome.kind, None, outcome.code, f"{method} {path}: {type(exc).__name__}")) from None
+
+    def _access_token(self) -> str:
+        secret = self._current()
+        expires_at = _number(secret.get("expires_at"))
+        if expires_at is not None and expires_at - self.clock() <= self.settings.refresh_margin_seconds:
+            return self._refresh(stale=str(secret["access_token"]))
+        return str(secret["access_token"])
+
+    def _current(self, fresh: bool = False) -> dict[str, Any]:
+        if self._secret is None or fresh:
+            secret = self.credentials.current(fresh=fresh)
+            missing = [key for key in SECRET_KEYS if not secret.get(key)]
+            if missing:
+                raise InvalidXConfig(f"the X secret of target {self.settings.name} lacks {', '.join(missing)}")
+            self._secret = dict(secret)
+        return self._secret
+
+    def _refresh(self, stale: str) -> str:
+        secret = self._current(fresh=True)
+        expires_at = _number(secret.get("expires_at"))
+        if secret["access_token"] != stale and (
+                expires_at is None or expires_at - self.clock() > self.settings.refresh_margin_seconds):
+            self.log.info("x_token_rotated_elsewhere")
+            return str(secret["access_token"])
+        try:
+            response = self.session.post(
+                self.settings.api_base_url + "/2/oauth2/token",
+                data={"grant_type": "refresh_token", "refresh_token": secret["refresh_token"],
+                      "client_id": secret["client_id"]},
+                auth=(str(secret["client_id"]), str(secret["client_secret"])),
+                timeout=(min(5.0, self.settings.timeout_seconds), self.settings.timeout_seconds),
+                allow_redirects=False)
+        except requests.RequestException as exc:
+            # A timeout may have rotated the refresh token without us learning the new one;
+            # nothing else to do than try again later (an operator re-authorizes if it was).
+            outcome = http.classify(error=exc)
+            raise _Stop(Outcome("retryable", None, "x:token_" + outcome.code,
+                                f"token refresh failed: {type(exc).__name__}")) from None
+        body = _body(response)
+        if response.status_code in (400, 401, 403):
+            error = str(body.get("error") or response.status_code)
+            raise _Stop(Outcome("auth", response.status_code, f"x:token_{error}",
+                                str(body.get("error_description") or "X refused the refresh token")[:300]))
+        outcome = http.classify(response)
+        if not outcome.ok or not body.get("access_token"):
+            raise _Stop(Outcome("retryable" if outcome.ok else outcome.kind, response.status_code,
+                                "x:token_" + (outcome.code or "invalid_response"), "token refresh failed",
+                                outcome.retry_after))
+        rotated = {**secret, "access_token": body["access_token"],
+                   "refresh_token": body.get("refresh_token") or secret["refresh_token"],
+                   "expires_at": int(self.clock() + float(body.get("expires_in") or 7200))}
+        self._secret = rotated
+        try:
+            self.credentials.replace(rotated)
+        except Exception as exc:  # the new refresh token lives only here now
+            self.log.error("x_token_write_back_failed", error=type(exc).__name__)
+        else:
+            self.log.info("x_token_refreshed", expires_at=rotated["expires_at"])
+        return str(rotated["access_token"])
+
+    def _check_destination(self) -> None:
+        host = urlsplit(self.settings.api_base_url).hostname or ""
+        try:
+            http.check_destination(self.settings.api_base_url, [host], self.settings.allow_private_network)
+        except http.UnsafeDestination as exc:
+            raise _Stop(Outcome("permanent", code="unsafe_destination", message=str(exc))) from None
+
+    def _posted(self, post_id: str) -> PublishResult:
+        return PublishResult(Outcome("ok", 201), remote_id=post_id, remote_url=PERMALINK.format(id=post_id))
+
+
+def build(target: dict[str, Any], credentials: Credentials, **kwargs: Any) -> XPublisher:
+    """The X publisher for one target entry (`sleep`, `clock`, `session` for tests)."""
+    try:
+        settings = XSettings.model_validate(target)
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(str(p) for p in e['loc']) or 'target'}: {e['msg']}" for e in exc.errors())
+        raise InvalidXConfig(f"X target {target.get('name')!r} is misconfigured: {problems}") from None
+    return XPublisher(settings, target, credentials, **kwargs)
+
+
+def _body(response: requests.Response) -> dict[str, Any]:
+    try:
+        body = response.json()
+    except ValueError:
+        return {}
+    return body if isinstance(body, dict) else {}
+
+
+def _dig(body: Any, *path: str) -> Any:
+    for part in path:
+        if not isinstance(body, dict):
+            return None
+        body = body.get(part)
+    return body
+
+
+def _number(value: Any) -> float | None:
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def _carries(media_keys: list[Any], marker: dict[str, Any]) -> bool:
+    """A post carries our media when its media_keys hold the saved key (or `<type>_<media id>`)."""
+    key, media_id = marker.get("media_key"), marker.get("media_id")
+    return any(str(k) == key or (media_id and str(k).split("_", 1)[-1] == str(media_id)) for k in media_keys)
+
+
+def _start_time(sent_at: Any, slack_seconds: int) -> str | None:
+    if not sent_at:
+        return None
+    try:
+        when = datetime.fromisoformat(str(sent_at).replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return (when.astimezone(UTC) - timedelta(seconds=slack_seconds)).strftime("%Y-%m-%dT%H:%M:%SZ")

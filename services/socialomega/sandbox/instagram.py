@@ -1,0 +1,601 @@
+"""A fake Instagram Graph API (content publishing, Facebook Login host) as a werkzeug WSGI app.
+
+API (paths are `/{version}/...`, e.g. `/v25.0/17841400000000001/media`):
+  POST /{v}/{ig-user-id}/media            create an image container. Parameters in the query
+                                          string or a form body (Graph accepts both):
+                                          `image_url` (required), `caption`, `alt_text`.
+                                          The fake FETCHES `image_url` over HTTP, as Meta does,
+                                          and validates the image before answering
+                                          `{"id": "<container id>"}`.
+  GET  /{v}/{container-id}?fields=status_code,status
+                                          `IN_PROGRESS` for `processing_polls` reads, then
+                                          `FINISHED`; `PUBLISHED` once published; `EXPIRED`
+                                          24 h after creation; `ERROR` (see `fail_processing`).
+  POST /{v}/{ig-user-id}/media_publish?creation_id=<container id>
+                                          -> `{"id": "<media id>"}`; enforces the publishing
+                                          quota (code 9, subcode 2207042).
+  GET  /{v}/{media-id}?fields=permalink,caption,timestamp,...
+  GET  /{v}/{ig-user-id}/media?fields=id,caption,timestamp,permalink&limit=25[&after=cursor]
+                                          the account's media, newest first, cursor-paged
+                                          (`paging.cursors.after`, `paging.next`).
+  GET  /{v}/{ig-user-id}/content_publishing_limit?fields=quota_usage,config[&since=unix]
+                                          `{"data": [{"quota_usage": n, "config":
+                                          {"quota_total": 50, "quota_duration": 86400}}]}`.
+Auth: `access_token` query/form parameter or `Authorization: Bearer|OAuth <token>`; the fixed
+sandbox token is `ACCESS_TOKEN` (not a secret). Missing -> 400 code 2500; unknown -> 400 code
+190; expired (`expire_token`) -> 400 code 190 subcode 463 with `WWW-Authenticate: OAuth ...`
+(Graph answers OAuthException with HTTP 400, not 401).
+Every API answer carries `facebook-api-version`, `x-fb-trace-id`, `X-App-Usage` and
+`X-Business-Use-Case-Usage` (BUC, keyed by the IG user id, with
+`estimated_time_to_regain_access` in minutes).
+Errors are Graph's shape: `{"error": {"message", "type": "OAuthException", "code",
+"error_subcode", "is_transient", "error_user_title", "error_user_msg", "fbtrace_id"}}`.
+
+Validation (IG media reference + IG error-codes reference):
+  image not fetchable (connection refused, DNS, non-2xx) -> 400 code 9004 subcode 2207052
+      ("Media download has failed"); fetch timeout -> 400 code -2 subcode 2207003, transient.
+  > 8 MiB -> 36000/2207004; not JPEG (PNG, GIF, ... and MPO, which Pillow reports as "MPO")
+      -> 36001/2207005; aspect ratio outside 4:5 .. 1.91:1 -> 36003/2207009;
+  caption > 2200 chars or > 30 hashtags -> 36004/2207010; alt_text > 1000 -> 100.
+  UNCONFIRMED, chosen: the December 2025 five-hashtag cap is enforced at container creation
+  with the same caption error (36004/2207010) when `max_hashtags` (default 5) is exceeded;
+  pass `max_hashtags=30` to model an account without the cap.
+  UNCONFIRMED, chosen: `alt_text` over 1000 characters -> code 100 (invalid parameter), no
+  subcode; publishing a container twice -> code 9007 subcode 2207006 ("cannot be found" as a
+  publishable container); an ERROR container -> -1/2207032 on media_publish.
+Versions: Graph serves a call to a retired version with the oldest available one (and says
+so in `facebook-api-version`); a malformed or not-yet-released version is an unknown path
+-> 400 code 2500 "Unknown path components". Available here: OLDEST_VERSION..LATEST_VERSION.
+
+Control API (sandbox only, no auth):
+  POST /_sandbox/faults   {"kind": "500"|"429"|"timeout"|"slow_accept", "count": 1,
+                           "retry_after": 1, "delay": seconds, "path_contains": "..."}
+                          500: HTTP 500 code 2 "Service temporarily unavailable",
+                          is_transient; 429: Graph's throttle (HTTP 403, code 4
+                          "Application request limit reached") with `X-App-Usage` at 100 and
+                          `X-Business-Use-Case-Usage` `estimated_time_to_regain_access` =
+                          ceil(retry_after / 60) minutes (Graph sends no Retry-After);
+                          timeout: sleep `delay`, answer 504 without acting; slow_accept: act,
+                          then sleep `delay` before answering.
+  GET/DELETE /_sandbox/faults
+  POST /_sandbox/expire-token      the current token stops working (code 190/463)
+  GET  /_sandbox/posts             published media, oldest first, with caption, alt_text,
+                                   width, height, bytes, has_exif_gps, container_id
+  GET  /_sandbox/requests          method, path, status, fields, fault (no credentials)
+  POST /_sandbox/quota             {"total": n}       quota_total (default 50)
+  POST /_sandbox/processing-polls  {"polls": n}       IN_PROGRESS reads before FINISHED
+  POST /_sandbox/reset
+Python helpers: fail_next, posts, expire_token, reset, set_quota, set_processing_polls,
+expire_container, fail_processing, add_media (a post made outside the API).
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import itertools
+import json
+import math
+import re
+import secrets
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import requests
+from PIL import Image
+from werkzeug.wrappers import Request, Response
+
+from socialomega.sandbox import faults
+
+ACCESS_TOKEN = "sandbox-ig-access-token"
+IG_USER_ID = "17841400000000001"
+USERNAME = "socialomega.sandbox"
+LATEST_VERSION = (26, 0)
+OLDEST_VERSION = (21, 0)  # UNCONFIRMED: versions live >= 2 years; v21.0 (Oct 2024) chosen
+MAX_IMAGE_BYTES = 8 * 1024 * 1024
+MAX_CAPTION = 2200
+MAX_HASHTAGS_HARD = 30
+MAX_ALT_TEXT = 1000
+CONTAINER_TTL = 24 * 3600
+QUOTA_DURATION = 24 * 3600
+_VERSION = re.compile(r"^v(\d+)\.(\d+)$")
+_HASHTAG = re.compile(r"(?<!\w)#\w+", re.UNICODE)
+
+
+class _GraphError(Exception):
+    def __init__(self, status: int, code: int, message: str, *, subcode: int | None = None,
+                 title: str | None = None, user_msg: str | None = None, transient: bool | None = False,
+                 headers: dict[str, str] | None = None, error_type: str = "OAuthException") -> None:
+        super().__init__(message)
+        self.status, self.code, self.message, self.subcode = status, code, message, subcode
+        self.title, self.user_msg, self.transient, self.headers, self.type = title, user_msg, transient, headers or {}, error_type
+
+    def body(self) -> dict[str, Any]:
+        err: dict[str, Any] = {"message": self.message, "type": self.type, "code": self.code}
+        if self.subcode is not None:
+            err["error_subcode"] = self.subcode
+        if self.transient is not None:
+            err["is_transient"] = self.transient
+        if self.title:
+            err["error_user_title"] = self.title
+        if self.user_msg:
+            err["error_user_msg"] = self.user_msg
+        err["fbtrace_id"] = _trace_id()
+        return {"error": err}
+
+
+@dataclass
+class _Fault:
+    kind: str  # "500" | "429" | "timeout" | "slow_accept"
+    remaining: int
+    retry_after: float = 1.0
+    delay: float = 0.0
+    path_contains: str | None = None
+
+
+def _trace_id() -> str:
+    return base64.urlsafe_b64encode(secrets.token_bytes(9)).decode()
+
+
+def _json(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+    return Response(json.dumps(body), status=status, headers=headers, content_type="application/json; charset=UTF-8")
+
+
+def _graph_time(epoch: float) -> str:
+    """Graph's timestamp format: `2026-11-26T08:59:00+0000`."""
+    return datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%dT%H:%M:%S+0000")
+
+
+class InstagramFake:
+    """The WSGI app. `clock` (epoch seconds) is injectable so tests can move time (container
+    expiry, the 24 h quota window) without sleeping."""
+
+    def __init__(self, *, quota_total: int = 50, processing_polls: int = 1, max_hashtags: int = 5,
+                 fetch_timeout: float = 5.0, clock: Any = time.time) -> None:
+        self.lock = threading.RLock()
+        self.clock = clock
+        self.fetch_timeout = fetch_timeout
+        self._defaults = (quota_total, processing_polls, max_hashtags)
+        self.reset()
+
+    # --- Python-side control ----------------------------------------------------------------
+    def reset(self) -> None:
+        with self.lock:
+            self.quota_total, self.processing_polls, self.max_hashtags = self._defaults
+            self.token = ACCESS_TOKEN
+            self.token_expired = False
+            self.containers: dict[str, dict[str, Any]] = {}
+            self.media: dict[str, dict[str, Any]] = {}  # insertion order = oldest first
+            self.requests: list[dict[str, Any]] = []
+            self.faults: deque[_Fault] = deque()
+            self.next_processing_error: str | None = None
+            self.calls = 0
+            self._ids = itertools.count(1)
+
+    def fail_next(self, kind: str, count: int = 1, *, retry_after: float = 1, delay: float = 0.0,
+                  path_contains: str | None = None) -> None:
+        if kind not in ("500", "429", "timeout", "slow_accept"):
+            raise ValueError("kind must be 500, 429, timeout or slow_accept")
+        with self.lock:
+            self.faults.append(_Fault(kind, int(count), float(retry_after), float(delay), path_contains))
+
+    def posts(self) -> list[dict[str, Any]]:
+        with self.lock:
+            return [self._post_view(m) for m in self.media.values() if m.get("via_api")]
+
+    def expire_token(self) -> None:
+        with self.lock:
+            self.token_expired = True
+
+    def set_quota(self, total: int) -> None:
+        with self.lock:
+            self.quota_total = int(total)
+
+    def set_processing_polls(self, polls: int) -> None:
+        with self.lock:
+            self.processing_polls = int(polls)
+
+    def expire_container(self, container_id: str) -> None:
+        """Age a container past its 24 h lifetime."""
+        with self.lock:
+            self.containers[container_id]["created"] -= CONTAINER_TTL + 1
+
+    def fail_processing(self, status: str = "Error: The media could not be processed. (2207001)") -> None:
+        """The next container created ends in status_code ERROR with this `status` text."""
+        with self.lock:
+            self.next_processing_error = status
+
+    def add_media(self, caption: str, *, at: float | None = None) -> str:
+        """A post that did not come through the API (or an earlier one): listed, not in posts()."""
+        with self.lock:
+            media_id = self._new_id("179")
+            ts = self.clock() if at is None else at
+            self.media[media_id] = {"id": media_id, "caption": caption, "timestamp": ts, "via_api": False,
+                                    "permalink": f"https://www.instagram.com/p/{_shortcode(media_id)}/"}
+            return media_id
+
+    # --- WSGI -----------------------------------------------------------------------------------
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
+        request = Request(environ)
+        if request.path.startswith("/_sandbox/"):
+            return self._control(request)(environ, start_response)
+        fault_name, version_used = None, None
+        fault: _Fault | None = None
+        with self.lock:
+            fault = faults.take_fault(self.faults, request.path)
+            self.calls += 1
+        try:
+            version_used, parts = self._route_version(request.path)
+            if fault is not None:
+                fault_name = fault.kind
+                if fault.kind == "timeout":
+                    time.sleep(fault.delay)
+                    response = Response("<html><body>504 Gateway Time-out</body></html>", status=504,
+                                        content_type="text/html")
+                    self._log(request, response, fault_name)
+                    return response(environ, start_response)
+                if fault.kind == "500":
+                    raise _GraphError(500, 2, "An unexpected error has occurred. Please retry your request later.",
+                                      transient=True)
+                if fault.kind == "429":
+                    minutes = max(1, math.ceil(fault.retry_after / 60))
+                    raise _GraphError(403, 4, "(#4) Application request limit reached", transient=True,
+                                      headers=self._usage_headers(throttled_minutes=minutes))
+            response = self._dispatch(request, parts)
+        except _GraphError as exc:
+            response = _json(exc.body(), exc.status, exc.headers)
+            if exc.code == 190:
+                response.headers["WWW-Authenticate"] = f'OAuth "Facebook Platform" "invalid_token" "{exc.message}"'
+        for name, value in self._usage_headers().items():
+            response.headers.setdefault(name, value)
+        if version_used:
+            response.headers["facebook-api-version"] = version_used
+        response.headers["x-fb-trace-id"] = _trace_id()
+        if fault is not None and fault.kind == "slow_accept":
+            time.sleep(fault.delay)
+        self._log(request, response, fault_name)
+        return response(environ, start_response)
+
+    def _log(self, request: Request, response: Response, fault: str | None) -> None:
+        params = _params(request)
+        with self.lock:
+            self.requests.append({"method": request.method, "path": request.path, "status": response.status_code,
+                                  "fields": params.get("fields"), "fault": fault, "at": _graph_time(self.clock())})
+
+    def _usage_headers(self, throttled_minutes: int = 0) -> dict[str, str]:
+        with self.lock:
+            pct = 100 if throttled_minutes else min(80, self.calls)  # grows with use, stays under throttling
+        app = {"call_count": pct, "total_time": pct // 2, "total_cputime": pct // 2}
+        buc = {IG_USER_ID: [{"type": "instagram", "call_count": pct, "total_cputime": pct // 2,
+                             "total_time": pct // 2, "estimated_time_to_regain_access": throttled_minutes}]}
+        return {"X-App-Usage": json.dumps(app), "X-Business-Use-Case-Usage": json.dumps(buc)}
+
+    def _route_version(self, path: str) -> tuple[str, list[str]]:
+        parts = [p for p in path.split("/") if p]
+        if not parts:
+            raise _GraphError(400, 2500, "Unknown path components: /")
+        match = _VERSION.match(parts[0])
+        if match is None or (int(match[1]), int(match[2])) > LATEST_VERSION:
+            raise _GraphError(400, 2500, f"Unknown path components: /{parts[0]}")
+        version = (int(match[1]), int(match[2]))
+        used = max(version, OLDEST_VERSION)  # a retired version is served as the oldest available
+        return f"v{used[0]}.{used[1]}", parts[1:]
+
+    def _dispatch(self, request: Request, parts: list[str]) -> Response:
+        params = _params(request)
+        self._authenticate(request, params)
+        method = request.method
+        if len(parts) == 2 and parts[0] == IG_USER_ID:
+            edge = parts[1]
+            if edge == "media" and method == "POST":
+                return self._create_container(params)
+            if edge == "media" and method == "GET":
+                return self._list_media(request, params)
+            if edge == "media_publish" and method == "POST":
+                return self._publish(params)
+            if edge == "content_publishing_limit" and method == "GET":
+                return self._publishing_limit(params)
+            raise _GraphError(400, 2500, f"Unknown path components: /{edge}")
+        if len(parts) == 1 and method == "GET":
+            return self._node(parts[0], params)
+        node = parts[0] if parts else ""
+        raise _GraphError(400, 100, f"Unsupported {method.lower()} request. Object with ID '{node}' does not exist, "
+                          "cannot be loaded due to missing permissions, or does not support this operation.",
+                          subcode=33)
+
+    def _authenticate(self, request: Request, params: dict[str, str]) -> None:
+        token = params.get("access_token")
+        scheme, _, value = request.headers.get("Authorization", "").partition(" ")
+        if token is None and scheme.lower() in ("bearer", "oauth"):
+            token = value.strip()
+        if not token:
+            raise _GraphError(400, 2500, "An active access token must be used to query information about the "
+                              "current user.", transient=None)
+        with self.lock:
+            valid, expired = secrets.compare_digest(token, self.token), self.token_expired
+        if not valid:
+            raise _GraphError(400, 190, "Invalid OAuth access token - Cannot parse access token", transient=None)
+        if expired:
+            raise _GraphError(400, 190, "Error validating access token: Session has expired on "
+                              f"{datetime.now(UTC):%A, %d-%b-%y %H:%M:%S} PST.", subcode=463, transient=None)
+
+    # --- endpoints ----------------------------------------------------------------------------
+    def _create_container(self, params: dict[str, str]) -> Response:
+        image_url = params.get("image_url")
+        if params.get("media_type") not in (None, "", "IMAGE"):
+            raise _GraphError(400, 100, "(#100) This sandbox supports single images only.")
+        if not image_url:
+            raise _GraphError(400, 100, "(#100) The parameter image_url is required")
+        caption = params.get("caption", "")
+        alt_text = params.get("alt_text", "")
+        tags = _HASHTAG.findall(caption)
+        with self.lock:
+            cap = min(self.max_hashtags, MAX_HASHTAGS_HARD)
+        if len(caption) > MAX_CAPTION or len(tags) > cap:
+            raise _GraphError(400, 36004, "The caption is too long.", subcode=2207010, title="Caption too long",
+                              user_msg=f"The caption can have at most {MAX_CAPTION} characters and {cap} hashtags.")
+        if len(alt_text) > MAX_ALT_TEXT:
+            raise _GraphError(400, 100, f"(#100) Param alt_text must be at most {MAX_ALT_TEXT} characters long.")
+        facts = self._fetch_image(image_url)
+        with self.lock:
+            container_id = self._new_id("180")
+            error, self.next_processing_error = self.next_processing_error, None
+            self.containers[container_id] = {
+                "id": container_id, "caption": caption, "alt_text": alt_text, "image_url_host": _host(image_url),
+                "created": self.clock(), "polls_left": self.processing_polls, "error": error,
+                "published_media_id": None, **facts,
+            }
+        return _json({"id": container_id})
+
+    def _fetch_image(self, url: str) -> dict[str, Any]:
+        """Download like Meta's fetcher: real HTTP, at most 8 MiB, then decode with Pillow."""
+        failed = _GraphError(400, 9004, "Only photo or video can be accepted as media type.", subcode=2207052,
+                             title="Media download has failed.",
+                             user_msg=f"The media could not be fetched from this URI: {url.split('?')[0]}. "
+                             "Please check the URI and try again.")
+        if not url.startswith(("http://", "https://")):
+            raise failed
+        try:
+            with requests.get(url, timeout=self.fetch_timeout, stream=True) as response:
+                if response.status_code != 200:
+                    raise failed
+                data = response.raw.read(MAX_IMAGE_BYTES + 1, decode_content=True)
+        except requests.Timeout:
+            raise _GraphError(400, -2, "It takes too long to download the media.", subcode=2207003,
+                              title="Download timeout", transient=True) from None
+        except requests.RequestException:
+            raise failed from None
+        if len(data) > MAX_IMAGE_BYTES:
+            raise _GraphError(400, 36000, "The image size is too large.", subcode=2207004,
+                              title="Image size too large",
+                              user_msg="The image is too large to download. It should be less than 8 MiB.")
+        unsupported = _GraphError(400, 36001, "The image format is not supported.", subcode=2207005,
+                                  title="Unsupported image format",
+                                  user_msg="The image format is not supported. Supported format: JPEG.")
+        try:
+            image = Image.open(io.BytesIO(data))
+            image.verify()
+            image = Image.open(io.BytesIO(data))
+        except Exception:  # noqa: BLE001 - anything Pillow cannot decode is "not a JPEG"
+            raise unsupported from None
+        if image.format != "JPEG":  # Pillow opens MPO (and other extended JPEG) as "MPO"
+            raise unsupported
+        width, height = image.size
+        ratio = width / height
+        if ratio < 0.8 - 1e-9 or ratio > 1.91 + 1e-9:
+            raise _GraphError(400, 36003, f"The submitted image with aspect ratio ('{width}/{height}') cannot be "
+                              "published. Please submit an image with a valid aspect ratio.", subcode=2207009,
+                              title="Aspect ratio is not supported.",
+                              user_msg=f"The image's aspect ratio ({width}/{height}) is not supported: it must be "
+                              "between 4:5 and 1.91:1.")
+        try:
+            gps = bool(image.getexif().get_ifd(0x8825))
+        except Exception:  # noqa: BLE001 - a broken EXIF block has no usable GPS
+            gps = False
+        return {"width": width, "height": height, "bytes": len(data), "has_exif_gps": gps}
+
+    def _container_status(self, container: dict[str, Any], count_poll: bool) -> tuple[str, str]:
+        """Caller holds the lock."""
+        if container["published_media_id"]:
+            return "PUBLISHED", "Published: Media has been published."
+        if self.clock() - container["created"] > CONTAINER_TTL:
+            return "EXPIRED", "Expired: Media container has expired; create a new one."
+        if container["polls_left"] > 0:
+            if count_poll:
+                container["polls_left"] -= 1
+            return "IN_PROGRESS", "In Progress: Media is still being processed."
+        if container["error"]:
+            return "ERROR", container["error"]
+        return "FINISHED", "Finished: Media has been uploaded and it is ready to be published."
+
+    def _publish(self, params: dict[str, str]) -> Response:
+        creation_id = params.get("creation_id")
+        if not creation_id:
+            raise _GraphError(400, 100, "(#100) The parameter creation_id is required")
+        with self.lock:
+            container = self.containers.get(creation_id)
+            if container is None or container["published_media_id"]:
+                raise _GraphError(400, 9007, "Media ID is not available", subcode=2207006,
+                                  title="Media not found",
+                                  user_msg=f"The media with {creation_id} cannot be found.")
+            status, _text = self._container_status(container, count_poll=False)
+            if status == "EXPIRED":
+                raise _GraphError(400, -2, "The media you are trying to access has expired.", subcode=2207020,
+                                  title="Media expired",
+                                  user_msg="The media you are trying to access has expired. Please try to upload again.")
+            if status == "IN_PROGRESS":
+                raise _GraphError(400, 9007, "Media ID is not available", subcode=2207027,
+                                  title="Media not ready for publishing",
+                                  user_msg="The media is not ready for publishing, please wait for a moment.")
+            if status == "ERROR":
+                raise _GraphError(400, -1, "Create media fail, please try to re-create media", subcode=2207032,
+                                  title="Create media fail")
+            now = self.clock()
+            used = self._quota_usage(now - QUOTA_DURATION)
+            if used >= self.quota_total:
+                raise _GraphError(400, 9, "Application request limit reached", subcode=2207042,
+                                  title="Publishing limit reached",
+                                  user_msg="You reached maximum number of posts that is allowed to be published "
+                                  "by Content Publishing API.")
+            media_id = self._new_id("179")
+            container["published_media_id"] = media_id
+            self.media[media_id] = {
+                "id": media_id, "caption": container["caption"], "alt_text": container["alt_text"],
+                "timestamp": now, "via_api": True, "container_id": creation_id,
+                "permalink": f"https://www.instagram.com/p/{_shortcode(media_id)}/",
+                "width": container["width"], "height": container["height"], "bytes": container["bytes"],
+                "has_exif_gps": container["has_exif_gps"],
+            }
+        return _json({"id": media_id})
+
+    def _quota_usage(self, since: float) -> int:
+        return sum(1 for m in self.media.values() if m.get("via_api") and m["timestamp"] > since)
+
+    def _publishing_limit(self, params: dict[str, str]) -> Response:
+        now = self.clock()
+        since = now - QUOTA_DURATION
+        if params.get("since"):
+            try:
+                since = max(since, float(params["since"]))
+            except ValueError:
+                raise _GraphError(400, 100, "(#100) Param since must be a unix timestamp") from None
+        fields = _fields(params) or ["quota_usage"]
+        with self.lock:
+            entry: dict[str, Any] = {}
+            if "quota_usage" in fields:
+                entry["quota_usage"] = self._quota_usage(since)
+            if "config" in fields:
+                entry["config"] = {"quota_total": self.quota_total, "quota_duration": QUOTA_DURATION}
+        return _json({"data": [entry]})
+
+    def _node(self, node_id: str, params: dict[str, str]) -> Response:
+        fields = _fields(params)
+        with self.lock:
+            container = self.containers.get(node_id)
+            if container is not None:
+                status_code, status = self._container_status(container, count_poll=True)
+                values = {"id": node_id, "status_code": status_code, "status": status}
+                return _json({k: v for k, v in values.items() if k == "id" or k in (fields or ["id"])})
+            media = self.media.get(node_id)
+            if media is not None:
+                view = self._media_view(media)
+                return _json({k: v for k, v in view.items() if k == "id" or k in (fields or ["id"])})
+            if node_id == IG_USER_ID:
+                values = {"id": IG_USER_ID, "username": USERNAME, "media_count": len(self.media)}
+                return _json({k: v for k, v in values.items() if k == "id" or k in (fields or ["id"])})
+        raise _GraphError(400, 100, f"Unsupported get request. Object with ID '{node_id}' does not exist, "
+                          "cannot be loaded due to missing permissions, or does not support this operation.",
+                          subcode=33)
+
+    def _list_media(self, request: Request, params: dict[str, str]) -> Response:
+        fields = _fields(params) or ["id"]
+        try:
+            limit = min(100, max(1, int(params.get("limit", "25"))))
+            offset = int(base64.urlsafe_b64decode(params["after"]).decode()) if params.get("after") else 0
+        except (ValueError, UnicodeDecodeError):
+            raise _GraphError(400, 100, "(#100) Invalid paging parameter") from None
+        with self.lock:
+            newest_first = list(reversed(self.media.values()))
+            page = [self._media_view(m) for m in newest_first[offset:offset + limit]]
+            more = offset + limit < len(newest_first)
+        body: dict[str, Any] = {"data": [{k: v for k, v in m.items() if k == "id" or k in fields} for m in page]}
+        if page:
+            cursors = {"before": base64.urlsafe_b64encode(str(offset).encode()).decode(),
+                       "after": base64.urlsafe_b64encode(str(offset + len(page)).encode()).decode()}
+            body["paging"] = {"cursors": cursors}
+            if more:
+                # Like Graph's, `next` repeats the query; the sandbox leaves the token out of it.
+                query = {k: v for k, v in params.items() if k != "access_token"}
+                query["after"] = cursors["after"]
+                body["paging"]["next"] = request.base_url + "?" + "&".join(f"{k}={v}" for k, v in query.items())
+        return _json(body)
+
+    # --- helpers ------------------------------------------------------------------------------
+    def _new_id(self, prefix: str) -> str:
+        return f"{prefix}{next(self._ids):014d}"
+
+    def _media_view(self, media: dict[str, Any]) -> dict[str, Any]:
+        return {"id": media["id"], "caption": media["caption"], "timestamp": _graph_time(media["timestamp"]),
+                "permalink": media["permalink"], "media_type": "IMAGE", "media_product_type": "FEED",
+                "username": USERNAME}
+
+    def _post_view(self, media: dict[str, Any]) -> dict[str, Any]:
+        return {"id": media["id"], "container_id": media.get("container_id"), "caption": media["caption"],
+                "alt_text": media.get("alt_text", ""), "width": media.get("width"), "height": media.get("height"),
+                "bytes": media.get("bytes"), "has_exif_gps": media.get("has_exif_gps"),
+                "permalink": media["permalink"], "timestamp": _graph_time(media["timestamp"])}
+
+    # --- control API ----------------------------------------------------------------------------
+    def _control(self, request: Request) -> Response:
+        path, method = request.path, request.method
+        body = request.get_json(silent=True) or {}
+        if path == "/_sandbox/faults":
+            if method == "POST":
+                try:
+                    self.fail_next(str(body.get("kind", "")), int(body.get("count", 1)),
+                                   retry_after=float(body.get("retry_after", 1)), delay=float(body.get("delay", 0.0)),
+                                   path_contains=body.get("path_contains"))
+                except ValueError as exc:
+                    return _json({"error": str(exc)}, 400)
+            elif method == "DELETE":
+                with self.lock:
+                    self.faults.clear()
+            elif method != "GET":
+                return _json({"error": "method not allowed"}, 405)
+            with self.lock:
+                return _json({"faults": [f.__dict__ for f in self.faults]})
+        if method == "GET" and path == "/_sandbox/posts":
+            return _json({"posts": self.posts()})
+        if method == "GET" and path == "/_sandbox/requests":
+            with self.lock:
+                return _json({"requests": list(self.requests)})
+        if method == "POST" and path == "/_sandbox/expire-token":
+            self.expire_token()
+            return _json({"expired": True})
+        if method == "POST" and path == "/_sandbox/quota":
+            self.set_quota(int(body.get("total", 50)))
+            return _json({"quota_total": self.quota_total})
+        if method == "POST" and path == "/_sandbox/processing-polls":
+            self.set_processing_polls(int(body.get("polls", 0)))
+            return _json({"processing_polls": self.processing_polls})
+        if method == "POST" and path == "/_sandbox/reset":
+            self.reset()
+            return _json({"reset": True})
+        return _json({"error": "not found"}, 404)
+
+
+def _params(request: Request) -> dict[str, str]:
+    """Graph reads parameters from the query string and from a form body alike."""
+    values = dict(request.args.items())
+    if request.method == "POST":
+        values.update(request.form.items())
+    return values
+
+
+def _fields(params: dict[str, str]) -> list[str]:
+    return [f.strip() for f in params.get("fields", "").split(",") if f.strip()]
+
+
+def _host(url: str) -> str:
+    return url.split("/")[2] if url.count("/") >= 2 else ""
+
+
+def _shortcode(media_id: str) -> str:
+    return base64.urlsafe_b64encode(int(media_id).to_bytes(8, "big")).decode().rstrip("=")
+
+
+def sandbox_secret() -> dict[str, Any]:
+    """The target's Secrets Manager value, as the publisher reads it."""
+    return {"access_token": ACCESS_TOKEN}
+
+
+def sandbox_target(base_url: str, name: str) -> dict[str, Any]:
+    """A complete target entry pointing the Instagram publisher at this fake."""
+    return {"name": name, "platform": "instagram", "spec": {}, "api_base_url": base_url.rstrip("/"),
+            "graph_version": "v25.0", "ig_user_id": IG_USER_ID, "allow_private_network": True,
+            "timeout_seconds": 3, "status_poll_attempts": 4, "status_poll_initial_delay": 0.05,
+            "status_poll_max_delay": 0.2}

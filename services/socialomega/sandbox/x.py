@@ -1,0 +1,747 @@
+"""A fake of the X API v2 parts SocialOmega uses (werkzeug WSGI app, thread-safe, one lock).
+
+Shapes follow `openapi.json` v2.167 of xdevplatform/docs (../shared/reference/specs) and
+docs.x.com; where those are silent the choice is marked UNCONFIRMED below.
+
+API (base URL = the fake's root; the real one is https://api.x.com):
+  POST /2/oauth2/token     form `grant_type=refresh_token&refresh_token=..[&client_id=..]`,
+                           confidential client: `Authorization: Basic base64(client_id:secret)`.
+                           -> 200 `{"token_type":"bearer","expires_in":7200,"access_token",
+                           "scope","refresh_token"}`. Refresh tokens ROTATE: the one used stops
+                           working; reusing it (or any unknown/revoked one) -> 400
+                           `{"error":"invalid_request","error_description":"Value passed for the
+                           token was invalid."}`; bad client auth -> 401 `unauthorized_client`.
+  POST /2/media/upload     multipart `media` + `media_category` (one-shot, images) -> 200
+                           `{"data":{"id","media_key","size","expires_after_secs","image":{..}}}`
+  GET  /2/media/upload?media_id=&command=STATUS -> the same `data` (+ processing_info)
+  POST /2/media/upload/initialize  JSON `{media_type, total_bytes, media_category}` ->
+                           `{"data":{"id","media_key","expires_after_secs"}}`
+  POST /2/media/upload/<id>/append multipart `media` + `segment_index` (0..999) ->
+                           `{"data":{"expires_at": epoch}}`
+  POST /2/media/upload/<id>/finalize -> like one-shot; the appended bytes must add up to
+                           `total_bytes`. With `processing_polls=n` (control) it answers
+                           `processing_info: {state: "pending", check_after_secs: 1}` and STATUS
+                           reports `in_progress` n-1 times, then `succeeded`.
+  POST /2/media/metadata   JSON `{"id", "metadata": {"alt_text": {"text" (<= 1000)}}}` ->
+                           `{"data":{"id","associated_metadata":{...}}}`
+  POST /2/tweets           JSON `{"text", "media": {"media_ids": [1..4]}}` -> 201
+                           `{"data":{"id","text","edit_history_post_ids":[id]}}`
+  GET  /2/users/me         `{"data":{"id","name","username"}}`
+  GET  /2/users/<id>/tweets  newest first; `max_results` 5..100, `pagination_token`,
+                           `start_time`/`end_time` (RFC 3339), `since_id`, `until_id`,
+                           `tweet.fields` (or `post.fields`, see below) with `created_at` and
+                           `attachments`, `expansions=attachments.media_keys` (-> `includes.media`
+                           and `attachments` on each post). `meta.next_token` when more remain.
+Auth: `Authorization: Bearer <access token>`; scopes per the spec's security requirements:
+  media endpoints `media.write`; POST /2/tweets `tweet.write users.read tweet.read`; users
+  endpoints `tweet.read users.read`. Missing/unknown/expired token -> 401
+  `{"title":"Unauthorized","type":"about:blank","status":401,"detail":"Unauthorized"}`;
+  token without the scope -> 403 `{"title":"Forbidden",...,"status":403}`.
+Every /2 response (but the token endpoint) carries `x-rate-limit-limit`, `-remaining` and
+`-reset` (epoch seconds) for a 15-minute window per endpoint (limits from
+x-api/fundamentals/rate-limits.mdx).
+Errors:
+  validation -> 400 problem `{"errors":[{"parameters":{<name>:[<value>]},"message"}],
+    "title":"Invalid Request","detail":"One or more parameters to your request was invalid.",
+    "type":"https://api.x.com/2/problems/invalid-request"}` (unknown query parameters, bad
+    media, > 4 or unknown/expired media ids: "Your media IDs are invalid.", text too long).
+  duplicate text (same text as one of the account's posts of the last 24 h) -> 403
+    `{"detail":"You are not allowed to create a Tweet with duplicate content.",
+    "type":"about:blank","title":"Forbidden","status":403}` (captured in akrherz/iembot#163).
+  rate limit (fault "429") -> 429 `{"title":"Too Many Requests","detail":"Too Many Requests",
+    "type":"about:blank","status":429}` with `x-rate-limit-remaining: 0` and the reset time.
+  daily post cap (X free tier: 17 posts / 24 h per user; `daily_cap`, default 17) -> the same
+    429 body plus `x-user-limit-24hour-limit`, `-remaining: 0` and `-reset` (epoch seconds).
+  500 fault -> 500 problem `internal-error`.
+
+UNCONFIRMED choices (the fake and the publisher agree on them):
+  * Text too long: 400 invalid-request with message "Your Tweet text is too long." (the v2
+    docs do not show the exact body). Length is X's weighted length (captions.x_weighted_length).
+  * Daily cap: X answers 429 with the x-user-limit-24hour-* headers (seen in client logs and
+    issue threads), not a usage-capped problem; the `usage-capped` problem is X's monthly
+    product cap. Both classify as "deferred" (core/http.py).
+  * `post.fields` vs `tweet.fields`: the spec's PostFieldsParameter is named `post.fields`
+    while the docs and the spec's other operations say `tweet.fields`; both are accepted.
+  * Finalizing an already finalized media id answers its data again (idempotent).
+  * Images: JPEG/PNG/GIF/WEBP, <= 5 MB (x-api/media/introduction.mdx); media ids expire after
+    `expires_after_secs` (86400 here).
+
+Control API (sandbox only, no auth):
+  POST   /_sandbox/faults   {"kind": "500"|"429"|"timeout"|"slow_accept", "count": 1,
+                             "retry_after": 1, "delay": s, "path_contains": "...", "skip": 0}
+                            (`skip`: let that many matching calls pass first)
+  GET/DELETE /_sandbox/faults
+  POST   /_sandbox/expire-token     every issued access token stops working (401); refresh works
+  POST   /_sandbox/revoke-refresh   every refresh token stops working (400 invalid_request)
+  POST   /_sandbox/daily-cap        {"cap": n}
+  POST   /_sandbox/processing       {"polls": n} finalize answers processing_info, n STATUS polls
+  POST   /_sandbox/expire-media     every uploaded media id expires
+  GET    /_sandbox/posts            posts created, oldest first, with text, alt text, image facts
+  GET    /_sandbox/requests         method, path, status, fault (no credentials)
+  POST   /_sandbox/reset
+Python-side helpers on XFake: fail_next(kind, count=1, retry_after=, delay=, path_contains=,
+skip=), posts(), expire_token(), revoke_refresh(), set_daily_cap(n), set_processing_polls(n),
+expire_media(), issue_token(scopes) (a token with other scopes), request_log(), reset().
+Module functions: sandbox_secret() (the secret JSON XPublisher reads) and
+sandbox_target(base_url, name) (a target entry pointing XPublisher here).
+None of the credentials here is a secret: they are fixed sandbox values.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hmac
+import io
+import itertools
+import json
+import secrets
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from PIL import Image
+from werkzeug.exceptions import HTTPException
+from werkzeug.routing import Map, Rule
+from werkzeug.wrappers import Request, Response
+
+from socialomega.publishers.captions import x_weighted_length
+from socialomega.sandbox import faults
+
+CLIENT_ID = "sandbox-x-client"
+CLIENT_SECRET = "sandbox-x-client-secret"
+ACCESS_TOKEN = "sandbox-x-access-token-0"
+REFRESH_TOKEN = "sandbox-x-refresh-token-0"
+USER_ID = "1790000000000000001"
+USERNAME = "socialomega_sandbox"
+SCOPES = ("tweet.read", "tweet.write", "users.read", "media.write", "offline.access")
+TOKEN_TTL = 7200  # X: access tokens last two hours
+MEDIA_TTL = 86400
+MAX_IMAGE_BYTES = 5 * 1024 * 1024
+IMAGE_FORMATS = {"JPEG": "image/jpeg", "PNG": "image/png", "GIF": "image/gif", "WEBP": "image/webp"}
+MEDIA_CATEGORIES = {"tweet_image", "tweet_video", "tweet_gif", "dm_image", "dm_video", "dm_gif", "subtitles"}
+INIT_MEDIA_TYPES = {"video/mp4", "video/webm", "video/mp2t", "video/quicktime", "text/srt", "text/vtt",
+                    "image/jpeg", "image/gif", "image/bmp", "image/png", "image/webp", "image/pjpeg",
+                    "image/tiff", "model/gltf-binary", "model/vnd.usdz+zip"}
+DAILY_CAP = 17  # free tier, posts per user per 24 h
+PROBLEMS = "https://api.x.com/2/problems/"
+TIMELINE_PARAMS = {"max_results", "pagination_token", "start_time", "end_time", "since_id", "until_id", "exclude",
+                   "tweet.fields", "post.fields", "expansions", "media.fields", "user.fields", "poll.fields",
+                   "place.fields"}
+# (limit per 15 minutes per user), x-api/fundamentals/rate-limits.mdx
+RATE_LIMITS = {"media_upload": 500, "media_chunked": 1875, "media_status": 1875, "media_metadata": 500,
+               "create_post": 100, "users_me": 75, "user_posts": 900}
+
+_ROUTES = Map([
+    Rule("/2/oauth2/token", endpoint="token", methods=["POST"]),
+    Rule("/2/media/upload", endpoint="media_upload", methods=["POST"]),
+    Rule("/2/media/upload", endpoint="media_status", methods=["GET"]),
+    Rule("/2/media/upload/initialize", endpoint="media_initialize", methods=["POST"]),
+    Rule("/2/media/upload/<media_id>/append", endpoint="media_append", methods=["POST"]),
+    Rule("/2/media/upload/<media_id>/finalize", endpoint="media_finalize", methods=["POST"]),
+    Rule("/2/media/metadata", endpoint="media_metadata", methods=["POST"]),
+    Rule("/2/tweets", endpoint="create_post", methods=["POST"]),
+    Rule("/2/users/me", endpoint="users_me", methods=["GET"]),
+    Rule("/2/users/<user_id>/tweets", endpoint="user_posts", methods=["GET"]),
+    Rule("/_sandbox/faults", endpoint="ctl_faults", methods=["GET", "POST", "DELETE"]),
+    Rule("/_sandbox/expire-token", endpoint="ctl_expire_token", methods=["POST"]),
+    Rule("/_sandbox/revoke-refresh", endpoint="ctl_revoke_refresh", methods=["POST"]),
+    Rule("/_sandbox/daily-cap", endpoint="ctl_daily_cap", methods=["POST"]),
+    Rule("/_sandbox/processing", endpoint="ctl_processing", methods=["POST"]),
+    Rule("/_sandbox/expire-media", endpoint="ctl_expire_media", methods=["POST"]),
+    Rule("/_sandbox/posts", endpoint="ctl_posts", methods=["GET"]),
+    Rule("/_sandbox/requests", endpoint="ctl_requests", methods=["GET"]),
+    Rule("/_sandbox/reset", endpoint="ctl_reset", methods=["POST"]),
+])
+
+FAULT_KINDS = ("500", "429", "timeout", "slow_accept")
+
+
+def sandbox_secret() -> dict[str, Any]:
+    """The target's secret as stored in Secrets Manager (the keys XPublisher reads)."""
+    return {"client_id": CLIENT_ID, "client_secret": CLIENT_SECRET, "access_token": ACCESS_TOKEN,
+            "refresh_token": REFRESH_TOKEN, "expires_at": int(time.time()) + TOKEN_TTL}
+
+
+def sandbox_target(base_url: str, name: str) -> dict[str, Any]:
+    """A complete target entry pointing XPublisher at this fake."""
+    return {"name": name, "platform": "x", "spec": {}, "api_base_url": base_url.rstrip("/"),
+            "allow_private_network": True, "timeout_seconds": 3}
+
+
+class _ApiError(Exception):
+    def __init__(self, status: int, body: dict[str, Any], headers: dict[str, str] | None = None,
+                 content_type: str = "application/json") -> None:
+        super().__init__(str(body))
+        self.status, self.body, self.headers, self.content_type = status, body, headers or {}, content_type
+
+
+def _problem(status: int, title: str, detail: str) -> _ApiError:
+    return _ApiError(status, {"title": title, "detail": detail, "type": "about:blank", "status": status},
+                     content_type="application/problem+json")
+
+
+def _invalid(message: str, parameter: str | None = None, value: Any = None) -> _ApiError:
+    error: dict[str, Any] = {"message": message}
+    if parameter is not None:
+        error["parameters"] = {parameter: [value if isinstance(value, str) else json.dumps(value)]}
+    return _ApiError(400, {"errors": [error], "title": "Invalid Request",
+                           "detail": "One or more parameters to your request was invalid.",
+                           "type": PROBLEMS + "invalid-request"})
+
+
+def _unauthorized() -> _ApiError:
+    return _problem(401, "Unauthorized", "Unauthorized")
+
+
+@dataclass
+class _Fault:
+    kind: str
+    remaining: int
+    retry_after: int = 1
+    delay: float = 0.0
+    path_contains: str | None = None
+    skip: int = 0
+
+
+@dataclass
+class _Media:
+    id: str
+    key: str
+    category: str
+    created: float
+    expires: float
+    total_bytes: int | None = None  # chunked uploads
+    media_type: str | None = None
+    segments: dict[int, bytes] = field(default_factory=dict)
+    data: bytes | None = None  # set when uploaded / finalized
+    facts: dict[str, Any] = field(default_factory=dict)
+    alt_text: str | None = None
+    polls_left: int = 0
+
+
+def _json(body: Any, status: int = 200, headers: dict[str, str] | None = None,
+          content_type: str = "application/json") -> Response:
+    return Response(json.dumps(body), status=status, headers=headers, content_type=content_type)
+
+
+def _iso(ts: float) -> str:
+    return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{int(ts * 1000) % 1000:03d}Z"
+
+
+def _parse_time(value: str, name: str) -> float:
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise _invalid(f"Invalid '{name}': '{value}'. '{name}' must be a date-time (YYYY-MM-DDTHH:mm:ssZ).",
+                       name, value) from None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=UTC)
+    return parsed.timestamp()
+
+
+class XFake:
+    """The WSGI app; state is reachable for in-process tests."""
+
+    def __init__(self, daily_cap: int = DAILY_CAP, token_ttl: int = TOKEN_TTL, media_ttl: int = MEDIA_TTL) -> None:
+        self.lock = threading.RLock()
+        self._defaults = (daily_cap, token_ttl, media_ttl)
+        self.reset()
+
+    # --- Python-side control helpers (same effects as /_sandbox) --------------------------------
+    def reset(self) -> None:
+        with self.lock:
+            self.daily_cap, self.token_ttl, self.media_ttl = self._defaults
+            now = time.time()
+            # token -> (expires epoch, scopes)
+            self.access_tokens: dict[str, tuple[float, set[str]]] = {ACCESS_TOKEN: (now + self.token_ttl, set(SCOPES))}
+            self.refresh_tokens: dict[str, set[str]] = {REFRESH_TOKEN: set(SCOPES)}
+            self.used_refresh_tokens: set[str] = set()
+            self.media: dict[str, _Media] = {}
+            self.post_list: list[dict[str, Any]] = []
+            self.requests: list[dict[str, Any]] = []
+            self.faults: deque[_Fault] = deque()
+            self.windows: dict[str, tuple[float, int]] = {}
+            self.processing_polls = 0
+            self._ids = itertools.count(1)
+
+    def fail_next(self, kind: str, count: int = 1, *, retry_after: int = 1, delay: float = 0.0,
+                  path_contains: str | None = None, skip: int = 0) -> None:
+        if kind not in FAULT_KINDS:
+            raise ValueError(f"kind must be one of {FAULT_KINDS}")
+        with self.lock:
+            self.faults.append(_Fault(kind, count, retry_after, delay, path_contains, skip))
+
+    def posts(self) -> list[dict[str, Any]]:
+        with self.lock:
+            return [json.loads(json.dumps(p)) for p in self.post_list]
+
+    def expire_token(self) -> None:
+        with self.lock:
+            self.access_tokens = {t: (0.0, scopes) for t, (_e, scopes) in self.access_tokens.items()}
+
+    def revoke_refresh(self) -> None:
+        with self.lock:
+            self.used_refresh_tokens |= set(self.refresh_tokens)
+            self.refresh_tokens.clear()
+
+    def set_daily_cap(self, cap: int) -> None:
+        with self.lock:
+            self.daily_cap = int(cap)
+
+    def set_processing_polls(self, polls: int) -> None:
+        with self.lock:
+            self.processing_polls = int(polls)
+
+    def expire_media(self) -> None:
+        with self.lock:
+            for media in self.media.values():
+                media.expires = 0.0
+
+    def issue_token(self, scopes: set[str] | tuple[str, ...] = SCOPES, ttl: float | None = None) -> str:
+        """An extra access token (e.g. with fewer scopes) for fake-faithfulness tests."""
+        token = "sbx-at-" + secrets.token_urlsafe(18)
+        with self.lock:
+            self.access_tokens[token] = (time.time() + (self.token_ttl if ttl is None else ttl), set(scopes))
+        return token
+
+    def request_log(self) -> list[dict[str, Any]]:
+        with self.lock:
+            return [dict(r) for r in self.requests]
+
+    # --- WSGI -----------------------------------------------------------------------------------
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
+        request = Request(environ)
+        try:
+            endpoint, args = _ROUTES.bind_to_environ(environ).match()
+        except HTTPException as exc:
+            code = exc.code or 404
+            body = {"title": "Not Found Error" if code == 404 else "Method Not Allowed",
+                    "detail": f"Sorry, that page does not exist: {request.method} {request.path}",
+                    "type": "about:blank", "status": code}
+            return _json(body, code, content_type="application/problem+json")(environ, start_response)
+        if endpoint.startswith("ctl_"):
+            return getattr(self, "_" + endpoint)(request)(environ, start_response)
+        fault = self._take_fault(request.path)
+        fault_name = fault.kind if fault else None
+        if fault is not None and fault.kind == "timeout":
+            time.sleep(fault.delay)  # the client gave up meanwhile; nothing was done
+            response = _json({"title": "Gateway Timeout", "detail": "Gateway Timeout", "type": "about:blank",
+                              "status": 504}, 504, content_type="application/problem+json")
+        else:
+            response = self._dispatch(endpoint, args, request, fault)
+            if fault is not None and fault.kind == "slow_accept":
+                time.sleep(fault.delay)  # acted on; the answer comes too late
+        with self.lock:
+            self.requests.append({"method": request.method, "path": request.path, "status": response.status_code,
+                                  "fault": fault_name, "at": _iso(time.time())})
+        return response(environ, start_response)
+
+    def _dispatch(self, endpoint: str, args: dict[str, Any], request: Request, fault: _Fault | None) -> Response:
+        bucket = None if endpoint == "token" else (
+            "media_chunked" if endpoint in ("media_initialize", "media_append", "media_finalize") else endpoint)
+        headers: dict[str, str] = {}
+        try:
+            if bucket is not None:
+                headers = self._count(bucket)
+            if fault is not None and fault.kind == "429":
+                headers.update({"x-rate-limit-remaining": "0",
+                                "x-rate-limit-reset": str(int(time.time()) + fault.retry_after)})
+                raise _problem(429, "Too Many Requests", "Too Many Requests")
+            if fault is not None and fault.kind == "500":
+                raise _ApiError(500, {"title": "Internal Error", "detail": "Something went wrong. Please try again.",
+                                      "type": PROBLEMS + "internal-error"}, content_type="application/problem+json")
+            response = getattr(self, "_" + endpoint)(request, **args)
+        except _ApiError as exc:
+            response = _json(exc.body, exc.status, exc.headers, exc.content_type)
+        except HTTPException as exc:  # werkzeug's form parser
+            response = _json({"title": "Invalid Request", "detail": exc.description or "Bad request",
+                              "type": PROBLEMS + "invalid-request"}, exc.code or 400,
+                             content_type="application/problem+json")
+        for name, value in headers.items():
+            response.headers.setdefault(name, value)
+        return response
+
+    def _take_fault(self, path: str) -> _Fault | None:
+        if not path.startswith("/2/"):
+            return None
+        with self.lock:
+            for fault in self.faults:
+                if fault.path_contains and fault.path_contains not in path:
+                    continue
+                if fault.skip > 0:  # let this matching call through
+                    fault.skip -= 1
+                    return None
+                break
+            return faults.take_fault(self.faults, path)
+
+    def _count(self, bucket: str) -> dict[str, str]:
+        limit = RATE_LIMITS[bucket]
+        now = time.time()
+        with self.lock:
+            start, used = self.windows.get(bucket, (now, 0))
+            if now - start >= 900:
+                start, used = now, 0
+            used += 1
+            self.windows[bucket] = (start, used)
+        return {"x-rate-limit-limit": str(limit), "x-rate-limit-remaining": str(max(0, limit - used)),
+                "x-rate-limit-reset": str(int(start + 900))}
+
+    # --- auth -------------------------------------------------------------------------------------
+    def _authenticate(self, request: Request, *scopes: str) -> None:
+        scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+        if scheme.lower() != "bearer" or not token:
+            raise _unauthorized()
+        with self.lock:
+            issued = self.access_tokens.get(token.strip())
+        if issued is None or issued[0] <= time.time():
+            raise _unauthorized()
+        if not set(scopes) <= issued[1]:
+            raise _problem(403, "Forbidden", "Forbidden")
+
+    def _token(self, request: Request) -> Response:
+        no_store = {"Cache-Control": "no-store"}
+        auth = request.authorization
+        if auth is None or auth.type != "basic" or not (
+                hmac.compare_digest(auth.username or "", CLIENT_ID)
+                and hmac.compare_digest(auth.password or "", CLIENT_SECRET)):
+            return _json({"error": "unauthorized_client", "error_description": "Missing valid authorization header"},
+                         401, no_store)
+        form = request.form
+        if form.get("grant_type") != "refresh_token":
+            return _json({"error": "invalid_request", "error_description": "Missing required parameter [grant_type]."
+                          if not form.get("grant_type") else "Value passed for the grant type was invalid."},
+                         400, no_store)
+        old = form.get("refresh_token") or ""
+        with self.lock:
+            scopes = self.refresh_tokens.pop(old, None)
+            if scopes is None:
+                return _json({"error": "invalid_request",
+                              "error_description": "Value passed for the token was invalid."}, 400, no_store)
+            self.used_refresh_tokens.add(old)
+            access = "sbx-at-" + secrets.token_urlsafe(24)
+            refresh = "sbx-rt-" + secrets.token_urlsafe(24)
+            self.access_tokens[access] = (time.time() + self.token_ttl, set(scopes))
+            self.refresh_tokens[refresh] = scopes
+            ttl = self.token_ttl
+        return _json({"token_type": "bearer", "expires_in": ttl, "access_token": access,
+                      "scope": " ".join(sorted(scopes)), "refresh_token": refresh}, 200, no_store)
+
+    # --- media ------------------------------------------------------------------------------------
+    def _new_media(self, category: str, **extra: Any) -> _Media:
+        with self.lock:
+            number = next(self._ids)
+            media_id = str(1_860_000_000_000_000_000 + number)
+            now = time.time()
+            media = _Media(id=media_id, key=f"3_{media_id}", category=category, created=now,
+                           expires=now + self.media_ttl, **extra)
+            self.media[media_id] = media
+            return media
+
+    def _image_facts(self, data: bytes, category: str) -> dict[str, Any]:
+        if len(data) > MAX_IMAGE_BYTES and category == "tweet_image":
+            raise _invalid(f"File size exceeds {MAX_IMAGE_BYTES} bytes.", "media", f"{len(data)} bytes")
+        try:
+            with Image.open(io.BytesIO(data)) as img:
+                img.load()
+                fmt = img.format or ""
+                width, height = img.size
+                exif = img.getexif()
+                has_gps = bool(exif.get_ifd(0x8825)) if exif else False
+        except Exception:
+            raise _invalid("media type unrecognized.", "media", "unrecognized") from None
+        if fmt not in IMAGE_FORMATS:
+            raise _invalid(f"Unsupported media type {fmt or 'unknown'}: images must be JPG, PNG, GIF or WEBP.",
+                           "media", fmt)
+        return {"image_type": IMAGE_FORMATS[fmt], "w": width, "h": height, "bytes": len(data), "has_exif_gps": has_gps}
+
+    def _media_data(self, media: _Media) -> dict[str, Any]:
+        data: dict[str, Any] = {"id": media.id, "media_key": media.key, "size": len(media.data or b""),
+                                "expires_after_secs": max(0, int(media.expires - time.time()))}
+        if media.facts:
+            data["image"] = {k: media.facts[k] for k in ("image_type", "w", "h")}
+        return data
+
+    def _media_part(self, request: Request) -> bytes:
+        part = request.files.get("media")
+        if part is not None:
+            return part.read()
+        if "media" in request.form:  # base64 in a form field
+            try:
+                return base64.b64decode(request.form["media"], validate=True)
+            except binascii.Error:
+                raise _invalid("media is not valid base64.", "media", "...") from None
+        raise _invalid("The `media` field is required.", "media", None)
+
+    def _media_upload(self, request: Request) -> Response:
+        self._authenticate(request, "media.write")
+        if request.mimetype == "application/json":
+            body = request.get_json(silent=True) or {}
+            category = body.get("media_category")
+            try:
+                data = base64.b64decode(body.get("media") or "", validate=True)
+            except binascii.Error:
+                raise _invalid("media is not valid base64.", "media", "...") from None
+        else:
+            category = request.form.get("media_category")
+            data = self._media_part(request)
+        if category not in MEDIA_CATEGORIES:
+            raise _invalid("media_category must be one of " + ", ".join(sorted(MEDIA_CATEGORIES)) + ".",
+                           "media_category", category)
+        facts = self._image_facts(data, category)
+        media = self._new_media(category)
+        with self.lock:
+            media.data, media.facts = data, facts
+            return _json({"data": self._media_data(media)})
+
+    def _media_initialize(self, request: Request) -> Response:
+        self._authenticate(request, "media.write")
+        body = request.get_json(silent=True)
+        if not isinstance(body, dict):
+            raise _invalid("Request body must be a JSON object.")
+        unknown = set(body) - {"media_type", "total_bytes", "media_category", "additional_owners", "shared"}
+        if unknown:
+            raise _invalid(f"Unknown field(s): {', '.join(sorted(unknown))}.", sorted(unknown)[0], "")
+        media_type, total, category = body.get("media_type"), body.get("total_bytes"), body.get("media_category")
+        if media_type not in INIT_MEDIA_TYPES:
+            raise _invalid("Invalid media_type.", "media_type", media_type)
+        if not isinstance(total, int) or total <= 0:
+            raise _invalid("total_bytes must be a positive integer.", "total_bytes", total)
+        if category is not None and category not in MEDIA_CATEGORIES | {"amplify_video"}:
+            raise _invalid("Invalid media_category.", "media_category", category)
+        category = category or "tweet_image"
+        if category == "tweet_image" and total > MAX_IMAGE_BYTES:
+            raise _invalid(f"File size exceeds {MAX_IMAGE_BYTES} bytes.", "total_bytes", total)
+        media = self._new_media(category, total_bytes=total, media_type=media_type)
+        return _json({"data": {"id": media.id, "media_key": media.key, "expires_after_secs": self.media_ttl}})
+
+    def _chunked(self, media_id: str) -> _Media:
+        with self.lock:
+            media = self.media.get(media_id)
+        if media is None or media.total_bytes is None or media.expires <= time.time():
+            raise _invalid("The provided media_id is invalid or expired.", "id", media_id)
+        return media
+
+    def _media_append(self, request: Request, media_id: str) -> Response:
+        self._authenticate(request, "media.write")
+        media = self._chunked(media_id)
+        raw_index = request.form.get("segment_index")
+        if raw_index is None or not raw_index.strip().isdigit() or not 0 <= int(raw_index) <= 999:
+            raise _invalid("segment_index must be an integer from 0 to 999.", "segment_index", raw_index)
+        chunk = self._media_part(request)
+        with self.lock:
+            if media.data is not None:
+                raise _invalid("Media is already finalized.", "id", media_id)
+            media.segments[int(raw_index)] = chunk
+            return _json({"data": {"expires_at": int(media.expires)}})
+
+    def _media_finalize(self, request: Request, media_id: str) -> Response:
+        self._authenticate(request, "media.write")
+        media = self._chunked(media_id)
+        with self.lock:
+            if media.data is None:
+                data = b"".join(media.segments[i] for i in sorted(media.segments))
+                if len(data) != media.total_bytes:
+                    raise _invalid(f"File size mismatch: received {len(data)} bytes, "
+                                   f"total_bytes was {media.total_bytes}.", "total_bytes", media.total_bytes)
+                media.facts = self._image_facts(data, media.category)
+                media.data, media.segments = data, {}
+                media.polls_left = self.processing_polls
+            answer = self._media_data(media)
+            if media.polls_left > 0:
+                answer["processing_info"] = {"state": "pending", "check_after_secs": 1}
+            return _json({"data": answer})
+
+    def _media_status(self, request: Request) -> Response:
+        self._authenticate(request, "media.write")
+        media_id = request.args.get("media_id", "")
+        if request.args.get("command", "STATUS") != "STATUS":
+            raise _invalid("command must be STATUS.", "command", request.args.get("command"))
+        with self.lock:
+            media = self.media.get(media_id)
+            if media is None or media.data is None:
+                raise _invalid("The provided media_id is invalid or expired.", "media_id", media_id)
+            answer = self._media_data(media)
+            if media.polls_left > 1:
+                media.polls_left -= 1
+                answer["processing_info"] = {"state": "in_progress", "check_after_secs": 1, "progress_percent": 50}
+            elif media.polls_left == 1:
+                media.polls_left = 0
+                answer["processing_info"] = {"state": "succeeded", "progress_percent": 100}
+            return _json({"data": answer})
+
+    def _media_metadata(self, request: Request) -> Response:
+        self._authenticate(request, "media.write")
+        body = request.get_json(silent=True)
+        if not isinstance(body, dict) or not isinstance(body.get("id"), str):
+            raise _invalid("The `id` field is required.", "id", None)
+        alt = ((body.get("metadata") or {}).get("alt_text") or {}).get("text")
+        if alt is not None and (not isinstance(alt, str) or len(alt) > 1000):
+            raise _invalid("alt_text.text must be a string of at most 1000 characters.", "metadata.alt_text.text",
+                           f"{len(alt) if isinstance(alt, str) else alt}")
+        with self.lock:
+            media = self.media.get(body["id"])
+            if media is None or media.data is None or media.expires <= time.time():
+                raise _invalid("The provided media_id is invalid or expired.", "id", body["id"])
+            if alt is not None:
+                media.alt_text = alt
+        return _json({"data": {"id": body["id"], "associated_metadata": body.get("metadata") or {}}})
+
+    # --- posts ------------------------------------------------------------------------------------
+    def _create_post(self, request: Request) -> Response:
+        self._authenticate(request, "tweet.write", "users.read", "tweet.read")
+        now = time.time()
+        with self.lock:
+            recent = [p for p in self.post_list if p["created"] > now - 86400]
+            if len(recent) >= self.daily_cap:
+                reset = int(min(p["created"] for p in recent) + 86400) if recent else int(now + 86400)
+                raise _ApiError(429, {"title": "Too Many Requests", "detail": "Too Many Requests",
+                                      "type": "about:blank", "status": 429},
+                                {"x-user-limit-24hour-limit": str(self.daily_cap),
+                                 "x-user-limit-24hour-remaining": "0", "x-user-limit-24hour-reset": str(reset)},
+                                content_type="application/problem+json")
+        if request.mimetype != "application/json":
+            raise _invalid("Content-Type must be application/json.")
+        body = request.get_json(silent=True)
+        if not isinstance(body, dict):
+            raise _invalid("Request body must be a JSON object.")
+        text = body.get("text", "")
+        media_ids = (body.get("media") or {}).get("media_ids")
+        if not isinstance(text, str):
+            raise _invalid("text must be a string.", "text", text)
+        if media_ids is not None and (not isinstance(media_ids, list) or not 1 <= len(media_ids) <= 4):
+            raise _invalid("media.media_ids must hold 1 to 4 media ids.", "media.media_ids", media_ids)
+        if not text.strip() and not media_ids:
+            raise _invalid("Post text or media is required.", "text", text)
+        if x_weighted_length(text) > 280:
+            raise _invalid("Your Tweet text is too long.", "text", text)
+        with self.lock:
+            attached = []
+            for media_id in media_ids or []:
+                media = self.media.get(str(media_id))
+                if media is None or media.data is None or media.expires <= now or media.polls_left > 0:
+                    raise _invalid("Your media IDs are invalid.", "media.media_ids", media_ids)
+                attached.append(media)
+            if text.strip() and any(p["text"] == text for p in recent):
+                raise _problem(403, "Forbidden", "You are not allowed to create a Tweet with duplicate content.")
+            post_id = str(1_870_000_000_000_000_000 + next(self._ids))
+            first = attached[0].facts if attached else {}
+            self.post_list.append({
+                "id": post_id, "text": text, "created": now, "created_at": _iso(now),
+                "alt_text": attached[0].alt_text if attached else None,
+                "width": first.get("w"), "height": first.get("h"), "bytes": first.get("bytes"),
+                "has_exif_gps": first.get("has_exif_gps"),
+                "media": [{"media_id": m.id, "media_key": m.key, "alt_text": m.alt_text, "width": m.facts.get("w"),
+                           "height": m.facts.get("h"), "bytes": m.facts.get("bytes"),
+                           "image_type": m.facts.get("image_type"), "has_exif_gps": m.facts.get("has_exif_gps")}
+                          for m in attached],
+            })
+        return _json({"data": {"id": post_id, "text": text, "edit_history_post_ids": [post_id]}}, 201)
+
+    def _users_me(self, request: Request) -> Response:
+        self._authenticate(request, "tweet.read", "users.read")
+        return _json({"data": {"id": USER_ID, "name": "SocialOmega Sandbox", "username": USERNAME}})
+
+    def _user_posts(self, request: Request, user_id: str) -> Response:
+        self._authenticate(request, "tweet.read", "users.read")
+        args = request.args
+        unknown = [name for name in args if name not in TIMELINE_PARAMS]
+        if unknown:
+            raise _invalid(f"The query parameter [{unknown[0]}] is not one of [{','.join(sorted(TIMELINE_PARAMS))}]",
+                           unknown[0], args[unknown[0]])
+        if not user_id.isdigit():
+            raise _invalid(f"The `id` query parameter value [{user_id}] is not valid", "id", user_id)
+        raw_max = args.get("max_results", "10")
+        if not raw_max.isdigit() or not 5 <= int(raw_max) <= 100:
+            raise _invalid(f"The `max_results` query parameter value [{raw_max}] is not between 5 and 100",
+                           "max_results", raw_max)
+        fields = set((args.get("tweet.fields", "") + "," + args.get("post.fields", "")).split(",")) - {""}
+        expansions = set(args.get("expansions", "").split(",")) - {""}
+        start = _parse_time(args["start_time"], "start_time") if "start_time" in args else None
+        end = _parse_time(args["end_time"], "end_time") if "end_time" in args else None
+        with self.lock:
+            posts = [p for p in reversed(self.post_list) if user_id == USER_ID]
+        posts = [p for p in posts if (start is None or p["created"] >= start) and (end is None or p["created"] < end)
+                 and (not args.get("since_id") or int(p["id"]) > int(args["since_id"]))
+                 and (not args.get("until_id") or int(p["id"]) < int(args["until_id"]))]
+        offset = 0
+        if args.get("pagination_token"):
+            try:
+                offset = int(base64.b32hexdecode(args["pagination_token"].upper() + "=" * (-len(args["pagination_token"]) % 8)))
+            except (binascii.Error, ValueError):
+                raise _invalid("Invalid pagination_token.", "pagination_token", args["pagination_token"]) from None
+        page = posts[offset: offset + int(raw_max)]
+        data, media = [], []
+        for p in page:
+            item: dict[str, Any] = {"id": p["id"], "text": p["text"], "edit_history_tweet_ids": [p["id"]]}
+            if "created_at" in fields:
+                item["created_at"] = p["created_at"]
+            if p["media"] and ("attachments" in fields or "attachments.media_keys" in expansions):
+                item["attachments"] = {"media_keys": [m["media_key"] for m in p["media"]]}
+            if "attachments.media_keys" in expansions:
+                media += [{"media_key": m["media_key"], "type": "photo"} for m in p["media"]]
+            data.append(item)
+        meta: dict[str, Any] = {"result_count": len(data)}
+        if data:
+            meta.update(newest_id=data[0]["id"], oldest_id=data[-1]["id"])
+        if offset + int(raw_max) < len(posts):
+            meta["next_token"] = base64.b32hexencode(str(offset + int(raw_max)).encode()).decode().rstrip("=").lower()
+        body: dict[str, Any] = {"meta": meta}
+        if data:
+            body["data"] = data
+        if media:
+            body["includes"] = {"media": media}
+        return _json(body)
+
+    # --- control ----------------------------------------------------------------------------------
+    def _ctl_faults(self, request: Request) -> Response:
+        if request.method == "DELETE":
+            with self.lock:
+                self.faults.clear()
+        elif request.method == "POST":
+            body = request.get_json(silent=True) or {}
+            try:
+                self.fail_next(str(body.get("kind", "")), int(body.get("count", 1)),
+                               retry_after=int(body.get("retry_after", 1)), delay=float(body.get("delay", 0.0)),
+                               path_contains=body.get("path_contains"), skip=int(body.get("skip", 0)))
+            except ValueError as exc:
+                return _json({"error": str(exc)}, 400)
+        with self.lock:
+            return _json({"faults": [f.__dict__ for f in self.faults]})
+
+    def _ctl_expire_token(self, request: Request) -> Response:
+        self.expire_token()
+        return _json({"expired": True})
+
+    def _ctl_revoke_refresh(self, request: Request) -> Response:
+        self.revoke_refresh()
+        return _json({"revoked": True})
+
+    def _ctl_daily_cap(self, request: Request) -> Response:
+        body = request.get_json(silent=True) or {}
+        if not isinstance(body.get("cap"), int):
+            return _json({"error": "cap must be an integer"}, 400)
+        self.set_daily_cap(body["cap"])
+        return _json({"daily_cap": body["cap"]})
+
+    def _ctl_processing(self, request: Request) -> Response:
+        body = request.get_json(silent=True) or {}
+        self.set_processing_polls(int(body.get("polls", 0)))
+        return _json({"polls": self.processing_polls})
+
+    def _ctl_expire_media(self, request: Request) -> Response:
+        self.expire_media()
+        return _json({"expired": True})
+
+    def _ctl_posts(self, request: Request) -> Response:
+        return _json({"posts": self.posts()})
+
+    def _ctl_requests(self, request: Request) -> Response:
+        return _json({"requests": self.request_log()})
+
+    def _ctl_reset(self, request: Request) -> Response:
+        self.reset()
+        return _json({"reset": True})
