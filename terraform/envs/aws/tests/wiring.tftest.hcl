@@ -233,6 +233,38 @@ run "each_consumer_touches_only_its_own_queue_dlq_and_secret" {
   }
 }
 
+# X rotates refresh tokens on every use: its publisher (only) may write its own secret back.
+run "only_an_x_publisher_writes_a_secret_and_only_its_own" {
+  command = apply
+
+  variables {
+    targets = [
+      { name = "rest", platform = "rest", spec = {}, endpoint = { url = "https://api.example.com/v1/posts" } },
+      { name = "gallery", platform = "rest", spec = {}, endpoint = { url = "https://gallery.example.com/v1/media" } },
+      { name = "xacct", platform = "x", spec = {} },
+    ]
+  }
+
+  override_resource {
+    target = module.pipeline.module.config.aws_secretsmanager_secret.this["xacct"]
+    values = { arn = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:socialomega/test/xacct-AbCdEf" }
+  }
+
+  assert {
+    condition     = [for st in module.publisher["publisher-xacct"].wiring.policy.Statement : st.Resource if contains(st.Action, "secretsmanager:PutSecretValue")] == [[module.pipeline.config.secrets["xacct"]]]
+    error_message = "the X publisher writes back exactly its own secret"
+  }
+  assert {
+    condition = alltrue([for m in concat([module.poller, module.processor, module.analytics, module.publisher["publisher-rest"], module.publisher["publisher-gallery"]]) :
+    !strcontains(jsonencode(m.wiring.policy), "secretsmanager:PutSecretValue")])
+    error_message = "no other function writes a secret"
+  }
+  assert {
+    condition     = one([for st in module.publisher["publisher-xacct"].wiring.policy.Statement : st.Resource if contains(st.Action, "secretsmanager:GetSecretValue")]) == [module.pipeline.config.secrets["xacct"]]
+    error_message = "the X publisher reads only its own secret"
+  }
+}
+
 run "a_failing_scheduled_poll_is_dead_lettered_and_alarmed" {
   command = apply
 
