@@ -30,7 +30,7 @@ variable "lightroom_settings" {
 }
 
 variable "targets" {
-  description = "Publish targets (the platforms), written to SSM /socialomega/<env>/targets. A list of {name, platform, spec, endpoint, enabled}: name (a-z, 0-9, -; also the queue suffix, the SNS filter value, the function socialomega-<env>-publisher-<name> and the secret socialomega/<env>/<name>), platform (\"rest\"), spec (variant limits; {} = the platform's defaults), endpoint (url, method, mode json|multipart, auth {type none|api_key|basic|bearer|oauth2_client_credentials, header, token_url, scope}, headers, body_template, allowed_hosts, timeout_seconds). See terraform.tfvars.example and README."
+  description = "Publish targets (the platforms), written to SSM /socialomega/<env>/targets. A list of {name, platform, spec, endpoint, enabled}: name (a-z, 0-9, -; also the queue suffix, the SNS filter value, the function socialomega-<env>-publisher-<name> and the secret socialomega/<env>/<name>), platform (instagram, x, facebook, linkedin or rest), spec (variant limits; {} = the platform's defaults), daily_cap, and the platform's settings (instagram: ig_user_id; facebook: page_id; linkedin: author; rest: endpoint {url, mode, auth, ...}). See terraform.tfvars.example and README, Configuration."
   type        = any
 }
 

@@ -18,7 +18,7 @@ run "the_example_plans" {
   command = plan
 
   assert {
-    condition     = toset(keys(output.functions)) == toset(["poller", "processor", "analytics", "publisher-portfolio", "publisher-gallery"])
+    condition     = toset(keys(output.functions)) == toset(["poller", "processor", "analytics", "publisher-instagram", "publisher-x", "publisher-facebook", "publisher-linkedin", "publisher-portfolio"])
     error_message = "the example deploys the four services and one publisher per example target"
   }
   assert {
