@@ -18,7 +18,7 @@ resource "aws_ssm_parameter" "targets" {
 }
 
 resource "aws_secretsmanager_secret" "this" {
-  # checkov:skip=CKV2_AWS_57:The values are credentials issued by third parties (Adobe Lightroom, each publish target); Secrets Manager cannot rotate them without a per-provider rotation function. The operator puts new values (README: Deploying to a real AWS account); handlers cache a secret for 5 minutes at most (core/config.py), so a new value takes effect without a deploy.
+  # checkov:skip=CKV2_AWS_57:The values are credentials issued by third parties (Adobe Lightroom, each publish target); Secrets Manager cannot rotate them without a per-provider rotation function. The operator puts new values (README: Deploying to a real AWS account), X's publisher writes its rotated tokens back itself; handlers cache a secret for 5 minutes at most (core/config.py), so a new value takes effect without a deploy.
   for_each                = toset(var.secret_names)
   name                    = "socialomega/${var.env}/${each.key}"
   description             = "SocialOmega ${each.key} credentials (JSON object)."
