@@ -58,5 +58,12 @@ dlq: venv ## what is in the dead-letter queues of the local stack, with reasons
 redrive: venv ## move a DLQ's messages back to their queue: make redrive QUEUE=processor (or publisher-rest, analytics)
 	$(PY) -m socialomega.local redrive $(QUEUE)
 
+.PHONY: plan deploy
+plan: ## what `make deploy` would change in AWS (needs AWS credentials, AWS_REGION, terraform/envs/aws/terraform.tfvars)
+	terraform/bin/deploy plan
+
+deploy: ## build the images, push them to ECR and apply terraform/envs/aws pinned by digest (README: Deploying to a real AWS account)
+	terraform/bin/deploy apply
+
 clean: down
 	rm -rf $(BUILD) $(VENV)

@@ -51,6 +51,9 @@ module "poller" {
     { sid = "AnnounceAssets", actions = ["sqs:SendMessage"], resources = [local.consumers["processor"].queue_arn] },
   ])
   log_retention_days = var.log_retention_days
+  # Scheduled invocations are asynchronous: the ones still failing after Lambda's two
+  # retries land in the schedule's DLQ, whose alarm says the poller is failing.
+  dead_letter_queue_arn = aws_sqs_queue.poller_schedule_dlq.arn
 }
 
 module "processor" {
@@ -109,6 +112,8 @@ module "analytics" {
 }
 
 # --- the poller's schedule: EventBridge Scheduler with explicit retries and a DLQ ---------
+# One DLQ for both ways a scheduled poll can be lost: the Scheduler could not invoke the
+# poller, or the poller failed on every asynchronous attempt.
 
 resource "aws_sqs_queue" "poller_schedule_dlq" {
   name                      = "${local.prefix}-poller-schedule-dlq"
@@ -118,7 +123,7 @@ resource "aws_sqs_queue" "poller_schedule_dlq" {
 
 resource "aws_cloudwatch_metric_alarm" "poller_schedule_dlq" {
   alarm_name          = "${local.prefix}-poller-schedule-dlq-not-empty"
-  alarm_description   = "Scheduled poller invocations that could not be delivered."
+  alarm_description   = "Scheduled poller invocations that could not be delivered or failed after Lambda's retries."
   namespace           = "AWS/SQS"
   metric_name         = "ApproximateNumberOfMessagesVisible"
   dimensions          = { QueueName = aws_sqs_queue.poller_schedule_dlq.name }
@@ -152,6 +157,7 @@ resource "aws_iam_role_policy" "scheduler" {
 }
 
 resource "aws_scheduler_schedule" "poller" {
+  # checkov:skip=CKV_AWS_297:The schedule holds no data (no target input, just the poller's ARN); an AWS owned key encrypts it. A CMK would protect nothing.
   name                = "${local.prefix}-poller"
   schedule_expression = var.poll_schedule
   flexible_time_window {

@@ -20,3 +20,18 @@ output "secret_arns" {
   description = "Secrets to fill in after the first apply (README: Deploying to AWS)."
   value       = module.pipeline.config.secrets
 }
+
+output "image_uris" {
+  description = "The deployed images, pinned by digest (terraform/bin/deploy plan falls back to these)."
+  value       = var.image_uris
+}
+
+output "alarms" {
+  description = "Where to look when something fails: the DLQ alarms are named <queue>-dlq-not-empty."
+  value       = "aws cloudwatch describe-alarms --alarm-name-prefix socialomega-${var.env}- --state-value ALARM"
+}
+
+output "queue_urls" {
+  description = "Consumer => its work queue URL: the destination when redriving that consumer's DLQ."
+  value       = { for name, c in module.pipeline.consumers : name => c.queue_url }
+}

@@ -1,22 +1,22 @@
 variable "region" {
-  description = "AWS region."
+  description = "AWS region of every resource; images must be in the same region's ECR. null: the AWS CLI/SDK default (AWS_REGION, then the profile). terraform/bin/deploy always passes -var region=$AWS_REGION to this root and to envs/aws-ecr."
   type        = string
-  default     = "us-east-1"
+  default     = null
 }
 
 variable "env" {
-  description = "Environment name; resources are named socialomega-<env>-*."
+  description = "Environment name, the name prefix: resources are named socialomega-<env>-*, settings live under SSM /socialomega/<env>/ and secrets under socialomega/<env>/. 1-20 of a-z, 0-9, -."
   type        = string
   default     = "prod"
 }
 
 variable "bucket_prefix" {
-  description = "Globally unique prefix of the bucket names, e.g. socialomega-prod-123456789012."
+  description = "Globally unique prefix of the three bucket names (<prefix>-raw, -processed, -store), e.g. socialomega-prod-123456789012."
   type        = string
 }
 
 variable "image_uris" {
-  description = "Container image per service, pinned by digest: keys poller, processor, publisher, analytics (make deploy fills them)."
+  description = "Container image per service, pinned by digest (<account>.dkr.ecr.<region>.amazonaws.com/socialomega-<service>@sha256:<digest>): keys poller, processor, publisher, analytics. make deploy pushes the images and passes these; do not set them in terraform.tfvars."
   type        = map(string)
   validation {
     condition     = alltrue([for k in ["poller", "processor", "publisher", "analytics"] : contains(keys(var.image_uris), k)])
@@ -25,41 +25,53 @@ variable "image_uris" {
 }
 
 variable "lightroom_settings" {
-  description = "Lightroom intake: {base_url = \"https://lr.adobe.io\", album = \"Publish\", keyword = \"\", rendition = \"2048\"}."
+  description = "Lightroom intake, written to SSM /socialomega/<env>/lightroom: base_url (https://lr.adobe.io), album (album name to publish from, or \"\"), keyword (only assets with this keyword, or \"\"), rendition (the Lightroom rendition to fetch, default \"2048\"). Credentials go in the secret socialomega/<env>/lightroom, not here."
   type        = any
 }
 
 variable "targets" {
-  description = "Publish targets: list of {name, platform, spec, endpoint, ...} (see README)."
+  description = "Publish targets (the platforms), written to SSM /socialomega/<env>/targets. A list of {name, platform, spec, endpoint, enabled}: name (a-z, 0-9, -; also the queue suffix, the SNS filter value, the function socialomega-<env>-publisher-<name> and the secret socialomega/<env>/<name>), platform (instagram, x, facebook, linkedin or rest), spec (variant limits; {} = the platform's defaults), daily_cap, and the platform's settings (instagram: ig_user_id; facebook: page_id; linkedin: author; rest: endpoint {url, mode, auth, ...}). See terraform.tfvars.example and README, Configuration."
   type        = any
 }
 
 variable "poll_schedule" {
-  description = "EventBridge Scheduler expression for the poller."
+  description = "EventBridge Scheduler expression for the poller, e.g. rate(5 minutes) or cron(0/10 * * * ? *)."
   type        = string
   default     = "rate(5 minutes)"
 }
 
 variable "memory_sizes" {
-  description = "Memory (MB) per service."
+  description = "Memory (MB) per service, 128..10240; CPU scales with memory (1769 MB = one vCPU). The processor decodes and encodes images: give it the most."
   type        = object({ poller = number, processor = number, publisher = number, analytics = number })
   default     = { poller = 512, processor = 1024, publisher = 256, analytics = 256 }
+  validation {
+    condition     = alltrue([for m in values(var.memory_sizes) : m >= 128 && m <= 10240])
+    error_message = "Lambda memory is 128..10240 MB."
+  }
 }
 
 variable "publisher_max_concurrency" {
   description = "Concurrent publisher invocations per target (platform rate limits); 2..1000."
   type        = number
   default     = 2
+  validation {
+    condition     = var.publisher_max_concurrency >= 2 && var.publisher_max_concurrency <= 1000
+    error_message = "An SQS event source mapping's maximum concurrency is 2..1000."
+  }
 }
 
 variable "log_retention_days" {
-  description = "CloudWatch Logs retention for every function."
+  description = "CloudWatch Logs retention (days) of every function's log group; one of the values CloudWatch accepts (1, 3, 5, 7, 14, 30, 60, 90, ...)."
   type        = number
   default     = 30
+  validation {
+    condition     = contains([1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653], var.log_retention_days)
+    error_message = "log_retention_days must be a retention CloudWatch Logs accepts."
+  }
 }
 
 variable "alarm_topic_arn" {
-  description = "SNS topic notified by the DLQ alarms (null: alarms without actions)."
+  description = "SNS topic notified by the DLQ alarms, e.g. one with an e-mail subscription (null: alarms without actions, visible in the CloudWatch console only)."
   type        = string
   default     = null
 }

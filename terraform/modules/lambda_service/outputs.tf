@@ -22,6 +22,8 @@ output "wiring" {
     role_name          = aws_iam_role.this.name
     policy             = jsondecode(aws_iam_role_policy.this.policy)
     log_retention_days = aws_cloudwatch_log_group.this.retention_in_days
+    log_group_name     = aws_cloudwatch_log_group.this.name
+    dead_letter_arn    = one([for d in aws_lambda_function.this.dead_letter_config : d.target_arn])
     event_source_mapping = one([for m in aws_lambda_event_source_mapping.queue : {
       event_source_arn        = m.event_source_arn
       batch_size              = m.batch_size

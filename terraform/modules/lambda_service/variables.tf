@@ -60,6 +60,12 @@ variable "maximum_concurrency" {
   default     = null
 }
 
+variable "dead_letter_queue_arn" {
+  description = "SQS queue for asynchronous invocations that still fail after Lambda's retries (functions invoked asynchronously, e.g. by a schedule); null for queue consumers, whose failures go to their queue's DLQ."
+  type        = string
+  default     = null
+}
+
 variable "reserved_concurrency" {
   description = "Reserved concurrency (-1: unreserved)."
   type        = number

@@ -34,3 +34,6 @@ mock_resource "aws_s3_bucket" {
 mock_resource "aws_ssm_parameter" {
   defaults = { arn = "arn:aws:ssm:eu-west-1:123456789012:parameter/mock" }
 }
+mock_resource "aws_ecr_repository" {
+  defaults = { repository_url = "123456789012.dkr.ecr.eu-west-1.amazonaws.com/mock" }
+}

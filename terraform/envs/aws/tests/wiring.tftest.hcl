@@ -30,6 +30,26 @@ override_resource {
   values = { arn = "arn:aws:sqs:eu-west-1:123456789012:socialomega-test-analytics-dlq" }
 }
 override_resource {
+  target = module.pipeline.module.images_queue.aws_sqs_queue.dlq
+  values = { arn = "arn:aws:sqs:eu-west-1:123456789012:socialomega-test-images-dlq" }
+}
+override_resource {
+  target = module.pipeline.module.images_queue.aws_sqs_queue.this
+  values = { arn = "arn:aws:sqs:eu-west-1:123456789012:socialomega-test-images" }
+}
+override_resource {
+  target = module.pipeline.module.publish_queue["rest"].aws_sqs_queue.this
+  values = { arn = "arn:aws:sqs:eu-west-1:123456789012:socialomega-test-publish-rest" }
+}
+override_resource {
+  target = module.pipeline.module.publish_queue["gallery"].aws_sqs_queue.this
+  values = { arn = "arn:aws:sqs:eu-west-1:123456789012:socialomega-test-publish-gallery" }
+}
+override_resource {
+  target = module.pipeline.module.analytics_queue.aws_sqs_queue.this
+  values = { arn = "arn:aws:sqs:eu-west-1:123456789012:socialomega-test-analytics" }
+}
+override_resource {
   target = aws_sqs_queue.poller_schedule_dlq
   values = { arn = "arn:aws:sqs:eu-west-1:123456789012:socialomega-test-poller-schedule-dlq" }
 }
@@ -173,6 +193,100 @@ run "fan_out_and_status_events_have_explicit_retries_and_dlqs" {
   assert {
     condition     = aws_scheduler_schedule.poller.target[0].dead_letter_config[0].arn == aws_sqs_queue.poller_schedule_dlq.arn && aws_scheduler_schedule.poller.target[0].retry_policy[0].maximum_retry_attempts == 2
     error_message = "the poller schedule has a retry policy and DLQ"
+  }
+}
+
+# Distinct queue ARNs (overrides above) make "its own" checkable: a consumer's mapping, its
+# SQS statements and a publisher's secret statement must name its own resources exactly.
+run "each_consumer_touches_only_its_own_queue_dlq_and_secret" {
+  command = apply
+
+  assert {
+    condition = alltrue([for name, m in merge({ processor = module.processor, analytics = module.analytics }, module.publisher) :
+    m.wiring.event_source_mapping.event_source_arn == module.pipeline.consumers[name].queue_arn])
+    error_message = "every consumer's event source mapping reads its own queue"
+  }
+  assert {
+    condition = alltrue([for name, m in merge({ processor = module.processor, analytics = module.analytics }, module.publisher) :
+      one([for st in m.wiring.policy.Statement : st.Resource if st.Sid == "ConsumeOwnQueue"]) == [module.pipeline.consumers[name].queue_arn] &&
+    one([for st in m.wiring.policy.Statement : st.Resource if st.Sid == "OwnDeadLetterQueue"]) == [module.pipeline.consumers[name].dlq_arn]])
+    error_message = "every consumer receives from its own queue and dead-letters to its own DLQ, nothing else"
+  }
+  assert {
+    condition = alltrue([for name, m in merge({ processor = module.processor, analytics = module.analytics }, module.publisher) :
+      alltrue([for r in flatten([for st in m.wiring.policy.Statement : st.Resource]) :
+    contains([module.pipeline.consumers[name].queue_arn, module.pipeline.consumers[name].dlq_arn], r) if startswith(r, "arn:aws:sqs:")])])
+    error_message = "no consumer's policy names another consumer's queue or DLQ"
+  }
+  assert {
+    condition = alltrue([for name, m in module.publisher :
+    one([for st in m.wiring.policy.Statement : st.Resource if contains(st.Action, "secretsmanager:GetSecretValue")]) == [module.pipeline.config.secrets[trimprefix(name, "publisher-")]]])
+    error_message = "a publisher's one secret statement names exactly its own target's secret"
+  }
+  assert {
+    condition     = alltrue([for m in values(module.publisher) : !strcontains(jsonencode(m.wiring.policy), module.pipeline.config.secrets["lightroom"])])
+    error_message = "no publisher can read the Lightroom secret"
+  }
+  assert {
+    condition     = [for st in module.poller.wiring.policy.Statement : st.Resource if contains(st.Action, "secretsmanager:GetSecretValue")] == [[module.pipeline.config.secrets["lightroom"]]]
+    error_message = "the poller reads exactly the Lightroom secret"
+  }
+}
+
+# X rotates refresh tokens on every use: its publisher (only) may write its own secret back.
+run "only_an_x_publisher_writes_a_secret_and_only_its_own" {
+  command = apply
+
+  variables {
+    targets = [
+      { name = "rest", platform = "rest", spec = {}, endpoint = { url = "https://api.example.com/v1/posts" } },
+      { name = "gallery", platform = "rest", spec = {}, endpoint = { url = "https://gallery.example.com/v1/media" } },
+      { name = "xacct", platform = "x", spec = {} },
+    ]
+  }
+
+  override_resource {
+    target = module.pipeline.module.config.aws_secretsmanager_secret.this["xacct"]
+    values = { arn = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:socialomega/test/xacct-AbCdEf" }
+  }
+
+  assert {
+    condition     = [for st in module.publisher["publisher-xacct"].wiring.policy.Statement : st.Resource if contains(st.Action, "secretsmanager:PutSecretValue")] == [[module.pipeline.config.secrets["xacct"]]]
+    error_message = "the X publisher writes back exactly its own secret"
+  }
+  assert {
+    condition = alltrue([for m in concat([module.poller, module.processor, module.analytics, module.publisher["publisher-rest"], module.publisher["publisher-gallery"]]) :
+    !strcontains(jsonencode(m.wiring.policy), "secretsmanager:PutSecretValue")])
+    error_message = "no other function writes a secret"
+  }
+  assert {
+    condition     = one([for st in module.publisher["publisher-xacct"].wiring.policy.Statement : st.Resource if contains(st.Action, "secretsmanager:GetSecretValue")]) == [module.pipeline.config.secrets["xacct"]]
+    error_message = "the X publisher reads only its own secret"
+  }
+}
+
+run "a_failing_scheduled_poll_is_dead_lettered_and_alarmed" {
+  command = apply
+
+  assert {
+    condition     = module.poller.wiring.dead_letter_arn == aws_sqs_queue.poller_schedule_dlq.arn
+    error_message = "the poller's asynchronous failures go to the schedule DLQ"
+  }
+  assert {
+    condition     = one([for st in module.poller.wiring.policy.Statement : st.Resource if st.Sid == "AsyncDeadLetterQueue"]) == [aws_sqs_queue.poller_schedule_dlq.arn]
+    error_message = "the poller's role may send to that DLQ (Lambda uses the function's role)"
+  }
+  assert {
+    condition     = alltrue([for m in concat([module.processor, module.analytics], values(module.publisher)) : m.wiring.dead_letter_arn == null])
+    error_message = "queue consumers dead-letter through their queue's redrive policy, not a function DLQ"
+  }
+  assert {
+    condition     = aws_cloudwatch_metric_alarm.poller_schedule_dlq.dimensions["QueueName"] == aws_sqs_queue.poller_schedule_dlq.name && aws_cloudwatch_metric_alarm.poller_schedule_dlq.threshold == 0
+    error_message = "the schedule DLQ has a depth alarm"
+  }
+  assert {
+    condition     = alltrue([for m in concat([module.poller, module.processor, module.analytics], values(module.publisher)) : m.wiring.log_group_name == "/aws/lambda/${m.function_name}"])
+    error_message = "the retention applies to the log group each function actually writes to"
   }
 }
 
