@@ -352,11 +352,11 @@ def test_find_post_refuses_to_guess_from_an_unusable_marker(fake, fake_url, mark
     assert api_calls(fake) == []
 
 
-def test_find_post_is_undecided_when_the_listing_fails(fake, fake_url, served_images):
+def test_find_post_asks_again_later_when_the_listing_fails(fake, fake_url, served_images):
     progress = MemoryProgress({"final": {"page_id": fbfake.PAGE_ID, "caption": "x", "upload": "url"}})
     fake.fail_next("500", path_contains="/photos")
     lookup = publisher(fake_url).find_post(make_request(), progress)
-    assert lookup.state == "undecided" and "meta:2" in lookup.reason
+    assert lookup.state == "unavailable" and "meta:2" in lookup.reason
 
 
 # --- fake faithfulness ------------------------------------------------------------------------------

@@ -291,11 +291,11 @@ def test_find_post_by_caption_when_the_container_cannot_be_read(fake, publisher,
     assert publisher().find_post(make_request(), progress).state == "undecided"
 
 
-def test_find_post_is_undecided_when_graph_cannot_be_read(fake, publisher, image):
+def test_find_post_asks_again_later_when_graph_cannot_be_read(fake, publisher, image):
     progress = MemoryProgress()
     progress.mark_final({"container_id": "18000000000000999", "caption": "x"})
     fake.fail_next("500", count=5)
-    assert publisher().find_post(make_request(), progress).state == "undecided"
+    assert publisher().find_post(make_request(), progress).state == "unavailable"
 
 
 def test_find_post_without_marker_is_absent(publisher):

@@ -351,12 +351,12 @@ def test_find_post_with_sent_at_stops_at_older_posts(fake, base_url, clock, serv
     assert lookup.state == "undecided"  # 2 pages of 1 do not cover 3 posts
 
 
-def test_find_post_is_undecided_when_the_lookup_fails_or_there_is_no_marker(fake, base_url, clock, served_images):
+def test_find_post_asks_again_when_the_lookup_fails_and_is_undecided_without_a_marker(fake, base_url, clock, served_images):
     publisher = make_publisher(base_url, clock)
     progress = MemoryProgress({"final": {"image_urn": "urn:li:image:x", "author": MEMBER_URN}})
     fake.fail_next("500", path_contains="q=author")
     lookup = publisher.find_post(make_request(served_images), progress)
-    assert lookup.state == "undecided" and "INTERNAL_SERVER_ERROR" in lookup.reason
+    assert lookup.state == "unavailable" and "INTERNAL_SERVER_ERROR" in lookup.reason
     assert publisher.find_post(make_request(served_images), MemoryProgress()).state == "undecided"
 
 

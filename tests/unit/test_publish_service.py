@@ -142,6 +142,36 @@ def test_unknown_final_outcome_that_the_lookup_cannot_decide_ends_unconfirmed():
     assert event.type == "PublishFailed" and event.payload["error"]["message"] == "two posts match"
 
 
+def test_a_server_error_on_the_final_call_is_looked_up_but_a_429_is_not():
+    server_error = PublishResult(Outcome("retryable", 503, "503", "backend failed"))
+    throttled = PublishResult(Outcome("retryable", 429, "429", "slow down", retry_after=1))
+    publisher = ScriptedPublisher(server_error, throttled, OK, lookups=[Lookup.absent()])
+    svc, _, _ = service(publisher)
+    with pytest.raises(RetryLater):
+        svc.handle(request_event())  # 503: the platform may have posted before failing
+    with pytest.raises(RetryLater):
+        svc.handle(request_event())  # looked up (absent), posted again: 429, refused outright
+    assert svc.handle(request_event()) == "published"  # no lookup after a 429
+    assert publisher.calls == 3 and publisher.lookup_calls == 1
+
+
+def test_a_lookup_that_fails_transiently_is_asked_again_not_settled():
+    from socialomega.core.http import Outcome as O
+
+    failing = Lookup.failed("listing failed", O("retryable", 500, "500", "boom", retry_after=7))
+    assert failing.state == "unavailable"
+    assert Lookup.failed("listing failed", O("permanent", 403, "403", "no permission")).state == "undecided"
+    publisher = ScriptedPublisher(TIMEOUT, lookups=[failing, Lookup.found("post-3")])
+    svc, store, _ = service(publisher)
+    with pytest.raises(RetryLater):
+        svc.handle(request_event())
+    with pytest.raises(RetryLater, match="cannot look the post up yet") as err:
+        svc.handle(request_event())
+    assert err.value.delay_seconds == 7
+    assert svc.handle(request_event()) == "published"
+    assert publisher.calls == 1 and publisher.lookup_calls == 2
+
+
 def test_retry_safe_targets_just_retry_an_unknown_outcome():
     publisher = ScriptedPublisher(TIMEOUT, OK)
     publisher.retry_is_safe = True

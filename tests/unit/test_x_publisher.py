@@ -375,11 +375,11 @@ def test_timeout_without_post_is_absent(fake, url, creds, served_images):
                                                           ("GET", f"/2/users/{xfake.USER_ID}/tweets", 200)]
 
 
-def test_lookup_failure_is_undecided(fake, url, creds):
+def test_a_failing_lookup_is_asked_again_later(fake, url, creds):
     progress = MemoryProgress({"final": {"media_id": "1", "media_key": "3_1", "text": "t"}, "user_id": xfake.USER_ID})
     fake.fail_next("500", count=2, path_contains="/tweets")
     lookup = publisher(url, creds).find_post(make_request(), progress)
-    assert lookup.state == "undecided" and "retryable" in lookup.reason
+    assert lookup.state == "unavailable" and "lookup failed" in lookup.reason
 
 
 def test_two_posts_with_the_media_are_undecided(fake, url, creds, served_images):

@@ -68,10 +68,11 @@ class PublishResult:
 class Lookup:
     """What `find_post` learned about a post whose final call had an unknown outcome."""
 
-    state: str  # "found" | "absent" | "undecided"
+    state: str  # "found" | "absent" | "undecided" | "unavailable" (ask again later)
     remote_id: str | None = None
     remote_url: str | None = None
     reason: str = ""
+    retry_after: float | None = None
 
     @classmethod
     def found(cls, remote_id: str, remote_url: str | None = None) -> Lookup:
@@ -84,6 +85,15 @@ class Lookup:
     @classmethod
     def undecided(cls, reason: str) -> Lookup:
         return cls("undecided", reason=reason)
+
+    @classmethod
+    def failed(cls, what: str, outcome: Outcome) -> Lookup:
+        """The lookup call itself failed: a transient failure means "ask again later" (the
+        publication must not be settled on a 500 from the listing); anything else cannot decide."""
+        reason = f"{what}: {outcome.code} {outcome.message}".strip()
+        if outcome.kind in ("retryable", "unknown", "deferred"):
+            return cls("unavailable", reason=reason, retry_after=outcome.retry_after)
+        return cls.undecided(reason)
 
 
 class Progress(Protocol):

@@ -173,10 +173,10 @@ class FacebookPublisher:
                 response = self.session.get(url, params=params, headers=_auth(token), timeout=self._timeout(),
                                             allow_redirects=False)
             except requests.RequestException as exc:
-                return Lookup.undecided(f"listing the Page's photos failed: {http.classify(error=exc).code}")
+                return Lookup.failed("listing the Page's photos failed", http.classify(error=exc))
             outcome = http.classify(response)
             if not outcome.ok:
-                return Lookup.undecided(f"listing the Page's photos failed: {outcome.code} {outcome.message}")
+                return Lookup.failed("listing the Page's photos failed", outcome)
             try:
                 body = response.json()
                 items = list(body.get("data") or [])

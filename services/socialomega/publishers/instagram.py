@@ -180,7 +180,7 @@ class InstagramPublisher:
             # The container still exists and was not published: media_publish did not act.
             return Lookup.absent(f"container status is {status}")
         if matches is None:
-            return Lookup.undecided("listing the account's recent media failed")
+            return Lookup("unavailable", reason="listing the account's recent media failed")
         if len(matches) == 1:
             found = matches[0]
             return Lookup.found(str(found["id"]), found.get("permalink"))

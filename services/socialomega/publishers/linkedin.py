@@ -201,7 +201,7 @@ class LinkedInPublisher:
                 response = self._call("GET", path, headers={"X-RestLi-Method": "FINDER"})
                 elements = response.json().get("elements")
             except _Failed as failed:
-                return Lookup.undecided(f"post lookup failed: {failed.outcome.code} {failed.outcome.message}")
+                return Lookup.failed("post lookup failed", failed.outcome)
             except (ValueError, AttributeError):
                 return Lookup.undecided("post lookup answered without JSON elements")
             if not isinstance(elements, list):

@@ -11,8 +11,10 @@ The outcome of the platform call decides everything:
   reason so an operator fixes the secret and redrives;
 * unknown (timeout or lost connection during the final call): the next delivery first asks
   the platform whether the post exists (`find_post`, matched by the marker the publisher
-  saved before the call): found -> `published`; absent -> post again; undecided ->
-  `unconfirmed`, visible to the user, never reposted blindly. Targets whose final call is
+  saved before the call): found -> `published`; absent -> post again; the lookup itself
+  failing transiently -> ask again on the next delivery; undecided -> `unconfirmed`,
+  visible to the user, never reposted blindly. A 5xx answer to the final call counts as
+  unknown too: platforms can fail after acting. Targets whose final call is
   idempotent (`retry_is_safe`, e.g. a REST endpoint honouring Idempotency-Key) just retry.
 Multi-step publishers save each step's result in the publication record, so every retry
 resumes from the step reached.
@@ -30,6 +32,7 @@ from socialomega.core.config import ConfigError
 from socialomega.core.consumer import Deferred, PermanentFailure, RetryLater
 from socialomega.core.envelope import Envelope
 from socialomega.core.events import EventSender
+from socialomega.core.http import Outcome
 from socialomega.core.store import Document
 from socialomega.publishers.base import ImageAccess, Publisher, PublishRequest
 from socialomega.publishers.claims import Claim, ClaimHeld, Publications, StoredProgress
@@ -105,8 +108,8 @@ class PublishService:
             self.publications.settle(claim, "retrying", last_error={"code": "config", "message": str(exc)})
             raise PermanentFailure(f"{request.target}: {exc}", "config") from exc
         outcome = result.outcome
-        if outcome.kind not in ("ok", "unknown") and progress.final_marker is not None:
-            progress.forget("final")  # the platform answered: no post was made, nothing to look up
+        if outcome.kind not in ("ok", "unknown") and progress.final_marker is not None and not _may_have_acted(outcome):
+            progress.forget("final")  # the platform refused the call: no post was made, nothing to look up
         if outcome.ok:
             return self._succeed(claim, request, envelope, result.remote_id, result.remote_url)
         error = {"code": outcome.code, "message": outcome.message, "http_status": outcome.status}
@@ -139,6 +142,10 @@ class PublishService:
                  remote_id=lookup.remote_id)
         if lookup.state == "found":
             return self._succeed(claim, request, envelope, lookup.remote_id, lookup.remote_url, reconciled=True)
+        if lookup.state == "unavailable":
+            self.publications.settle(claim, "retrying", last_error={"code": "lookup_unavailable",
+                                                                    "message": lookup.reason, "http_status": None})
+            raise RetryLater(f"{request.target}: cannot look the post up yet: {lookup.reason}", lookup.retry_after)
         if lookup.state == "undecided":
             return self._fail(claim, request, envelope, "unconfirmed",
                               {"code": "unconfirmed", "message": lookup.reason, "http_status": None})
@@ -198,6 +205,12 @@ class PublishService:
             event = Envelope.model_validate(doc.data["event"])
             self.sender.to_bus(self.event_bus, event, EVENT_SOURCE)
             self.publications.store.put(doc.key, {**doc.data, "announced": True})
+
+
+def _may_have_acted(outcome: Outcome) -> bool:
+    """A 5xx answer to the final call does not prove that nothing was posted (the platform may
+    fail after acting), so the next delivery looks the post up before posting again."""
+    return outcome.status is not None and outcome.status >= 500
 
 
 def _now() -> str:

@@ -197,7 +197,7 @@ class XPublisher:
                 if not matches:
                     return Lookup.undecided(f"no match in the newest {self.settings.lookup_pages} pages, more remain")
         except _Stop as stop:
-            return Lookup.undecided(f"lookup failed: {stop.outcome.kind} {stop.outcome.code} {stop.outcome.message}")
+            return Lookup.failed("lookup failed", stop.outcome)
         if len(matches) == 1:
             progress.save("post", {"id": matches[0]})
             return Lookup.found(matches[0], PERMALINK.format(id=matches[0]))
