@@ -17,7 +17,9 @@ baseline JPEG, quality from the spec, 4:2:0, Huffman optimisation off, no metada
           quality share one encode (facebook/linkedin/rest are all 2048 px here).
 
 Each approach runs in its own subprocess (1 warm-up + N timed runs, libvips operation cache
-off). Peak memory is the kernel's VmHWM: reset through /proc/self/clear_refs after imports and
+off). The runs are interleaved: round k runs every approach once, one after another, so the
+ratios compare runs taken under the same machine load (these 2-core machines are shared and
+the load drifts); no two runs ever overlap. Peak memory is the kernel's VmHWM: reset through /proc/self/clear_refs after imports and
 set-up, so "peak MB" is the growth over the process's resting RSS (input bytes included in the
 baseline); the absolute VmHWM is shown too. The bench reports misses; it always exits 0.
 """
@@ -199,17 +201,25 @@ def setup(approach: str, data: bytes):
 
 
 def worker(approach: str, path: str, runs: int) -> None:
+    """Serves one approach: set-up and warm-up, then one timed run per ``run`` line read from
+    stdin (answering ``ok``), and the results after ``end``. The driver alternates between
+    the approaches' workers, so every approach's k-th run is taken at nearly the same time
+    (the machine is shared: load drifts over minutes), and never two runs at once."""
     data = Path(path).read_bytes()
     run = setup(approach, data)
     run()                                           # warm-up (allocator, page cache)
     base_kb = _status_kb("VmRSS")
     resettable = _reset_peak()
     times = []
-    for _ in range(runs):
+    print("ready", flush=True)
+    for line in sys.stdin:
+        if line.strip() != "run":
+            break
         t0 = time.perf_counter()
         r = run()
         dt = time.perf_counter() - t0
         times.append(r if approach == "floor" else dt)
+        print("ok", flush=True)
     hwm_kb = _status_kb("VmHWM")
     out = {"times_ms": [t * 1000 for t in times], "base_mb": base_kb / 1024,
            "hwm_mb": hwm_kb / 1024, "peak_mb": (hwm_kb - base_kb) / 1024 if resettable else None}
@@ -236,7 +246,8 @@ def main() -> int:
     from PIL import Image
     print(f"libvips {pyvips.version(0)}.{pyvips.version(1)}.{pyvips.version(2)}, "
           f"Pillow {Image.__version__}, Python {sys.version.split()[0]}, "
-          f"{os.cpu_count()} CPUs, {runs} timed runs per approach (median), each in its own process")
+          f"{os.cpu_count()} CPUs, {runs} timed runs per approach (median), each in its own process, "
+          f"interleaved round by round; load average at start {os.getloadavg()[0]:.1f}")
     tmp = tempfile.TemporaryDirectory(prefix="bench-variants-")
     img_dir = Path(args.keep_images or tmp.name)
     img_dir.mkdir(parents=True, exist_ok=True)
@@ -248,16 +259,35 @@ def main() -> int:
             path.write_bytes(make_camera_jpeg(w, h))
         print(f"\n== {size} MP: {w}x{h}, {path.stat().st_size / 1e6:.1f} MB JPEG (q92, EXIF+GPS)")
         results[size] = {}
+        # One long-lived worker process per approach, set up and warmed up one after another;
+        # then rounds: each round runs every approach once, one at a time, in turn.
+        workers = {}
         for approach in args.approaches.split(","):
-            proc = subprocess.run(
+            proc = subprocess.Popen(
                 [sys.executable, __file__, "--runs", str(runs), "--worker", approach, str(path)],
-                capture_output=True, text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"},
+                stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                env={**os.environ, "PYTHONUNBUFFERED": "1"},
             )
-            if proc.returncode != 0:
-                print(f"  {approach}: FAILED\n{proc.stderr}")
+            if proc.stdout.readline().strip() != "ready":
+                proc.stdin.close()
+                print(f"  {approach}: FAILED\n{proc.stderr.read()}")
+                proc.wait()
                 continue
-            res = json.loads(proc.stdout.strip().splitlines()[-1])
-            results[size][approach] = res
+            workers[approach] = proc
+        for _ in range(runs):
+            for approach, proc in list(workers.items()):
+                proc.stdin.write("run\n")
+                proc.stdin.flush()
+                if proc.stdout.readline().strip() != "ok":
+                    print(f"  {approach}: FAILED\n{proc.stderr.read()}")
+                    proc.wait()
+                    del workers[approach]
+        for approach, proc in workers.items():
+            out, err = proc.communicate("end\n")
+            if proc.returncode != 0:
+                print(f"  {approach}: FAILED\n{err}")
+                continue
+            results[size][approach] = json.loads(out.strip().splitlines()[-1])
         print(f"  {'approach':<9} {'median ms':>10} {'min':>7} {'max':>7} {'peak MB':>8} {'VmHWM MB':>9}")
         for approach, res in results[size].items():
             t = res["times_ms"]
