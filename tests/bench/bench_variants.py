@@ -27,7 +27,8 @@ baseline JPEG, quality from the spec, 4:2:0, Huffman optimisation off, no metada
 Each approach runs in its own subprocess (1 warm-up + N timed runs, libvips operation cache
 off). The runs are interleaved: round k runs every approach once, one after another, so the
 ratios compare runs taken under the same machine load (these 2-core machines are shared and
-the load drifts); no two runs ever overlap. Peak memory is the kernel's VmHWM: reset through /proc/self/clear_refs after imports and
+the load drifts); no two runs ever overlap. Peak memory is the kernel's VmHWM: reset through
+/proc/self/clear_refs after imports and
 set-up, so "peak MB" is the growth over the process's resting RSS (input bytes included in the
 baseline); the absolute VmHWM is shown too. The bench reports misses; it always exits 0.
 """
@@ -291,17 +292,24 @@ def main() -> int:
         results[size] = {}
         # One long-lived worker process per approach, set up and warmed up one after another;
         # then rounds: each round runs every approach once, one at a time, in turn.
-        workers = {}
+        # stderr goes to a file, not a pipe: a chatty worker must not block on a full pipe.
+        workers, errs = {}, {}
+
+        def failed(approach: str, proc: subprocess.Popen) -> None:
+            proc.kill()
+            proc.wait()
+            errs[approach].seek(0)
+            print(f"  {approach}: FAILED\n{errs[approach].read()}")
+
         for approach in args.approaches.split(","):
+            errs[approach] = tempfile.TemporaryFile("w+")
             proc = subprocess.Popen(
                 [sys.executable, __file__, "--runs", str(runs), "--worker", approach, str(path)],
-                stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=errs[approach], text=True,
                 env={**os.environ, "PYTHONUNBUFFERED": "1"},
             )
             if proc.stdout.readline().strip() != "ready":
-                proc.stdin.close()
-                print(f"  {approach}: FAILED\n{proc.stderr.read()}")
-                proc.wait()
+                failed(approach, proc)
                 continue
             workers[approach] = proc
         for _ in range(runs):
@@ -309,13 +317,12 @@ def main() -> int:
                 proc.stdin.write("run\n")
                 proc.stdin.flush()
                 if proc.stdout.readline().strip() != "ok":
-                    print(f"  {approach}: FAILED\n{proc.stderr.read()}")
-                    proc.wait()
+                    failed(approach, proc)
                     del workers[approach]
         for approach, proc in workers.items():
-            out, err = proc.communicate("end\n")
+            out, _ = proc.communicate("end\n")
             if proc.returncode != 0:
-                print(f"  {approach}: FAILED\n{err}")
+                failed(approach, proc)
                 continue
             results[size][approach] = json.loads(out.strip().splitlines()[-1])
         if "floor" in results[size]:        # floor+rs: measured inside the floor's runs
