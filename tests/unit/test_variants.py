@@ -273,10 +273,12 @@ def test_pixel_limit_is_configurable():
 
 @pytest.mark.parametrize("threads", [1, 2])
 def test_truncated_jpeg_is_rejected(threads):
-    # whole-frame variants: the decode is streamed into the jobs, the error surfaces there
-    data = jpeg(noisy(1200, 900))
+    # whole-frame variants, light resize (4200 / 2 = 2100 -> 2048): the decode is streamed
+    # into the jobs and the error surfaces there
+    data = jpeg(noisy(4200, 2800))
     with pytest.raises(ImageRejected, match="corrupt or truncated"):
-        build_variants(data[: len(data) // 2], SPECS, Limits(threads=threads))
+        build_variants(data[: len(data) // 2], [DEFAULT_SPECS["facebook"], DEFAULT_SPECS["instagram"]],
+                       Limits(threads=threads))
 
 
 def test_truncated_jpeg_with_a_crop_is_rejected():
