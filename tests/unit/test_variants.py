@@ -271,8 +271,19 @@ def test_pixel_limit_is_configurable():
     assert build_variants(data, [REST], Limits(max_pixels=120_000))
 
 
-def test_truncated_jpeg_is_rejected():
-    data = jpeg(noisy(1200, 900))
+@pytest.mark.parametrize("threads", [1, 2])
+def test_truncated_jpeg_is_rejected(threads):
+    # whole-frame variants, light resize (4200 / 2 = 2100 -> 2048): the decode is streamed
+    # into the jobs and the error surfaces there
+    data = jpeg(noisy(4200, 2800))
+    with pytest.raises(ImageRejected, match="corrupt or truncated"):
+        build_variants(data[: len(data) // 2], [DEFAULT_SPECS["facebook"], DEFAULT_SPECS["instagram"]],
+                       Limits(threads=threads))
+
+
+def test_truncated_jpeg_with_a_crop_is_rejected():
+    # a cropped variant: the intermediate is materialised first, the error surfaces there
+    data = jpeg(noisy(2000, 400))
     with pytest.raises(ImageRejected, match="corrupt or truncated"):
         build_variants(data[: len(data) // 2], SPECS)
 
@@ -346,13 +357,13 @@ def test_bounded_reencodes(monkeypatch):
 # ---------------------------------------------------------------- decode once
 def test_decodes_once_with_the_largest_useful_shrink(monkeypatch):
     opened = []
-    real = pyvips.Image.new_from_buffer
+    real = pyvips.Image.new_from_source
 
-    def spy(data, options, **kw):
+    def spy(source, options, **kw):
         opened.append(kw)
-        return real(data, options, **kw)
+        return real(source, options, **kw)
 
-    monkeypatch.setattr(pyvips.Image, "new_from_buffer", staticmethod(spy))
+    monkeypatch.setattr(pyvips.Image, "new_from_source", staticmethod(spy))
     data = jpeg(noisy(4800, 3200))
     variants = build_variants(data, [DEFAULT_SPECS["instagram"], DEFAULT_SPECS["facebook"]])
     # header open + one decode, shrink 2 (2400 px still covers 2048), sequential, strict
