@@ -193,17 +193,23 @@ class Sandbox:
         (`socialomega:<asset>:<version>:<target>`), else from the JSON body."""
         with self.rest.lock:
             received = [dict(item) for item in self.rest.received]
-        for item in received:
-            key = next((v for k, v in item.get("headers", {}).items() if k.lower() == "idempotency-key"), "")
-            target = asset_id = version = None
-            if key.startswith("socialomega:"):
-                _, asset_id, rest = key.split(":", 2)
-                version, _, target = rest.rpartition(":")
-            body = item.get("json") or item.get("form") or {}
-            item["asset_id"] = asset_id or body.get("asset_id")
-            item["version"] = version or body.get("version")
-            item["target"] = target or body.get("target")
-        return received
+        return annotate_received(received)
+
+
+def annotate_received(received: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Add `target`, `asset_id`, `version` to what the REST target accepted (as listed by
+    `Sandbox.rest_posts` or `GET /_sandbox/received` on the REST port)."""
+    for item in received:
+        key = next((v for k, v in item.get("headers", {}).items() if k.lower() == "idempotency-key"), "")
+        target = asset_id = version = None
+        if key.startswith("socialomega:"):
+            _, asset_id, rest = key.split(":", 2)
+            version, _, target = rest.rpartition(":")
+        body = item.get("json") or item.get("form") or {}
+        item["asset_id"] = asset_id or body.get("asset_id")
+        item["version"] = version or body.get("version")
+        item["target"] = target or body.get("target")
+    return received
 
 
 @dataclass
