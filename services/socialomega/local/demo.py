@@ -3,6 +3,7 @@ and a table of what happened. Run it twice: the second run publishes nothing aga
 
 from __future__ import annotations
 
+import os
 import time
 from pathlib import Path
 
@@ -13,7 +14,9 @@ from socialomega.local import localstack, ops, report, sandbox_config, terraform
 from socialomega.local.runtime import LocalRuntime, apply_service_env
 from socialomega.sandbox.server import Sandbox
 
-LIGHTROOM_PORT, REST_PORT = 8701, 8702
+# The same variables as docker-compose.yml's sandbox service.
+LIGHTROOM_PORT = int(os.environ.get("SANDBOX_LIGHTROOM_PORT") or 8701)
+REST_PORT = int(os.environ.get("SANDBOX_REST_PORT") or 8702)
 
 
 def run_demo(env: str, timeout: float) -> int:
