@@ -53,6 +53,10 @@ docker: ## a Docker engine and Compose v2 (installs docker.io, starts dockerd, p
 images: docker ## build every image (OFFLINE=1: base and LocalStack from Debian/PyPI, no registry)
 	images/bin/build-images
 
+# The compose stack's apply job runs the host's Terraform with the offline provider mirror.
+up test-containers: export TERRAFORM_BIN ?= $(shell command -v terraform)
+up test-containers: export TF_PLUGIN_MIRROR ?= $(shell dirname "$$(find / -maxdepth 4 -type d -name registry.terraform.io -not -path '/proc/*' 2>/dev/null | head -n1)")
+
 up: images ## the whole stack in containers (docker-compose.yml); `make down` stops it
 	docker compose up -d
 	docker compose ps -a --format 'table {{.Service}}\t{{.Image}}\t{{.Status}}'
