@@ -9,7 +9,8 @@ BUILD     := .build
 LS_VENV   := $(BUILD)/localstack-venv
 PYTEST    := $(PY) -m pytest -c tests/pytest.ini
 
-.PHONY: help venv localstack-venv localstack-up down demo test test-unit test-integration tf-test bench dlq redrive clean
+.PHONY: help venv localstack-venv localstack-up down demo test test-unit test-integration tf-test bench dlq redrive clean \
+        docker images up test-containers
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -32,19 +33,36 @@ $(LS_VENV)/.installed: tests/localstack/requirements.lock
 localstack-up: venv localstack-venv ## start LocalStack (docker compose if Docker answers, else native)
 	$(PY) -m socialomega.local.localstack start
 
-down: venv ## stop what `make demo` started
+down: venv ## stop what `make demo` / `make up` started (native LocalStack and the compose stack)
 	$(PY) -m socialomega.local.localstack stop
 
 demo: localstack-up ## one real pipeline run over the sandbox, then a result table
 	$(PY) -m socialomega.local demo
 
-test: test-unit tf-test test-integration ## everything CI runs
+test: test-unit tf-test test-integration test-containers ## everything CI runs
 
 test-unit: venv ## unit tests (no network)
 	$(PYTEST) tests/unit
 
 test-integration: localstack-up ## the pipeline on LocalStack, deployed by Terraform
 	$(PYTEST) tests/integration
+
+docker: ## a Docker engine and Compose v2 (installs docker.io, starts dockerd, pinned compose plugin)
+	images/bin/docker-up
+
+images: docker ## build every image (OFFLINE=1: base and LocalStack from Debian/PyPI, no registry)
+	images/bin/build-images
+
+# The compose stack's apply job runs the host's Terraform with the offline provider mirror.
+up test-containers: export TERRAFORM_BIN ?= $(shell command -v terraform)
+up test-containers: export TF_PLUGIN_MIRROR ?= $(shell dirname "$$(find / -maxdepth 4 -type d -name registry.terraform.io -not -path '/proc/*' 2>/dev/null | head -n1)")
+
+up: images ## the whole stack in containers (docker-compose.yml); `make down` stops it
+	docker compose up -d
+	docker compose ps -a --format 'table {{.Service}}\t{{.Image}}\t{{.Status}}'
+
+test-containers: venv images ## the pipeline end to end against the compose stack (own ports)
+	$(PYTEST) -m containers tests/containers
 
 tf-test: ## terraform fmt, validate and `terraform test` (mock provider, no AWS)
 	terraform/bin/tf-check

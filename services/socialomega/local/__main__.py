@@ -1,10 +1,21 @@
-"""`python -m socialomega.local demo|run|dlq|redrive`: local mode entry points."""
+"""`python -m socialomega.local demo|run|serve|apply|dlq|redrive`: local mode entry points.
+
+`serve` and `apply` are what docker-compose.yml's containers run: `apply` is the one-shot job
+that applies terraform/envs/local for the sandbox and writes the outputs to a JSON file;
+`serve <service>` is one service's container, the local runtime for that service only (its
+own queue(s); the poller its schedule), configured from that file.
+"""
 
 from __future__ import annotations
 
 import argparse
+import json
+import signal
 import sys
+import threading
 import time
+from pathlib import Path
+from typing import Any
 
 from socialomega.core import logging as solog
 from socialomega.local import localstack
@@ -22,9 +33,24 @@ def main(argv: list[str] | None = None) -> int:
     redrive = sub.add_parser("redrive", help="move a DLQ's messages back to its queue")
     redrive.add_argument("queue", help="consumer name, e.g. processor, publisher-rest, analytics")
     redrive.add_argument("--env", default="local")
+    serve = sub.add_parser("serve", help="the local runtime for one service only (one container each)")
+    serve.add_argument("service", help="poller, processor, publisher (every target), publisher-<target>, analytics")
+    serve.add_argument("--env", default="local")
+    serve.add_argument("--outputs", help="Terraform outputs JSON written by `apply` (default: ask terraform)")
+    apply = sub.add_parser("apply", help="apply terraform/envs/local for the sandbox, write the outputs")
+    apply.add_argument("--env", default="local")
+    apply.add_argument("--sandbox-host", default="127.0.0.1", help="where the sandbox fakes listen "
+                       "(ports: SANDBOX_<NAME>_PORT, as for `python -m socialomega.sandbox`)")
+    apply.add_argument("--poll-every", type=float, default=300.0, help="poller schedule, seconds")
+    apply.add_argument("--outputs", required=True, help="where to write the outputs JSON")
     dlq = sub.add_parser("dlq", help="show what is in the dead-letter queues, with reasons")
     dlq.add_argument("--env", default="local")
     args = parser.parse_args(argv)
+
+    if args.command == "serve":
+        return serve_one(args.service, args.env, args.outputs)
+    if args.command == "apply":
+        return apply_for_sandbox(args)
 
     if args.command in ("dlq", "redrive") and not localstack.healthy():
         print("LocalStack is not running: nothing to inspect (run `make demo` first)", file=sys.stderr)
@@ -61,6 +87,74 @@ def main(argv: list[str] | None = None) -> int:
             time.sleep(1)
     except KeyboardInterrupt:
         runtime.stop()
+    return 0
+
+
+def _wait_for_localstack(seconds: float = 180.0) -> None:
+    """Containers never start LocalStack; they wait for compose's."""
+    deadline = time.monotonic() + seconds
+    while not localstack.healthy():
+        if time.monotonic() > deadline:
+            sys.exit(f"LocalStack did not answer at {localstack.ENDPOINT} within {seconds:.0f}s")
+        time.sleep(1)
+
+
+def apply_for_sandbox(args: argparse.Namespace) -> int:
+    from socialomega.local import sandbox_config, terraform
+    from socialomega.sandbox import lightroom, rest_target
+    from socialomega.sandbox.server import DEMO_PORTS
+
+    _wait_for_localstack()
+    credentials = {  # the sandbox's fixed public test values (Sandbox.credentials)
+        "lightroom_api_key": lightroom.API_KEY, "lightroom_token": lightroom.ACCESS_TOKEN,
+        "rest_api_key": rest_target.API_KEY,
+        "oauth_client_id": rest_target.CLIENT_ID, "oauth_client_secret": rest_target.CLIENT_SECRET,
+    }
+    urls = {name: f"http://{args.sandbox_host}:{port}" for name, port in DEMO_PORTS.items()}
+    outputs, seconds = terraform.apply(args.env, {
+        "lightroom_settings": sandbox_config.lightroom_settings(urls["lightroom"]),
+        "targets": sandbox_config.targets(urls),
+        "secrets": sandbox_config.secrets(credentials),
+        "poll_every_seconds": args.poll_every,
+    })
+    path = Path(args.outputs)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(outputs, indent=1))
+    tmp.replace(path)
+    print(f"terraform apply envs/local ({args.env}) to {localstack.ENDPOINT}: {seconds:.1f} s; outputs in {path}")
+    return 0
+
+
+def service_selection(outputs: dict[str, Any], service: str) -> set[str]:
+    """Consumer names (and `poller`) that one service's container runs."""
+    names = {name for name, c in outputs["consumers"].items() if service in (name, c.get("service"))}
+    if service == "poller":
+        names.add("poller")
+    return names
+
+
+def serve_one(service: str, env: str, outputs_file: str | None) -> int:
+    from socialomega.local import terraform
+    from socialomega.local.runtime import LocalRuntime, apply_service_env
+
+    _wait_for_localstack()
+    outputs = json.loads(Path(outputs_file).read_text()) if outputs_file else terraform.outputs_for(env)
+    only = service_selection(outputs, service)
+    if not only:
+        known = sorted({"poller", *outputs["consumers"], *(c.get("service", "") for c in outputs["consumers"].values())})
+        print(f"unknown service {service!r}; one of: {', '.join(k for k in known if k)}", file=sys.stderr)
+        return 2
+    apply_service_env(outputs, localstack.ENDPOINT)
+    solog.configure()
+    runtime = LocalRuntime.from_terraform_outputs(outputs, only=only)
+    stop = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):  # PID 1 in a container: SIGTERM needs a handler
+        signal.signal(signum, lambda *_: stop.set())
+    runtime.start()
+    print(f"serving {service}: {', '.join(sorted(only))} (LocalStack {localstack.ENDPOINT})", file=sys.stderr, flush=True)
+    stop.wait()
+    runtime.stop()
     return 0
 
 

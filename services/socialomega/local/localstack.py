@@ -2,6 +2,10 @@
 
 With a Docker engine it runs from docker-compose.yml; without one it runs natively in its
 own virtualenv (made by `make localstack-venv`), as DESIGN.md section 5 describes.
+
+`LOCALSTACK_PORT` (default 4566) moves the gateway, in both modes and in docker-compose.yml;
+`LOCALSTACK_ENDPOINT` overrides the URL clients use. `SOCIALOMEGA_ROOT` names the repository
+when this package runs installed elsewhere (the images' one-shot Terraform job).
 """
 
 from __future__ import annotations
@@ -15,16 +19,18 @@ import time
 import urllib.request
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[3]
+ROOT = Path(os.environ.get("SOCIALOMEGA_ROOT") or Path(__file__).resolve().parents[3])
 BUILD = ROOT / ".build"
 VENV_PYTHON = BUILD / "localstack-venv" / "bin" / "python"
 PID_FILE = BUILD / "localstack.pid"
 LOG_FILE = BUILD / "localstack.log"
-ENDPOINT = os.environ.get("LOCALSTACK_ENDPOINT", "http://127.0.0.1:4566")
+PORT = int(os.environ.get("LOCALSTACK_PORT") or 4566)
+ENDPOINT = os.environ.get("LOCALSTACK_ENDPOINT") or f"http://127.0.0.1:{PORT}"
+IMAGE = "localstack/localstack:4.14.0"  # docker-compose.yml's; `make images` builds it offline
 
 NATIVE_ENV = {
-    "GATEWAY_LISTEN": "127.0.0.1:4566",
-    "LOCALSTACK_HOST": "127.0.0.1:4566",
+    "GATEWAY_LISTEN": f"127.0.0.1:{PORT}",
+    "LOCALSTACK_HOST": f"127.0.0.1:{PORT}",
     "SQS_ENDPOINT_STRATEGY": "off",  # the Terraform provider rejects the `path` strategy's URLs
     "SKIP_SSL_CERT_DOWNLOAD": "1",
     "DNS_ADDRESS": "0",
@@ -46,12 +52,24 @@ def docker_available() -> bool:
     return subprocess.run(["docker", "info"], capture_output=True, timeout=20).returncode == 0
 
 
+def image_present(image: str = IMAGE) -> bool:
+    return subprocess.run(["docker", "image", "inspect", image], capture_output=True, timeout=20).returncode == 0
+
+
 def start(wait_seconds: float = 120.0) -> str:
     """Make sure LocalStack answers; start it if not. Returns how it runs."""
     if healthy():
         return "already running"
     BUILD.mkdir(exist_ok=True)
-    if docker_available():
+    use_docker = docker_available()
+    if use_docker and not image_present() and not os.environ.get("SOCIALOMEGA_PULL_LOCALSTACK"):
+        # No registry here: the image must have been built locally (`make images`), so do not
+        # let compose try to pull it. SOCIALOMEGA_PULL_LOCALSTACK=1 allows the pull.
+        print(f"Docker answers but the image {IMAGE} is not present (build it offline with `make images`, "
+              "or set SOCIALOMEGA_PULL_LOCALSTACK=1 to pull it): starting LocalStack natively instead",
+              file=sys.stderr)
+        use_docker = False
+    if use_docker:
         subprocess.run(["docker", "compose", "up", "-d", "localstack"], cwd=ROOT, check=True)
         mode = "docker compose"
     else:
@@ -78,25 +96,31 @@ def start(wait_seconds: float = 120.0) -> str:
 
 
 def stop() -> str:
-    if PID_FILE.exists():
-        pid = int(PID_FILE.read_text())
-        PID_FILE.unlink()
-        try:
-            os.killpg(pid, signal.SIGTERM)
-        except ProcessLookupError:
-            return "native LocalStack was not running"
-        for _ in range(30):
-            try:
-                os.kill(pid, 0)
-            except ProcessLookupError:
-                return f"stopped native LocalStack {pid}"
-            time.sleep(0.5)
-        os.killpg(pid, signal.SIGKILL)
-        return f"killed native LocalStack {pid}"
+    """Stop both kinds: the native process this checkout started and the compose stack."""
+    done = [_stop_native()]
     if docker_available():
-        subprocess.run(["docker", "compose", "down"], cwd=ROOT, check=False)
-        return "docker compose down"
-    return "nothing to stop"
+        subprocess.run(["docker", "compose", "down", "--remove-orphans"], cwd=ROOT, check=False)
+        done.append("docker compose down")
+    return "; ".join(d for d in done if d) or "nothing to stop"
+
+
+def _stop_native() -> str:
+    if not PID_FILE.exists():
+        return ""
+    pid = int(PID_FILE.read_text())
+    PID_FILE.unlink()
+    try:
+        os.killpg(pid, signal.SIGTERM)
+    except ProcessLookupError:
+        return "native LocalStack was not running"
+    for _ in range(30):
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return f"stopped native LocalStack {pid}"
+        time.sleep(0.5)
+    os.killpg(pid, signal.SIGKILL)
+    return f"killed native LocalStack {pid}"
 
 
 if __name__ == "__main__":

@@ -9,13 +9,15 @@ import time
 from pathlib import Path
 from typing import Any
 
-from socialomega.local.localstack import BUILD, ROOT
+from socialomega.local.localstack import BUILD, ENDPOINT, ROOT
 
 LOCAL_ROOT = ROOT / "terraform" / "envs" / "local"
 
 
 def _env() -> dict[str, str]:
-    env = {**os.environ, "TF_IN_AUTOMATION": "1", "TF_DATA_DIR": str(BUILD / "terraform" / "local")}
+    # SOCIALOMEGA_TF_DATA_DIR: the compose stack's apply job keeps its own (workspace choice lives there).
+    data_dir = os.environ.get("SOCIALOMEGA_TF_DATA_DIR") or str(BUILD / "terraform" / "local")
+    env = {**os.environ, "TF_IN_AUTOMATION": "1", "TF_DATA_DIR": data_dir}
     env.pop("AWS_ENDPOINT_URL", None)  # the provider block sets the LocalStack endpoints itself
     if env.get("TF_CLI_CONFIG_FILE") and not os.path.exists(env["TF_CLI_CONFIG_FILE"]):
         env.pop("TF_CLI_CONFIG_FILE")  # a missing CLI config only produces warnings
@@ -47,7 +49,7 @@ def apply(env_name: str, variables: dict[str, Any]) -> tuple[dict[str, Any], flo
     else:
         _run("workspace", "select", env_name, capture=True)
     var_file = BUILD / f"{env_name}.tfvars.json"
-    var_file.write_text(json.dumps({"env": env_name, **variables}, indent=1))
+    var_file.write_text(json.dumps({"env": env_name, "localstack_endpoint": ENDPOINT, **variables}, indent=1))
     started = time.monotonic()
     # Every SQS attribute resource waits ~25 s for consistency; run them all in one wave.
     _run("apply", "-auto-approve", "-input=false", "-no-color", "-parallelism=40", f"-var-file={var_file}", capture=True)

@@ -17,6 +17,7 @@ Credentials are fixed sandbox values, not secrets:
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -65,8 +66,10 @@ SOCIAL_FAKES: dict[str, tuple[ModuleType, Any]] = {
     "facebook": (facebook, facebook.FacebookPageFake),
     "linkedin": (linkedin, linkedin.LinkedInFake),
 }
-# Fixed ports for `make demo` and `python -m socialomega.sandbox` (tests use ephemeral ones).
-DEMO_PORTS = {"lightroom": 8701, "rest": 8702, "instagram": 8703, "x": 8704, "facebook": 8705, "linkedin": 8706}
+# Fixed ports for `make demo`, `python -m socialomega.sandbox` and the compose stack, each
+# movable with SANDBOX_<NAME>_PORT (tests use ephemeral ones).
+DEMO_PORTS = {name: int(os.environ.get(f"SANDBOX_{name.upper()}_PORT") or default) for name, default in {
+    "lightroom": 8701, "rest": 8702, "instagram": 8703, "x": 8704, "facebook": 8705, "linkedin": 8706}.items()}
 
 
 @contextmanager
@@ -231,17 +234,23 @@ class Sandbox:
         (`socialomega:<asset>:<version>:<target>`), else from the JSON body."""
         with self.rest.lock:
             received = [dict(item) for item in self.rest.received]
-        for item in received:
-            key = next((v for k, v in item.get("headers", {}).items() if k.lower() == "idempotency-key"), "")
-            target = asset_id = version = None
-            if key.startswith("socialomega:"):
-                _, asset_id, rest = key.split(":", 2)
-                version, _, target = rest.rpartition(":")
-            body = item.get("json") or item.get("form") or {}
-            item["asset_id"] = asset_id or body.get("asset_id")
-            item["version"] = version or body.get("version")
-            item["target"] = target or body.get("target")
-        return received
+        return annotate_received(received)
+
+
+def annotate_received(received: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Add `target`, `asset_id`, `version` to what the REST target accepted (as listed by
+    `Sandbox.rest_posts` or `GET /_sandbox/received` on the REST port)."""
+    for item in received:
+        key = next((v for k, v in item.get("headers", {}).items() if k.lower() == "idempotency-key"), "")
+        target = asset_id = version = None
+        if key.startswith("socialomega:"):
+            _, asset_id, rest = key.split(":", 2)
+            version, _, target = rest.rpartition(":")
+        body = item.get("json") or item.get("form") or {}
+        item["asset_id"] = asset_id or body.get("asset_id")
+        item["version"] = version or body.get("version")
+        item["target"] = target or body.get("target")
+    return received
 
 
 @dataclass
