@@ -92,3 +92,48 @@ def test_the_last_receive_is_dead_lettered_with_the_last_reason(sqs_calls):
     assert [(m, c) for m, _, c in sqs_calls["dead"]] == [("1", "retries_exhausted"), ("2", "retries_exhausted")]
     assert "after 5 receives: rest: 503 Service Unavailable" in sqs_calls["dead"][0][1]
     assert "RuntimeError: boom" in sqs_calls["dead"][1][1]
+
+
+class _RecordingSqs:
+    def __init__(self, fail: bool = False) -> None:
+        self.sent: list[dict] = []
+        self.fail = fail
+
+    def get_queue_url(self, QueueName, QueueOwnerAWSAccountId):  # noqa: N803 (boto3's names)
+        return {"QueueUrl": f"https://sqs.local/{QueueOwnerAWSAccountId}/{QueueName}"}
+
+    def send_message(self, **kwargs):
+        if self.fail:
+            raise RuntimeError("SQS down")
+        self.sent.append(kwargs)
+
+
+def test_a_deferred_record_is_sent_again_delayed_and_acknowledged(sqs_calls, monkeypatch):
+    sqs = _RecordingSqs()
+    monkeypatch.setattr(consumer.aws, "client", lambda name: sqs)
+    deferred = record("1", ok_body("over-quota"), receive_count=4)
+    deferred["messageAttributes"] = {"platform": {"dataType": "String", "stringValue": "x"},
+                                     "so_deferrals": {"dataType": "Number", "stringValue": "2"}}
+
+    def handle(envelope, _record):
+        raise consumer.Deferred("x: 17 posts in 24 h reached", 7200)
+
+    result = process_batch({"Records": [deferred]}, handle, service="publisher", expect="AssetDetected")
+    assert result == {"batchItemFailures": []}  # acknowledged: waiting is not a failure
+    (sent,) = sqs.sent
+    assert sent["QueueUrl"] == "https://sqs.local/1/q" and sent["MessageBody"] == deferred["body"]
+    assert sent["DelaySeconds"] == 900  # SQS's maximum; a longer wait is reached by deferring again
+    assert sent["MessageAttributes"]["platform"]["StringValue"] == "x"
+    assert sent["MessageAttributes"]["so_deferrals"]["StringValue"] == "3"
+    assert sqs_calls["dead"] == []
+
+
+def test_a_deferral_that_cannot_be_sent_falls_back_to_a_visibility_delay(sqs_calls, monkeypatch):
+    monkeypatch.setattr(consumer.aws, "client", lambda name: _RecordingSqs(fail=True))
+
+    def handle(envelope, _record):
+        raise consumer.Deferred("quota", 120)
+
+    result = process_batch({"Records": [record("1", ok_body("a"))]}, handle, service="p", expect="AssetDetected")
+    assert result == {"batchItemFailures": [{"itemIdentifier": "1"}]}
+    assert dict(sqs_calls["delay"])["1"] >= 120
