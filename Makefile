@@ -39,7 +39,7 @@ down: venv ## stop what `make demo` / `make up` started (native LocalStack and t
 demo: localstack-up ## one real pipeline run over the sandbox, then a result table
 	$(PY) -m socialomega.local demo
 
-test: test-unit tf-test test-integration test-containers ## everything CI runs
+test: test-unit tf-test test-integration plan-preview test-containers ## everything CI runs
 
 test-unit: venv ## unit tests (no network)
 	$(PYTEST) tests/unit
@@ -76,7 +76,10 @@ dlq: venv ## what is in the dead-letter queues of the local stack, with reasons
 redrive: venv ## move a DLQ's messages back to their queue: make redrive QUEUE=processor (or publisher-rest, analytics)
 	$(PY) -m socialomega.local redrive $(QUEUE)
 
-.PHONY: plan deploy
+.PHONY: plan deploy plan-preview
+
+plan-preview: localstack-up ## `make plan` of terraform.tfvars.example with LocalStack standing in for the account (no AWS needed)
+	terraform/bin/plan-localstack
 plan: ## what `make deploy` would change in AWS (needs AWS credentials, AWS_REGION, terraform/envs/aws/terraform.tfvars)
 	terraform/bin/deploy plan
 
