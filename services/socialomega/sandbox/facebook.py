@@ -89,6 +89,7 @@ from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
 from socialomega.sandbox import control
+from socialomega.sandbox.graph import GraphError
 
 PAGE_ID = "104857600000001"
 PAGE_NAME = "SocialOmega Sandbox Page"
@@ -107,31 +108,6 @@ _ROUTES = Map([
     Rule("/<version>/<node>/photos", endpoint="photos", methods=["GET", "POST"]),
     Rule("/<version>/<node>/published_posts", endpoint="published_posts", methods=["GET"]),
 ], strict_slashes=False)
-
-
-class GraphError(Exception):
-    """A Graph API error answer."""
-
-    def __init__(self, status: int, code: int, message: str, *, type_: str = "OAuthException",
-                 subcode: int | None = None, transient: bool | None = None, user_title: str | None = None,
-                 user_msg: str | None = None, headers: dict[str, str] | None = None) -> None:
-        super().__init__(message)
-        self.status, self.code, self.message, self.type = status, code, message, type_
-        self.subcode, self.transient, self.user_title, self.user_msg = subcode, transient, user_title, user_msg
-        self.headers = headers or {}
-
-    def body(self) -> dict[str, Any]:
-        err: dict[str, Any] = {"message": self.message, "type": self.type, "code": self.code}
-        if self.subcode is not None:
-            err["error_subcode"] = self.subcode
-        if self.transient is not None:
-            err["is_transient"] = self.transient
-        if self.user_title:
-            err["error_user_title"] = self.user_title
-        if self.user_msg:
-            err["error_user_msg"] = self.user_msg
-        err["fbtrace_id"] = "A" + secrets.token_urlsafe(16)
-        return {"error": err}
 
 
 def _json(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
@@ -267,7 +243,7 @@ class FacebookPageFake(control.SandboxControl):
             raise GraphError(400, 100, f"Unsupported {verb} request. Object with ID '{node}' does not exist, cannot "
                                        "be loaded due to missing permissions, or does not support this operation. "
                                        "Please read the Graph API documentation at "
-                                       "https://developers.facebook.com/docs/graph-api", type_="GraphMethodException")
+                                       "https://developers.facebook.com/docs/graph-api", error_type="GraphMethodException")
         if page != node:
             if writing:
                 raise GraphError(403, 200, "(#200) If posting to a page, requires both pages_read_engagement and "

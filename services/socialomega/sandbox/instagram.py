@@ -88,6 +88,7 @@ from PIL import Image
 from werkzeug.wrappers import Request, Response
 
 from socialomega.sandbox import control
+from socialomega.sandbox.graph import GraphError, trace_id
 
 ACCESS_TOKEN = "sandbox-ig-access-token"
 IG_USER_ID = "17841400000000001"
@@ -104,30 +105,12 @@ _VERSION = re.compile(r"^v(\d+)\.(\d+)$")
 _HASHTAG = re.compile(r"(?<!\w)#\w+", re.UNICODE)
 
 
-class _GraphError(Exception):
-    def __init__(self, status: int, code: int, message: str, *, subcode: int | None = None,
-                 title: str | None = None, user_msg: str | None = None, transient: bool | None = False,
-                 headers: dict[str, str] | None = None, error_type: str = "OAuthException") -> None:
-        super().__init__(message)
-        self.status, self.code, self.message, self.subcode = status, code, message, subcode
-        self.title, self.user_msg, self.transient, self.headers, self.type = title, user_msg, transient, headers or {}, error_type
+class _GraphError(GraphError):
+    """Instagram's errors always say whether they are transient (`is_transient`)."""
 
-    def body(self) -> dict[str, Any]:
-        err: dict[str, Any] = {"message": self.message, "type": self.type, "code": self.code}
-        if self.subcode is not None:
-            err["error_subcode"] = self.subcode
-        if self.transient is not None:
-            err["is_transient"] = self.transient
-        if self.title:
-            err["error_user_title"] = self.title
-        if self.user_msg:
-            err["error_user_msg"] = self.user_msg
-        err["fbtrace_id"] = _trace_id()
-        return {"error": err}
-
-
-def _trace_id() -> str:
-    return base64.urlsafe_b64encode(secrets.token_bytes(9)).decode()
+    def __init__(self, status: int, code: int, message: str, *, title: str | None = None,
+                 transient: bool | None = False, **kwargs: Any) -> None:
+        super().__init__(status, code, message, user_title=title, transient=transient, **kwargs)
 
 
 def _json(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
@@ -225,7 +208,7 @@ class InstagramFake(control.SandboxControl):
             response.headers.setdefault(name, value)
         if version_used:
             response.headers["facebook-api-version"] = version_used
-        response.headers["x-fb-trace-id"] = _trace_id()
+        response.headers["x-fb-trace-id"] = trace_id()
         self._log(request, response, fault)
         return response
 
