@@ -32,6 +32,7 @@ from __future__ import annotations
 import json
 import threading
 import time
+from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
@@ -112,8 +113,9 @@ def _json(body: Any, status: int = 200) -> Response:
     return Response(json.dumps(body), status=status, content_type="application/json")
 
 
-class SandboxControl:
-    """Mixin: the fault queue (`faults`), the request log (`requests`) and `/_sandbox/*`."""
+class SandboxControl(ABC):
+    """Base of the social fakes: the fault queue (`faults`), the request log (`requests`) and
+    `/_sandbox/*`. A fake implements the four abstract methods."""
 
     lock: threading.RLock
     faults: list[Fault]
@@ -125,14 +127,17 @@ class SandboxControl:
     EXTRA_CONTROL: ClassVar[dict[tuple[str, str], str]] = {}
 
     # --- what the fake provides -----------------------------------------------------------------
+    @abstractmethod
     def reset(self) -> None:
-        raise NotImplementedError
+        """Forget everything (call `_reset_control()` under the lock)."""
 
+    @abstractmethod
     def posts(self) -> list[dict[str, Any]]:
-        raise NotImplementedError
+        """The posts the fake published, oldest first."""
 
+    @abstractmethod
     def expire_token(self) -> None:
-        raise NotImplementedError
+        """Make the current access token fail the way the platform signals it."""
 
     def _control_error(self, message: str, status: int = 400) -> Response:
         return _json({"error": message}, status)
@@ -188,9 +193,9 @@ class SandboxControl:
         response = self.control(request) if request.path.startswith("/_sandbox/") else self.serve(request)
         return response(environ, start_response)
 
+    @abstractmethod
     def serve(self, request: Request) -> Response:
         """The fake's API: answer one non-control request."""
-        raise NotImplementedError
 
     # --- /_sandbox/* ----------------------------------------------------------------------------
     def control(self, request: Request) -> Response:
