@@ -15,7 +15,6 @@ import shutil
 import subprocess
 import time
 import urllib.request
-from pathlib import Path
 from typing import Any
 
 import pytest

@@ -3,7 +3,6 @@ and a table of what happened. Run it twice: the second run publishes nothing aga
 
 from __future__ import annotations
 
-import os
 import time
 from pathlib import Path
 

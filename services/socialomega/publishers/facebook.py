@@ -24,19 +24,18 @@ throttle (code 32) and its `X-Business-Use-Case-Usage` header are read by `core.
 
 from __future__ import annotations
 
-import re
 from datetime import timedelta
 from typing import Any, Literal
 
 import requests
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import Field, ValidationError, field_validator
 
 from socialomega.core import http
 from socialomega.core.config import ConfigError
 from socialomega.core.http import Outcome
 from socialomega.publishers.base import Credentials, ImageAccess, Lookup, Progress, PublishRequest, PublishResult
 from socialomega.publishers.captions import build_caption
-from socialomega.publishers.platform import config_problems, logger, parse_time, unsafe_destination
+from socialomega.publishers.platform import PlatformSettings, config_problems, logger, parse_time, unsafe_destination
 
 DEFAULT_HOST = "graph.facebook.com"
 PERMALINK = "https://www.facebook.com/{}"
@@ -46,16 +45,14 @@ class InvalidFacebookTarget(ConfigError):
     """The Facebook target's configuration or secret cannot work; an operator must fix it."""
 
 
-class FacebookSettings(BaseModel):
+class FacebookSettings(PlatformSettings):
     """The platform keys of a `facebook` target entry (other keys, e.g. the caption options
     `caption_template`, `max_hashtags`, `exclude_keywords`, go to `build_caption` as they are)."""
 
-    model_config = ConfigDict(extra="ignore")
     page_id: str = Field(pattern=r"^[0-9]{1,32}$")
     graph_version: str = Field("v25.0", pattern=r"^v[0-9]{1,3}\.[0-9]{1,2}$")
     api_base_url: str = f"https://{DEFAULT_HOST}"
     allowed_hosts: list[str] = Field(default_factory=lambda: [DEFAULT_HOST])
-    allow_private_network: bool = False  # only for the local sandbox
     upload: Literal["url", "multipart"] = "url"
     # The URL is fetched during the call (and by Meta's retries of it, within seconds); every
     # delivery presigns a new one. 15 minutes covers a slow call with a wide margin.
@@ -71,13 +68,6 @@ class FacebookSettings(BaseModel):
     @classmethod
     def _page_id_as_text(cls, value: Any) -> Any:
         return str(value) if isinstance(value, int) and not isinstance(value, bool) else value
-
-    @field_validator("api_base_url")
-    @classmethod
-    def _no_trailing_slash(cls, value: str) -> str:
-        if not re.match(r"^https?://[^/\s]+$", value.rstrip("/")):
-            raise ValueError("must be scheme://host[:port] without a path")
-        return value.rstrip("/")
 
 
 class FacebookPublisher:

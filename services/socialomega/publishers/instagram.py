@@ -36,14 +36,14 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import requests
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import Field, ValidationError, field_validator
 
 from socialomega.core import http
 from socialomega.core.config import ConfigError
 from socialomega.core.http import Outcome
 from socialomega.publishers.base import Credentials, ImageAccess, Lookup, Progress, PublishRequest, PublishResult
 from socialomega.publishers.captions import build_caption
-from socialomega.publishers.platform import config_problems, logger, parse_time, timeouts, unsafe_destination
+from socialomega.publishers.platform import PlatformSettings, config_problems, logger, parse_time, timeouts, unsafe_destination
 from socialomega.publishers.platform import json_body as _body
 
 PLATFORM = "instagram"
@@ -61,18 +61,15 @@ class InvalidInstagramConfig(ConfigError):
     """The Instagram target's configuration or secret cannot work; an operator must fix it."""
 
 
-class InstagramSettings(BaseModel):
+class InstagramSettings(PlatformSettings):
     """The target entry's Instagram keys (other keys, e.g. `name`, `spec`, are ignored here;
     caption options `caption_template`, `max_hashtags`, `exclude_keywords`,
     `caption_max_length` go to `build_caption` from the target dict)."""
 
-    model_config = ConfigDict(extra="ignore")
     ig_user_id: str
     graph_version: str = "v25.0"
     api_base_url: str = REAL_HOST
     allowed_hosts: list[str] | None = None  # default: the host of api_base_url
-    allow_private_network: bool = False  # only for the local sandbox
-    timeout_seconds: float = Field(20.0, gt=0, le=120)
     image_url_ttl_seconds: int = Field(DEFAULT_IMAGE_URL_TTL, ge=900, le=7 * 24 * 3600)
     # Meta suggests polling once a minute for up to 5 minutes; a Lambda should not wait that
     # long, so we poll briefly (here ~2+4+8+16 s) and let the queue bring the message back.
@@ -96,14 +93,6 @@ class InstagramSettings(BaseModel):
         if not re.fullmatch(r"v\d{1,2}\.\d", value):
             raise ValueError("graph_version must look like 'v25.0'")
         return value
-
-    @field_validator("api_base_url")
-    @classmethod
-    def _base(cls, value: str) -> str:
-        parts = urlsplit(value)
-        if parts.scheme not in ("http", "https") or not parts.hostname or parts.path not in ("", "/"):
-            raise ValueError("api_base_url must be a scheme and host, e.g. https://graph.facebook.com")
-        return value.rstrip("/")
 
 
 class _Failed(Exception):

@@ -34,14 +34,14 @@ from typing import Any
 from urllib.parse import quote, urlsplit
 
 import requests
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import ConfigDict, Field, ValidationError, field_validator
 
 from socialomega.core import http
 from socialomega.core.config import ConfigError
 from socialomega.core.http import Outcome
 from socialomega.publishers.base import Credentials, ImageAccess, Lookup, Progress, PublishRequest, PublishResult
 from socialomega.publishers.captions import build_caption
-from socialomega.publishers.platform import config_problems, logger, parse_time, timeouts, unsafe_destination
+from socialomega.publishers.platform import PlatformSettings, config_problems, logger, parse_time, timeouts, unsafe_destination
 
 PLATFORM = "linkedin"
 DEFAULT_API_BASE = "https://api.linkedin.com"
@@ -59,7 +59,7 @@ class InvalidLinkedInConfig(ConfigError):
     """The LinkedIn target's settings or secret cannot work; an operator must fix them."""
 
 
-class LinkedInSettings(BaseModel):
+class LinkedInSettings(PlatformSettings):
     """A LinkedIn target entry (SSM JSON). Caption options (`caption_template`, `max_hashtags`,
     `exclude_keywords`, `caption_max_length`) are read from the same entry by build_caption."""
 
@@ -71,8 +71,6 @@ class LinkedInSettings(BaseModel):
     api_base_url: str = DEFAULT_API_BASE
     visibility: str = "PUBLIC"
     upload_hosts: list[str] = Field(default_factory=lambda: list(LINKEDIN_UPLOAD_HOSTS))
-    allow_private_network: bool = False  # only for the local sandbox
-    timeout_seconds: float = Field(20.0, gt=0, le=120)
     image_wait_seconds: float = Field(30.0, ge=0, le=300)  # bounded wait for AVAILABLE
     image_poll_seconds: float = Field(1.0, gt=0, le=30)
     finder_count: int = Field(20, ge=1, le=100)
@@ -105,14 +103,6 @@ class LinkedInSettings(BaseModel):
         if value not in ("PUBLIC", "CONNECTIONS"):
             raise ValueError("visibility must be PUBLIC or CONNECTIONS")
         return value
-
-    @field_validator("api_base_url")
-    @classmethod
-    def _base(cls, value: str) -> str:
-        parts = urlsplit(value)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise ValueError("api_base_url must be an http(s) URL")
-        return value.rstrip("/")
 
     @classmethod
     def from_target(cls, target: dict[str, Any]) -> LinkedInSettings:

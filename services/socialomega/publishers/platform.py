@@ -7,11 +7,29 @@ from datetime import UTC, datetime
 from typing import Any
 
 import requests
-from pydantic import ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from socialomega.core import http
 from socialomega.core.http import Outcome
 from socialomega.core.logging import get_logger
+
+
+class PlatformSettings(BaseModel):
+    """The keys every platform target has; each platform's settings model adds its own (and
+    may change these defaults). Other keys of the target entry (name, spec, caption options)
+    are ignored here: `build_caption` reads the caption options from the same entry."""
+
+    model_config = ConfigDict(extra="ignore")
+    api_base_url: str
+    allow_private_network: bool = False  # only for the local sandbox
+    timeout_seconds: float = Field(20.0, gt=0, le=120)
+
+    @field_validator("api_base_url")
+    @classmethod
+    def _scheme_and_host(cls, value: str) -> str:
+        if not re.match(r"^https?://[^/\s]+$", value.rstrip("/")):
+            raise ValueError("api_base_url must be scheme://host[:port] without a path")
+        return value.rstrip("/")
 
 
 def logger(platform: str, target: str | None) -> Any:

@@ -44,7 +44,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import requests
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import Field, ValidationError, field_validator
 
 from socialomega.core import http
 from socialomega.core.config import ConfigError
@@ -58,7 +58,7 @@ from socialomega.publishers.base import (
     PublishResult,
 )
 from socialomega.publishers.captions import build_caption
-from socialomega.publishers.platform import config_problems, logger, parse_time, timeouts, unsafe_destination
+from socialomega.publishers.platform import PlatformSettings, config_problems, logger, parse_time, timeouts, unsafe_destination
 from socialomega.publishers.platform import json_body as _body
 
 SECRET_KEYS = ("client_id", "client_secret", "access_token", "refresh_token")
@@ -70,16 +70,13 @@ class InvalidXConfig(ConfigError):
     """The X target's settings or secret cannot work; an operator must fix them."""
 
 
-class XSettings(BaseModel):
+class XSettings(PlatformSettings):
     """X settings: extra top-level keys of the target entry (caption options such as
     `caption_template`, `max_hashtags`, `exclude_keywords` pass through to build_caption)."""
 
-    model_config = ConfigDict(extra="ignore")
     name: str
     platform: str = "x"
     api_base_url: str = "https://api.x.com"
-    timeout_seconds: float = Field(20.0, gt=0, le=120)
-    allow_private_network: bool = False  # only for the local sandbox
     chunked_threshold_bytes: int = Field(1024 * 1024, ge=0, le=5 * 1024 * 1024)
     chunk_bytes: int = Field(1024 * 1024, ge=1024, le=5 * 1024 * 1024)
     media_category: str = "tweet_image"
@@ -95,14 +92,6 @@ class XSettings(BaseModel):
         if value != "x":
             raise ValueError("platform must be 'x'")
         return value
-
-    @field_validator("api_base_url")
-    @classmethod
-    def _url(cls, value: str) -> str:
-        parts = urlsplit(value)
-        if parts.scheme not in ("http", "https") or not parts.hostname or parts.path not in ("", "/"):
-            raise ValueError("api_base_url must be a scheme://host[:port] URL, e.g. https://api.x.com")
-        return value.rstrip("/")
 
 
 class _Stop(Exception):
