@@ -101,20 +101,14 @@ def _wait_for_localstack(seconds: float = 180.0) -> None:
 
 def apply_for_sandbox(args: argparse.Namespace) -> int:
     from socialomega.local import sandbox_config, terraform
-    from socialomega.sandbox import lightroom, rest_target
-    from socialomega.sandbox.server import DEMO_PORTS
+    from socialomega.sandbox.server import DEMO_PORTS, fixed_credentials
 
     _wait_for_localstack()
-    credentials = {  # the sandbox's fixed public test values (Sandbox.credentials)
-        "lightroom_api_key": lightroom.API_KEY, "lightroom_token": lightroom.ACCESS_TOKEN,
-        "rest_api_key": rest_target.API_KEY,
-        "oauth_client_id": rest_target.CLIENT_ID, "oauth_client_secret": rest_target.CLIENT_SECRET,
-    }
     urls = {name: f"http://{args.sandbox_host}:{port}" for name, port in DEMO_PORTS.items()}
     outputs, seconds = terraform.apply(args.env, {
         "lightroom_settings": sandbox_config.lightroom_settings(urls["lightroom"]),
         "targets": sandbox_config.targets(urls),
-        "secrets": sandbox_config.secrets(credentials),
+        "secrets": sandbox_config.secrets(fixed_credentials()),
         "poll_every_seconds": args.poll_every,
     })
     path = Path(args.outputs)

@@ -72,6 +72,21 @@ DEMO_PORTS = {name: int(os.environ.get(f"SANDBOX_{name.upper()}_PORT") or defaul
     "lightroom": 8701, "rest": 8702, "instagram": 8703, "x": 8704, "facebook": 8705, "linkedin": 8706}.items()}
 
 
+def fixed_credentials() -> dict[str, str]:
+    """The sandbox fakes' fixed public test credentials (not secrets), minus URLs."""
+    return {
+        "lightroom_api_key": lightroom.API_KEY,
+        "lightroom_token": lightroom.ACCESS_TOKEN,
+        "rest_api_key": rest_target.API_KEY,
+        "rest_readonly_api_key": rest_target.READONLY_API_KEY,
+        "rest_basic_username": rest_target.BASIC_USER,
+        "rest_basic_password": rest_target.BASIC_PASSWORD,
+        "rest_bearer_token": rest_target.STATIC_BEARER,
+        "oauth_client_id": rest_target.CLIENT_ID,
+        "oauth_client_secret": rest_target.CLIENT_SECRET,
+    }
+
+
 @contextmanager
 def serve(app: Any, host: str = "127.0.0.1", port: int = 0) -> Iterator[str]:
     """Serve one WSGI app on a thread for the duration of a `with` block; yields its URL."""
@@ -149,18 +164,7 @@ class Sandbox:
     @property
     def credentials(self) -> dict[str, str]:
         """Fixed sandbox credentials (not secrets)."""
-        return {
-            "lightroom_api_key": lightroom.API_KEY,
-            "lightroom_token": lightroom.ACCESS_TOKEN,
-            "rest_api_key": rest_target.API_KEY,
-            "rest_readonly_api_key": rest_target.READONLY_API_KEY,
-            "rest_basic_username": rest_target.BASIC_USER,
-            "rest_basic_password": rest_target.BASIC_PASSWORD,
-            "rest_bearer_token": rest_target.STATIC_BEARER,
-            "oauth_client_id": rest_target.CLIENT_ID,
-            "oauth_client_secret": rest_target.CLIENT_SECRET,
-            "oauth_token_url": self.rest_url + "/oauth/token",
-        }
+        return {**fixed_credentials(), "oauth_token_url": self.rest_url + "/oauth/token"}
 
     # --- conveniences for tests and the demo (same effects as the HTTP control APIs) ------------
     def photos(self) -> list[SandboxPhoto]:
