@@ -27,9 +27,9 @@ baseline JPEG, quality from the spec, 4:2:0, Huffman optimisation off, no metada
 Each approach runs in its own subprocess (1 warm-up + N timed runs, libvips operation cache
 off). The runs are interleaved: round k runs every approach once, one after another, so the
 ratios compare runs taken under the same machine load (these 2-core machines are shared and
-the load drifts); no two runs ever overlap. Peak memory is the kernel's VmHWM: reset through
-/proc/self/clear_refs after imports and
-set-up, so "peak MB" is the growth over the process's resting RSS (input bytes included in the
+the load drifts); no two runs ever overlap. Peak memory is the kernel's VmHWM, reset through
+/proc/self/clear_refs after imports and set-up: "peak MB" is the high-water mark over the
+warm-up and the timed runs minus the resting RSS before them (input bytes included in the
 baseline); the absolute VmHWM is shown too. The bench reports misses; it always exits 0.
 """
 
@@ -52,6 +52,8 @@ sys.path.insert(0, str(ROOT / "services"))
 
 SIZES = {"24": (6000, 4000), "45": (8256, 5504)}
 APPROACHES = ["naive", "tuned", "floor", "ours", "ours+dd"]
+# Every approach runs with the processor image's allocator setting (images/Dockerfile).
+WORKER_ENV = {"PYTHONUNBUFFERED": "1", "MALLOC_ARENA_MAX": "2"}
 TARGETS = {"ours/floor": 1.2, "naive/ours": 5.0, "tuned/ours": 1.4, "peak_mb_24": 128.0}
 
 
@@ -237,9 +239,12 @@ def worker(approach: str, path: str, runs: int) -> None:
     (the machine is shared: load drifts over minutes), and never two runs at once."""
     data = Path(path).read_bytes()
     run = setup(approach, data)
-    run()                                           # warm-up (allocator, page cache)
+    # Peak = the high-water mark over the warm-up and the timed runs, minus the resting RSS
+    # before them (imports, set-up and the input bytes). Memory an allocator keeps after one
+    # run for reuse by the next is thereby counted once, and never hidden in the baseline.
     base_kb = _status_kb("VmRSS")
     resettable = _reset_peak()
+    run()                                           # warm-up (allocator, page cache)
     times = []
     print("ready", flush=True)
     for line in sys.stdin:
@@ -277,7 +282,8 @@ def main() -> int:
     from PIL import Image
     print(f"libvips {pyvips.version(0)}.{pyvips.version(1)}.{pyvips.version(2)}, "
           f"Pillow {Image.__version__}, Python {sys.version.split()[0]}, "
-          f"{os.cpu_count()} CPUs, {runs} timed runs per approach (median), each in its own process, "
+          f"{os.cpu_count()} CPUs, {runs} timed runs per approach (median), each in its own process "
+          f"(MALLOC_ARENA_MAX={WORKER_ENV['MALLOC_ARENA_MAX']}, as in the processor image), "
           f"interleaved round by round; load average at start {os.getloadavg()[0]:.1f}")
     tmp = tempfile.TemporaryDirectory(prefix="bench-variants-")
     img_dir = Path(args.keep_images or tmp.name)
@@ -306,7 +312,7 @@ def main() -> int:
             proc = subprocess.Popen(
                 [sys.executable, __file__, "--runs", str(runs), "--worker", approach, str(path)],
                 stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=errs[approach], text=True,
-                env={**os.environ, "PYTHONUNBUFFERED": "1"},
+                env={**os.environ, **WORKER_ENV},
             )
             if proc.stdout.readline().strip() != "ready":
                 failed(approach, proc)

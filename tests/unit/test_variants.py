@@ -273,8 +273,7 @@ def test_pixel_limit_is_configurable():
 
 @pytest.mark.parametrize("threads", [1, 2])
 def test_truncated_jpeg_is_rejected(threads):
-    # whole-frame variants, light resize (4200 / 2 = 2100 -> 2048): the decode is streamed
-    # into the jobs and the error surfaces there
+    # whole-frame variants, light resize after shrink-on-load (4200 / 2 = 2100 -> 2048)
     data = jpeg(noisy(4200, 2800))
     with pytest.raises(ImageRejected, match="corrupt or truncated"):
         build_variants(data[: len(data) // 2], [DEFAULT_SPECS["facebook"], DEFAULT_SPECS["instagram"]],
@@ -385,3 +384,33 @@ def test_outputs_are_deterministic_across_thread_counts_and_dedupe():
 
 def test_empty_spec_list_returns_nothing():
     assert build_variants(b"whatever", []) == []
+
+
+def test_memory_is_trimmed_only_above_the_ceiling(monkeypatch):
+    trims = []
+    monkeypatch.setattr(V, "_malloc_trim", trims.append)
+    monkeypatch.setattr(V, "_resident_mb", lambda: 300.0)
+    assert V.release_memory(512) is False and V.release_memory(None) is False
+    assert V.release_memory(256) is True and V.release_memory(0) is True
+    monkeypatch.setattr(V, "_resident_mb", lambda: None)     # unknown: trim to be safe
+    assert V.release_memory(512) is True
+    assert trims == [0, 0, 0]
+
+
+def test_trim_ceiling_defaults_to_half_the_lambda_memory(monkeypatch):
+    monkeypatch.setenv("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "1024")
+    assert Limits().trim_above_mb == 512
+    monkeypatch.delenv("AWS_LAMBDA_FUNCTION_MEMORY_SIZE")
+    assert Limits().trim_above_mb == 512
+    monkeypatch.setenv("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "3008")
+    assert Limits().trim_above_mb == 1504
+
+
+def test_build_variants_trims_when_asked(monkeypatch):
+    trims = []
+    monkeypatch.setattr(V, "_malloc_trim", trims.append)
+    data = jpeg(noisy(600, 400))
+    build_variants(data, [REST], Limits(trim_above_mb=None))
+    assert trims == []
+    build_variants(data, [REST], Limits(trim_above_mb=0))
+    assert trims == [0]

@@ -8,22 +8,24 @@ Pipeline (see ``build_variants``):
 2. Plan every variant geometrically (:mod:`.geometry`): displayed size after EXIF orientation,
    crop window into the spec's aspect range, output size fitted in the box, never upscaled.
 3. Decode ONCE: JPEGs reopen with the largest shrink-on-load factor (DCT scaling 1/2/4/8) that
-   still leaves every variant enough pixels, with sequential access. In the same streaming
-   pipeline the image is resized to the *intermediate*: the smallest uniform scale that still
-   covers every variant (usually the largest variant itself), colour-managed if needed.
-   libvips overlaps the single-threaded JPEG decode with the resize on its worker threads,
-   and never holds the full-size decode in memory. When every variant is the whole,
-   unrotated frame and that resize is light (45 MP: 4128 -> 4096 after shrink-on-load), the
-   intermediate is a persistent strip cache that the variant jobs read while the decode
-   runs, so the largest encode overlaps the decode; otherwise (crops, EXIF rotation, a heavy
-   resize such as 24 MP's 6000 -> 4096) it is materialised in memory first.
+   still leaves every variant enough pixels, with sequential access. In the same pipeline the
+   image is resized to the *intermediate*: the smallest uniform scale that still covers every
+   variant (usually the largest variant itself), colour-managed if needed, and materialised in
+   memory. libvips overlaps the single-threaded JPEG decode with the resize on its worker
+   threads, and never holds the full-size decode in memory.
 4. Apply the EXIF orientation to the (small) intermediate; derive each variant from it by crop
    + resize, encode baseline JPEG with all metadata stripped, and keep within ``max_bytes`` by
    re-encoding at lower quality in bounded steps. Variants are encoded in a small thread pool
    (libvips releases the GIL). Targets with identical geometry and quality share one render
    and encode (each still gets its own byte-budget check); a smaller variant is derived from
    the smallest larger render that covers it (a fixed pyramid, so outputs are deterministic).
-5. ``malloc_trim`` (glibc) after the call, so a warm Lambda's RSS does not creep up.
+5. If the process's resident memory is then above ``Limits.trim_above_mb``, ``malloc_trim``
+   (glibc) gives freed heap back to the OS, so a warm Lambda's RSS stays bounded.
+
+Measured and dropped (``make bench``, paired runs): streaming the intermediate into the
+variant jobs through a strip cache so the largest encode overlaps the decode (slower at 24 and
+45 MP: the cache costs more than the overlap gains), one libvips thread per job pipeline, and
+a cheaper kernel for the pyramid steps (no measurable gain).
 
 Not done: WebP/PNG/TIFF shrink-on-load (only JPEG has a DCT shrink; others decode at full
 size, still once). Corrupt entropy-coded data that libjpeg only *warns* about decodes (with
@@ -68,10 +70,6 @@ SUPPORTED_LOADERS: dict[str, str] = {
 }
 
 _KEEP_NONE = int(pyvips.enums.ForeignKeep.NONE)
-# Strip height of the streamed intermediate's cache (full-width strips), and the largest
-# loaded/intermediate size ratio for which the intermediate is streamed (see build_variants).
-_STRIP = 16
-_STREAM_MAX_RESIZE = 1.1
 _KEEP_ICC = int(pyvips.enums.ForeignKeep.ICC)
 
 
@@ -133,8 +131,9 @@ class Limits(BaseModel):
     optimize_coding: bool = False
     # Targets whose geometry and encoding parameters are identical share one render + encode.
     dedupe: bool = True
-    # malloc_trim after each call (glibc) so a warm process does not creep up in RSS.
-    trim_memory: bool = True
+    # After a call, give freed heap back to the OS only if resident memory is above this
+    # (None: never; 0: always). See release_memory.
+    trim_above_mb: int | None = Field(default_factory=lambda: _default_trim_above_mb(), ge=0)
     threads: int = Field(default_factory=lambda: max(1, min(2, os.cpu_count() or 1)), ge=1)
 
 
@@ -153,15 +152,42 @@ def _load_malloc_trim():
 _malloc_trim = _load_malloc_trim()
 
 
-def release_memory() -> None:
-    """Give freed heap pages back to the OS (glibc only).
+def _default_trim_above_mb() -> int:
+    """Half the function's memory (the Lambda runtime sets AWS_LAMBDA_FUNCTION_MEMORY_SIZE),
+    else 512 MB."""
+    try:
+        return max(128, int(os.environ["AWS_LAMBDA_FUNCTION_MEMORY_SIZE"]) // 2)
+    except (KeyError, ValueError):
+        return 512
 
-    libvips frees tens of MB per call in many blocks; glibc keeps them in per-thread arenas, so
-    a warm Lambda's RSS creeps up call after call (measured: 30 MB -> 150 MB resting after
-    8 calls on 24 MP). Trimming after each call keeps the resting RSS flat; it costs ~1 ms.
+
+def _resident_mb() -> float | None:
+    try:
+        with open("/proc/self/statm") as fh:
+            return int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def release_memory(above_mb: int | None = 0) -> bool:
+    """Give freed heap pages back to the OS (glibc only) if resident memory is above
+    ``above_mb`` (or unknown). Returns whether it trimmed.
+
+    libvips frees tens of MB per call in many blocks, and glibc keeps them in per-thread
+    arenas for reuse. Measured (30 calls alternating 24 and 45 MP): resting RSS levels off at
+    ~350 MB untrimmed, against ~190 MB when trimming after every call; but trimming every call
+    costs 20-30 ms of a ~360 ms call (the trim, then page faults on the next call's fresh
+    memory). So trimming is a ceiling, not a habit: the default, half the Lambda's memory, is
+    only reached by unusually large inputs. The processor image also sets MALLOC_ARENA_MAX=2,
+    which keeps resting RSS near 200 MB without any trimming.
     """
-    if _malloc_trim is not None:
-        _malloc_trim(0)
+    if _malloc_trim is None or above_mb is None:
+        return False
+    resident = _resident_mb()
+    if resident is not None and resident <= above_mb:
+        return False
+    _malloc_trim(0)
+    return True
 
 
 _harden_lock = threading.Lock()
@@ -506,7 +532,7 @@ def build_variants(
     if not plans:
         raise VariantsIncomplete([], failures)
 
-    # 3. Decode once, shrink-on-load, stream into the intermediate.
+    # 3. Decode once, shrink-on-load, resize into the intermediate.
     try:
         if family == "jpeg":
             shrink = shrink_on_load(list(plans.values()))
@@ -529,25 +555,7 @@ def build_variants(
             if (image.width, image.height) != (tw, th):   # libvips rounding guard
                 image = image.gravity("centre", tw, th, extend="copy")
         image, keep = _to_srgb8(image)
-        # Streamed when every variant is the whole (unrotated) frame: the intermediate is then
-        # a persistent, unbounded strip cache over the decode pipeline, so the largest
-        # variant's encode and the next render consume strips while the single-threaded
-        # decode is still running (on the other core), instead of waiting for a materialised
-        # copy. Each strip is computed once and kept, so a slower reader never decodes again.
-        # Only whole-frame readers: they all read top-down, which a sequential decode needs (a
-        # crop starting lower down would make the loader skip rows another reader still
-        # wants). And only when the in-pipeline resize is light (45 MP: 4128 -> 4096 after
-        # shrink-on-load): a heavy one (24 MP: 6000 -> 4096) already keeps both cores busy,
-        # and streaming then measured ~10% slower (paired runs), against ~10% faster at 45 MP.
-        # Decode errors then surface inside the jobs and are mapped below.
-        frame = Box(0, 0, dw, dh)
-        light = max(ldw / iw, ldh / ih) <= _STREAM_MAX_RESIZE
-        streamed = light and orientation == 1 and all(p.crop == frame for p in plans.values())
-        if streamed:
-            inter = image.tilecache(tile_width=image.width, tile_height=_STRIP, max_tiles=-1,
-                                    threaded=True, persistent=True)
-        else:
-            inter = image.copy_memory()     # the one decode happens here
+        inter = image.copy_memory()     # the one decode happens here
     except pyvips.Error as exc:
         raise ImageRejected(f"image data is corrupt or truncated ({_first_line(exc)})") from None
 
@@ -563,15 +571,10 @@ def build_variants(
                 ).run_all(jobs)
     finally:
         del inter, image, header, source
-        if limits.trim_memory:
-            release_memory()
+        release_memory(limits.trim_above_mb)
     results: dict[str, Variant | str] = {}
     for job in jobs:
         if job.error is not None:
-            if streamed and isinstance(job.error, pyvips.Error):
-                # The decode ran inside the jobs: a libvips error there is the input's.
-                raise ImageRejected(
-                    f"image data is corrupt or truncated ({_first_line(job.error)})") from None
             raise job.error
         results.update(job.result or {})
 
