@@ -21,6 +21,7 @@ from socialomega.core import aws
 from socialomega.core import store as keys
 from socialomega.core.store import MetadataStore
 from socialomega.local import ops
+from socialomega.poller.poll import SourceFailed
 from tests.integration.conftest import wait_idle
 
 pytestmark = pytest.mark.integration
@@ -144,6 +145,38 @@ def test_a_post_accepted_but_answered_after_the_timeout_is_not_duplicated(sandbo
     # The retry carried the same Idempotency-Key, so the target answered with the original post.
     assert record["status"] == "published" and record["attempts"] == 2
     assert record["remote_id"] == next(p for p in posts if p["target"] == "rest")["id"]
+
+
+def test_an_expired_lightroom_token_is_renewed_and_the_rotated_pair_kept(sandbox, stack, store, runtime, first_run):
+    photo = selected(sandbox)[3]
+    new_version = sandbox.edit_photo(photo.id, title="After the token expired")
+    sandbox.expire_lightroom_token()      # every Lightroom call now answers 401 until a refresh
+    assert runtime.run_schedule("poller")["detected"] == [photo.id]
+    wait_idle(runtime, timeout=240)
+    posts = [p for p in sandbox.rest_posts() if p["asset_id"] == photo.id and p["version"] == new_version]
+    assert Counter(p["target"] for p in posts) == Counter({t: 1 for t in TARGETS})
+    # Adobe IMS rotated the pair once; the poller wrote it back to Secrets Manager.
+    name = f"{stack['service_env']['SO_SECRET_PREFIX']}/lightroom"
+    secret = json.loads(aws.client("secretsmanager").get_secret_value(SecretId=name)["SecretString"])
+    state = sandbox.lightroom.state
+    assert state.token_refreshes == 1
+    assert (secret["access_token"], secret["refresh_token"]) == (
+        "sandbox-access-token-1", state.refresh_token)
+    assert secret["expires_at"] > time.time() + 3600
+    # The next poll uses the stored pair: no new photo, no second refresh, no 401.
+    state.requests.clear()
+    assert runtime.run_schedule("poller")["detected"] == []
+    assert state.token_refreshes == 1 and all(r["status"] != 401 for r in state.requests)
+    # Adobe revokes the refresh token: the invocation fails with a reason an operator can act
+    # on (in AWS: Lambda retries, then the schedule DLQ and its alarm).
+    stored = state.refresh_token
+    sandbox.expire_lightroom_token()
+    state.refresh_token = "revoked-at-adobe"
+    with pytest.raises(SourceFailed, match="refused the refresh token.*re-authorise"):
+        runtime.run_schedule("poller")
+    state.refresh_token = stored          # re-authorised: the next poll renews and carries on
+    assert runtime.run_schedule("poller")["detected"] == []
+    assert state.token_refreshes == 2
 
 
 def test_a_photo_dropped_in_the_s3_inbox_takes_the_same_path(sandbox, stack, store, runtime, first_run):

@@ -2,6 +2,7 @@
 
 import pytest
 
+from socialomega.sandbox import lightroom
 from socialomega.sandbox.server import Sandbox, serve
 from tests.unit.fakes import ServedImages
 
@@ -21,6 +22,9 @@ def lr(sandbox):
     with state.lock:
         state.faults.clear()
         state.token_expired = False
+        state.refreshed_tokens.clear()
+        state.refresh_token = lightroom.REFRESH_TOKEN
+        state.token_refreshes = 0
         state.requests.clear()
         state.rendition_generation_delay = 0.0
     return state

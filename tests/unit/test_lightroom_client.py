@@ -266,3 +266,50 @@ def test_client_requires_credentials():
     with pytest.raises(ValueError):
         LightroomClient("http://127.0.0.1:1", "", "token")
     assert requests  # the client is plain requests
+
+
+# --- token refresh (Adobe IMS) ------------------------------------------------------------------
+def refreshing_client(sandbox, creds_value):
+    from socialomega.core.oauth import RotatingToken
+    from socialomega.sandbox import lightroom as fake
+    from tests.unit.fakes import MemoryCredentials
+
+    creds = MemoryCredentials(creds_value)
+    tokens = RotatingToken(creds, sandbox.lightroom_url + fake.IMS_TOKEN_PATH, client_auth="body",
+                           session=requests.Session(), timeout=5, log=solog.get_logger(service="test"),
+                           what="Lightroom")
+    return make_client(sandbox, tokens=tokens), creds
+
+
+def lightroom_secret(sandbox, **overrides):
+    creds = sandbox.credentials
+    return {"client_id": creds["lightroom_api_key"], "client_secret": creds["lightroom_client_secret"],
+            "access_token": creds["lightroom_token"], "refresh_token": creds["lightroom_refresh_token"],
+            **overrides}
+
+
+def test_an_expired_token_is_refreshed_once_and_the_call_repeated(sandbox, lr):
+    client, creds = refreshing_client(sandbox, lightroom_secret(sandbox))
+    sandbox.expire_lightroom_token()
+    assert client.account()["type"] == "account"
+    assert [r["status"] for r in api_calls(lr, "/v2/account")] == [401, 200]
+    assert lr.token_refreshes == 1
+    assert creds.writes[-1]["refresh_token"] == "sandbox-refresh-token-1"
+    client.catalog()                      # the new token keeps working: no second refresh
+    assert lr.token_refreshes == 1
+
+
+def test_a_refused_refresh_is_an_auth_error_that_names_no_token(sandbox, lr):
+    client, _ = refreshing_client(sandbox, lightroom_secret(sandbox, refresh_token="revoked"))
+    sandbox.expire_lightroom_token()
+    with pytest.raises(LightroomAuthError, match="refused the refresh token") as exc:
+        client.account()
+    assert exc.value.status == 400 and "revoked" not in str(exc.value)
+    assert [r["status"] for r in api_calls(lr, "/v2/account")] == [401]
+
+
+def test_without_a_token_source_an_expired_token_is_an_auth_error(sandbox, lr):
+    sandbox.expire_lightroom_token()
+    with pytest.raises(LightroomAuthError):
+        make_client(sandbox).account()
+    assert lr.token_refreshes == 0

@@ -87,3 +87,8 @@ def test_a_failing_source_does_not_stop_the_others():
     result = poller.poll([FailingSource(), ListSource([("a", "1")])])
     assert result.detected == ["a"]
     assert "token expired" in result.failed["source:down"]
+    # The whole intake failing makes the invocation fail (retried, then the schedule DLQ);
+    # a single photo's failure does not.
+    assert list(result.source_failures()) == ["source:down"]
+    photo_failure = poller.poll([ListSource([("b", "1")], broken={"b"})])
+    assert photo_failure.failed and photo_failure.source_failures() == {}

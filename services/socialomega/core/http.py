@@ -164,6 +164,12 @@ def _json(response: requests.Response) -> Any:
         return None
 
 
+def json_object(response: requests.Response) -> dict[str, Any]:
+    """The JSON object of a response, or {} (a missing or non-object body is read as empty)."""
+    body = _json(response)
+    return body if isinstance(body, dict) else {}
+
+
 def _meta_error(status: int, body: Any, hint: float | None) -> Outcome | None:
     err = body.get("error") if isinstance(body, dict) else None
     if not isinstance(err, dict) or not isinstance(err.get("code"), int):

@@ -14,7 +14,9 @@ from socialomega.sandbox.server import SOCIAL_FAKES
 
 
 def lightroom_settings(lightroom_url: str) -> dict[str, Any]:
-    return {"base_url": lightroom_url, "album": "Publish", "keyword": "", "rendition": "2048"}
+    # The sandbox serves Adobe IMS's token endpoint on the Lightroom fake's own port.
+    return {"base_url": lightroom_url, "album": "Publish", "keyword": "", "rendition": "2048",
+            "ims_url": f"{lightroom_url}/ims/token/v3"}
 
 
 def targets(urls: dict[str, str], *, gallery: bool = True, misconfigured: bool = False,
@@ -57,7 +59,9 @@ def secrets(credentials: dict[str, str], target_names: list[str] | None = None) 
     """Secrets for the sandbox targets (fixed test values); a platform target's secret is
     its fake's `sandbox_secret()`."""
     values: dict[str, dict[str, Any]] = {
-        "lightroom": {"client_id": credentials["lightroom_api_key"], "access_token": credentials["lightroom_token"]},
+        "lightroom": {"client_id": credentials["lightroom_api_key"], "access_token": credentials["lightroom_token"],
+                      "client_secret": credentials["lightroom_client_secret"],
+                      "refresh_token": credentials["lightroom_refresh_token"]},
         "rest": {"api_key": credentials["rest_api_key"]},
         "gallery": {"client_id": credentials["oauth_client_id"], "client_secret": credentials["oauth_client_secret"]},
     }

@@ -4,22 +4,39 @@ from __future__ import annotations
 
 from typing import Any
 
-from socialomega.core import aws, config
+from socialomega.core import aws, config, http
 from socialomega.core import logging as solog
 from socialomega.core.events import EventSender
 from socialomega.core.store import MetadataStore
-from socialomega.poller.lightroom import LightroomClient
+from socialomega.core.oauth import RotatingToken
+from socialomega.poller.lightroom import IMS_TOKEN_URL, LightroomClient
 from socialomega.poller.lightroom_source import LightroomSource
-from socialomega.poller.poll import Poller
+from socialomega.poller.poll import Poller, SourceFailed
 from socialomega.poller.sources import PhotoSource, S3InboxSource
+
+
+def lightroom_client(settings: config.Settings, selection: dict[str, Any]) -> LightroomClient:
+    """A client for the configured catalog. With a refresh token (and the client secret) in the
+    secret, the 24-hour IMS token is renewed here and the rotated pair written back; without,
+    the access token is used as is until an operator replaces it."""
+    credentials = config.Credentials(settings, "lightroom")
+    secret = credentials.current()
+    if not secret.get("client_id"):
+        raise config.ConfigError("the Lightroom secret lacks client_id (the Adobe API key)")
+    session = http.session()
+    tokens = None
+    if secret.get("refresh_token"):
+        tokens = RotatingToken(
+            credentials, selection.get("ims_url") or IMS_TOKEN_URL, client_auth="body", session=session,
+            timeout=(3.05, 30.0), log=solog.get_logger(service="poller", component="ims"), what="Lightroom",
+            default_expires_in=86400)
+    return LightroomClient(base_url=selection["base_url"], api_key=secret["client_id"],
+                           access_token=secret.get("access_token", ""), tokens=tokens, session=session)
 
 
 def sources(settings: config.Settings) -> list[PhotoSource]:
     selection = config.parameter(settings, "lightroom")
-    credentials = config.secret(settings, "lightroom")
-    client = LightroomClient(
-        base_url=selection["base_url"], api_key=credentials["client_id"], access_token=credentials["access_token"],
-    )
+    client = lightroom_client(settings, selection)
     return [LightroomSource(client, selection), S3InboxSource(aws.client("s3"), settings.raw_bucket)]
 
 
@@ -32,7 +49,10 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         sender=EventSender(sqs=aws.client("sqs")),
         images_queue_url=settings.images_queue_url,
     )
-    result = poller.poll(sources(settings)).as_dict()
-    solog.get_logger(service="poller").info("poll_done", detected=len(result["detected"]),
-                                            already_seen=result["already_seen"], failed=len(result["failed"]))
-    return result
+    result = poller.poll(sources(settings))
+    solog.get_logger(service="poller").info("poll_done", detected=len(result.detected),
+                                            already_seen=result.already_seen, failed=len(result.failed))
+    failures = result.source_failures()
+    if failures:
+        raise SourceFailed("; ".join(f"{name}: {reason}" for name, reason in failures.items()))
+    return result.as_dict()

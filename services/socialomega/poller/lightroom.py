@@ -17,7 +17,10 @@ is not slept on in-process: the call fails fast as `LightroomUnavailable` so the
 reschedule). Every call this client makes is idempotent (GET/HEAD, and the rendition
 generation POST, which only asks for renditions to exist), so retrying is safe.
 
-Tokens never reach a log line or an exception message: only method, path and status are logged.
+Tokens: a fixed user token, or a `tokens` source (core/oauth.RotatingToken over the Adobe IMS
+token endpoint) that refreshes the 24-hour IMS token before it expires; on a 401 the client
+asks that source for a new token once and repeats the call. Tokens never reach a log line or an
+exception message: only method, path and status are logged.
 Only `requests` and the standard library are used (the poller runs in a Lambda image).
 """
 
@@ -31,14 +34,17 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import urljoin, urlsplit
 
 import requests
 
 from socialomega.core import logging as solog
+from socialomega.core.oauth import TokenRefreshFailed, TokenRefused
 
 DEFAULT_BASE_URL = "https://lr.adobe.io/"
+# Adobe IMS token endpoint (authenticate-customers guide; refresh: grant_type=refresh_token).
+IMS_TOKEN_URL = "https://ims-na1.adobelogin.com/ims/token/v3"
 # Adobe's regex (guides/calling-api; LrRequestor.mjs): /^while\s*\(\s*1\s*\)\s*{\s*}\s*/
 _JSON_PREFIX = re.compile(r"^while\s*\(\s*1\s*\)\s*{\s*}\s*")
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
@@ -168,6 +174,14 @@ def parse_json_body(content: bytes) -> Any:
     return json.loads(text) if text.strip() else None
 
 
+class TokenSource(Protocol):
+    """Where a refreshable user token comes from (core/oauth.RotatingToken)."""
+
+    def access_token(self) -> str: ...
+
+    def refresh(self, stale: str) -> str: ...
+
+
 class LightroomClient:
     """Reads one Lightroom catalog.
 
@@ -191,12 +205,14 @@ class LightroomClient:
         sleep: Callable[[float], None] = time.sleep,
         rng: Callable[[], float] = random.random,
         catalog_id: str | None = None,
+        tokens: TokenSource | None = None,
     ) -> None:
-        if not api_key or not access_token:
-            raise ValueError("api_key and access_token are required")
+        if not api_key or not (access_token or tokens):
+            raise ValueError("api_key and an access_token or a token source are required")
         self.base_url = base_url if base_url.endswith("/") else base_url + "/"
         self._api_key = api_key
         self._access_token = access_token
+        self._tokens = tokens
         self.timeout = timeout
         self.max_retries = max_retries
         self.backoff_base = backoff_base
@@ -211,10 +227,6 @@ class LightroomClient:
 
     def __repr__(self) -> str:  # never show credentials
         return f"LightroomClient(base_url={self.base_url!r}, catalog_id={self._catalog_id!r})"
-
-    def set_access_token(self, access_token: str) -> None:
-        """Swap in a refreshed user token (e.g. after LightroomAuthError and a secret refresh)."""
-        self._access_token = access_token
 
     def close(self) -> None:
         self.session.close()
@@ -342,10 +354,10 @@ class LightroomClient:
     def _url(self, path: str) -> str:
         return urljoin(self.base_url, path)
 
-    def _headers(self, auth: bool, extra: dict[str, str] | None) -> dict[str, str]:
+    def _headers(self, token: str | None, extra: dict[str, str] | None) -> dict[str, str]:
         headers = {"X-API-Key": self._api_key, "Accept": "application/json, image/jpeg"}
-        if auth:
-            headers["Authorization"] = f"Bearer {self._access_token}"
+        if token is not None:
+            headers["Authorization"] = f"Bearer {token}"
         if extra:
             headers.update(extra)
         return headers
@@ -378,10 +390,12 @@ class LightroomClient:
               headers: dict[str, str] | None = None, auth: bool = True, stream: bool = False) -> requests.Response:
         """The single retry policy (see module docstring). Returns a 2xx response."""
         attempt = 0
+        token = self._token(method, url) if auth else None
+        refreshed = False
         while True:
             retry_after: float | None = None
             try:
-                resp = self.session.request(method, url, params=params, headers=self._headers(auth, headers),
+                resp = self.session.request(method, url, params=params, headers=self._headers(token, headers),
                                             timeout=self.timeout, allow_redirects=False, stream=stream)
             except (requests.Timeout, requests.ConnectionError) as exc:
                 outcome = type(exc).__name__
@@ -391,6 +405,13 @@ class LightroomClient:
             else:
                 if resp.status_code < 300:
                     return resp  # 3xx is not followed (no credential forwarding): an error below
+                if resp.status_code == 401 and token is not None and self._tokens is not None and not refreshed:
+                    # Expired or revoked: one new token, one repeat (a 401 changed nothing).
+                    resp.close()
+                    self._log.info("lightroom_token_rejected", method=method, path=_path(url))
+                    token = self._token(method, url, stale=token)
+                    refreshed = True
+                    continue
                 if resp.status_code not in RETRY_STATUSES:
                     raise self._error(method, url, resp)
                 outcome = str(resp.status_code)
@@ -408,6 +429,20 @@ class LightroomClient:
                               attempt=attempt + 1, delay_seconds=round(delay, 3))
             self._sleep(delay)
             attempt += 1
+
+    def _token(self, method: str, url: str, stale: str | None = None) -> str:
+        """The bearer token to send; from the token source (refreshed if due or ``stale``)."""
+        if self._tokens is None:
+            return self._access_token
+        try:
+            return self._tokens.refresh(stale) if stale is not None else self._tokens.access_token()
+        except TokenRefused as exc:
+            raise LightroomAuthError(f"{method} {_path(url)}: Adobe IMS refused the refresh token "
+                                     f"(HTTP {exc.status} {exc.error}); re-authorise the Lightroom secret",
+                                     status=exc.status, code=exc.error, description=exc.description) from None
+        except TokenRefreshFailed as exc:
+            raise LightroomUnavailable(f"{method} {_path(url)}: {exc}", attempts=1, status=exc.status,
+                                       retry_after=exc.retry_after, code=exc.code) from None
 
     def _backoff(self, attempt: int, retry_after: float | None) -> float:
         if retry_after is not None:

@@ -29,6 +29,16 @@ class PollResult:
     def as_dict(self) -> dict[str, Any]:
         return {"detected": self.detected, "already_seen": self.already_seen, "failed": self.failed}
 
+    def source_failures(self) -> dict[str, str]:
+        """Intakes that failed as a whole (credentials, an outage), not single photos."""
+        return {k: v for k, v in self.failed.items() if k.startswith("source:")}
+
+
+class SourceFailed(Exception):
+    """A whole intake failed. The scheduled invocation fails with this (after the other
+    intakes ran), so Lambda retries it and then dead-letters the schedule event, with this
+    message, to the poller's schedule DLQ, whose alarm tells an operator."""
+
 
 @dataclass
 class Poller:

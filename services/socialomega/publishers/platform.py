@@ -6,7 +6,6 @@ import re
 from datetime import UTC, datetime
 from typing import Any
 
-import requests
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from socialomega.core import http
@@ -52,13 +51,7 @@ def unsafe_destination(url: str, allowed_hosts: list[str] | None, allow_private:
     return None
 
 
-def json_body(response: requests.Response) -> dict[str, Any]:
-    """The JSON object of a response, or {} (a missing or non-object body is read as empty)."""
-    try:
-        body = response.json()
-    except ValueError:
-        return {}
-    return body if isinstance(body, dict) else {}
+json_body = http.json_object   # the publishers' name for it
 
 
 def parse_time(value: Any) -> datetime | None:

@@ -20,13 +20,10 @@ cheapest (one call instead of three or more, and a retry re-sends under 1 MiB); 
 Lambda on a slow link risks a read timeout on one large request, and chunks let a
 redelivery resume from the last appended segment. X's image limit is 5 MB either way.
 
-Tokens: the secret (Secrets Manager) holds client_id, client_secret, access_token,
-refresh_token and expires_at (epoch seconds). The access token is refreshed proactively
-when it expires within `refresh_margin_seconds` and reactively on a 401 (then the call is
-repeated once: a 401 means X did nothing). Before refreshing, the secret is re-read with
-`fresh=True`: another invocation may already have rotated it (X's refresh tokens are
-single-use). The rotated tokens are written back with `credentials.replace` at once.
-A refused refresh (revoked, reused) is Outcome kind "auth".
+Tokens: OAuth 2.0 user tokens with single-use refresh tokens, kept current by
+core/oauth.RotatingToken (refreshed proactively near `expires_at` and reactively on a 401,
+after which the call is repeated once: a 401 means X did nothing). A refused refresh
+(revoked, reused) is Outcome kind "auth".
 
 Outcomes beyond core/http.classify: a timeout on any call but POST /2/tweets is
 "retryable" (repeating an upload is harmless); POST /2/tweets answered "Your media IDs are
@@ -49,6 +46,7 @@ from pydantic import Field, ValidationError, field_validator
 from socialomega.core import http
 from socialomega.core.config import ConfigError
 from socialomega.core.http import Outcome
+from socialomega.core.oauth import RotatingToken, TokenRefreshFailed, TokenRefused
 from socialomega.publishers.base import (
     Credentials,
     ImageAccess,
@@ -61,7 +59,6 @@ from socialomega.publishers.captions import build_caption
 from socialomega.publishers.platform import PlatformSettings, config_problems, logger, parse_time, timeouts, unsafe_destination
 from socialomega.publishers.platform import json_body as _body
 
-SECRET_KEYS = ("client_id", "client_secret", "access_token", "refresh_token")
 PERMALINK = "https://x.com/i/web/status/{id}"
 MAX_SEGMENTS = 1000  # segment_index 0..999
 
@@ -116,14 +113,18 @@ class XPublisher:
         self.sleep = sleep
         self.clock = clock
         self.log = logger("x", settings.name)
-        self._secret: dict[str, Any] | None = None
+        self.tokens = RotatingToken(
+            credentials, settings.api_base_url + "/2/oauth2/token", client_auth="basic",
+            session=self.session, timeout=timeouts(settings.timeout_seconds), log=self.log,
+            what=f"X target {settings.name!r}", margin_seconds=settings.refresh_margin_seconds,
+            default_expires_in=7200, clock=lambda: self.clock())
 
     # --- Publisher protocol -----------------------------------------------------------------------
     def publish(self, request: PublishRequest, images: ImageAccess, progress: Progress) -> PublishResult:
         done = progress.get("post")
         if done and done.get("id"):
             return self._posted(str(done["id"]))
-        self._secret = None  # read the secret (cached by config) once per publish
+        self.tokens.forget()  # read the secret (cached by config) once per publish
         try:
             self._check_destination()
             caption = build_caption("x", request.metadata, self.target)
@@ -157,7 +158,7 @@ class XPublisher:
         marker = progress.final_marker
         if not marker or not (marker.get("media_key") or marker.get("media_id")):
             return Lookup.absent("no final marker: the post was never sent")
-        self._secret = None
+        self.tokens.forget()
         try:
             self._check_destination()
             user_id = progress.get("user_id")
@@ -307,63 +308,20 @@ class XPublisher:
             raise _Stop(Outcome(outcome.kind, None, outcome.code, f"{method} {path}: {type(exc).__name__}")) from None
 
     def _access_token(self) -> str:
-        secret = self._current()
-        expires_at = _number(secret.get("expires_at"))
-        if expires_at is not None and expires_at - self.clock() <= self.settings.refresh_margin_seconds:
-            return self._refresh(stale=str(secret["access_token"]))
-        return str(secret["access_token"])
-
-    def _current(self, fresh: bool = False) -> dict[str, Any]:
-        if self._secret is None or fresh:
-            secret = self.credentials.current(fresh=fresh)
-            missing = [key for key in SECRET_KEYS if not secret.get(key)]
-            if missing:
-                raise InvalidXConfig(f"the X secret of target {self.settings.name} lacks {', '.join(missing)}")
-            self._secret = dict(secret)
-        return self._secret
+        return self._token(self.tokens.access_token)
 
     def _refresh(self, stale: str) -> str:
-        secret = self._current(fresh=True)
-        expires_at = _number(secret.get("expires_at"))
-        if secret["access_token"] != stale and (
-                expires_at is None or expires_at - self.clock() > self.settings.refresh_margin_seconds):
-            self.log.info("token_rotated_elsewhere")
-            return str(secret["access_token"])
+        return self._token(lambda: self.tokens.refresh(stale))
+
+    @staticmethod
+    def _token(get: Callable[[], str]) -> str:
+        """Run a token step; its failures become this publisher's outcomes."""
         try:
-            response = self.session.post(
-                self.settings.api_base_url + "/2/oauth2/token",
-                data={"grant_type": "refresh_token", "refresh_token": secret["refresh_token"],
-                      "client_id": secret["client_id"]},
-                auth=(str(secret["client_id"]), str(secret["client_secret"])),
-                timeout=timeouts(self.settings.timeout_seconds),
-                allow_redirects=False)
-        except requests.RequestException as exc:
-            # A timeout may have rotated the refresh token without us learning the new one;
-            # nothing else to do than try again later (an operator re-authorizes if it was).
-            outcome = http.classify(error=exc)
-            raise _Stop(Outcome("retryable", None, "x:token_" + outcome.code,
-                                f"token refresh failed: {type(exc).__name__}")) from None
-        body = _body(response)
-        if response.status_code in (400, 401, 403):
-            error = str(body.get("error") or response.status_code)
-            raise _Stop(Outcome("auth", response.status_code, f"x:token_{error}",
-                                str(body.get("error_description") or "X refused the refresh token")[:300]))
-        outcome = http.classify(response)
-        if not outcome.ok or not body.get("access_token"):
-            raise _Stop(Outcome("retryable" if outcome.ok else outcome.kind, response.status_code,
-                                "x:token_" + (outcome.code or "invalid_response"), "token refresh failed",
-                                outcome.retry_after))
-        rotated = {**secret, "access_token": body["access_token"],
-                   "refresh_token": body.get("refresh_token") or secret["refresh_token"],
-                   "expires_at": int(self.clock() + float(body.get("expires_in") or 7200))}
-        self._secret = rotated
-        try:
-            self.credentials.replace(rotated)
-        except Exception as exc:  # the new refresh token lives only here now
-            self.log.error("token_write_back_failed", error=type(exc).__name__)
-        else:
-            self.log.info("token_refreshed", expires_at=rotated["expires_at"])
-        return str(rotated["access_token"])
+            return get()
+        except TokenRefused as exc:
+            raise _Stop(Outcome("auth", exc.status, f"x:token_{exc.error}", exc.description)) from None
+        except TokenRefreshFailed as exc:
+            raise _Stop(Outcome(exc.kind, exc.status, f"x:{exc.code}", str(exc), exc.retry_after)) from None
 
     def _check_destination(self) -> None:
         host = urlsplit(self.settings.api_base_url).hostname or ""

@@ -31,6 +31,16 @@ A control API lives under `/_sandbox/` on the same server. It is NOT part of the
 needs no credentials; tests and the demo use it to reset/seed the catalog, inject faults,
 expire the token and edit photos. See `_CONTROL_ROUTES` below for the list.
 
+Adobe IMS (really `https://ims-na1.adobelogin.com`, a different host) is emulated for the one
+call the poller makes: `POST /ims/token/v3`, form-encoded `grant_type=refresh_token`,
+`client_id`, `client_secret`, `refresh_token`, answered with plain JSON (no prefix)
+`{access_token, refresh_token, token_type: "bearer", expires_in}`. Refresh tokens are single
+use (Adobe revokes a refresh token once used). Errors use the OAuth 2.0 shape
+`{error, error_description}`: 400 `invalid_grant` (unknown, used or missing refresh token),
+401 `invalid_client` (client id or secret), 400 `unsupported_grant_type`; the exact IMS
+wording is UNCONFIRMED. Expiring the token (control API) invalidates every access token
+issued so far; a refresh then issues a new one.
+
 State is in memory and guarded by one lock; the app is safe under a threaded server.
 """
 
@@ -56,6 +66,10 @@ from socialomega.sandbox import photos as photo_gen
 
 API_KEY = "sandbox-client-id"  # not a secret: the sandbox's fixed client id
 ACCESS_TOKEN = "sandbox-access-token"  # not a secret: the sandbox's fixed user token
+CLIENT_SECRET = "sandbox-client-secret"  # not a secret: the sandbox's fixed client secret
+REFRESH_TOKEN = "sandbox-refresh-token"  # not a secret: the first refresh token (single use)
+IMS_TOKEN_PATH = "/ims/token/v3"
+IMS_EXPIRES_IN = 86399  # IMS user access tokens last 24 hours
 JSON_PREFIX = "while (1) {}\n"
 
 FIXED_RENDITIONS = {"thumbnail2x": 320, "640": 640, "1280": 1280, "2048": 2048}
@@ -171,6 +185,9 @@ class LightroomState:
             self.faults: deque[_Fault] = deque()
             self.requests: list[dict[str, Any]] = []
             self.token_expired = False
+            self.refreshed_tokens: set[str] = set()     # access tokens issued by a refresh
+            self.refresh_token = REFRESH_TOKEN           # the one refresh token IMS accepts now
+            self.token_refreshes = 0
             self.rendition_generation_delay = 0.0
             self._renditions: dict[tuple[str, str, str], bytes] = {}
             self._next_index = max((p.index for p in generated), default=-1) + 1
@@ -260,6 +277,13 @@ class LightroomState:
         with self.lock:
             return faults.take_fault(self.faults, path)
 
+    def expire_tokens(self, expired: bool = True) -> None:
+        """Expire (or restore) the fixed user token; expiring also drops refreshed ones."""
+        with self.lock:
+            self.token_expired = expired
+            if expired:
+                self.refreshed_tokens.clear()
+
     def summary(self) -> dict[str, Any]:
         with self.lock:
             return {
@@ -267,6 +291,7 @@ class LightroomState:
                 "catalog_id": self.catalog_id,
                 "account_id": self.account_id,
                 "token_expired": self.token_expired,
+                "token_refreshes": self.token_refreshes,
                 "rendition_generation_delay": self.rendition_generation_delay,
                 "albums": [
                     {"id": a.id, "name": a.name, "subtype": a.subtype, "asset_ids": list(a.asset_ids)}
@@ -362,7 +387,8 @@ _API_ROUTES = Map([
 #   POST   /_sandbox/faults  {status: 429|500|502|503|504|null, count?=1, retry_after?, delay?,
 #                             path_contains?}   fail (or delay) the next N matching /v2 calls
 #   GET    /_sandbox/faults, DELETE /_sandbox/faults
-#   POST   /_sandbox/token   {expired: bool}    expire / restore the access token (401 4002)
+#   POST   /_sandbox/token   {expired: bool}    expire every access token issued so far / restore
+#                                               the fixed one (401 4002 until refreshed)
 #   POST   /_sandbox/config  {rendition_generation_delay: seconds}
 #   GET    /_sandbox/requests, DELETE /_sandbox/requests   log of /v2 calls (no headers)
 _CONTROL_ROUTES = Map([
@@ -392,6 +418,8 @@ class LightroomFake:
         request = Request(environ)
         if request.path.startswith("/_sandbox/"):
             response = self._control(request)
+        elif request.path == IMS_TOKEN_PATH:
+            response = self._ims_token(request)
         else:
             response = self._api(request)
         return response(environ, start_response)
@@ -450,9 +478,11 @@ class LightroomFake:
             return
         auth = request.headers.get("Authorization", "")
         scheme, _, token = auth.partition(" ")
+        token = token.strip()
         with self.state.lock:
-            expired = self.state.token_expired
-        if scheme.lower() != "bearer" or token.strip() != self.access_token or expired:
+            valid = ((token == self.access_token and not self.state.token_expired)
+                     or token in self.state.refreshed_tokens)
+        if scheme.lower() != "bearer" or not valid:
             raise LightroomApiError(401, {"code": "4002", "description": "Oauth token is not valid"})
 
     def _catalog(self, cid: str) -> None:
@@ -797,6 +827,34 @@ class LightroomFake:
                       "album": {"id": alid, "links": {"self": {"href": f"albums/{alid}"}}},
                       "resources": resources, "links": links})
 
+    # --- Adobe IMS token endpoint ---------------------------------------------------------------
+    def _ims_token(self, request: Request) -> Response:
+        def error(status: int, code: str, description: str) -> Response:
+            return _plain_json({"error": code, "error_description": description}, status)
+
+        if request.method != "POST":
+            return error(405, "invalid_request", "use POST")
+        if request.mimetype != "application/x-www-form-urlencoded":
+            return error(400, "invalid_request", "the body must be application/x-www-form-urlencoded")
+        form = request.form
+        if form.get("grant_type") != "refresh_token":
+            return error(400, "unsupported_grant_type", "the sandbox supports grant_type=refresh_token only")
+        if form.get("client_id") != self.api_key:
+            return error(401, "invalid_client", "invalid client_id parameter")
+        if form.get("client_secret") != CLIENT_SECRET:
+            return error(401, "invalid_client", "invalid client_secret parameter")
+        with self.state.lock:
+            if not form.get("refresh_token") or form.get("refresh_token") != self.state.refresh_token:
+                return error(400, "invalid_grant", "Invalid refresh token")
+            self.state.token_refreshes += 1
+            n = self.state.token_refreshes
+            access, refresh = f"{ACCESS_TOKEN}-{n}", f"{REFRESH_TOKEN}-{n}"
+            self.state.refresh_token = refresh        # the used one is revoked
+            self.state.refreshed_tokens.add(access)
+            self.state.token_expired = False
+        return _plain_json({"access_token": access, "refresh_token": refresh, "token_type": "bearer",
+                            "expires_in": IMS_EXPIRES_IN})
+
     # --- control API --------------------------------------------------------------------------
     def _control(self, request: Request) -> Response:
         try:
@@ -861,9 +919,8 @@ class LightroomFake:
             return _plain_json({"faults": [f.__dict__ for f in self.state.faults]})
 
     def _ctl_token(self, request: Request, body: dict[str, Any]) -> Response:
-        with self.state.lock:
-            self.state.token_expired = bool(body.get("expired", True))
-            return _plain_json({"token_expired": self.state.token_expired})
+        self.state.expire_tokens(bool(body.get("expired", True)))
+        return _plain_json({"token_expired": self.state.token_expired})
 
     def _ctl_config(self, request: Request, body: dict[str, Any]) -> Response:
         with self.state.lock:

@@ -77,6 +77,8 @@ def fixed_credentials() -> dict[str, str]:
     return {
         "lightroom_api_key": lightroom.API_KEY,
         "lightroom_token": lightroom.ACCESS_TOKEN,
+        "lightroom_client_secret": lightroom.CLIENT_SECRET,
+        "lightroom_refresh_token": lightroom.REFRESH_TOKEN,
         "rest_api_key": rest_target.API_KEY,
         "rest_readonly_api_key": rest_target.READONLY_API_KEY,
         "rest_basic_username": rest_target.BASIC_USER,
@@ -209,8 +211,7 @@ class Sandbox:
                                                  delay=delay))
 
     def expire_lightroom_token(self, expired: bool = True) -> None:
-        with self.lightroom.state.lock:
-            self.lightroom.state.token_expired = expired
+        self.lightroom.state.expire_tokens(expired)
 
     def fail_rest_next(self, count: int, status: int = 500, retry_after: int = 1, delay: float | None = None,
                        path_contains: str | None = None) -> None:

@@ -45,6 +45,8 @@ module "poller" {
   policy_statements = concat(local.store_rw, [
     { sid = "LightroomSettings", actions = ["ssm:GetParameter"], resources = [local.params["lightroom"]] },
     { sid = "LightroomSecret", actions = ["secretsmanager:GetSecretValue"], resources = [local.secrets["lightroom"]] },
+    # Adobe IMS rotates the refresh token on every use: the new pair is written back at once.
+    { sid = "RotateLightroomToken", actions = ["secretsmanager:PutSecretValue"], resources = [local.secrets["lightroom"]] },
     { sid = "RawWrite", actions = ["s3:PutObject"], resources = ["${local.buckets["raw"]}/raw/*"] },
     { sid = "InboxRead", actions = ["s3:GetObject"], resources = ["${local.buckets["raw"]}/inbox/*"] },
     { sid = "InboxList", actions = ["s3:ListBucket"], resources = [local.buckets["raw"]] },

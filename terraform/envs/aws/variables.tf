@@ -25,7 +25,7 @@ variable "image_uris" {
 }
 
 variable "lightroom_settings" {
-  description = "Lightroom intake, written to SSM /socialomega/<env>/lightroom: base_url (https://lr.adobe.io), album (album name to publish from, or \"\"), keyword (only assets with this keyword, or \"\"), rendition (the Lightroom rendition to fetch, default \"2048\"). Credentials go in the secret socialomega/<env>/lightroom, not here."
+  description = "Lightroom intake, written to SSM /socialomega/<env>/lightroom: base_url (https://lr.adobe.io), album (album name to publish from, or \"\"), keyword (only assets with this keyword, or \"\"), rendition (the Lightroom rendition to fetch, default \"2048\"), ims_url (Adobe IMS token endpoint, default https://ims-na1.adobelogin.com/ims/token/v3). Credentials go in the secret socialomega/<env>/lightroom, not here: client_id and access_token, plus client_secret and refresh_token (offline_access) so the poller renews the 24-hour IMS token itself and writes the rotated pair back."
   type        = any
 }
 

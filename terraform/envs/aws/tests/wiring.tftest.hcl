@@ -234,7 +234,7 @@ run "each_consumer_touches_only_its_own_queue_dlq_and_secret" {
 }
 
 # X rotates refresh tokens on every use: its publisher (only) may write its own secret back.
-run "only_an_x_publisher_writes_a_secret_and_only_its_own" {
+run "only_the_poller_and_x_publishers_write_a_secret_each_its_own" {
   command = apply
 
   variables {
@@ -255,7 +255,11 @@ run "only_an_x_publisher_writes_a_secret_and_only_its_own" {
     error_message = "the X publisher writes back exactly its own secret"
   }
   assert {
-    condition = alltrue([for m in concat([module.poller, module.processor, module.analytics, module.publisher["publisher-rest"], module.publisher["publisher-gallery"]]) :
+    condition     = [for st in module.poller.wiring.policy.Statement : st.Resource if contains(st.Action, "secretsmanager:PutSecretValue")] == [[module.pipeline.config.secrets["lightroom"]]]
+    error_message = "the poller writes back exactly the Lightroom secret (rotated IMS tokens)"
+  }
+  assert {
+    condition = alltrue([for m in concat([module.processor, module.analytics, module.publisher["publisher-rest"], module.publisher["publisher-gallery"]]) :
     !strcontains(jsonencode(m.wiring.policy), "secretsmanager:PutSecretValue")])
     error_message = "no other function writes a secret"
   }

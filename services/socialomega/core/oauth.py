@@ -1,0 +1,150 @@
+"""OAuth 2.0 user tokens that expire and rotate (X, Adobe IMS for Lightroom): one refresh policy.
+
+The secret (Secrets Manager, JSON) holds ``client_id``, ``client_secret``, ``access_token``,
+``refresh_token`` and, once refreshed here, ``expires_at`` (epoch seconds). The access token is
+refreshed proactively when it expires within ``margin_seconds`` and, by the caller, reactively
+after a 401. Both providers rotate the refresh token on every use, so:
+
+* before refreshing, the secret is re-read (``fresh=True``): another invocation may already have
+  rotated it, and then its token is used instead of spending the now-revoked refresh token;
+* the rotated pair is written back at once; if that write fails, the new refresh token lives only
+  in this process (logged as ``token_write_back_failed``: an operator may have to re-authorise).
+
+A refusal (400/401/403 from the token endpoint: revoked, reused or expired refresh token, wrong
+client secret) is :class:`TokenRefused`: permanent until an operator re-authorises. Anything
+else (timeout, 5xx, 429, a body without a token) is :class:`TokenRefreshFailed`, worth retrying.
+Neither message ever carries a token.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any, Literal, Protocol
+
+import requests
+
+from socialomega.core import http
+from socialomega.core.config import ConfigError
+
+__all__ = ["RotatingToken", "SecretStore", "TokenRefreshFailed", "TokenRefused"]
+
+REQUIRED_KEYS = ("client_id", "client_secret", "access_token", "refresh_token")
+
+
+class SecretStore(Protocol):
+    """Where the token pair lives (config.Credentials in the services)."""
+
+    def current(self, *, fresh: bool = False) -> dict[str, Any]: ...
+
+    def replace(self, value: dict[str, Any]) -> None: ...
+
+
+class TokenRefused(Exception):
+    """The token endpoint refused the refresh token or the client: re-authorise."""
+
+    def __init__(self, status: int, error: str, description: str) -> None:
+        super().__init__(f"token refresh refused: HTTP {status} {error}: {description}")
+        self.status, self.error, self.description = status, error, description
+
+
+class TokenRefreshFailed(Exception):
+    """The refresh did not complete (network, 5xx, 429, malformed answer): try again later."""
+
+    def __init__(self, kind: str, code: str, message: str, status: int | None = None,
+                 retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.kind, self.code, self.status, self.retry_after = kind, code, status, retry_after
+
+
+def _number(value: Any) -> float | None:
+    try:
+        return float(value) if value is not None else None
+    except (TypeError, ValueError):
+        return None
+
+
+class RotatingToken:
+    """The current access token of one secret, refreshed with its refresh token when due.
+
+    ``client_auth``: ``"basic"`` sends the client secret as HTTP Basic (X, a confidential
+    client), ``"body"`` as a form field (Adobe IMS ``/ims/token/v3``); ``client_id`` is always
+    a form field. ``default_expires_in`` applies when an answer has no ``expires_in``.
+    """
+
+    def __init__(self, secrets: SecretStore, token_url: str, *, client_auth: Literal["basic", "body"],
+                 session: requests.Session, timeout: Any, log: Any, what: str,
+                 margin_seconds: float = 300, default_expires_in: float = 3600,
+                 clock: Callable[[], float] = time.time) -> None:
+        self.secrets, self.token_url, self.client_auth = secrets, token_url, client_auth
+        self.session, self.timeout, self.log, self.what = session, timeout, log, what
+        self.margin_seconds, self.default_expires_in, self.clock = margin_seconds, default_expires_in, clock
+        self._secret: dict[str, Any] | None = None
+
+    def forget(self) -> None:
+        """Read the secret again on next use (config caches it per process)."""
+        self._secret = None
+
+    def secret(self, fresh: bool = False) -> dict[str, Any]:
+        if self._secret is None or fresh:
+            value = self.secrets.current(fresh=fresh)
+            missing = [key for key in REQUIRED_KEYS if not value.get(key)]
+            if missing:
+                raise ConfigError(f"the {self.what} secret lacks {', '.join(missing)}")
+            self._secret = dict(value)
+        return self._secret
+
+    def access_token(self) -> str:
+        """The access token to send now; refreshed first if it expires within the margin."""
+        secret = self.secret()
+        if self._due(secret):
+            return self.refresh(stale=str(secret["access_token"]))
+        return str(secret["access_token"])
+
+    def _due(self, secret: dict[str, Any]) -> bool:
+        expires_at = _number(secret.get("expires_at"))
+        return expires_at is not None and expires_at - self.clock() <= self.margin_seconds
+
+    def refresh(self, stale: str) -> str:
+        """A new access token, replacing ``stale`` (rejected or about to expire)."""
+        secret = self.secret(fresh=True)
+        if secret["access_token"] != stale and not self._due(secret):
+            self.log.info("token_rotated_elsewhere")
+            return str(secret["access_token"])
+        form = {"grant_type": "refresh_token", "refresh_token": secret["refresh_token"],
+                "client_id": secret["client_id"]}
+        auth = None
+        if self.client_auth == "basic":
+            auth = (str(secret["client_id"]), str(secret["client_secret"]))
+        else:
+            form["client_secret"] = secret["client_secret"]
+        try:
+            response = self.session.post(self.token_url, data=form, auth=auth, timeout=self.timeout,
+                                         allow_redirects=False)
+        except requests.RequestException as exc:
+            # A lost answer may have rotated the refresh token without us learning the new one;
+            # retrying is all there is (an operator re-authorises if it was).
+            outcome = http.classify(error=exc)
+            raise TokenRefreshFailed("retryable", "token_" + (outcome.code or "error"),
+                                     f"token refresh failed: {type(exc).__name__}") from None
+        body = http.json_object(response)
+        if response.status_code in (400, 401, 403):
+            raise TokenRefused(response.status_code, str(body.get("error") or response.status_code),
+                               str(body.get("error_description") or "the refresh token was refused")[:300])
+        outcome = http.classify(response)
+        if not outcome.ok or not body.get("access_token"):
+            raise TokenRefreshFailed("retryable" if outcome.ok else outcome.kind,
+                                     "token_" + (outcome.code or "invalid_response"),
+                                     "token refresh failed", response.status_code, outcome.retry_after)
+        expires_in = _number(body.get("expires_in")) or self.default_expires_in
+        rotated = {**secret, "access_token": body["access_token"],
+                   "refresh_token": body.get("refresh_token") or secret["refresh_token"],
+                   "expires_at": int(self.clock() + expires_in)}
+        self._secret = rotated
+        try:
+            self.secrets.replace(rotated)
+        except Exception as exc:  # the new refresh token lives only here now
+            self.log.error("token_write_back_failed", error=type(exc).__name__)
+        else:
+            self.log.info("token_refreshed", expires_at=rotated["expires_at"])
+        return str(rotated["access_token"])
