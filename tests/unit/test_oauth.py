@@ -20,7 +20,7 @@ class Log:
     def info(self, event: str, **kw) -> None:
         self.events.append((event, kw))
 
-    error = info
+    error = warning = info
 
 
 def secret(**overrides) -> dict:
@@ -88,6 +88,33 @@ def test_a_failed_write_back_still_returns_the_new_token(sandbox, lr):
             raise RuntimeError("AccessDenied")
 
     log = Log()
-    token = rotating(sandbox, ReadOnly(secret()), log).refresh(stale=lightroom.ACCESS_TOKEN)
-    assert token == f"{lightroom.ACCESS_TOKEN}-1"
+    tokens = rotating(sandbox, ReadOnly(secret()), log)
+    token = tokens.refresh(stale=lightroom.ACCESS_TOKEN)
+    assert token == f"{lightroom.ACCESS_TOKEN}-1" and tokens.unsaved
     assert log.events == [("token_write_back_failed", {"error": "RuntimeError"})]
+
+
+def test_an_early_refresh_that_fails_transiently_keeps_the_still_valid_token(sandbox, lr):
+    log = Log()
+    tokens = rotating(sandbox, MemoryCredentials(secret(expires_at=NOW + 120)), log,
+                      url="http://127.0.0.1:9/ims/token/v3")
+    assert tokens.access_token() == lightroom.ACCESS_TOKEN
+    assert log.events == [("token_refresh_postponed", {"code": "token_connection_error"})]
+    expired = rotating(sandbox, MemoryCredentials(secret(expires_at=NOW - 1)), url="http://127.0.0.1:9/x")
+    with pytest.raises(TokenRefreshFailed):      # past expiry there is nothing to fall back on
+        expired.access_token()
+
+
+def test_losing_a_refresh_race_uses_the_winners_pair(sandbox, lr):
+    class RaceLost(MemoryCredentials):
+        """The first read is the spent pair; by the second, the winner has stored its own."""
+
+        def current(self, *, fresh=False):
+            self.reads = getattr(self, "reads", 0) + 1
+            return dict(self.value) if self.reads == 1 else secret(
+                access_token="winner", refresh_token="winner-refresh", expires_at=NOW + 86000)
+
+    lr.refresh_token = "winner-refresh"          # IMS already rotated the pair we hold
+    log = Log()
+    assert rotating(sandbox, RaceLost(secret()), log).refresh(stale=lightroom.ACCESS_TOKEN) == "winner"
+    assert ("token_rotated_elsewhere", {}) in log.events and lr.token_refreshes == 0

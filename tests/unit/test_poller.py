@@ -1,5 +1,7 @@
 """The poll loop: idempotent on (asset, version), one bad photo does not stop the others."""
 
+import pytest
+
 from socialomega.core import store as keys
 from socialomega.poller.poll import Poller
 from socialomega.poller.sources import SourcePhoto
@@ -92,3 +94,23 @@ def test_a_failing_source_does_not_stop_the_others():
     assert list(result.source_failures()) == ["source:down"]
     photo_failure = poller.poll([ListSource([("b", "1")], broken={"b"})])
     assert photo_failure.failed and photo_failure.source_failures() == {}
+
+
+@pytest.mark.parametrize("url, ok", [
+    (None, True),                                            # Adobe's own endpoint
+    ("https://ims-na1.adobelogin.com/ims/token/v3", True),
+    ("http://127.0.0.1:8701/ims/token/v3", True),            # the local sandbox
+    ("http://localhost:8701/ims/token/v3", True),
+    ("http://ims.example.com/ims/token/v3", False),          # the client secret in clear text
+    ("ftp://127.0.0.1/x", False),
+])
+def test_the_ims_url_is_https_or_a_loopback_sandbox(url, ok):
+    from socialomega.core.config import ConfigError
+    from socialomega.poller.handler import ims_url
+
+    selection = {"ims_url": url} if url else {}
+    if ok:
+        assert ims_url(selection) == (url or "https://ims-na1.adobelogin.com/ims/token/v3")
+    else:
+        with pytest.raises(ConfigError, match="must be https"):
+            ims_url(selection)

@@ -398,8 +398,8 @@ def test_memory_is_trimmed_only_above_the_ceiling(monkeypatch):
 
 
 def test_trim_ceiling_defaults_to_half_the_lambda_memory(monkeypatch):
-    monkeypatch.setenv("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "1024")
-    assert Limits().trim_above_mb == 512
+    monkeypatch.setenv("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "2048")
+    assert Limits().trim_above_mb == 1024
     monkeypatch.delenv("AWS_LAMBDA_FUNCTION_MEMORY_SIZE")
     assert Limits().trim_above_mb == 512
     monkeypatch.setenv("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "3008")

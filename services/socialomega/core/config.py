@@ -128,8 +128,8 @@ def store_secret(settings: Settings, name: str, value: dict[str, Any]) -> None:
 
 
 class Credentials:
-    """One target's secret as a publisher sees it: read (cached) and, for platforms that
-    rotate tokens, written back."""
+    """One service's secret (a publish target's, or the poller's Lightroom secret): read
+    (cached) and, for providers that rotate tokens, written back."""
 
     def __init__(self, settings: Settings, name: str) -> None:
         self.settings = settings

@@ -8,7 +8,10 @@ after a 401. Both providers rotate the refresh token on every use, so:
 * before refreshing, the secret is re-read (``fresh=True``): another invocation may already have
   rotated it, and then its token is used instead of spending the now-revoked refresh token;
 * the rotated pair is written back at once; if that write fails, the new refresh token lives only
-  in this process (logged as ``token_write_back_failed``: an operator may have to re-authorise).
+  in this process: ``unsaved`` says so (the poller then fails its invocation, so the alarm
+  fires) and ``token_write_back_failed`` is logged: an operator must re-authorise;
+* a refused refresh is checked against the secret once more: if another invocation rotated the
+  pair meanwhile (a race both lose nothing in), its pair is used.
 
 A refusal (400/401/403 from the token endpoint: revoked, reused or expired refresh token, wrong
 client secret) is :class:`TokenRefused`: permanent until an operator re-authorises. Anything
@@ -80,6 +83,9 @@ class RotatingToken:
         self.session, self.timeout, self.log, self.what = session, timeout, log, what
         self.margin_seconds, self.default_expires_in, self.clock = margin_seconds, default_expires_in, clock
         self._secret: dict[str, Any] | None = None
+        # True while a rotated pair could not be written back: the refresh token in the
+        # secret is spent, so an operator must re-authorise unless a later write succeeds.
+        self.unsaved = False
 
     def forget(self) -> None:
         """Read the secret again on next use (config caches it per process)."""
@@ -95,11 +101,19 @@ class RotatingToken:
         return self._secret
 
     def access_token(self) -> str:
-        """The access token to send now; refreshed first if it expires within the margin."""
+        """The access token to send now; refreshed first if it expires within the margin (if
+        that early refresh fails transiently, the token is used while it is still valid)."""
         secret = self.secret()
-        if self._due(secret):
+        if not self._due(secret):
+            return str(secret["access_token"])
+        try:
             return self.refresh(stale=str(secret["access_token"]))
-        return str(secret["access_token"])
+        except TokenRefreshFailed as exc:
+            expires_at = _number(secret.get("expires_at"))
+            if expires_at is None or expires_at <= self.clock():
+                raise
+            self.log.warning("token_refresh_postponed", code=exc.code)
+            return str(secret["access_token"])
 
     def _due(self, secret: dict[str, Any]) -> bool:
         expires_at = _number(secret.get("expires_at"))
@@ -111,6 +125,22 @@ class RotatingToken:
         if secret["access_token"] != stale and not self._due(secret):
             self.log.info("token_rotated_elsewhere")
             return str(secret["access_token"])
+        try:
+            return self._grant(secret)
+        except TokenRefused:
+            # Two invocations may refresh at once: the loser's refresh token was just spent
+            # by the winner, whose pair is in the secret by now. Use that pair before
+            # declaring the grant dead.
+            latest = self.secret(fresh=True)
+            if latest["refresh_token"] == secret["refresh_token"]:
+                raise
+            self.log.info("token_rotated_elsewhere")
+            if latest["access_token"] != stale and not self._due(latest):
+                return str(latest["access_token"])
+            return self._grant(latest)
+
+    def _grant(self, secret: dict[str, Any]) -> str:
+        """POST the refresh grant; store and write back the rotated pair."""
         form = {"grant_type": "refresh_token", "refresh_token": secret["refresh_token"],
                 "client_id": secret["client_id"]}
         auth = None
@@ -144,7 +174,9 @@ class RotatingToken:
         try:
             self.secrets.replace(rotated)
         except Exception as exc:  # the new refresh token lives only here now
+            self.unsaved = True
             self.log.error("token_write_back_failed", error=type(exc).__name__)
         else:
+            self.unsaved = False
             self.log.info("token_refreshed", expires_at=rotated["expires_at"])
         return str(rotated["access_token"])

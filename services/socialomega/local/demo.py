@@ -11,6 +11,7 @@ from socialomega.core import logging as solog
 from socialomega.core.store import MetadataStore
 from socialomega.local import localstack, ops, report, sandbox_config, terraform
 from socialomega.local.runtime import LocalRuntime, apply_service_env
+from socialomega.poller.poll import SourceFailed
 from socialomega.sandbox.server import DEMO_PORTS, Sandbox
 
 
@@ -34,7 +35,10 @@ def run_demo(env: str, timeout: float) -> int:
         runtime = LocalRuntime.from_terraform_outputs(outputs)
         runtime.start()
         started = time.monotonic()
-        poll = runtime.run_schedule("poller")
+        try:
+            poll = runtime.run_schedule("poller")
+        except SourceFailed as exc:   # an intake failed as a whole: shown below, the rest ran
+            poll = exc.result
         idle = runtime.wait_until_idle(timeout=timeout)
         elapsed = time.monotonic() - started
         runtime.stop()

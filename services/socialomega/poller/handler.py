@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import ipaddress
 from typing import Any
+from urllib.parse import urlsplit
 
 from socialomega.core import aws, config, http
 from socialomega.core import logging as solog
@@ -13,6 +15,22 @@ from socialomega.poller.lightroom import IMS_TOKEN_URL, LightroomClient
 from socialomega.poller.lightroom_source import LightroomSource
 from socialomega.poller.poll import Poller, SourceFailed
 from socialomega.poller.sources import PhotoSource, S3InboxSource
+
+
+def ims_url(selection: dict[str, Any]) -> str:
+    """The IMS token endpoint, which receives the client secret and the refresh token: HTTPS,
+    or plain HTTP only to a loopback address (the local sandbox)."""
+    url = str(selection.get("ims_url") or IMS_TOKEN_URL)
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    try:
+        loopback = host == "localhost" or ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        loopback = False
+    if parts.scheme != "https" and not (parts.scheme == "http" and loopback):
+        raise config.ConfigError(f"lightroom ims_url must be https (plain http only to a loopback sandbox), "
+                                 f"not {parts.scheme}://{host}")
+    return url
 
 
 def lightroom_client(settings: config.Settings, selection: dict[str, Any]) -> LightroomClient:
@@ -27,7 +45,7 @@ def lightroom_client(settings: config.Settings, selection: dict[str, Any]) -> Li
     tokens = None
     if secret.get("refresh_token"):
         tokens = RotatingToken(
-            credentials, selection.get("ims_url") or IMS_TOKEN_URL, client_auth="body", session=session,
+            credentials, ims_url(selection), client_auth="body", session=session,
             timeout=(3.05, 30.0), log=solog.get_logger(service="poller", component="ims"), what="Lightroom",
             default_expires_in=86400)
     return LightroomClient(base_url=selection["base_url"], api_key=secret["client_id"],
@@ -40,6 +58,11 @@ def sources(settings: config.Settings) -> list[PhotoSource]:
     return [LightroomSource(client, selection), S3InboxSource(aws.client("s3"), settings.raw_bucket)]
 
 
+def _unsaved_tokens(intakes: list[PhotoSource]) -> bool:
+    return any(isinstance(s, LightroomSource) and s.client.tokens is not None and s.client.tokens.unsaved
+               for s in intakes)
+
+
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     settings = config.Settings.from_env()
     poller = Poller(
@@ -49,10 +72,14 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         sender=EventSender(sqs=aws.client("sqs")),
         images_queue_url=settings.images_queue_url,
     )
-    result = poller.poll(sources(settings))
+    intakes = sources(settings)
+    result = poller.poll(intakes)
+    if _unsaved_tokens(intakes):
+        result.failed["source:lightroom"] = ("the renewed Adobe IMS token could not be written back to Secrets "
+                                             "Manager, and the stored refresh token is spent: re-authorise")
     solog.get_logger(service="poller").info("poll_done", detected=len(result.detected),
                                             already_seen=result.already_seen, failed=len(result.failed))
     failures = result.source_failures()
     if failures:
-        raise SourceFailed("; ".join(f"{name}: {reason}" for name, reason in failures.items()))
+        raise SourceFailed("; ".join(f"{name}: {reason}" for name, reason in failures.items()), result.as_dict())
     return result.as_dict()

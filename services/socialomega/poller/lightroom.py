@@ -21,7 +21,7 @@ Tokens: a fixed user token, or a `tokens` source (core/oauth.RotatingToken over 
 token endpoint) that refreshes the 24-hour IMS token before it expires; on a 401 the client
 asks that source for a new token once and repeats the call. Tokens never reach a log line or an
 exception message: only method, path and status are logged.
-Only `requests` and the standard library are used (the poller runs in a Lambda image).
+HTTP is plain `requests`; the token source lives in core/oauth.
 """
 
 from __future__ import annotations
@@ -212,7 +212,7 @@ class LightroomClient:
         self.base_url = base_url if base_url.endswith("/") else base_url + "/"
         self._api_key = api_key
         self._access_token = access_token
-        self._tokens = tokens
+        self.tokens = tokens
         self.timeout = timeout
         self.max_retries = max_retries
         self.backoff_base = backoff_base
@@ -405,7 +405,7 @@ class LightroomClient:
             else:
                 if resp.status_code < 300:
                     return resp  # 3xx is not followed (no credential forwarding): an error below
-                if resp.status_code == 401 and token is not None and self._tokens is not None and not refreshed:
+                if resp.status_code == 401 and token is not None and self.tokens is not None and not refreshed:
                     # Expired or revoked: one new token, one repeat (a 401 changed nothing).
                     resp.close()
                     self._log.info("lightroom_token_rejected", method=method, path=_path(url))
@@ -432,17 +432,20 @@ class LightroomClient:
 
     def _token(self, method: str, url: str, stale: str | None = None) -> str:
         """The bearer token to send; from the token source (refreshed if due or ``stale``)."""
-        if self._tokens is None:
+        if self.tokens is None:
             return self._access_token
         try:
-            return self._tokens.refresh(stale) if stale is not None else self._tokens.access_token()
+            return self.tokens.refresh(stale) if stale is not None else self.tokens.access_token()
         except TokenRefused as exc:
             raise LightroomAuthError(f"{method} {_path(url)}: Adobe IMS refused the refresh token "
                                      f"(HTTP {exc.status} {exc.error}); re-authorise the Lightroom secret",
                                      status=exc.status, code=exc.error, description=exc.description) from None
         except TokenRefreshFailed as exc:
-            raise LightroomUnavailable(f"{method} {_path(url)}: {exc}", attempts=1, status=exc.status,
-                                       retry_after=exc.retry_after, code=exc.code) from None
+            message = f"{method} {_path(url)}: Adobe IMS {exc} ({exc.code})"
+            if exc.kind in ("retryable", "unknown", "deferred"):
+                raise LightroomUnavailable(message, attempts=1, status=exc.status, retry_after=exc.retry_after,
+                                           code=exc.code) from None
+            raise LightroomError(message, status=exc.status, code=exc.code) from None   # e.g. a wrong ims_url
 
     def _backoff(self, attempt: int, retry_after: float | None) -> float:
         if retry_after is not None:

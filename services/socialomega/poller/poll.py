@@ -37,7 +37,12 @@ class PollResult:
 class SourceFailed(Exception):
     """A whole intake failed. The scheduled invocation fails with this (after the other
     intakes ran), so Lambda retries it and then dead-letters the schedule event, with this
-    message, to the poller's schedule DLQ, whose alarm tells an operator."""
+    message, to the poller's schedule DLQ, whose alarm tells an operator. ``result`` is the
+    poll's result (what the other intakes detected)."""
+
+    def __init__(self, message: str, result: dict[str, Any]) -> None:
+        super().__init__(message)
+        self.result = result
 
 
 @dataclass

@@ -390,7 +390,7 @@ _API_ROUTES = Map([
 #   POST   /_sandbox/token   {expired: bool}    expire every access token issued so far / restore
 #                                               the fixed one (401 4002 until refreshed)
 #   POST   /_sandbox/config  {rendition_generation_delay: seconds}
-#   GET    /_sandbox/requests, DELETE /_sandbox/requests   log of /v2 calls (no headers)
+#   GET    /_sandbox/requests, DELETE /_sandbox/requests   log of /v2 and IMS calls (no headers, no form)
 _CONTROL_ROUTES = Map([
     Rule("/_sandbox/state", endpoint="state", methods=["GET"]),
     Rule("/_sandbox/reset", endpoint="reset", methods=["POST"]),
@@ -420,6 +420,10 @@ class LightroomFake:
             response = self._control(request)
         elif request.path == IMS_TOKEN_PATH:
             response = self._ims_token(request)
+            with self.state.lock:   # logged like /v2 calls (never the form: it holds secrets)
+                self.state.requests.append({"method": request.method, "path": request.path, "query": "",
+                                            "status": response.status_code, "fault": None,
+                                            "at": _ts(datetime.now(UTC))})
         else:
             response = self._api(request)
         return response(environ, start_response)
@@ -850,8 +854,7 @@ class LightroomFake:
             n = self.state.token_refreshes
             access, refresh = f"{ACCESS_TOKEN}-{n}", f"{REFRESH_TOKEN}-{n}"
             self.state.refresh_token = refresh        # the used one is revoked
-            self.state.refreshed_tokens.add(access)
-            self.state.token_expired = False
+            self.state.refreshed_tokens.add(access)      # expired tokens stay expired
         return _plain_json({"access_token": access, "refresh_token": refresh, "token_type": "bearer",
                             "expires_in": IMS_EXPIRES_IN})
 

@@ -233,7 +233,8 @@ run "each_consumer_touches_only_its_own_queue_dlq_and_secret" {
   }
 }
 
-# X rotates refresh tokens on every use: its publisher (only) may write its own secret back.
+# X and Adobe IMS rotate refresh tokens on every use: an X publisher may write its own secret
+# back, and the poller the Lightroom secret; no other function writes any.
 run "only_the_poller_and_x_publishers_write_a_secret_each_its_own" {
   command = apply
 
