@@ -25,17 +25,17 @@ throttle (code 32) and its `X-Business-Use-Case-Usage` header are read by `core.
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 import requests
-from pydantic import Field, ValidationError, field_validator
+from pydantic import Field, field_validator
 
 from socialomega.core import http
 from socialomega.core.config import ConfigError
 from socialomega.core.http import Outcome
 from socialomega.publishers.base import Credentials, ImageAccess, Lookup, Progress, PublishRequest, PublishResult
 from socialomega.publishers.captions import build_caption
-from socialomega.publishers.platform import PlatformSettings, config_problems, logger, parse_time, unsafe_destination
+from socialomega.publishers.platform import PlatformSettings, secret_value, logger, parse_time, unsafe_destination
 
 DEFAULT_HOST = "graph.facebook.com"
 PERMALINK = "https://www.facebook.com/{}"
@@ -49,6 +49,8 @@ class FacebookSettings(PlatformSettings):
     """The platform keys of a `facebook` target entry (other keys, e.g. the caption options
     `caption_template`, `max_hashtags`, `exclude_keywords`, go to `build_caption` as they are)."""
 
+    PLATFORM: ClassVar[str] = "facebook"
+    INVALID: ClassVar[type[ConfigError]] = InvalidFacebookTarget
     page_id: str = Field(pattern=r"^[0-9]{1,32}$")
     graph_version: str = Field("v25.0", pattern=r"^v[0-9]{1,3}\.[0-9]{1,2}$")
     api_base_url: str = f"https://{DEFAULT_HOST}"
@@ -206,10 +208,8 @@ class FacebookPublisher:
         return self.settings.connect_timeout_seconds, self.settings.timeout_seconds
 
     def _token(self, fresh: bool = False) -> str:
-        token = self.credentials.current(fresh=fresh).get("page_access_token")
-        if not isinstance(token, str) or not token.strip():
-            raise InvalidFacebookTarget("the target's secret has no 'page_access_token'")
-        return token.strip()
+        return secret_value(self.credentials, "page_access_token", self.target.get("name"), InvalidFacebookTarget,
+                            fresh=fresh)
 
 
 def _auth(token: str) -> dict[str, str]:
@@ -222,10 +222,4 @@ def _normal(text: str) -> str:
 
 
 def build(target: dict[str, Any], credentials: Credentials) -> FacebookPublisher:
-    try:
-        settings = FacebookSettings.model_validate(target)
-    except ValidationError as exc:
-        raise InvalidFacebookTarget(f"facebook target {target.get('name')!r}: {config_problems(exc)}") from None
-    if target.get("platform", "facebook") != "facebook":
-        raise InvalidFacebookTarget(f"target {target.get('name')!r} is not a facebook target")
-    return FacebookPublisher(settings, credentials, target)
+    return FacebookPublisher(FacebookSettings.from_target(target), credentials, target)

@@ -32,18 +32,18 @@ import re
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, ClassVar
 from urllib.parse import urlsplit
 
 import requests
-from pydantic import Field, ValidationError, field_validator
+from pydantic import Field, field_validator
 
 from socialomega.core import http
 from socialomega.core.config import ConfigError
 from socialomega.core.http import Outcome
 from socialomega.publishers.base import Credentials, ImageAccess, Lookup, Progress, PublishRequest, PublishResult
 from socialomega.publishers.captions import build_caption
-from socialomega.publishers.platform import PlatformSettings, config_problems, logger, parse_time, timeouts, unsafe_destination
+from socialomega.publishers.platform import PlatformSettings, secret_value, StepFailed, logger, parse_time, timeouts, unsafe_destination
 from socialomega.publishers.platform import json_body as _body
 
 PLATFORM = "instagram"
@@ -66,6 +66,8 @@ class InstagramSettings(PlatformSettings):
     caption options `caption_template`, `max_hashtags`, `exclude_keywords`,
     `caption_max_length` go to `build_caption` from the target dict)."""
 
+    PLATFORM: ClassVar[str] = PLATFORM
+    INVALID: ClassVar[type[ConfigError]] = InvalidInstagramConfig
     ig_user_id: str
     graph_version: str = "v25.0"
     api_base_url: str = REAL_HOST
@@ -93,14 +95,6 @@ class InstagramSettings(PlatformSettings):
         if not re.fullmatch(r"v\d{1,2}\.\d", value):
             raise ValueError("graph_version must look like 'v25.0'")
         return value
-
-
-class _Failed(Exception):
-    """A step's failure, carried to `publish` as the Outcome to return."""
-
-    def __init__(self, outcome: Outcome) -> None:
-        super().__init__(outcome.message)
-        self.outcome = outcome
 
 
 class InstagramPublisher:
@@ -149,7 +143,7 @@ class InstagramPublisher:
                                              "media_publish answered without a media id"))
             progress.save("media_id", str(media_id))
             return self._done(str(media_id))
-        except _Failed as failed:
+        except StepFailed as failed:
             self.log.info("step_failed", kind=failed.outcome.kind, code=failed.outcome.code)
             return PublishResult(failed.outcome)
 
@@ -159,7 +153,7 @@ class InstagramPublisher:
             return Lookup.absent("nothing was sent to media_publish")
         try:
             self._check_destination()
-        except _Failed as failed:
+        except StepFailed as failed:
             return Lookup.undecided(failed.outcome.message)
         container_id, caption = str(marker["container_id"]), str(marker.get("caption", ""))
         status = self._container_status_code(container_id)
@@ -197,7 +191,7 @@ class InstagramPublisher:
         if usage >= total:
             wait = self._quota_wait(int(config.get("quota_duration") or QUOTA_WINDOW))
             self.log.info("quota_used_up", quota_usage=usage, quota_total=total, retry_after=wait)
-            raise _Failed(Outcome("deferred", response.status_code, "ig:quota",
+            raise StepFailed(Outcome("deferred", response.status_code, "ig:quota",
                                   f"Instagram publishing quota used up ({usage}/{total} in 24 h)", wait))
 
     def _quota_wait(self, window: int) -> float:
@@ -228,7 +222,7 @@ class InstagramPublisher:
                 return container_id
             self.log.info("container_expired", container_id=container_id)
             progress.forget("container")
-        raise _Failed(Outcome("retryable", None, "ig:container_expired", "new container expired at once", 60.0))
+        raise StepFailed(Outcome("retryable", None, "ig:container_expired", "new container expired at once", 60.0))
 
     def _create_container(self, request: PublishRequest, images: ImageAccess, caption: str, alt_text: str) -> str:
         data = {"image_url": images.url(request, self.settings.image_url_ttl_seconds), "caption": caption}
@@ -239,12 +233,12 @@ class InstagramPublisher:
         self._require_ok(response)
         container_id = _body(response).get("id")
         if not container_id:
-            raise _Failed(Outcome("retryable", response.status_code, "invalid_response",
+            raise StepFailed(Outcome("retryable", response.status_code, "invalid_response",
                                   "container creation answered without an id"))
         return str(container_id)
 
     def _wait_finished(self, container_id: str) -> str:
-        """FINISHED or EXPIRED; raises _Failed for ERROR, call failures and the polling bound."""
+        """FINISHED or EXPIRED; raises StepFailed for ERROR, call failures and the polling bound."""
         s = self.settings
         delay = s.status_poll_initial_delay
         for attempt in range(s.status_poll_attempts):
@@ -258,19 +252,19 @@ class InstagramPublisher:
             if code in ("FINISHED", "EXPIRED"):
                 return str(code)
             if code == "ERROR":
-                raise _Failed(Outcome("permanent", response.status_code, "ig:container_error",
+                raise StepFailed(Outcome("permanent", response.status_code, "ig:container_error",
                                       str(body.get("status") or "container processing failed")[:300]))
             if code == "PUBLISHED":
                 # Only an earlier media_publish can have done this; find_post reconciles it.
-                raise _Failed(Outcome("unknown", response.status_code, "ig:container_published",
+                raise StepFailed(Outcome("unknown", response.status_code, "ig:container_published",
                                       "the container was already published by an earlier attempt"))
             if code != "IN_PROGRESS":
-                raise _Failed(Outcome("retryable", response.status_code, "invalid_response",
+                raise StepFailed(Outcome("retryable", response.status_code, "invalid_response",
                                       f"unexpected container status_code {code!r}"))
             if attempt + 1 < s.status_poll_attempts:
                 self.sleep(delay)
                 delay = min(s.status_poll_max_delay, max(delay * 2, 0.01))
-        raise _Failed(Outcome("retryable", None, "ig:container_in_progress",
+        raise StepFailed(Outcome("retryable", None, "ig:container_in_progress",
                               "the container is still IN_PROGRESS; polling resumes on the next delivery",
                               s.in_progress_retry_seconds))
 
@@ -323,17 +317,15 @@ class InstagramPublisher:
         allowed = s.allowed_hosts if s.allowed_hosts is not None else [urlsplit(s.api_base_url).hostname or ""]
         unsafe = unsafe_destination(s.api_base_url, allowed, s.allow_private_network)
         if unsafe is not None:
-            raise _Failed(unsafe)
+            raise StepFailed(unsafe)
 
     def _token(self, fresh: bool = False) -> str:
-        token = self.credentials.current(fresh=fresh).get("access_token")
-        if not token:
-            raise InvalidInstagramConfig(f"the secret of target {self.target.get('name')!r} has no 'access_token'")
-        return str(token)
+        return secret_value(self.credentials, "access_token", self.target.get("name"), InvalidInstagramConfig,
+                            fresh=fresh)
 
     def _call(self, method: str, path: str, *, params: dict[str, str] | None = None,
               data: dict[str, str] | None = None, final: bool = False, quiet: bool = False) -> Any:
-        """One Graph call. Failures to connect raise _Failed (or return None when `quiet`).
+        """One Graph call. Failures to connect raise StepFailed (or return None when `quiet`).
         Only the `final` call (media_publish) can end "unknown": a timed-out read or container
         creation is simply redone (at worst an orphan container, which expires in 24 h)."""
         s = self.settings
@@ -353,7 +345,7 @@ class InstagramPublisher:
                 return None
             outcome = http.classify(error=exc)
             kind = "retryable" if outcome.kind == "unknown" and not final else outcome.kind
-            raise _Failed(Outcome(kind, outcome.status, outcome.code, outcome.message)) from None
+            raise StepFailed(Outcome(kind, outcome.status, outcome.code, outcome.message)) from None
         served = response.headers.get("facebook-api-version")
         if served and served != s.graph_version:
             self.log.warning("api_version_upgraded", pinned=s.graph_version, served=served)
@@ -371,7 +363,7 @@ class InstagramPublisher:
     def _require_ok(self, response: requests.Response) -> None:
         outcome = http.classify(response)
         if not outcome.ok:
-            raise _Failed(outcome)
+            raise StepFailed(outcome)
 
 
 def _code(response: requests.Response) -> int | None:
@@ -386,8 +378,5 @@ def _subcode(response: requests.Response) -> int | None:
 
 def build(target: dict[str, Any], credentials: Credentials, *, session: requests.Session | None = None,
           sleep: Callable[[float], None] = time.sleep) -> InstagramPublisher:
-    try:
-        settings = InstagramSettings.model_validate(target)
-    except ValidationError as exc:
-        raise InvalidInstagramConfig(f"instagram target {target.get('name')!r}: {config_problems(exc)}") from None
-    return InstagramPublisher(settings, target, credentials, session=session, sleep=sleep)
+    return InstagramPublisher(InstagramSettings.from_target(target), target, credentials, session=session,
+                              sleep=sleep)

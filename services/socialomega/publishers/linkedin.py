@@ -30,18 +30,18 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import Any, ClassVar
 from urllib.parse import quote, urlsplit
 
 import requests
-from pydantic import ConfigDict, Field, ValidationError, field_validator
+from pydantic import ConfigDict, Field, field_validator
 
 from socialomega.core import http
 from socialomega.core.config import ConfigError
 from socialomega.core.http import Outcome
 from socialomega.publishers.base import Credentials, ImageAccess, Lookup, Progress, PublishRequest, PublishResult
 from socialomega.publishers.captions import build_caption
-from socialomega.publishers.platform import PlatformSettings, config_problems, logger, parse_time, timeouts, unsafe_destination
+from socialomega.publishers.platform import PlatformSettings, secret_value, StepFailed, logger, parse_time, timeouts, unsafe_destination
 
 PLATFORM = "linkedin"
 DEFAULT_API_BASE = "https://api.linkedin.com"
@@ -64,8 +64,9 @@ class LinkedInSettings(PlatformSettings):
     `exclude_keywords`, `caption_max_length`) are read from the same entry by build_caption."""
 
     model_config = ConfigDict(extra="allow")
+    PLATFORM: ClassVar[str] = PLATFORM
+    INVALID: ClassVar[type[ConfigError]] = InvalidLinkedInConfig
     name: str
-    platform: str = PLATFORM
     author: str  # urn:li:person:<id> or urn:li:organization:<id>
     linkedin_version: str = DEFAULT_VERSION
     api_base_url: str = DEFAULT_API_BASE
@@ -75,13 +76,6 @@ class LinkedInSettings(PlatformSettings):
     image_poll_seconds: float = Field(1.0, gt=0, le=30)
     finder_count: int = Field(20, ge=1, le=100)
     finder_pages: int = Field(3, ge=1, le=10)
-
-    @field_validator("platform")
-    @classmethod
-    def _platform(cls, value: str) -> str:
-        if value != PLATFORM:
-            raise ValueError(f"platform must be {PLATFORM!r}")
-        return value
 
     @field_validator("author")
     @classmethod
@@ -104,25 +98,9 @@ class LinkedInSettings(PlatformSettings):
             raise ValueError("visibility must be PUBLIC or CONNECTIONS")
         return value
 
-    @classmethod
-    def from_target(cls, target: dict[str, Any]) -> LinkedInSettings:
-        try:
-            return cls.model_validate(target)
-        except ValidationError as exc:
-            raise InvalidLinkedInConfig(
-                f"LinkedIn target {target.get('name')!r} is invalid: {config_problems(exc)}") from None
-
     @property
     def allowed_upload_hosts(self) -> list[str]:
         return sorted({*self.upload_hosts, urlsplit(self.api_base_url).hostname or ""} - {""})
-
-
-class _Failed(Exception):
-    """A step failed with a classified outcome (internal control flow only)."""
-
-    def __init__(self, outcome: Outcome) -> None:
-        super().__init__(outcome.code)
-        self.outcome = outcome
 
 
 class LinkedInPublisher:
@@ -163,7 +141,7 @@ class LinkedInPublisher:
                 del body["content"]["media"]["altText"]
             progress.mark_final({"image_urn": image["urn"], "author": self.settings.author})
             response = self._call("POST", "/rest/posts", json=body, final=True)
-        except _Failed as failed:
+        except StepFailed as failed:
             bound.info("step_failed", kind=failed.outcome.kind, code=failed.outcome.code)
             return PublishResult(failed.outcome)
         post_urn = response.headers.get("x-restli-id")
@@ -190,7 +168,7 @@ class LinkedInPublisher:
             try:
                 response = self._call("GET", path, headers={"X-RestLi-Method": "FINDER"})
                 elements = response.json().get("elements")
-            except _Failed as failed:
+            except StepFailed as failed:
                 return Lookup.failed("post lookup failed", failed.outcome)
             except (ValueError, AttributeError):
                 return Lookup.undecided("post lookup answered without JSON elements")
@@ -232,7 +210,7 @@ class LinkedInPublisher:
             image = {"urn": str(value["image"]), "upload_url": str(value["uploadUrl"]),
                      "expires_at_ms": int(value.get("uploadUrlExpiresAt") or 0)}
         except (ValueError, KeyError, TypeError):
-            raise _Failed(Outcome("retryable", response.status_code, "invalid_response",
+            raise StepFailed(Outcome("retryable", response.status_code, "invalid_response",
                                   "initializeUpload answered without value.image/uploadUrl")) from None
         self._check_upload_url(image["upload_url"])
         progress.save("image", image)
@@ -249,7 +227,7 @@ class LinkedInPublisher:
                                                  "Content-Type": "application/octet-stream"},
                                         timeout=timeouts(self.settings.timeout_seconds), allow_redirects=False)
         except requests.RequestException as exc:
-            raise _Failed(_not_final(http.classify(error=exc))) from None
+            raise StepFailed(_not_final(http.classify(error=exc))) from None
         outcome = http.classify(response)
         if not outcome.ok:
             if response.status_code in (400, 403, 404, 409, 410):
@@ -257,7 +235,7 @@ class LinkedInPublisher:
                 progress.forget("image", "uploaded")
                 outcome = Outcome("retryable", outcome.status, outcome.code or "upload_rejected",
                                   f"upload URL rejected, will re-initialize: {outcome.message}")
-            raise _Failed(outcome)
+            raise StepFailed(outcome)
         progress.save("uploaded", True)
         bound.info("image_uploaded", image_urn=image["urn"], bytes=len(data))
 
@@ -272,11 +250,11 @@ class LinkedInPublisher:
             if status == "AVAILABLE":
                 return
             if status == "PROCESSING_FAILED":
-                raise _Failed(Outcome("permanent", response.status_code, "linkedin:PROCESSING_FAILED",
+                raise StepFailed(Outcome("permanent", response.status_code, "linkedin:PROCESSING_FAILED",
                                       f"LinkedIn could not process image {urn}"))
             if self.clock() >= deadline:
                 # The saved steps stay: the next delivery only waits again.
-                raise _Failed(Outcome("retryable", response.status_code, "linkedin:IMAGE_NOT_AVAILABLE",
+                raise StepFailed(Outcome("retryable", response.status_code, "linkedin:IMAGE_NOT_AVAILABLE",
                                       f"image {urn} still {status} after {self.settings.image_wait_seconds:g}s",
                                       retry_after=max(self.settings.image_wait_seconds, 5.0)))
             bound.debug("image_processing", image_urn=urn, status=status)
@@ -286,15 +264,12 @@ class LinkedInPublisher:
     def _check_upload_url(self, url: str) -> None:
         unsafe = unsafe_destination(url, self.settings.allowed_upload_hosts, self.settings.allow_private_network)
         if unsafe is not None:
-            raise _Failed(Outcome(unsafe.kind, code=unsafe.code, message=f"upload URL: {unsafe.message}"))
+            raise StepFailed(Outcome(unsafe.kind, code=unsafe.code, message=f"upload URL: {unsafe.message}"))
 
     def _access_token(self, fresh: bool = False) -> str:
         if self._token is None or fresh:
-            token = self.credentials.current(fresh=fresh).get("access_token")
-            if not token:
-                raise InvalidLinkedInConfig(
-                    f"the secret of LinkedIn target {self.settings.name!r} has no 'access_token'")
-            self._token = str(token)
+            self._token = secret_value(self.credentials, "access_token", self.settings.name, InvalidLinkedInConfig,
+                                       fresh=fresh)
         return self._token
 
     def _call(self, method: str, path: str, json: Any = None,
@@ -307,7 +282,7 @@ class LinkedInPublisher:
         api_host = urlsplit(self.settings.api_base_url).hostname or ""
         unsafe = unsafe_destination(url, [api_host], self.settings.allow_private_network)
         if unsafe is not None:
-            raise _Failed(unsafe)
+            raise StepFailed(unsafe)
         used: str | None = None
         for attempt in (0, 1):
             token = self._access_token(fresh=attempt == 1)
@@ -321,13 +296,13 @@ class LinkedInPublisher:
                                                 timeout=timeouts(self.settings.timeout_seconds), allow_redirects=False)
             except requests.RequestException as exc:
                 outcome = http.classify(error=exc)
-                raise _Failed(outcome if final else _not_final(outcome)) from None
+                raise StepFailed(outcome if final else _not_final(outcome)) from None
             outcome = http.classify(response)
             if outcome.ok:
                 return response
             if outcome.kind != "auth":
-                raise _Failed(outcome)
-        raise _Failed(outcome)
+                raise StepFailed(outcome)
+        raise StepFailed(outcome)
 
 
 def _not_final(outcome: Outcome) -> Outcome:

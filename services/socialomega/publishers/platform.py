@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, ClassVar, Self
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from socialomega.core import http
+from socialomega.core.config import ConfigError
 from socialomega.core.http import Outcome
 from socialomega.core.logging import get_logger
 
@@ -19,6 +20,8 @@ class PlatformSettings(BaseModel):
     are ignored here: `build_caption` reads the caption options from the same entry."""
 
     model_config = ConfigDict(extra="ignore")
+    PLATFORM: ClassVar[str] = ""                            # set by each platform's model
+    INVALID: ClassVar[type[ConfigError]] = ConfigError      # the platform's config error
     api_base_url: str
     allow_private_network: bool = False  # only for the local sandbox
     timeout_seconds: float = Field(20.0, gt=0, le=120)
@@ -29,6 +32,37 @@ class PlatformSettings(BaseModel):
         if not re.match(r"^https?://[^/\s]+$", value.rstrip("/")):
             raise ValueError("api_base_url must be scheme://host[:port] without a path")
         return value.rstrip("/")
+
+    @classmethod
+    def from_target(cls, target: dict[str, Any]) -> Self:
+        """Validate one target entry; any problem is the platform's config error, naming the
+        target (an operator fixes it; the message goes to the DLQ)."""
+        name = target.get("name")
+        if target.get("platform", cls.PLATFORM) != cls.PLATFORM:
+            raise cls.INVALID(f"target {name!r} is not a {cls.PLATFORM} target")
+        try:
+            return cls.model_validate(target)
+        except ValidationError as exc:
+            raise cls.INVALID(f"{cls.PLATFORM} target {name!r} is invalid: {config_problems(exc)}") from None
+
+
+def secret_value(credentials: Any, key: str, target: Any, invalid: type[ConfigError], *,
+                 fresh: bool = False) -> str:
+    """One key of a target's secret (``fresh``: re-read, not the cached copy), stripped; missing
+    or blank is the platform's config error. The value itself never reaches the message."""
+    value = credentials.current(fresh=fresh).get(key)
+    if not isinstance(value, str) or not value.strip():
+        raise invalid(f"the secret of target {target!r} has no {key!r}")
+    return value.strip()
+
+
+class StepFailed(Exception):
+    """A publishing step failed with a classified outcome (control flow inside a publisher;
+    its `publish` turns it into the PublishResult)."""
+
+    def __init__(self, outcome: Outcome) -> None:
+        super().__init__(outcome.code)
+        self.outcome = outcome
 
 
 def logger(platform: str, target: str | None) -> Any:

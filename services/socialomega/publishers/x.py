@@ -37,11 +37,11 @@ import math
 import time
 from collections.abc import Callable
 from datetime import UTC, timedelta
-from typing import Any
+from typing import Any, ClassVar
 from urllib.parse import urlsplit
 
 import requests
-from pydantic import Field, ValidationError, field_validator
+from pydantic import Field
 
 from socialomega.core import http
 from socialomega.core.config import ConfigError
@@ -56,7 +56,7 @@ from socialomega.publishers.base import (
     PublishResult,
 )
 from socialomega.publishers.captions import build_caption
-from socialomega.publishers.platform import PlatformSettings, config_problems, logger, parse_time, timeouts, unsafe_destination
+from socialomega.publishers.platform import PlatformSettings, StepFailed, logger, parse_time, timeouts, unsafe_destination
 from socialomega.publishers.platform import json_body as _body
 
 PERMALINK = "https://x.com/i/web/status/{id}"
@@ -71,8 +71,9 @@ class XSettings(PlatformSettings):
     """X settings: extra top-level keys of the target entry (caption options such as
     `caption_template`, `max_hashtags`, `exclude_keywords` pass through to build_caption)."""
 
+    PLATFORM: ClassVar[str] = "x"
+    INVALID: ClassVar[type[ConfigError]] = InvalidXConfig
     name: str
-    platform: str = "x"
     api_base_url: str = "https://api.x.com"
     chunked_threshold_bytes: int = Field(1024 * 1024, ge=0, le=5 * 1024 * 1024)
     chunk_bytes: int = Field(1024 * 1024, ge=1024, le=5 * 1024 * 1024)
@@ -82,21 +83,6 @@ class XSettings(PlatformSettings):
     max_status_polls: int = Field(20, ge=1, le=200)
     lookup_pages: int = Field(3, ge=1, le=10)
     lookup_slack_seconds: int = Field(120, ge=0, le=3600)
-
-    @field_validator("platform")
-    @classmethod
-    def _is_x(cls, value: str) -> str:
-        if value != "x":
-            raise ValueError("platform must be 'x'")
-        return value
-
-
-class _Stop(Exception):
-    """A step failed; `outcome` says how."""
-
-    def __init__(self, outcome: Outcome) -> None:
-        super().__init__(outcome.code)
-        self.outcome = outcome
 
 
 class XPublisher:
@@ -138,11 +124,11 @@ class XPublisher:
             self._access_token()  # a due refresh happens now, not between the marker and the post
             progress.mark_final({"media_id": media["id"], "media_key": media.get("media_key"), "text": caption.text})
             response = self._api("POST", "/2/tweets", json=body, final=True)
-        except _Stop as stop:
+        except StepFailed as stop:
             if stop.outcome.code == "x:invalid-request" and "media IDs are invalid" in stop.outcome.message:
                 # X forgot the media (expired early): nothing was posted, upload again next time
                 progress.forget("media", "upload", "alt_text")
-                stop = _Stop(Outcome("retryable", stop.outcome.status, "x:media_expired", stop.outcome.message))
+                stop = StepFailed(Outcome("retryable", stop.outcome.status, "x:media_expired", stop.outcome.message))
             self.log.warning("step_failed", kind=stop.outcome.kind, code=stop.outcome.code,
                              status=stop.outcome.status)
             return PublishResult(stop.outcome)
@@ -186,7 +172,7 @@ class XPublisher:
             else:
                 if not matches:
                     return Lookup.undecided(f"no match in the newest {self.settings.lookup_pages} pages, more remain")
-        except _Stop as stop:
+        except StepFailed as stop:
             return Lookup.failed("lookup failed", stop.outcome)
         if len(matches) == 1:
             progress.save("post", {"id": matches[0]})
@@ -219,7 +205,7 @@ class XPublisher:
         size = self.settings.chunk_bytes
         segments = math.ceil(len(data) / size)
         if segments > MAX_SEGMENTS:
-            raise _Stop(Outcome("permanent", code="too_many_segments",
+            raise StepFailed(Outcome("permanent", code="too_many_segments",
                                 message=f"{len(data)} bytes need {segments} chunks; X allows {MAX_SEGMENTS}"))
         upload = progress.get("upload")
         if not (upload and upload.get("total_bytes") == len(data) and upload.get("chunk_bytes") == size
@@ -229,7 +215,7 @@ class XPublisher:
                                        "media_category": self.settings.media_category})
             init = _dig(_body(response), "data") or {}
             if not init.get("id"):
-                raise _Stop(Outcome("retryable", response.status_code, "invalid_response", "initialize without id"))
+                raise StepFailed(Outcome("retryable", response.status_code, "invalid_response", "initialize without id"))
             upload = {**self._media_record(init, len(data)), "total_bytes": len(data), "chunk_bytes": size,
                       "segments": 0}
             progress.save("upload", upload)
@@ -246,7 +232,7 @@ class XPublisher:
         polls = 0
         while (final.get("processing_info") or {}).get("state") in ("pending", "in_progress"):
             if polls >= self.settings.max_status_polls:
-                raise _Stop(Outcome("retryable", code="media_processing",
+                raise StepFailed(Outcome("retryable", code="media_processing",
                                     message=f"media {media_id} still processing after {polls} polls"))
             self.sleep(min(float(final["processing_info"].get("check_after_secs") or 1), 30.0))
             polls += 1
@@ -256,7 +242,7 @@ class XPublisher:
         if info.get("state") == "failed":
             progress.forget("upload")
             error = info.get("error") or {}
-            raise _Stop(Outcome("permanent", code="x:media_processing_failed",
+            raise StepFailed(Outcome("permanent", code="x:media_processing_failed",
                                 message=str(error.get("message") or "X could not process the image")[:300]))
         record = self._media_record({**upload, **final, "media_key": final.get("media_key") or upload.get("media_key")},
                                     len(data))
@@ -264,7 +250,7 @@ class XPublisher:
 
     def _media_record(self, data: dict[str, Any], size: int) -> dict[str, Any]:
         if not data.get("id"):
-            raise _Stop(Outcome("retryable", code="invalid_response", message="X answered the upload without an id"))
+            raise StepFailed(Outcome("retryable", code="invalid_response", message="X answered the upload without an id"))
         expires_after = data.get("expires_after_secs")
         expires_at = self.clock() + float(expires_after) if expires_after is not None else data.get("expires_at")
         return {"id": str(data["id"]), "media_key": data.get("media_key"), "expires_at": expires_at, "bytes": size}
@@ -277,7 +263,7 @@ class XPublisher:
     # --- HTTP and tokens --------------------------------------------------------------------------
     def _api(self, method: str, path: str, final: bool = False, **kwargs: Any) -> requests.Response:
         """One API call with the current access token; on 401 refresh once and repeat (X did
-        nothing on a 401). Raises _Stop with the classified outcome on failure. Only the
+        nothing on a 401). Raises StepFailed with the classified outcome on failure. Only the
         final call (POST /2/tweets) can end "unknown": repeating an upload, append, status or
         metadata call after a timeout is harmless (at worst an orphan media id)."""
         token = self._access_token()
@@ -287,13 +273,13 @@ class XPublisher:
                 self.log.info("token_rejected", path=path)
                 token = self._refresh(stale=token)
                 response = self._send(method, path, token, **kwargs)
-        except _Stop as stop:
+        except StepFailed as stop:
             if stop.outcome.kind == "unknown" and not final:
-                raise _Stop(Outcome("retryable", None, stop.outcome.code, stop.outcome.message)) from None
+                raise StepFailed(Outcome("retryable", None, stop.outcome.code, stop.outcome.message)) from None
             raise
         outcome = http.classify(response)
         if not outcome.ok:
-            raise _Stop(outcome)
+            raise StepFailed(outcome)
         return response
 
     def _send(self, method: str, path: str, token: str, **kwargs: Any) -> requests.Response:
@@ -305,7 +291,7 @@ class XPublisher:
         except requests.RequestException as exc:
             outcome = http.classify(error=exc)
             # never echo the exception text: it may carry the request (and its headers)
-            raise _Stop(Outcome(outcome.kind, None, outcome.code, f"{method} {path}: {type(exc).__name__}")) from None
+            raise StepFailed(Outcome(outcome.kind, None, outcome.code, f"{method} {path}: {type(exc).__name__}")) from None
 
     def _access_token(self) -> str:
         return self._token(self.tokens.access_token)
@@ -319,15 +305,15 @@ class XPublisher:
         try:
             return get()
         except TokenRefused as exc:
-            raise _Stop(Outcome("auth", exc.status, f"x:token_{exc.error}", exc.description)) from None
+            raise StepFailed(Outcome("auth", exc.status, f"x:token_{exc.error}", exc.description)) from None
         except TokenRefreshFailed as exc:
-            raise _Stop(Outcome(exc.kind, exc.status, f"x:{exc.code}", str(exc), exc.retry_after)) from None
+            raise StepFailed(Outcome(exc.kind, exc.status, f"x:{exc.code}", str(exc), exc.retry_after)) from None
 
     def _check_destination(self) -> None:
         host = urlsplit(self.settings.api_base_url).hostname or ""
         unsafe = unsafe_destination(self.settings.api_base_url, [host], self.settings.allow_private_network)
         if unsafe is not None:
-            raise _Stop(unsafe)
+            raise StepFailed(unsafe)
 
     def _posted(self, post_id: str) -> PublishResult:
         return PublishResult(Outcome("ok", 201), remote_id=post_id, remote_url=PERMALINK.format(id=post_id))
@@ -335,11 +321,7 @@ class XPublisher:
 
 def build(target: dict[str, Any], credentials: Credentials, **kwargs: Any) -> XPublisher:
     """The X publisher for one target entry (`sleep`, `clock`, `session` for tests)."""
-    try:
-        settings = XSettings.model_validate(target)
-    except ValidationError as exc:
-        raise InvalidXConfig(f"X target {target.get('name')!r} is misconfigured: {config_problems(exc)}") from None
-    return XPublisher(settings, target, credentials, **kwargs)
+    return XPublisher(XSettings.from_target(target), target, credentials, **kwargs)
 
 
 def _dig(body: Any, *path: str) -> Any:
