@@ -15,13 +15,12 @@ from collections import Counter
 
 import pytest
 
-from socialomega.core import aws
 from socialomega.core import store as keys
-from socialomega.core.store import MetadataStore
 from tests.containers.conftest import SERVICES, pending_messages, running_services, wait_until
 
 # The same assertions as the native integration test, run against the containers' results.
 from tests.integration.test_pipeline import (  # noqa: F401 (collected here)
+    selected,
     test_publication_and_analytics_records_are_present,
     test_raw_and_processed_objects_are_right_and_carry_no_private_metadata,
     test_the_corrupt_photo_is_dead_lettered_with_its_reason_and_nothing_else_is,
@@ -29,15 +28,6 @@ from tests.integration.test_pipeline import (  # noqa: F401 (collected here)
 
 pytestmark = pytest.mark.containers
 TARGETS = ("rest", "gallery")
-
-
-@pytest.fixture(scope="module")
-def store(stack) -> MetadataStore:
-    return MetadataStore(aws.client("s3"), stack["service_env"]["SO_STORE_BUCKET"])
-
-
-def selected(sandbox):
-    return [p for p in sandbox.selected_photos() if not p.corrupt]
 
 
 def test_every_service_runs_in_its_own_container(stack, first_run):

@@ -19,18 +19,12 @@ from PIL import Image
 from socialomega.analytics.aggregate import status_key
 from socialomega.core import aws
 from socialomega.core import store as keys
-from socialomega.core.store import MetadataStore
 from socialomega.local import ops
 from socialomega.poller.poll import SourceFailed
 from tests.integration.conftest import wait_idle
 
 pytestmark = pytest.mark.integration
 TARGETS = ("rest", "gallery")
-
-
-@pytest.fixture(scope="module")
-def store(stack) -> MetadataStore:
-    return MetadataStore(aws.client("s3"), stack["service_env"]["SO_STORE_BUCKET"])
 
 
 def selected(sandbox):

@@ -14,9 +14,7 @@ from typing import Any
 import pytest
 
 from socialomega.analytics.aggregate import status_key
-from socialomega.core import aws
 from socialomega.core import store as keys
-from socialomega.core.store import MetadataStore
 from socialomega.local import ops
 from socialomega.publishers.captions import x_weighted_length
 from tests.integration.conftest import wait_idle
@@ -26,11 +24,6 @@ PLATFORMS = ("instagram", "x", "facebook", "linkedin")
 # The field of a fake's post record that the publisher reports as the remote id.
 REMOTE_ID_FIELD = {"instagram": "id", "x": "id", "facebook": "post_id", "linkedin": "id"}
 X_RATE_LIMITED, FACEBOOK_500S, LINKEDIN_SLOW = 2, 3, 1
-
-
-@pytest.fixture(scope="module")
-def store(stack) -> MetadataStore:
-    return MetadataStore(aws.client("s3"), stack["service_env"]["SO_STORE_BUCKET"])
 
 
 @pytest.fixture(scope="module")

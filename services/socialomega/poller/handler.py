@@ -14,7 +14,7 @@ from socialomega.core.oauth import RotatingToken
 from socialomega.poller.lightroom import IMS_TOKEN_URL, LightroomClient
 from socialomega.poller.lightroom_source import LightroomSource
 from socialomega.poller.poll import Poller, SourceFailed
-from socialomega.poller.sources import PhotoSource, S3InboxSource
+from socialomega.poller.sources import S3InboxSource
 
 
 def ims_url(selection: dict[str, Any]) -> str:
@@ -52,17 +52,6 @@ def lightroom_client(settings: config.Settings, selection: dict[str, Any]) -> Li
                            access_token=secret.get("access_token", ""), tokens=tokens, session=session)
 
 
-def sources(settings: config.Settings) -> list[PhotoSource]:
-    selection = config.parameter(settings, "lightroom")
-    client = lightroom_client(settings, selection)
-    return [LightroomSource(client, selection), S3InboxSource(aws.client("s3"), settings.raw_bucket)]
-
-
-def _unsaved_tokens(intakes: list[PhotoSource]) -> bool:
-    return any(isinstance(s, LightroomSource) and s.client.tokens is not None and s.client.tokens.unsaved
-               for s in intakes)
-
-
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     settings = config.Settings.from_env()
     poller = Poller(
@@ -72,9 +61,10 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         sender=EventSender(sqs=aws.client("sqs")),
         images_queue_url=settings.images_queue_url,
     )
-    intakes = sources(settings)
-    result = poller.poll(intakes)
-    if _unsaved_tokens(intakes):
+    selection = config.parameter(settings, "lightroom")
+    lightroom = lightroom_client(settings, selection)
+    result = poller.poll([LightroomSource(lightroom, selection), S3InboxSource(aws.client("s3"), settings.raw_bucket)])
+    if lightroom.tokens is not None and lightroom.tokens.unsaved:
         result.failed["source:lightroom"] = ("the renewed Adobe IMS token could not be written back to Secrets "
                                              "Manager, and the stored refresh token is spent: re-authorise")
     solog.get_logger(service="poller").info("poll_done", detected=len(result.detected),

@@ -420,10 +420,7 @@ class LightroomFake:
             response = self._control(request)
         elif request.path == IMS_TOKEN_PATH:
             response = self._ims_token(request)
-            with self.state.lock:   # logged like /v2 calls (never the form: it holds secrets)
-                self.state.requests.append({"method": request.method, "path": request.path, "query": "",
-                                            "status": response.status_code, "fault": None,
-                                            "at": _ts(datetime.now(UTC))})
+            self._log(request, response, query="")   # never the form: it holds secrets
         else:
             response = self._api(request)
         return response(environ, start_response)
@@ -453,12 +450,15 @@ class LightroomFake:
         except MethodNotAllowed as exc:
             response = _json({"code": 1005, "description": "Method not allowed"}, 405,
                              {"Allow": ", ".join(exc.valid_methods or [])})
-        with self.state.lock:
-            self.state.requests.append({
-                "method": request.method, "path": request.path, "query": request.query_string.decode(),
-                "status": response.status_code, "fault": fault_name, "at": _ts(datetime.now(UTC)),
-            })
+        self._log(request, response, query=request.query_string.decode(), fault=fault_name)
         return response
+
+    def _log(self, request: Request, response: Response, query: str, fault: str | None = None) -> None:
+        """The request log of the control API (no headers)."""
+        with self.state.lock:
+            self.state.requests.append({"method": request.method, "path": request.path, "query": query,
+                                        "status": response.status_code, "fault": fault,
+                                        "at": _ts(datetime.now(UTC))})
 
     @staticmethod
     def _fault_error(fault: _Fault) -> LightroomApiError:
