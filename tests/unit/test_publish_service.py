@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 from socialomega.core.consumer import Deferred, PermanentFailure, RetryLater
 from socialomega.core.envelope import new_event
 from socialomega.core.http import Outcome
-from socialomega.core.store import publication_key
+from socialomega.core.store import publication_key, post_index_key
 from socialomega.publishers.base import Lookup, PublishResult
 from socialomega.publishers.claims import Publications
 from socialomega.publishers.quota import DailyCaps
@@ -69,6 +69,10 @@ def test_success_records_and_announces_once():
     assert doc["status"] == "published" and doc["remote_id"] == "post-1" and doc["announced"] is True
     assert [e.type for _, e, _ in sender.bus] == ["PublishSucceeded"]
     assert sender.bus[0][1].payload["remote_id"] == "post-1"
+    # The webhook endpoint finds the photo behind a post through this index.
+    post = store.get(post_index_key("rest", "post-1")).data
+    assert (post["asset_id"], post["version"], post["target"]) == ("asset-1", "v1", "rest")
+    assert post["correlation_id"] == sender.bus[0][1].correlation_id
 
 
 def test_redelivery_after_success_does_not_post_again():

@@ -120,6 +120,11 @@ def variant_key(asset_id: str, version: str, target: str, extension: str = "jpg"
     return f"processed/{asset_id}/{safe_part(version)}/{target}.{extension}"
 
 
+def post_index_key(platform: str, remote_id: str) -> str:
+    """Which photo a published post shows: engagement webhooks name only the platform's post."""
+    return f"posts/{platform}/{safe_part(remote_id)}.json"
+
+
 def cursor_key(source: str) -> str:
     return f"state/poller/{source}.json"
 

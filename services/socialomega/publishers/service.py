@@ -33,7 +33,7 @@ from socialomega.core.consumer import Deferred, PermanentFailure, RetryLater
 from socialomega.core.envelope import Envelope
 from socialomega.core.events import EventSender
 from socialomega.core.http import Outcome
-from socialomega.core.store import Document
+from socialomega.core.store import Document, post_index_key
 from socialomega.publishers.base import ImageAccess, Publisher, PublishRequest
 from socialomega.publishers.claims import Claim, ClaimHeld, Publications, StoredProgress
 from socialomega.publishers.quota import DailyCaps, QuotaFull
@@ -160,6 +160,13 @@ class PublishService:
             "published_at": _now(), "detected_at": request.metadata.get("detected_at"),
             "attempts": claim.data["attempts"], "reconciled": reconciled,
         })
+        if remote_id:   # first: a like can arrive as soon as the post exists, and a
+            # redelivery of this message after `published` is settled never comes back here
+            self.publications.store.put(post_index_key(request.platform, remote_id), {
+                "platform": request.platform, "remote_id": remote_id, "target": request.target,
+                "asset_id": request.asset_id, "version": request.version,
+                "correlation_id": request.correlation_id, "published_at": event.payload["published_at"],
+            })
         self.publications.settle(claim, "published", remote_id=remote_id, remote_url=remote_url,
                                  published_at=event.payload["published_at"], event=event.model_dump(mode="json"),
                                  announced=False, platform=request.platform, correlation_id=request.correlation_id)
