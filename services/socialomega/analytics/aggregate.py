@@ -2,9 +2,13 @@
 
 Each status event updates three documents with compare-and-swap writes, each of which
 remembers the event ids it has applied, so a redelivered event never counts twice:
-* `analytics/status/<asset_id>.json`: latest status per target, with timing;
-* `analytics/daily/<yyyy-mm-dd>.json`: counts per target and event type;
+* `analytics/status/<asset_id>.json`: latest status per target, with timing, and the
+  engagement (likes, comments, shares) per target;
+* `analytics/daily/<yyyy-mm-dd>.json`: counts per target and event type, and engagement;
 * `events/yyyy/mm/dd/<event_id>.json`: the event log (write-once).
+
+Engagement events come from the webhook endpoint with an event id derived from the
+platform's notification, so a notification the platform delivers twice counts once.
 """
 
 from __future__ import annotations
@@ -13,10 +17,11 @@ from datetime import datetime
 from typing import Any
 
 from socialomega.core import logging as solog
-from socialomega.core.envelope import Envelope
+from socialomega.core.envelope import Envelope, InvalidMessage
 from socialomega.core.store import MetadataStore
 
 MAX_REMEMBERED_EVENTS = 5000
+ENGAGEMENT_KINDS = ("like", "comment", "share")
 
 
 def status_key(asset_id: str) -> str:
@@ -43,6 +48,9 @@ class Aggregator:
 
     def apply(self, event: Envelope) -> None:
         self.store.claim(event_log_key(event), event.model_dump(mode="json"))
+        if event.type == "EngagementReceived":
+            self._apply_engagement(event)
+            return
         payload = event.payload
         target = str(payload.get("target", "unknown"))
         finished_at = payload.get("published_at") or payload.get("failed_at") or event.occurred_at.isoformat()
@@ -80,3 +88,38 @@ class Aggregator:
         self.store.update(status_key(event.asset_id), update_status)
         self.store.update(daily_key(day), update_daily)
         solog.get_logger().info("analytics_recorded", target=target, day=day)
+
+    def _apply_engagement(self, event: Envelope) -> None:
+        payload = event.payload
+        target = str(payload.get("target", "unknown"))
+        kind = str(payload.get("kind", ""))
+        if kind not in ENGAGEMENT_KINDS:
+            raise InvalidMessage(f"EngagementReceived with unknown kind {kind!r}")
+        counter, delta = f"{kind}s", int(payload.get("delta", 1))
+
+        def add(counts: dict[str, int]) -> dict[str, int]:
+            # A removal whose addition was never seen (before SocialOmega published) stops at 0.
+            return {**counts, counter: max(0, counts.get(counter, 0) + delta)}
+
+        def update_status(doc: dict[str, Any] | None) -> dict[str, Any] | None:
+            doc = doc or {"asset_id": event.asset_id, "targets": {}, "applied": []}
+            if event.event_id in doc["applied"]:
+                return None
+            engagement = {name: dict(values) for name, values in doc.get("engagement", {}).items()}
+            engagement[target] = {**add(engagement.get(target, {})), "last_at": event.occurred_at.isoformat()}
+            return {**doc, "engagement": engagement,
+                    "applied": (doc["applied"] + [event.event_id])[-MAX_REMEMBERED_EVENTS:]}
+
+        def update_daily(doc: dict[str, Any] | None) -> dict[str, Any] | None:
+            doc = doc or {"day": day, "counts": {}, "applied": []}
+            if event.event_id in doc["applied"]:
+                return None
+            engagement = {name: dict(values) for name, values in doc.get("engagement", {}).items()}
+            engagement[target] = add(engagement.get(target, {}))
+            return {**doc, "engagement": engagement,
+                    "applied": (doc["applied"] + [event.event_id])[-MAX_REMEMBERED_EVENTS:]}
+
+        day = event.occurred_at.strftime("%Y-%m-%d")
+        self.store.update(status_key(event.asset_id), update_status)
+        self.store.update(daily_key(day), update_daily)
+        solog.get_logger().info("engagement_recorded", target=target, kind=kind, delta=delta, day=day)

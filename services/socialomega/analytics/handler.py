@@ -1,4 +1,5 @@
-"""Lambda entry point of the analytics aggregator (EventBridge -> SQS -> here)."""
+"""Lambda entry point of the analytics aggregator (EventBridge -> SQS -> here): publish
+results from the publishers, engagement from the webhook endpoint."""
 
 from __future__ import annotations
 
@@ -21,5 +22,5 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     aggregator = _aggregator()
     return process_batch(
         event, lambda envelope, _record: aggregator.apply(envelope), service="analytics",
-        expect=("PublishSucceeded", "PublishFailed"), unwrap=unwrap_eventbridge,
+        expect=("PublishSucceeded", "PublishFailed", "EngagementReceived"), unwrap=unwrap_eventbridge,
     )

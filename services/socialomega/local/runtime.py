@@ -1,4 +1,5 @@
-"""The local Lambda service: plays the event source mappings and the poller's schedule.
+"""The local Lambda service: plays the event source mappings, the poller's schedule and,
+optionally, API Gateway in front of the webhook handler (`local/api_gateway.py`).
 
 For each consumer it polls the consumer's real SQS queue the way an event source mapping
 does: up to `batch_size` messages per invocation, the Lambda SQS event shape, the
@@ -22,6 +23,7 @@ from typing import Any
 
 from socialomega.core import aws
 from socialomega.core import logging as solog
+from socialomega.local.api_gateway import WEBHOOK_HANDLER, WebhookGateway
 from socialomega.local.lambda_context import LambdaContext
 
 Handler = Callable[[dict[str, Any], Any], Any]
@@ -165,16 +167,25 @@ def scheduled_event(rule_name: str) -> dict[str, Any]:
 
 
 class LocalRuntime:
-    def __init__(self, consumers: list[Consumer], schedules: list[Schedule], wait_seconds: int = 1) -> None:
+    def __init__(self, consumers: list[Consumer], schedules: list[Schedule], wait_seconds: int = 1,
+                 webhook_port: int | None = None, webhook_host: str = "127.0.0.1") -> None:
         self.stop_event = threading.Event()
         self.mappings = [EventSourceMapping(c, self.stop_event, wait_seconds) for c in consumers]
         self.schedules = schedules
         self._threads: list[threading.Thread] = []
         self._schedule_lock = threading.Lock()
+        # webhook_port None: no webhook endpoint; 0: any free port (see `webhook_url`).
+        self.webhooks = None if webhook_port is None else WebhookGateway(
+            load_handler(WEBHOOK_HANDLER), host=webhook_host, port=webhook_port)
+
+    @property
+    def webhook_url(self) -> str | None:
+        """Base URL of the webhook endpoint: POST/GET `<url>/webhooks/<platform>`."""
+        return None if self.webhooks is None else self.webhooks.url
 
     @classmethod
     def from_terraform_outputs(cls, outputs: dict[str, Any], poll_every: float = 300.0,
-                               only: set[str] | None = None) -> LocalRuntime:
+                               only: set[str] | None = None, webhook_port: int | None = None) -> LocalRuntime:
         consumers = [
             Consumer(name=name, queue_url=c["queue_url"], handler=c["handler"], batch_size=int(c["batch_size"]),
                      function_timeout=int(c["function_timeout"]))
@@ -183,9 +194,11 @@ class LocalRuntime:
         poller = outputs["poller"]
         schedules = [] if only is not None and "poller" not in only else [
             Schedule("poller", poller["handler"], float(poller.get("schedule_seconds", poll_every)))]
-        return cls(consumers, schedules)
+        return cls(consumers, schedules, webhook_port=webhook_port)
 
     def start(self) -> None:
+        if self.webhooks is not None:
+            self.webhooks.start()
         for mapping in self.mappings:
             thread = threading.Thread(target=mapping.run, name=f"esm-{mapping.consumer.name}", daemon=True)
             thread.start()
@@ -218,6 +231,8 @@ class LocalRuntime:
 
     def stop(self, timeout: float = 10.0) -> None:
         self.stop_event.set()
+        if self.webhooks is not None:
+            self.webhooks.stop()
         for thread in self._threads:
             thread.join(timeout)
 

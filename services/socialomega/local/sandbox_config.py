@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlsplit
 
+from socialomega.sandbox import webhooks as sandbox_webhooks
 from socialomega.sandbox.server import SOCIAL_FAKES
 
 
@@ -67,8 +68,9 @@ def secrets(credentials: dict[str, str], target_names: list[str] | None = None) 
     }
     for platform, (module, _) in SOCIAL_FAKES.items():
         values[platform] = module.sandbox_secret()
+    values["webhooks"] = sandbox_webhooks.sandbox_secret()   # verification keys of every platform
     if "instagram" in SOCIAL_FAKES:
         values["instagram-tall"] = SOCIAL_FAKES["instagram"][0].sandbox_secret()
     if target_names is not None:
-        values = {k: v for k, v in values.items() if k == "lightroom" or k in target_names}
+        values = {k: v for k, v in values.items() if k in ("lightroom", "webhooks") or k in target_names}
     return values

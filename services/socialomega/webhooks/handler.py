@@ -1,0 +1,60 @@
+"""Lambda entry point of the webhook endpoint (API Gateway REST API, proxy integration).
+
+`GET|POST /webhooks/{platform}`: the API Gateway v1 proxy event in, `{statusCode, headers,
+body}` out. Locally, the local runtime's HTTP server builds the same event.
+"""
+
+from __future__ import annotations
+
+import base64
+from functools import cache
+from typing import Any
+
+import structlog
+
+from socialomega.core import aws, config
+from socialomega.core import logging as solog
+from socialomega.core.events import EventSender
+from socialomega.core.store import MetadataStore
+from socialomega.webhooks.service import WebhookRequest, WebhookService
+from socialomega.webhooks.signatures import WebhookKeys
+
+SECRET_NAME = "webhooks"
+
+
+@cache
+def _service() -> WebhookService:
+    settings = config.Settings.from_env()
+    return WebhookService(
+        store=MetadataStore(aws.client("s3"), settings.store_bucket),
+        sender=EventSender(events=aws.client("events")),
+        event_bus=settings.event_bus,
+        keys=lambda: WebhookKeys.from_secret(config.secret(settings, SECRET_NAME)),
+    )
+
+
+def request_from_event(event: dict[str, Any]) -> WebhookRequest:
+    """The parts of an API Gateway v1 proxy event the service needs."""
+    body = event.get("body") or ""
+    raw = base64.b64decode(body) if event.get("isBase64Encoded") else body.encode()
+    return WebhookRequest(
+        method=str(event.get("httpMethod", "")).upper(),
+        platform=str((event.get("pathParameters") or {}).get("platform", "")),
+        query={k: str(v) for k, v in (event.get("queryStringParameters") or {}).items()},
+        headers={str(k).lower(): str(v) for k, v in (event.get("headers") or {}).items()},
+        body=raw,
+    )
+
+
+def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    request = request_from_event(event)
+    solog.clear()
+    structlog.contextvars.bind_contextvars(service="webhooks", platform=request.platform,
+                                           request_id=(event.get("requestContext") or {}).get("requestId"))
+    try:
+        answer = _service().handle(request)
+    except Exception as exc:   # store or EventBridge unavailable: 500, and the platform retries
+        solog.get_logger().exception("webhook_failed", error=str(exc)[:300])
+        return {"statusCode": 500, "headers": {"Content-Type": "application/json"},
+                "body": '{"error": "temporarily unable to record the notification"}'}
+    return {"statusCode": answer.status, "headers": {"Content-Type": answer.content_type}, "body": answer.body}

@@ -1,0 +1,261 @@
+"""Engagement webhooks: signatures and challenges, payload parsing, the service, the handler,
+the local API Gateway stand-in, and analytics counting engagement once."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+
+import pytest
+import requests
+
+from socialomega.analytics.aggregate import Aggregator, daily_key, status_key
+from socialomega.core.envelope import InvalidMessage, new_event
+from socialomega.core.store import post_index_key
+from socialomega.local.api_gateway import WebhookGateway
+from socialomega.sandbox import webhooks as platform_side
+from socialomega.webhooks import handler as webhook_handler
+from socialomega.webhooks.engagement import NotANotification, engagements
+from socialomega.webhooks.service import EVENT_SOURCE, WebhookRequest, WebhookService
+from socialomega.webhooks.signatures import Rejected, WebhookKeys, answer_challenge, verify_signature
+from tests.unit.fakes import FakeStore, RecordingSender
+
+KEYS = WebhookKeys.from_secret(platform_side.sandbox_secret())
+BODY = b'{"object":"page","entry":[]}'
+
+
+# --------------------------------------------------------------------------- signatures
+def test_meta_signature_is_hex_hmac_of_the_raw_body_with_the_app_secret():
+    sig = "sha256=" + hmac.new(b"sandbox-meta-app-secret", BODY, hashlib.sha256).hexdigest()
+    verify_signature("facebook", {"x-hub-signature-256": sig}, BODY, KEYS)
+    verify_signature("instagram", {"x-hub-signature-256": sig}, BODY, KEYS)
+    with pytest.raises(Rejected) as exc:
+        verify_signature("facebook", {"x-hub-signature-256": sig}, BODY + b" ", KEYS)
+    assert exc.value.status == 401
+
+
+def test_x_signature_is_base64_hmac_with_the_consumer_secret():
+    digest = hmac.new(b"sandbox-x-consumer-secret", BODY, hashlib.sha256).digest()
+    verify_signature("x", {"x-twitter-webhooks-signature": "sha256=" + base64.b64encode(digest).decode()}, BODY, KEYS)
+    with pytest.raises(Rejected):   # the hex form is not X's
+        verify_signature("x", {"x-twitter-webhooks-signature": "sha256=" + digest.hex()}, BODY, KEYS)
+
+
+def test_linkedin_signature_covers_the_prefixed_body():
+    mac = hmac.new(b"sandbox-linkedin-client-secret", b"hmacsha256=" + BODY, hashlib.sha256).hexdigest()
+    verify_signature("linkedin", {"x-li-signature": mac}, BODY, KEYS)
+    with pytest.raises(Rejected):
+        verify_signature("linkedin", {"x-li-signature": hmac.new(
+            b"sandbox-linkedin-client-secret", BODY, hashlib.sha256).hexdigest()}, BODY, KEYS)
+
+
+@pytest.mark.parametrize("headers", [{}, {"x-hub-signature-256": ""}, {"x-hub-signature-256": "sha256=00"}])
+def test_missing_or_wrong_signatures_are_401(headers):
+    with pytest.raises(Rejected) as exc:
+        verify_signature("facebook", headers, BODY, KEYS)
+    assert exc.value.status == 401
+
+
+def test_a_platform_without_a_key_is_not_configured():
+    with pytest.raises(Rejected) as exc:
+        verify_signature("x", {"x-twitter-webhooks-signature": "sha256=AA=="}, BODY, WebhookKeys(meta_app_secret="k"))
+    assert exc.value.status == 404 and "x_consumer_secret" in exc.value.reason
+
+
+# --------------------------------------------------------------------------- challenges
+def test_meta_challenge_echoes_only_with_the_verify_token():
+    answer = answer_challenge("facebook", {"hub.mode": "subscribe", "hub.challenge": "1158201444",
+                                           "hub.verify_token": "sandbox-meta-verify-token"}, KEYS)
+    assert (answer.status, answer.body, answer.content_type) == (200, "1158201444", "text/plain")
+    with pytest.raises(Rejected) as exc:
+        answer_challenge("facebook", {"hub.mode": "subscribe", "hub.challenge": "1",
+                                      "hub.verify_token": "guess"}, KEYS)
+    assert exc.value.status == 403
+    with pytest.raises(Rejected):   # nothing but a plain token is echoed
+        answer_challenge("instagram", {"hub.mode": "subscribe", "hub.challenge": "<script>",
+                                       "hub.verify_token": "sandbox-meta-verify-token"}, KEYS)
+
+
+def test_x_crc_and_linkedin_challenge_answers():
+    answer = answer_challenge("x", {"crc_token": "abc"}, KEYS)
+    expected = base64.b64encode(hmac.new(b"sandbox-x-consumer-secret", b"abc", hashlib.sha256).digest()).decode()
+    assert json.loads(answer.body) == {"response_token": f"sha256={expected}"}
+    answer = answer_challenge("linkedin", {"challengeCode": "890e4665-4dfe-4ab1-b689-ed553bceeed6"}, KEYS)
+    assert json.loads(answer.body) == {
+        "challengeCode": "890e4665-4dfe-4ab1-b689-ed553bceeed6",
+        "challengeResponse": hmac.new(b"sandbox-linkedin-client-secret", b"890e4665-4dfe-4ab1-b689-ed553bceeed6",
+                                      hashlib.sha256).hexdigest()}
+    with pytest.raises(Rejected):
+        answer_challenge("x", {}, KEYS)
+
+
+# --------------------------------------------------------------------------- parsing
+def test_facebook_feed_reactions_comments_and_removals():
+    # A captured Page `feed` change (platform-apis.md, section 6), plus one by the Page itself.
+    doc = {"object": "page", "entry": [{"id": "1049", "time": 1700000000, "changes": [
+        {"field": "feed", "value": {"from": {"id": "77", "name": "Fan"}, "post_id": "1049_2", "created_time": 1700000000,
+                                    "item": "reaction", "parent_id": "1049_2", "reaction_type": "love", "verb": "add"}},
+        {"field": "feed", "value": {"from": {"id": "77"}, "post_id": "1049_2", "comment_id": "2_9",
+                                    "created_time": 1700000001, "item": "comment", "verb": "remove"}},
+        {"field": "feed", "value": {"from": {"id": "77"}, "post_id": "1049_2", "item": "comment", "verb": "edited"}},
+        {"field": "feed", "value": {"from": {"id": "1049"}, "post_id": "1049_3", "item": "comment", "verb": "add"}},
+        {"field": "feed", "value": {"from": {"id": "77"}, "post_id": "1049_2", "item": "status", "verb": "add"}},
+    ]}]}
+    found = engagements("facebook", doc)
+    assert [(e.remote_id, e.kind, e.delta) for e in found] == [("1049_2", "like", 1), ("1049_2", "comment", -1)]
+    assert found[0].occurred_at == "2023-11-14T22:13:20+00:00"
+
+
+def test_instagram_comments_by_others_only():
+    doc = platform_side.notification("instagram", "comment", "18000000000000001")
+    mine = platform_side.notification("instagram", "comment", "18000000000000001")
+    mine["entry"][0]["changes"][0]["value"]["from"]["id"] = mine["entry"][0]["id"]
+    assert [(e.remote_id, e.kind) for e in engagements("instagram", doc)] == [("18000000000000001", "comment")]
+    assert engagements("instagram", mine) == []
+    with pytest.raises(NotANotification):
+        engagements("instagram", {"object": "page", "entry": []})
+    odd = platform_side.notification("instagram", "comment", "18000000000000001")
+    odd["entry"][0]["changes"][0]["value"]["from"] = "someone"
+    with pytest.raises(NotANotification, match="shape"):
+        engagements("instagram", odd)
+
+
+def test_x_likes_replies_and_retweets_of_our_posts_only():
+    like = platform_side.notification("x", "like", "1850000000000000001")
+    reply = platform_side.notification("x", "comment", "1850000000000000001")
+    share = platform_side.notification("x", "share", "1850000000000000001")
+    ours_liked_elsewhere = {"for_user_id": "1790000000000000001", "favorite_events": [
+        {"id": "f1", "favorited_status": {"id_str": "999", "user": {"id_str": "123"}},
+         "user": {"id_str": "1790000000000000001"}}]}
+    got = [(e.kind, e.delta) for doc in (like, reply, share) for e in engagements("x", doc)]
+    assert got == [("like", 1), ("comment", 1), ("share", 1)]
+    assert engagements("x", ours_liked_elsewhere) == []
+    with pytest.raises(NotANotification):
+        engagements("x", {"favorite_events": []})
+
+
+def test_linkedin_actions_and_deleted_comments():
+    like = platform_side.notification("linkedin", "like", "urn:li:share:7")
+    gone = platform_side.notification("linkedin", "comment", "urn:li:share:7", remove=True)
+    mention = {"notifications": [{"notificationId": 3, "action": "SHARE_MENTION", "sourcePost": "urn:li:share:7"}]}
+    assert [(e.kind, e.delta) for e in engagements("linkedin", like) + engagements("linkedin", gone)] == [
+        ("like", 1), ("comment", -1)]
+    assert engagements("linkedin", mention) == []
+
+
+# --------------------------------------------------------------------------- service
+def service_with_post(platform="facebook", remote_id="104857600000001_5"):
+    store, sender = FakeStore(), RecordingSender()
+    store.put(post_index_key(platform, remote_id), {"platform": platform, "remote_id": remote_id, "target": platform,
+                                                    "asset_id": "asset-1", "version": "v1", "correlation_id": "corr-1"})
+    return WebhookService(store, sender, "bus", lambda: KEYS), sender
+
+
+def signed_request(platform, payload, tamper=False):
+    body = json.dumps(payload).encode()
+    name, value = platform_side.signature_header(platform, body)
+    return WebhookRequest("POST", platform, {}, {name.lower(): value}, body + (b" " if tamper else b""))
+
+
+def test_a_signed_like_on_our_post_becomes_one_event_even_when_redelivered():
+    service, sender = service_with_post()
+    payload = platform_side.notification("facebook", "like", "104857600000001_5")
+    first = service.handle(signed_request("facebook", payload))
+    again = service.handle(signed_request("facebook", payload))   # Meta retries the same notification
+    assert first.status == again.status == 200
+    assert json.loads(first.body) == {"received": 1, "recorded": 1, "unmatched": 0}
+    (_, event, source), (_, repeat, _) = sender.bus
+    assert source == EVENT_SOURCE and event.type == "EngagementReceived"
+    assert (event.asset_id, event.correlation_id) == ("asset-1", "corr-1")
+    assert event.payload["kind"] == "like" and event.payload["delta"] == 1 and event.payload["target"] == "facebook"
+    assert repeat.event_id == event.event_id and repeat.occurred_at == event.occurred_at
+
+
+def test_engagement_on_posts_we_did_not_publish_is_unmatched():
+    service, sender = service_with_post()
+    answer = service.handle(signed_request("facebook", platform_side.notification("facebook", "comment", "1_1")))
+    assert json.loads(answer.body) == {"received": 1, "recorded": 0, "unmatched": 1} and sender.bus == []
+
+
+@pytest.mark.parametrize("request_, status", [
+    (WebhookRequest("POST", "facebook", {}, {}, b"{}"), 401),
+    (WebhookRequest("POST", "myspace", {}, {}, b"{}"), 404),
+    (WebhookRequest("PUT", "facebook", {}, {}, b"{}"), 405),
+])
+def test_unsigned_unknown_or_wrong_method_requests_are_refused(request_, status):
+    service, sender = service_with_post()
+    assert service.handle(request_).status == status and sender.bus == []
+
+
+def test_a_tampered_body_is_refused_and_a_signed_non_notification_is_400():
+    service, sender = service_with_post()
+    payload = platform_side.notification("facebook", "like", "104857600000001_5")
+    assert service.handle(signed_request("facebook", payload, tamper=True)).status == 401
+    bad = signed_request("facebook", ["not", "an", "object"])
+    answer = service.handle(bad)
+    assert answer.status == 400 and "not a facebook notification" in answer.body and sender.bus == []
+
+
+def test_the_handler_answers_500_when_events_cannot_be_sent(monkeypatch):
+    service, sender = service_with_post()
+    sender.fail_bus = 1
+    monkeypatch.setattr(webhook_handler, "_service", lambda: service)
+    body = json.dumps(platform_side.notification("facebook", "like", "104857600000001_5"))
+    name, value = platform_side.signature_header("facebook", body.encode())
+    event = {"httpMethod": "POST", "pathParameters": {"platform": "facebook"}, "headers": {name: value},
+             "body": base64.b64encode(body.encode()).decode(), "isBase64Encoded": True,
+             "requestContext": {"requestId": "r1"}}
+    assert webhook_handler.handler(event, None)["statusCode"] == 500   # the platform retries
+    retried = webhook_handler.handler(event, None)
+    assert retried["statusCode"] == 200 and len(sender.bus) == 1
+
+
+# --------------------------------------------------------------------------- local API Gateway
+def test_the_local_gateway_hands_the_handler_a_proxy_event():
+    seen = []
+
+    def handler(event, _context):
+        seen.append(event)
+        return {"statusCode": 201, "headers": {"Content-Type": "text/plain"}, "body": "ok"}
+
+    gateway = WebhookGateway(handler)
+    gateway.start()
+    try:
+        r = requests.post(f"{gateway.url}/webhooks/x?a=1&a=2", data=b'{"k":1}',
+                          headers={"X-Twitter-Webhooks-Signature": "sha256=abc"}, timeout=5)
+        missing = requests.get(f"{gateway.url}/other", timeout=5)
+    finally:
+        gateway.stop()
+    assert (r.status_code, r.text, r.headers["Content-Type"]) == (201, "ok", "text/plain")
+    assert missing.status_code == 403 and len(seen) == 1
+    event = seen[0]
+    assert event["httpMethod"] == "POST" and event["pathParameters"] == {"platform": "x"}
+    assert event["queryStringParameters"] == {"a": "2"} and event["multiValueQueryStringParameters"] == {"a": ["1", "2"]}
+    assert event["body"] == '{"k":1}' and event["resource"] == "/webhooks/{platform}"
+    request = webhook_handler.request_from_event(event)
+    assert request.headers["x-twitter-webhooks-signature"] == "sha256=abc" and request.body == b'{"k":1}'
+
+
+# --------------------------------------------------------------------------- analytics
+def engagement(kind="like", delta=1, key="k1", target="facebook"):
+    return new_event("EngagementReceived", "asset-1", {"platform": "facebook", "target": target, "kind": kind,
+                                                       "delta": delta, "engagement_key": key})
+
+
+def test_analytics_counts_engagement_once_per_event_and_never_below_zero():
+    store = FakeStore()
+    aggregator = Aggregator(store)
+    like = engagement()
+    aggregator.apply(like)
+    aggregator.apply(like)   # redelivered by SQS
+    aggregator.apply(engagement("comment", key="k2"))
+    aggregator.apply(engagement("comment", -1, key="k3"))
+    aggregator.apply(engagement("share", -1, key="k4"))   # a removal whose addition predates us
+    counts = store.get(status_key("asset-1")).data["engagement"]["facebook"]
+    assert (counts["likes"], counts["comments"], counts["shares"]) == (1, 0, 0)
+    day = like.occurred_at.strftime("%Y-%m-%d")
+    assert store.get(daily_key(day)).data["engagement"] == {"facebook": {"likes": 1, "comments": 0, "shares": 0}}
+    with pytest.raises(InvalidMessage):
+        aggregator.apply(engagement("follow", key="k5"))
