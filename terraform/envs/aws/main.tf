@@ -113,6 +113,43 @@ module "analytics" {
   log_retention_days = var.log_retention_days
 }
 
+# --- the engagement webhooks: API Gateway -> webhook function -> bus -> analytics queue ------
+# The platforms call GET|POST <invoke_url>/webhooks/{platform}; the function verifies each
+# platform's signature with the keys in socialomega/<env>/webhooks, finds the post through the
+# publisher's posts/<platform>/<id>.json index and announces one EngagementReceived per
+# engagement on the bus (source socialomega.webhooks), whose rule feeds the analytics queue.
+# Once per account and region, API Gateway needs its CloudWatch role for the stage's logs:
+# see terraform/modules/webhook_api/main.tf.
+
+module "webhooks" {
+  source    = "../../modules/lambda_service"
+  name      = "${local.prefix}-webhooks"
+  image_uri = var.image_uris["analytics"] # the webhook handler ships in the analytics image
+  command   = "socialomega.webhooks.handler.handler"
+  # The platforms expect an answer within a few seconds (3-10 s) and retry otherwise.
+  timeout     = 10
+  memory_size = var.memory_sizes.webhooks
+  environment = local.env_vars
+  policy_statements = [
+    { sid = "PostIndexRead", actions = ["s3:GetObject"], resources = ["${local.buckets["store"]}/posts/*"] },
+    # Without ListBucket, S3 answers a missing key with 403 instead of 404: an engagement on a
+    # post SocialOmega did not publish (Meta reports every comment on the page) must read as
+    # "not ours", not fail the whole notification with a 500 and endless platform retries.
+    { sid = "PostIndexList", actions = ["s3:ListBucket"], resources = [local.buckets["store"]] },
+    { sid = "AnnounceEngagement", actions = ["events:PutEvents"], resources = [module.pipeline.bus.arn] },
+    { sid = "WebhookSecret", actions = ["secretsmanager:GetSecretValue"], resources = [local.secrets["webhooks"]] },
+  ]
+  log_retention_days = var.log_retention_days
+}
+
+module "webhook_api" {
+  source              = "../../modules/webhook_api"
+  name                = "${local.prefix}-webhooks"
+  function_name       = module.webhooks.function_name
+  function_invoke_arn = module.webhooks.invoke_arn
+  log_retention_days  = var.log_retention_days
+}
+
 # --- the poller's schedule: EventBridge Scheduler with explicit retries and a DLQ ---------
 # One DLQ for both ways a scheduled poll can be lost: the Scheduler could not invoke the
 # poller, or the poller failed on every asynchronous attempt.

@@ -1,7 +1,7 @@
 output "functions" {
   description = "Function names by service."
   value = merge(
-    { poller = module.poller.function_name, processor = module.processor.function_name, analytics = module.analytics.function_name },
+    { poller = module.poller.function_name, processor = module.processor.function_name, analytics = module.analytics.function_name, webhooks = module.webhooks.function_name },
     { for k, m in module.publisher : k => m.function_name },
   )
 }
@@ -17,7 +17,7 @@ output "buckets" {
 }
 
 output "secret_arns" {
-  description = "Secrets to fill in after the first apply (README: Deploying to AWS)."
+  description = "Secrets to fill in after the first apply (README: Deploying to AWS); webhooks holds the webhook verification keys (meta_app_secret, meta_verify_token, x_consumer_secret, linkedin_client_secret)."
   value       = module.pipeline.config.secrets
 }
 
@@ -34,4 +34,9 @@ output "alarms" {
 output "queue_urls" {
   description = "Consumer => its work queue URL: the destination when redriving that consumer's DLQ."
   value       = { for name, c in module.pipeline.consumers : name => c.queue_url }
+}
+
+output "webhook_url_template" {
+  description = "Engagement webhook callback URL to register with each platform (replace {platform} with instagram, facebook, x or linkedin). Its verification keys go in the secret socialomega/<env>/webhooks (secret_arns.webhooks)."
+  value       = module.webhook_api.webhook_url_template
 }

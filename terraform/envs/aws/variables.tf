@@ -16,7 +16,7 @@ variable "bucket_prefix" {
 }
 
 variable "image_uris" {
-  description = "Container image per service, pinned by digest (<account>.dkr.ecr.<region>.amazonaws.com/socialomega-<service>@sha256:<digest>): keys poller, processor, publisher, analytics. make deploy pushes the images and passes these; do not set them in terraform.tfvars."
+  description = "Container image per service, pinned by digest (<account>.dkr.ecr.<region>.amazonaws.com/socialomega-<service>@sha256:<digest>): keys poller, processor, publisher, analytics (also the webhook function's image). make deploy pushes the images and passes these; do not set them in terraform.tfvars."
   type        = map(string)
   validation {
     condition     = alltrue([for k in ["poller", "processor", "publisher", "analytics"] : contains(keys(var.image_uris), k)])
@@ -30,7 +30,7 @@ variable "lightroom_settings" {
 }
 
 variable "targets" {
-  description = "Publish targets (the platforms), written to SSM /socialomega/<env>/targets. A list of {name, platform, spec, endpoint, enabled}: name (a-z, 0-9, -; also the queue suffix, the SNS filter value, the function socialomega-<env>-publisher-<name> and the secret socialomega/<env>/<name>), platform (instagram, x, facebook, linkedin or rest), spec (variant limits; {} = the platform's defaults), daily_cap, and the platform's settings (instagram: ig_user_id; facebook: page_id; linkedin: author; rest: endpoint {url, mode, auth, ...}). See terraform.tfvars.example and README, Configuration."
+  description = "Publish targets (the platforms), written to SSM /socialomega/<env>/targets. A list of {name, platform, spec, endpoint, enabled}: name (a-z, 0-9, -; unique, not lightroom or webhooks; also the queue suffix, the SNS filter value, the function socialomega-<env>-publisher-<name> and the secret socialomega/<env>/<name>), platform (instagram, x, facebook, linkedin or rest), spec (variant limits; {} = the platform's defaults), daily_cap, and the platform's settings (instagram: ig_user_id; facebook: page_id; linkedin: author; rest: endpoint {url, mode, auth, ...}). See terraform.tfvars.example and README, Configuration."
   type        = any
 }
 
@@ -41,9 +41,9 @@ variable "poll_schedule" {
 }
 
 variable "memory_sizes" {
-  description = "Memory (MB) per service, 128..10240; CPU scales with memory (1769 MB = one vCPU). The processor decodes and encodes images: give it the most."
-  type        = object({ poller = number, processor = number, publisher = number, analytics = number })
-  default     = { poller = 512, processor = 1024, publisher = 256, analytics = 256 }
+  description = "Memory (MB) per function, 128..10240; CPU scales with memory (1769 MB = one vCPU). The processor decodes and encodes images: give it the most. webhooks (the engagement webhook endpoint) may be left out: 256."
+  type        = object({ poller = number, processor = number, publisher = number, analytics = number, webhooks = optional(number, 256) })
+  default     = { poller = 512, processor = 1024, publisher = 256, analytics = 256, webhooks = 256 }
   validation {
     condition     = alltrue([for m in values(var.memory_sizes) : m >= 128 && m <= 10240])
     error_message = "Lambda memory is 128..10240 MB."

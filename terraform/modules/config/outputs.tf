@@ -11,6 +11,11 @@ output "secret_arns" {
   value       = { for k, s in aws_secretsmanager_secret.this : k => s.arn }
 }
 
+output "seeded_secret_names" {
+  description = "Secrets given an initial value from secret_values (local stacks only; empty in AWS)."
+  value       = sort(keys(aws_secretsmanager_secret_version.initial))
+}
+
 output "config_prefix" {
   description = "SSM prefix of this environment."
   value       = "/socialomega/${var.env}"

@@ -14,7 +14,7 @@ variable "targets" {
 }
 
 variable "secret_names" {
-  description = "Secrets to create (lightroom plus one per target); values are set by the operator in AWS."
+  description = "Secrets to create (lightroom, webhooks and one per target); values are set by the operator in AWS."
   type        = list(string)
 }
 

@@ -8,6 +8,11 @@ output "function_arn" {
   value       = aws_lambda_function.this.arn
 }
 
+output "invoke_arn" {
+  description = "ARN API Gateway invokes the function by (an AWS_PROXY integration's uri)."
+  value       = aws_lambda_function.this.invoke_arn
+}
+
 output "role_arn" {
   description = "Execution role ARN."
   value       = aws_iam_role.this.arn

@@ -5,6 +5,11 @@
 locals {
   prefix       = "socialomega-${var.env}"
   target_names = [for t in var.targets : t.name]
+  # Secrets of the services themselves, beside one per target (variables.tf keeps target
+  # names off these): socialomega/<env>/lightroom (the poller's Lightroom credentials) and
+  # socialomega/<env>/webhooks (the webhook endpoint's verification keys: meta_app_secret,
+  # meta_verify_token, x_consumer_secret, linkedin_client_secret).
+  service_secret_names = ["lightroom", "webhooks"]
   # The contract every handler reads (services/CONTRACTS.md); the local runtime and the
   # Lambda functions get exactly this environment.
   service_env = {
@@ -55,9 +60,9 @@ module "analytics_queue" {
   source           = "../queue"
   name             = "${local.prefix}-analytics"
   function_timeout = var.function_timeouts.analytics
-  # The status rule delivers to the queue, and to its DLQ what it cannot deliver.
-  allowed_senders     = [{ service = "events.amazonaws.com", source_arn = module.messaging.status_rule_arn }]
-  dlq_allowed_senders = [{ service = "events.amazonaws.com", source_arn = module.messaging.status_rule_arn }]
+  # The status and engagement rules deliver to the queue, and to its DLQ what they cannot deliver.
+  allowed_senders     = [for arn in module.messaging.analytics_rule_arns : { service = "events.amazonaws.com", source_arn = arn }]
+  dlq_allowed_senders = [for arn in module.messaging.analytics_rule_arns : { service = "events.amazonaws.com", source_arn = arn }]
   alarm_actions       = var.alarm_actions
   tag_alarm           = var.tag_alarms
   tags                = var.tags
@@ -84,7 +89,7 @@ module "config" {
   env                     = var.env
   lightroom_settings      = var.lightroom_settings
   targets                 = var.targets
-  secret_names            = concat(["lightroom"], local.target_names)
+  secret_names            = concat(local.service_secret_names, local.target_names)
   secret_values           = var.secret_values
   recovery_window_in_days = var.recovery_window_in_days
   tags                    = var.tags

@@ -64,8 +64,8 @@ output "bus" {
 }
 
 output "config" {
-  description = "SSM parameter and secret ARNs."
-  value       = { parameters = module.config.parameter_arns, secrets = module.config.secret_arns }
+  description = "SSM parameter and secret ARNs; seeded: the secrets given a value from secret_values (local stacks)."
+  value       = { parameters = module.config.parameter_arns, secrets = module.config.secret_arns, seeded = module.config.seeded_secret_names }
 }
 
 output "wiring" {

@@ -19,8 +19,16 @@ variable "lightroom_settings" {
 }
 
 variable "targets" {
-  description = "Publish targets written to SSM; each gets its own queue, DLQ and SNS subscription."
+  description = "Publish targets written to SSM; each gets its own queue, DLQ, SNS subscription and secret socialomega/<env>/<name>. Names are unique and neither lightroom nor webhooks (the services' own secrets)."
   type        = any
+  validation {
+    condition     = alltrue([for t in var.targets : !contains(["lightroom", "webhooks"], t.name)])
+    error_message = "No target may be named lightroom or webhooks: socialomega/<env>/lightroom and socialomega/<env>/webhooks are the poller's and the webhook endpoint's secrets."
+  }
+  validation {
+    condition     = length(distinct([for t in var.targets : t.name])) == length(var.targets)
+    error_message = "Target names must be unique: each names its own queue, function and secret."
+  }
 }
 
 variable "secret_values" {

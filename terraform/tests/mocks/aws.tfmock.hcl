@@ -20,7 +20,19 @@ mock_resource "aws_sqs_queue" {
   defaults = { arn = "arn:aws:sqs:eu-west-1:123456789012:mock-queue", url = "https://sqs.eu-west-1.amazonaws.com/123456789012/mock-queue" }
 }
 mock_resource "aws_lambda_function" {
-  defaults = { arn = "arn:aws:lambda:eu-west-1:123456789012:function:mock" }
+  defaults = {
+    arn        = "arn:aws:lambda:eu-west-1:123456789012:function:mock"
+    invoke_arn = "arn:aws:apigateway:eu-west-1:lambda:path/2015-03-31/functions/arn:aws:lambda:eu-west-1:123456789012:function:mock/invocations"
+  }
+}
+mock_resource "aws_cloudwatch_log_group" {
+  defaults = { arn = "arn:aws:logs:eu-west-1:123456789012:log-group:mock" }
+}
+mock_resource "aws_api_gateway_rest_api" {
+  defaults = { id = "mockapi", root_resource_id = "mockroot", execution_arn = "arn:aws:execute-api:eu-west-1:123456789012:mockapi" }
+}
+mock_resource "aws_api_gateway_stage" {
+  defaults = { invoke_url = "https://mockapi.execute-api.eu-west-1.amazonaws.com/v1" }
 }
 mock_resource "aws_cloudwatch_event_bus" {
   defaults = { arn = "arn:aws:events:eu-west-1:123456789012:event-bus/mock" }

@@ -18,6 +18,38 @@ override_resource {
   values = { arn = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:socialomega/test/lightroom-AbCdEf" }
 }
 override_resource {
+  target = module.pipeline.module.config.aws_secretsmanager_secret.this["webhooks"]
+  values = { arn = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:socialomega/test/webhooks-AbCdEf" }
+}
+override_resource {
+  target = module.pipeline.module.storage.aws_s3_bucket.this["store"]
+  values = { arn = "arn:aws:s3:::socialomega-test-123456789012-store" }
+}
+override_resource {
+  target = module.pipeline.module.storage.aws_s3_bucket.this["raw"]
+  values = { arn = "arn:aws:s3:::socialomega-test-123456789012-raw" }
+}
+override_resource {
+  target = module.pipeline.module.storage.aws_s3_bucket.this["processed"]
+  values = { arn = "arn:aws:s3:::socialomega-test-123456789012-processed" }
+}
+override_resource {
+  target = module.pipeline.module.messaging.aws_cloudwatch_event_bus.this
+  values = { arn = "arn:aws:events:eu-west-1:123456789012:event-bus/socialomega-test-bus" }
+}
+override_resource {
+  target = module.pipeline.module.messaging.aws_cloudwatch_event_rule.status_to_analytics
+  values = { arn = "arn:aws:events:eu-west-1:123456789012:rule/socialomega-test-bus/socialomega-test-status-to-analytics" }
+}
+override_resource {
+  target = module.pipeline.module.messaging.aws_cloudwatch_event_rule.engagement_to_analytics
+  values = { arn = "arn:aws:events:eu-west-1:123456789012:rule/socialomega-test-bus/socialomega-test-engagement-to-analytics" }
+}
+override_resource {
+  target = module.webhook_api.aws_cloudwatch_log_group.access
+  values = { arn = "arn:aws:logs:eu-west-1:123456789012:log-group:/aws/apigateway/socialomega-test-webhooks" }
+}
+override_resource {
   target = module.pipeline.module.publish_queue["rest"].aws_sqs_queue.dlq
   values = { arn = "arn:aws:sqs:eu-west-1:123456789012:socialomega-test-publish-rest-dlq" }
 }
@@ -260,7 +292,7 @@ run "only_the_poller_and_x_publishers_write_a_secret_each_its_own" {
     error_message = "the poller writes back exactly the Lightroom secret (rotated IMS tokens)"
   }
   assert {
-    condition = alltrue([for m in concat([module.processor, module.analytics, module.publisher["publisher-rest"], module.publisher["publisher-gallery"]]) :
+    condition = alltrue([for m in concat([module.processor, module.analytics, module.webhooks, module.publisher["publisher-rest"], module.publisher["publisher-gallery"]]) :
     !strcontains(jsonencode(m.wiring.policy), "secretsmanager:PutSecretValue")])
     error_message = "no other function writes a secret"
   }
@@ -293,6 +325,196 @@ run "a_failing_scheduled_poll_is_dead_lettered_and_alarmed" {
     condition     = alltrue([for m in concat([module.poller, module.processor, module.analytics], values(module.publisher)) : m.wiring.log_group_name == "/aws/lambda/${m.function_name}"])
     error_message = "the retention applies to the log group each function actually writes to"
   }
+}
+
+# --- the engagement webhooks: API Gateway -> webhook function -> bus -> analytics queue -------
+
+run "webhook_api_stage_is_traced_access_logged_throttled_and_uncached" {
+  command = apply
+
+  assert {
+    condition     = module.webhook_api.wiring.endpoint_types == tolist(["REGIONAL"]) && module.webhook_api.wiring.xray_tracing_enabled
+    error_message = "a regional REST API whose stage has X-Ray tracing on"
+  }
+  assert {
+    condition = (
+      module.webhook_api.wiring.access_log_destination == module.webhook_api.wiring.access_log_group_arn &&
+      module.webhook_api.wiring.access_log_group_arn == "arn:aws:logs:eu-west-1:123456789012:log-group:/aws/apigateway/socialomega-test-webhooks" &&
+      module.webhook_api.wiring.access_log_retention_days == 30 && module.webhook_api.wiring.execution_log_retention == 30
+    )
+    error_message = "the stage writes access logs to the module's own log group, which (like the execution log group) has a retention"
+  }
+  assert {
+    condition     = module.webhook_api.wiring.execution_log_group_name == "API-Gateway-Execution-Logs_${module.webhook_api.rest_api_id}/v1"
+    error_message = "the execution log group Terraform creates is the one API Gateway writes to"
+  }
+  assert {
+    condition = (
+      toset(keys(module.webhook_api.wiring.access_log_format)) == toset(["requestId", "ip", "httpMethod", "resourcePath", "status", "responseLength", "requestTime"]) &&
+      !strcontains(lower(jsonencode(module.webhook_api.wiring.access_log_format)), "header") &&
+      !strcontains(lower(jsonencode(module.webhook_api.wiring.access_log_format)), "body") &&
+      !strcontains(lower(jsonencode(module.webhook_api.wiring.access_log_format)), "querystring")
+    )
+    error_message = "access log lines are JSON with request id, ip, method, resource, status, length and time; never headers, query string or body (signatures, verify tokens)"
+  }
+  assert {
+    condition = (
+      module.webhook_api.wiring.method_settings.method_path == "*/*" && module.webhook_api.wiring.method_settings.metrics_enabled &&
+      module.webhook_api.wiring.method_settings.throttling_burst_limit == 50 && module.webhook_api.wiring.method_settings.throttling_rate_limit == 25 &&
+      !module.webhook_api.wiring.method_settings.caching_enabled && !module.webhook_api.wiring.method_settings.data_trace_enabled &&
+      module.webhook_api.wiring.method_settings.logging_level == "ERROR"
+    )
+    error_message = "every method is throttled and metered, never cached, and never logs full requests"
+  }
+  assert {
+    condition = (
+      toset(keys(module.webhook_api.wiring.methods)) == toset(["GET", "POST"]) && module.webhook_api.wiring.platform_path == "/webhooks/{platform}" &&
+      alltrue([for m in values(module.webhook_api.wiring.methods) : m.authorization == "NONE" && m.request_parameters == tomap({ "method.request.path.platform" = true })])
+    )
+    error_message = "GET (challenges) and POST (notifications) on /webhooks/{platform}, the platform required; authentication is the platforms' signatures, verified by the function"
+  }
+  assert {
+    condition = alltrue([for i in values(module.webhook_api.wiring.integrations) :
+    i.type == "AWS_PROXY" && i.integration_http_method == "POST" && i.uri == module.webhooks.invoke_arn])
+    error_message = "both methods proxy to the webhook function"
+  }
+  assert {
+    condition     = output.webhook_url_template == "${module.webhook_api.invoke_url}/webhooks/{platform}" && module.webhook_api.stage_name == "v1"
+    error_message = "the URL to register with the platforms is the v1 stage's /webhooks/{platform}"
+  }
+}
+
+run "only_this_api_may_invoke_the_webhook_function" {
+  command = apply
+
+  assert {
+    condition = (
+      module.webhook_api.wiring.permission.principal == "apigateway.amazonaws.com" &&
+      module.webhook_api.wiring.permission.action == "lambda:InvokeFunction" &&
+      module.webhook_api.wiring.permission.function_name == module.webhooks.function_name
+    )
+    error_message = "API Gateway may invoke the webhook function"
+  }
+  assert {
+    condition = (
+      module.webhook_api.wiring.permission.source_arn == "${module.webhook_api.execution_arn}/*/*/webhooks/*" &&
+      module.webhook_api.execution_arn == "arn:aws:execute-api:eu-west-1:123456789012:mockapi"
+    )
+    error_message = "only from this API's execution ARN, routes under /webhooks/"
+  }
+}
+
+run "the_webhook_function_reads_the_post_index_and_its_secret_and_announces_on_the_bus" {
+  command = apply
+
+  assert {
+    condition     = module.webhooks.wiring.tracing_mode == "Active" && module.webhooks.wiring.package_type == "Image" && module.webhooks.wiring.timeout == 10
+    error_message = "a traced container-image function answering within 10 s"
+  }
+  assert {
+    condition = (
+      module.webhooks.wiring.event_source_mapping == null && module.webhooks.wiring.dead_letter_arn == null &&
+      module.webhooks.wiring.log_retention_days == 30 && module.webhooks.wiring.log_group_name == "/aws/lambda/${module.webhooks.function_name}"
+    )
+    error_message = "invoked synchronously by API Gateway (no queue, no async DLQ); its log group has a retention"
+  }
+  assert {
+    condition     = length(toset([for m in concat([module.poller, module.processor, module.analytics, module.webhooks], values(module.publisher)) : m.wiring.role_name])) == 6
+    error_message = "the webhook function has its own role"
+  }
+  assert {
+    condition = [for st in module.webhooks.wiring.policy.Statement : { sid = st.Sid, actions = st.Action, resources = st.Resource }] == [
+      { sid = "OwnLogs", actions = ["logs:CreateLogStream", "logs:PutLogEvents"], resources = ["arn:aws:logs:eu-west-1:123456789012:log-group:/aws/lambda/socialomega-test-webhooks:*"] },
+      { sid = "Tracing", actions = ["xray:PutTraceSegments", "xray:PutTelemetryRecords"], resources = ["*"] },
+      { sid = "PostIndexRead", actions = ["s3:GetObject"], resources = ["arn:aws:s3:::socialomega-test-123456789012-store/posts/*"] },
+      { sid = "PostIndexList", actions = ["s3:ListBucket"], resources = ["arn:aws:s3:::socialomega-test-123456789012-store"] },
+      { sid = "AnnounceEngagement", actions = ["events:PutEvents"], resources = [module.pipeline.bus.arn] },
+      { sid = "WebhookSecret", actions = ["secretsmanager:GetSecretValue"], resources = [module.pipeline.config.secrets["webhooks"]] },
+    ]
+    error_message = "the webhook function's role: its logs, X-Ray, the store's post index (read; list so a missing post is a 404), PutEvents on the bus, and the webhooks secret, nothing else"
+  }
+  assert {
+    condition = (
+      module.pipeline.bus.arn == "arn:aws:events:eu-west-1:123456789012:event-bus/socialomega-test-bus" &&
+      module.pipeline.config.secrets["webhooks"] == "arn:aws:secretsmanager:eu-west-1:123456789012:secret:socialomega/test/webhooks-AbCdEf"
+    )
+    error_message = "the statements above name the real bus and secret socialomega/<env>/webhooks"
+  }
+  assert {
+    condition     = !strcontains(jsonencode(module.webhooks.wiring.policy), "secretsmanager:PutSecretValue") && !strcontains(jsonencode(module.webhooks.wiring.policy), "s3:PutObject")
+    error_message = "the webhook function writes neither a secret nor the store"
+  }
+  assert {
+    condition     = alltrue([for m in concat([module.poller, module.processor, module.analytics], values(module.publisher)) : !strcontains(jsonencode(m.wiring.policy), module.pipeline.config.secrets["webhooks"])])
+    error_message = "no other function can read the webhooks secret"
+  }
+}
+
+run "engagement_events_reach_the_analytics_queue_with_retries_and_its_dlq" {
+  command = apply
+
+  assert {
+    condition = (
+      module.pipeline.wiring.messaging.engagement_target.event_pattern.source == ["socialomega.webhooks"] &&
+      module.pipeline.wiring.messaging.engagement_target.event_pattern["detail-type"] == ["EngagementReceived"] &&
+      length(module.pipeline.wiring.messaging.engagement_target.event_pattern) == 2
+    )
+    error_message = "the engagement rule matches source socialomega.webhooks, detail-type EngagementReceived"
+  }
+  assert {
+    condition = (
+      module.pipeline.wiring.messaging.engagement_target.arn == module.pipeline.consumers["analytics"].queue_arn &&
+      module.pipeline.wiring.messaging.analytics_target.arn == module.pipeline.consumers["analytics"].queue_arn
+    )
+    error_message = "engagement and status events reach the same analytics queue"
+  }
+  assert {
+    condition = (
+      module.pipeline.wiring.messaging.engagement_target.maximum_retry_attempts == 185 &&
+      module.pipeline.wiring.messaging.engagement_target.maximum_event_age_in_seconds == 86400 &&
+      module.pipeline.wiring.messaging.engagement_target.dead_letter_arn == module.pipeline.wiring.queues["analytics"].dlq_arn &&
+      module.pipeline.wiring.queues["analytics"].dlq_arn == "arn:aws:sqs:eu-west-1:123456789012:socialomega-test-analytics-dlq"
+    )
+    error_message = "the engagement rule target has an explicit retry policy and the analytics DLQ"
+  }
+  assert {
+    condition = alltrue([for p in [module.pipeline.wiring.queues["analytics"].policy, module.pipeline.wiring.queues["analytics"].dlq_policy] :
+      toset([for st in p.Statement : st.Condition.ArnEquals["aws:SourceArn"]]) == toset([
+        module.pipeline.wiring.messaging.analytics_target.rule_arn, module.pipeline.wiring.messaging.engagement_target.rule_arn,
+      ]) &&
+      alltrue([for st in p.Statement : st.Principal.Service == "events.amazonaws.com" && st.Action == "sqs:SendMessage"]) &&
+    length(p.Statement) == 2])
+    error_message = "the analytics queue and its DLQ admit exactly the status and the engagement rule"
+  }
+  assert {
+    condition     = module.pipeline.wiring.messaging.engagement_target.rule_arn != module.pipeline.wiring.messaging.analytics_target.rule_arn
+    error_message = "two distinct rules (the check above tells them apart)"
+  }
+}
+
+run "a_target_may_not_take_a_service_secret_name" {
+  command = plan
+  module {
+    source = "../../modules/pipeline"
+  }
+  variables {
+    targets = [{ name = "webhooks", platform = "rest", spec = {}, endpoint = { url = "https://api.example.com/v1/posts" } }]
+  }
+  expect_failures = [var.targets]
+}
+
+run "target_names_are_unique" {
+  command = plan
+  module {
+    source = "../../modules/pipeline"
+  }
+  variables {
+    targets = [
+      { name = "rest", platform = "rest", spec = {}, endpoint = { url = "https://api.example.com/v1/posts" } },
+      { name = "rest", platform = "rest", spec = {}, endpoint = { url = "https://gallery.example.com/v1/media" } },
+    ]
+  }
+  expect_failures = [var.targets]
 }
 
 run "max_receive_count_below_5_is_rejected" {

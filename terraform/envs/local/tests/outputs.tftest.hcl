@@ -77,3 +77,27 @@ run "each_target_gets_its_own_consumer" {
     error_message = "one publisher consumer per target"
   }
 }
+
+# The local runtime serves the webhook endpoint itself (no API Gateway, no function here), but
+# reads the same secret socialomega/<env>/webhooks: given in var.secrets, it gets its value.
+run "the_webhooks_secret_exists_and_gets_its_sandbox_value" {
+  command = apply
+
+  variables {
+    env = "tfdev"
+    secrets = {
+      lightroom = { client_id = "id", access_token = "token" }
+      rest      = { api_key = "key" }
+      webhooks  = { meta_app_secret = "m", meta_verify_token = "v", x_consumer_secret = "x", linkedin_client_secret = "l" }
+    }
+  }
+
+  assert {
+    condition     = toset(keys(module.pipeline.config.secrets)) == toset(["lightroom", "webhooks", "rest"])
+    error_message = "secrets: lightroom, webhooks and one per target"
+  }
+  assert {
+    condition     = module.pipeline.config.seeded == tolist(["lightroom", "rest", "webhooks"])
+    error_message = "every sandbox secret given, webhooks included, gets its value"
+  }
+}

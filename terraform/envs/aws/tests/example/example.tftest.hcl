@@ -18,8 +18,12 @@ run "the_example_plans" {
   command = plan
 
   assert {
-    condition     = toset(keys(output.functions)) == toset(["poller", "processor", "analytics", "publisher-instagram", "publisher-x", "publisher-facebook", "publisher-linkedin", "publisher-portfolio"])
-    error_message = "the example deploys the four services and one publisher per example target"
+    condition     = toset(keys(output.functions)) == toset(["poller", "processor", "analytics", "webhooks", "publisher-instagram", "publisher-x", "publisher-facebook", "publisher-linkedin", "publisher-portfolio"])
+    error_message = "the example deploys the four services, the webhook function and one publisher per example target"
+  }
+  assert {
+    condition     = module.webhooks.wiring.timeout == 10 && module.webhook_api.stage_name == "v1"
+    error_message = "the example deploys the webhook endpoint (function and API stage v1)"
   }
   assert {
     condition     = aws_scheduler_schedule.poller.schedule_expression == "rate(5 minutes)"
