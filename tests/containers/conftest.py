@@ -34,15 +34,17 @@ POLL_EVERY = 10  # seconds: later polls come from the poller container's own sch
 OUTPUTS = ROOT / ".build" / "compose" / f"{ENV}.outputs.json"
 LOGS = ROOT / ".build" / "compose" / f"{ENV}-containers.log"
 SERVICES = ("poller", "processor", "publisher-rest", "publisher-gallery", "publisher-instagram", "publisher-x",
-            "publisher-facebook", "publisher-linkedin", "analytics")
+            "publisher-facebook", "publisher-linkedin", "analytics", "webhooks")
 # The social fakes of the test's sandbox container, beside Lightroom's and the REST target's ports.
 SOCIAL_PORTS = {"INSTAGRAM": LIGHTROOM_PORT + 2, "X": LIGHTROOM_PORT + 3, "FACEBOOK": LIGHTROOM_PORT + 4,
                 "LINKEDIN": LIGHTROOM_PORT + 5}
+WEBHOOK_PORT = LIGHTROOM_PORT + 6   # the webhooks container's /webhooks/{platform}
 
 
 def compose_env() -> dict[str, str]:
     env = {**os.environ, "LOCALSTACK_PORT": str(LOCALSTACK_PORT), "SANDBOX_LIGHTROOM_PORT": str(LIGHTROOM_PORT),
            "SANDBOX_REST_PORT": str(REST_PORT), "SO_ENV": ENV, "POLL_EVERY": str(POLL_EVERY),
+           "WEBHOOK_PORT": str(WEBHOOK_PORT),
            **{f"SANDBOX_{name}_PORT": str(port) for name, port in SOCIAL_PORTS.items()}}
     if shutil.which("terraform"):
         env.setdefault("TERRAFORM_BIN", shutil.which("terraform"))

@@ -15,8 +15,10 @@ from collections import Counter
 
 import pytest
 
+from socialomega.analytics.aggregate import status_key
 from socialomega.core import store as keys
-from tests.containers.conftest import SERVICES, pending_messages, running_services, wait_until
+from socialomega.sandbox import webhooks as platform_side
+from tests.containers.conftest import SERVICES, WEBHOOK_PORT, pending_messages, running_services, wait_until
 
 # The same assertions as the native integration test, run against the containers' results.
 from tests.integration.test_pipeline import (  # noqa: F401 (collected here)
@@ -65,3 +67,20 @@ def test_the_poller_container_schedule_picks_up_an_edit_and_posts_it_once(sandbo
         {t: "Edited in the container test" for t in TARGETS}
     for target in TARGETS:
         assert store.get(keys.publication_key(photo.id, new_version, target)).data["status"] == "published"
+
+
+def test_the_webhooks_container_records_signed_engagement_once(store, stack, first_run):
+    post = store.get(store.list_keys("posts/facebook/")[0]).data
+    url = f"http://127.0.0.1:{WEBHOOK_PORT}"
+    assert platform_side.verify_endpoint(url, "facebook")
+    like = platform_side.notification("facebook", "like", post["remote_id"])
+    for _ in range(2):   # Meta retries: counted once
+        assert platform_side.deliver(url, "facebook", like).json()["recorded"] == 1
+    assert platform_side.deliver(url, "facebook", like, tamper=True).status_code == 401
+
+    def recorded() -> bool:
+        status = store.get(status_key(post["asset_id"]))
+        likes = ((status.data.get("engagement") or {}).get(post["target"]) or {}).get("likes") if status else None
+        return likes == 1 and pending_messages(stack) == 0
+
+    wait_until(recorded, timeout=60, what="the like counted by the analytics container")

@@ -63,7 +63,7 @@ def _reset(outputs: dict[str, Any]) -> None:
 
 @pytest.fixture(scope="session")
 def runtime(stack):
-    rt = LocalRuntime.from_terraform_outputs(stack)
+    rt = LocalRuntime.from_terraform_outputs(stack, webhook_port=0)   # webhooks on any free port
     rt.start()
     yield rt
     rt.stop()

@@ -3,7 +3,8 @@
 `serve` and `apply` are what docker-compose.yml's containers run: `apply` is the one-shot job
 that applies terraform/envs/local for the sandbox and writes the outputs to a JSON file;
 `serve <service>` is one service's container, the local runtime for that service only (its
-own queue(s); the poller its schedule), configured from that file.
+own queue(s); the poller its schedule; `webhooks` the API Gateway stand-in on
+`--webhook-port`), configured from that file.
 """
 
 from __future__ import annotations
@@ -34,8 +35,10 @@ def main(argv: list[str] | None = None) -> int:
     redrive.add_argument("queue", help="consumer name, e.g. processor, publisher-rest, analytics")
     redrive.add_argument("--env", default="local")
     serve = sub.add_parser("serve", help="the local runtime for one service only (one container each)")
-    serve.add_argument("service", help="poller, processor, publisher (every target), publisher-<target>, analytics")
+    serve.add_argument("service", help="poller, processor, publisher (every target), publisher-<target>, analytics, "
+                                        "webhooks")
     serve.add_argument("--env", default="local")
+    serve.add_argument("--webhook-port", type=int, default=8707, help="webhooks: the port of /webhooks/{platform}")
     serve.add_argument("--outputs", help="Terraform outputs JSON written by `apply` (default: ask terraform)")
     apply = sub.add_parser("apply", help="apply terraform/envs/local for the sandbox, write the outputs")
     apply.add_argument("--env", default="local")
@@ -48,7 +51,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     if args.command == "serve":
-        return serve_one(args.service, args.env, args.outputs)
+        return serve_one(args.service, args.env, args.outputs, args.webhook_port)
     if args.command == "apply":
         return apply_for_sandbox(args)
 
@@ -128,25 +131,27 @@ def service_selection(outputs: dict[str, Any], service: str) -> set[str]:
     return names
 
 
-def serve_one(service: str, env: str, outputs_file: str | None) -> int:
+def serve_one(service: str, env: str, outputs_file: str | None, webhook_port: int = 8707) -> int:
     from socialomega.local import terraform
     from socialomega.local.runtime import LocalRuntime, apply_service_env
 
     _wait_for_localstack()
     outputs = json.loads(Path(outputs_file).read_text()) if outputs_file else terraform.outputs_for(env)
-    only = service_selection(outputs, service)
-    if not only:
+    webhooks = service == "webhooks"   # no queue, no schedule: API Gateway's stand-in only
+    only = set() if webhooks else service_selection(outputs, service)
+    if not only and not webhooks:
         known = sorted({"poller", *outputs["consumers"], *(c.get("service", "") for c in outputs["consumers"].values())})
         print(f"unknown service {service!r}; one of: {', '.join(k for k in known if k)}", file=sys.stderr)
         return 2
     apply_service_env(outputs, localstack.ENDPOINT)
     solog.configure()
-    runtime = LocalRuntime.from_terraform_outputs(outputs, only=only)
+    runtime = LocalRuntime.from_terraform_outputs(outputs, only=only, webhook_port=webhook_port if webhooks else None)
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):  # PID 1 in a container: SIGTERM needs a handler
         signal.signal(signum, lambda *_: stop.set())
     runtime.start()
-    print(f"serving {service}: {', '.join(sorted(only))} (LocalStack {localstack.ENDPOINT})", file=sys.stderr, flush=True)
+    what = f"{runtime.webhook_url}/webhooks/{{platform}}" if webhooks else ", ".join(sorted(only))
+    print(f"serving {service}: {what} (LocalStack {localstack.ENDPOINT})", file=sys.stderr, flush=True)
     stop.wait()
     runtime.stop()
     return 0

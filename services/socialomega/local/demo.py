@@ -12,8 +12,27 @@ from socialomega.core.store import MetadataStore
 from socialomega.local import localstack, ops, report, sandbox_config, terraform
 from socialomega.local.runtime import LocalRuntime, apply_service_env
 from socialomega.poller.poll import SourceFailed
+from socialomega.sandbox import webhooks as sandbox_webhooks
 from socialomega.sandbox.server import DEMO_PORTS, Sandbox
 
+
+
+def _fans_engage(store: MetadataStore, webhook_url: str, new_post_keys: set[str]) -> dict[str, int]:
+    """Each platform fake notifies SocialOmega of a fan's engagement on each post of this run,
+    signed as the platform signs it, through the local API Gateway."""
+    counts = {"sent": 0, "recorded": 0, "refused": 0}
+    for key in sorted(new_post_keys):
+        post = store.get(key)
+        platform = post.data["platform"] if post else ""
+        for kind in sandbox_webhooks.NOTIFIED_KINDS.get(platform, ())[:2]:
+            answer = sandbox_webhooks.deliver(webhook_url, platform,
+                                              sandbox_webhooks.notification(platform, kind, post.data["remote_id"]))
+            counts["sent"] += 1
+            if answer.status_code == 200:
+                counts["recorded"] += answer.json().get("recorded", 0)
+            else:
+                counts["refused"] += 1
+    return counts
 
 
 def run_demo(env: str, timeout: float) -> int:
@@ -32,8 +51,11 @@ def run_demo(env: str, timeout: float) -> int:
         })
         print(f"  applied in {seconds:.1f} s")
         apply_service_env(outputs, localstack.ENDPOINT)
-        runtime = LocalRuntime.from_terraform_outputs(outputs)
+        runtime = LocalRuntime.from_terraform_outputs(outputs, webhook_port=0)
         runtime.start()
+        env_vars = outputs["service_env"]
+        store = MetadataStore(aws.client("s3"), env_vars["SO_STORE_BUCKET"])
+        posts_before = set(store.list_keys("posts/"))
         started = time.monotonic()
         try:
             poll = runtime.run_schedule("poller")
@@ -41,9 +63,9 @@ def run_demo(env: str, timeout: float) -> int:
             poll = exc.result
         idle = runtime.wait_until_idle(timeout=timeout)
         elapsed = time.monotonic() - started
+        fans = _fans_engage(store, runtime.webhook_url or "", set(store.list_keys("posts/")) - posts_before)
+        idle = runtime.wait_until_idle(timeout=timeout) and idle
         runtime.stop()
-        env_vars = outputs["service_env"]
-        store = MetadataStore(aws.client("s3"), env_vars["SO_STORE_BUCKET"])
         targets = sorted(name.removeprefix("publisher-") for name in outputs["consumers"] if name.startswith("publisher-"))
         table = report.rows(store, targets)
         new_posts = len(sandbox.rest_posts()) + sum(len(sandbox.social_posts(p)) for p in sandbox.social)
@@ -52,6 +74,9 @@ def run_demo(env: str, timeout: float) -> int:
               + (f", {len(poll['failed'])} failed: {poll['failed']}" if poll["failed"] else ""))
         print(f"pipeline {'finished' if idle else 'DID NOT FINISH'} in {elapsed:.1f} s; "
               f"the sandbox platforms received {new_posts} new post(s) in this run")
+        print(f"engagement: the platforms sent {fans['sent']} signed webhook notification(s) about the new posts "
+              f"to {runtime.webhook_url}/webhooks/<platform>; {fans['recorded']} recorded"
+              + (f", {fans['refused']} REFUSED" if fans["refused"] else ""))
         print()
         print(report.render(table))
         print()
@@ -64,7 +89,8 @@ def run_demo(env: str, timeout: float) -> int:
         print(f"  raw renditions     s3://{env_vars['SO_RAW_BUCKET']}/raw/")
         print(f"  variants           s3://{env_vars['SO_PROCESSED_BUCKET']}/processed/")
         print(f"  publications       s3://{env_vars['SO_STORE_BUCKET']}/publications/")
-        print(f"  analytics          s3://{env_vars['SO_STORE_BUCKET']}/analytics/")
+        print(f"  analytics          s3://{env_vars['SO_STORE_BUCKET']}/analytics/ (status/<asset>.json: "
+              "status and engagement per target)")
         print(f"  logs (JSON lines)  {Path(logs).relative_to(localstack.ROOT)}")
         print("run `make demo` again: nothing is published twice. `make down` stops LocalStack.")
         return 0 if idle else 1

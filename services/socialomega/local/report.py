@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from socialomega.analytics.aggregate import status_key
 from socialomega.core import store as keys
 from socialomega.core.store import MetadataStore
 
@@ -19,6 +20,7 @@ class Row:
     status: str
     remote: str
     seconds: float | None
+    engagement: str = ""
 
 
 def rows(store: MetadataStore, targets: list[str]) -> list[Row]:
@@ -28,6 +30,8 @@ def rows(store: MetadataStore, targets: list[str]) -> list[Row]:
         if doc is None:
             continue
         asset = doc.data
+        analytics = store.get(status_key(asset["asset_id"]))
+        engagement = (analytics.data.get("engagement") or {}) if analytics else {}
         version = asset.get("latest_version", "")
         detected = (asset.get("versions", {}).get(version) or {}).get("detected_at")
         title = (asset.get("metadata") or {}).get("title") or ""
@@ -48,14 +52,21 @@ def rows(store: MetadataStore, targets: list[str]) -> list[Row]:
             seconds = None
             if data.get("published_at") and detected:
                 seconds = (datetime.fromisoformat(data["published_at"]) - datetime.fromisoformat(detected)).total_seconds()
-            result.append(Row(asset["asset_id"], title, version, target, data.get("status", "?"), remote, seconds))
+            result.append(Row(asset["asset_id"], title, version, target, data.get("status", "?"), remote, seconds,
+                              _engagement_text(engagement.get(target) or {})))
     return result
 
 
+def _engagement_text(counts: dict[str, Any]) -> str:
+    parts = [f"{counts[name]} {name[:-1] if counts[name] == 1 else name}"
+             for name in ("likes", "comments", "shares") if counts.get(name)]
+    return ", ".join(parts)
+
+
 def render(table: list[Row]) -> str:
-    headers = ("photo", "asset", "target", "status", "remote id / error", "detect->publish")
+    headers = ("photo", "asset", "target", "status", "remote id / error", "detect->publish", "engagement")
     lines = [(r.title[:28], r.asset_id[:12], r.target, r.status, r.remote[:60],
-              "" if r.seconds is None else f"{r.seconds:6.2f} s") for r in table]
+              "" if r.seconds is None else f"{r.seconds:6.2f} s", r.engagement) for r in table]
     widths = [max(len(h), *(len(str(line[i])) for line in lines)) if lines else len(h) for i, h in enumerate(headers)]
     fmt = "  ".join(f"{{:<{w}}}" for w in widths)
     out = [fmt.format(*headers), fmt.format(*("-" * w for w in widths))]

@@ -1,0 +1,62 @@
+"""Engagement webhooks on LocalStack: the platforms' subscription checks and signed
+notifications through the local API Gateway, the webhook handler, the EventBridge rule
+Terraform created, and the analytics aggregator.
+
+Each platform's fake side (`sandbox/webhooks.py`) signs like the platform; every notification
+is delivered twice, as platforms retry, and must count once.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from socialomega.analytics.aggregate import status_key
+from socialomega.local import ops
+from socialomega.sandbox import webhooks as platform_side
+from tests.integration.conftest import wait_idle
+
+pytestmark = pytest.mark.integration
+KINDS = platform_side.NOTIFIED_KINDS
+
+def one_post(store, platform: str) -> dict[str, Any]:
+    keys = store.list_keys(f"posts/{platform}/")
+    assert keys, f"nothing published to {platform}: no post index"
+    return store.get(keys[0]).data
+
+
+@pytest.fixture(scope="module")
+def webhook_url(runtime, first_run) -> str:   # noqa: ARG001 - the posts must exist first
+    assert runtime.webhook_url
+    return runtime.webhook_url
+
+
+@pytest.mark.parametrize("platform", sorted(KINDS))
+def test_each_platforms_subscription_check_is_answered(webhook_url, platform):
+    assert platform_side.verify_endpoint(webhook_url, platform)
+
+
+def test_signed_engagement_reaches_analytics_once_and_forgeries_do_not(store, stack, runtime, webhook_url):
+    posts = {platform: one_post(store, platform) for platform in KINDS}
+    for platform, kinds in KINDS.items():
+        for kind in kinds:
+            notification = platform_side.notification(platform, kind, posts[platform]["remote_id"])
+            for _ in range(2):   # the platform retries: the same notification twice
+                answer = platform_side.deliver(webhook_url, platform, notification)
+                assert answer.status_code == 200, (platform, kind, answer.text)
+                assert answer.json() == {"received": 1, "recorded": 1, "unmatched": 0}
+    forged = platform_side.deliver(webhook_url, "facebook", platform_side.notification(
+        "facebook", "comment", posts["facebook"]["remote_id"]), tamper=True)
+    assert forged.status_code == 401
+    elsewhere = platform_side.deliver(webhook_url, "x", platform_side.notification("x", "like", "1234567890"))
+    assert elsewhere.json() == {"received": 1, "recorded": 0, "unmatched": 1}
+    wait_idle(runtime)
+
+    for platform, kinds in KINDS.items():
+        post = posts[platform]
+        engagement = store.get(status_key(post["asset_id"])).data.get("engagement", {}).get(post["target"])
+        assert engagement is not None, f"no engagement recorded for {platform}"
+        assert {k: engagement.get(f"{k}s", 0) for k in ("like", "comment", "share")} == {
+            k: int(k in kinds) for k in ("like", "comment", "share")}, (platform, engagement)
+    assert ops.dlq_contents({"analytics": stack["consumers"]["analytics"]["dlq_url"]}) == {"analytics": []}
