@@ -53,6 +53,10 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
                                            request_id=(event.get("requestContext") or {}).get("requestId"))
     try:
         answer = _service().handle(request)
+    except config.ConfigError as exc:   # e.g. the webhooks secret has no value yet: an operator's job
+        solog.get_logger().error("webhook_not_configured", error=str(exc)[:300])
+        return {"statusCode": 503, "headers": {"Content-Type": "application/json"},
+                "body": '{"error": "temporarily unavailable"}'}
     except Exception as exc:   # store or EventBridge unavailable: 500, and the platform retries
         solog.get_logger().exception("webhook_failed", error=str(exc)[:300])
         return {"statusCode": 500, "headers": {"Content-Type": "application/json"},

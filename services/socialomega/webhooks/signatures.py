@@ -14,6 +14,12 @@ Sources (see ../shared/reference/platform-apis.md, section 6):
   here as hex HMAC-SHA256(client secret, "hmacsha256=" + raw body), as most client code does.
 
 Signatures are compared in constant time over the raw bytes, before the body is parsed.
+
+The challenge answers are HMACs with the same keys as the signatures (X: the very same
+formula), so an endpoint that answered any challenge would sign any body for whoever asks.
+Challenges are therefore accepted only in the platforms' own formats: X's `crc_token` a
+token of base64/URL-safe characters, LinkedIn's `challengeCode` a UUID, Meta's challenge a
+plain token (no JSON notification can be written in any of these).
 """
 
 from __future__ import annotations
@@ -27,17 +33,20 @@ from dataclasses import dataclass
 from typing import Any
 
 PLATFORMS = ("facebook", "instagram", "x", "linkedin")
-# Meta sends a number; anything else is not echoed back.
-_CHALLENGE = re.compile(r"^[A-Za-z0-9_.-]{1,256}$")
+# Meta sends a number, X a random token, LinkedIn a UUID: nothing else is answered.
+_META_CHALLENGE = re.compile(r"^[A-Za-z0-9_.-]{1,256}$")
+_CRC_TOKEN = re.compile(r"^[A-Za-z0-9+/=_-]{1,256}$")
+_UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 
 
 class Rejected(Exception):
     """The call is not a genuine (or not a configured) platform call: answered, never processed."""
 
-    def __init__(self, status: int, reason: str) -> None:
+    def __init__(self, status: int, reason: str, public: str | None = None) -> None:
         super().__init__(reason)
         self.status = status
-        self.reason = reason
+        self.reason = reason                           # logged
+        self.public = reason if public is None else public   # answered
 
 
 @dataclass(frozen=True)
@@ -58,8 +67,9 @@ class WebhookKeys:
         name = {"facebook": "meta_app_secret", "instagram": "meta_app_secret",
                 "x": "x_consumer_secret", "linkedin": "linkedin_client_secret"}[platform]
         key = getattr(self, name)
-        if not key:
-            raise Rejected(404, f"webhooks for {platform} are not configured (no {name} in the webhooks secret)")
+        if not key:   # the log says which key is missing; the caller only learns "not here"
+            raise Rejected(404, f"webhooks for {platform} are not configured (no {name} in the webhooks secret)",
+                           public="not found")
         return key
 
 
@@ -83,18 +93,18 @@ def answer_challenge(platform: str, query: dict[str, str], keys: WebhookKeys) ->
         if (query.get("hub.mode") != "subscribe" or not keys.meta_verify_token
                 or not hmac.compare_digest(token.encode(), keys.meta_verify_token.encode())):
             raise Rejected(403, "verify token mismatch or not a subscribe request")
-        if not _CHALLENGE.match(challenge):
+        if not _META_CHALLENGE.match(challenge):
             raise Rejected(400, "hub.challenge missing or malformed")
         return Answer(200, challenge, "text/plain")
     if platform == "x":
         crc = query.get("crc_token", "")
-        if not crc:
-            raise Rejected(400, "crc_token missing")
+        if not _CRC_TOKEN.match(crc):
+            raise Rejected(400, "crc_token missing or not a token")
         token = base64.b64encode(_mac(key, crc.encode())).decode()
         return Answer(200, json.dumps({"response_token": f"sha256={token}"}))
     code = query.get("challengeCode", "")
-    if not code:
-        raise Rejected(400, "challengeCode missing")
+    if not _UUID.match(code):
+        raise Rejected(400, "challengeCode missing or not a UUID")
     return Answer(200, json.dumps({"challengeCode": code, "challengeResponse": _mac(key, code.encode()).hex()}))
 
 
