@@ -51,6 +51,10 @@ def test_signed_engagement_reaches_analytics_once_and_forgeries_do_not(store, st
     assert forged.status_code == 401
     elsewhere = platform_side.deliver(webhook_url, "x", platform_side.notification("x", "like", "1234567890"))
     assert elsewhere.json() == {"received": 1, "recorded": 0, "unmatched": 1}
+    # Signed, but a payload this code does not read (X's Activity API envelope): kept, answered 200.
+    unreadable = platform_side.deliver(webhook_url, "x", {"data": {"event_type": "like.create", "payload": {}}})
+    assert unreadable.status_code == 200 and unreadable.json()["unreadable"] is True
+    assert len(store.list_keys("webhooks/unreadable/x/")) == 1
     wait_idle(runtime)
 
     for platform, kinds in KINDS.items():

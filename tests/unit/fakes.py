@@ -61,6 +61,10 @@ class RecordingSender:
             raise RuntimeError("EventBridge unavailable")
         self.bus.append((bus, envelope, source))
 
+    def to_bus_many(self, bus: str, envelopes: list[Any], source: str) -> None:
+        for envelope in envelopes:
+            self.to_bus(bus, envelope, source)
+
     def to_queue(self, url: str, envelope: Any) -> str:
         self.queue.append((url, envelope))
         return f"m-{len(self.queue)}"

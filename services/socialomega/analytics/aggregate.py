@@ -97,16 +97,20 @@ class Aggregator:
             raise InvalidMessage(f"EngagementReceived with unknown kind {kind!r}")
         counter, delta = f"{kind}s", int(payload.get("delta", 1))
 
-        def add(counts: dict[str, int]) -> dict[str, int]:
-            # A removal whose addition was never seen (before SocialOmega published) stops at 0.
-            return {**counts, counter: max(0, counts.get(counter, 0) + delta)}
+        def add(counts: dict[str, Any]) -> dict[str, Any]:
+            # Net sums, never clamped here: a removal may be applied before its addition (the
+            # queue does not keep order), and the pair must still sum to 0. Readers show
+            # negative sums as 0.
+            return {**counts, counter: counts.get(counter, 0) + delta}
 
         def update_status(doc: dict[str, Any] | None) -> dict[str, Any] | None:
             doc = doc or {"asset_id": event.asset_id, "targets": {}, "applied": []}
             if event.event_id in doc["applied"]:
                 return None
             engagement = {name: dict(values) for name, values in doc.get("engagement", {}).items()}
-            engagement[target] = {**add(engagement.get(target, {})), "last_at": event.occurred_at.isoformat()}
+            counts = add(engagement.get(target, {}))
+            counts["last_at"] = max(counts.get("last_at") or "", event.occurred_at.isoformat())
+            engagement[target] = counts
             return {**doc, "engagement": engagement,
                     "applied": (doc["applied"] + [event.event_id])[-MAX_REMEMBERED_EVENTS:]}
 

@@ -30,7 +30,10 @@ def proxy_event(method: str, raw_path: str, headers: dict[str, str], body: bytes
     multi: dict[str, list[str]] = {}
     for name, value in query:
         multi.setdefault(name, []).append(value)
-    text = body.decode("utf-8") if body else None
+    try:   # no binary media types are configured: a body is text, or base64 if it is not UTF-8
+        text, encoded = (body.decode("utf-8") if body else None), False
+    except UnicodeDecodeError:
+        text, encoded = base64.b64encode(body).decode(), True
     return {
         "resource": "/webhooks/{platform}",
         "path": parts.path,
@@ -45,7 +48,7 @@ def proxy_event(method: str, raw_path: str, headers: dict[str, str], body: bytes
                            "requestId": str(uuid.uuid4()), "requestTimeEpoch": int(time.time() * 1000),
                            "path": f"/{stage}{parts.path}", "identity": {"sourceIp": "127.0.0.1"}},
         "body": text,
-        "isBase64Encoded": False,
+        "isBase64Encoded": encoded,
     }
 
 

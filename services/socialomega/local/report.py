@@ -58,9 +58,8 @@ def rows(store: MetadataStore, targets: list[str]) -> list[Row]:
 
 
 def _engagement_text(counts: dict[str, Any]) -> str:
-    parts = [f"{counts[name]} {name[:-1] if counts[name] == 1 else name}"
-             for name in ("likes", "comments", "shares") if counts.get(name)]
-    return ", ".join(parts)
+    shown = {name: max(0, int(counts.get(name) or 0)) for name in ("likes", "comments", "shares")}
+    return ", ".join(f"{n} {name[:-1] if n == 1 else name}" for name, n in shown.items() if n)
 
 
 def render(table: list[Row]) -> str:

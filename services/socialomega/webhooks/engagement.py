@@ -66,7 +66,10 @@ def _meta_changes(doc: dict[str, Any], expected_object: str):
                 yield entry, change.get("field"), change["value"]
 
 
-_FACEBOOK_KINDS = {"reaction": "like", "like": "like", "comment": "comment", "share": "share"}
+# Reactions (of which a like is one) arrive as item "reaction"; the older item "like" is not
+# counted as well, lest one action count twice. "share" is in Meta's item list but no captured
+# payload shows it on a Page post (UNCONFIRMED).
+_FACEBOOK_KINDS = {"reaction": "like", "comment": "comment", "share": "share"}
 
 
 def _facebook(doc: dict[str, Any]) -> list[Engagement]:
@@ -77,6 +80,8 @@ def _facebook(doc: dict[str, Any]) -> list[Engagement]:
         post_id = value.get("post_id")
         if field != "feed" or kind is None or verb not in ("add", "remove") or not post_id:
             continue
+        if kind == "like" and value.get("comment_id"):
+            continue   # a reaction to a comment, not to the post
         sender = (value.get("from") or {}).get("id") if isinstance(value.get("from"), dict) else None
         if sender is not None and str(sender) == str(entry.get("id")):
             continue   # the Page itself (e.g. the post being created, or our own reply)
@@ -109,6 +114,8 @@ def _x(doc: dict[str, Any]) -> list[Engagement]:
         status = event.get("favorited_status") if isinstance(event, dict) else None
         if not isinstance(status, dict) or str((status.get("user") or {}).get("id_str")) != me:
             continue   # we liked someone else's post
+        if str((event.get("user") or {}).get("id_str")) == me:
+            continue   # we liked our own post
         found.append(Engagement("x", str(status.get("id_str")), "like", 1, f"favorite:{event.get('id')}",
                                 _iso(event.get("timestamp_ms"), 1000)))
     for tweet in _list(doc, "tweet_create_events"):

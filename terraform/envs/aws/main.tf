@@ -136,8 +136,14 @@ module "webhooks" {
     # post SocialOmega did not publish (Meta reports every comment on the page) must read as
     # "not ours", not fail the whole notification with a 500 and endless platform retries.
     { sid = "PostIndexList", actions = ["s3:ListBucket"], resources = [local.buckets["store"]] },
-    { sid = "AnnounceEngagement", actions = ["events:PutEvents"], resources = [module.pipeline.bus.arn] },
+    # A signed notification this code cannot read is kept for a person to look at.
+    { sid = "UnreadableWrite", actions = ["s3:PutObject"], resources = ["${local.buckets["store"]}/webhooks/unreadable/*"] },
     { sid = "WebhookSecret", actions = ["secretsmanager:GetSecretValue"], resources = [local.secrets["webhooks"]] },
+  ]
+  # The public-facing function may put only its own events on the bus, never a publisher's.
+  conditional_statements = [
+    { sid = "AnnounceEngagement", actions = ["events:PutEvents"], resources = [module.pipeline.bus.arn],
+    conditions = { StringEquals = { "events:source" = ["socialomega.webhooks"] } } },
   ]
   log_retention_days = var.log_retention_days
 }

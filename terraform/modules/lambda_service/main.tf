@@ -51,12 +51,18 @@ resource "aws_iam_role_policy" "this" {
   role = aws_iam_role.this.id
   policy = jsonencode({
     Version = "2012-10-17"
-    Statement = [for s in local.statements : {
+    Statement = concat([for s in local.statements : {
       Sid      = s.sid
       Effect   = "Allow"
       Action   = s.actions
       Resource = s.resources
-    }]
+      }], [for s in var.conditional_statements : {
+      Sid       = s.sid
+      Effect    = "Allow"
+      Action    = s.actions
+      Resource  = s.resources
+      Condition = s.conditions
+    }])
   })
 }
 

@@ -39,6 +39,17 @@ variable "policy_statements" {
   }))
 }
 
+variable "conditional_statements" {
+  description = "IAM statements that also carry a Condition block: {sid, actions, resources, conditions = {operator = {key = [values]}}}."
+  type = list(object({
+    sid        = string
+    actions    = list(string)
+    resources  = list(string)
+    conditions = map(map(list(string)))
+  }))
+  default = []
+}
+
 variable "queue" {
   description = "SQS queue to consume with an event source mapping (null: none)."
   type = object({

@@ -166,6 +166,6 @@ resource "aws_lambda_permission" "api" {
   action        = "lambda:InvokeFunction"
   function_name = var.function_name
   principal     = "apigateway.amazonaws.com"
-  # This API only, any stage and method, routes under /webhooks/ only.
-  source_arn = "${aws_api_gateway_rest_api.this.execution_arn}/*/*/webhooks/*"
+  # This API's stage only, its methods (GET and POST are the only ones), routes under /webhooks/.
+  source_arn = "${aws_api_gateway_rest_api.this.execution_arn}/${var.stage_name}/*/webhooks/*"
 }

@@ -397,10 +397,10 @@ run "only_this_api_may_invoke_the_webhook_function" {
   }
   assert {
     condition = (
-      module.webhook_api.wiring.permission.source_arn == "${module.webhook_api.execution_arn}/*/*/webhooks/*" &&
+      module.webhook_api.wiring.permission.source_arn == "${module.webhook_api.execution_arn}/v1/*/webhooks/*" &&
       module.webhook_api.execution_arn == "arn:aws:execute-api:eu-west-1:123456789012:mockapi"
     )
-    error_message = "only from this API's execution ARN, routes under /webhooks/"
+    error_message = "only from this API's execution ARN and stage, routes under /webhooks/"
   }
 }
 
@@ -428,10 +428,17 @@ run "the_webhook_function_reads_the_post_index_and_its_secret_and_announces_on_t
       { sid = "Tracing", actions = ["xray:PutTraceSegments", "xray:PutTelemetryRecords"], resources = ["*"] },
       { sid = "PostIndexRead", actions = ["s3:GetObject"], resources = ["arn:aws:s3:::socialomega-test-123456789012-store/posts/*"] },
       { sid = "PostIndexList", actions = ["s3:ListBucket"], resources = ["arn:aws:s3:::socialomega-test-123456789012-store"] },
-      { sid = "AnnounceEngagement", actions = ["events:PutEvents"], resources = [module.pipeline.bus.arn] },
+      { sid = "UnreadableWrite", actions = ["s3:PutObject"], resources = ["arn:aws:s3:::socialomega-test-123456789012-store/webhooks/unreadable/*"] },
       { sid = "WebhookSecret", actions = ["secretsmanager:GetSecretValue"], resources = [module.pipeline.config.secrets["webhooks"]] },
+      { sid = "AnnounceEngagement", actions = ["events:PutEvents"], resources = [module.pipeline.bus.arn] },
     ]
-    error_message = "the webhook function's role: its logs, X-Ray, the store's post index (read; list so a missing post is a 404), PutEvents on the bus, and the webhooks secret, nothing else"
+    error_message = "the webhook function's role: its logs, X-Ray, the store's post index (read; list so a missing post is a 404), keeping unreadable notifications, PutEvents on the bus, and the webhooks secret, nothing else"
+  }
+  assert {
+    condition = [for st in module.webhooks.wiring.policy.Statement : lookup(st, "Condition", null) if st.Sid == "AnnounceEngagement"] == [
+      { StringEquals = { "events:source" = ["socialomega.webhooks"] } }
+    ]
+    error_message = "the public-facing function may put only its own events (source socialomega.webhooks) on the bus"
   }
   assert {
     condition = (
@@ -441,8 +448,8 @@ run "the_webhook_function_reads_the_post_index_and_its_secret_and_announces_on_t
     error_message = "the statements above name the real bus and secret socialomega/<env>/webhooks"
   }
   assert {
-    condition     = !strcontains(jsonencode(module.webhooks.wiring.policy), "secretsmanager:PutSecretValue") && !strcontains(jsonencode(module.webhooks.wiring.policy), "s3:PutObject")
-    error_message = "the webhook function writes neither a secret nor the store"
+    condition     = !strcontains(jsonencode(module.webhooks.wiring.policy), "secretsmanager:PutSecretValue") && length([for st in module.webhooks.wiring.policy.Statement : st if contains(st.Action, "s3:PutObject")]) == 1
+    error_message = "the webhook function writes no secret, and the store only under webhooks/unreadable/ (the statement above)"
   }
   assert {
     condition     = alltrue([for m in concat([module.poller, module.processor, module.analytics], values(module.publisher)) : !strcontains(jsonencode(m.wiring.policy), module.pipeline.config.secrets["webhooks"])])
