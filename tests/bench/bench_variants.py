@@ -268,7 +268,7 @@ def worker(approach: str, path: str, runs: int) -> None:
 # --------------------------------------------------------------------------- driver
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--runs", type=int, default=int(os.environ.get("BENCH_RUNS", 5)))
+    ap.add_argument("--runs", type=int, default=int(os.environ.get("BENCH_RUNS", 9)))
     ap.add_argument("--sizes", default="24,45", help="comma list of 24,45 (megapixels)")
     ap.add_argument("--approaches", default=",".join(APPROACHES))
     ap.add_argument("--keep-images", metavar="DIR", help="write/reuse the generated JPEGs here")
