@@ -51,16 +51,16 @@ def run_demo(env: str, timeout: float) -> int:
         })
         print(f"  applied in {seconds:.1f} s")
         apply_service_env(outputs, localstack.ENDPOINT)
-        runtime = LocalRuntime.from_terraform_outputs(outputs, webhook_port=0)
-        runtime.start()
         env_vars = outputs["service_env"]
         store = MetadataStore(aws.client("s3"), env_vars["SO_STORE_BUCKET"])
         posts_before = set(store.list_keys("posts/"))
+        runtime = LocalRuntime.from_terraform_outputs(outputs, webhook_port=0)
         started = time.monotonic()
-        try:
+        try:   # the poll first: started after it, the schedule's next tick is a full period away
             poll = runtime.run_schedule("poller")
         except SourceFailed as exc:   # an intake failed as a whole: shown below, the rest ran
             poll = exc.result
+        runtime.start()
         idle = runtime.wait_until_idle(timeout=timeout)
         elapsed = time.monotonic() - started
         fans = _fans_engage(store, runtime.webhook_url or "", set(store.list_keys("posts/")) - posts_before)
