@@ -101,16 +101,19 @@ module "publisher" {
 }
 
 module "analytics" {
-  source             = "../../modules/lambda_service"
-  name               = "${local.prefix}-analytics"
-  image_uri          = var.image_uris["analytics"]
-  command            = local.consumers["analytics"].handler
-  timeout            = local.consumers["analytics"].function_timeout
-  memory_size        = var.memory_sizes.analytics
-  environment        = local.env_vars
-  queue              = { arn = local.consumers["analytics"].queue_arn, batch_size = local.consumers["analytics"].batch_size }
-  policy_statements  = concat(local.store_rw, local.own_dlq["analytics"])
-  log_retention_days = var.log_retention_days
+  source      = "../../modules/lambda_service"
+  name        = "${local.prefix}-analytics"
+  image_uri   = var.image_uris["analytics"]
+  command     = local.consumers["analytics"].handler
+  timeout     = local.consumers["analytics"].function_timeout
+  memory_size = var.memory_sizes.analytics
+  environment = local.env_vars
+  queue       = { arn = local.consumers["analytics"].queue_arn, batch_size = local.consumers["analytics"].batch_size }
+  # Every event updates the same day's document by compare-and-swap: more parallel writers
+  # would mostly lose races (8 attempts, then a retry through the queue), not add throughput.
+  maximum_concurrency = 2
+  policy_statements   = concat(local.store_rw, local.own_dlq["analytics"])
+  log_retention_days  = var.log_retention_days
 }
 
 # --- the engagement webhooks: API Gateway -> webhook function -> bus -> analytics queue ------

@@ -33,6 +33,7 @@ output "wiring" {
       event_source_arn        = m.event_source_arn
       batch_size              = m.batch_size
       function_response_types = m.function_response_types
+      maximum_concurrency     = one([for c in m.scaling_config : c.maximum_concurrency])
     }])
   }
 }

@@ -118,6 +118,14 @@ run "every_consumer_has_a_mapping_with_partial_batch_failures" {
     error_message = "analytics must consume its queue with ReportBatchItemFailures"
   }
   assert {
+    condition = (
+      module.analytics.wiring.event_source_mapping.maximum_concurrency == 2 &&
+      alltrue([for k, m in module.publisher : m.wiring.event_source_mapping.maximum_concurrency == 2]) &&
+      module.processor.wiring.event_source_mapping.maximum_concurrency == null
+    )
+    error_message = "analytics (one compare-and-swap document per day) and each publisher (platform rate limits) run at most 2 at a time; the processor is not capped"
+  }
+  assert {
     condition     = module.poller.wiring.event_source_mapping == null
     error_message = "the poller is scheduled, not queue-driven"
   }
