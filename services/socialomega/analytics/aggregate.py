@@ -13,6 +13,7 @@ platform's notification, so a notification the platform delivers twice counts on
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -42,88 +43,77 @@ def _seconds_between(start: str | None, end: str | None) -> float | None:
     return round((datetime.fromisoformat(end) - datetime.fromisoformat(start)).total_seconds(), 3)
 
 
+Change = Callable[[dict[str, Any]], dict[str, Any]]
+
+
 class Aggregator:
     def __init__(self, store: MetadataStore) -> None:
         self.store = store
 
     def apply(self, event: Envelope) -> None:
         self.store.claim(event_log_key(event), event.model_dump(mode="json"))
+        target = str(event.payload.get("target", "unknown"))
+        day = event.occurred_at.strftime("%Y-%m-%d")
         if event.type == "EngagementReceived":
-            self._apply_engagement(event)
-            return
+            status_change, daily_change = self._engagement(event, target)
+        else:
+            status_change, daily_change = self._publish_result(event, target)
+        self._apply_once(event, status_key(event.asset_id), {"asset_id": event.asset_id, "targets": {}},
+                         status_change)
+        self._apply_once(event, daily_key(day), {"day": day, "counts": {}}, daily_change)
+        solog.get_logger().info("analytics_recorded", target=target, day=day)
+
+    def _apply_once(self, event: Envelope, key: str, empty: dict[str, Any], change: Change) -> None:
+        """Compare-and-swap `change` into the document at `key`, unless it already holds this event."""
+        def update(doc: dict[str, Any] | None) -> dict[str, Any] | None:
+            doc = doc or {**empty, "applied": []}
+            if event.event_id in doc["applied"]:
+                return None
+            return {**doc, **change(doc), "applied": (doc["applied"] + [event.event_id])[-MAX_REMEMBERED_EVENTS:]}
+
+        self.store.update(key, update)
+
+    @staticmethod
+    def _publish_result(event: Envelope, target: str) -> tuple[Change, Change]:
         payload = event.payload
-        target = str(payload.get("target", "unknown"))
-        finished_at = payload.get("published_at") or payload.get("failed_at") or event.occurred_at.isoformat()
+        row = {
+            "status": "published" if event.type == "PublishSucceeded" else payload.get("status", "failed"),
+            "version": payload.get("version"),
+            "platform": payload.get("platform"),
+            "remote_id": payload.get("remote_id"),
+            "remote_url": payload.get("remote_url"),
+            "error": payload.get("error"),
+            "attempts": payload.get("attempts"),
+            "detected_at": payload.get("detected_at"),
+            "finished_at": payload.get("published_at") or payload.get("failed_at") or event.occurred_at.isoformat(),
+            "seconds_to_publish": _seconds_between(payload.get("detected_at"), payload.get("published_at")),
+            "correlation_id": event.correlation_id,
+        }
 
-        def update_status(doc: dict[str, Any] | None) -> dict[str, Any] | None:
-            doc = doc or {"asset_id": event.asset_id, "targets": {}, "applied": []}
-            if event.event_id in doc["applied"]:
-                return None
-            row = {
-                "status": "published" if event.type == "PublishSucceeded" else payload.get("status", "failed"),
-                "version": payload.get("version"),
-                "platform": payload.get("platform"),
-                "remote_id": payload.get("remote_id"),
-                "remote_url": payload.get("remote_url"),
-                "error": payload.get("error"),
-                "attempts": payload.get("attempts"),
-                "detected_at": payload.get("detected_at"),
-                "finished_at": finished_at,
-                "seconds_to_publish": _seconds_between(payload.get("detected_at"), payload.get("published_at")),
-                "correlation_id": event.correlation_id,
-            }
-            return {**doc, "targets": {**doc["targets"], target: row},
-                    "applied": (doc["applied"] + [event.event_id])[-MAX_REMEMBERED_EVENTS:]}
-
-        def update_daily(doc: dict[str, Any] | None) -> dict[str, Any] | None:
-            doc = doc or {"day": day, "counts": {}, "applied": []}
-            if event.event_id in doc["applied"]:
-                return None
+        def count(doc: dict[str, Any]) -> dict[str, Any]:
             counts = {name: dict(values) for name, values in doc["counts"].items()}
             per_target = counts.setdefault(target, {})
             per_target[event.type] = per_target.get(event.type, 0) + 1
-            return {**doc, "counts": counts, "applied": (doc["applied"] + [event.event_id])[-MAX_REMEMBERED_EVENTS:]}
+            return {"counts": counts}
 
-        day = event.occurred_at.strftime("%Y-%m-%d")
-        self.store.update(status_key(event.asset_id), update_status)
-        self.store.update(daily_key(day), update_daily)
-        solog.get_logger().info("analytics_recorded", target=target, day=day)
+        return (lambda doc: {"targets": {**doc["targets"], target: row}}), count
 
-    def _apply_engagement(self, event: Envelope) -> None:
-        payload = event.payload
-        target = str(payload.get("target", "unknown"))
-        kind = str(payload.get("kind", ""))
+    @staticmethod
+    def _engagement(event: Envelope, target: str) -> tuple[Change, Change]:
+        kind = str(event.payload.get("kind", ""))
         if kind not in ENGAGEMENT_KINDS:
             raise InvalidMessage(f"EngagementReceived with unknown kind {kind!r}")
-        counter, delta = f"{kind}s", int(payload.get("delta", 1))
+        counter, delta = f"{kind}s", int(event.payload.get("delta", 1))
 
-        def add(counts: dict[str, Any]) -> dict[str, Any]:
+        def add(doc: dict[str, Any], stamp: bool) -> dict[str, Any]:
             # Net sums, never clamped here: a removal may be applied before its addition (the
             # queue does not keep order), and the pair must still sum to 0. Readers show
             # negative sums as 0.
-            return {**counts, counter: counts.get(counter, 0) + delta}
-
-        def update_status(doc: dict[str, Any] | None) -> dict[str, Any] | None:
-            doc = doc or {"asset_id": event.asset_id, "targets": {}, "applied": []}
-            if event.event_id in doc["applied"]:
-                return None
             engagement = {name: dict(values) for name, values in doc.get("engagement", {}).items()}
-            counts = add(engagement.get(target, {}))
-            counts["last_at"] = max(counts.get("last_at") or "", event.occurred_at.isoformat())
-            engagement[target] = counts
-            return {**doc, "engagement": engagement,
-                    "applied": (doc["applied"] + [event.event_id])[-MAX_REMEMBERED_EVENTS:]}
+            counts = engagement.setdefault(target, {})
+            counts[counter] = counts.get(counter, 0) + delta
+            if stamp:
+                counts["last_at"] = max(counts.get("last_at") or "", event.occurred_at.isoformat())
+            return {"engagement": engagement}
 
-        def update_daily(doc: dict[str, Any] | None) -> dict[str, Any] | None:
-            doc = doc or {"day": day, "counts": {}, "applied": []}
-            if event.event_id in doc["applied"]:
-                return None
-            engagement = {name: dict(values) for name, values in doc.get("engagement", {}).items()}
-            engagement[target] = add(engagement.get(target, {}))
-            return {**doc, "engagement": engagement,
-                    "applied": (doc["applied"] + [event.event_id])[-MAX_REMEMBERED_EVENTS:]}
-
-        day = event.occurred_at.strftime("%Y-%m-%d")
-        self.store.update(status_key(event.asset_id), update_status)
-        self.store.update(daily_key(day), update_daily)
-        solog.get_logger().info("engagement_recorded", target=target, kind=kind, delta=delta, day=day)
+        return (lambda doc: add(doc, stamp=True)), (lambda doc: add(doc, stamp=False))

@@ -17,7 +17,7 @@ from socialomega.core import logging as solog
 from socialomega.core.events import EventSender
 from socialomega.core.store import MetadataStore
 from socialomega.webhooks.service import WebhookRequest, WebhookService
-from socialomega.webhooks.signatures import WebhookKeys
+from socialomega.webhooks.signatures import Answer, WebhookKeys
 
 SECRET_NAME = "webhooks"
 
@@ -55,10 +55,8 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         answer = _service().handle(request)
     except config.ConfigError as exc:   # e.g. the webhooks secret has no value yet: an operator's job
         solog.get_logger().error("webhook_not_configured", error=str(exc)[:300])
-        return {"statusCode": 503, "headers": {"Content-Type": "application/json"},
-                "body": '{"error": "temporarily unavailable"}'}
+        answer = Answer(503, '{"error": "temporarily unavailable"}')
     except Exception as exc:   # store or EventBridge unavailable: 500, and the platform retries
         solog.get_logger().exception("webhook_failed", error=str(exc)[:300])
-        return {"statusCode": 500, "headers": {"Content-Type": "application/json"},
-                "body": '{"error": "temporarily unable to record the notification"}'}
+        answer = Answer(500, '{"error": "temporarily unable to record the notification"}')
     return {"statusCode": answer.status, "headers": {"Content-Type": answer.content_type}, "body": answer.body}
