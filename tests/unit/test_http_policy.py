@@ -5,13 +5,18 @@ import time
 import pytest
 import requests
 
+from socialomega.core.egress import EgressPolicy, UnsafeDestination, check_url
 from socialomega.core.http import (
-    UnsafeDestination,
-    check_destination,
     classify,
     meta_usage_percent,
     retry_after_seconds,
 )
+
+
+def check_destination(url: str, allowed_hosts: list[str] | None, allow_private: bool = False) -> None:
+    """The URL guard with a host allow-list and any port (ports have their own tests)."""
+    hosts = None if allowed_hosts is None else frozenset(allowed_hosts)
+    check_url(url, EgressPolicy(hosts, frozenset(range(1, 65536)), allow_private))
 
 
 def response(status: int, body: bytes = b"{}", headers: dict | None = None) -> requests.Response:

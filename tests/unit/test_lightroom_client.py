@@ -36,7 +36,8 @@ class SleepRecorder:
 def make_client(sandbox, sleeps=None, **kwargs) -> LightroomClient:
     creds = sandbox.credentials
     return LightroomClient(sandbox.lightroom_url, creds["lightroom_api_key"], creds["lightroom_token"],
-                           sleep=sleeps if sleeps is not None else SleepRecorder(), **kwargs)
+                           sleep=sleeps if sleeps is not None else SleepRecorder(),
+                           **{"allow_private_network": True, **kwargs})
 
 
 def api_calls(state, fragment: str) -> list[dict]:
@@ -137,7 +138,8 @@ def test_expired_token_is_an_auth_error_without_retries(sandbox, lr):
 
 
 def test_bad_api_key_is_an_auth_error(sandbox, lr):
-    client = LightroomClient(sandbox.lightroom_url, "wrong-key", "sandbox-access-token", sleep=SleepRecorder())
+    client = LightroomClient(sandbox.lightroom_url, "wrong-key", "sandbox-access-token", sleep=SleepRecorder(),
+                             allow_private_network=True)
     with pytest.raises(LightroomAuthError) as exc:
         client.health()
     assert exc.value.status == 403 and exc.value.code == "403003"

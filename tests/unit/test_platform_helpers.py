@@ -1,5 +1,6 @@
 from datetime import UTC, datetime
 
+from socialomega.core.egress import EgressPolicy
 from socialomega.publishers.platform import parse_time, unsafe_destination
 
 
@@ -12,6 +13,8 @@ def test_parse_time_reads_graph_iso_and_naive_values_as_aware_utc():
 
 
 def test_unsafe_destination_is_a_permanent_outcome():
-    unsafe = unsafe_destination("ftp://graph.facebook.com/x", ["graph.facebook.com"], allow_private=False)
+    graph = EgressPolicy.of("https://graph.facebook.com")
+    unsafe = unsafe_destination("ftp://graph.facebook.com/x", lambda: graph)
     assert unsafe is not None and (unsafe.kind, unsafe.code) == ("permanent", "unsafe_destination")
-    assert unsafe_destination("http://127.0.0.1:9/x", None, allow_private=True) is None
+    sandbox = EgressPolicy.of("http://127.0.0.1:9", allow_private=True)
+    assert unsafe_destination("http://127.0.0.1:9/x", lambda: sandbox) is None

@@ -1,6 +1,7 @@
 """The one HTTP policy for calls to platforms.
 
-* Every call has a connect and a read timeout; redirects are not followed.
+* Every call goes through an `egress.session(policy)` (the SSRF guard), has a connect and a
+  read timeout, and follows no redirect.
 * Nothing here retries a POST: posting is not idempotent, so retries happen at the
   queue level (the message comes back) where the publication claim decides what to do.
 * `classify` turns a response or an exception into one of six outcomes that every
@@ -11,15 +12,14 @@
 from __future__ import annotations
 
 import email.utils
-import ipaddress
 import json
-import socket
 import time
 from dataclasses import dataclass
 from typing import Any, Literal
-from urllib.parse import urlsplit
 
 import requests
+
+from socialomega.core.egress import UnsafeDestination
 
 DEFAULT_TIMEOUT = (5.0, 20.0)  # (connect, read) seconds
 
@@ -37,13 +37,6 @@ class Outcome:
     @property
     def ok(self) -> bool:
         return self.kind == "ok"
-
-
-def session() -> requests.Session:
-    s = requests.Session()
-    s.max_redirects = 0
-    s.headers["User-Agent"] = "SocialOmega/0.1 (+https://github.com/socialomega)"
-    return s
 
 
 def retry_after_seconds(value: str | None, now: float | None = None) -> float | None:
@@ -87,6 +80,12 @@ def classify(response: requests.Response | None = None, error: BaseException | N
         # Only the exception's type: requests quotes the URL in its text, and a pre-signed
         # upload URL (LinkedIn) or a query token would reach the record, the events and logs.
         message = type(error).__name__
+        if isinstance(error, UnsafeDestination):
+            # The guard's message names scheme, host and port only (core/egress.py).
+            return Outcome("permanent", code="unsafe_destination", message=str(error)[:300])
+        if isinstance(error, requests.exceptions.InvalidURL | requests.exceptions.InvalidSchema
+                      | requests.exceptions.MissingSchema):
+            return Outcome("permanent", code="unsafe_destination", message=message)
         if isinstance(error, requests.ConnectTimeout | requests.ConnectionError) and not isinstance(
             error, requests.ReadTimeout
         ):
@@ -278,30 +277,7 @@ def _error_message(response: requests.Response, body: Any) -> str:
                 if isinstance(err.get(key), str):
                     return err[key][:300]
         elif isinstance(err, str):
-            return err[:300]
+            # {"error": "invalid_request", "error_description"|"message": "..."} (OAuth 2.0, many REST APIs)
+            detail = next((body[k] for k in ("error_description", "message", "detail") if isinstance(body.get(k), str)), "")
+            return f"{err}: {detail}"[:300] if detail else err[:300]
     return str(body)[:300]
-
-
-class UnsafeDestination(ValueError):
-    """The URL points somewhere a publisher must not call (SSRF guard)."""
-
-
-def check_destination(url: str, allowed_hosts: list[str] | None, allow_private: bool = False) -> None:
-    """OWASP SSRF checks: http(s) only, host on the allow-list, and unless explicitly
-    allowed (local sandbox), no loopback/private/link-local address among all resolved IPs."""
-    parts = urlsplit(url)
-    if parts.scheme not in {"http", "https"}:
-        raise UnsafeDestination(f"scheme {parts.scheme!r} is not allowed")
-    host = parts.hostname or ""
-    if allowed_hosts is not None and host not in allowed_hosts:
-        raise UnsafeDestination(f"host {host!r} is not on the target's allow-list")
-    if allow_private:
-        return
-    try:
-        infos = socket.getaddrinfo(host, parts.port or (443 if parts.scheme == "https" else 80))
-    except socket.gaierror as exc:
-        raise UnsafeDestination(f"host {host!r} does not resolve: {exc}") from exc
-    for info in infos:
-        ip = ipaddress.ip_address(info[4][0])
-        if not ip.is_global:
-            raise UnsafeDestination(f"host {host!r} resolves to non-public address {ip}")

@@ -17,7 +17,7 @@ from socialomega.sandbox.server import SOCIAL_FAKES
 def lightroom_settings(lightroom_url: str) -> dict[str, Any]:
     # The sandbox serves Adobe IMS's token endpoint on the Lightroom fake's own port.
     return {"base_url": lightroom_url, "album": "Publish", "keyword": "", "rendition": "2048",
-            "ims_url": f"{lightroom_url}/ims/token/v3"}
+            "ims_url": f"{lightroom_url}/ims/token/v3", "allow_private_network": True}
 
 
 def targets(urls: dict[str, str], *, gallery: bool = True, misconfigured: bool = False,

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import ipaddress
 from typing import Any
-from urllib.parse import urlsplit
 
-from socialomega.core import aws, config, http
+from socialomega.core import aws, config, egress
 from socialomega.core import logging as solog
 from socialomega.core.events import EventSender
 from socialomega.core.store import MetadataStore
-from socialomega.core.oauth import RotatingToken
+from socialomega.core.egress import EgressPolicy, UnsafeDestination
+from socialomega.core.oauth import RotatingToken, SecretStore
 from socialomega.poller.lightroom import IMS_TOKEN_URL, LightroomClient
 from socialomega.poller.lightroom_source import LightroomSource
 from socialomega.poller.poll import Poller, SourceFailed
@@ -21,31 +21,40 @@ def ims_url(selection: dict[str, Any]) -> str:
     """The IMS token endpoint, which receives the client secret and the refresh token: HTTPS,
     or plain HTTP only to a loopback address (the local sandbox)."""
     url = str(selection.get("ims_url") or IMS_TOKEN_URL)
-    parts = urlsplit(url)
-    host = parts.hostname or ""
+    where = egress.origin(url)
+    scheme, host = (where[0], where[1]) if where else ("", "")
     try:
         loopback = host == "localhost" or ipaddress.ip_address(host).is_loopback
     except ValueError:
         loopback = False
-    if parts.scheme != "https" and not (parts.scheme == "http" and loopback):
+    if scheme != "https" and not (scheme == "http" and loopback):
+        shown = f"{scheme}://{host}" if where else "a URL that does not parse plainly"
         raise config.ConfigError(f"lightroom ims_url must be https (plain http only to a loopback sandbox), "
-                                 f"not {parts.scheme}://{host}")
+                                 f"not {shown}")
     return url
 
 
-def lightroom_client(settings: config.Settings, selection: dict[str, Any]) -> LightroomClient:
+def lightroom_client(selection: dict[str, Any], credentials: SecretStore) -> LightroomClient:
     """A client for the configured catalog. With a refresh token (and the client secret) in the
     secret, the 24-hour IMS token is renewed here and the rotated pair written back; without,
-    the access token is used as is until an operator replaces it."""
-    credentials = config.Credentials(settings, "lightroom")
+    the access token is used as is until an operator replaces it.
+
+    The session reaches only the configured API and IMS hosts (core/egress.py); plain http and
+    private addresses only with `allow_private_network` (the local sandbox)."""
     secret = credentials.current()
     if not secret.get("client_id"):
         raise config.ConfigError("the Lightroom secret lacks client_id (the Adobe API key)")
-    session = http.session()
+    token_url = ims_url(selection) if secret.get("refresh_token") else None
+    try:
+        policy = EgressPolicy.of(selection["base_url"], token_url,
+                                 allow_private=selection.get("allow_private_network") is True)
+    except UnsafeDestination as exc:
+        raise config.ConfigError(f"lightroom base_url or ims_url cannot be called: {exc}") from None
+    session = egress.session(policy)
     tokens = None
-    if secret.get("refresh_token"):
+    if token_url:
         tokens = RotatingToken(
-            credentials, ims_url(selection), client_auth="body", session=session,
+            credentials, token_url, client_auth="body", session=session,
             timeout=(3.05, 30.0), log=solog.get_logger(service="poller", component="ims"), what="Lightroom",
             default_expires_in=86400)
     return LightroomClient(base_url=selection["base_url"], api_key=secret["client_id"],
@@ -62,7 +71,7 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         images_queue_url=settings.images_queue_url,
     )
     selection = config.parameter(settings, "lightroom")
-    lightroom = lightroom_client(settings, selection)
+    lightroom = lightroom_client(selection, config.Credentials(settings, "lightroom"))
     result = poller.poll([LightroomSource(lightroom, selection), S3InboxSource(aws.client("s3"), settings.raw_bucket)])
     if lightroom.tokens is not None and lightroom.tokens.unsaved:
         result.failed["source:lightroom"] = ("the renewed Adobe IMS token could not be written back to Secrets "
@@ -71,5 +80,7 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
                                             already_seen=result.already_seen, failed=len(result.failed))
     failures = result.source_failures()
     if failures:
-        raise SourceFailed("; ".join(f"{name}: {reason}" for name, reason in failures.items()), result.as_dict())
+        # Lambda writes an unhandled error's text to the log as it is: redact it here.
+        raise SourceFailed(solog.redact("; ".join(f"{name}: {reason}" for name, reason in failures.items())),
+                           result.as_dict())
     return result.as_dict()

@@ -39,6 +39,7 @@ from urllib.parse import urljoin, urlsplit
 
 import requests
 
+from socialomega.core import egress
 from socialomega.core import logging as solog
 from socialomega.core.oauth import TokenRefreshFailed, TokenRefused
 
@@ -185,7 +186,8 @@ class TokenSource(Protocol):
 class LightroomClient:
     """Reads one Lightroom catalog.
 
-    `base_url` is configuration (`https://lr.adobe.io/` in AWS, the sandbox locally). `sleep`
+    `base_url` is configuration (`https://lr.adobe.io/` in AWS, the sandbox locally); pagination
+    links are followed only on its scheme, host and port. `sleep`
     and `rng` are injectable so tests can check the backoff without waiting.
     """
 
@@ -206,6 +208,7 @@ class LightroomClient:
         rng: Callable[[], float] = random.random,
         catalog_id: str | None = None,
         tokens: TokenSource | None = None,
+        allow_private_network: bool = False,
     ) -> None:
         if not api_key or not (access_token or tokens):
             raise ValueError("api_key and an access_token or a token source are required")
@@ -219,7 +222,10 @@ class LightroomClient:
         self.backoff_max = backoff_max
         self.max_retry_after = max_retry_after
         self.max_rendition_bytes = max_rendition_bytes
-        self.session = session or requests.Session()
+        # Without a session, one that reaches the API host only (`allow_private_network`: the
+        # local sandbox on loopback). The poller passes one that also reaches Adobe IMS.
+        self.session = session or egress.session(
+            egress.EgressPolicy.of(self.base_url, allow_private=allow_private_network))
         self._sleep = sleep
         self._rng = rng
         self._catalog_id = catalog_id
@@ -380,7 +386,14 @@ class LightroomClient:
             href = ((body.get("links") or {}).get("next") or {}).get("href")
             if not href:
                 return
-            next_url = urljoin(body.get("base") or url, href)  # RFC 3986 section 5.2
+            try:
+                next_url = urljoin(str(body.get("base") or url), str(href))  # RFC 3986 section 5.2
+            except ValueError:
+                raise LightroomError("pagination link does not parse: refused") from None
+            if egress.origin(next_url) is None or egress.origin(next_url) != egress.origin(self.base_url):
+                # `base` and the href come from the response body: following them elsewhere
+                # would hand the bearer token and API key to whoever wrote them.
+                raise LightroomError(f"pagination link {_path(next_url)!r} leaves the API host: refused")
             if next_url in seen:
                 raise LightroomError(f"pagination loop at {_path(next_url)}")
             seen.add(next_url)
@@ -397,6 +410,8 @@ class LightroomClient:
             try:
                 resp = self.session.request(method, url, params=params, headers=self._headers(token, headers),
                                             timeout=self.timeout, allow_redirects=False, stream=stream)
+            except egress.UnsafeDestination as exc:
+                raise LightroomError(f"{method} {_path(url)}: destination refused: {exc}") from None
             except (requests.Timeout, requests.ConnectionError) as exc:
                 outcome = type(exc).__name__
                 if attempt >= self.max_retries:

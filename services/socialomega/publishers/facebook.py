@@ -30,12 +30,12 @@ from typing import Any, ClassVar, Literal
 import requests
 from pydantic import Field, field_validator
 
-from socialomega.core import http
+from socialomega.core import egress, http
 from socialomega.core.config import ConfigError
 from socialomega.core.http import Outcome
 from socialomega.publishers.base import Credentials, ImageAccess, Lookup, Progress, PublishRequest, PublishResult
 from socialomega.publishers.captions import build_caption
-from socialomega.publishers.platform import PlatformSettings, secret_value, logger, parse_time, unsafe_destination
+from socialomega.publishers.platform import PlatformSettings, guarded_session, secret_value, logger, parse_time, unsafe_destination
 
 DEFAULT_HOST = "graph.facebook.com"
 PERMALINK = "https://www.facebook.com/{}"
@@ -66,6 +66,9 @@ class FacebookSettings(PlatformSettings):
     lookup_max_pages: int = Field(4, ge=1, le=20)
     clock_skew_seconds: float = Field(120.0, ge=0, le=3600)
 
+    def egress_hosts(self) -> list[str] | None:
+        return self.allowed_hosts
+
     @field_validator("page_id", mode="before")
     @classmethod
     def _page_id_as_text(cls, value: Any) -> Any:
@@ -81,14 +84,14 @@ class FacebookPublisher:
         self.settings = settings
         self.credentials = credentials
         self.target = target
-        self.session = session or http.session()
+        self.session = session or guarded_session(settings)
 
     # --- publish ----------------------------------------------------------------------------------
     def publish(self, request: PublishRequest, images: ImageAccess, progress: Progress) -> PublishResult:
         s = self.settings
         log = logger(self.platform, request.target).bind(page_id=s.page_id)
         url = self._url("photos")
-        unsafe = unsafe_destination(url, s.allowed_hosts, s.allow_private_network)
+        unsafe = unsafe_destination(url, s.egress_policy)
         if unsafe is not None:
             return PublishResult(unsafe)
         caption = build_caption(self.platform, request.metadata, self.target)
@@ -152,7 +155,7 @@ class FacebookPublisher:
         if since is not None:
             since -= timedelta(seconds=s.clock_skew_seconds)
         url = self._url("photos")
-        unsafe = unsafe_destination(url, s.allowed_hosts, s.allow_private_network)
+        unsafe = unsafe_destination(url, s.egress_policy)
         if unsafe is not None:
             return Lookup.undecided(unsafe.message)
         token = self._token()

@@ -33,17 +33,16 @@ import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar
-from urllib.parse import urlsplit
 
 import requests
 from pydantic import Field, field_validator
 
-from socialomega.core import http
+from socialomega.core import egress, http
 from socialomega.core.config import ConfigError
 from socialomega.core.http import Outcome
 from socialomega.publishers.base import Credentials, ImageAccess, Lookup, Progress, PublishRequest, PublishResult
 from socialomega.publishers.captions import build_caption
-from socialomega.publishers.platform import PlatformSettings, secret_value, StepFailed, logger, parse_time, timeouts, unsafe_destination
+from socialomega.publishers.platform import PlatformSettings, guarded_session, secret_value, StepFailed, logger, parse_time, timeouts, unsafe_destination
 from socialomega.publishers.platform import json_body as _body
 
 PLATFORM = "instagram"
@@ -82,6 +81,9 @@ class InstagramSettings(PlatformSettings):
     quota_retry_seconds: float = Field(3600.0, ge=60)
     lookup_pages: int = Field(4, ge=1, le=20)  # recent-media pages find_post reads (50 each)
 
+    def egress_hosts(self) -> list[str] | None:
+        return self.allowed_hosts
+
     @field_validator("ig_user_id")
     @classmethod
     def _numeric_id(cls, value: str) -> str:
@@ -107,7 +109,7 @@ class InstagramPublisher:
         self.settings = settings
         self.target = target
         self.credentials = credentials
-        self.session = session or http.session()
+        self.session = session or guarded_session(settings)
         self.sleep = sleep
         self.now = now
         self.log = logger(PLATFORM, target.get("name"))
@@ -313,9 +315,7 @@ class InstagramPublisher:
 
     # --- HTTP ---------------------------------------------------------------------------------
     def _check_destination(self) -> None:
-        s = self.settings
-        allowed = s.allowed_hosts if s.allowed_hosts is not None else [urlsplit(s.api_base_url).hostname or ""]
-        unsafe = unsafe_destination(s.api_base_url, allowed, s.allow_private_network)
+        unsafe = unsafe_destination(self.settings.api_base_url, self.settings.egress_policy)
         if unsafe is not None:
             raise StepFailed(unsafe)
 

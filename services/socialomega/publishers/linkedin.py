@@ -31,17 +31,17 @@ import re
 import time
 from collections.abc import Callable
 from typing import Any, ClassVar
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote
 
 import requests
 from pydantic import ConfigDict, Field, field_validator
 
-from socialomega.core import http
+from socialomega.core import egress, http
 from socialomega.core.config import ConfigError
 from socialomega.core.http import Outcome
 from socialomega.publishers.base import Credentials, ImageAccess, Lookup, Progress, PublishRequest, PublishResult
 from socialomega.publishers.captions import build_caption
-from socialomega.publishers.platform import PlatformSettings, secret_value, StepFailed, logger, parse_time, timeouts, unsafe_destination
+from socialomega.publishers.platform import PlatformSettings, guarded_session, secret_value, StepFailed, logger, parse_time, timeouts, unsafe_destination
 
 PLATFORM = "linkedin"
 DEFAULT_API_BASE = "https://api.linkedin.com"
@@ -100,7 +100,14 @@ class LinkedInSettings(PlatformSettings):
 
     @property
     def allowed_upload_hosts(self) -> list[str]:
-        return sorted({*self.upload_hosts, urlsplit(self.api_base_url).hostname or ""} - {""})
+        return sorted({*self.upload_hosts, self.api_host} - {""})
+
+    def egress_hosts(self) -> list[str] | None:
+        return self.allowed_upload_hosts   # the API host and LinkedIn's upload hosts
+
+    def upload_policy(self) -> egress.EgressPolicy:
+        """Where an `uploadUrl` from initializeUpload may point (it receives the bearer token)."""
+        return self.egress_policy()
 
 
 class LinkedInPublisher:
@@ -113,7 +120,7 @@ class LinkedInPublisher:
         self.settings = settings
         self.credentials = credentials
         self.target = dict(target or settings.model_dump())
-        self.session = session or http.session()
+        self.session = session or guarded_session(settings)
         self.sleep = sleep
         self.clock = clock
         self._token: str | None = None
@@ -262,7 +269,7 @@ class LinkedInPublisher:
 
     # --- HTTP -------------------------------------------------------------------------------
     def _check_upload_url(self, url: str) -> None:
-        unsafe = unsafe_destination(url, self.settings.allowed_upload_hosts, self.settings.allow_private_network)
+        unsafe = unsafe_destination(url, self.settings.upload_policy)
         if unsafe is not None:
             raise StepFailed(Outcome(unsafe.kind, code=unsafe.code, message=f"upload URL: {unsafe.message}"))
 
@@ -279,8 +286,7 @@ class LinkedInPublisher:
         call was not acted on, so repeating it is safe even for POST /rest/posts. Only the `final`
         call can end "unknown"; any other timed-out step is simply redone."""
         url = self.settings.api_base_url + path
-        api_host = urlsplit(self.settings.api_base_url).hostname or ""
-        unsafe = unsafe_destination(url, [api_host], self.settings.allow_private_network)
+        unsafe = unsafe_destination(url, self.settings.api_policy)
         if unsafe is not None:
             raise StepFailed(unsafe)
         used: str | None = None

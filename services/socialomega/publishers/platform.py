@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any, ClassVar, Self
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from socialomega.core import http
+from socialomega.core import egress, http
 from socialomega.core.config import ConfigError
+from socialomega.core.egress import EgressPolicy, UnsafeDestination, check_url
 from socialomega.core.http import Outcome
 from socialomega.core.logging import get_logger
 
@@ -29,9 +31,27 @@ class PlatformSettings(BaseModel):
     @field_validator("api_base_url")
     @classmethod
     def _scheme_and_host(cls, value: str) -> str:
-        if not re.match(r"^https?://[^/\s]+$", value.rstrip("/")):
+        if not re.match(r"^https?://[^/\s]+$", value.rstrip("/")) or egress.origin(value) is None:
             raise ValueError("api_base_url must be scheme://host[:port] without a path")
         return value.rstrip("/")
+
+    @property
+    def api_host(self) -> str:
+        where = egress.origin(self.api_base_url)
+        return where[1] if where else ""
+
+    def egress_hosts(self) -> list[str] | None:
+        """Every host this target's publisher may call (its session's allow-list); None: the
+        host of `api_base_url` only. Platforms that upload elsewhere add their hosts."""
+        return None
+
+    def egress_policy(self) -> EgressPolicy:
+        """What the publisher's session may reach (core/egress.py)."""
+        return EgressPolicy.of(self.api_base_url, hosts=self.egress_hosts(), allow_private=self.allow_private_network)
+
+    def api_policy(self) -> EgressPolicy:
+        """The API calls themselves: the host and port of `api_base_url` only."""
+        return EgressPolicy.of(self.api_base_url, allow_private=self.allow_private_network)
 
     @classmethod
     def from_target(cls, target: dict[str, Any]) -> Self:
@@ -76,11 +96,23 @@ def timeouts(read_seconds: float) -> tuple[float, float]:
     return min(http.DEFAULT_TIMEOUT[0], read_seconds), read_seconds
 
 
-def unsafe_destination(url: str, allowed_hosts: list[str] | None, allow_private: bool) -> Outcome | None:
-    """The permanent outcome when `url` fails the SSRF checks of `http.check_destination`, else None."""
+def guarded_session(settings: PlatformSettings) -> Any:
+    """The publisher's session (core/egress.py). When the target's own URLs fail the guard, the
+    session may reach nothing, and each publish ends `unsafe_destination` with the reason at its
+    first check, before any call."""
     try:
-        http.check_destination(url, allowed_hosts, allow_private)
-    except http.UnsafeDestination as exc:
+        return egress.session(settings.egress_policy())
+    except UnsafeDestination:
+        return egress.session(EgressPolicy(hosts=frozenset(), ports=frozenset()))
+
+
+def unsafe_destination(url: str, policy: Callable[[], EgressPolicy]) -> Outcome | None:
+    """The permanent outcome when `url` fails the static SSRF checks of `egress.check_url` under
+    the target's `policy` (or the policy itself cannot be built from the target's URLs), else
+    None. The addresses behind a name are checked when the session connects."""
+    try:
+        check_url(url, policy())
+    except UnsafeDestination as exc:
         return Outcome("permanent", code="unsafe_destination", message=str(exc))
     return None
 

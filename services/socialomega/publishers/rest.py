@@ -16,10 +16,12 @@ from typing import Any, Literal
 
 import requests
 from jinja2.sandbox import SandboxedEnvironment
+from markupsafe import Markup
 from pydantic import BaseModel, ConfigDict, Field
 
-from socialomega.core import http
+from socialomega.core import egress, http
 from socialomega.core.config import ConfigError
+from socialomega.core.logging import register_secret_values
 from socialomega.core.http import Outcome
 from socialomega.publishers.base import ImageAccess, Lookup, Progress, PublishRequest, PublishResult
 
@@ -60,12 +62,27 @@ class RestEndpoint(BaseModel):
     image_url_ttl_seconds: int = 3600
     idempotency_header: str | None = "Idempotency-Key"
 
+    def egress_policy(self) -> egress.EgressPolicy:
+        """The publisher may call `url` and `token_url` (their hosts, or `allowed_hosts`, which
+        must then name both), on their ports; raises UnsafeDestination when either fails."""
+        return egress.EgressPolicy.of(self.url, self.auth.token_url, hosts=self.allowed_hosts,
+                                      allow_private=self.allow_private_network)
+
 
 class InvalidTargetConfig(ConfigError):
     """The target's configuration or secret cannot work; an operator must fix it."""
 
 
-_templates = SandboxedEnvironment(autoescape=False)
+def _as_json(value: Any) -> Any:
+    """Every `{{ expression }}` is written as a JSON value: a title holding `", "admin": true`
+    stays inside its string, whether or not the template says `| tojson` (whose output, already
+    JSON, is kept as it is). Text around the expressions is the operator's own JSON."""
+    if isinstance(value, Markup):
+        return value
+    return Markup(json.dumps(value, ensure_ascii=False))
+
+
+_templates = SandboxedEnvironment(autoescape=False, finalize=_as_json)
 
 
 def render_body(template: str, context: dict[str, Any]) -> dict[str, Any]:
@@ -73,8 +90,9 @@ def render_body(template: str, context: dict[str, Any]) -> dict[str, Any]:
     text = _templates.from_string(template).render(**context)
     try:
         body = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise InvalidTargetConfig(f"body_template did not render valid JSON: {exc}") from exc
+    except (json.JSONDecodeError, RecursionError) as exc:
+        raise InvalidTargetConfig(f"body_template did not render valid JSON (every {{{{ value }}}} is written as "
+                                  f"JSON: do not put quotes around it): {exc}") from None
     if not isinstance(body, dict):
         raise InvalidTargetConfig("body_template must render a JSON object")
     return body
@@ -132,10 +150,18 @@ class RestPublisher:
                  idempotent_retries: bool = True) -> None:
         self.endpoint = endpoint
         self.secret = secret
-        self.session = session or http.session()
+        self._session = session
         # Repeating the call is safe only if the target honours the idempotency header; the
         # target's `idempotent_retries: false` says it does not.
         self.retry_is_safe = bool(endpoint.idempotency_header) and idempotent_retries
+
+    @property
+    def session(self) -> Any:
+        """The guarded session of this endpoint (built on first use, after `publish` has turned an
+        unsafe url or token_url into its outcome)."""
+        if self._session is None:
+            self._session = egress.session(self.endpoint.egress_policy())
+        return self._session
 
     def find_post(self, request: PublishRequest, progress: Progress) -> Lookup:
         return Lookup.undecided("a generic REST target offers no way to look a post up")
@@ -143,9 +169,9 @@ class RestPublisher:
     def publish(self, request: PublishRequest, images: ImageAccess, progress: Progress) -> PublishResult:
         ep = self.endpoint
         try:
-            http.check_destination(ep.url, ep.allowed_hosts, ep.allow_private_network)
+            ep.egress_policy()   # refuses an unsafe url or token_url before any call
             headers = {**ep.headers, **self._auth_headers()}
-        except http.UnsafeDestination as exc:
+        except egress.UnsafeDestination as exc:
             return PublishResult(Outcome("permanent", code="unsafe_destination", message=str(exc)))
         except AuthFailed as exc:
             return PublishResult(exc.outcome)
@@ -219,9 +245,16 @@ class RestPublisher:
         if not outcome.ok:
             raise AuthFailed(Outcome(outcome.kind, outcome.status, "token_" + outcome.code, outcome.message,
                                      outcome.retry_after))
-        body = response.json()
-        _tokens.put(cache_key, body["access_token"], float(body.get("expires_in", 300)))
-        return body["access_token"]
+        try:
+            body = response.json()
+            token = str(body["access_token"])
+            expires_in = float(body.get("expires_in", 300))
+        except (ValueError, KeyError, TypeError):
+            raise AuthFailed(Outcome("retryable", response.status_code, "token_invalid_response",
+                                     "the token endpoint answered without an access_token")) from None
+        register_secret_values(token)
+        _tokens.put(cache_key, token, expires_in)
+        return token
 
     def _secret(self, name: str) -> str:
         value = self.secret.get(name)

@@ -38,12 +38,11 @@ import time
 from collections.abc import Callable
 from datetime import UTC, timedelta
 from typing import Any, ClassVar
-from urllib.parse import urlsplit
 
 import requests
 from pydantic import Field
 
-from socialomega.core import http
+from socialomega.core import egress, http
 from socialomega.core.config import ConfigError
 from socialomega.core.http import Outcome
 from socialomega.core.oauth import RotatingToken, TokenRefreshFailed, TokenRefused
@@ -56,7 +55,7 @@ from socialomega.publishers.base import (
     PublishResult,
 )
 from socialomega.publishers.captions import build_caption
-from socialomega.publishers.platform import PlatformSettings, StepFailed, logger, parse_time, timeouts, unsafe_destination
+from socialomega.publishers.platform import PlatformSettings, guarded_session, StepFailed, logger, parse_time, timeouts, unsafe_destination
 from socialomega.publishers.platform import json_body as _body
 
 PERMALINK = "https://x.com/i/web/status/{id}"
@@ -95,7 +94,7 @@ class XPublisher:
         self.settings = settings
         self.target = target
         self.credentials = credentials
-        self.session = session or http.session()
+        self.session = session or guarded_session(settings)
         self.sleep = sleep
         self.clock = clock
         self.log = logger("x", settings.name)
@@ -310,8 +309,7 @@ class XPublisher:
             raise StepFailed(Outcome(exc.kind, exc.status, f"x:{exc.code}", str(exc), exc.retry_after)) from None
 
     def _check_destination(self) -> None:
-        host = urlsplit(self.settings.api_base_url).hostname or ""
-        unsafe = unsafe_destination(self.settings.api_base_url, [host], self.settings.allow_private_network)
+        unsafe = unsafe_destination(self.settings.api_base_url, self.settings.api_policy)
         if unsafe is not None:
             raise StepFailed(unsafe)
 
