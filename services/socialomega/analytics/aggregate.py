@@ -18,6 +18,7 @@ from datetime import datetime
 from typing import Any
 
 from socialomega.core import logging as solog
+from socialomega.core.consumer import checked_payload
 from socialomega.core.envelope import Envelope, InvalidMessage
 from socialomega.core.store import MetadataStore
 
@@ -51,6 +52,7 @@ class Aggregator:
         self.store = store
 
     def apply(self, event: Envelope) -> None:
+        checked_payload(event)   # e.g. an engagement delta other than -1/+1 is refused, not counted
         self.store.claim(event_log_key(event), event.model_dump(mode="json"))
         target = str(event.payload.get("target", "unknown"))
         day = event.occurred_at.strftime("%Y-%m-%d")

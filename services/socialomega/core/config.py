@@ -7,14 +7,40 @@ import json
 import os
 import threading
 import time
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
 
 from socialomega.core import aws
+from socialomega.core import logging as solog
 
 
 class ConfigError(RuntimeError):
     """Configuration is missing or malformed: an operator must fix it."""
+
+
+# In AWS each function is its own process with its own environment. The local runtime runs
+# every function in one process and sets each one's own variables (e.g. SO_PUBLISHER_TARGET)
+# here for the duration of its invocations; contextvars keep threads apart.
+_function_environment: ContextVar[Mapping[str, str]] = ContextVar("function_environment", default={})
+
+
+def environ() -> Mapping[str, str]:
+    """This function's environment: the process's, plus its own variables when run locally."""
+    own = _function_environment.get()
+    return {**os.environ, **own} if own else os.environ
+
+
+@contextmanager
+def function_environment(values: Mapping[str, str]) -> Iterator[None]:
+    """Run a local invocation with its function's own environment variables."""
+    token = _function_environment.set(dict(values))
+    try:
+        yield
+    finally:
+        _function_environment.reset(token)
 
 
 @dataclass(frozen=True)
@@ -30,8 +56,8 @@ class Settings:
     secret_prefix: str
 
     @classmethod
-    def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
-        environ = os.environ if environ is None else environ
+    def from_env(cls, variables: Mapping[str, str] | None = None) -> Settings:
+        variables = environ() if variables is None else variables
         names = {
             "env": "SO_ENV",
             "raw_bucket": "SO_RAW_BUCKET",
@@ -43,10 +69,10 @@ class Settings:
             "config_prefix": "SO_CONFIG_PREFIX",
             "secret_prefix": "SO_SECRET_PREFIX",
         }
-        missing = [var for var in names.values() if not environ.get(var)]
+        missing = [var for var in names.values() if not variables.get(var)]
         if missing:
             raise ConfigError(f"missing environment variables: {', '.join(missing)}")
-        return cls(**{field: environ[var] for field, var in names.items()})
+        return cls(**{field: variables[var] for field, var in names.items()})
 
 
 class _TTLCache:
@@ -112,6 +138,7 @@ def secret(settings: Settings, name: str, *, fresh: bool = False) -> dict[str, A
             raise ConfigError(f"secret {full} is not a JSON object") from None
         if not isinstance(value, dict):
             raise ConfigError(f"secret {full} is not a JSON object")
+        solog.register_secret_values(value)   # masked wherever they might appear in a log line
         return value
 
     if fresh:

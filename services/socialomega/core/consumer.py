@@ -24,9 +24,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from pydantic import BaseModel, ValidationError
+
+from socialomega.contracts import payloads
 from socialomega.core import aws
 from socialomega.core import logging as solog
-from socialomega.core.envelope import Envelope, EventType, InvalidMessage, parse
+from socialomega.core.envelope import Envelope, EventType, InvalidMessage, parse, problems
 
 MAX_BACKOFF_SECONDS = 900
 
@@ -58,7 +61,23 @@ class Deferred(Exception):
         self.delay_seconds = delay_seconds
 
 
+class InvalidPayload(PermanentFailure, InvalidMessage):
+    """The envelope is sound but its payload does not fit its event type: an invalid message,
+    and a permanent failure, whichever a caller asks about."""
+
+
 RecordHandler = Callable[[Envelope, dict[str, Any]], None]
+
+
+def checked_payload(envelope: Envelope) -> BaseModel:
+    """The envelope's payload checked against its event type's model (contracts/payloads.py).
+    A payload that does not fit is a permanent failure now, with the reason: a malformed message
+    never becomes right by being retried."""
+    try:
+        return payloads.MODELS[envelope.type].model_validate(envelope.payload)
+    except ValidationError as exc:
+        raise InvalidPayload(f"{envelope.type} payload is incomplete or invalid: {problems(exc)}",
+                             "invalid_payload") from None
 
 
 def backoff_seconds(receive_count: int, retry_after: float | None = None) -> int:
@@ -112,7 +131,7 @@ _redrives = _Redrives()
 def dead_letter(record: dict[str, Any], reason: str, code: str, service: str) -> None:
     """Move a record to its DLQ now, keeping the body intact and the reason beside it."""
     attributes = {
-        "so_failure_reason": {"DataType": "String", "StringValue": reason[:1000]},
+        "so_failure_reason": {"DataType": "String", "StringValue": solog.redact(reason)[:1000]},
         "so_failure_code": {"DataType": "String", "StringValue": code},
         "so_failed_service": {"DataType": "String", "StringValue": service},
         "so_failed_at": {"DataType": "String", "StringValue": datetime.now(UTC).isoformat()},

@@ -26,7 +26,13 @@ EventType = Literal[
 
 
 class InvalidMessage(ValueError):
-    """A message body that is not a valid envelope (permanent: never retried)."""
+    """A message body that is not a valid envelope, or whose payload does not fit its event
+    type (permanent: never retried)."""
+
+    def __init__(self, reason: str, code: str = "invalid_message") -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.code = code
 
 
 def utc_now() -> datetime:
@@ -94,12 +100,14 @@ def parse(body: str | bytes | dict[str, Any], expect: EventType | tuple[EventTyp
     try:
         envelope = Envelope.model_validate(data)
     except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in err['loc']) or '<root>'}: {err['msg']}" for err in exc.errors()
-        )
-        raise InvalidMessage(f"not a valid envelope: {problems}") from exc
+        raise InvalidMessage(f"not a valid envelope: {problems(exc)}") from None
     if expect is not None:
         wanted = (expect,) if isinstance(expect, str) else expect
         if envelope.type not in wanted:
             raise InvalidMessage(f"unexpected event type {envelope.type!r}, expected {', '.join(wanted)}")
     return envelope
+
+
+def problems(exc: ValidationError) -> str:
+    """A validation error on one line; never the offending values (they may be long or private)."""
+    return "; ".join(f"{'.'.join(str(p) for p in err['loc']) or '<root>'}: {err['msg']}" for err in exc.errors())

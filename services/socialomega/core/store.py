@@ -41,10 +41,22 @@ class MetadataStore:
         try:
             obj = self.s3.get_object(Bucket=self.bucket, Key=key)
         except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") in {"NoSuchKey", "404"}:
+            code = exc.response.get("Error", {}).get("Code")
+            if code in {"NoSuchKey", "404"}:
+                return None
+            if code == "AccessDenied" and not self._exists(key):
                 return None
             raise
         return Document(key=key, data=json.loads(obj["Body"].read()), etag=obj["ETag"])
+
+    def _exists(self, key: str) -> bool:
+        """Whether `key` exists, by listing exactly its name. S3 answers a missing key with 403
+        unless the caller may list the bucket; each function may list only its own prefixes
+        (an `s3:prefix` condition), and whether S3 applies that condition to the implicit check
+        of GetObject is UNCONFIRMED. An explicit listing of the key's own name carries the prefix,
+        so this works either way; a denied listing raises, as a real permission problem should."""
+        listed = self.s3.list_objects_v2(Bucket=self.bucket, Prefix=key, MaxKeys=1)
+        return any(item.get("Key") == key for item in listed.get("Contents", []))
 
     def put(self, key: str, data: dict[str, Any]) -> str:
         return self.s3.put_object(

@@ -21,7 +21,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from socialomega.core import aws
+from socialomega.core import aws, config
 from socialomega.core import logging as solog
 from socialomega.local.api_gateway import WEBHOOK_HANDLER, WebhookGateway
 from socialomega.local.lambda_context import LambdaContext
@@ -42,6 +42,7 @@ class Consumer:
     batch_size: int = 10
     function_timeout: int = 30
     queue_arn: str = ""
+    environment: dict[str, str] = field(default_factory=dict)   # the function's own variables
 
 
 @dataclass
@@ -127,7 +128,8 @@ class EventSourceMapping:
         self.stats.invocations += 1
         self.stats.records += len(messages)
         try:
-            result = self._handler(event, context) or {}
+            with config.function_environment(self.consumer.environment):
+                result = self._handler(event, context) or {}
         except Exception as exc:  # Lambda: a raised error fails the whole batch
             self.stats.errors += 1
             solog.get_logger(service="local-runtime").exception(
@@ -188,7 +190,8 @@ class LocalRuntime:
                                only: set[str] | None = None, webhook_port: int | None = None) -> LocalRuntime:
         consumers = [
             Consumer(name=name, queue_url=c["queue_url"], handler=c["handler"], batch_size=int(c["batch_size"]),
-                     function_timeout=int(c["function_timeout"]))
+                     function_timeout=int(c["function_timeout"]),
+                     environment={k: str(v) for k, v in (c.get("environment") or {}).items()})
             for name, c in outputs["consumers"].items() if only is None or name in only
         ]
         poller = outputs["poller"]

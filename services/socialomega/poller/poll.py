@@ -8,10 +8,11 @@ never skips a photo.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
+from socialomega.contracts.payloads import MAX_ID, clean_metadata, clean_text
 from socialomega.core import logging as solog
 from socialomega.core import store as keys
 from socialomega.core.envelope import new_event
@@ -69,6 +70,10 @@ class Poller:
         cursor = cursor_doc.data if cursor_doc else {}
         complete = True
         for photo in source.candidates(cursor):
+            # Lightroom metadata and inbox sidecars are anyone's text: a lone surrogate would
+            # fail this photo's event on every poll, and a megabyte title would ride every message.
+            photo = replace(photo, asset_id=clean_text(photo.asset_id, MAX_ID), version=clean_text(photo.version, MAX_ID),
+                            metadata=clean_metadata(photo.metadata))
             marker = keys.detection_key(source.name, photo.asset_id, photo.version)
             if self.store.get(marker) is not None:
                 result.already_seen += 1

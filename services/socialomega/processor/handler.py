@@ -27,6 +27,7 @@ def _service() -> ProcessorService:
         processed_bucket=settings.processed_bucket,
         topic_arn=settings.publish_topic_arn,
         targets=lambda: load_targets(settings),
+        raw_bucket=settings.raw_bucket,
     )
 
 

@@ -13,7 +13,7 @@ from typing import Any
 
 from socialomega.core import logging as solog
 from socialomega.core import store as keys
-from socialomega.core.consumer import PermanentFailure
+from socialomega.core.consumer import PermanentFailure, checked_payload
 from socialomega.core.envelope import Envelope
 from socialomega.core.events import EventSender
 from socialomega.core.store import MetadataStore
@@ -30,9 +30,13 @@ class ProcessorService:
     processed_bucket: str
     topic_arn: str
     targets: Callable[[], list[Target]]
+    # Where originals are (the handler sets it): a message naming another object is refused, so
+    # whoever can write to the images queue cannot have any readable object cut and posted.
+    raw_bucket: str | None = None
 
     def handle(self, envelope: Envelope) -> None:
         log = solog.get_logger()
+        checked_payload(envelope)
         try:
             raw = envelope.payload["raw"]
             version = str(envelope.payload["version"])
@@ -43,6 +47,9 @@ class ProcessorService:
             specs = parse_specs([{"name": t.name, "platform": t.platform, "spec": t.spec} for t in targets])
         except SpecError as exc:
             raise PermanentFailure(f"invalid variant spec configuration: {exc}", "config") from exc
+        if self.raw_bucket is not None and (raw["bucket"] != self.raw_bucket or not raw["key"].startswith("raw/")):
+            raise PermanentFailure(f"the original s3://{raw['bucket']}/{raw['key']} is not under "
+                                   f"s3://{self.raw_bucket}/raw/", "foreign_original")
         params = {"Bucket": raw["bucket"], "Key": raw["key"]}
         if raw.get("version_id"):
             params["VersionId"] = raw["version_id"]

@@ -46,8 +46,13 @@ def publisher_for(settings: config.Settings, target_name: str) -> tuple[Publishe
     raise config.ConfigError(f"target {target.name}: unknown platform {target.platform!r}")
 
 
+# Each publisher function publishes one target, named in its environment by Terraform; the
+# target a message names is checked against it, never trusted.
+TARGET_VARIABLE = "SO_PUBLISHER_TARGET"
+
+
 @cache
-def _service() -> PublishService:
+def _service(target: str) -> PublishService:
     settings = config.Settings.from_env()
     store = MetadataStore(aws.client("s3"), settings.store_bucket)
     return PublishService(
@@ -57,10 +62,20 @@ def _service() -> PublishService:
         event_bus=settings.event_bus,
         publisher_for=lambda name: publisher_for(settings, name),
         caps=DailyCaps(store),
+        own_target=target,
+        variants_bucket=settings.processed_bucket,
     )
 
 
+def own_target() -> str:
+    target = config.environ().get(TARGET_VARIABLE, "")
+    if not target:
+        # Nothing is lost: the batch fails whole and waits in the queue for a fixed deployment.
+        raise config.ConfigError(f"{TARGET_VARIABLE} is not set: a publisher function must know its own target")
+    return target
+
+
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    service = _service()
+    service = _service(own_target())
     return process_batch(event, lambda envelope, _record: service.handle(envelope),
                          service="publisher", expect="PublishRequested")

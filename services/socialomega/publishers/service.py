@@ -28,12 +28,13 @@ from datetime import UTC, datetime
 from typing import Any
 
 from socialomega.core import logging as solog
+from socialomega.core.logging import redact
 from socialomega.core.config import ConfigError
-from socialomega.core.consumer import Deferred, PermanentFailure, RetryLater
+from socialomega.core.consumer import Deferred, PermanentFailure, RetryLater, checked_payload
 from socialomega.core.envelope import Envelope
 from socialomega.core.events import EventSender
 from socialomega.core.http import Outcome
-from socialomega.core.store import Document, post_index_key
+from socialomega.core.store import Document, post_index_key, variant_key
 from socialomega.publishers.base import ImageAccess, Publisher, PublishRequest
 from socialomega.publishers.claims import Claim, ClaimHeld, Publications, StoredProgress
 from socialomega.publishers.quota import DailyCaps, QuotaFull
@@ -68,13 +69,21 @@ class PublishService:
     event_bus: str
     publisher_for: Callable[[str], tuple[Publisher, dict[str, Any]]]  # target -> (publisher, target config)
     caps: DailyCaps | None = None
+    # The function's own target and the variants bucket, from its environment (the handler sets
+    # both): a message naming another target, or an object other than this target's own variant,
+    # is refused. Otherwise whoever can write to the topic could post as any target or make a
+    # platform fetch any object this role can read (the raw originals keep their GPS).
+    own_target: str | None = None
+    variants_bucket: str | None = None
 
     def handle(self, envelope: Envelope) -> str:
         log = solog.get_logger()
+        checked_payload(envelope)
         try:
             request = PublishRequest.from_payload(envelope.asset_id, envelope.correlation_id, envelope.payload)
         except (KeyError, TypeError, ValueError) as exc:
             raise PermanentFailure(f"PublishRequested payload is incomplete: {exc!r}", "invalid_payload") from exc
+        self._check_scope(request)
         try:
             publisher, target_config = self.publisher_for(request.target)
         except KeyError as exc:
@@ -91,6 +100,16 @@ class PublishService:
             return str(reserved.data.get("status"))
         return self._attempt(reserved, request, publisher, target_config, envelope)
 
+    def _check_scope(self, request: PublishRequest) -> None:
+        if self.own_target is not None and request.target != self.own_target:
+            raise PermanentFailure(f"the message names target {request.target!r}; this function publishes "
+                                   f"{self.own_target!r} only", "wrong_target")
+        if self.variants_bucket is not None:
+            own = (self.variants_bucket, variant_key(request.asset_id, request.version, request.target))
+            if (request.image_bucket, request.image_key) != own:
+                raise PermanentFailure(f"the message's image is not this target's own variant (expected "
+                                       f"s3://{own[0]}/{own[1]})", "foreign_variant")
+
     def _attempt(self, claim: Claim, request: PublishRequest, publisher: Publisher,
                  target_config: dict[str, Any], envelope: Envelope) -> str:
         log = solog.get_logger()
@@ -105,14 +124,15 @@ class PublishService:
         except ConfigError as exc:
             # Nothing was sent. Dead-letter now with the reason; redrive once it is fixed.
             self._give_back_slot(claim, request)
-            self.publications.settle(claim, "retrying", last_error={"code": "config", "message": str(exc)})
+            self.publications.settle(claim, "retrying", last_error={"code": "config", "message": redact(str(exc))})
             raise PermanentFailure(f"{request.target}: {exc}", "config") from exc
         outcome = result.outcome
         if outcome.kind not in ("ok", "unknown") and progress.final_marker is not None and not _may_have_acted(outcome):
             progress.forget("final")  # the platform refused the call: no post was made, nothing to look up
         if outcome.ok:
             return self._succeed(claim, request, envelope, result.remote_id, result.remote_url)
-        error = {"code": outcome.code, "message": outcome.message, "http_status": outcome.status}
+        # Platforms quote requests back in their errors: what is stored and announced is redacted.
+        error = {"code": outcome.code, "message": redact(outcome.message), "http_status": outcome.status}
         common = {"platform": request.platform, "correlation_id": request.correlation_id}
         if outcome.kind == "deferred":
             self._give_back_slot(claim, request)
@@ -144,11 +164,11 @@ class PublishService:
             return self._succeed(claim, request, envelope, lookup.remote_id, lookup.remote_url, reconciled=True)
         if lookup.state == "unavailable":
             self.publications.settle(claim, "retrying", last_error={"code": "lookup_unavailable",
-                                                                    "message": lookup.reason, "http_status": None})
+                                                                    "message": redact(lookup.reason), "http_status": None})
             raise RetryLater(f"{request.target}: cannot look the post up yet: {lookup.reason}", lookup.retry_after)
         if lookup.state == "undecided":
             return self._fail(claim, request, envelope, "unconfirmed",
-                              {"code": "unconfirmed", "message": lookup.reason, "http_status": None})
+                              {"code": "unconfirmed", "message": redact(lookup.reason), "http_status": None})
         progress.forget("final")  # absent: the platform never made the post, so post again
         return None
 
