@@ -14,15 +14,65 @@ from typing import Any
 
 import structlog
 
-_SECRET_KEY = re.compile(r"(token|secret|password|authorization|api[_-]?key|signature|credential)", re.I)
-_BEARER = re.compile(r"(?i)\b(bearer|basic)\s+[A-Za-z0-9._~+/=-]+")
-_QUERY_SECRET = re.compile(r"(?i)((?:access_token|token|signature|X-Amz-Signature|key)=)[^&\s\"']+")
+# Names whose values are secret, as dict keys or log fields.
+_SECRET_KEY = re.compile(r"(token|secret|password|passwd|authorization|api[_-]?key|signature|credential|cookie)", re.I)
+_NAMES = (r"access_token|refresh_token|id_token|token|client_secret|secret|password|passwd|api[_-]?key|apikey"
+          r"|x-api-key|signature|x-amz-signature|x-amz-credential|x-amz-security-token|session_token|key|code")
+# An auth scheme and its credentials, anywhere: "Bearer abc", "Basic abc=".
+_SCHEME = re.compile(r"(?i)\b(bearer|basic)\s+[A-Za-z0-9._~+/=-]+")
+# The value of an Authorization or API-key header in any notation: "Authorization: Token abc",
+# "'Authorization': 'OAuth abc'", "X-Api-Key: abc" (a scheme and one credential word).
+_AUTHORIZATION = re.compile(r"(?i)(\b(?:proxy-)?(?:authorization|x-api-key|api[_-]key|x-auth-token)[\"']?\s*[:=]\s*[\"']?)"
+                            r"[^\"'\s,;&}]+(?:[ ][^\"'\s,;&}]+)?")
+# name=value in queries, forms and reprs: "access_token=abc", "client_secret=abc".
+_ASSIGNED = re.compile(rf"(?i)(\b(?:{_NAMES})=)[^&\s\"',}}]+")
+# "name": "value" in JSON and reprs: '"access_token": "abc"', "'X-Api-Key': 'abc'".
+_QUOTED = re.compile(rf"(?i)([\"'](?:{_NAMES})[\"']\s*:\s*)([\"'])(?:\\.|(?!\2).)*\2")
 REDACTED = "[REDACTED]"
+
+# Every secret value the process has loaded (config.secret registers them): masked wherever it
+# appears, whatever the text around it looks like. Patterns above catch the rest.
+_known_values: set[str] = set()
+_known_pattern: re.Pattern[str] | None = None
+_MIN_SECRET_LENGTH = 6   # shorter values would mask ordinary words
+
+
+def register_secret_values(values: Any) -> None:
+    """Mask these secret values (and those nested in dicts and lists) in everything redacted."""
+    global _known_pattern
+    found: set[str] = set()
+
+    def collect(value: Any) -> None:
+        if isinstance(value, str) and len(value) >= _MIN_SECRET_LENGTH:
+            found.add(value)
+        elif isinstance(value, dict):
+            for item in value.values():
+                collect(item)
+        elif isinstance(value, list | tuple):
+            for item in value:
+                collect(item)
+
+    collect(values)
+    if found - _known_values:
+        _known_values.update(found)
+        ordered = sorted(_known_values, key=len, reverse=True)   # longest first: no partial masks
+        _known_pattern = re.compile("|".join(re.escape(v) for v in ordered))
+
+
+def redact(text: str) -> str:
+    """`text` with known secret values, credentials after auth schemes, Authorization values
+    and secret-named parameters masked. For log values, DLQ reasons, stored error messages."""
+    if _known_pattern is not None:
+        text = _known_pattern.sub(REDACTED, text)
+    text = _AUTHORIZATION.sub(r"\1" + REDACTED, text)
+    text = _SCHEME.sub(r"\1 " + REDACTED, text)
+    text = _QUOTED.sub(r"\1\2" + REDACTED + r"\2", text)
+    return _ASSIGNED.sub(r"\1" + REDACTED, text)
 
 
 def _redact_value(value: Any) -> Any:
     if isinstance(value, str):
-        return _QUERY_SECRET.sub(r"\1" + REDACTED, _BEARER.sub(r"\1 " + REDACTED, value))
+        return redact(value)
     if isinstance(value, dict):
         return {k: (REDACTED if _SECRET_KEY.search(str(k)) else _redact_value(v)) for k, v in value.items()}
     if isinstance(value, list | tuple):

@@ -29,6 +29,7 @@ import requests
 
 from socialomega.core import http
 from socialomega.core.config import ConfigError
+from socialomega.core.logging import register_secret_values
 
 __all__ = ["RotatingToken", "SecretStore", "TokenRefreshFailed", "TokenRefused"]
 
@@ -166,6 +167,7 @@ class RotatingToken:
             raise TokenRefreshFailed("retryable" if outcome.ok else outcome.kind,
                                      "token_" + (outcome.code or "invalid_response"),
                                      "token refresh failed", response.status_code, outcome.retry_after)
+        register_secret_values([body.get("access_token"), body.get("refresh_token")])
         expires_in = _number(body.get("expires_in")) or self.default_expires_in
         rotated = {**secret, "access_token": body["access_token"],
                    "refresh_token": body.get("refresh_token") or secret["refresh_token"],

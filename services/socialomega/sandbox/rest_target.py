@@ -102,7 +102,7 @@ class _ApiError(Exception):
 
 @dataclass
 class _Fault:
-    kind: str  # "500" | "429" | "delay"
+    kind: str  # "500" | "429" | "delay" | "echo" (a 400 quoting the request's headers, credentials too)
     remaining: int
     retry_after: int = 1
     delay: float = 0.0
@@ -163,6 +163,8 @@ class RestTarget:
                     elif fault.kind == "429":
                         raise _ApiError(429, "rate_limited", "Too many requests",
                                         {"Retry-After": str(fault.retry_after)})
+                    elif fault.kind == "echo":   # careless APIs quote the request back in errors
+                        raise _ApiError(400, "bad_request", f"Rejected request with headers {dict(request.headers)}")
                     else:
                         raise _ApiError(500, "internal_error", "Injected server error")
             response = getattr(self, "_" + endpoint)(request, **args)
@@ -375,8 +377,8 @@ class RestTarget:
             elif request.method == "POST":
                 body = request.get_json(silent=True) or {}
                 kind = str(body.get("kind", ""))
-                if kind not in ("500", "429", "delay"):
-                    return _json({"error": "kind must be 500, 429 or delay"}, 400)
+                if kind not in ("500", "429", "echo", "delay"):
+                    return _json({"error": "kind must be 500, 429, echo or delay"}, 400)
                 self.faults.append(_Fault(kind=kind, remaining=int(body.get("count", 1)),
                                           retry_after=int(body.get("retry_after", 1)),
                                           delay=float(body.get("delay", 0.0)),

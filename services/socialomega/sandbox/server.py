@@ -2,7 +2,8 @@
 
     with Sandbox(seed=7) as sb:                      # ephemeral ports
         creds = sb.credentials
-        client = LightroomClient(sb.lightroom_url, creds["lightroom_api_key"], creds["lightroom_token"])
+        client = LightroomClient(sb.lightroom_url, creds["lightroom_api_key"], creds["lightroom_token"],
+                                 allow_private_network=True)
         ...
         new_version = sb.edit_photo(asset_id, title="new")   # or POST {sb.lightroom_url}/_sandbox/...
         sb.fail_rest_next(2, status=500)
@@ -215,11 +216,12 @@ class Sandbox:
 
     def fail_rest_next(self, count: int, status: int = 500, retry_after: int = 1, delay: float | None = None,
                        path_contains: str | None = None) -> None:
-        """The next `count` REST target calls answer `status` (500 or 429 + Retry-After), or,
-        with `delay`, are delayed (and then processed) -- longer than a client timeout."""
-        kind = "delay" if delay is not None else str(status)
-        if kind not in ("500", "429", "delay"):
-            raise ValueError("status must be 500 or 429 (or give a delay)")
+        """The next `count` REST target calls answer `status` (500 or 429 + Retry-After, or 400
+        quoting the request's headers back, credentials included, as careless APIs do), or, with
+        `delay`, are delayed (and then processed) -- longer than a client timeout."""
+        kind = "delay" if delay is not None else {400: "echo"}.get(status, str(status))
+        if kind not in ("500", "429", "echo", "delay"):
+            raise ValueError("status must be 500, 429 or 400 (or give a delay)")
         with self.rest.lock:
             self.rest.faults.append(rest_target._Fault(kind=kind, remaining=count, retry_after=retry_after,
                                                        delay=delay or 0.0, path_contains=path_contains))
