@@ -339,7 +339,8 @@ def test_the_local_gateway_hands_the_handler_a_proxy_event():
 # --------------------------------------------------------------------------- analytics
 def engagement(kind="like", delta=1, key="k1", target="facebook"):
     return new_event("EngagementReceived", "asset-1", {"platform": "facebook", "target": target, "kind": kind,
-                                                       "delta": delta, "engagement_key": key})
+                                                       "delta": delta, "engagement_key": key,
+                                                       "remote_id": "104857600000001_5"})
 
 
 def test_analytics_counts_engagement_once_per_event_in_any_order():
@@ -358,3 +359,160 @@ def test_analytics_counts_engagement_once_per_event_in_any_order():
     assert report._engagement_text(counts) == "1 like"   # readers show a negative sum as 0
     with pytest.raises(InvalidMessage):
         aggregator.apply(engagement("follow", key="k5"))
+
+
+# --------------------------------------------------------------------------- hardening after the security review
+@pytest.mark.parametrize("platform, query", [
+    ("facebook", {"hub.mode": "subscribe", "hub.challenge": "1158201444\n",
+                  "hub.verify_token": "sandbox-meta-verify-token"}),
+    ("x", {"crc_token": "abc\n"}),
+    ("linkedin", {"challengeCode": "890e4665-4dfe-4ab1-b689-ed553bceeed6\n"}),
+])
+def test_a_challenge_with_a_trailing_newline_is_not_answered(platform, query):
+    with pytest.raises(Rejected) as exc:
+        answer_challenge(platform, query, KEYS)
+    assert exc.value.status == 400
+
+
+def test_a_surrogate_in_a_verify_token_or_signature_is_refused_not_raised():
+    with pytest.raises(Rejected) as exc:
+        answer_challenge("facebook", {"hub.mode": "subscribe", "hub.challenge": "1",
+                                      "hub.verify_token": "\ud800"}, KEYS)
+    assert exc.value.status == 403
+    with pytest.raises(Rejected) as exc:
+        verify_signature("facebook", {"x-hub-signature-256": "sha256=\ud800"}, BODY, KEYS)
+    assert exc.value.status == 401
+
+
+def test_a_genuine_signature_is_accepted_only_as_the_platform_spells_it():
+    sig = "sha256=" + hmac.new(b"sandbox-meta-app-secret", BODY, hashlib.sha256).hexdigest()
+    verify_signature("facebook", {"x-hub-signature-256": f" \t{sig} "}, BODY, KEYS)   # HTTP's optional whitespace
+    for spelt in (sig + "\n", "\u00a0" + sig, sig + "\u2028", sig.upper(), "SHA256=" + sig[7:]):
+        with pytest.raises(Rejected):
+            verify_signature("facebook", {"x-hub-signature-256": spelt}, BODY, KEYS)
+
+
+def test_an_x_body_in_the_crc_token_format_is_refused_even_with_the_crc_answer_as_signature():
+    # X's CRC answer for token t is exactly the signature of the body t: anyone can mint it.
+    service, sender = service_with_post()
+    crc = service.handle(WebhookRequest("GET", "x", {"crc_token": "abc"}, {}, b""))
+    minted = json.loads(crc.body)["response_token"]
+    answer = service.handle(WebhookRequest("POST", "x", {}, {"x-twitter-webhooks-signature": minted}, b"abc"))
+    assert answer.status == 401 and "minted" not in answer.body
+    assert sender.bus == [] and service.store.list_keys("webhooks/") == []
+
+
+class KeyLimitedStore(FakeStore):
+    """S3 refuses keys over 1,024 bytes (KeyTooLongError): a ClientError, i.e. a 500."""
+
+    def __init__(self):
+        super().__init__()
+        self.read = []
+
+    def get(self, key):
+        self.read.append(key)
+        if len(key.encode("utf-8", "surrogatepass")) > 1024:
+            raise RuntimeError("KeyTooLongError")
+        return super().get(key)
+
+
+@pytest.mark.parametrize("platform", ["facebook", "instagram", "x", "linkedin"])
+@pytest.mark.parametrize("name, body", [
+    ("deep nesting", b"[" * 100_000 + b"]" * 100_000),
+    ("5,000-digit integer", b'{"object": "page", "entry": [{"id": ' + b"9" * 5000 + b"}]}"),
+    ("NaN", b'{"object": "page", "entry": NaN, "for_user_id": NaN, "notifications": NaN}'),
+    ("not UTF-8", b'{"object": "\xff\xfe"}'),
+])
+def test_signed_bodies_json_cannot_read_are_kept_as_unreadable_not_a_500(platform, name, body):
+    store, sender = FakeStore(), RecordingSender()
+    service = WebhookService(store, sender, "bus", lambda: KEYS)
+    answer = service.handle(signed_raw(platform, body))
+    assert answer.status == 200 and json.loads(answer.body)["unreadable"] is True and sender.bus == []
+    (kept,) = store.list_keys("webhooks/unreadable/")
+    assert store.get(kept).data["sha256"] == hashlib.sha256(body).hexdigest()
+
+
+def signed_raw(platform, body):
+    name, value = platform_side.signature_header(platform, body)
+    return WebhookRequest("POST", platform, {}, {name.lower(): value}, body)
+
+
+@pytest.mark.parametrize("remote_id", ["1" * 2048, "é" * 600, "104857600000001_5\n", "104857600000001_5\ud800", ""])
+def test_a_post_id_that_is_not_an_id_of_ours_is_unmatched_and_never_a_store_key(remote_id):
+    store, sender = KeyLimitedStore(), RecordingSender()
+    service = WebhookService(store, sender, "bus", lambda: KEYS)
+    payload = platform_side.notification("facebook", "like", "PLACEHOLDER")
+    payload["entry"][0]["changes"][0]["value"]["post_id"] = remote_id
+    answer = service.handle(signed_raw("facebook", json.dumps(payload).encode()))
+    assert answer.status == 200 and store.read == [] and sender.bus == []
+    assert json.loads(answer.body)["recorded"] == 0
+
+
+def test_a_post_id_that_only_shares_our_post_index_key_is_unmatched():
+    # post_index_key makes ids key-safe: "104857600000001/5" has the key of "104857600000001_5".
+    service, sender = service_with_post()
+    payload = platform_side.notification("facebook", "like", "104857600000001/5")
+    answer = service.handle(signed_request("facebook", payload))
+    assert json.loads(answer.body) == {"received": 1, "recorded": 0, "unmatched": 1} and sender.bus == []
+
+
+def test_an_engagement_key_an_event_cannot_carry_is_unmatched_not_a_500():
+    # A lone surrogate (escaped in the JSON) in the comment id on our post: the event could not be
+    # serialised as UTF-8 for EventBridge, and the platform would retry the 500 for 36 h.
+    service, sender = service_with_post()
+    payload = platform_side.notification("facebook", "comment", "104857600000001_5")
+    payload["entry"][0]["changes"][0]["value"]["comment_id"] = "2_\ud800"
+    answer = service.handle(signed_request("facebook", payload))
+    assert json.loads(answer.body) == {"received": 1, "recorded": 0, "unmatched": 1} and sender.bus == []
+    payload["entry"][0]["changes"][0]["value"]["comment_id"] = "2_" + "9" * 600   # a key of over 512 characters
+    assert json.loads(service.handle(signed_request("facebook", payload)).body)["unmatched"] == 1
+
+
+def test_more_engagement_than_a_platform_batches_is_kept_as_unreadable():
+    from socialomega.webhooks.service import MAX_ENGAGEMENTS
+
+    service, sender = service_with_post("linkedin", "urn:li:share:7")
+    doc = platform_side.notification("linkedin", "like", "urn:li:share:7")
+    doc["notifications"] = [dict(doc["notifications"][0], notificationId=i) for i in range(MAX_ENGAGEMENTS + 1)]
+    answer = service.handle(signed_request("linkedin", doc))
+    assert answer.status == 200 and json.loads(answer.body)["unreadable"] is True and sender.bus == []
+    doc["notifications"] = doc["notifications"][:MAX_ENGAGEMENTS]
+    assert json.loads(service.handle(signed_request("linkedin", doc)).body)["recorded"] == MAX_ENGAGEMENTS
+
+
+def test_unreadable_bodies_fill_at_most_a_fixed_set_of_slots_per_platform_and_day(monkeypatch):
+    from datetime import UTC, datetime
+
+    from socialomega.webhooks import service as webhook_service
+    from socialomega.webhooks.service import UNREADABLE_KEPT_BYTES, UNREADABLE_SLOTS
+
+    monkeypatch.setattr(webhook_service, "utc_now", lambda: datetime(2026, 3, 1, 23, 59, tzinfo=UTC))
+    service, _ = service_with_post()
+    bodies = [json.dumps({"data": {"n": i}}).encode() for i in range(300)]
+    for body in bodies:
+        assert service.handle(signed_raw("x", body)).status == 200
+    kept = service.store.list_keys("webhooks/unreadable/x/")
+    assert 0 < len(kept) <= UNREADABLE_SLOTS
+    first = {}
+    for body in bodies:   # the first body of each slot is the one kept
+        first.setdefault(int(hashlib.sha256(body).hexdigest(), 16) % UNREADABLE_SLOTS, body)
+    for key in kept:
+        slot = int(key.rsplit("/", 1)[1].removesuffix(".json"))
+        assert service.store.get(key).data["body"] == first[slot].decode()
+    assert all(key.startswith("webhooks/unreadable/x/2026-03-01/") for key in kept)   # .../<yyyy-mm-dd>/<slot>.json
+    big = json.dumps({"data": {"pad": "a" * 1_000_000}}).encode()
+    service = WebhookService(FakeStore(), RecordingSender(), "bus", lambda: KEYS)
+    service.handle(signed_raw("linkedin", big))
+    (key,) = service.store.list_keys("webhooks/unreadable/linkedin/")
+    doc = service.store.get(key).data
+    assert len(doc["body"]) == UNREADABLE_KEPT_BYTES and doc["bytes"] == len(big) and doc["truncated"] is True
+
+
+def test_the_handler_answers_400_to_a_body_that_is_not_the_base64_it_claims(monkeypatch):
+    service, sender = service_with_post()
+    monkeypatch.setattr(webhook_handler, "_service", lambda: service)
+    event = {"httpMethod": "POST", "pathParameters": {"platform": "facebook"}, "headers": {},
+             "body": "abc", "isBase64Encoded": True}
+    assert webhook_handler.handler(event, None)["statusCode"] == 400
+    event.update(body="\ud800", isBase64Encoded=False)   # not encodable as UTF-8: just unsigned
+    assert webhook_handler.handler(event, None)["statusCode"] == 401 and sender.bus == []

@@ -14,13 +14,26 @@ Payload shapes (../shared/reference/platform-apis.md, section 6):
   (replies, retweets and quotes of our posts), scoped by `for_user_id`.
 * LinkedIn organization social actions: `notifications[].action` LIKE|COMMENT|SHARE|
   COMMENT_DELETE on `sourcePost`, deduplicated by `notificationId`. UNCONFIRMED first-hand.
+
+The parsers take whatever a signed body holds, so every value may be of any type and size.
+Whatever they report is checked by `well_formed` before it is used: a post id that is not 1-256
+printable ASCII characters, or a notification key that is not 1-512 (a Facebook key joins the
+post id with the item, verb, sender and time), is not one of ours. Such an engagement is
+counted as unmatched and never becomes a store key, a log field in full, or an event (an event
+must serialise as UTF-8: a lone surrogate, which a JSON escape can write, would not).
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
+
+MAX_ID_CHARS = 256
+MAX_KEY_CHARS = 512
+_POST_ID = re.compile(r"[\x21-\x7e]{1,%d}" % MAX_ID_CHARS)    # fullmatch: no space, no control, ASCII
+_KEY = re.compile(r"[\x20-\x7e]{1,%d}" % MAX_KEY_CHARS)
 
 
 class NotANotification(ValueError):
@@ -41,6 +54,20 @@ class Engagement:
         return f"{self.kind}s"
 
 
+def well_formed(engagement: Engagement) -> bool:
+    """Could this be engagement on one of our posts, with an identity an event can carry?"""
+    return bool(_POST_ID.fullmatch(engagement.remote_id) and _KEY.fullmatch(engagement.key))
+
+
+def _brief(value: Any) -> str:
+    """A value for an error message: short, whatever its type, size or depth."""
+    if isinstance(value, str):
+        return repr(value[:40]) + ("..." if len(value) > 40 else "")
+    if value is None or isinstance(value, bool | float) or (isinstance(value, int) and abs(value) < 10**40):
+        return repr(value)
+    return f"a JSON {'number' if isinstance(value, int) else type(value).__name__}"
+
+
 def _iso(seconds: float | int | str | None, scale: float = 1.0) -> str | None:
     try:
         return datetime.fromtimestamp(float(seconds) / scale, UTC).isoformat()  # type: ignore[arg-type]
@@ -57,7 +84,7 @@ def _list(doc: dict[str, Any], name: str) -> list[Any]:
 
 def _meta_changes(doc: dict[str, Any], expected_object: str):
     if doc.get("object") != expected_object:
-        raise NotANotification(f"object is {doc.get('object')!r}, expected {expected_object!r}")
+        raise NotANotification(f"object is {_brief(doc.get('object'))}, expected {expected_object!r}")
     for entry in _list(doc, "entry"):
         if not isinstance(entry, dict):
             raise NotANotification("entry item is not an object")
@@ -160,5 +187,9 @@ def engagements(platform: str, doc: Any) -> list[Engagement]:
         raise NotANotification("body is not a JSON object")
     try:
         return _PARSERS[platform](doc)
-    except (AttributeError, TypeError, KeyError) as exc:   # a field of an unexpected type
-        raise NotANotification(f"unexpected {platform} notification shape: {exc!r}") from exc
+    except NotANotification:
+        raise
+    except (AttributeError, TypeError, KeyError, ValueError) as exc:   # a field of an unexpected type
+        raise NotANotification(f"unexpected {platform} notification shape: {str(exc)[:200]!r}") from exc
+    except RecursionError as exc:   # a field nested too deeply to turn into a string
+        raise NotANotification(f"{platform} notification nested too deeply") from exc

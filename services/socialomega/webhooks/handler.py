@@ -34,9 +34,12 @@ def _service() -> WebhookService:
 
 
 def request_from_event(event: dict[str, Any]) -> WebhookRequest:
-    """The parts of an API Gateway v1 proxy event the service needs."""
+    """The parts of an API Gateway v1 proxy event the service needs. Raises ValueError for a
+    body that is not what the event says it is (base64 that does not decode)."""
     body = event.get("body") or ""
-    raw = base64.b64decode(body) if event.get("isBase64Encoded") else body.encode()
+    # surrogatepass: a text body never fails to encode (a lone surrogate cannot be signed
+    # by a platform, so such a body just fails its signature check).
+    raw = base64.b64decode(body) if event.get("isBase64Encoded") else str(body).encode("utf-8", "surrogatepass")
     return WebhookRequest(
         method=str(event.get("httpMethod", "")).upper(),
         platform=str((event.get("pathParameters") or {}).get("platform", "")),
@@ -47,10 +50,15 @@ def request_from_event(event: dict[str, Any]) -> WebhookRequest:
 
 
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    request = request_from_event(event)
     solog.clear()
-    structlog.contextvars.bind_contextvars(service="webhooks", platform=request.platform,
+    structlog.contextvars.bind_contextvars(service="webhooks",
                                            request_id=(event.get("requestContext") or {}).get("requestId"))
+    try:
+        request = request_from_event(event)
+    except (ValueError, TypeError, AttributeError) as exc:   # binascii.Error is a ValueError
+        solog.get_logger().warning("webhook_rejected", status=400, reason=f"malformed request: {str(exc)[:200]}")
+        return _response(Answer(400, '{"error": "malformed request"}'))
+    structlog.contextvars.bind_contextvars(platform=request.platform[:40])
     try:
         answer = _service().handle(request)
     except config.ConfigError as exc:   # e.g. the webhooks secret has no value yet: an operator's job
@@ -59,4 +67,8 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     except Exception as exc:   # store or EventBridge unavailable: 500, and the platform retries
         solog.get_logger().exception("webhook_failed", error=str(exc)[:300])
         answer = Answer(500, '{"error": "temporarily unable to record the notification"}')
+    return _response(answer)
+
+
+def _response(answer: Answer) -> dict[str, Any]:
     return {"statusCode": answer.status, "headers": {"Content-Type": answer.content_type}, "body": answer.body}

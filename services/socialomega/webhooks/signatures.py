@@ -17,9 +17,20 @@ Signatures are compared in constant time over the raw bytes, before the body is 
 
 The challenge answers are HMACs with the same keys as the signatures (X: the very same
 formula), so an endpoint that answered any challenge would sign any body for whoever asks.
-Challenges are therefore accepted only in the platforms' own formats: X's `crc_token` a
-token of base64/URL-safe characters, LinkedIn's `challengeCode` a UUID, Meta's challenge a
-plain token (no JSON notification can be written in any of these).
+Challenges are therefore accepted only in the platforms' own formats, matched in full (no
+trailing newline or anything else after the token): X's `crc_token` a token of 1-256
+base64/URL-safe characters, LinkedIn's `challengeCode` a UUID, Meta's challenge a plain token.
+What that leaves an unauthenticated caller, per platform:
+* Meta: the challenge is echoed, not signed: nothing to mint.
+* LinkedIn: the answer is HMAC(secret, challengeCode) but a body's signature is
+  HMAC(secret, "hmacsha256=" + body); a UUID never starts with "hmacsha256=": nothing to mint.
+* X: by X's design the CRC answer for token `t` IS the valid signature of the body `t`, so any
+  GET mints a valid signature for a body equal to a token. Such a body is 1-256 characters of
+  [A-Za-z0-9+/=_-]: it can never contain `{`, so it can never be a JSON object and never a
+  readable notification, and it can never produce an event. It is also refused outright
+  (`verify_signature` answers 401 for an X body in the token format: X only ever posts JSON
+  objects), so a minted signature writes nothing either. The token format is not narrowed
+  further: X documents no length or alphabet, and a CRC it fails invalidates the webhook.
 """
 
 from __future__ import annotations
@@ -33,10 +44,12 @@ from dataclasses import dataclass
 from typing import Any
 
 PLATFORMS = ("facebook", "instagram", "x", "linkedin")
-# Meta sends a number, X a random token, LinkedIn a UUID: nothing else is answered.
-_META_CHALLENGE = re.compile(r"^[A-Za-z0-9_.-]{1,256}$")
-_CRC_TOKEN = re.compile(r"^[A-Za-z0-9+/=_-]{1,256}$")
-_UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
+# Meta sends a number, X a random token, LinkedIn a UUID: nothing else is answered. Used with
+# `fullmatch` only (`$` would also accept a trailing newline).
+_META_CHALLENGE = re.compile(r"[A-Za-z0-9_.-]{1,256}")
+_CRC_TOKEN = re.compile(r"[A-Za-z0-9+/=_-]{1,256}")
+_CRC_TOKEN_BODY = re.compile(_CRC_TOKEN.pattern.encode())   # a body whose signature a CRC answer can be
+_UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 
 
 class Rejected(Exception):
@@ -84,6 +97,12 @@ def _mac(key: str, message: bytes) -> bytes:
     return hmac.new(key.encode(), message, hashlib.sha256).digest()
 
 
+def _bytes(value: str) -> bytes:
+    """A header or query value as bytes, for comparison only: never raises (a lone surrogate
+    from a hostile request would make a plain `.encode()` raise)."""
+    return value.encode("utf-8", "surrogatepass")
+
+
 def answer_challenge(platform: str, query: dict[str, str], keys: WebhookKeys) -> Answer:
     """The answer to the platform's subscription check (a GET on the callback URL)."""
     key = keys.key_for(platform)
@@ -91,19 +110,19 @@ def answer_challenge(platform: str, query: dict[str, str], keys: WebhookKeys) ->
         token = query.get("hub.verify_token", "")
         challenge = query.get("hub.challenge", "")
         if (query.get("hub.mode") != "subscribe" or not keys.meta_verify_token
-                or not hmac.compare_digest(token.encode(), keys.meta_verify_token.encode())):
+                or not hmac.compare_digest(_bytes(token), _bytes(keys.meta_verify_token))):
             raise Rejected(403, "verify token mismatch or not a subscribe request")
-        if not _META_CHALLENGE.match(challenge):
+        if not _META_CHALLENGE.fullmatch(challenge):
             raise Rejected(400, "hub.challenge missing or malformed")
         return Answer(200, challenge, "text/plain")
     if platform == "x":
         crc = query.get("crc_token", "")
-        if not _CRC_TOKEN.match(crc):
+        if not _CRC_TOKEN.fullmatch(crc):
             raise Rejected(400, "crc_token missing or not a token")
         token = base64.b64encode(_mac(key, crc.encode())).decode()
         return Answer(200, json.dumps({"response_token": f"sha256={token}"}))
     code = query.get("challengeCode", "")
-    if not _UUID.match(code):
+    if not _UUID.fullmatch(code):
         raise Rejected(400, "challengeCode missing or not a UUID")
     return Answer(200, json.dumps({"challengeCode": code, "challengeResponse": _mac(key, code.encode()).hex()}))
 
@@ -122,5 +141,10 @@ def verify_signature(platform: str, headers: dict[str, str], body: bytes, keys: 
     given = headers.get(header, "")
     if not given:
         raise Rejected(401, f"no {header} header")
-    if not hmac.compare_digest(given.strip().encode(), expected.encode()):
+    # Only HTTP's optional whitespace (space, tab) around the value is ignored.
+    if not hmac.compare_digest(_bytes(given.strip(" \t")), expected.encode()):
         raise Rejected(401, f"{header} does not match the body")
+    if platform == "x" and _CRC_TOKEN_BODY.fullmatch(body):
+        # Anyone can have this signature: it is the CRC answer for a crc_token equal to the body.
+        raise Rejected(401, "x body in the crc_token format: its signature may be a minted CRC answer",
+                       public=f"{header} does not match the body")
