@@ -11,6 +11,10 @@ module "pipeline" {
   sns_kms_key_id     = "alias/aws/sns"
 }
 
+data "aws_partition" "current" {}
+data "aws_region" "current" {}
+data "aws_caller_identity" "current" {}
+
 locals {
   prefix     = "socialomega-${var.env}"
   env_vars   = module.pipeline.service_env
@@ -23,11 +27,35 @@ locals {
   # X rotates refresh tokens on every use, so its publisher writes its own secret back.
   rotating_token_targets = toset([for t in var.targets : t.name if t.platform == "x"])
 
-  store_rw = [
-    { sid = "StoreRead", actions = ["s3:GetObject"], resources = ["${local.buckets["store"]}/*"] },
-    { sid = "StoreWrite", actions = ["s3:PutObject"], resources = ["${local.buckets["store"]}/*"] },
-    { sid = "StoreList", actions = ["s3:ListBucket"], resources = [local.buckets["store"]] },
-  ]
+  # The store-bucket keys each function reads and writes, exactly the services' key layout
+  # (services/socialomega/core/store.py, publishers/quota.py, analytics/aggregate.py), never
+  # the whole bucket: a publisher touches its own target's claims and quota and its platform's
+  # post index, not another target's, nor the analytics. (The webhook function's statements
+  # are written out below.)
+  store_access = merge(
+    {
+      poller    = { read = ["metadata/assets/*", "detections/*", "state/poller/*"], write = ["metadata/assets/*", "detections/*", "state/poller/*"] }
+      processor = { read = ["metadata/assets/*"], write = ["metadata/assets/*"] }
+      analytics = { read = ["analytics/*", "events/*"], write = ["analytics/*", "events/*"] }
+    },
+    # A publisher (one per target): publications/<asset>/<version>/<target>.json (its claims),
+    # quotas/<target>.json, and writes posts/<platform>/<remote id>.json (the index the
+    # webhook function reads) of its target's platform only.
+    { for t in var.targets : "publisher-${t.name}" => {
+      read  = ["publications/*/${t.name}.json", "quotas/${t.name}.json"]
+      write = ["publications/*/${t.name}.json", "quotas/${t.name}.json", "posts/${t.platform}/*"]
+    } },
+  )
+  store_rw = { for name, a in local.store_access : name => [
+    { sid = "StoreRead", actions = ["s3:GetObject"], resources = [for k in a.read : "${local.buckets["store"]}/${k}"] },
+    { sid = "StoreWrite", actions = ["s3:PutObject"], resources = [for k in a.write : "${local.buckets["store"]}/${k}"] },
+  ] }
+  # Without ListBucket S3 answers a missing key with 403 instead of 404. The store lists
+  # exactly a missing key's name as prefix, so listing only the function's own read prefixes
+  # is enough, and shows it no other key.
+  store_list = { for name, a in local.store_access : name => [
+    { sid = "StoreList", actions = ["s3:ListBucket"], resources = [local.buckets["store"]], conditions = { StringLike = { "s3:prefix" = a.read } } },
+  ] }
   # Consumers move permanent failures to their own DLQ themselves, with the reason.
   own_dlq = { for name, c in local.consumers : name => [
     { sid = "OwnDeadLetterQueue", actions = ["sqs:SendMessage", "sqs:GetQueueAttributes", "sqs:GetQueueUrl"], resources = [c.dlq_arn] },
@@ -42,15 +70,17 @@ module "poller" {
   timeout     = module.pipeline.poller.function_timeout
   memory_size = var.memory_sizes.poller
   environment = local.env_vars
-  policy_statements = concat(local.store_rw, [
+  policy_statements = concat(local.store_rw["poller"], [
     { sid = "LightroomSettings", actions = ["ssm:GetParameter"], resources = [local.params["lightroom"]] },
     { sid = "LightroomSecret", actions = ["secretsmanager:GetSecretValue"], resources = [local.secrets["lightroom"]] },
     # Adobe IMS rotates the refresh token on every use: the new pair is written back at once.
     { sid = "RotateLightroomToken", actions = ["secretsmanager:PutSecretValue"], resources = [local.secrets["lightroom"]] },
     { sid = "RawWrite", actions = ["s3:PutObject"], resources = ["${local.buckets["raw"]}/raw/*"] },
     { sid = "InboxRead", actions = ["s3:GetObject"], resources = ["${local.buckets["raw"]}/inbox/*"] },
-    { sid = "InboxList", actions = ["s3:ListBucket"], resources = [local.buckets["raw"]] },
     { sid = "AnnounceAssets", actions = ["sqs:SendMessage"], resources = [local.consumers["processor"].queue_arn] },
+  ])
+  conditional_statements = concat(local.store_list["poller"], [
+    { sid = "InboxList", actions = ["s3:ListBucket"], resources = [local.buckets["raw"]], conditions = { StringLike = { "s3:prefix" = ["inbox/", "inbox/*"] } } },
   ])
   log_retention_days = var.log_retention_days
   # Scheduled invocations are asynchronous: the ones still failing after Lambda's two
@@ -65,15 +95,16 @@ module "processor" {
   command     = local.consumers["processor"].handler
   timeout     = local.consumers["processor"].function_timeout
   memory_size = var.memory_sizes.processor
-  environment = local.env_vars
+  environment = merge(local.env_vars, local.consumers["processor"].environment)
   queue       = { arn = local.consumers["processor"].queue_arn, batch_size = local.consumers["processor"].batch_size }
-  policy_statements = concat(local.store_rw, local.own_dlq["processor"], [
+  policy_statements = concat(local.store_rw["processor"], local.own_dlq["processor"], [
     { sid = "TargetsSettings", actions = ["ssm:GetParameter"], resources = [local.params["targets"]] },
-    { sid = "RawRead", actions = ["s3:GetObject", "s3:GetObjectVersion"], resources = ["${local.buckets["raw"]}/*"] },
+    { sid = "RawRead", actions = ["s3:GetObject", "s3:GetObjectVersion"], resources = ["${local.buckets["raw"]}/raw/*"] },
     { sid = "VariantsWrite", actions = ["s3:PutObject"], resources = ["${local.buckets["processed"]}/processed/*"] },
     { sid = "RequestPublishing", actions = ["sns:Publish"], resources = [module.pipeline.topic_arn] },
   ])
-  log_retention_days = var.log_retention_days
+  conditional_statements = local.store_list["processor"]
+  log_retention_days     = var.log_retention_days
 }
 
 module "publisher" {
@@ -84,19 +115,24 @@ module "publisher" {
   command             = each.value.handler
   timeout             = each.value.function_timeout
   memory_size         = var.memory_sizes.publisher
-  environment         = local.env_vars
+  environment         = merge(local.env_vars, each.value.environment) # + SO_PUBLISHER_TARGET
   queue               = { arn = each.value.queue_arn, batch_size = each.value.batch_size }
   maximum_concurrency = var.publisher_max_concurrency
-  policy_statements = concat(local.store_rw, local.own_dlq[each.key], [
+  policy_statements = concat(local.store_rw[each.key], local.own_dlq[each.key], [
     { sid = "TargetsSettings", actions = ["ssm:GetParameter"], resources = [local.params["targets"]] },
     { sid = "OwnTargetSecret", actions = ["secretsmanager:GetSecretValue"], resources = [local.secrets[trimprefix(each.key, "publisher-")]] },
     # Over quota, a photo is deferred by sending it again, delayed, to the function's own queue.
     { sid = "DeferOnOwnQueue", actions = ["sqs:SendMessage"], resources = [each.value.queue_arn] },
-    { sid = "VariantsRead", actions = ["s3:GetObject", "s3:GetObjectVersion"], resources = ["${local.buckets["processed"]}/processed/*"] },
-    { sid = "AnnounceResults", actions = ["events:PutEvents"], resources = [module.pipeline.bus.arn] },
+    # Its own target's variants only: processed/<asset>/<version>/<target>.<extension>.
+    { sid = "VariantsRead", actions = ["s3:GetObject", "s3:GetObjectVersion"], resources = ["${local.buckets["processed"]}/processed/*/${trimprefix(each.key, "publisher-")}.*"] },
     ], contains(local.rotating_token_targets, trimprefix(each.key, "publisher-")) ? [
     { sid = "RotateOwnTokens", actions = ["secretsmanager:PutSecretValue"], resources = [local.secrets[trimprefix(each.key, "publisher-")]] },
   ] : [])
+  conditional_statements = concat(local.store_list[each.key], [
+    # Only publisher events (PublishSucceeded/PublishFailed), never another service's.
+    { sid = "AnnounceResults", actions = ["events:PutEvents"], resources = [module.pipeline.bus.arn],
+    conditions = { StringEquals = { "events:source" = ["socialomega.publisher"] } } },
+  ])
   log_retention_days = var.log_retention_days
 }
 
@@ -107,13 +143,14 @@ module "analytics" {
   command     = local.consumers["analytics"].handler
   timeout     = local.consumers["analytics"].function_timeout
   memory_size = var.memory_sizes.analytics
-  environment = local.env_vars
+  environment = merge(local.env_vars, local.consumers["analytics"].environment)
   queue       = { arn = local.consumers["analytics"].queue_arn, batch_size = local.consumers["analytics"].batch_size }
   # Every event updates the same day's document by compare-and-swap: more parallel writers
   # would mostly lose races (8 attempts, then a retry through the queue), not add throughput.
-  maximum_concurrency = 2
-  policy_statements   = concat(local.store_rw, local.own_dlq["analytics"])
-  log_retention_days  = var.log_retention_days
+  maximum_concurrency    = 2
+  policy_statements      = concat(local.store_rw["analytics"], local.own_dlq["analytics"])
+  conditional_statements = local.store_list["analytics"]
+  log_retention_days     = var.log_retention_days
 }
 
 # --- the engagement webhooks: API Gateway -> webhook function -> bus -> analytics queue ------
@@ -135,16 +172,18 @@ module "webhooks" {
   environment = local.env_vars
   policy_statements = [
     { sid = "PostIndexRead", actions = ["s3:GetObject"], resources = ["${local.buckets["store"]}/posts/*"] },
-    # Without ListBucket, S3 answers a missing key with 403 instead of 404: an engagement on a
-    # post SocialOmega did not publish (Meta reports every comment on the page) must read as
-    # "not ours", not fail the whole notification with a 500 and endless platform retries.
-    { sid = "PostIndexList", actions = ["s3:ListBucket"], resources = [local.buckets["store"]] },
     # A signed notification this code cannot read is kept for a person to look at.
     { sid = "UnreadableWrite", actions = ["s3:PutObject"], resources = ["${local.buckets["store"]}/webhooks/unreadable/*"] },
     { sid = "WebhookSecret", actions = ["secretsmanager:GetSecretValue"], resources = [local.secrets["webhooks"]] },
   ]
-  # The public-facing function may put only its own events on the bus, never a publisher's.
   conditional_statements = [
+    # Without ListBucket, S3 answers a missing key with 403 instead of 404: an engagement on a
+    # post SocialOmega did not publish (Meta reports every comment on the page) must read as
+    # "not ours", not fail the whole notification with a 500 and endless platform retries.
+    # Listing is limited to the post index it reads.
+    { sid = "PostIndexList", actions = ["s3:ListBucket"], resources = [local.buckets["store"]],
+    conditions = { StringLike = { "s3:prefix" = ["posts/*"] } } },
+    # The public-facing function may put only its own events on the bus, never a publisher's.
     { sid = "AnnounceEngagement", actions = ["events:PutEvents"], resources = [module.pipeline.bus.arn],
     conditions = { StringEquals = { "events:source" = ["socialomega.webhooks"] } } },
   ]
@@ -184,11 +223,28 @@ resource "aws_cloudwatch_metric_alarm" "poller_schedule_dlq" {
   alarm_actions       = var.alarm_topic_arn == null ? [] : [var.alarm_topic_arn]
 }
 
+locals {
+  poller_schedule_name  = "${local.prefix}-poller"
+  poller_schedule_group = "default"
+  # Built from the group and name, not from the schedule resource (which needs this role
+  # first): the trust policy can name the one schedule without a dependency cycle.
+  poller_schedule_arn = "arn:${data.aws_partition.current.partition}:scheduler:${data.aws_region.current.name}:${data.aws_caller_identity.current.account_id}:schedule/${local.poller_schedule_group}/${local.poller_schedule_name}"
+}
+
 resource "aws_iam_role" "scheduler" {
   name = "${local.prefix}-poller-scheduler"
+  # Confused deputy: only this account's poller schedule may assume the role.
   assume_role_policy = jsonencode({
-    Version   = "2012-10-17"
-    Statement = [{ Effect = "Allow", Principal = { Service = "scheduler.amazonaws.com" }, Action = "sts:AssumeRole" }]
+    Version = "2012-10-17"
+    Statement = [{
+      Effect    = "Allow"
+      Principal = { Service = "scheduler.amazonaws.com" }
+      Action    = "sts:AssumeRole"
+      Condition = {
+        StringEquals = { "aws:SourceAccount" = data.aws_caller_identity.current.account_id }
+        ArnLike      = { "aws:SourceArn" = local.poller_schedule_arn }
+      }
+    }]
   })
 }
 
@@ -206,7 +262,8 @@ resource "aws_iam_role_policy" "scheduler" {
 
 resource "aws_scheduler_schedule" "poller" {
   # checkov:skip=CKV_AWS_297:The schedule holds no data (no target input, just the poller's ARN); an AWS owned key encrypts it. A CMK would protect nothing.
-  name                = "${local.prefix}-poller"
+  name                = local.poller_schedule_name
+  group_name          = local.poller_schedule_group
   schedule_expression = var.poll_schedule
   flexible_time_window {
     mode = "OFF"

@@ -26,6 +26,30 @@ locals {
   )
 }
 
+# The rendered policy's S3 grants by bucket ARN, for reviews and `terraform test` (the
+# `wiring` output): the object patterns the role may read and write, its ListBucket
+# statements with their conditions, and the S3 actions it holds. Wildcard actions (s3:*,
+# s3:Get*, *) count as what they allow, so a widened statement shows up in these sets.
+locals {
+  rendered_statements = jsondecode(aws_iam_role_policy.this.policy).Statement
+  s3_grants = flatten([for st in local.rendered_statements : [for r in st.Resource : {
+    bucket    = regex("^([^/]*)/?(.*)$", r)[0]
+    key       = regex("^([^/]*)/?(.*)$", r)[1]
+    actions   = st.Action
+    condition = lookup(st, "Condition", null)
+  }] if anytrue([for a in st.Action : a == "*" || startswith(a, "s3:")])])
+  s3_read  = { for g in local.s3_grants : g.bucket => g.key... if anytrue([for a in g.actions : can(regex("^(\\*|s3:\\*|s3:Get)", a))]) }
+  s3_write = { for g in local.s3_grants : g.bucket => g.key... if anytrue([for a in g.actions : can(regex("^(\\*|s3:\\*|s3:(Put|Delete|Restore|Replicate))", a))]) }
+  s3_acts  = { for g in local.s3_grants : g.bucket => g.actions... }
+  s3_access = {
+    read    = { for b, keys in local.s3_read : b => sort(distinct(keys)) }
+    write   = { for b, keys in local.s3_write : b => sort(distinct(keys)) }
+    actions = { for b, acts in local.s3_acts : b => sort(distinct(flatten(acts))) }
+    list = [for g in local.s3_grants : { bucket = g.bucket, key = g.key, condition = g.condition }
+    if anytrue([for a in g.actions : can(regex("^(\\*|s3:\\*|s3:List)", a))])]
+  }
+}
+
 resource "aws_cloudwatch_log_group" "this" {
   name              = "/aws/lambda/${var.name}"
   retention_in_days = var.log_retention_days

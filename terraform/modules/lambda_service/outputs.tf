@@ -26,6 +26,8 @@ output "wiring" {
     timeout            = aws_lambda_function.this.timeout
     role_name          = aws_iam_role.this.name
     policy             = jsondecode(aws_iam_role_policy.this.policy)
+    s3                 = local.s3_access
+    environment        = one([for e in aws_lambda_function.this.environment : e.variables])
     log_retention_days = aws_cloudwatch_log_group.this.retention_in_days
     log_group_name     = aws_cloudwatch_log_group.this.name
     dead_letter_arn    = one([for d in aws_lambda_function.this.dead_letter_config : d.target_arn])

@@ -11,7 +11,8 @@ locals {
   # meta_verify_token, x_consumer_secret, linkedin_client_secret).
   service_secret_names = ["lightroom", "webhooks"]
   # The contract every handler reads (services/CONTRACTS.md); the local runtime and the
-  # Lambda functions get exactly this environment.
+  # Lambda functions get exactly this environment, plus each consumer's own variables
+  # (outputs.tf, consumers[*].environment: a publisher's SO_PUBLISHER_TARGET).
   service_env = {
     SO_ENV               = var.env
     SO_RAW_BUCKET        = module.storage.names["raw"]

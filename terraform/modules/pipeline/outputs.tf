@@ -1,10 +1,10 @@
 output "service_env" {
-  description = "Environment variables of every handler (services/CONTRACTS.md)."
+  description = "Environment variables of every handler (services/CONTRACTS.md); a consumer's own ones (SO_PUBLISHER_TARGET) are in consumers[*].environment."
   value       = local.service_env
 }
 
 output "consumers" {
-  description = "Queue consumers: name => queue, DLQ, batch size, timeouts and handler. The local runtime reads this; envs/aws builds its event source mappings from it."
+  description = "Queue consumers: name => queue, DLQ, batch size, timeouts, handler and the function's own environment variables (on top of service_env; a publisher's SO_PUBLISHER_TARGET). The local runtime reads this; envs/aws builds its functions and event source mappings from it."
   value = merge(
     {
       processor = {
@@ -13,6 +13,7 @@ output "consumers" {
         batch_size         = 5, function_timeout = var.function_timeouts.processor
         visibility_timeout = module.images_queue.visibility_timeout
         handler            = "socialomega.processor.handler.handler", service = "processor"
+        environment        = tomap({})
       }
       analytics = {
         queue_url          = module.analytics_queue.url, queue_arn = module.analytics_queue.arn
@@ -20,6 +21,7 @@ output "consumers" {
         batch_size         = 10, function_timeout = var.function_timeouts.analytics
         visibility_timeout = module.analytics_queue.visibility_timeout
         handler            = "socialomega.analytics.handler.handler", service = "analytics"
+        environment        = tomap({})
       }
     },
     { for name, q in module.publish_queue : "publisher-${name}" => {
@@ -27,6 +29,8 @@ output "consumers" {
       batch_size         = 5, function_timeout = var.function_timeouts.publisher
       visibility_timeout = q.visibility_timeout
       handler            = "socialomega.publishers.handler.handler", service = "publisher"
+      # The publisher's own target: it publishes only for this one, whatever a message names.
+      environment = tomap({ SO_PUBLISHER_TARGET = name })
     } },
   )
 }

@@ -435,12 +435,18 @@ run "the_webhook_function_reads_the_post_index_and_its_secret_and_announces_on_t
       { sid = "OwnLogs", actions = ["logs:CreateLogStream", "logs:PutLogEvents"], resources = ["arn:aws:logs:eu-west-1:123456789012:log-group:/aws/lambda/socialomega-test-webhooks:*"] },
       { sid = "Tracing", actions = ["xray:PutTraceSegments", "xray:PutTelemetryRecords"], resources = ["*"] },
       { sid = "PostIndexRead", actions = ["s3:GetObject"], resources = ["arn:aws:s3:::socialomega-test-123456789012-store/posts/*"] },
-      { sid = "PostIndexList", actions = ["s3:ListBucket"], resources = ["arn:aws:s3:::socialomega-test-123456789012-store"] },
       { sid = "UnreadableWrite", actions = ["s3:PutObject"], resources = ["arn:aws:s3:::socialomega-test-123456789012-store/webhooks/unreadable/*"] },
       { sid = "WebhookSecret", actions = ["secretsmanager:GetSecretValue"], resources = [module.pipeline.config.secrets["webhooks"]] },
+      { sid = "PostIndexList", actions = ["s3:ListBucket"], resources = ["arn:aws:s3:::socialomega-test-123456789012-store"] },
       { sid = "AnnounceEngagement", actions = ["events:PutEvents"], resources = [module.pipeline.bus.arn] },
     ]
     error_message = "the webhook function's role: its logs, X-Ray, the store's post index (read; list so a missing post is a 404), keeping unreadable notifications, PutEvents on the bus, and the webhooks secret, nothing else"
+  }
+  assert {
+    condition = [for st in module.webhooks.wiring.policy.Statement : lookup(st, "Condition", null) if st.Sid == "PostIndexList"] == [
+      { StringLike = { "s3:prefix" = ["posts/*"] } }
+    ]
+    error_message = "the webhook function may list the store only under posts/ (the index it reads), not every key"
   }
   assert {
     condition = [for st in module.webhooks.wiring.policy.Statement : lookup(st, "Condition", null) if st.Sid == "AnnounceEngagement"] == [

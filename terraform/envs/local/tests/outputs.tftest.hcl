@@ -48,7 +48,14 @@ run "one_rest_target_gives_the_handler_contract" {
       "SO_ENV", "SO_RAW_BUCKET", "SO_PROCESSED_BUCKET", "SO_STORE_BUCKET", "SO_IMAGES_QUEUE_URL",
       "SO_PUBLISH_TOPIC_ARN", "SO_EVENT_BUS", "SO_CONFIG_PREFIX", "SO_SECRET_PREFIX",
     ])
-    error_message = "service_env carries exactly the variables of services/CONTRACTS.md"
+    error_message = "service_env carries exactly the variables of services/CONTRACTS.md every handler shares"
+  }
+  assert {
+    condition = (
+      output.consumers["publisher-rest"].environment == tomap({ SO_PUBLISHER_TARGET = "rest" }) &&
+      length(output.consumers["processor"].environment) == 0 && length(output.consumers["analytics"].environment) == 0
+    )
+    error_message = "a publisher consumer carries its own target (SO_PUBLISHER_TARGET, which the local runtime sets for its invocations); the processor and analytics nothing of their own"
   }
   assert {
     condition = (
@@ -75,6 +82,10 @@ run "each_target_gets_its_own_consumer" {
   assert {
     condition     = toset(keys(output.consumers)) == toset(["processor", "analytics", "publisher-rest", "publisher-gallery"])
     error_message = "one publisher consumer per target"
+  }
+  assert {
+    condition     = output.consumers["publisher-rest"].environment.SO_PUBLISHER_TARGET == "rest" && output.consumers["publisher-gallery"].environment.SO_PUBLISHER_TARGET == "gallery"
+    error_message = "each publisher consumer carries its own target, never another's"
   }
 }
 
