@@ -9,7 +9,7 @@ BUILD     := .build
 LS_VENV   := $(BUILD)/localstack-venv
 PYTEST    := $(PY) -m pytest -c tests/pytest.ini
 
-.PHONY: help venv localstack-venv localstack-up down demo test test-unit test-integration tf-test bench dlq redrive clean \
+.PHONY: help venv localstack-venv localstack-up down demo test test-unit test-security test-integration tf-test bench dlq redrive clean \
         docker images up test-containers
 
 help: ## list the targets
@@ -39,13 +39,17 @@ down: venv ## stop what `make demo` / `make up` started (native LocalStack and t
 demo: localstack-up ## one real pipeline run over the sandbox, then a result table
 	$(PY) -m socialomega.local demo
 
-test: test-unit tf-test test-integration plan-preview test-containers ## everything CI runs
+test: test-unit tf-test test-integration plan-preview test-containers ## everything CI runs (test-integration includes test-security)
 
 test-unit: venv ## unit tests (no network)
 	$(PYTEST) tests/unit
 
-test-integration: localstack-up ## the pipeline on LocalStack, deployed by Terraform
-	$(PYTEST) tests/integration
+test-security: localstack-up ## attack suites: SSRF, webhooks, hostile inputs, secrets on LocalStack (figures printed at the end)
+	$(PYTEST) tests/security
+
+# One session for both: the secrets suite uses the integration suite's stack (one Terraform apply).
+test-integration: localstack-up ## the pipeline on LocalStack, deployed by Terraform, then the attack suites
+	$(PYTEST) tests/integration tests/security
 
 docker: ## a Docker engine and Compose v2 (installs docker.io, starts dockerd, pinned compose plugin)
 	images/bin/docker-up

@@ -15,7 +15,7 @@ import pytest
 from socialomega.analytics.aggregate import status_key
 from socialomega.local import ops
 from socialomega.sandbox import webhooks as platform_side
-from tests.integration.conftest import wait_idle
+from tests.conftest import wait_idle
 
 pytestmark = pytest.mark.integration
 KINDS = platform_side.NOTIFIED_KINDS

@@ -21,7 +21,7 @@ from socialomega.core import aws
 from socialomega.core import store as keys
 from socialomega.local import ops
 from socialomega.poller.poll import SourceFailed
-from tests.integration.conftest import wait_idle
+from tests.conftest import wait_idle
 
 pytestmark = pytest.mark.integration
 TARGETS = ("rest", "gallery")

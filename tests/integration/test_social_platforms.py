@@ -17,7 +17,7 @@ from socialomega.analytics.aggregate import status_key
 from socialomega.core import store as keys
 from socialomega.local import ops
 from socialomega.publishers.captions import x_weighted_length
-from tests.integration.conftest import wait_idle
+from tests.conftest import wait_idle
 
 pytestmark = pytest.mark.integration
 PLATFORMS = ("instagram", "x", "facebook", "linkedin")
