@@ -91,6 +91,10 @@ def leaks(secrets: set[str], written: dict[str, str]) -> list[tuple[str, str]]:
 
 
 def drive_every_error_path(sandbox, runtime) -> None:
+    # New work whatever ran before on this stack: three new photos and a new version of one.
+    for _ in range(3):
+        sandbox.add_photo()
+    sandbox.edit_photo(next(p.id for p in sandbox.selected_photos() if not p.corrupt), title="Dunes, edited")
     # REST: a target that quotes our headers back (X-Api-Key on rest, the bearer token on gallery).
     sandbox.fail_rest_next(2, status=400, path_contains="/v1/posts")
     sandbox.fail_rest_next(2, status=400, path_contains="/v1/media")
