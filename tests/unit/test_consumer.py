@@ -25,7 +25,8 @@ def record(message_id: str, body: str, receive_count: int = 1) -> dict:
 
 
 def ok_body(asset: str) -> str:
-    return new_event("AssetDetected", asset, {}).to_json()
+    return new_event("AssetDetected", asset, {"source": "inbox", "version": "v1",
+                                              "raw": {"bucket": "raw", "key": f"raw/{asset}/v1.jpg"}}).to_json()
 
 
 def test_each_record_gets_its_own_outcome(sqs_calls):
@@ -56,7 +57,7 @@ def test_a_record_that_cannot_be_dead_lettered_is_retried_instead(monkeypatch):
 
 
 def test_wrong_event_type_is_dead_lettered(sqs_calls):
-    body = new_event("PublishFailed", "a", {}).to_json()
+    body = new_event("PublishFailed", "a", {"target": "rest"}).to_json()
     assert process_batch({"Records": [record("1", body)]}, lambda e, r: None, service="t",
                          expect="AssetDetected") == {"batchItemFailures": []}
     assert "unexpected event type" in sqs_calls["dead"][0][1]

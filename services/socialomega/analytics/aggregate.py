@@ -18,12 +18,12 @@ from datetime import datetime
 from typing import Any
 
 from socialomega.core import logging as solog
+from socialomega.contracts.payloads import EngagementReceived, PublishFailed, PublishSucceeded
 from socialomega.core.consumer import checked_payload
-from socialomega.core.envelope import Envelope, InvalidMessage
+from socialomega.core.envelope import Envelope
 from socialomega.core.store import MetadataStore
 
 MAX_REMEMBERED_EVENTS = 5000
-ENGAGEMENT_KINDS = ("like", "comment", "share")
 
 
 def status_key(asset_id: str) -> str:
@@ -45,21 +45,23 @@ def _seconds_between(start: str | None, end: str | None) -> float | None:
 
 
 Change = Callable[[dict[str, Any]], dict[str, Any]]
+Result = PublishSucceeded | PublishFailed
 
 
 class Aggregator:
     def __init__(self, store: MetadataStore) -> None:
         self.store = store
 
-    def apply(self, event: Envelope) -> None:
-        checked_payload(event)   # e.g. an engagement delta other than -1/+1 is refused, not counted
+    def apply(self, event: Envelope, payload: Result | EngagementReceived | None = None) -> None:
+        # Checked against its model: e.g. an engagement delta other than -1/+1 is refused, not counted.
+        payload = payload or checked_payload(event)
         self.store.claim(event_log_key(event), event.model_dump(mode="json"))
-        target = str(event.payload.get("target", "unknown"))
+        target = payload.target
         day = event.occurred_at.strftime("%Y-%m-%d")
-        if event.type == "EngagementReceived":
-            status_change, daily_change = self._engagement(event, target)
+        if isinstance(payload, EngagementReceived):
+            status_change, daily_change = self._engagement(event, payload)
         else:
-            status_change, daily_change = self._publish_result(event, target)
+            status_change, daily_change = self._publish_result(event, payload)
         self._apply_once(event, status_key(event.asset_id), {"asset_id": event.asset_id, "targets": {}},
                          status_change)
         self._apply_once(event, daily_key(day), {"day": day, "counts": {}}, daily_change)
@@ -76,19 +78,22 @@ class Aggregator:
         self.store.update(key, update)
 
     @staticmethod
-    def _publish_result(event: Envelope, target: str) -> tuple[Change, Change]:
-        payload = event.payload
+    def _publish_result(event: Envelope, payload: Result) -> tuple[Change, Change]:
+        succeeded = payload if isinstance(payload, PublishSucceeded) else None
+        failed = payload if isinstance(payload, PublishFailed) else None
+        published_at = succeeded.published_at if succeeded else None
+        target = payload.target
         row = {
-            "status": "published" if event.type == "PublishSucceeded" else payload.get("status", "failed"),
-            "version": payload.get("version"),
-            "platform": payload.get("platform"),
-            "remote_id": payload.get("remote_id"),
-            "remote_url": payload.get("remote_url"),
-            "error": payload.get("error"),
-            "attempts": payload.get("attempts"),
-            "detected_at": payload.get("detected_at"),
-            "finished_at": payload.get("published_at") or payload.get("failed_at") or event.occurred_at.isoformat(),
-            "seconds_to_publish": _seconds_between(payload.get("detected_at"), payload.get("published_at")),
+            "status": "published" if succeeded else failed.status,  # type: ignore[union-attr]
+            "version": payload.version,
+            "platform": payload.platform,
+            "remote_id": succeeded.remote_id if succeeded else None,
+            "remote_url": succeeded.remote_url if succeeded else None,
+            "error": failed.error.model_dump(mode="json") if failed and failed.error else None,
+            "attempts": payload.attempts,
+            "detected_at": payload.detected_at,
+            "finished_at": published_at or (failed.failed_at if failed else None) or event.occurred_at.isoformat(),
+            "seconds_to_publish": _seconds_between(payload.detected_at, published_at),
             "correlation_id": event.correlation_id,
         }
 
@@ -101,11 +106,8 @@ class Aggregator:
         return (lambda doc: {"targets": {**doc["targets"], target: row}}), count
 
     @staticmethod
-    def _engagement(event: Envelope, target: str) -> tuple[Change, Change]:
-        kind = str(event.payload.get("kind", ""))
-        if kind not in ENGAGEMENT_KINDS:
-            raise InvalidMessage(f"EngagementReceived with unknown kind {kind!r}")
-        counter, delta = f"{kind}s", int(event.payload.get("delta", 1))
+    def _engagement(event: Envelope, payload: EngagementReceived) -> tuple[Change, Change]:
+        target, counter, delta = payload.target, f"{payload.kind}s", payload.delta
 
         def add(doc: dict[str, Any], stamp: bool) -> dict[str, Any]:
             # Net sums, never clamped here: a removal may be applied before its addition (the

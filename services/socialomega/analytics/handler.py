@@ -21,6 +21,6 @@ def _aggregator() -> Aggregator:
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     aggregator = _aggregator()
     return process_batch(
-        event, lambda envelope, _record: aggregator.apply(envelope), service="analytics",
+        event, aggregator.apply, service="analytics",
         expect=("PublishSucceeded", "PublishFailed", "EngagementReceived"), unwrap=unwrap_eventbridge,
     )

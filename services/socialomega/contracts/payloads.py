@@ -1,17 +1,23 @@
-"""What each event's payload must hold, checked when a message is parsed (core/envelope.py).
+"""The payload of every event type: one model each, the only definition of what travels.
 
-A payload that does not fit is a permanent failure with the validation error as its reason:
-retrying a malformed message five times cannot help. The models name the fields and types
-the consumers rely on; other fields pass through (`extra="allow"`) until every producer and
-consumer works on these models directly.
+Producers build these models; `core.consumer.process_batch` checks each message's payload
+against the model of its type and hands the handler the typed payload. A payload that does
+not fit is a permanent failure at once, with the validation error as the reason (retrying a
+malformed message cannot help). Top-level fields are closed (`extra="forbid"`): a field a
+producer renames fails loudly at its consumer instead of being read as None. Photo metadata
+is open: it comes from Lightroom and inbox sidecars, and only the fields named here are read.
+
+JSON Schemas (`services/schemas/`) and the event section of `services/CONTRACTS.md` are
+generated from these models: `python -m socialomega.contracts` (a unit test fails when either
+is stale).
 """
 
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 # Bounds on what arrives from outside (Lightroom metadata, inbox sidecars) and travels in every
 # message: far above any platform's caption limit, far below SQS's 256 KB message size.
@@ -21,79 +27,125 @@ MAX_KEYWORD = 256
 MAX_ID = 1024
 
 
-class _Payload(BaseModel):
-    model_config = ConfigDict(extra="allow", strict=True)
+class Payload(BaseModel):
+    """An event payload: closed, strictly typed, immutable."""
+
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
 
 
-class PhotoMetadata(_Payload):
-    title: str | None = Field(None, max_length=MAX_TEXT)
-    description: str | None = Field(None, max_length=MAX_TEXT)
-    keywords: list[str] = Field(default_factory=list, max_length=MAX_KEYWORDS)
-    capture_date: str | None = Field(None, max_length=64)
+class PhotoMetadata(BaseModel):
+    """What a source knows about the photo (open: sources add fields; these are the read ones)."""
+
+    model_config = ConfigDict(extra="allow", strict=True, frozen=True)
+    title: str | None = Field(None, max_length=MAX_TEXT, description="Lightroom dc:title or the sidecar's title")
+    description: str | None = Field(None, max_length=MAX_TEXT, description="the caption text")
+    keywords: list[str] = Field(default_factory=list, max_length=MAX_KEYWORDS, description="keywords, in order")
+    capture_date: str | None = Field(None, max_length=64, description="when the photo was taken (ISO 8601)")
+    camera: str | None = Field(None, max_length=MAX_KEYWORD, description="camera make and model")
+    lens: str | None = Field(None, max_length=MAX_KEYWORD)
+    file_name: str | None = Field(None, max_length=MAX_ID)
+    detected_at: str | None = Field(None, description="when the poller saw this version (set on PublishRequested)")
 
 
-class ObjectRef(_Payload):
+class ObjectRef(Payload):
     bucket: str = Field(min_length=1, max_length=63)
     key: str = Field(min_length=1, max_length=MAX_ID)
-    version_id: str | None = Field(None, max_length=MAX_ID)
+    version_id: str | None = Field(None, max_length=MAX_ID, description="the S3 object version")
 
 
-class AssetDetected(_Payload):
-    source: str = Field(max_length=64)
-    version: str = Field(min_length=1, max_length=MAX_ID)
-    raw: ObjectRef
-    metadata: PhotoMetadata = Field(default_factory=PhotoMetadata)
-    detected_at: str | None = None
+class RawRendition(ObjectRef):
+    bytes: int | None = Field(None, ge=0)
 
 
 class Variant(ObjectRef):
     width: int = Field(ge=1, le=100_000)
     height: int = Field(ge=1, le=100_000)
+    bytes: int | None = Field(None, ge=0)
     content_type: str = "image/jpeg"
 
 
-class PublishRequested(_Payload):
+class PublishError(Payload):
+    code: str = Field(max_length=256, description="the platform's code, e.g. meta:190, x:usage-capped, 429")
+    message: str = Field("", max_length=MAX_TEXT, description="the reason, redacted")
+    http_status: int | None = None
+
+
+class AssetDetected(Payload):
+    """poller -> processor (SQS images): a new photo or a new version of one."""
+
+    source: str = Field(max_length=64, description="the intake: lightroom or inbox")
+    version: str = Field(min_length=1, max_length=MAX_ID, description="changes with every edit")
+    raw: RawRendition = Field(description="the stored rendition, under raw/ of the raw bucket")
+    metadata: PhotoMetadata = Field(default_factory=PhotoMetadata)
+    detected_at: str | None = Field(None, description="UTC ISO-8601")
+
+
+class PublishRequested(Payload):
+    """processor -> the target's publisher (SNS, filtered by target, then SQS)."""
+
     target: str = Field(pattern=r"^[a-z0-9-]{1,40}$")
     platform: str = Field(max_length=32)
     version: str = Field(min_length=1, max_length=MAX_ID)
-    variant: Variant
+    variant: Variant = Field(description="the target's own variant, under processed/ of the variants bucket")
     metadata: PhotoMetadata = Field(default_factory=PhotoMetadata)
 
 
-class PublishSucceeded(_Payload):
+class PublishSucceeded(Payload):
+    """publisher -> analytics (EventBridge, source socialomega.publisher)."""
+
     target: str = Field(max_length=64)
     platform: str | None = Field(None, max_length=32)
     version: str | None = Field(None, max_length=MAX_ID)
-    remote_id: str | None = Field(None, max_length=MAX_ID)
-    attempts: int | None = None
+    remote_id: str | None = Field(None, max_length=MAX_ID, description="the platform's id of the post")
+    remote_url: str | None = Field(None, max_length=MAX_ID, description="its permalink")
+    published_at: str | None = None
+    detected_at: str | None = None
+    attempts: int | None = Field(None, ge=0)
+    reconciled: bool = Field(False, description="found by a lookup after an unknown outcome")
 
 
-class PublishFailed(_Payload):
+class PublishFailed(Payload):
+    """publisher -> analytics (EventBridge, source socialomega.publisher)."""
+
     target: str = Field(max_length=64)
     platform: str | None = Field(None, max_length=32)
     version: str | None = Field(None, max_length=MAX_ID)
-    status: str = Field("failed", max_length=32)
-    error: dict[str, Any] | None = None
-    attempts: int | None = None
+    status: Literal["failed", "unconfirmed"] = Field("failed", description="unconfirmed: posted or not, unknown")
+    error: PublishError | None = None
+    failed_at: str | None = None
+    detected_at: str | None = None
+    attempts: int | None = Field(None, ge=0)
 
 
-class EngagementReceived(_Payload):
+class EngagementReceived(Payload):
+    """webhook handler -> analytics (EventBridge, source socialomega.webhooks). The event id is
+    derived from the platform's notification: a retried notification is the same event."""
+
     platform: str = Field(max_length=32)
     target: str = Field(max_length=64)
-    remote_id: str = Field(min_length=1, max_length=MAX_ID)
-    kind: str = Field(pattern=r"^(like|comment|share)$")
+    version: str | None = Field(None, max_length=MAX_ID)
+    remote_id: str = Field(min_length=1, max_length=MAX_ID, description="the post, as its publisher recorded it")
+    kind: Literal["like", "comment", "share"]
     # One notification is one action taken or taken back: nothing else is counted.
-    delta: int = Field(ge=-1, le=1)
+    delta: int = Field(ge=-1, le=1, description="+1, or -1 when taken back")
+    engagement_key: str | None = Field(None, max_length=MAX_ID, description="the platform's identity of the notification")
+    engaged_at: str | None = None
+
+    @field_validator("delta")
+    @classmethod
+    def _one_action(cls, value: int) -> int:
+        if value == 0:
+            raise ValueError("delta must be +1 or -1")
+        return value
 
 
-MODELS: dict[str, type[_Payload]] = {
+MODELS: dict[str, type[Payload]] = {
     "AssetDetected": AssetDetected,
     "PublishRequested": PublishRequested,
     "PublishSucceeded": PublishSucceeded,
     "PublishFailed": PublishFailed,
     "EngagementReceived": EngagementReceived,
 }
-
 
 _LONE_SURROGATE = re.compile(r"[\ud800-\udfff]")
 
@@ -119,9 +171,12 @@ def clean_metadata(metadata: dict[str, Any]) -> dict[str, Any]:
         return value
 
     cleaned = clean(metadata)
-    for name in ("title", "description", "capture_date"):
+    for name, limit in (("title", MAX_TEXT), ("description", MAX_TEXT), ("capture_date", 64),
+                        ("camera", MAX_KEYWORD), ("lens", MAX_KEYWORD), ("file_name", MAX_ID)):
         if cleaned.get(name) is not None and not isinstance(cleaned[name], str):
             cleaned[name] = clean_text(cleaned[name])
+        if isinstance(cleaned.get(name), str):
+            cleaned[name] = cleaned[name][:limit]
     keywords = cleaned.get("keywords")
     cleaned["keywords"] = [clean_text(k, MAX_KEYWORD) for k in keywords[:MAX_KEYWORDS]] \
         if isinstance(keywords, list) else []

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from pydantic import BaseModel, ValidationError
+from pydantic import ValidationError
 
 from socialomega.contracts import payloads
 from socialomega.core import aws
@@ -66,13 +66,13 @@ class InvalidPayload(PermanentFailure, InvalidMessage):
     and a permanent failure, whichever a caller asks about."""
 
 
-RecordHandler = Callable[[Envelope, dict[str, Any]], None]
+RecordHandler = Callable[[Envelope, Any], None]   # (envelope, its typed payload)
 
 
-def checked_payload(envelope: Envelope) -> BaseModel:
-    """The envelope's payload checked against its event type's model (contracts/payloads.py).
-    A payload that does not fit is a permanent failure now, with the reason: a malformed message
-    never becomes right by being retried."""
+def checked_payload(envelope: Envelope) -> Any:
+    """The envelope's payload as its event type's model (contracts/payloads.py). A payload that
+    does not fit is a permanent failure now, with the reason: a malformed message never becomes
+    right by being retried."""
     try:
         return payloads.MODELS[envelope.type].model_validate(envelope.payload)
     except ValidationError as exc:
@@ -190,7 +190,8 @@ def process_batch(
     expect: EventType | tuple[EventType, ...],
     unwrap: Callable[[dict[str, Any]], Any] = lambda record: record["body"],
 ) -> dict[str, Any]:
-    """Run `handle` on every record of an SQS event; return the partial batch response."""
+    """Run `handle(envelope, payload)` on every record of an SQS event, the payload checked
+    against its event's model; return the partial batch response."""
     log = solog.get_logger()
     failures: list[dict[str, str]] = []
     for record in event.get("Records", []):
@@ -200,7 +201,7 @@ def process_batch(
         try:
             envelope = parse(unwrap(record), expect=expect)
             solog.bind_event(envelope, service)
-            handle(envelope, record)
+            handle(envelope, checked_payload(envelope))
             log.info("record_done", message_id=message_id)
         except (InvalidMessage, PermanentFailure) as exc:
             reason = getattr(exc, "reason", str(exc))

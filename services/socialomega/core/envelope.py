@@ -73,20 +73,31 @@ class Envelope(BaseModel):
     def to_json(self) -> str:
         return self.model_dump_json()
 
-    def follow(self, type: EventType, payload: dict[str, Any]) -> Envelope:
+    def follow(self, type: EventType, payload: dict[str, Any] | BaseModel) -> Envelope:
         """A new event caused by this one: same asset and correlation id."""
         return Envelope(
-            type=type, correlation_id=self.correlation_id, asset_id=self.asset_id, payload=payload
+            type=type, correlation_id=self.correlation_id, asset_id=self.asset_id, payload=_dumped(type, payload)
         )
 
 
-def new_event(type: EventType, asset_id: str, payload: dict[str, Any], correlation_id: str | None = None) -> Envelope:
+def new_event(type: EventType, asset_id: str, payload: dict[str, Any] | BaseModel,
+              correlation_id: str | None = None) -> Envelope:
     return Envelope(
         type=type,
         asset_id=asset_id,
-        payload=payload,
+        payload=_dumped(type, payload),
         correlation_id=correlation_id or str(uuid.uuid4()),
     )
+
+
+def _dumped(type: EventType, payload: dict[str, Any] | BaseModel) -> dict[str, Any]:
+    """A payload model (contracts.payloads) as the JSON object that travels; it must be the
+    model of `type`."""
+    if isinstance(payload, BaseModel):
+        if payload.__class__.__name__ != type:
+            raise TypeError(f"a {payload.__class__.__name__} payload cannot travel as {type}")
+        return payload.model_dump(mode="json")
+    return payload
 
 
 def parse(body: str | bytes | dict[str, Any], expect: EventType | tuple[EventType, ...] | None = None) -> Envelope:

@@ -12,7 +12,8 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
-from socialomega.contracts.payloads import MAX_ID, clean_metadata, clean_text
+from socialomega.contracts.payloads import (MAX_ID, AssetDetected, PhotoMetadata, RawRendition, clean_metadata,
+                                           clean_text)
 from socialomega.core import logging as solog
 from socialomega.core import store as keys
 from socialomega.core.envelope import new_event
@@ -111,8 +112,8 @@ class Poller:
         event = new_event(
             "AssetDetected",
             asset_id=photo.asset_id,
-            payload={"source": photo.source, "version": photo.version, "raw": raw,
-                     "metadata": photo.metadata, "detected_at": detected_at},
+            payload=AssetDetected(source=photo.source, version=photo.version, raw=RawRendition(**raw),
+                                  metadata=PhotoMetadata.model_validate(photo.metadata), detected_at=detected_at),
         )
         message_id = self.sender.to_queue(self.images_queue_url, event)
         self.store.put(marker, {"asset_id": photo.asset_id, "version": photo.version, "event_id": event.event_id,

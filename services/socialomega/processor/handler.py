@@ -33,5 +33,5 @@ def _service() -> ProcessorService:
 
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     service = _service()
-    return process_batch(event, lambda envelope, _record: service.handle(envelope),
+    return process_batch(event, service.handle,
                          service="processor", expect="AssetDetected")

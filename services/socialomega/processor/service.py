@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from socialomega.contracts.payloads import AssetDetected, PublishRequested, Variant
 from socialomega.core import logging as solog
 from socialomega.core import store as keys
 from socialomega.core.consumer import PermanentFailure, checked_payload
@@ -34,25 +35,21 @@ class ProcessorService:
     # whoever can write to the images queue cannot have any readable object cut and posted.
     raw_bucket: str | None = None
 
-    def handle(self, envelope: Envelope) -> None:
+    def handle(self, envelope: Envelope, payload: AssetDetected | None = None) -> None:
         log = solog.get_logger()
-        checked_payload(envelope)
-        try:
-            raw = envelope.payload["raw"]
-            version = str(envelope.payload["version"])
-        except KeyError as exc:
-            raise PermanentFailure(f"AssetDetected payload lacks {exc}", "invalid_payload") from exc
+        payload = payload or checked_payload(envelope)
+        raw, version = payload.raw, payload.version
         targets = self.targets()
         try:
             specs = parse_specs([{"name": t.name, "platform": t.platform, "spec": t.spec} for t in targets])
         except SpecError as exc:
             raise PermanentFailure(f"invalid variant spec configuration: {exc}", "config") from exc
-        if self.raw_bucket is not None and (raw["bucket"] != self.raw_bucket or not raw["key"].startswith("raw/")):
-            raise PermanentFailure(f"the original s3://{raw['bucket']}/{raw['key']} is not under "
+        if self.raw_bucket is not None and (raw.bucket != self.raw_bucket or not raw.key.startswith("raw/")):
+            raise PermanentFailure(f"the original s3://{raw.bucket}/{raw.key} is not under "
                                    f"s3://{self.raw_bucket}/raw/", "foreign_original")
-        params = {"Bucket": raw["bucket"], "Key": raw["key"]}
-        if raw.get("version_id"):
-            params["VersionId"] = raw["version_id"]
+        params = {"Bucket": raw.bucket, "Key": raw.key}
+        if raw.version_id:
+            params["VersionId"] = raw.version_id
         data = self.s3.get_object(**params)["Body"].read()
         failures: dict[str, str] = {}
         try:
@@ -66,26 +63,24 @@ class ProcessorService:
             raise PermanentFailure(f"image rejected: {exc}", "image_rejected") from exc
 
         by_target = {t.name: t for t in targets}
-        produced: dict[str, dict[str, Any]] = {}
+        produced: dict[str, Variant] = {}
         for variant in variants:
             key = keys.variant_key(envelope.asset_id, version, variant.target)
             put = self.s3.put_object(
                 Bucket=self.processed_bucket, Key=key, Body=variant.data, ContentType="image/jpeg",
                 Metadata={"asset-id": envelope.asset_id, "target": variant.target},
             )
-            produced[variant.target] = {
-                "bucket": self.processed_bucket, "key": key, "version_id": put.get("VersionId"),
-                "width": variant.width, "height": variant.height, "bytes": len(variant.data),
-                "content_type": "image/jpeg",
-            }
-        self._record(envelope.asset_id, version, {"status": "processed", "at": _now(), "failures": failures}, produced)
-        metadata = {**(envelope.payload.get("metadata") or {}), "detected_at": envelope.payload.get("detected_at")}
-        for target_name, variant_doc in produced.items():
+            produced[variant.target] = Variant(
+                bucket=self.processed_bucket, key=key, version_id=put.get("VersionId"), width=variant.width,
+                height=variant.height, bytes=len(variant.data), content_type="image/jpeg")
+        self._record(envelope.asset_id, version, {"status": "processed", "at": _now(), "failures": failures},
+                     {name: v.model_dump(mode="json") for name, v in produced.items()})
+        metadata = payload.metadata.model_copy(update={"detected_at": payload.detected_at})
+        for target_name, variant_ref in produced.items():
             target = by_target[target_name]
-            request = envelope.follow("PublishRequested", {
-                "target": target.name, "platform": target.platform, "version": version,
-                "variant": variant_doc, "metadata": metadata,
-            })
+            request = envelope.follow("PublishRequested", PublishRequested(
+                target=target.name, platform=target.platform, version=version, variant=variant_ref,
+                metadata=metadata))
             self.sender.to_topic(self.topic_arn, request, platform=target.name)
         log.info("variants_published", targets=sorted(produced), version=version)
 

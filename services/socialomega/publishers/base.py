@@ -13,6 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from socialomega.contracts.payloads import PublishRequested
 from socialomega.core.http import Outcome
 
 
@@ -37,21 +38,21 @@ class PublishRequest:
         return f"socialomega:{self.asset_id}:{self.version}:{self.target}"
 
     @classmethod
-    def from_payload(cls, asset_id: str, correlation_id: str, payload: dict[str, Any]) -> PublishRequest:
-        variant = payload["variant"]
+    def from_payload(cls, asset_id: str, correlation_id: str, payload: PublishRequested) -> PublishRequest:
+        variant = payload.variant
         return cls(
             asset_id=asset_id,
-            version=str(payload["version"]),
-            target=payload["target"],
-            platform=payload["platform"],
+            version=payload.version,
+            target=payload.target,
+            platform=payload.platform,
             correlation_id=correlation_id,
-            image_bucket=variant["bucket"],
-            image_key=variant["key"],
-            image_version_id=variant.get("version_id"),
-            width=int(variant["width"]),
-            height=int(variant["height"]),
-            content_type=variant.get("content_type", "image/jpeg"),
-            metadata=payload.get("metadata") or {},
+            image_bucket=variant.bucket,
+            image_key=variant.key,
+            image_version_id=variant.version_id,
+            width=variant.width,
+            height=variant.height,
+            content_type=variant.content_type,
+            metadata=payload.metadata.model_dump(mode="json", exclude_none=True),
         )
 
 

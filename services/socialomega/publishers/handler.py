@@ -77,5 +77,5 @@ def own_target() -> str:
 
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     service = _service(own_target())
-    return process_batch(event, lambda envelope, _record: service.handle(envelope),
+    return process_batch(event, service.handle,
                          service="publisher", expect="PublishRequested")

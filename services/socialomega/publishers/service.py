@@ -30,6 +30,7 @@ from typing import Any
 from socialomega.core import logging as solog
 from socialomega.core.logging import redact
 from socialomega.core.config import ConfigError
+from socialomega.contracts.payloads import PublishError, PublishFailed, PublishRequested, PublishSucceeded
 from socialomega.core.consumer import Deferred, PermanentFailure, RetryLater, checked_payload
 from socialomega.core.envelope import Envelope
 from socialomega.core.events import EventSender
@@ -76,13 +77,10 @@ class PublishService:
     own_target: str | None = None
     variants_bucket: str | None = None
 
-    def handle(self, envelope: Envelope) -> str:
+    def handle(self, envelope: Envelope, payload: PublishRequested | None = None) -> str:
         log = solog.get_logger()
-        checked_payload(envelope)
-        try:
-            request = PublishRequest.from_payload(envelope.asset_id, envelope.correlation_id, envelope.payload)
-        except (KeyError, TypeError, ValueError) as exc:
-            raise PermanentFailure(f"PublishRequested payload is incomplete: {exc!r}", "invalid_payload") from exc
+        request = PublishRequest.from_payload(envelope.asset_id, envelope.correlation_id,
+                                              payload or checked_payload(envelope))
         self._check_scope(request)
         try:
             publisher, target_config = self.publisher_for(request.target)
@@ -174,12 +172,10 @@ class PublishService:
 
     def _succeed(self, claim: Claim, request: PublishRequest, envelope: Envelope, remote_id: str | None,
                  remote_url: str | None, reconciled: bool = False) -> str:
-        event = envelope.follow("PublishSucceeded", {
-            "target": request.target, "platform": request.platform, "version": request.version,
-            "remote_id": remote_id, "remote_url": remote_url,
-            "published_at": _now(), "detected_at": request.metadata.get("detected_at"),
-            "attempts": claim.data["attempts"], "reconciled": reconciled,
-        })
+        event = envelope.follow("PublishSucceeded", PublishSucceeded(
+            target=request.target, platform=request.platform, version=request.version,
+            remote_id=remote_id, remote_url=remote_url, published_at=_now(),
+            detected_at=request.metadata.get("detected_at"), attempts=claim.data["attempts"], reconciled=reconciled))
         if remote_id:   # first: a like can arrive as soon as the post exists, and a
             # redelivery of this message after `published` is settled never comes back here
             self.publications.store.put(post_index_key(request.platform, remote_id), {
@@ -197,11 +193,11 @@ class PublishService:
 
     def _fail(self, claim: Claim, request: PublishRequest, envelope: Envelope, status: str,
               error: dict[str, Any]) -> str:
-        event = envelope.follow("PublishFailed", {
-            "target": request.target, "platform": request.platform, "version": request.version,
-            "status": status, "error": error, "failed_at": _now(),
-            "detected_at": request.metadata.get("detected_at"), "attempts": claim.data["attempts"],
-        })
+        event = envelope.follow("PublishFailed", PublishFailed(
+            target=request.target, platform=request.platform, version=request.version, status=status,
+            error=PublishError(code=str(error.get("code") or ""), message=str(error.get("message") or ""),
+                               http_status=error.get("http_status")),
+            failed_at=_now(), detected_at=request.metadata.get("detected_at"), attempts=claim.data["attempts"]))
         self.publications.settle(claim, status, error=error, event=event.model_dump(mode="json"), announced=False,
                                  platform=request.platform, correlation_id=request.correlation_id)
         self._announce(claim, event)

@@ -37,6 +37,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from socialomega.contracts.payloads import EngagementReceived
 from socialomega.core import logging as solog
 from socialomega.core.envelope import Envelope, utc_now
 from socialomega.core.events import EventSender
@@ -177,9 +178,10 @@ def _event(engagement: Engagement, post: dict[str, Any]) -> Envelope:
     fields: dict[str, Any] = {
         "event_id": str(event_id), "type": "EngagementReceived",
         "correlation_id": post["correlation_id"], "asset_id": post["asset_id"],
-        "payload": {"platform": engagement.platform, "target": post["target"], "version": post.get("version"),
-                    "remote_id": engagement.remote_id, "kind": engagement.kind, "delta": engagement.delta,
-                    "engagement_key": engagement.key, "engaged_at": engagement.occurred_at},
+        "payload": EngagementReceived(
+            platform=engagement.platform, target=post["target"], version=post.get("version"),
+            remote_id=engagement.remote_id, kind=engagement.kind, delta=engagement.delta,   # type: ignore[arg-type]
+            engagement_key=engagement.key, engaged_at=engagement.occurred_at).model_dump(mode="json"),
     }
     if engagement.occurred_at:
         fields["occurred_at"] = engagement.occurred_at
