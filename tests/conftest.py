@@ -66,7 +66,16 @@ def _reset(outputs: dict[str, Any]) -> None:
     for consumer in outputs["consumers"].values():
         for url in (consumer["queue_url"], consumer["dlq_url"]):
             sqs.purge_queue(QueueUrl=url)
-    time.sleep(1)
+    urls = [url for c in outputs["consumers"].values() for url in (c["queue_url"], c["dlq_url"])]
+    deadline = time.monotonic() + 30
+    while True:   # a purge may take a moment to show: wait until every queue reads empty
+        counts = {url: sum(int(v) for v in sqs.get_queue_attributes(QueueUrl=url, AttributeNames=[
+            "ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"])["Attributes"].values())
+            for url in urls}
+        if not any(counts.values()):
+            return
+        assert time.monotonic() < deadline, f"queues not empty 30 s after the purge: {counts}"
+        time.sleep(0.2)
 
 
 @pytest.fixture(scope="session")

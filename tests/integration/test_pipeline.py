@@ -3,6 +3,10 @@
 One poll over the seeded sandbox must publish every selected photo to every target
 exactly once, leave correct, metadata-free variants, publication and analytics records,
 and put the corrupt photo (only it) in the images DLQ with its reason.
+
+The tests share one stack and its first poll (`first_run`), and pass in any order: a test that
+needs a situation (an edit, a fault, an expired token) makes it itself, and a test that counts
+posts counts those of the versions it is about (other tests edit photos and post them again).
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from socialomega.core import aws
 from socialomega.core import store as keys
 from socialomega.local import ops
 from socialomega.poller.poll import SourceFailed
+from socialomega.sandbox import lightroom
 from tests.conftest import wait_idle
 
 pytestmark = pytest.mark.integration
@@ -35,11 +40,35 @@ def posts_by_asset(sandbox) -> Counter:
     return Counter((post["target"], post["asset_id"]) for post in sandbox.rest_posts())
 
 
-def test_every_selected_photo_reaches_every_target_exactly_once(sandbox, first_run):
+def first_run_posts(sandbox, store) -> Counter:
+    """(target, asset) of each REST post of a selected photo (the corrupt one included) at the
+    version the first poll detected: later tests edit photos and post the new versions, so
+    counting every post would depend on which tests ran before. Posts of photos that never
+    were selected fail here (photos dropped in the S3 inbox, `inbox-...`, are a test's own)."""
+    first = {}
+    for photo in sandbox.selected_photos():
+        versions = store.get(keys.asset_key(photo.id)).data["versions"]
+        first[photo.id] = min(versions, key=lambda v: versions[v]["detected_at"])
+    posts = sandbox.rest_posts()
+    strays = {p["asset_id"] for p in posts
+              if p["asset_id"] not in first and not str(p["asset_id"]).startswith("inbox-")}
+    assert not strays, f"posted, but never selected: {strays}"
+    return Counter((p["target"], p["asset_id"]) for p in posts if first.get(p["asset_id"]) == p["version"])
+
+
+def wait_for(condition, timeout: float, what: str) -> None:
+    """Poll `condition` every 0.5 s; fail, saying what did not happen, after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, f"not within {timeout:.0f} s: {what}"
+        time.sleep(0.5)
+
+
+def test_every_selected_photo_reaches_every_target_exactly_once(sandbox, store, first_run):
     photos = selected(sandbox)
     assert len(photos) >= 5
     assert sorted(first_run["poll"]["detected"]) == sorted(p.id for p in sandbox.selected_photos())
-    counts = posts_by_asset(sandbox)
+    counts = first_run_posts(sandbox, store)
     assert counts == Counter({(target, p.id): 1 for p in photos for target in TARGETS})
 
 
@@ -143,6 +172,8 @@ def test_a_post_accepted_but_answered_after_the_timeout_is_not_duplicated(sandbo
 
 def test_an_expired_lightroom_token_is_renewed_and_the_rotated_pair_kept(sandbox, stack, store, runtime, first_run):
     photo = selected(sandbox)[3]
+    state = sandbox.lightroom.state
+    refreshes = state.token_refreshes     # counted from here: the test may not run first
     new_version = sandbox.edit_photo(photo.id, title="After the token expired")
     sandbox.expire_lightroom_token()      # every Lightroom call now answers 401 until a refresh
     assert runtime.run_schedule("poller")["detected"] == [photo.id]
@@ -152,15 +183,14 @@ def test_an_expired_lightroom_token_is_renewed_and_the_rotated_pair_kept(sandbox
     # Adobe IMS rotated the pair once; the poller wrote it back to Secrets Manager.
     name = f"{stack['service_env']['SO_SECRET_PREFIX']}/lightroom"
     secret = json.loads(aws.client("secretsmanager").get_secret_value(SecretId=name)["SecretString"])
-    state = sandbox.lightroom.state
-    assert state.token_refreshes == 1
+    assert state.token_refreshes == refreshes + 1
     assert (secret["access_token"], secret["refresh_token"]) == (
-        "sandbox-access-token-1", state.refresh_token)
+        f"{lightroom.ACCESS_TOKEN}-{refreshes + 1}", state.refresh_token)
     assert secret["expires_at"] > time.time() + 3600
     # The next poll uses the stored pair: no new photo, no second refresh, no 401.
     state.requests.clear()
     assert runtime.run_schedule("poller")["detected"] == []
-    assert state.token_refreshes == 1 and all(r["status"] != 401 for r in state.requests)
+    assert state.token_refreshes == refreshes + 1 and all(r["status"] != 401 for r in state.requests)
     # Adobe revokes the refresh token: the invocation fails with a reason an operator can act
     # on (in AWS: Lambda retries, then the schedule DLQ and its alarm).
     stored = state.refresh_token
@@ -170,7 +200,7 @@ def test_an_expired_lightroom_token_is_renewed_and_the_rotated_pair_kept(sandbox
         runtime.run_schedule("poller")
     state.refresh_token = stored          # re-authorised: the next poll renews and carries on
     assert runtime.run_schedule("poller")["detected"] == []
-    assert state.token_refreshes == 2
+    assert state.token_refreshes == refreshes + 2
 
 
 def test_a_photo_dropped_in_the_s3_inbox_takes_the_same_path(sandbox, stack, store, runtime, first_run):
@@ -197,10 +227,8 @@ def test_a_dead_lettered_message_can_be_redriven(sandbox, stack, runtime, first_
     sqs = aws.client("sqs")
     ops.redrive(processor["dlq_url"], processor["queue_url"])
     # The move task runs asynchronously: wait until the DLQ has drained into the queue ...
-    for _ in range(60):
-        if ops.dlq_depths({"processor": processor["dlq_url"]})["processor"] == 0:
-            break
-        time.sleep(0.5)
+    wait_for(lambda: ops.dlq_depths({"processor": processor["dlq_url"]})["processor"] == 0, timeout=30,
+             what="the redrive to empty the images DLQ")
     wait_idle(runtime)
     # ... the processor rejected it again (still corrupt), so it is back with its reason.
     contents = ops.dlq_contents({"processor": processor["dlq_url"]})["processor"]
@@ -224,10 +252,8 @@ def test_an_outage_longer_than_the_retries_dead_letters_with_the_reason_and_a_re
     assert record["status"] == "retrying" and record["attempts"] == 5
     # The outage is over: redrive, and the publication resumes and posts once.
     ops.redrive(publisher["dlq_url"], publisher["queue_url"])
-    for _ in range(60):
-        if ops.dlq_depths({"gallery": publisher["dlq_url"]})["gallery"] == 0:
-            break
-        time.sleep(0.5)
+    wait_for(lambda: ops.dlq_depths({"gallery": publisher["dlq_url"]})["gallery"] == 0, timeout=30,
+             what="the redrive to empty the gallery publisher's DLQ")
     wait_idle(runtime)
     posts = [p for p in sandbox.rest_posts() if p["asset_id"] == photo.id and p["version"] == new_version]
     assert Counter(p["target"] for p in posts) == Counter({t: 1 for t in TARGETS})

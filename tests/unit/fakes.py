@@ -142,3 +142,23 @@ class ServedImages:
             return [b"no such image"]
         start_response("200 OK", [("Content-Type", "image/jpeg"), ("Content-Length", str(len(self.blobs[key])))])
         return [self.blobs[key]]
+
+
+class AppSlot:
+    """A WSGI app that hands each request to whichever app is mounted when the request arrives.
+
+    Stopping a sandbox server waits out its poll interval (~0.1 s), which per test adds up to
+    many seconds, so the unit tier keeps one server per role for the session (see conftest's
+    `mount` and `served_images`) and mounts a fresh fake on it for each test. A request that
+    reached a fake before the swap (a late answer to a call that timed out) stays with that
+    fake, so it cannot change the next test's fake; with nothing mounted the slot answers 503."""
+
+    def __init__(self) -> None:
+        self.app: Any = None
+
+    def __call__(self, environ, start_response):
+        app = self.app
+        if app is None:
+            start_response("503 Service Unavailable", [("Content-Type", "text/plain")])
+            return [b"no app mounted"]
+        return app(environ, start_response)

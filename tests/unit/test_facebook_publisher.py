@@ -15,8 +15,12 @@ from socialomega.publishers.base import PublishRequest
 from socialomega.publishers.captions import build_caption
 from socialomega.publishers.platform import parse_time
 from socialomega.sandbox import facebook as fbfake
-from socialomega.sandbox.server import serve
 from tests.unit.fakes import MemoryCredentials, MemoryProgress
+
+# A real socket timeout, kept short: the publisher gives up after TIMEOUT seconds, while the fake
+# answers the faulted call only after FAULT_DELAY (a `slow_accept` acts first, a `timeout` never
+# acts). Every other call of these flows answers in a few milliseconds, far under TIMEOUT.
+TIMEOUT, FAULT_DELAY = 0.4, 1.2
 
 METADATA = {"title": "Dune at dawn", "description": "Wind-shaped sand ridges in the first light",
             "keywords": ["dune", "dawn", "desert"]}
@@ -24,10 +28,9 @@ METADATA = {"title": "Dune at dawn", "description": "Wind-shaped sand ridges in 
 
 # A fresh fake per test: a delayed answer from a timed-out call must not land in the next test.
 @pytest.fixture
-def served_fake():
+def served_fake(mount):
     fake = fbfake.FacebookPageFake(fetch_timeout=(1.0, 2.0))
-    with serve(fake) as url:
-        yield fake, url
+    return fake, mount(fake)
 
 
 @pytest.fixture
@@ -283,8 +286,8 @@ def test_slow_accept_times_out_then_find_post_finds_the_photo(fake, fake_url, se
     request = make_request()
     served_images.add(request.image_key, jpeg())
     progress = MemoryProgress()
-    fake.fail_next("slow_accept", delay=4.0)
-    outcome = publisher(fake_url, timeout_seconds=2.5).publish(request, served_images, progress).outcome
+    fake.fail_next("slow_accept", delay=FAULT_DELAY)
+    outcome = publisher(fake_url, timeout_seconds=TIMEOUT).publish(request, served_images, progress).outcome
     assert (outcome.kind, outcome.code) == ("unknown", "timeout")
     [post] = fake.posts()  # it was created although the client never heard back
 
@@ -300,8 +303,8 @@ def test_timeout_without_acting_then_find_post_says_absent(fake, fake_url, serve
     request = make_request()
     served_images.add(request.image_key, jpeg())
     progress = MemoryProgress()
-    fake.fail_next("timeout", delay=4.0)
-    outcome = publisher(fake_url, timeout_seconds=2.5).publish(request, served_images, progress).outcome
+    fake.fail_next("timeout", delay=FAULT_DELAY)
+    outcome = publisher(fake_url, timeout_seconds=TIMEOUT).publish(request, served_images, progress).outcome
     assert outcome.kind == "unknown"
     assert fake.posts() == []
     assert publisher(fake_url).find_post(request, progress).state == "absent"

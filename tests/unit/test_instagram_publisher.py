@@ -13,8 +13,12 @@ from socialomega.core.config import ConfigError
 from socialomega.publishers import instagram as ig
 from socialomega.publishers.base import PublishRequest
 from socialomega.sandbox import instagram as fake_mod
-from socialomega.sandbox.server import serve
 from tests.unit.fakes import MemoryCredentials, MemoryProgress
+
+# A real socket timeout, kept short: the publisher gives up after TIMEOUT seconds, while the fake
+# answers the faulted call only after FAULT_DELAY (a `slow_accept` acts first, a `timeout` never
+# acts). Every other call of these flows answers in a few milliseconds, far under TIMEOUT.
+TIMEOUT, FAULT_DELAY = 0.4, 1.2
 
 METADATA = {
     "title": "Dunes at dawn",
@@ -61,9 +65,8 @@ def fake(clock):
 
 
 @pytest.fixture
-def graph(fake):
-    with serve(fake) as url:
-        yield url
+def graph(fake, mount):
+    return mount(fake)
 
 
 @pytest.fixture
@@ -252,11 +255,11 @@ def test_a_saved_media_id_is_not_published_again(fake, publisher, image):
 # --- reconciliation ----------------------------------------------------------------------------
 
 def test_slow_accept_on_media_publish_is_unknown_then_found(fake, publisher, image):
-    # Generous margins: every call of the flow shares the timeout and the machine may be busy.
-    fake.fail_next("slow_accept", delay=4.0, path_contains="/media_publish")
+    # Every call of the flow shares the (short) timeout: only the faulted one comes near it.
+    fake.fail_next("slow_accept", delay=FAULT_DELAY, path_contains="/media_publish")
     fake.add_media("an older post")
     progress = MemoryProgress()
-    pub = publisher(timeout_seconds=2.5)
+    pub = publisher(timeout_seconds=TIMEOUT)
     result = pub.publish(make_request(), image, progress)
     assert result.outcome.kind == "unknown"
     [post] = fake.posts()
@@ -266,9 +269,9 @@ def test_slow_accept_on_media_publish_is_unknown_then_found(fake, publisher, ima
 
 
 def test_timeout_without_acting_is_unknown_then_absent(fake, publisher, image):
-    fake.fail_next("timeout", delay=4.0, path_contains="/media_publish")
+    fake.fail_next("timeout", delay=FAULT_DELAY, path_contains="/media_publish")
     progress = MemoryProgress()
-    assert publisher(timeout_seconds=2.5).publish(make_request(), image, progress).outcome.kind == "unknown"
+    assert publisher(timeout_seconds=TIMEOUT).publish(make_request(), image, progress).outcome.kind == "unknown"
     assert fake.posts() == []
     lookup = publisher().find_post(make_request(), progress)
     assert lookup.state == "absent" and "FINISHED" in lookup.reason
@@ -461,8 +464,8 @@ def test_a_rotated_secret_is_reread_once_after_the_token_is_refused(fake, graph,
 
 def test_a_timeout_before_media_publish_is_retryable_not_unknown(fake, publisher, image):
     # Nothing was posted yet: the step is redone; only media_publish may end "unknown".
-    fake.fail_next("timeout", delay=2.5, path_contains="/content_publishing_limit")
+    fake.fail_next("timeout", delay=FAULT_DELAY, path_contains="/content_publishing_limit")
     progress = MemoryProgress()
-    result = publisher(timeout_seconds=1.0).publish(make_request(), image, progress)
+    result = publisher(timeout_seconds=TIMEOUT).publish(make_request(), image, progress)
     assert (result.outcome.kind, result.outcome.code) == ("retryable", "timeout")
     assert progress.final_marker is None and fake.posts() == []

@@ -18,8 +18,12 @@ from socialomega.publishers.base import PublishRequest
 from socialomega.publishers.captions import build_caption
 from socialomega.sandbox import linkedin as fake_mod
 from socialomega.sandbox.linkedin import ACCESS_TOKEN, MEMBER_URN, ORG_URN, LinkedInFake, sandbox_secret, sandbox_target
-from socialomega.sandbox.server import serve
 from tests.unit.fakes import MemoryCredentials, MemoryProgress
+
+# A real socket timeout, kept short: the publisher gives up after TIMEOUT seconds, while the fake
+# answers the faulted call only after FAULT_DELAY (a `slow_accept` acts first, a `timeout` never
+# acts). Every other call of these flows answers in a few milliseconds, far under TIMEOUT.
+TIMEOUT, FAULT_DELAY = 0.4, 1.2
 
 METADATA = {
     "title": "Harbour at dawn",
@@ -79,9 +83,8 @@ def fake(clock):
 
 
 @pytest.fixture
-def base_url(fake):
-    with serve(fake) as url:
-        yield url
+def base_url(fake, mount):
+    return mount(fake)
 
 
 def make_request(served_images, data: bytes | None = None, key: str = "a1/linkedin.jpg", **meta) -> PublishRequest:
@@ -249,7 +252,7 @@ def test_a_rotated_token_is_read_fresh_once_after_a_401(fake, base_url, clock, s
     assert [r["status"] for r in calls(fake, "POST", "initializeUpload")] == [401, 200]
 
 
-def test_an_upload_url_off_the_linkedin_hosts_is_refused(clock, served_images):
+def test_an_upload_url_off_the_linkedin_hosts_is_refused(clock, mount, served_images):
     class Redirecting(LinkedInFake):
         def _images_action(self, request):
             response = super()._images_action(request)
@@ -259,8 +262,7 @@ def test_an_upload_url_off_the_linkedin_hosts_is_refused(clock, served_images):
             return response
 
     fake = Redirecting(clock=clock)
-    with serve(fake) as url:
-        result = make_publisher(url, clock).publish(make_request(served_images), served_images, MemoryProgress())
+    result = make_publisher(mount(fake), clock).publish(make_request(served_images), served_images, MemoryProgress())
     assert (result.outcome.kind, result.outcome.code) == ("permanent", "unsafe_destination")
     assert not calls(fake, "PUT")
 
@@ -312,8 +314,8 @@ def test_an_upload_url_the_server_rejects_as_expired_is_dropped_and_redone(fake,
 
 # --- find_post after an unknown outcome -----------------------------------------------------------
 def test_find_post_finds_a_post_created_behind_a_slow_answer(fake, base_url, clock, served_images):
-    fake.fail_next("slow_accept", path_contains="/rest/posts", delay=4.0)
-    progress, publisher = MemoryProgress(), make_publisher(base_url, clock, timeout_seconds=2.5)
+    fake.fail_next("slow_accept", path_contains="/rest/posts", delay=FAULT_DELAY)
+    progress, publisher = MemoryProgress(), make_publisher(base_url, clock, timeout_seconds=TIMEOUT)
     request = make_request(served_images)
     result = publisher.publish(request, served_images, progress)
     assert (result.outcome.kind, result.outcome.code) == ("unknown", "timeout")
@@ -326,10 +328,10 @@ def test_find_post_finds_a_post_created_behind_a_slow_answer(fake, base_url, clo
 
 
 def test_find_post_is_absent_when_the_call_timed_out_without_acting(fake, base_url, clock, served_images):
-    publisher = make_publisher(base_url, clock, timeout_seconds=2.5)
+    publisher = make_publisher(base_url, clock, timeout_seconds=TIMEOUT)
     other = MemoryProgress()  # an earlier post with another image must not match
     assert publisher.publish(make_request(served_images), served_images, other).outcome.ok
-    fake.fail_next("timeout", path_contains="/rest/posts", delay=4.0)
+    fake.fail_next("timeout", path_contains="/rest/posts", delay=FAULT_DELAY)
     progress, request = MemoryProgress(), make_request(served_images)
     assert publisher.publish(request, served_images, progress).outcome.kind == "unknown"
     assert len(fake.posts()) == 1
@@ -495,9 +497,9 @@ def test_the_request_log_keeps_no_upload_url_credential_or_token(fake, base_url,
 @pytest.mark.parametrize("step", ["/rest/images?action=initializeUpload", "/dms-uploads/"])
 def test_a_timeout_before_the_post_is_retryable_not_unknown(fake, base_url, clock, served_images, step):
     # Nothing was posted yet: the step is redone; only POST /rest/posts may end "unknown".
-    fake.fail_next("timeout", path_contains=step.split("?")[0], delay=2.5)
+    fake.fail_next("timeout", path_contains=step.split("?")[0], delay=FAULT_DELAY)
     progress = MemoryProgress()
-    result = make_publisher(base_url, clock, timeout_seconds=1.0).publish(make_request(served_images),
+    result = make_publisher(base_url, clock, timeout_seconds=TIMEOUT).publish(make_request(served_images),
                                                                           served_images, progress)
     assert (result.outcome.kind, result.outcome.code) == ("retryable", "timeout")
     assert progress.final_marker is None and fake.posts() == []

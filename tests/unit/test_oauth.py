@@ -11,6 +11,7 @@ from socialomega.sandbox import lightroom
 from tests.unit.fakes import MemoryCredentials
 
 NOW = 1_800_000_000.0
+SANDBOX_PHOTO_COUNT = 0  # the IMS token endpoint only: no Lightroom photos needed
 
 
 class Log:

@@ -14,6 +14,7 @@ POST = {"title": "Hello", "image_url": "https://img.example.com/a.jpg"}
 
 
 SANDBOX_SEED = 2
+SANDBOX_PHOTO_COUNT = 0  # the REST target only: no Lightroom photos needed
 
 
 @pytest.fixture
@@ -152,7 +153,7 @@ def test_faults_500_429_and_delay(rest):
     assert requests.post(rest.rest_url + "/v1/posts", json=POST, headers=h, timeout=5).status_code == 500
     limited = requests.post(rest.rest_url + "/v1/posts", json=POST, headers=h, timeout=5)
     assert limited.status_code == 429 and limited.headers["Retry-After"] == "3"
-    requests.post(rest.rest_url + "/_sandbox/faults", json={"kind": "delay", "delay": 0.6}, timeout=5).raise_for_status()
+    requests.post(rest.rest_url + "/_sandbox/faults", json={"kind": "delay", "delay": 0.4}, timeout=5).raise_for_status()
     with pytest.raises(requests.Timeout):
         requests.post(rest.rest_url + "/v1/posts", json=POST, headers=h, timeout=0.2)
     # the delayed request was still processed: the ambiguous outcome a publisher must reconcile

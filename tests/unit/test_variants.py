@@ -50,11 +50,16 @@ def jpeg(im: Image.Image, orientation: int = 1, gps: bool = True, icc: bytes | N
     return out.getvalue()
 
 
-def noisy(w: int, h: int, seed: int = 1) -> Image.Image:
-    img = (pyvips.Image.gaussnoise(w, h, sigma=60, mean=128, seed=seed)
-           .bandjoin([pyvips.Image.gaussnoise(w, h, sigma=60, mean=128, seed=seed + 1),
-                      pyvips.Image.gaussnoise(w, h, sigma=60, mean=128, seed=seed + 2)])
-           .cast("uchar"))
+def noisy(w: int, h: int, seed: int = 1, tile: int = 512) -> Image.Image:
+    """Camera-like noise (gaussian, sigma 60, per band) that JPEG cannot compress away. One tile
+    of at most `tile` px is generated and repeated: each 8x8 block JPEG codes has the statistics of
+    full-frame noise, at a fraction of the cost (generating 4800x3200 of it took 1.6 s)."""
+    tw, th = min(w, tile), min(h, tile)
+    img = (pyvips.Image.gaussnoise(tw, th, sigma=60, mean=128, seed=seed)
+           .bandjoin([pyvips.Image.gaussnoise(tw, th, sigma=60, mean=128, seed=seed + 1),
+                      pyvips.Image.gaussnoise(tw, th, sigma=60, mean=128, seed=seed + 2)])
+           .cast("uchar").copy_memory())  # computed once, not once per repeat
+    img = img.replicate(-(-w // tw), -(-h // th)).crop(0, 0, w, h)
     return Image.frombytes("RGB", (w, h), img.write_to_memory())
 
 

@@ -15,8 +15,12 @@ from socialomega.publishers import x as xpub
 from socialomega.publishers.base import PublishRequest
 from socialomega.publishers.captions import build_caption
 from socialomega.sandbox import x as xfake
-from socialomega.sandbox.server import serve
 from tests.unit.fakes import MemoryCredentials, MemoryProgress
+
+# A real socket timeout, kept short: the publisher gives up after TIMEOUT seconds, while the fake
+# answers the faulted call only after FAULT_DELAY (a `slow_accept` acts first, a `timeout` never
+# acts). Every other call of these flows answers in a few milliseconds, far under TIMEOUT.
+TIMEOUT, FAULT_DELAY = 0.4, 1.2
 
 META = {"title": "Dune at dawn", "description": "Wind-carved sand ridges in the first light",
         "keywords": ["dune", "desert", "golden hour"]}
@@ -24,8 +28,10 @@ META = {"title": "Dune at dawn", "description": "Wind-carved sand ridges in the 
 
 def jpeg(width: int = 640, height: int = 480, quality: int = 90, noise: bool = False, gps: bool = False) -> bytes:
     img = Image.new("RGB", (width, height), (200, 150, 90))
-    if noise:  # incompressible pixels for a big file
-        img = Image.frombytes("RGB", (width, height), bytes((i * 7919) % 251 for i in range(width * height * 3)))
+    if noise:  # incompressible pixels for a big file: (i * 7919) % 251 repeats every 251 bytes
+        size = width * height * 3
+        pattern = bytes((i * 7919) % 251 for i in range(251))
+        img = Image.frombytes("RGB", (width, height), (pattern * (size // 251 + 1))[:size])
     buf = io.BytesIO()
     kwargs = {}
     if gps:
@@ -58,10 +64,9 @@ class RotatedElsewhere(MemoryCredentials):
 
 # A fresh fake per test: a delayed answer from a timed-out call must not land in the next test.
 @pytest.fixture
-def served():
+def served(mount):
     fake = xfake.XFake()
-    with serve(fake) as url:
-        yield fake, url
+    return fake, mount(fake)
 
 
 @pytest.fixture
@@ -219,8 +224,8 @@ def test_media_forgotten_by_x_is_uploaded_again_on_the_next_delivery(fake, url, 
 def test_upload_timeout_is_retryable_not_unknown(fake, url, creds, served_images):
     req = make_request()
     served_images.add(req.image_key, jpeg())
-    fake.fail_next("timeout", delay=4.0, path_contains="/2/media/upload")
-    outcome = publisher(url, creds, timeout_seconds=2.5).publish(req, served_images, MemoryProgress()).outcome
+    fake.fail_next("timeout", delay=FAULT_DELAY, path_contains="/2/media/upload")
+    outcome = publisher(url, creds, timeout_seconds=TIMEOUT).publish(req, served_images, MemoryProgress()).outcome
     assert (outcome.kind, outcome.code) == ("retryable", "timeout")
 
 
@@ -347,8 +352,8 @@ def test_slow_accept_is_unknown_then_found(fake, url, creds, served_images):
     req = make_request()
     served_images.add(req.image_key, jpeg())
     progress = MemoryProgress()
-    fake.fail_next("slow_accept", delay=4.0, path_contains="/2/tweets")
-    outcome = publisher(url, creds, timeout_seconds=2.5).publish(req, served_images, progress).outcome
+    fake.fail_next("slow_accept", delay=FAULT_DELAY, path_contains="/2/tweets")
+    outcome = publisher(url, creds, timeout_seconds=TIMEOUT).publish(req, served_images, progress).outcome
     assert outcome.kind == "unknown"
     [post] = fake.posts()
 
@@ -365,8 +370,8 @@ def test_timeout_without_post_is_absent(fake, url, creds, served_images):
     req = make_request()
     served_images.add(req.image_key, jpeg())
     progress = MemoryProgress()
-    fake.fail_next("timeout", delay=4.0, path_contains="/2/tweets")
-    outcome = publisher(url, creds, timeout_seconds=2.5).publish(req, served_images, progress).outcome
+    fake.fail_next("timeout", delay=FAULT_DELAY, path_contains="/2/tweets")
+    outcome = publisher(url, creds, timeout_seconds=TIMEOUT).publish(req, served_images, progress).outcome
     assert outcome.kind == "unknown"
     progress.steps["final"]["sent_at"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
     lookup = publisher(url, creds).find_post(req, progress)

@@ -56,7 +56,8 @@ Errors:
 
 UNCONFIRMED choices (the fake and the publisher agree on them):
   * Text too long: 400 invalid-request with message "Your Tweet text is too long." (the v2
-    docs do not show the exact body). Length is X's weighted length (captions.x_weighted_length).
+    docs do not show the exact body). Length is X's weighted length, counted by this fake's own
+    `weighted_length` (twitter-text v3 rules; never the publisher's code it checks).
   * Daily cap: X answers 429 with the x-user-limit-24hour-* headers (seen in client logs and
     issue threads), not a usage-capped problem; the `usage-capped` problem is X's monthly
     product cap. Both classify as "deferred" (core/http.py).
@@ -98,6 +99,7 @@ import json
 import secrets
 import threading
 import time
+import unicodedata
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -107,7 +109,6 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
-from socialomega.publishers.captions import x_weighted_length
 from socialomega.sandbox import control
 
 CLIENT_ID = "sandbox-x-client"
@@ -158,6 +159,104 @@ def sandbox_target(base_url: str, name: str) -> dict[str, Any]:
     """A complete target entry pointing XPublisher at this fake."""
     return {"name": name, "platform": "x", "spec": {}, "api_base_url": base_url.rstrip("/"),
             "allow_private_network": True, "timeout_seconds": 3}
+
+
+# --- X's weighted text length (twitter-text v3) -----------------------------------------------------
+# The fake's own count, written apart from the publisher's `captions.x_weighted_length` on purpose:
+# a fake that reused it could never catch its bugs (tests/unit/test_x_text_length.py compares them).
+# Rules: NFC first; code points in _LIGHT_RANGES weigh 1, every other one 2; a URL weighs 23 (t.co)
+# unless it is longer than 4,096 characters counting the "https://" X adds to one without a scheme,
+# then it is plain text. URLs, simplified from twitter-text's extractor:
+#   * `http://` or `https://` (any case) and at least one character up to the next whitespace, or
+#     a bare domain (`label.label.tld`, tld from _TLDS, not followed by an ASCII letter or digit,
+#     `-` or `@`) with an optional `/path` up to the next whitespace;
+#   * not right after an ASCII letter or digit, `@`, `$` or `#` (no links inside words, e-mail
+#     addresses, mentions, cashtags or hashtags), a bare domain not after `-`, `_`, `.` or `/`;
+#   * trailing punctuation is not part of a URL (`https://a.com/x.` ends before the dot), but a
+#     `)` that closes a `(` of the URL is.
+MAX_WEIGHTED_LENGTH = 280
+_LIGHT_RANGES = ((0, 4351), (8192, 8205), (8208, 8223), (8242, 8247))
+_URL_WEIGHT = 23
+_MAX_URL_CHARS = 4096
+_TLDS = frozenset("com net org edu gov info biz io co me ly app dev ai tv photo photography blog "
+                  "de uk fr nl es it eu ch at be se no dk fi pl jp cn kr in au ca us br".split())
+
+
+def weighted_length(text: str) -> int:
+    """How long X counts `text` (see the rules above)."""
+    text = unicodedata.normalize("NFC", text)
+    total, i = 0, 0
+    while i < len(text):
+        end, is_url = _url_at(text, i)
+        if is_url:
+            total += _URL_WEIGHT
+        else:
+            for char in text[i:end]:
+                total += 1 if any(lo <= ord(char) <= hi for lo, hi in _LIGHT_RANGES) else 2
+        i = end
+    return total
+
+
+def _url_at(text: str, i: int) -> tuple[int, bool]:
+    """(end, True) for a URL starting at text[i]; (end, False) for a URL too long to link, which
+    is plain text through `end`; (i + 1, False) when no URL starts there."""
+    before = text[i - 1] if i else " "
+    if _ascii_alnum(before) or before in "@$#＠＃":
+        return i + 1, False
+    head = text[i:i + 8].lower()
+    scheme = next((p for p in ("https://", "http://") if head.startswith(p)), "")
+    if scheme:
+        end = _trim(text, i, _next_space(text, i))
+        if end - i == len(scheme):  # nothing after the scheme
+            return i + 1, False
+    else:
+        end = _domain_end(text, i) if before not in "-_./" else None
+        if end is None:
+            return i + 1, False
+        if end < len(text) and text[end] == "/":
+            end = _trim(text, i, _next_space(text, end))
+    return end, (end - i) + (0 if scheme else len("https://")) <= _MAX_URL_CHARS
+
+
+def _ascii_alnum(char: str) -> bool:
+    return char.isascii() and char.isalnum()
+
+
+def _next_space(text: str, i: int) -> int:
+    while i < len(text) and not text[i].isspace():
+        i += 1
+    return i
+
+
+def _trim(text: str, start: int, end: int) -> int:
+    """Drop trailing punctuation from text[start:end], keeping a `)` that closes a `(`."""
+    opened, closed = text.count("(", start, end), text.count(")", start, end)
+    while end > start:
+        last = text[end - 1]
+        if last.isalnum() or last in "/=_#+-" or (last == ")" and opened >= closed):
+            break
+        opened -= last == "("
+        closed -= last == ")"
+        end -= 1
+    return end
+
+
+def _domain_end(text: str, i: int) -> int | None:
+    """End of the longest `label(.label)*.tld` starting at text[i], or None."""
+    labels, start, best = 0, i, None
+    while True:
+        end = start
+        while end < len(text) and (_ascii_alnum(text[end]) or text[end] == "-"):
+            end += 1
+        if end == start:
+            return best
+        labels += 1
+        after = text[end] if end < len(text) else " "
+        if labels >= 2 and text[start:end].lower() in _TLDS and not _ascii_alnum(after) and after not in "-@":
+            best = end
+        if after != ".":
+            return best
+        start = end + 1
 
 
 class _ApiError(Exception):
@@ -567,7 +666,7 @@ class XFake(control.SandboxControl):
             raise _invalid("media.media_ids must hold 1 to 4 media ids.", "media.media_ids", media_ids)
         if not text.strip() and not media_ids:
             raise _invalid("Post text or media is required.", "text", text)
-        if x_weighted_length(text) > 280:
+        if weighted_length(text) > MAX_WEIGHTED_LENGTH:
             raise _invalid("Your Tweet text is too long.", "text", text)
         with self.lock:
             attached = []
