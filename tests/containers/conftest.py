@@ -2,6 +2,12 @@
 the Terraform apply job and one container per service, all from the project's images, on
 their own ports and compose project so they never meet a developer's or CI's other stack.
 
+testcontainers' compose support (`DockerCompose`) brings the stack up (`up --wait`: every
+service container running, LocalStack and the sandbox healthy, the apply job done) and down;
+it drives the `docker compose` CLI, Compose v2 as the plugin `images/bin/docker-up` installs.
+The stack's ports, project name and the rest are the environment of the session
+(`compose_env`), which testcontainers' compose commands inherit.
+
 `make test-containers` builds the images first (and starts a Docker engine if none answers).
 Settings (environment): CTEST_LOCALSTACK_PORT (4610), CTEST_LIGHTROOM_PORT (8711),
 CTEST_REST_PORT (8712), CTEST_PROJECT (socialomega-ctest), CTEST_KEEP=1 leaves the stack up.
@@ -12,12 +18,13 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import subprocess
 import time
 import urllib.request
 from typing import Any
 
 import pytest
+from testcontainers.compose import DockerCompose
+from testcontainers.core.docker_client import DockerClient
 
 from socialomega.core import aws, config
 from socialomega.local import localstack, ops
@@ -41,19 +48,24 @@ SOCIAL_PORTS = {"INSTAGRAM": LIGHTROOM_PORT + 2, "X": LIGHTROOM_PORT + 3, "FACEB
 WEBHOOK_PORT = LIGHTROOM_PORT + 6   # the webhooks container's /webhooks/{platform}
 
 
+# The stack, as testcontainers drives it. Its settings come from the environment (compose_env).
+COMPOSE = DockerCompose(ROOT, compose_file_name="docker-compose.yml", wait=True)
+
+
 def compose_env() -> dict[str, str]:
-    env = {**os.environ, "LOCALSTACK_PORT": str(LOCALSTACK_PORT), "SANDBOX_LIGHTROOM_PORT": str(LIGHTROOM_PORT),
+    """What the session's environment gets while the stack lives: the compose file's settings
+    (its own ports and Terraform workspace), its own project name (compose ranks
+    COMPOSE_PROJECT_NAME above the file's `name:`), orphans of an older file removed, and
+    where the test process itself finds the stack's LocalStack (`localstack.endpoint()`)."""
+    env = {"LOCALSTACK_PORT": str(LOCALSTACK_PORT), "SANDBOX_LIGHTROOM_PORT": str(LIGHTROOM_PORT),
            "SANDBOX_REST_PORT": str(REST_PORT), "SO_ENV": ENV, "POLL_EVERY": str(POLL_EVERY),
            "WEBHOOK_PORT": str(WEBHOOK_PORT),
-           **{f"SANDBOX_{name}_PORT": str(port) for name, port in SOCIAL_PORTS.items()}}
+           **{f"SANDBOX_{name}_PORT": str(port) for name, port in SOCIAL_PORTS.items()},
+           "COMPOSE_PROJECT_NAME": PROJECT, "COMPOSE_REMOVE_ORPHANS": "1",
+           "LOCALSTACK_HOST": f"127.0.0.1:{LOCALSTACK_PORT}"}
     if shutil.which("terraform"):
-        env.setdefault("TERRAFORM_BIN", shutil.which("terraform"))
+        env["TERRAFORM_BIN"] = os.environ.get("TERRAFORM_BIN") or shutil.which("terraform")
     return env
-
-
-def compose(*args: str, check: bool = True, timeout: float = 900, capture: bool = False) -> subprocess.CompletedProcess:
-    return subprocess.run(["docker", "compose", "-p", PROJECT, *args], cwd=ROOT, env=compose_env(), check=check,
-                          timeout=timeout, text=True, capture_output=capture)
 
 
 def _get_json(url: str) -> Any:
@@ -95,39 +107,64 @@ class RemoteSandbox:
 
 
 def _docker_answers() -> bool:
-    return bool(shutil.which("docker")) and subprocess.run(["docker", "info"], capture_output=True).returncode == 0
+    if not shutil.which("docker"):   # testcontainers' compose support runs the `docker compose` CLI
+        return False
+    try:
+        return bool(DockerClient().client.ping())
+    except Exception:  # noqa: BLE001 (any failure to reach the engine means the same here)
+        return False
 
 
 @pytest.fixture(scope="session")
 def stack() -> dict[str, Any]:
     if not _docker_answers():
         pytest.fail("no Docker engine answers: run `make test-containers` (it starts one and builds the images)")
-    compose("down", "--remove-orphans", "--timeout", "5", capture=True)
-    OUTPUTS.unlink(missing_ok=True)
-    # A fresh LocalStack: start Terraform from an empty workspace too.
-    shutil.rmtree(ROOT / "terraform" / "envs" / "local" / "terraform.tfstate.d" / ENV, ignore_errors=True)
-    started = time.monotonic()
-    try:
-        compose("up", "-d", "--quiet-pull")
-    except subprocess.CalledProcessError:
-        _save_logs()
-        raise
-    print(f"\ncompose up ({PROJECT}: LocalStack :{LOCALSTACK_PORT}, sandbox :{LIGHTROOM_PORT}/:{REST_PORT}): "
-          f"{time.monotonic() - started:.1f} s")
-    outputs = json.loads(OUTPUTS.read_text())
-    apply_service_env(outputs, f"http://127.0.0.1:{LOCALSTACK_PORT}")
-    aws.client.cache_clear()
-    config.clear_caches()
-    yield outputs
-    _save_logs()
-    if not os.environ.get("CTEST_KEEP"):
-        compose("down", "--remove-orphans", "--timeout", "10", check=False, capture=True)
+    with pytest.MonkeyPatch.context() as session_env:
+        for name, value in compose_env().items():
+            session_env.setenv(name, value)
+        # Where this process finds AWS is the stack's LocalStack, never an endpoint inherited from the shell.
+        session_env.delenv("AWS_ENDPOINT_URL", raising=False)
+        session_env.delenv("LOCALSTACK_ENDPOINT", raising=False)
+        COMPOSE.stop()   # a stack left by an earlier run (CTEST_KEEP=1, or one that was killed)
+        OUTPUTS.unlink(missing_ok=True)
+        # A fresh LocalStack: start Terraform from an empty workspace too.
+        shutil.rmtree(ROOT / "terraform" / "envs" / "local" / "terraform.tfstate.d" / ENV, ignore_errors=True)
+        started = time.monotonic()
+        try:
+            COMPOSE.start()
+        except Exception:
+            _save_logs()
+            raise
+        print(f"\ncompose up ({PROJECT}: LocalStack :{LOCALSTACK_PORT}, sandbox :{LIGHTROOM_PORT}/:{REST_PORT}): "
+              f"{time.monotonic() - started:.1f} s")
+        try:
+            outputs = json.loads(OUTPUTS.read_text())
+            apply_service_env(outputs)   # AWS_ENDPOINT_URL: localstack.endpoint(), the stack's LocalStack
+            assert os.environ["AWS_ENDPOINT_URL"] == f"http://127.0.0.1:{LOCALSTACK_PORT}"
+            aws.client.cache_clear()
+            config.clear_caches()
+            yield outputs
+        finally:
+            _save_logs()
+            if not os.environ.get("CTEST_KEEP"):
+                COMPOSE.stop()
 
 
 def _save_logs() -> None:
-    result = compose("logs", "--no-color", "--timestamps", check=False, capture=True, timeout=120)
+    """Every container's log (the exited apply job's too), one chronological file with
+    timestamps, each line headed by its service, as `docker compose logs --timestamps` prints."""
+    lines: list[tuple[str, str]] = []
+    try:
+        client = DockerClient().client
+        for container in COMPOSE.get_containers(include_all=True):
+            log = client.containers.get(container.ID).logs(timestamps=True).decode(errors="replace")
+            lines += [(line.split(" ", 1)[0], f"{container.Service:<20}| {line}") for line in log.splitlines()]
+        text = "\n".join(line for _, line in sorted(lines, key=lambda item: item[0])) + "\n" if lines else \
+            f"no container of {PROJECT} has logged anything\n"
+    except Exception as error:  # noqa: BLE001 (the logs must never hide the failure that asked for them)
+        text = f"could not read the containers' logs: {error!r}\n"
     LOGS.parent.mkdir(parents=True, exist_ok=True)
-    LOGS.write_text(result.stdout + result.stderr)
+    LOGS.write_text(text)
 
 
 @pytest.fixture(scope="session")
@@ -136,8 +173,7 @@ def sandbox(stack) -> RemoteSandbox:
 
 
 def running_services() -> set[str]:
-    result = compose("ps", "--status", "running", "--services", capture=True)
-    return set(result.stdout.split())
+    return {c.Service for c in COMPOSE.get_containers() if c.State == "running" and c.Service}
 
 
 def pending_messages(outputs: dict[str, Any]) -> int:

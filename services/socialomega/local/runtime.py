@@ -23,6 +23,7 @@ from typing import Any
 
 from socialomega.core import aws, config
 from socialomega.core import logging as solog
+from socialomega.local import localstack
 from socialomega.local.api_gateway import WEBHOOK_HANDLER, WebhookGateway
 from socialomega.local.lambda_context import LambdaContext
 
@@ -267,10 +268,12 @@ class LocalRuntime:
         return False
 
 
-def apply_service_env(outputs: dict[str, Any], endpoint: str) -> None:
-    """Give handlers the environment Terraform gives the functions in AWS."""
+def apply_service_env(outputs: dict[str, Any], endpoint: str | None = None) -> None:
+    """Give handlers the environment Terraform gives the functions in AWS, plus where AWS is:
+    `AWS_ENDPOINT_URL` (which boto3 and `core/aws.py` honour) set to `endpoint`, by default
+    LocalStack's as `localstack.endpoint()` decides it."""
     os.environ.update({k: str(v) for k, v in outputs["service_env"].items()})
-    os.environ["AWS_ENDPOINT_URL"] = endpoint
+    os.environ["AWS_ENDPOINT_URL"] = endpoint or localstack.endpoint()
     for name, default in (("AWS_ACCESS_KEY_ID", "test"), ("AWS_SECRET_ACCESS_KEY", "test"),
                           ("AWS_DEFAULT_REGION", "us-east-1")):
         os.environ.setdefault(name, default)

@@ -9,7 +9,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from socialomega.local.localstack import BUILD, ENDPOINT, ROOT
+from socialomega.local import localstack
+from socialomega.local.localstack import BUILD, ROOT
 
 LOCAL_ROOT = ROOT / "terraform" / "envs" / "local"
 
@@ -49,7 +50,8 @@ def apply(env_name: str, variables: dict[str, Any]) -> tuple[dict[str, Any], flo
     else:
         _run("workspace", "select", env_name, capture=True)
     var_file = BUILD / f"{env_name}.tfvars.json"
-    var_file.write_text(json.dumps({"env": env_name, "localstack_endpoint": ENDPOINT, **variables}, indent=1))
+    var_file.write_text(json.dumps({"env": env_name, "localstack_endpoint": localstack.endpoint(), **variables},
+                                   indent=1))
     started = time.monotonic()
     # Every SQS attribute resource waits ~25 s for consistency; run them all in one wave.
     _run("apply", "-auto-approve", "-input=false", "-no-color", "-parallelism=40", f"-var-file={var_file}", capture=True)
