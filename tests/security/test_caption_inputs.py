@@ -123,6 +123,7 @@ CASES = {
     "20000 keywords": lambda n: {"title": "Dunes", "keywords": [f"keyword{i}" for i in range(n // 50)]},
     "1MB no spaces": lambda n: {"title": "a" * n},
     "1MB URL-like": lambda n: {"title": "a." * (n // 2), "description": "https://example.com/" * (n // 20)},
+    "1MB nested bare links": lambda n: {"title": "a.de/(" * (n // 6), "description": "a.de (b.de/" * (n // 11)},
 }
 
 

@@ -102,18 +102,59 @@ _env = SandboxedEnvironment(autoescape=False, trim_blocks=True, lstrip_blocks=Tr
 
 def x_weighted_length(text: str) -> int:
     """Length as X counts it: NFC-normalised, URLs as 23, CJK and emoji as 2.
-    Emoji sequences joined by ZWJ count each part, so this over-counts rather than under."""
+    Where this cannot tell what X links, it over-counts rather than under (a caption cut to a
+    count that is too low is refused): emoji sequences joined by ZWJ count each part, and a
+    bare domain with a top-level domain outside `_URL`'s list counts as at least 23."""
     text = unicodedata.normalize("NFC", text)
     total, position = 0, 0
     for match in _URL.finditer(text):
         url = match.group("url")
         if url is None:  # a run that holds no URL
             continue
+        if match.start() and text[match.start() - 1] in "@$#":
+            continue  # twitter-text links nothing right after @, $ or # (e-mail, cashtag, hashtag)
+        url = _without_trailing_punctuation(url)
         if len(url) + (0 if _PROTOCOL.match(url) else _X_ADDED_PROTOCOL) > _X_MAX_URL_LENGTH:
             continue  # too long for X to link: plain text
-        total += _weigh(text[position:match.start()]) + _X_URL_LENGTH
-        position = match.end()
-    return total + _weigh(text[position:])
+        total += _weigh_text(text[position:match.start()]) + _X_URL_LENGTH
+        position = match.start() + len(url)
+    return total + _weigh_text(text[position:])
+
+
+# Trailing characters twitter-text leaves out of a URL; a ")" only when it closes nothing in it.
+_URL_TRAILING = ".,;:!?'\""
+# Dotted names in text that `_URL` did not take, not inside a path (runs start where no name
+# character precedes, so each run is read once: linear).
+_DOTTED_NAME = re.compile(r"(?i)(?<![a-z0-9.@$#_/:-])[a-z0-9-]++(?:\.[a-z0-9-]++)++")
+_TLD = re.compile(r"(?i)[a-z]{2,63}")
+
+
+def _without_trailing_punctuation(url: str) -> str:
+    end = len(url)
+    while end:
+        last = url[end - 1]
+        if last in _URL_TRAILING or (last == ")" and url.count("(", 0, end) < url.count(")", 0, end)):
+            end -= 1
+            continue
+        break
+    return url[:end]
+
+
+def _weigh_text(text: str) -> int:
+    """Text between links, where a name such as `example.de` may still be a link to X (its list
+    of top-level domains is far longer than ours): such a name weighs at least 23."""
+    total, covered = _weigh(text), 0
+    for name in _DOTTED_NAME.finditer(text):
+        if name.start() < covered or not _TLD.fullmatch(name.group().rsplit(".", 1)[1]):
+            continue   # inside the path of the link before it (also keeps this linear)
+        end = name.end()
+        if text.startswith("/", end):   # the link would take its path too
+            space = _SPACE_RUN.search(text, end)
+            end = space.start() if space else len(text)
+        link, covered = text[name.start():end], end
+        if len(link) + _X_ADDED_PROTOCOL <= _X_MAX_URL_LENGTH:
+            total += max(0, _X_URL_LENGTH - _weigh(link))
+    return total
 
 
 def _weigh(text: str) -> int:
