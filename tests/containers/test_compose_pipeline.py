@@ -14,7 +14,7 @@ from collections import Counter
 
 import pytest
 
-from socialomega.analytics.aggregate import status_key
+from socialomega.core.store import status_key
 from socialomega.core import store as keys
 from socialomega.sandbox import webhooks as platform_side
 from tests.containers.conftest import (

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from socialomega.analytics.aggregate import status_key
+from socialomega.core.store import status_key
 from socialomega.local import ops
 from socialomega.sandbox import webhooks as platform_side
 from tests.conftest import wait_idle

@@ -20,7 +20,7 @@ import pytest
 import pyvips
 from PIL import Image
 
-from socialomega.analytics.aggregate import status_key
+from socialomega.core.store import status_key
 from socialomega.core import aws
 from socialomega.core import store as keys
 from socialomega.local import ops

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from socialomega.analytics.aggregate import status_key
+from socialomega.core.store import status_key
 from socialomega.core import store as keys
 from socialomega.local import ops
 from socialomega.sandbox.x import MAX_WEIGHTED_LENGTH, weighted_length

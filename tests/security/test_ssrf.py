@@ -27,7 +27,7 @@ import pytest
 from socialomega.core.config import ConfigError
 from socialomega.core.consumer import PermanentFailure
 from socialomega.core.envelope import new_event
-from socialomega.poller.handler import lightroom_client
+from socialomega.poller.bootstrap import lightroom_client
 from socialomega.poller.lightroom import LightroomClient, LightroomError
 from socialomega.publishers import facebook, instagram, linkedin, x
 from socialomega.publishers.base import PublishRequest

@@ -25,7 +25,8 @@ from botocore.exceptions import ClientError
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from socialomega.analytics.aggregate import Aggregator, status_key
+from socialomega.analytics.aggregate import Aggregator
+from socialomega.core.store import status_key
 from socialomega.core.store import post_index_key
 from socialomega.sandbox import webhooks as platform_side
 from socialomega.webhooks import handler as webhook_handler

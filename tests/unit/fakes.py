@@ -162,3 +162,48 @@ class AppSlot:
             start_response("503 Service Unavailable", [("Content-Type", "text/plain")])
             return [b"no app mounted"]
         return app(environ, start_response)
+
+
+class MemoryBlobs:
+    """`core.ports.Blobs` in a dict: the objects of one bucket, each put a new version."""
+
+    def __init__(self, bucket: str, objects: dict[str, bytes] | None = None) -> None:
+        self.bucket = bucket
+        self.objects: dict[str, bytes] = dict(objects or {})
+        self.puts: list[tuple[str, dict[str, str]]] = []
+
+    def put(self, key: str, data: bytes, *, content_type: str, metadata: dict[str, str]) -> str:
+        self.objects[key] = data
+        self.puts.append((key, metadata))
+        return f"v{len(self.puts)}"
+
+    def get(self, key: str, version_id: str | None = None) -> bytes:
+        return self.objects[key]
+
+    def listing(self, prefix: str):
+        for key in sorted(self.objects):
+            if key.startswith(prefix):
+                yield key, f"etag-{len(self.objects[key])}"
+
+
+class RecordedQueue:
+    """`core.consumer.QueueRecords` that records what it is asked to do instead of calling SQS."""
+
+    def __init__(self, max_receive_count: int = 5) -> None:
+        self.max_receive_count = max_receive_count
+        self.dead: list[tuple[str, str, str]] = []      # (message id, reason, code)
+        self.delayed: list[tuple[str, int]] = []
+        self.deferred: list[tuple[str, float]] = []
+
+    def dead_letter(self, record, reason, code, service):
+        self.dead.append((record["messageId"], reason, code))
+
+    def defer(self, record, seconds):
+        self.deferred.append((record["messageId"], seconds))
+        return int(seconds)
+
+    def delay(self, record, seconds):
+        self.delayed.append((record["messageId"], seconds))
+
+    def last_receive(self, record, receive_count):
+        return receive_count >= self.max_receive_count

@@ -1,4 +1,5 @@
-from socialomega.analytics.aggregate import Aggregator, daily_key, status_key
+from socialomega.analytics.aggregate import Aggregator
+from socialomega.core.store import daily_key, status_key
 from socialomega.core.envelope import new_event
 from tests.unit.fakes import FakeStore
 

@@ -15,10 +15,10 @@ from typing import Any
 import pytest
 from PIL import Image
 
-from socialomega.analytics.aggregate import Aggregator, status_key
+from socialomega.analytics.aggregate import Aggregator
+from socialomega.core.store import status_key
 from socialomega.contracts import generate
 from socialomega.contracts.payloads import MODELS
-from socialomega.core import consumer
 from socialomega.core.consumer import process_batch, unwrap_eventbridge
 from socialomega.core.envelope import Envelope
 from socialomega.core.http import Outcome
@@ -32,7 +32,7 @@ from socialomega.publishers.service import PublishService
 from socialomega.sandbox import webhooks as platform_side
 from socialomega.webhooks.service import WebhookRequest, WebhookService
 from socialomega.webhooks.signatures import WebhookKeys
-from tests.unit.fakes import FakeStore, RecordingSender
+from tests.unit.fakes import FakeStore, MemoryBlobs, RecordedQueue, RecordingSender
 
 
 # --- generated files ------------------------------------------------------------------------------
@@ -52,18 +52,6 @@ def test_the_contracts_event_section_is_generated_from_the_models():
 
 # --- the pipeline's producers and consumers -----------------------------------------------------
 
-class FakeS3:
-    def __init__(self) -> None:
-        self.objects: dict[tuple[str, str], bytes] = {}
-
-    def put_object(self, Bucket, Key, Body, **kwargs):
-        self.objects[(Bucket, Key)] = Body
-        return {"VersionId": f"v{len(self.objects)}", "ETag": '"e"'}
-
-    def get_object(self, Bucket, Key, VersionId=None):
-        return {"Body": io.BytesIO(self.objects[(Bucket, Key)])}
-
-
 def photo_jpeg() -> bytes:
     out = io.BytesIO()
     Image.new("RGB", (1600, 1200), (120, 90, 60)).save(out, "JPEG", quality=85)
@@ -77,24 +65,26 @@ def consume(body: str, handle, *, expect, service: str, eventbridge: bool = Fals
                            "detail": json.loads(body)})
     record = {"messageId": "m-1", "receiptHandle": "rh", "body": body, "attributes": {"ApproximateReceiveCount": "1"},
               "eventSourceARN": "arn:aws:sqs:eu-west-1:1:q"}
-    return process_batch({"Records": [record]}, handle, service=service, expect=expect,
+    return process_batch({"Records": [record]}, handle, service=service, expect=expect, records=records,
                          **({"unwrap": unwrap_eventbridge} if eventbridge else {}))
 
 
+records = RecordedQueue()
+
+
 @pytest.fixture
-def no_dead_letters(monkeypatch):
-    dead: list[tuple[str, str]] = []
-    monkeypatch.setattr(consumer, "dead_letter", lambda record, reason, code, service: dead.append((code, reason)))
-    yield dead
-    assert dead == [], dead
+def no_dead_letters():
+    records.dead.clear()
+    yield records.dead
+    assert records.dead == [], records.dead
 
 
 @pytest.fixture
 def pipeline(no_dead_letters):
     """One photo through poller, processor and publisher, with fakes of AWS and the platform;
     every message passes through its consumer's process_batch as JSON."""
-    s3, store, sender = FakeS3(), FakeStore(), RecordingSender()
-    poller = Poller(store=store, s3=s3, raw_bucket="so-raw", sender=sender, images_queue_url="images")
+    raw, variants, store, sender = MemoryBlobs("so-raw"), MemoryBlobs("so-processed"), FakeStore(), RecordingSender()
+    poller = Poller(store=store, raw=raw, sender=sender, images_queue_url="images")
     photo = SourcePhoto("lightroom", "asset-1", "2026-12-01T10:00:00Z",
                         {"title": "Dune \ud800 at dawn", "description": "Sand", "keywords": ["dune", "dawn"],
                          "camera": "X100V", "lens": "", "capture_date": "2026-11-30T06:12:00", "width": 1600},
@@ -103,8 +93,7 @@ def pipeline(no_dead_letters):
                                   "next_cursor": lambda self: {}})()])
     [(_, detected)] = sender.queue
 
-    processor = ProcessorService(s3, store, sender, "so-processed", "topic",
-                                 lambda: [Target(name="rest", platform="rest")], raw_bucket="so-raw")
+    processor = ProcessorService(raw, variants, store, sender, "topic", lambda: [Target(name="rest", platform="rest")])
     consume(detected.to_json(), processor.handle, expect="AssetDetected", service="processor")
     [(_, requested, _)] = sender.topic
 
@@ -194,10 +183,9 @@ def test_webhooks_to_analytics_counts_the_engagement(no_dead_letters):
     assert counts["likes"] == 1
 
 
-def test_a_renamed_field_is_refused_by_its_consumer_with_the_field_named(monkeypatch):
-    dead: list[tuple[str, str]] = []
-    monkeypatch.setattr(consumer, "dead_letter", lambda record, reason, code, service: dead.append((code, reason)))
+def test_a_renamed_field_is_refused_by_its_consumer_with_the_field_named():
     from socialomega.core.envelope import new_event
+    records.dead.clear()
     renamed = new_event("PublishSucceeded", "asset-1", {"target": "rest", "remoteId": "post-1"})
     consume(renamed.to_json(), lambda envelope, payload: None, expect="PublishSucceeded", service="analytics")
-    assert dead and dead[0][0] == "invalid_payload" and "remoteId" in dead[0][1]
+    assert records.dead and records.dead[0][2] == "invalid_payload" and "remoteId" in records.dead[0][1]

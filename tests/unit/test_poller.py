@@ -5,16 +5,7 @@ import pytest
 from socialomega.core import store as keys
 from socialomega.poller.poll import Poller
 from socialomega.poller.sources import SourcePhoto
-from tests.unit.fakes import FakeStore, RecordingSender
-
-
-class FakeS3:
-    def __init__(self):
-        self.objects = {}
-
-    def put_object(self, Bucket, Key, Body, **kwargs):
-        self.objects[(Bucket, Key)] = Body
-        return {"VersionId": f"v{len(self.objects)}"}
+from tests.unit.fakes import FakeStore, MemoryBlobs, RecordingSender
 
 
 class ListSource:
@@ -46,8 +37,8 @@ class FailingSource:
 
 
 def make():
-    store, s3, sender = FakeStore(), FakeS3(), RecordingSender()
-    return Poller(store, s3, "raw", sender, "images-url"), store, s3, sender
+    store, raw, sender = FakeStore(), MemoryBlobs("raw"), RecordingSender()
+    return Poller(store, raw, sender, "images-url"), store, raw, sender
 
 
 def test_new_photos_are_stored_and_announced_once():
@@ -55,7 +46,7 @@ def test_new_photos_are_stored_and_announced_once():
     source = ListSource([("a", "2026-01-01"), ("b", "2026-01-02")])
     first = poller.poll([source])
     assert first.detected == ["a", "b"]
-    assert s3.objects[("raw", keys.raw_key("a", "2026-01-01"))] == b"jpeg:a"
+    assert s3.objects[keys.raw_key("a", "2026-01-01")] == b"jpeg:a"
     assert [e.type for _, e in sender.queue] == ["AssetDetected", "AssetDetected"]
     event = sender.queue[0][1]
     assert event.payload["raw"]["key"] == keys.raw_key("a", "2026-01-01") and event.payload["version"] == "2026-01-01"
@@ -106,7 +97,7 @@ def test_a_failing_source_does_not_stop_the_others():
 ])
 def test_the_ims_url_is_https_or_a_loopback_sandbox(url, ok):
     from socialomega.core.config import ConfigError
-    from socialomega.poller.handler import ims_url
+    from socialomega.poller.bootstrap import ims_url
 
     selection = {"ims_url": url} if url else {}
     if ok:

@@ -20,7 +20,7 @@ from socialomega.core.store import MetadataStore
 from socialomega.processor.service import ProcessorService
 from socialomega.publishers.claims import Publications
 from socialomega.publishers.service import PublishService
-from tests.unit.fakes import FakeStore, RecordingSender
+from tests.unit.fakes import FakeStore, MemoryBlobs, RecordingSender
 
 
 def publish_request(target="rest", bucket="so-processed", key="processed/asset-1/v1/rest.jpg"):
@@ -56,12 +56,12 @@ def test_a_publisher_takes_its_own_target_and_variant():
 
 
 def test_the_processor_reads_originals_only_under_raw():
-    class NoS3:
-        def get_object(self, **kwargs):
+    class NoBlobs(MemoryBlobs):
+        def get(self, key, version_id=None):
             raise AssertionError("must not read")
 
-    service = ProcessorService(NoS3(), FakeStore(), RecordingSender(), "so-processed", "topic", lambda: [],
-                               raw_bucket="so-raw")
+    service = ProcessorService(NoBlobs("so-raw"), MemoryBlobs("so-processed"), FakeStore(), RecordingSender(),
+                               "topic", lambda: [])
     for bucket, key in (("so-store", "raw/a/v.jpg"), ("so-raw", "inbox/a.jpg"), ("so-processed", "processed/a/v/x.jpg")):
         event = new_event("AssetDetected", "a", {"source": "lightroom", "version": "v",
                                                  "raw": {"bucket": bucket, "key": key}})
@@ -116,18 +116,18 @@ def test_each_locally_run_function_sees_its_own_environment(monkeypatch):
     assert "SO_PUBLISHER_TARGET" not in config.environ()
 
 
-def test_a_dead_letter_reason_is_redacted(monkeypatch):
+def test_a_dead_letter_reason_is_redacted():
     sent = []
 
     class Sqs:
         def send_message(self, **kwargs):
             sent.append(kwargs)
 
-    monkeypatch.setattr(consumer.aws, "client", lambda name: Sqs())
-    monkeypatch.setattr(consumer._redrives, "for_queue", lambda arn: consumer.Redrive("dlq-url", 5))
+    records = consumer.QueueRecords(Sqs())
+    records._known["arn:aws:sqs:r:1:q"] = consumer.Redrive("dlq-url", 5)
     record = {"messageId": "1", "body": "{}", "eventSourceARN": "arn:aws:sqs:r:1:q"}
-    consumer.dead_letter(record, 'HTTP 400 {"access_token": "tok-123456", "client_secret": "cs-987654"} '
-                                 "Authorization: Token abcdef123 url?api_key=k-555555", "x", "publisher")
+    records.dead_letter(record, 'HTTP 400 {"access_token": "tok-123456", "client_secret": "cs-987654"} '
+                                "Authorization: Token abcdef123 url?api_key=k-555555", "x", "publisher")
     reason = sent[0]["MessageAttributes"]["so_failure_reason"]["StringValue"]
     for secret in ("tok-123456", "cs-987654", "abcdef123", "k-555555"):
         assert secret not in reason

@@ -11,7 +11,8 @@ import json
 import pytest
 import requests
 
-from socialomega.analytics.aggregate import Aggregator, daily_key, status_key
+from socialomega.analytics.aggregate import Aggregator
+from socialomega.core.store import daily_key, status_key
 from socialomega.core.config import ConfigError
 from socialomega.core.envelope import InvalidMessage, new_event
 from socialomega.core.events import EventSender

@@ -21,21 +21,10 @@ from socialomega.core import logging as solog
 from socialomega.contracts.payloads import EngagementReceived, PublishFailed, PublishSucceeded
 from socialomega.core.consumer import checked_payload
 from socialomega.core.envelope import Envelope
-from socialomega.core.store import MetadataStore
+from socialomega.core.ports import Documents
+from socialomega.core.store import daily_key, event_log_key, status_key
 
 MAX_REMEMBERED_EVENTS = 5000
-
-
-def status_key(asset_id: str) -> str:
-    return f"analytics/status/{asset_id}.json"
-
-
-def daily_key(day: str) -> str:
-    return f"analytics/daily/{day}.json"
-
-
-def event_log_key(event: Envelope) -> str:
-    return f"events/{event.occurred_at:%Y/%m/%d}/{event.event_id}.json"
 
 
 def _seconds_between(start: str | None, end: str | None) -> float | None:
@@ -49,7 +38,7 @@ Result = PublishSucceeded | PublishFailed
 
 
 class Aggregator:
-    def __init__(self, store: MetadataStore) -> None:
+    def __init__(self, store: Documents) -> None:
         self.store = store
 
     def apply(self, event: Envelope, payload: Result | EngagementReceived | None = None) -> None:

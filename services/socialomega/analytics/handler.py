@@ -6,21 +6,17 @@ from __future__ import annotations
 from functools import cache
 from typing import Any
 
+from socialomega.analytics import bootstrap
 from socialomega.analytics.aggregate import Aggregator
-from socialomega.core import aws, config
-from socialomega.core.consumer import process_batch, unwrap_eventbridge
-from socialomega.core.store import MetadataStore
+from socialomega.core.consumer import QueueRecords, process_batch, unwrap_eventbridge
 
 
 @cache
-def _aggregator() -> Aggregator:
-    settings = config.Settings.from_env()
-    return Aggregator(MetadataStore(aws.client("s3"), settings.store_bucket))
+def _built() -> tuple[Aggregator, QueueRecords]:
+    return bootstrap.build()
 
 
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    aggregator = _aggregator()
-    return process_batch(
-        event, aggregator.apply, service="analytics",
-        expect=("PublishSucceeded", "PublishFailed", "EngagementReceived"), unwrap=unwrap_eventbridge,
-    )
+    aggregator, records = _built()
+    return process_batch(event, aggregator.apply, service="analytics", records=records,
+                         expect=("PublishSucceeded", "PublishFailed", "EngagementReceived"), unwrap=unwrap_eventbridge)

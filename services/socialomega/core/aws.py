@@ -9,6 +9,7 @@ boto3's legacy default.
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
@@ -34,3 +35,17 @@ def client(service: str) -> Any:
     """A cached client per service (clients are thread-safe; sessions are not)."""
     session = boto3.session.Session()
     return session.client(service, endpoint_url=endpoint_url(), config=_config())
+
+
+@dataclass(frozen=True)
+class Clients:
+    """The AWS clients a service's bootstrap hands to its adapters (tests pass fakes)."""
+
+    s3: Any
+    sqs: Any
+    sns: Any
+    events: Any
+
+    @classmethod
+    def default(cls) -> Clients:
+        return cls(client("s3"), client("sqs"), client("sns"), client("events"))

@@ -103,70 +103,96 @@ _parameters = _TTLCache(ttl_seconds=60)
 _secrets = _TTLCache(ttl_seconds=300)
 
 
-def parameter(settings: Settings, name: str) -> Any:
-    """A JSON SSM parameter under the environment's prefix, e.g. `targets`."""
-    full = f"{settings.config_prefix}/{name}"
+class Configuration:
+    """The environment's settings (SSM, JSON values under `/socialomega/<env>/`) and secrets
+    (Secrets Manager, `socialomega/<env>/<name>`), read through the clients a bootstrap gives it
+    and cached per process (settings 60 s, secrets 5 min). Secret values are never logged, and
+    every value read is registered with the log redactor."""
 
-    def load() -> Any:
-        ssm = aws.client("ssm")
-        try:
-            value = ssm.get_parameter(Name=full)["Parameter"]["Value"]
-        except ssm.exceptions.ParameterNotFound as exc:
-            raise ConfigError(f"SSM parameter {full} does not exist") from exc
-        try:
-            return json.loads(value)
-        except json.JSONDecodeError as exc:
-            raise ConfigError(f"SSM parameter {full} is not JSON: {exc}") from exc
+    def __init__(self, settings: Settings, ssm: Any, secretsmanager: Any) -> None:
+        self.settings = settings
+        self.ssm = ssm
+        self.secretsmanager = secretsmanager
 
-    return _parameters.get(full, load)
+    @classmethod
+    def default(cls, settings: Settings) -> Configuration:
+        return cls(settings, aws.client("ssm"), aws.client("secretsmanager"))
 
+    def parameter(self, name: str) -> Any:
+        """A JSON SSM parameter under the environment's prefix, e.g. `targets`."""
+        full = f"{self.settings.config_prefix}/{name}"
 
-def secret(settings: Settings, name: str, *, fresh: bool = False) -> dict[str, Any]:
-    """A JSON secret `socialomega/<env>/<name>`. The value is never logged."""
-    full = f"{settings.secret_prefix}/{name}"
+        def load() -> Any:
+            try:
+                value = self.ssm.get_parameter(Name=full)["Parameter"]["Value"]
+            except self.ssm.exceptions.ParameterNotFound as exc:
+                raise ConfigError(f"SSM parameter {full} does not exist") from exc
+            try:
+                return json.loads(value)
+            except json.JSONDecodeError as exc:
+                raise ConfigError(f"SSM parameter {full} is not JSON: {exc}") from exc
 
-    def load() -> dict[str, Any]:
-        sm = aws.client("secretsmanager")
-        try:
-            raw = sm.get_secret_value(SecretId=full)["SecretString"]
-        except sm.exceptions.ResourceNotFoundException as exc:
-            raise ConfigError(f"secret {full} does not exist") from exc
-        try:
-            value = json.loads(raw)
-        except json.JSONDecodeError:
-            # `from None`: the decode error's context could quote the secret.
-            raise ConfigError(f"secret {full} is not a JSON object") from None
-        if not isinstance(value, dict):
-            raise ConfigError(f"secret {full} is not a JSON object")
-        solog.register_secret_values(value)   # masked wherever they might appear in a log line
-        return value
+        return _parameters.get(full, load)
 
-    if fresh:
+    def secret(self, name: str, *, fresh: bool = False) -> dict[str, Any]:
+        """A JSON secret `socialomega/<env>/<name>`."""
+        full = f"{self.settings.secret_prefix}/{name}"
+
+        def load() -> dict[str, Any]:
+            try:
+                raw = self.secretsmanager.get_secret_value(SecretId=full)["SecretString"]
+            except self.secretsmanager.exceptions.ResourceNotFoundException as exc:
+                raise ConfigError(f"secret {full} does not exist") from exc
+            try:
+                value = json.loads(raw)
+            except json.JSONDecodeError:
+                # `from None`: the decode error's context could quote the secret.
+                raise ConfigError(f"secret {full} is not a JSON object") from None
+            if not isinstance(value, dict):
+                raise ConfigError(f"secret {full} is not a JSON object")
+            solog.register_secret_values(value)   # masked wherever they might appear in a log line
+            return value
+
+        if fresh:
+            _secrets.clear()
+        return _secrets.get(full, load)
+
+    def store_secret(self, name: str, value: dict[str, Any]) -> None:
+        """Write a new value of `socialomega/<env>/<name>` (rotated OAuth tokens) and drop the
+        cached copy so the next read sees it."""
+        full = f"{self.settings.secret_prefix}/{name}"
+        self.secretsmanager.put_secret_value(SecretId=full, SecretString=json.dumps(value))
         _secrets.clear()
-    return _secrets.get(full, load)
 
-
-def store_secret(settings: Settings, name: str, value: dict[str, Any]) -> None:
-    """Write a new value of `socialomega/<env>/<name>` (rotated OAuth tokens) and drop the
-    cached copy so the next read sees it."""
-    full = f"{settings.secret_prefix}/{name}"
-    aws.client("secretsmanager").put_secret_value(SecretId=full, SecretString=json.dumps(value))
-    _secrets.clear()
+    def credentials(self, name: str) -> Credentials:
+        return Credentials(self, name)
 
 
 class Credentials:
     """One service's secret (a publish target's, or the poller's Lightroom secret): read
     (cached) and, for providers that rotate tokens, written back."""
 
-    def __init__(self, settings: Settings, name: str) -> None:
-        self.settings = settings
+    def __init__(self, configuration: Configuration | Settings, name: str) -> None:
+        # A Settings is still accepted while the publisher and webhook handlers move to bootstraps.
+        self.configuration = configuration if isinstance(configuration, Configuration) \
+            else Configuration.default(configuration)
         self.name = name
 
     def current(self, *, fresh: bool = False) -> dict[str, Any]:
-        return secret(self.settings, self.name, fresh=fresh)
+        return self.configuration.secret(self.name, fresh=fresh)
 
     def replace(self, value: dict[str, Any]) -> None:
-        store_secret(self.settings, self.name, value)
+        self.configuration.store_secret(self.name, value)
+
+
+def parameter(settings: Settings, name: str) -> Any:
+    """Transitional: `Configuration.parameter` with the default clients."""
+    return Configuration.default(settings).parameter(name)
+
+
+def secret(settings: Settings, name: str, *, fresh: bool = False) -> dict[str, Any]:
+    """Transitional: `Configuration.secret` with the default clients."""
+    return Configuration.default(settings).secret(name, fresh=fresh)
 
 
 def clear_caches() -> None:

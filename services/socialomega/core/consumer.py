@@ -27,7 +27,6 @@ from typing import Any
 from pydantic import ValidationError
 
 from socialomega.contracts import payloads
-from socialomega.core import aws
 from socialomega.core import logging as solog
 from socialomega.core.envelope import Envelope, EventType, InvalidMessage, parse, problems
 
@@ -95,91 +94,83 @@ class Redrive:
     max_receive_count: int
 
 
-class _Redrives:
-    """A source queue's DLQ and maxReceiveCount, read from its redrive policy and cached,
-    so handlers need no extra config."""
+class QueueRecords:
+    """What the consumer does to records besides handling them, on SQS: dead-letter one with its
+    reason, send one again delayed, set one's visibility for a backoff. A source queue's DLQ and
+    maxReceiveCount are read from its redrive policy and cached, so handlers need no extra config."""
 
-    def __init__(self) -> None:
+    def __init__(self, sqs: Any) -> None:
+        self.sqs = sqs
         self._known: dict[str, Redrive] = {}
+        self._urls: dict[str, str] = {}
         self._lock = threading.Lock()
 
-    def for_queue(self, source_arn: str) -> Redrive:
+    def queue_url(self, arn: str) -> str:
+        with self._lock:
+            if arn in self._urls:
+                return self._urls[arn]
+        _, _, _, _region, account, name = arn.split(":", 5)
+        url = self.sqs.get_queue_url(QueueName=name, QueueOwnerAWSAccountId=account)["QueueUrl"]
+        with self._lock:
+            self._urls[arn] = url
+        return url
+
+    def redrive(self, source_arn: str) -> Redrive:
         with self._lock:
             if source_arn in self._known:
                 return self._known[source_arn]
-        sqs = aws.client("sqs")
-        source_url = queue_url_from_arn(source_arn)
-        policy = sqs.get_queue_attributes(QueueUrl=source_url, AttributeNames=["RedrivePolicy"])
+        policy = self.sqs.get_queue_attributes(QueueUrl=self.queue_url(source_arn), AttributeNames=["RedrivePolicy"])
         redrive = policy.get("Attributes", {}).get("RedrivePolicy")
         if not redrive:
             raise RuntimeError(f"queue {source_arn} has no redrive policy, so no DLQ to send to")
         parsed = json.loads(redrive)
-        found = Redrive(queue_url_from_arn(parsed["deadLetterTargetArn"]), int(parsed["maxReceiveCount"]))
+        found = Redrive(self.queue_url(parsed["deadLetterTargetArn"]), int(parsed["maxReceiveCount"]))
         with self._lock:
             self._known[source_arn] = found
         return found
 
+    def dead_letter(self, record: dict[str, Any], reason: str, code: str, service: str) -> None:
+        """Move a record to its DLQ now, keeping the body intact and the reason beside it."""
+        attributes = {
+            "so_failure_reason": {"DataType": "String", "StringValue": solog.redact(reason)[:1000]},
+            "so_failure_code": {"DataType": "String", "StringValue": code},
+            "so_failed_service": {"DataType": "String", "StringValue": service},
+            "so_failed_at": {"DataType": "String", "StringValue": datetime.now(UTC).isoformat()},
+            "so_source_queue": {"DataType": "String", "StringValue": record.get("eventSourceARN", "")},
+        }
+        for name, value in (record.get("messageAttributes") or {}).items():
+            if len(attributes) >= 10:  # SQS allows 10 message attributes
+                break
+            if value.get("stringValue") is not None and not name.startswith("so_"):
+                attributes[name] = {"DataType": value.get("dataType", "String"), "StringValue": value["stringValue"]}
+        self.sqs.send_message(QueueUrl=self.redrive(record["eventSourceARN"]).dlq_url, MessageBody=record["body"],
+                              MessageAttributes=attributes)
 
-def queue_url_from_arn(arn: str) -> str:
-    _, _, _, _region, account, name = arn.split(":", 5)
-    return aws.client("sqs").get_queue_url(QueueName=name, QueueOwnerAWSAccountId=account)["QueueUrl"]
+    def defer(self, record: dict[str, Any], seconds: float) -> int:
+        """Send the record's body again to its own queue, delayed (SQS allows at most 900 s; a
+        longer wait is reached by deferring again). Returns the delay used."""
+        delay = int(min(MAX_BACKOFF_SECONDS, max(1, seconds)))
+        attributes = {name: {"DataType": value.get("dataType", "String"), "StringValue": value["stringValue"]}
+                      for name, value in (record.get("messageAttributes") or {}).items()
+                      if value.get("stringValue") is not None and not name.startswith("so_")}
+        previous = (record.get("messageAttributes") or {}).get("so_deferrals", {}).get("stringValue") or "0"
+        attributes["so_deferrals"] = {"DataType": "Number", "StringValue": str(int(previous) + 1)}
+        self.sqs.send_message(QueueUrl=self.queue_url(record["eventSourceARN"]), MessageBody=record["body"],
+                              DelaySeconds=delay, MessageAttributes=dict(list(attributes.items())[:10]))
+        return delay
 
+    def last_receive(self, record: dict[str, Any], receive_count: int) -> bool:
+        try:
+            return receive_count >= self.redrive(record["eventSourceARN"]).max_receive_count
+        except Exception:  # unknown: let SQS count
+            return False
 
-_redrives = _Redrives()
-
-
-def dead_letter(record: dict[str, Any], reason: str, code: str, service: str) -> None:
-    """Move a record to its DLQ now, keeping the body intact and the reason beside it."""
-    attributes = {
-        "so_failure_reason": {"DataType": "String", "StringValue": solog.redact(reason)[:1000]},
-        "so_failure_code": {"DataType": "String", "StringValue": code},
-        "so_failed_service": {"DataType": "String", "StringValue": service},
-        "so_failed_at": {"DataType": "String", "StringValue": datetime.now(UTC).isoformat()},
-        "so_source_queue": {"DataType": "String", "StringValue": record.get("eventSourceARN", "")},
-    }
-    for name, value in (record.get("messageAttributes") or {}).items():
-        if len(attributes) >= 10:  # SQS allows 10 message attributes
-            break
-        if value.get("stringValue") is not None and not name.startswith("so_"):
-            attributes[name] = {"DataType": value.get("dataType", "String"), "StringValue": value["stringValue"]}
-    aws.client("sqs").send_message(
-        QueueUrl=_redrives.for_queue(record["eventSourceARN"]).dlq_url,
-        MessageBody=record["body"],
-        MessageAttributes=attributes,
-    )
-
-
-def defer(record: dict[str, Any], seconds: float) -> int:
-    """Send the record's body again to its own queue, delayed (SQS allows at most 900 s; a
-    longer wait is reached by deferring again). Returns the delay used."""
-    delay = int(min(MAX_BACKOFF_SECONDS, max(1, seconds)))
-    attributes = {name: {"DataType": value.get("dataType", "String"), "StringValue": value["stringValue"]}
-                  for name, value in (record.get("messageAttributes") or {}).items()
-                  if value.get("stringValue") is not None and not name.startswith("so_")}
-    previous = (record.get("messageAttributes") or {}).get("so_deferrals", {}).get("stringValue") or "0"
-    attributes["so_deferrals"] = {"DataType": "Number", "StringValue": str(int(previous) + 1)}
-    aws.client("sqs").send_message(QueueUrl=queue_url_from_arn(record["eventSourceARN"]),
-                                   MessageBody=record["body"], DelaySeconds=delay,
-                                   MessageAttributes=dict(list(attributes.items())[:10]))
-    return delay
-
-
-def _last_receive(record: dict[str, Any], receive_count: int) -> bool:
-    try:
-        return receive_count >= _redrives.for_queue(record["eventSourceARN"]).max_receive_count
-    except Exception:  # unknown: let SQS count
-        return False
-
-
-def _delay(record: dict[str, Any], seconds: int) -> None:
-    try:
-        aws.client("sqs").change_message_visibility(
-            QueueUrl=queue_url_from_arn(record["eventSourceARN"]),
-            ReceiptHandle=record["receiptHandle"],
-            VisibilityTimeout=seconds,
-        )
-    except Exception as exc:  # the default visibility timeout still delays the retry
-        solog.get_logger().warning("backoff_not_set", error=str(exc))
+    def delay(self, record: dict[str, Any], seconds: int) -> None:
+        try:
+            self.sqs.change_message_visibility(QueueUrl=self.queue_url(record["eventSourceARN"]),
+                                               ReceiptHandle=record["receiptHandle"], VisibilityTimeout=seconds)
+        except Exception as exc:  # the default visibility timeout still delays the retry
+            solog.get_logger().warning("backoff_not_set", error=str(exc))
 
 
 def process_batch(
@@ -188,6 +179,7 @@ def process_batch(
     *,
     service: str,
     expect: EventType | tuple[EventType, ...],
+    records: QueueRecords,
     unwrap: Callable[[dict[str, Any]], Any] = lambda record: record["body"],
 ) -> dict[str, Any]:
     """Run `handle(envelope, payload)` on every record of an SQS event, the payload checked
@@ -208,26 +200,26 @@ def process_batch(
             code = getattr(exc, "code", "invalid_message")
             log.error("record_dead_lettered", message_id=message_id, reason=reason, code=code)
             try:
-                dead_letter(record, reason, code, service)
+                records.dead_letter(record, reason, code, service)
             except Exception as dlq_exc:  # never lose it: let SQS retry and redrive it
                 log.error("dead_letter_failed", message_id=message_id, error=str(dlq_exc))
                 failures.append({"itemIdentifier": message_id})
         except Deferred as exc:
             try:
-                delay = defer(record, exc.delay_seconds)
+                delay = records.defer(record, exc.delay_seconds)
                 log.info("record_deferred", message_id=message_id, reason=exc.reason, delay_seconds=delay)
             except Exception as send_exc:  # could not re-queue: fall back to a visibility delay
                 log.warning("defer_failed", message_id=message_id, error=str(send_exc))
-                _delay(record, backoff_seconds(receive_count, exc.delay_seconds))
+                records.delay(record, backoff_seconds(receive_count, exc.delay_seconds))
                 failures.append({"itemIdentifier": message_id})
         except Exception as exc:
             reason = exc.reason if isinstance(exc, RetryLater) else f"{type(exc).__name__}: {exc}"
-            if _last_receive(record, receive_count):
+            if records.last_receive(record, receive_count):
                 # SQS would dead-letter it on the next receive, but without the reason: do it now.
                 log.error("record_retries_exhausted", message_id=message_id, reason=reason,
                           receive_count=receive_count)
                 try:
-                    dead_letter(record, f"retries exhausted after {receive_count} receives: {reason}",
+                    records.dead_letter(record, f"retries exhausted after {receive_count} receives: {reason}",
                                 "retries_exhausted", service)
                     continue
                 except Exception as dlq_exc:
@@ -239,7 +231,7 @@ def process_batch(
             else:
                 log.exception("record_failed", message_id=message_id, error=reason, delay_seconds=delay,
                               receive_count=receive_count)
-            _delay(record, delay)
+            records.delay(record, delay)
             failures.append({"itemIdentifier": message_id})
         finally:
             solog.clear()

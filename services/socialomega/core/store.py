@@ -137,6 +137,26 @@ def post_index_key(platform: str, remote_id: str) -> str:
     return f"posts/{platform}/{safe_part(remote_id)}.json"
 
 
+def status_key(asset_id: str) -> str:
+    """Analytics: latest status and engagement per target of one photo."""
+    return f"analytics/status/{asset_id}.json"
+
+
+def daily_key(day: str) -> str:
+    """Analytics: counts per target and event type of one day (yyyy-mm-dd)."""
+    return f"analytics/daily/{day}.json"
+
+
+def event_log_key(event: Any) -> str:
+    """The event log: every event analytics applied, write-once (`event`: an Envelope)."""
+    return f"events/{event.occurred_at:%Y/%m/%d}/{event.event_id}.json"
+
+
+def quota_key(target: str) -> str:
+    """A target's rolling-24 h posting slots (targets with a `daily_cap`)."""
+    return f"quotas/{target}.json"
+
+
 def cursor_key(source: str) -> str:
     return f"state/poller/{source}.json"
 

@@ -23,8 +23,10 @@ class Target(BaseModel):
     endpoint: dict[str, Any] | None = None
 
 
-def load_targets(settings: Settings) -> list[Target]:
-    raw = config.parameter(settings, "targets")
+def load_targets(source: config.Configuration | Settings) -> list[Target]:
+    """The enabled targets of `/socialomega/<env>/targets` (a Settings: transitional, default clients)."""
+    configuration = source if isinstance(source, config.Configuration) else config.Configuration.default(source)
+    raw = configuration.parameter("targets")
     items = raw.get("targets", raw) if isinstance(raw, dict) else raw
     if not isinstance(items, list):
         raise ConfigError("the targets parameter must be a JSON list (or {\"targets\": [...]})")

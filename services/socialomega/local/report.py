@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from socialomega.analytics.aggregate import status_key
+from socialomega.core.store import status_key
 from socialomega.core import store as keys
 from socialomega.core.store import MetadataStore
 

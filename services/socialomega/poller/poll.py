@@ -17,8 +17,7 @@ from socialomega.contracts.payloads import (MAX_ID, AssetDetected, PhotoMetadata
 from socialomega.core import logging as solog
 from socialomega.core import store as keys
 from socialomega.core.envelope import new_event
-from socialomega.core.events import EventSender
-from socialomega.core.store import MetadataStore
+from socialomega.core.ports import Blobs, Documents, Events
 from socialomega.poller.sources import PhotoSource, SourcePhoto
 
 
@@ -49,10 +48,9 @@ class SourceFailed(Exception):
 
 @dataclass
 class Poller:
-    store: MetadataStore
-    s3: Any
-    raw_bucket: str
-    sender: EventSender
+    store: Documents
+    raw: Blobs                 # the raw bucket: renditions go under raw/
+    sender: Events
     images_queue_url: str
 
     def poll(self, sources: list[PhotoSource]) -> PollResult:
@@ -95,12 +93,10 @@ class Poller:
     def _detect(self, photo: SourcePhoto, marker: str) -> str:
         data = photo.fetch()
         raw_key = keys.raw_key(photo.asset_id, photo.version)
-        put = self.s3.put_object(
-            Bucket=self.raw_bucket, Key=raw_key, Body=data, ContentType="image/jpeg",
-            Metadata={"asset-id": photo.asset_id, "source": photo.source},
-        )
+        version_id = self.raw.put(raw_key, data, content_type="image/jpeg",
+                                  metadata={"asset-id": photo.asset_id, "source": photo.source})
         detected_at = _now()
-        raw = {"bucket": self.raw_bucket, "key": raw_key, "version_id": put.get("VersionId"), "bytes": len(data)}
+        raw = {"bucket": self.raw.bucket, "key": raw_key, "version_id": version_id, "bytes": len(data)}
 
         def record_version(doc: dict[str, Any] | None) -> dict[str, Any]:
             doc = dict(doc or {"asset_id": photo.asset_id, "source": photo.source, "versions": {}})

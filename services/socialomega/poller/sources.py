@@ -9,6 +9,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from socialomega.core.ports import Blobs
+
 
 @dataclass
 class SourcePhoto:
@@ -37,26 +39,21 @@ class S3InboxSource:
     name = "inbox"
     prefix = "inbox/"
 
-    def __init__(self, s3: Any, bucket: str) -> None:
-        self.s3 = s3
-        self.bucket = bucket
+    def __init__(self, blobs: Blobs) -> None:
+        self.blobs = blobs
 
     def candidates(self, cursor: dict[str, Any]) -> Iterator[SourcePhoto]:
-        paginator = self.s3.get_paginator("list_objects_v2")
-        for page in paginator.paginate(Bucket=self.bucket, Prefix=self.prefix):
-            for item in page.get("Contents", []):
-                key = item["Key"]
-                if not key.lower().endswith((".jpg", ".jpeg")):
-                    continue
-                asset_id = "inbox-" + hashlib.sha256(key.encode()).hexdigest()[:24]
-                version = item["ETag"].strip('"')  # content hash: a re-upload with changes is a new version
-                yield SourcePhoto(
-                    source=self.name,
-                    asset_id=asset_id,
-                    version=version,
-                    metadata=self._metadata(key),
-                    fetch=lambda key=key: self.s3.get_object(Bucket=self.bucket, Key=key)["Body"].read(),
-                )
+        for key, etag in self.blobs.listing(self.prefix):
+            if not key.lower().endswith((".jpg", ".jpeg")):
+                continue
+            asset_id = "inbox-" + hashlib.sha256(key.encode()).hexdigest()[:24]
+            yield SourcePhoto(
+                source=self.name,
+                asset_id=asset_id,
+                version=etag,  # content hash: a re-upload with changes is a new version
+                metadata=self._metadata(key),
+                fetch=lambda key=key: self.blobs.get(key),
+            )
 
     def next_cursor(self) -> dict[str, Any]:
         return {}
@@ -66,7 +63,7 @@ class S3InboxSource:
         meta: dict[str, Any] = {"title": posixpath.basename(stem), "description": "", "keywords": [],
                                 "file_name": posixpath.basename(key), "inbox_key": key}
         try:
-            sidecar = json.loads(self.s3.get_object(Bucket=self.bucket, Key=stem + ".json")["Body"].read())
+            sidecar = json.loads(self.blobs.get(stem + ".json"))
         except Exception:
             return meta
         if isinstance(sidecar, dict):

@@ -5,33 +5,16 @@ from __future__ import annotations
 from functools import cache
 from typing import Any
 
-import pyvips
-
-from socialomega.core import aws, config
-from socialomega.core.consumer import process_batch
-from socialomega.core.events import EventSender
-from socialomega.core.store import MetadataStore
-from socialomega.core.targets import load_targets
+from socialomega.core.consumer import QueueRecords, process_batch
+from socialomega.processor import bootstrap
 from socialomega.processor.service import ProcessorService
 
 
 @cache
-def _service() -> ProcessorService:
-    # Each photo is decoded once and never again: libvips' operation cache would only hold memory.
-    pyvips.cache_set_max(0)
-    settings = config.Settings.from_env()
-    return ProcessorService(
-        s3=aws.client("s3"),
-        store=MetadataStore(aws.client("s3"), settings.store_bucket),
-        sender=EventSender(sns=aws.client("sns")),
-        processed_bucket=settings.processed_bucket,
-        topic_arn=settings.publish_topic_arn,
-        targets=lambda: load_targets(settings),
-        raw_bucket=settings.raw_bucket,
-    )
+def _built() -> tuple[ProcessorService, QueueRecords]:
+    return bootstrap.build()
 
 
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    service = _service()
-    return process_batch(event, service.handle,
-                         service="processor", expect="AssetDetected")
+    service, records = _built()
+    return process_batch(event, service.handle, service="processor", expect="AssetDetected", records=records)

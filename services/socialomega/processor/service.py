@@ -16,8 +16,7 @@ from socialomega.core import logging as solog
 from socialomega.core import store as keys
 from socialomega.core.consumer import PermanentFailure, checked_payload
 from socialomega.core.envelope import Envelope
-from socialomega.core.events import EventSender
-from socialomega.core.store import MetadataStore
+from socialomega.core.ports import Blobs, Documents, Events
 from socialomega.core.targets import Target
 from socialomega.processor.specs import SpecError, parse_specs
 from socialomega.processor.variants import ImageRejected, VariantsIncomplete, build_variants
@@ -25,15 +24,14 @@ from socialomega.processor.variants import ImageRejected, VariantsIncomplete, bu
 
 @dataclass
 class ProcessorService:
-    s3: Any
-    store: MetadataStore
-    sender: EventSender
-    processed_bucket: str
+    originals: Blobs      # the raw bucket: a message naming an object elsewhere, or outside raw/, is
+                          # refused, so whoever can write to the images queue cannot have any
+                          # readable object cut and posted
+    variants: Blobs       # the processed bucket
+    store: Documents
+    sender: Events
     topic_arn: str
     targets: Callable[[], list[Target]]
-    # Where originals are (the handler sets it): a message naming another object is refused, so
-    # whoever can write to the images queue cannot have any readable object cut and posted.
-    raw_bucket: str | None = None
 
     def handle(self, envelope: Envelope, payload: AssetDetected | None = None) -> None:
         log = solog.get_logger()
@@ -44,13 +42,10 @@ class ProcessorService:
             specs = parse_specs([{"name": t.name, "platform": t.platform, "spec": t.spec} for t in targets])
         except SpecError as exc:
             raise PermanentFailure(f"invalid variant spec configuration: {exc}", "config") from exc
-        if self.raw_bucket is not None and (raw.bucket != self.raw_bucket or not raw.key.startswith("raw/")):
+        if raw.bucket != self.originals.bucket or not raw.key.startswith("raw/"):
             raise PermanentFailure(f"the original s3://{raw.bucket}/{raw.key} is not under "
-                                   f"s3://{self.raw_bucket}/raw/", "foreign_original")
-        params = {"Bucket": raw.bucket, "Key": raw.key}
-        if raw.version_id:
-            params["VersionId"] = raw.version_id
-        data = self.s3.get_object(**params)["Body"].read()
+                                   f"s3://{self.originals.bucket}/raw/", "foreign_original")
+        data = self.originals.get(raw.key, raw.version_id)
         failures: dict[str, str] = {}
         try:
             variants = build_variants(data, specs)
@@ -66,12 +61,10 @@ class ProcessorService:
         produced: dict[str, Variant] = {}
         for variant in variants:
             key = keys.variant_key(envelope.asset_id, version, variant.target)
-            put = self.s3.put_object(
-                Bucket=self.processed_bucket, Key=key, Body=variant.data, ContentType="image/jpeg",
-                Metadata={"asset-id": envelope.asset_id, "target": variant.target},
-            )
+            version_id = self.variants.put(key, variant.data, content_type="image/jpeg",
+                                           metadata={"asset-id": envelope.asset_id, "target": variant.target})
             produced[variant.target] = Variant(
-                bucket=self.processed_bucket, key=key, version_id=put.get("VersionId"), width=variant.width,
+                bucket=self.variants.bucket, key=key, version_id=version_id, width=variant.width,
                 height=variant.height, bytes=len(variant.data), content_type="image/jpeg")
         self._record(envelope.asset_id, version, {"status": "processed", "at": _now(), "failures": failures},
                      {name: v.model_dump(mode="json") for name, v in produced.items()})

@@ -8,7 +8,7 @@ from functools import cache
 from typing import Any
 
 from socialomega.core import aws, config
-from socialomega.core.consumer import process_batch
+from socialomega.core.consumer import QueueRecords, process_batch
 from socialomega.core.events import EventSender
 from socialomega.core.store import MetadataStore
 from socialomega.core.targets import load_targets
@@ -77,5 +77,5 @@ def own_target() -> str:
 
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     service = _service(own_target())
-    return process_batch(event, service.handle,
-                         service="publisher", expect="PublishRequested")
+    return process_batch(event, service.handle, service="publisher", expect="PublishRequested",
+                         records=QueueRecords(aws.client("sqs")))

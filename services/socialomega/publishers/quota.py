@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from socialomega.core.store import MetadataStore
+from socialomega.core.store import quota_key
 
 WINDOW = timedelta(hours=24)
 
@@ -19,10 +20,6 @@ class QuotaFull(Exception):
     def __init__(self, target: str, cap: int, seconds: float) -> None:
         super().__init__(f"{target}: {cap} posts in 24 h reached; next slot in {seconds:.0f}s")
         self.seconds = seconds
-
-
-def quota_key(target: str) -> str:
-    return f"quotas/{target}.json"
 
 
 class DailyCaps:

@@ -1,0 +1,26 @@
+"""`ports.Blobs` on S3: the objects of one bucket."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+
+class S3Blobs:
+    def __init__(self, s3: Any, bucket: str) -> None:
+        self.s3 = s3
+        self.bucket = bucket
+
+    def put(self, key: str, data: bytes, *, content_type: str, metadata: dict[str, str]) -> str | None:
+        answer = self.s3.put_object(Bucket=self.bucket, Key=key, Body=data, ContentType=content_type,
+                                    Metadata=metadata)
+        return answer.get("VersionId")
+
+    def get(self, key: str, version_id: str | None = None) -> bytes:
+        params = {"Bucket": self.bucket, "Key": key, **({"VersionId": version_id} if version_id else {})}
+        return self.s3.get_object(**params)["Body"].read()
+
+    def listing(self, prefix: str) -> Iterator[tuple[str, str]]:
+        for page in self.s3.get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix=prefix):
+            for item in page.get("Contents", []):
+                yield item["Key"], item["ETag"].strip('"')
