@@ -11,23 +11,14 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "services"))
 
+from socialomega import platforms  # noqa: E402
 from socialomega.processor.specs import parse_specs  # noqa: E402
-from socialomega.publishers import facebook, instagram, linkedin, x  # noqa: E402
-from socialomega.publishers.rest import RestEndpoint  # noqa: E402
-
-VALIDATE = {
-    "instagram": instagram.InstagramSettings.model_validate,
-    "x": x.XSettings.model_validate,
-    "facebook": facebook.FacebookSettings.model_validate,
-    "linkedin": linkedin.LinkedInSettings.from_target,
-    "rest": lambda target: RestEndpoint.model_validate(target["endpoint"]),
-}
 
 
 def main() -> None:
     targets = json.loads(sys.stdin.read())
     for target in targets:
-        VALIDATE[target["platform"]](target)
+        platforms.get(target["platform"]).settings(target)
     specs = parse_specs(json.dumps(targets))
     print(f"ok: the example's {len(targets)} targets pass the publishers' settings models and "
           f"give variant specs for {', '.join(s.target for s in specs)}")

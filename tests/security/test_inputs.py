@@ -16,7 +16,8 @@ from socialomega.contracts.payloads import MODELS, clean_metadata
 from socialomega.core.consumer import InvalidPayload, checked_payload
 from socialomega.core.egress import EgressPolicy, UnsafeDestination, check_url, is_public
 from socialomega.core.envelope import Envelope, InvalidMessage, new_event, parse
-from socialomega.publishers.rest import DEFAULT_BODY_TEMPLATE, InvalidTargetConfig, render_body
+from socialomega.platforms.rest.publisher import InvalidTargetConfig, render_body
+from socialomega.platforms.rest.settings import DEFAULT_BODY_TEMPLATE
 from tests.security import tally
 
 PROPERTY = settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -29,10 +29,13 @@ from socialomega.core.consumer import PermanentFailure
 from socialomega.core.envelope import new_event
 from socialomega.poller.bootstrap import lightroom_client
 from socialomega.poller.lightroom import LightroomClient, LightroomError
-from socialomega.publishers import facebook, instagram, linkedin, x
+from socialomega.platforms.facebook import publisher as facebook
+from socialomega.platforms.instagram import publisher as instagram
+from socialomega.platforms.linkedin import publisher as linkedin
+from socialomega.platforms.rest.publisher import RestEndpoint, RestPublisher
+from socialomega.platforms.x import publisher as x
 from socialomega.publishers.base import PublishRequest
 from socialomega.publishers.claims import Publications
-from socialomega.publishers.rest import RestEndpoint, RestPublisher
 from socialomega.publishers.service import PublishService
 from tests.security import tally
 from tests.unit.fakes import FakeStore, MemoryCredentials, MemoryProgress, RecordingSender

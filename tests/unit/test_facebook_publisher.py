@@ -10,7 +10,9 @@ from PIL import Image
 
 from socialomega.core import http
 from socialomega.core.config import ConfigError
-from socialomega.publishers import facebook as fbpub
+from socialomega.platforms.facebook import publisher as fbpub
+from socialomega.platforms.meta.errors import ERRORS as META_ERRORS
+from socialomega.platforms.meta.errors import usage_percent as meta_usage_percent
 from socialomega.publishers.base import PublishRequest
 from socialomega.publishers.captions import build_caption
 from socialomega.publishers.platform import parse_time
@@ -150,8 +152,8 @@ def test_throttle_answer_has_metas_shape_and_headers(fake, fake_url):
     assert usage[fbfake.PAGE_ID][0]["estimated_time_to_regain_access"] == 1
     assert usage[fbfake.PAGE_ID][0]["type"] == "pages"
     assert "X-App-Usage" in response.headers
-    assert http.classify(response) == http.Outcome("retryable", 403, "meta:32", "(#32) Page request limit reached",
-                                                   retry_after=60.0)
+    assert http.classify(response, platform_errors=META_ERRORS) == http.Outcome(
+        "retryable", 403, "meta:32", "(#32) Page request limit reached", retry_after=60.0)
 
 
 def test_expired_token_is_auth_and_never_echoes_the_token(fake, fake_url, served_images, capsys):
@@ -443,7 +445,7 @@ def test_fake_sends_usage_headers_on_every_api_answer(fake, fake_url):
     buc = json.loads(response.headers["X-Business-Use-Case-Usage"])
     assert set(app) == {"call_count", "total_cputime", "total_time"}
     assert buc[fbfake.PAGE_ID][0]["estimated_time_to_regain_access"] == 0
-    assert http.meta_usage_percent(response.headers) < 100
+    assert meta_usage_percent(response.headers) < 100
 
 
 def test_fake_control_api_over_http(fake, fake_url):

@@ -8,9 +8,12 @@ import requests
 from socialomega.core.egress import EgressPolicy, UnsafeDestination, check_url
 from socialomega.core.http import (
     classify,
-    meta_usage_percent,
     retry_after_seconds,
 )
+from socialomega.platforms.linkedin.errors import ERRORS as LINKEDIN_ERRORS
+from socialomega.platforms.meta.errors import ERRORS as META_ERRORS
+from socialomega.platforms.meta.errors import usage_percent as meta_usage_percent
+from socialomega.platforms.x.errors import ERRORS as X_ERRORS
 
 
 def check_destination(url: str, allowed_hosts: list[str] | None, allow_private: bool = False) -> None:
@@ -57,7 +60,7 @@ def test_meta_error_bodies():
             err["error_subcode"] = subcode
         if transient is not None:
             err["is_transient"] = transient
-        return classify(response(status, json.dumps({"error": err}).encode(), headers))
+        return classify(response(status, json.dumps({"error": err}).encode(), headers), platform_errors=META_ERRORS)
 
     assert meta(400, 190, 463).kind == "auth"
     quota = meta(400, 9, 2207042)
@@ -74,7 +77,7 @@ def test_meta_error_bodies():
 
 def test_x_problem_bodies_and_rate_limit_reset():
     def x(status, body, headers=None):
-        return classify(response(status, json.dumps(body).encode(), headers))
+        return classify(response(status, json.dumps(body).encode(), headers), platform_errors=X_ERRORS)
 
     reset = str(int(time.time()) + 120)
     limited = x(429, {"title": "Too Many Requests", "type": "about:blank", "status": 429, "detail": "Too Many Requests"},
@@ -91,7 +94,7 @@ def test_x_problem_bodies_and_rate_limit_reset():
 def test_linkedin_error_bodies():
     def li(status, code, service_code):
         body = {"status": status, "serviceErrorCode": service_code, "code": code, "message": f"{code} happened"}
-        return classify(response(status, json.dumps(body).encode()))
+        return classify(response(status, json.dumps(body).encode()), platform_errors=LINKEDIN_ERRORS)
 
     assert li(401, "REVOKED_ACCESS_TOKEN", 65601).kind == "auth"
     version = li(426, "NONEXISTENT_VERSION", 0)
@@ -133,18 +136,20 @@ def test_x_daily_post_cap_is_deferred_until_the_24_hour_reset():
     outcome = classify(response(429, b'{"title":"Too Many Requests","detail":"Too Many Requests",'
                                      b'"type":"about:blank","status":429}',
                                 {"x-rate-limit-remaining": "97", "x-user-limit-24hour-limit": "17",
-                                 "x-user-limit-24hour-remaining": "0", "x-user-limit-24hour-reset": str(reset)}))
+                                 "x-user-limit-24hour-remaining": "0", "x-user-limit-24hour-reset": str(reset)}),
+                       platform_errors=X_ERRORS)
     assert outcome.kind == "deferred" and outcome.code == "x:x-user-limit-24hour"
     assert 7100 < outcome.retry_after <= 7200
     # a plain 15-minute rate limit stays retryable
     assert classify(response(429, b'{"title":"Too Many Requests","type":"about:blank","status":429}',
-                             {"x-user-limit-24hour-remaining": "5"})).kind == "retryable"
+                             {"x-user-limit-24hour-remaining": "5"}), platform_errors=X_ERRORS).kind == "retryable"
 
 
 def test_x_invalid_request_message_carries_the_reason():
     outcome = classify(response(400, b'{"errors":[{"parameters":{"text":["..."]},"message":"Your Tweet text is too '
                                      b'long."}],"title":"Invalid Request","detail":"One or more parameters to your '
-                                     b'request was invalid.","type":"https://api.x.com/2/problems/invalid-request"}'))
+                                     b'request was invalid.","type":"https://api.x.com/2/problems/invalid-request"}'),
+                       platform_errors=X_ERRORS)
     assert (outcome.kind, outcome.code) == ("permanent", "x:invalid-request")
     assert outcome.message.endswith("Your Tweet text is too long.")
 
@@ -153,7 +158,7 @@ def test_x_invalid_request_message_carries_the_reason():
 def _li(status: int, body: dict, headers: dict | None = None):
     import json as _json
 
-    return classify(response(status, _json.dumps(body).encode(), headers))
+    return classify(response(status, _json.dumps(body).encode(), headers), platform_errors=LINKEDIN_ERRORS)
 
 
 def test_linkedin_revoked_and_invalid_tokens_are_auth():
@@ -195,7 +200,7 @@ def test_instagram_container_not_ready_is_retryable():
     # IG error codes reference: 9007 / 2207027 "The media is not ready for publishing, please wait".
     body = (b'{"error": {"message": "Media ID is not available", "type": "OAuthException", "code": 9007,'
             b' "error_subcode": 2207027, "is_transient": false}}')
-    outcome = classify(response(400, body))
+    outcome = classify(response(400, body), platform_errors=META_ERRORS)
     assert (outcome.kind, outcome.code) == ("retryable", "meta:9007/2207027")
 
 
@@ -204,14 +209,14 @@ def test_instagram_throttle_on_403_reads_buc_regain_minutes():
     # says when access comes back, in minutes.
     body = b'{"error": {"message": "(#4) Application request limit reached", "type": "OAuthException", "code": 4}}'
     buc = '{"17841400000000001": [{"type": "instagram", "call_count": 100, "estimated_time_to_regain_access": 3}]}'
-    outcome = classify(response(403, body, {"X-Business-Use-Case-Usage": buc}))
+    outcome = classify(response(403, body, {"X-Business-Use-Case-Usage": buc}), platform_errors=META_ERRORS)
     assert (outcome.kind, outcome.code, outcome.retry_after) == ("retryable", "meta:4", 180.0)
 
 
 def test_instagram_expired_token_on_400_is_auth():
     body = (b'{"error": {"message": "Error validating access token: Session has expired", "type": "OAuthException",'
             b' "code": 190, "error_subcode": 463}}')
-    assert classify(response(400, body)).kind == "auth"
+    assert classify(response(400, body), platform_errors=META_ERRORS).kind == "auth"
 
 
 def test_an_exception_outcome_never_quotes_the_url_it_was_sent_to():

@@ -10,7 +10,7 @@ import requests
 from PIL import Image
 
 from socialomega.core.config import ConfigError
-from socialomega.publishers import instagram as ig
+from socialomega.platforms.instagram import publisher as ig
 from socialomega.publishers.base import PublishRequest
 from socialomega.sandbox import instagram as fake_mod
 from tests.unit.fakes import MemoryCredentials, MemoryProgress

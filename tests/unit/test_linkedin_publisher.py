@@ -13,7 +13,7 @@ import requests
 from PIL import Image
 
 from socialomega.core.config import ConfigError
-from socialomega.publishers import linkedin as li
+from socialomega.platforms.linkedin import publisher as li
 from socialomega.publishers.base import PublishRequest
 from socialomega.publishers.captions import build_caption
 from socialomega.sandbox import linkedin as fake_mod

@@ -277,7 +277,7 @@ def test_unknown_target_and_bad_payload_are_permanent():
 
 
 def test_a_config_error_dead_letters_without_posting_and_a_redrive_can_resume():
-    from socialomega.publishers.rest import InvalidTargetConfig
+    from socialomega.platforms.rest.publisher import InvalidTargetConfig
 
     class Misconfigured:
         platform = "rest"

@@ -6,9 +6,9 @@ import json
 import pytest
 import requests
 
-from socialomega.publishers import rest
+from socialomega.platforms.rest import publisher as rest
 from socialomega.publishers.base import PublishRequest
-from socialomega.publishers.rest import InvalidTargetConfig, RestEndpoint, RestPublisher, render_body
+from socialomega.platforms.rest.publisher import InvalidTargetConfig, RestEndpoint, RestPublisher, render_body
 from tests.unit.fakes import MemoryProgress
 
 

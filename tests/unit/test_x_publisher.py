@@ -11,7 +11,7 @@ import requests
 from PIL import Image
 
 from socialomega.core.config import ConfigError
-from socialomega.publishers import x as xpub
+from socialomega.platforms.x import publisher as xpub
 from socialomega.publishers.base import PublishRequest
 from socialomega.publishers.captions import build_caption
 from socialomega.sandbox import x as xfake

@@ -73,16 +73,18 @@ class RotatingToken:
 
     ``client_auth``: ``"basic"`` sends the client secret as HTTP Basic (X, a confidential
     client), ``"body"`` as a form field (Adobe IMS ``/ims/token/v3``); ``client_id`` is always
-    a form field. ``default_expires_in`` applies when an answer has no ``expires_in``.
+    a form field. ``default_expires_in`` applies when an answer has no ``expires_in``;
+    ``errors`` are the provider's error bodies and rate-limit headers (`http.classify`).
     """
 
     def __init__(self, secrets: SecretStore, token_url: str, *, client_auth: Literal["basic", "body"],
                  session: requests.Session, timeout: Any, log: Any, what: str,
                  margin_seconds: float = 300, default_expires_in: float = 3600,
-                 clock: Callable[[], float] = time.time) -> None:
+                 clock: Callable[[], float] = time.time, errors: http.PlatformErrors | None = None) -> None:
         self.secrets, self.token_url, self.client_auth = secrets, token_url, client_auth
         self.session, self.timeout, self.log, self.what = session, timeout, log, what
         self.margin_seconds, self.default_expires_in, self.clock = margin_seconds, default_expires_in, clock
+        self.errors = errors
         self._secret: dict[str, Any] | None = None
         # True while a rotated pair could not be written back: the refresh token in the
         # secret is spent, so an operator must re-authorise unless a later write succeeds.
@@ -155,14 +157,14 @@ class RotatingToken:
         except requests.RequestException as exc:
             # A lost answer may have rotated the refresh token without us learning the new one;
             # retrying is all there is (an operator re-authorises if it was).
-            outcome = http.classify(error=exc)
+            outcome = http.classify(error=exc, platform_errors=self.errors)
             raise TokenRefreshFailed("retryable", "token_" + (outcome.code or "error"),
                                      f"token refresh failed: {type(exc).__name__}") from None
         body = http.json_object(response)
         if response.status_code in (400, 401, 403):
             raise TokenRefused(response.status_code, str(body.get("error") or response.status_code),
                                str(body.get("error_description") or "the refresh token was refused")[:300])
-        outcome = http.classify(response)
+        outcome = http.classify(response, platform_errors=self.errors)
         if not outcome.ok or not body.get("access_token"):
             raise TokenRefreshFailed("retryable" if outcome.ok else outcome.kind,
                                      "token_" + (outcome.code or "invalid_response"),

@@ -26,7 +26,6 @@ HTTP is plain `requests`; the token source lives in core/oauth.
 
 from __future__ import annotations
 
-import email.utils
 import json
 import random
 import re
@@ -39,7 +38,7 @@ from urllib.parse import urljoin, urlsplit
 
 import requests
 
-from socialomega.core import egress
+from socialomega.core import egress, http
 from socialomega.core import logging as solog
 from socialomega.core.oauth import TokenRefreshFailed, TokenRefused
 
@@ -430,7 +429,7 @@ class LightroomClient:
                 if resp.status_code not in RETRY_STATUSES:
                     raise self._error(method, url, resp)
                 outcome = str(resp.status_code)
-                retry_after = _retry_after_seconds(resp.headers.get("Retry-After"))
+                retry_after = http.retry_after_seconds(resp.headers.get("Retry-After"))
                 if attempt >= self.max_retries or (retry_after is not None and retry_after > self.max_retry_after):
                     err = self._error(method, url, resp)
                     resp.close()
@@ -502,23 +501,6 @@ def _params(**values: Any) -> dict[str, str]:
 def _path(url: str) -> str:
     """Path only, for logs and messages (queries carry no secret here, but stay short)."""
     return urlsplit(url).path
-
-
-def _retry_after_seconds(value: str | None) -> float | None:
-    if value is None or not value.strip():
-        return None
-    value = value.strip()
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return max(0.0, (when - datetime.now(UTC)).total_seconds())
 
 
 def _text(value: Any) -> str:

@@ -4,18 +4,8 @@ A :class:`VariantSpec` says what one publish target accepts: an aspect-ratio ran
 outside is centre- or attention-cropped to the nearest bound), a bounding box for the output
 (never upscaled), an optional pixel-count cap, a byte budget and the JPEG quality to start from.
 
-Sources for the defaults (``/work/shared/reference/platform-apis.md``):
-
-* instagram: JPEG only, <= 8 MB, aspect 4:5 .. 1.91:1, width 320..1440 (IG scales outside that
-  range). We target the feed's native 1080 px width (1080x1350 at 4:5).
-* x: images <= 5 MB. The reference gives no pixel or aspect limit; 4096 px on the long edge is the
-  largest size X serves ("4K" images), so larger uploads would be downscaled by X anyway.
-  The aspect range is our choice (1:4 .. 4:1), wide enough not to crop ordinary photos.
-* facebook: "a photo must be less than 10MB". No pixel limit in the reference; Facebook serves
-  at most 2048 px on the long edge, so we send that. Aspect range is our choice.
-* linkedin: "fewer than 36,152,320 pixels" (UNCONFIRMED in the reference); enforced through
-  ``max_pixels``, plus a 2048 px long edge, which is what the feed can use.
-* rest: the generic REST target; 2048 px long edge, effectively no aspect constraint.
+Each platform's default spec is in its package (``socialomega/platforms/<name>/__init__.py``,
+with its sources); ``DEFAULT_SPECS`` holds them as specs, by platform name.
 
 Specs are configuration: the ``/socialomega/<env>/targets`` SSM parameter holds a JSON list of
 ``{"name": ..., "platform": ..., "spec": {...}}``; :func:`parse_specs` turns it into specs,
@@ -29,7 +19,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-MB = 1024 * 1024
+from socialomega import platforms
 
 __all__ = ["VariantSpec", "DEFAULT_SPECS", "parse_specs", "SpecError"]
 
@@ -80,37 +70,7 @@ class VariantSpec(BaseModel):
 
 
 DEFAULT_SPECS: dict[str, VariantSpec] = {
-    "instagram": VariantSpec(
-        target="instagram", platform="instagram",
-        min_aspect=4 / 5, max_aspect=1.91,
-        max_width=1080, max_height=1350,
-        max_bytes=8 * MB, quality=85, min_width=320,
-    ),
-    "x": VariantSpec(
-        target="x", platform="x",
-        min_aspect=1 / 4, max_aspect=4.0,
-        max_width=4096, max_height=4096,
-        max_bytes=5 * MB, quality=85,
-    ),
-    "facebook": VariantSpec(
-        target="facebook", platform="facebook",
-        min_aspect=1 / 4, max_aspect=4.0,
-        max_width=2048, max_height=2048,
-        max_bytes=10 * MB - 1, quality=85,   # "less than 10MB"
-    ),
-    "linkedin": VariantSpec(
-        target="linkedin", platform="linkedin",
-        min_aspect=1 / 4, max_aspect=4.0,
-        max_width=2048, max_height=2048,
-        max_pixels=36_152_320 - 1,           # "fewer than 36,152,320 pixels"
-        max_bytes=10 * MB, quality=85,
-    ),
-    "rest": VariantSpec(
-        target="rest", platform="rest",
-        min_aspect=1 / 10, max_aspect=10.0,
-        max_width=2048, max_height=2048,
-        max_bytes=10 * MB, quality=85,
-    ),
+    name: VariantSpec(target=name, platform=name, **platform.spec) for name, platform in platforms.PLATFORMS.items()
 }
 
 

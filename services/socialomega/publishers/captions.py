@@ -5,11 +5,10 @@ A target may set `caption_template` (Jinja2, sandboxed) over the tokens `title`,
 `camera`, `lens` and `date`. The result is fitted to the platform's limit: hashtags are
 dropped from the lowest rank first, then the text is shortened at a word boundary.
 
-Limits (../shared/reference/platform-apis.md): Instagram 2,200 characters and, since
-December 2025, at most 5 hashtags; X 280 weighted characters (see `x_weighted_length`);
-LinkedIn commentary 3,000; Facebook 63,206 (the post limit; captions are rarely near it).
-Alt text comes from the description (or the title), at most 1,000 characters, which is
-Instagram's and X's limit; we use it everywhere.
+Each platform's limits are its `CaptionRules`, in its package (`socialomega/platforms/<name>/`,
+with their sources): a length, a hashtag cap, and whether the length is counted as X counts
+(`x_weighted_length`). Alt text comes from the description (or the title), at most 1,000
+characters, which is Instagram's and X's limit; we use it everywhere.
 
 Anyone who can write Lightroom metadata controls the input, so the work is bounded and
 linear in its size (a security review measured the old builder at 10-20 s for 20-400 KB):
@@ -26,29 +25,19 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Mapping
 from dataclasses import dataclass
 from itertools import islice
 from typing import Any, Callable
 
 from jinja2.sandbox import SandboxedEnvironment
 
+from socialomega import platforms
 from socialomega.core.config import ConfigError
+from socialomega.platforms.base import CaptionRules
 
-
-@dataclass(frozen=True)
-class CaptionRules:
-    max_length: int
-    max_hashtags: int | None = None
-    weighted: bool = False  # X counts weighted characters and URLs as 23
-
-
-RULES: dict[str, CaptionRules] = {
-    "instagram": CaptionRules(2200, max_hashtags=5),
-    "x": CaptionRules(280, weighted=True),
-    "linkedin": CaptionRules(3000),
-    "facebook": CaptionRules(63206),
-    "rest": CaptionRules(10000),
-}
+# Every platform's rules, from the registry; a platform without its own gets the generic REST's.
+RULES: Mapping[str, CaptionRules] = {name: platform.caption for name, platform in platforms.PLATFORMS.items()}
 ALT_TEXT_MAX = 1000
 DEFAULT_TEMPLATE = "{{ title }}\n\n{{ caption }}\n\n{{ hashtags }}"
 ELLIPSIS = "\u2026"

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import importlib
-from collections.abc import Callable
 from functools import cache
 from typing import Any
 
+from socialomega import platforms
 from socialomega.core import aws, config
 from socialomega.core.consumer import QueueRecords, process_batch
 from socialomega.core.events import EventSender
@@ -18,32 +17,16 @@ from socialomega.publishers.quota import DailyCaps
 from socialomega.publishers.service import PublishService, S3Images
 
 
-def _social(platform: str) -> Callable[[dict[str, Any], config.Credentials], Publisher]:
-    """The platform module's `build(target, credentials)`, imported on first use."""
-    module = importlib.import_module(f"socialomega.publishers.{platform}")
-    return module.build
-
-
-SOCIAL_PLATFORMS = ("instagram", "x", "facebook", "linkedin")
-
-
 def publisher_for(settings: config.Settings, target_name: str) -> tuple[Publisher, dict[str, Any]]:
+    """The publisher of one target, built by its platform's package (`socialomega.platforms`)."""
     targets = {t.name: t for t in load_targets(settings)}
     target = targets[target_name]
-    settings_of_target = target.model_dump()
-    if target.platform == "rest":
-        from socialomega.publishers.rest import RestEndpoint, RestPublisher
-
-        if not target.endpoint:
-            raise config.ConfigError(f"target {target.name} has no endpoint")
-        endpoint = RestEndpoint.model_validate(target.endpoint)
-        secret = config.secret(settings, target.name) if endpoint.auth.type != "none" else {}
-        retries = settings_of_target.get("idempotent_retries", True)
-        return RestPublisher(endpoint, secret, idempotent_retries=retries), settings_of_target
-    if target.platform in SOCIAL_PLATFORMS:
-        build = _social(target.platform)
-        return build(settings_of_target, config.Credentials(settings, target.name)), settings_of_target
-    raise config.ConfigError(f"target {target.name}: unknown platform {target.platform!r}")
+    try:
+        platform = platforms.get(target.platform)
+    except LookupError:
+        raise config.ConfigError(f"target {target.name}: unknown platform {target.platform!r}") from None
+    entry = target.model_dump()
+    return platform.build_publisher(entry, config.Credentials(settings, target.name)), entry
 
 
 # Each publisher function publishes one target, named in its environment by Terraform; the

@@ -1,4 +1,4 @@
-"""Helpers the platform publishers share (instagram, x, facebook, linkedin)."""
+"""Helpers the platform publishers share (`socialomega/platforms/<name>/publisher.py`)."""
 
 from __future__ import annotations
 
@@ -74,6 +74,19 @@ def secret_value(credentials: Any, key: str, target: Any, invalid: type[ConfigEr
     if not isinstance(value, str) or not value.strip():
         raise invalid(f"the secret of target {target!r} has no {key!r}")
     return value.strip()
+
+
+def reread_token(token: Callable[..., str], log: Any) -> Callable[[str], str | None]:
+    """The refresh hook (`http.ApiClient`) of a publisher whose token is a secret an operator
+    rotates: after a refusal, `token(fresh=True)` re-reads the secret (another container may
+    have held the old value in its cache); the call is repeated only with a token that changed."""
+    def refreshed(refused: str) -> str | None:
+        fresh = token(fresh=True)
+        if fresh == refused:
+            return None
+        log.info("token_reloaded")
+        return fresh
+    return refreshed
 
 
 class StepFailed(Exception):

@@ -1,6 +1,6 @@
 """A fake Facebook Page on the Graph API (werkzeug WSGI app): photo posts and their listing.
 
-API (what `publishers.facebook.FacebookPublisher` talks to; Graph API reference "Page Photos"
+API (what `platforms.facebook.publisher.FacebookPublisher` talks to; Graph API reference "Page Photos"
 and "Photo", developers.facebook.com/docs/graph-api/reference/page/photos):
   POST /{version}/{page-id}/photos     form-encoded or multipart/form-data:
         url              public image URL: the fake FETCHES it over HTTP, as Meta does, or

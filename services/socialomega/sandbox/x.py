@@ -60,7 +60,7 @@ UNCONFIRMED choices (the fake and the publisher agree on them):
     `weighted_length` (twitter-text v3 rules; never the publisher's code it checks).
   * Daily cap: X answers 429 with the x-user-limit-24hour-* headers (seen in client logs and
     issue threads), not a usage-capped problem; the `usage-capped` problem is X's monthly
-    product cap. Both classify as "deferred" (core/http.py).
+    product cap. Both classify as "deferred" (platforms/x/errors.py).
   * `post.fields` vs `tweet.fields`: the spec's PostFieldsParameter is named `post.fields`
     while the docs and the spec's other operations say `tweet.fields`; both are accepted.
   * Finalizing an already finalized media id answers its data again (idempotent).

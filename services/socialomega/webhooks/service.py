@@ -18,9 +18,9 @@ and the handler answers 500 so the platform retries.
 
 An unreadable body is kept for an operator under `webhooks/unreadable/` (the only prefix the
 webhook function may write), within a fixed bound: a signature is not proof of a platform
-(X's CRC answer is by design the signature of a body equal to the token, see signatures.py),
-so what unreadable bodies may write must not grow with what anyone sends. Each goes to one of
-`UNREADABLE_SLOTS` (16) fixed keys per platform and UTC day,
+(X's CRC answer is by design the signature of a body equal to the token, see
+platforms/x/webhook.py), so what unreadable bodies may write must not grow with what anyone
+sends. Each goes to one of `UNREADABLE_SLOTS` (16) fixed keys per platform and UTC day,
 `webhooks/unreadable/<platform>/<yyyy-mm-dd>/<slot>.json` with slot = sha256(body) mod 16,
 written with `claim` (If-None-Match: *): the first body in a slot is kept, later ones are only
 logged (with their sha256). Each object holds at most the first 64 KiB of the body (as text;

@@ -12,66 +12,17 @@ from __future__ import annotations
 import json
 import threading
 import time
-from typing import Any, Literal
+from typing import Any
 
 import requests
 from jinja2.sandbox import SandboxedEnvironment
 from markupsafe import Markup
-from pydantic import BaseModel, ConfigDict, Field
 
 from socialomega.core import egress, http
-from socialomega.core.config import ConfigError
-from socialomega.core.logging import register_secret_values
 from socialomega.core.http import Outcome
-from socialomega.publishers.base import ImageAccess, Lookup, Progress, PublishRequest, PublishResult
-
-DEFAULT_BODY_TEMPLATE = """{
-  "title": {{ title | tojson }},
-  "description": {{ description | tojson }},
-  "keywords": {{ keywords | tojson }},
-  "image_url": {{ image_url | tojson }},
-  "width": {{ width }},
-  "height": {{ height }},
-  "asset_id": {{ asset_id | tojson }},
-  "version": {{ version | tojson }}
-}"""
-
-
-class RestAuth(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    type: Literal["none", "api_key", "basic", "bearer", "oauth2_client_credentials"] = "none"
-    header: str = "X-Api-Key"  # for api_key
-    token_url: str | None = None  # for oauth2_client_credentials
-    scope: str | None = None
-
-
-class RestEndpoint(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    url: str
-    method: Literal["POST", "PUT"] = "POST"
-    mode: Literal["json", "multipart"] = "json"
-    headers: dict[str, str] = Field(default_factory=dict)
-    auth: RestAuth = Field(default_factory=RestAuth)
-    body_template: str = DEFAULT_BODY_TEMPLATE
-    image_field: str = "image"
-    id_field: str = "id"  # dotted path of the remote id in the JSON response
-    url_field: str | None = None
-    allowed_hosts: list[str] | None = None
-    allow_private_network: bool = False  # only for the local sandbox
-    timeout_seconds: float = 20.0
-    image_url_ttl_seconds: int = 3600
-    idempotency_header: str | None = "Idempotency-Key"
-
-    def egress_policy(self) -> egress.EgressPolicy:
-        """The publisher may call `url` and `token_url` (their hosts, or `allowed_hosts`, which
-        must then name both), on their ports; raises UnsafeDestination when either fails."""
-        return egress.EgressPolicy.of(self.url, self.auth.token_url, hosts=self.allowed_hosts,
-                                      allow_private=self.allow_private_network)
-
-
-class InvalidTargetConfig(ConfigError):
-    """The target's configuration or secret cannot work; an operator must fix it."""
-
+from socialomega.core.logging import register_secret_values
+from socialomega.platforms.rest.settings import InvalidTargetConfig, RestEndpoint, from_target
+from socialomega.publishers.base import Credentials, ImageAccess, Lookup, Progress, PublishRequest, PublishResult
 
 def _as_json(value: Any) -> Any:
     """Every `{{ expression }}` is written as a JSON value: a title holding `", "admin": true`
@@ -151,6 +102,7 @@ class RestPublisher:
         self.endpoint = endpoint
         self.secret = secret
         self._session = session
+        self._api: http.ApiClient | None = None
         # Repeating the call is safe only if the target honours the idempotency header; the
         # target's `idempotent_retries: false` says it does not.
         self.retry_is_safe = bool(endpoint.idempotency_header) and idempotent_retries
@@ -162,6 +114,13 @@ class RestPublisher:
         if self._session is None:
             self._session = egress.session(self.endpoint.egress_policy())
         return self._session
+
+    @property
+    def api(self) -> http.ApiClient:
+        """The endpoint's calls: its auth headers are the caller's (no bearer hook to refresh)."""
+        if self._api is None:
+            self._api = http.ApiClient(self.session, timeout=(5.0, self.endpoint.timeout_seconds))
+        return self._api
 
     def find_post(self, request: PublishRequest, progress: Progress) -> Lookup:
         return Lookup.undecided("a generic REST target offers no way to look a post up")
@@ -177,7 +136,7 @@ class RestPublisher:
             return PublishResult(exc.outcome)
         if ep.idempotency_header:
             headers[ep.idempotency_header] = request.idempotency_key
-        kwargs: dict[str, Any] = {"headers": headers, "timeout": (5.0, ep.timeout_seconds), "allow_redirects": False}
+        kwargs: dict[str, Any] = {"headers": headers}
         if ep.mode == "json":
             url = images.url(request, ep.image_url_ttl_seconds)
             kwargs["json"] = render_body(ep.body_template, template_context(request, url))
@@ -187,12 +146,8 @@ class RestPublisher:
             kwargs["files"] = {ep.image_field: (f"{request.asset_id}.jpg", images.read(request), request.content_type)}
         if not self.retry_is_safe:
             progress.mark_final({"idempotency_key": request.idempotency_key})
-        try:
-            response = self.session.request(ep.method, ep.url, **kwargs)
-        except requests.RequestException as exc:
-            return PublishResult(http.classify(error=exc))
-        outcome = http.classify(response)
-        if not outcome.ok:
+        response, outcome = self.api.call(ep.method, ep.url, **kwargs)
+        if response is None or not outcome.ok:
             return PublishResult(outcome)
         return self._result(response)
 
@@ -234,14 +189,10 @@ class RestPublisher:
         data = {"grant_type": "client_credentials"}
         if auth.scope:
             data["scope"] = auth.scope
-        try:
-            response = self.session.post(
-                auth.token_url, data=data, auth=(self._secret("client_id"), self._secret("client_secret")),
-                timeout=http.DEFAULT_TIMEOUT, allow_redirects=False,
-            )
-        except requests.RequestException as exc:
-            raise AuthFailed(http.classify(error=exc)) from None
-        outcome = http.classify(response)
+        response, outcome = self.api.call("POST", auth.token_url, data=data, timeout=http.DEFAULT_TIMEOUT,
+                                          auth=(self._secret("client_id"), self._secret("client_secret")))
+        if response is None:
+            raise AuthFailed(outcome)
         if not outcome.ok:
             raise AuthFailed(Outcome(outcome.kind, outcome.status, "token_" + outcome.code, outcome.message,
                                      outcome.retry_after))
@@ -269,3 +220,10 @@ def _dig(body: Any, path: str | None) -> Any:
             return None
         body = body.get(part)
     return body
+
+
+def build(target: dict[str, Any], credentials: Credentials) -> RestPublisher:
+    """The REST publisher for one target entry; the secret is read now unless `auth.type` is "none"."""
+    endpoint = from_target(target)
+    secret = credentials.current() if endpoint.auth.type != "none" else {}
+    return RestPublisher(endpoint, secret, idempotent_retries=target.get("idempotent_retries", True))

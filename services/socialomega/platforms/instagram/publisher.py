@@ -28,75 +28,27 @@ proxies, exception messages that quote URLs).
 
 from __future__ import annotations
 
-import re
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from typing import Any, ClassVar
+from typing import Any
 
 import requests
-from pydantic import Field, field_validator
 
-from socialomega.core import egress, http
-from socialomega.core.config import ConfigError
+from socialomega.core import http
 from socialomega.core.http import Outcome
+from socialomega.platforms.instagram.settings import InstagramSettings, InvalidInstagramConfig
+from socialomega.platforms.meta import errors as meta
 from socialomega.publishers.base import Credentials, ImageAccess, Lookup, Progress, PublishRequest, PublishResult
 from socialomega.publishers.captions import build_caption
-from socialomega.publishers.platform import PlatformSettings, guarded_session, secret_value, StepFailed, logger, parse_time, timeouts, unsafe_destination
+from socialomega.publishers.platform import (
+    StepFailed, guarded_session, logger, parse_time, reread_token, secret_value, timeouts, unsafe_destination,
+)
 from socialomega.publishers.platform import json_body as _body
 
 PLATFORM = "instagram"
-REAL_HOST = "https://graph.facebook.com"
 QUOTA_WINDOW = 24 * 3600
-# Meta's fetcher downloads `image_url` when the container is created, and retries on its side
-# when a download fails; a redelivery may also recreate an EXPIRED container hours later from
-# a new URL. 6 h covers Meta's fetch and its retries with a wide margin while keeping the
-# presigned URL short-lived (SigV4 allows up to 7 days; Lambda role credentials cap it anyway
-# at the session's lifetime, so the URL is re-signed on every container creation).
-DEFAULT_IMAGE_URL_TTL = 6 * 3600
 _RECREATE_SUBCODES = {2207020}  # "the media you are trying to access has expired"
-
-class InvalidInstagramConfig(ConfigError):
-    """The Instagram target's configuration or secret cannot work; an operator must fix it."""
-
-
-class InstagramSettings(PlatformSettings):
-    """The target entry's Instagram keys (other keys, e.g. `name`, `spec`, are ignored here;
-    caption options `caption_template`, `max_hashtags`, `exclude_keywords`,
-    `caption_max_length` go to `build_caption` from the target dict)."""
-
-    PLATFORM: ClassVar[str] = PLATFORM
-    INVALID: ClassVar[type[ConfigError]] = InvalidInstagramConfig
-    ig_user_id: str
-    graph_version: str = "v25.0"
-    api_base_url: str = REAL_HOST
-    allowed_hosts: list[str] | None = None  # default: the host of api_base_url
-    image_url_ttl_seconds: int = Field(DEFAULT_IMAGE_URL_TTL, ge=900, le=7 * 24 * 3600)
-    # Meta suggests polling once a minute for up to 5 minutes; a Lambda should not wait that
-    # long, so we poll briefly (here ~2+4+8+16 s) and let the queue bring the message back.
-    status_poll_attempts: int = Field(5, ge=1, le=20)
-    status_poll_initial_delay: float = Field(2.0, ge=0)
-    status_poll_max_delay: float = Field(30.0, ge=0)
-    in_progress_retry_seconds: float = Field(60.0, ge=1)
-    quota_retry_seconds: float = Field(3600.0, ge=60)
-    lookup_pages: int = Field(4, ge=1, le=20)  # recent-media pages find_post reads (50 each)
-
-    def egress_hosts(self) -> list[str] | None:
-        return self.allowed_hosts
-
-    @field_validator("ig_user_id")
-    @classmethod
-    def _numeric_id(cls, value: str) -> str:
-        if not re.fullmatch(r"\d{5,25}", str(value)):
-            raise ValueError("ig_user_id must be the numeric Instagram professional account id")
-        return str(value)
-
-    @field_validator("graph_version")
-    @classmethod
-    def _version(cls, value: str) -> str:
-        if not re.fullmatch(r"v\d{1,2}\.\d", value):
-            raise ValueError("graph_version must look like 'v25.0'")
-        return value
 
 
 class InstagramPublisher:
@@ -113,6 +65,11 @@ class InstagramPublisher:
         self.sleep = sleep
         self.now = now
         self.log = logger(PLATFORM, target.get("name"))
+        # Graph refuses a token (codes 102, 190) before acting on the call: re-read the secret
+        # once (an operator may have rotated it) and repeat the call with a new token.
+        self.api = http.ApiClient(self.session, base_url=f"{settings.api_base_url}/{settings.graph_version}/",
+                                  errors=meta.ERRORS, timeout=timeouts(settings.timeout_seconds), token=self._token,
+                                  refresh=reread_token(self._token, self.log), rejected=meta.token_rejected)
 
     # --- Publisher protocol -------------------------------------------------------------------
     def publish(self, request: PublishRequest, images: ImageAccess, progress: Progress) -> PublishResult:
@@ -129,7 +86,7 @@ class InstagramPublisher:
             self.log.info("step_sending", step="media_publish", container_id=container_id)
             response = self._call("POST", f"{self.settings.ig_user_id}/media_publish",
                                   params={"creation_id": container_id}, final=True)
-            outcome = http.classify(response)
+            outcome = self.api.classify(response)
             if not outcome.ok:
                 if outcome.kind == "retryable" and (outcome.status or 500) >= 500:
                     # A server error on the final call may come after Instagram acted on it:
@@ -201,7 +158,7 @@ class InstagramPublisher:
         posts made outside the API, so this may be early (then we are deferred again)."""
         response = self._call("GET", f"{self.settings.ig_user_id}/media",
                               params={"fields": "id,timestamp", "limit": "100"})
-        if not http.classify(response).ok:
+        if not self.api.classify(response).ok:
             return self.settings.quota_retry_seconds
         now = self.now()
         stamps = [t for t in (parse_time(m.get("timestamp")) for m in _body(response).get("data") or [])
@@ -273,7 +230,7 @@ class InstagramPublisher:
     def _done(self, media_id: str) -> PublishResult:
         permalink = None
         response = self._call("GET", media_id, params={"fields": "permalink"}, quiet=True)
-        if response is not None and http.classify(response).ok:
+        if response is not None and self.api.classify(response).ok:
             permalink = _body(response).get("permalink")
         self.log.info("post_published", remote_id=media_id, permalink=permalink)
         return PublishResult(Outcome("ok", 200), remote_id=media_id, remote_url=permalink)
@@ -281,7 +238,7 @@ class InstagramPublisher:
     # --- lookups ------------------------------------------------------------------------------
     def _container_status_code(self, container_id: str) -> str | None:
         response = self._call("GET", container_id, params={"fields": "status_code"}, quiet=True)
-        if response is None or not http.classify(response).ok:
+        if response is None or not self.api.classify(response).ok:
             return None
         code = _body(response).get("status_code")
         return str(code) if code else None
@@ -294,7 +251,7 @@ class InstagramPublisher:
         matches: list[dict[str, Any]] = []
         for _ in range(self.settings.lookup_pages):
             response = self._call("GET", f"{self.settings.ig_user_id}/media", params=params, quiet=True)
-            if response is None or not http.classify(response).ok:
+            if response is None or not self.api.classify(response).ok:
                 return None, False
             body = _body(response)
             page = [m for m in body.get("data") or [] if isinstance(m, dict)]
@@ -328,52 +285,26 @@ class InstagramPublisher:
         """One Graph call. Failures to connect raise StepFailed (or return None when `quiet`).
         Only the `final` call (media_publish) can end "unknown": a timed-out read or container
         creation is simply redone (at worst an orphan container, which expires in 24 h)."""
-        s = self.settings
-        url = f"{s.api_base_url}/{s.graph_version}/{path}"
-        try:
-            token = self._token()
-            response = self._send(method, url, params, data, token)
-            if _code(response) in (102, 190):
-                # Rejected before acting. An operator may have rotated the secret while this
-                # container held the cached copy: re-read it once and retry with a new token.
-                fresh = self._token(fresh=True)
-                if fresh != token:
-                    self.log.info("token_reloaded")
-                    response = self._send(method, url, params, data, fresh)
-        except requests.RequestException as exc:
+        response, outcome = self.api.call(method, path, final=final, params=params, data=data)
+        if response is None:
             if quiet:
                 return None
-            outcome = http.classify(error=exc)
-            kind = "retryable" if outcome.kind == "unknown" and not final else outcome.kind
-            raise StepFailed(Outcome(kind, outcome.status, outcome.code, outcome.message)) from None
+            raise StepFailed(outcome)
         served = response.headers.get("facebook-api-version")
-        if served and served != s.graph_version:
-            self.log.warning("api_version_upgraded", pinned=s.graph_version, served=served)
-        if http.meta_usage_percent(response.headers) >= 90:
-            self.log.warning("rate_usage_high", usage=http.meta_usage_percent(response.headers))
+        if served and served != self.settings.graph_version:
+            self.log.warning("api_version_upgraded", pinned=self.settings.graph_version, served=served)
+        if meta.usage_percent(response.headers) >= 90:
+            self.log.warning("rate_usage_high", usage=meta.usage_percent(response.headers))
         return response
 
-    def _send(self, method: str, url: str, params: dict[str, str] | None, data: dict[str, str] | None,
-              token: str) -> requests.Response:
-        s = self.settings
-        return self.session.request(method, url, params=params, data=data,
-                                    headers={"Authorization": f"Bearer {token}"},
-                                    timeout=timeouts(s.timeout_seconds), allow_redirects=False)
-
     def _require_ok(self, response: requests.Response) -> None:
-        outcome = http.classify(response)
+        outcome = self.api.classify(response)
         if not outcome.ok:
             raise StepFailed(outcome)
 
 
-def _code(response: requests.Response) -> int | None:
-    err = _body(response).get("error")
-    return err.get("code") if isinstance(err, dict) else None
-
-
-def _subcode(response: requests.Response) -> int | None:
-    err = _body(response).get("error")
-    return err.get("error_subcode") if isinstance(err, dict) else None
+def _subcode(response: requests.Response) -> Any:
+    return meta.error_codes(response)[1]
 
 
 def build(target: dict[str, Any], credentials: Credentials, *, session: requests.Session | None = None,

@@ -14,7 +14,7 @@ Steps, each saved with `progress.save` right after it succeeds so a redelivery r
 
 Every API call carries `Linkedin-Version` (pinned per target, `linkedin_version`) and
 `X-Restli-Protocol-Version: 2.0.0`. LinkedIn sends no Retry-After: a 429 without one is left to
-the queue's backoff, and a 429 for a DAY limit is deferred to midnight UTC (core/http.py).
+the queue's backoff, and a 429 for a DAY limit is deferred to midnight UTC (errors.py).
 
 Alt text goes in `content.media.altText`. UNCONFIRMED: the Posts API reference we could read did
 not show the MediaContent fields; LinkedIn's MultiImage content uses `altText` per image and
@@ -27,87 +27,26 @@ need `r_organization_social`): without it the finder answers 403, and `find_post
 
 from __future__ import annotations
 
-import re
 import time
 from collections.abc import Callable
-from typing import Any, ClassVar
+from typing import Any
 from urllib.parse import quote
 
 import requests
-from pydantic import ConfigDict, Field, field_validator
 
-from socialomega.core import egress, http
-from socialomega.core.config import ConfigError
+from socialomega.core import http
 from socialomega.core.http import Outcome
+from socialomega.platforms.linkedin.errors import ERRORS
+from socialomega.platforms.linkedin.settings import InvalidLinkedInConfig, LinkedInSettings
 from socialomega.publishers.base import Credentials, ImageAccess, Lookup, Progress, PublishRequest, PublishResult
 from socialomega.publishers.captions import build_caption
-from socialomega.publishers.platform import PlatformSettings, guarded_session, secret_value, StepFailed, logger, parse_time, timeouts, unsafe_destination
+from socialomega.publishers.platform import (
+    StepFailed, guarded_session, logger, parse_time, reread_token, secret_value, timeouts, unsafe_destination,
+)
 
 PLATFORM = "linkedin"
-DEFAULT_API_BASE = "https://api.linkedin.com"
-# LinkedIn versions live about a year; this pin is a default only, targets set `linkedin_version`.
-DEFAULT_VERSION = "202610"
-# Where LinkedIn's upload URLs point (https://www.linkedin.com/dms-uploads/..., older
-# https://api.linkedin.com/mediaUpload/...). The configured API host is added to these.
-LINKEDIN_UPLOAD_HOSTS = ("www.linkedin.com", "api.linkedin.com")
 PERMALINK = "https://www.linkedin.com/feed/update/{urn}/"
 UPLOAD_URL_MARGIN_SECONDS = 120  # re-initialize rather than start a PUT this close to expiry
-_AUTHOR = re.compile(r"^urn:li:(person|organization):[A-Za-z0-9_-]+$")
-_VERSION = re.compile(r"^\d{6}(\.\d{2})?$")
-
-class InvalidLinkedInConfig(ConfigError):
-    """The LinkedIn target's settings or secret cannot work; an operator must fix them."""
-
-
-class LinkedInSettings(PlatformSettings):
-    """A LinkedIn target entry (SSM JSON). Caption options (`caption_template`, `max_hashtags`,
-    `exclude_keywords`, `caption_max_length`) are read from the same entry by build_caption."""
-
-    model_config = ConfigDict(extra="allow")
-    PLATFORM: ClassVar[str] = PLATFORM
-    INVALID: ClassVar[type[ConfigError]] = InvalidLinkedInConfig
-    name: str
-    author: str  # urn:li:person:<id> or urn:li:organization:<id>
-    linkedin_version: str = DEFAULT_VERSION
-    api_base_url: str = DEFAULT_API_BASE
-    visibility: str = "PUBLIC"
-    upload_hosts: list[str] = Field(default_factory=lambda: list(LINKEDIN_UPLOAD_HOSTS))
-    image_wait_seconds: float = Field(30.0, ge=0, le=300)  # bounded wait for AVAILABLE
-    image_poll_seconds: float = Field(1.0, gt=0, le=30)
-    finder_count: int = Field(20, ge=1, le=100)
-    finder_pages: int = Field(3, ge=1, le=10)
-
-    @field_validator("author")
-    @classmethod
-    def _author(cls, value: str) -> str:
-        if not _AUTHOR.match(value):
-            raise ValueError("author must be urn:li:person:<id> or urn:li:organization:<id>")
-        return value
-
-    @field_validator("linkedin_version")
-    @classmethod
-    def _version(cls, value: str) -> str:
-        if not _VERSION.match(value):
-            raise ValueError("linkedin_version must be YYYYMM (or YYYYMM.RR)")
-        return value
-
-    @field_validator("visibility")
-    @classmethod
-    def _visibility(cls, value: str) -> str:
-        if value not in ("PUBLIC", "CONNECTIONS"):
-            raise ValueError("visibility must be PUBLIC or CONNECTIONS")
-        return value
-
-    @property
-    def allowed_upload_hosts(self) -> list[str]:
-        return sorted({*self.upload_hosts, self.api_host} - {""})
-
-    def egress_hosts(self) -> list[str] | None:
-        return self.allowed_upload_hosts   # the API host and LinkedIn's upload hosts
-
-    def upload_policy(self) -> egress.EgressPolicy:
-        """Where an `uploadUrl` from initializeUpload may point (it receives the bearer token)."""
-        return self.egress_policy()
 
 
 class LinkedInPublisher:
@@ -124,6 +63,17 @@ class LinkedInPublisher:
         self.sleep = sleep
         self.clock = clock
         self._token: str | None = None
+        timeout = timeouts(settings.timeout_seconds)
+        # A 401 means the call was not acted on, so repeating it is safe even for POST /rest/posts;
+        # the secret is re-read once (an operator may have rotated the token) and the call
+        # repeated only if the token changed.
+        self.api = http.ApiClient(self.session, base_url=settings.api_base_url, errors=ERRORS, timeout=timeout,
+                                  headers={"Linkedin-Version": settings.linkedin_version,
+                                           "X-Restli-Protocol-Version": "2.0.0"},
+                                  token=self._access_token,
+                                  refresh=reread_token(self._access_token, logger(PLATFORM, settings.name)))
+        # The pre-signed upload URL: the bearer token, no API headers, no second try.
+        self.uploads = http.ApiClient(self.session, errors=ERRORS, timeout=timeout, token=self._access_token)
 
     # --- Publisher protocol -------------------------------------------------------------------
     def publish(self, request: PublishRequest, images: ImageAccess, progress: Progress) -> PublishResult:
@@ -228,14 +178,10 @@ class LinkedInPublisher:
         self._check_upload_url(image["upload_url"])  # again: a saved step may predate a change of the allow-list
         # The URL is pre-signed; LinkedIn's own example still sends the Bearer token, which is
         # safe here because the host is on the LinkedIn allow-list.
-        try:
-            response = self.session.put(image["upload_url"], data=data,
-                                        headers={"Authorization": f"Bearer {self._access_token()}",
-                                                 "Content-Type": "application/octet-stream"},
-                                        timeout=timeouts(self.settings.timeout_seconds), allow_redirects=False)
-        except requests.RequestException as exc:
-            raise StepFailed(_not_final(http.classify(error=exc))) from None
-        outcome = http.classify(response)
+        response, outcome = self.uploads.call("PUT", image["upload_url"], final=False, data=data,
+                                              headers={"Content-Type": "application/octet-stream"})
+        if response is None:
+            raise StepFailed(outcome)
         if not outcome.ok:
             if response.status_code in (400, 403, 404, 409, 410):
                 # Expired or spent upload URL: start over with a fresh one on the next delivery.
@@ -281,41 +227,15 @@ class LinkedInPublisher:
 
     def _call(self, method: str, path: str, json: Any = None,
               headers: dict[str, str] | None = None, final: bool = False) -> requests.Response:
-        """One API call with LinkedIn's headers; on 401 the secret is re-read once (an operator may
-        have rotated the token) and the call repeated only if the token changed. A 401 means the
-        call was not acted on, so repeating it is safe even for POST /rest/posts. Only the `final`
-        call can end "unknown"; any other timed-out step is simply redone."""
-        url = self.settings.api_base_url + path
-        unsafe = unsafe_destination(url, self.settings.api_policy)
+        """One API call with LinkedIn's headers (on 401 the token re-read once, see `self.api`).
+        Only the `final` call can end "unknown"; any other timed-out step is simply redone."""
+        unsafe = unsafe_destination(self.settings.api_base_url + path, self.settings.api_policy)
         if unsafe is not None:
             raise StepFailed(unsafe)
-        used: str | None = None
-        for attempt in (0, 1):
-            token = self._access_token(fresh=attempt == 1)
-            if attempt == 1 and token == used:
-                break
-            used = token
-            all_headers = {"Authorization": f"Bearer {token}", "Linkedin-Version": self.settings.linkedin_version,
-                           "X-Restli-Protocol-Version": "2.0.0", **(headers or {})}
-            try:
-                response = self.session.request(method, url, json=json, headers=all_headers,
-                                                timeout=timeouts(self.settings.timeout_seconds), allow_redirects=False)
-            except requests.RequestException as exc:
-                outcome = http.classify(error=exc)
-                raise StepFailed(outcome if final else _not_final(outcome)) from None
-            outcome = http.classify(response)
-            if outcome.ok:
-                return response
-            if outcome.kind != "auth":
-                raise StepFailed(outcome)
-        raise StepFailed(outcome)
-
-
-def _not_final(outcome: Outcome) -> Outcome:
-    """A timeout before the final call: nothing was posted, so the step is retried."""
-    if outcome.kind != "unknown":
-        return outcome
-    return Outcome("retryable", outcome.status, outcome.code, outcome.message, outcome.retry_after)
+        response, outcome = self.api.call(method, path, final=final, json=json, headers=headers)
+        if response is None or not outcome.ok:
+            raise StepFailed(outcome)
+        return response
 
 
 def _epoch_ms(value: Any) -> int | None:

@@ -25,10 +25,10 @@ core/oauth.RotatingToken (refreshed proactively near `expires_at` and reactively
 after which the call is repeated once: a 401 means X did nothing). A refused refresh
 (revoked, reused) is Outcome kind "auth".
 
-Outcomes beyond core/http.classify: a timeout on any call but POST /2/tweets is
-"retryable" (repeating an upload is harmless); POST /2/tweets answered "Your media IDs are
-invalid." (X dropped the media early) forgets the media steps and is "retryable"
-(code x:media_expired); X's 24-hour post cap is "deferred" (classified in core/http.py).
+Outcomes beyond X's error classification (platforms/x/errors.py, which also makes X's 24-hour
+post cap "deferred"): a timeout on any call but POST /2/tweets is "retryable" (repeating an
+upload is harmless); POST /2/tweets answered "Your media IDs are invalid." (X dropped the media
+early) forgets the media steps and is "retryable" (code x:media_expired).
 """
 
 from __future__ import annotations
@@ -37,15 +37,15 @@ import math
 import time
 from collections.abc import Callable
 from datetime import UTC, timedelta
-from typing import Any, ClassVar
+from typing import Any
 
 import requests
-from pydantic import Field
 
-from socialomega.core import egress, http
-from socialomega.core.config import ConfigError
+from socialomega.core import http
 from socialomega.core.http import Outcome
 from socialomega.core.oauth import RotatingToken, TokenRefreshFailed, TokenRefused
+from socialomega.platforms.x.errors import ERRORS
+from socialomega.platforms.x.settings import XSettings
 from socialomega.publishers.base import (
     Credentials,
     ImageAccess,
@@ -55,33 +55,13 @@ from socialomega.publishers.base import (
     PublishResult,
 )
 from socialomega.publishers.captions import build_caption
-from socialomega.publishers.platform import PlatformSettings, guarded_session, StepFailed, logger, parse_time, timeouts, unsafe_destination
+from socialomega.publishers.platform import (
+    StepFailed, guarded_session, logger, parse_time, timeouts, unsafe_destination,
+)
 from socialomega.publishers.platform import json_body as _body
 
 PERMALINK = "https://x.com/i/web/status/{id}"
 MAX_SEGMENTS = 1000  # segment_index 0..999
-
-
-class InvalidXConfig(ConfigError):
-    """The X target's settings or secret cannot work; an operator must fix them."""
-
-
-class XSettings(PlatformSettings):
-    """X settings: extra top-level keys of the target entry (caption options such as
-    `caption_template`, `max_hashtags`, `exclude_keywords` pass through to build_caption)."""
-
-    PLATFORM: ClassVar[str] = "x"
-    INVALID: ClassVar[type[ConfigError]] = InvalidXConfig
-    name: str
-    api_base_url: str = "https://api.x.com"
-    chunked_threshold_bytes: int = Field(1024 * 1024, ge=0, le=5 * 1024 * 1024)
-    chunk_bytes: int = Field(1024 * 1024, ge=1024, le=5 * 1024 * 1024)
-    media_category: str = "tweet_image"
-    refresh_margin_seconds: int = Field(300, ge=0, le=3600)
-    media_expiry_margin_seconds: int = Field(600, ge=0)
-    max_status_polls: int = Field(20, ge=1, le=200)
-    lookup_pages: int = Field(3, ge=1, le=10)
-    lookup_slack_seconds: int = Field(120, ge=0, le=3600)
 
 
 class XPublisher:
@@ -102,7 +82,11 @@ class XPublisher:
             credentials, settings.api_base_url + "/2/oauth2/token", client_auth="basic",
             session=self.session, timeout=timeouts(settings.timeout_seconds), log=self.log,
             what=f"X target {settings.name!r}", margin_seconds=settings.refresh_margin_seconds,
-            default_expires_in=7200, clock=lambda: self.clock())
+            default_expires_in=7200, clock=lambda: self.clock(), errors=ERRORS)
+        # A 401 means X did nothing: refresh the token once and repeat the call.
+        self.api = http.ApiClient(self.session, base_url=settings.api_base_url, errors=ERRORS,
+                                  timeout=timeouts(settings.timeout_seconds), token=self._access_token,
+                                  refresh=self._refresh, rejected=lambda response: response.status_code == 401)
 
     # --- Publisher protocol -----------------------------------------------------------------------
     def publish(self, request: PublishRequest, images: ImageAccess, progress: Progress) -> PublishResult:
@@ -261,41 +245,23 @@ class XPublisher:
 
     # --- HTTP and tokens --------------------------------------------------------------------------
     def _api(self, method: str, path: str, final: bool = False, **kwargs: Any) -> requests.Response:
-        """One API call with the current access token; on 401 refresh once and repeat (X did
-        nothing on a 401). Raises StepFailed with the classified outcome on failure. Only the
-        final call (POST /2/tweets) can end "unknown": repeating an upload, append, status or
-        metadata call after a timeout is harmless (at worst an orphan media id)."""
-        token = self._access_token()
-        try:
-            response = self._send(method, path, token, **kwargs)
-            if response.status_code == 401:
-                self.log.info("token_rejected", path=path)
-                token = self._refresh(stale=token)
-                response = self._send(method, path, token, **kwargs)
-        except StepFailed as stop:
-            if stop.outcome.kind == "unknown" and not final:
-                raise StepFailed(Outcome("retryable", None, stop.outcome.code, stop.outcome.message)) from None
-            raise
-        outcome = http.classify(response)
+        """One API call with the current access token (on 401 refreshed once and repeated).
+        Raises StepFailed with the classified outcome on failure. Only the final call (POST
+        /2/tweets) can end "unknown": repeating an upload, append, status or metadata call
+        after a timeout is harmless (at worst an orphan media id)."""
+        response, outcome = self.api.call(method, path, final=final, **kwargs)
+        if response is None:
+            # never echo the exception text: it may carry the request (and its headers)
+            raise StepFailed(Outcome(outcome.kind, None, outcome.code, f"{method} {path}: {outcome.message}"))
         if not outcome.ok:
             raise StepFailed(outcome)
         return response
-
-    def _send(self, method: str, path: str, token: str, **kwargs: Any) -> requests.Response:
-        try:
-            return self.session.request(method, self.settings.api_base_url + path,
-                                        headers={"Authorization": f"Bearer {token}"},
-                                        timeout=timeouts(self.settings.timeout_seconds),
-                                        allow_redirects=False, **kwargs)
-        except requests.RequestException as exc:
-            outcome = http.classify(error=exc)
-            # never echo the exception text: it may carry the request (and its headers)
-            raise StepFailed(Outcome(outcome.kind, None, outcome.code, f"{method} {path}: {type(exc).__name__}")) from None
 
     def _access_token(self) -> str:
         return self._token(self.tokens.access_token)
 
     def _refresh(self, stale: str) -> str:
+        self.log.info("token_rejected")
         return self._token(lambda: self.tokens.refresh(stale))
 
     @staticmethod

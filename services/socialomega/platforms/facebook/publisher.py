@@ -19,60 +19,28 @@ marker's `sent_at` (minus `clock_skew_seconds`).
 
 Auth: the Page access token (secret key `page_access_token`) goes in an `Authorization:
 Bearer` header, never in a URL. Page tokens fall under Business Use Case rate limits; the
-throttle (code 32) and its `X-Business-Use-Case-Usage` header are read by `core.http.classify`.
+throttle (code 32) and its `X-Business-Use-Case-Usage` header are read by Meta's errors
+(`platforms/meta/errors.py`).
 """
 
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Any, ClassVar, Literal
+from typing import Any
 
 import requests
-from pydantic import Field, field_validator
 
-from socialomega.core import egress, http
-from socialomega.core.config import ConfigError
+from socialomega.core import http
 from socialomega.core.http import Outcome
+from socialomega.platforms.facebook.settings import FacebookSettings, InvalidFacebookTarget
+from socialomega.platforms.meta import errors as meta
 from socialomega.publishers.base import Credentials, ImageAccess, Lookup, Progress, PublishRequest, PublishResult
 from socialomega.publishers.captions import build_caption
-from socialomega.publishers.platform import PlatformSettings, guarded_session, secret_value, logger, parse_time, unsafe_destination
+from socialomega.publishers.platform import (
+    guarded_session, logger, parse_time, reread_token, secret_value, unsafe_destination,
+)
 
-DEFAULT_HOST = "graph.facebook.com"
 PERMALINK = "https://www.facebook.com/{}"
-
-
-class InvalidFacebookTarget(ConfigError):
-    """The Facebook target's configuration or secret cannot work; an operator must fix it."""
-
-
-class FacebookSettings(PlatformSettings):
-    """The platform keys of a `facebook` target entry (other keys, e.g. the caption options
-    `caption_template`, `max_hashtags`, `exclude_keywords`, go to `build_caption` as they are)."""
-
-    PLATFORM: ClassVar[str] = "facebook"
-    INVALID: ClassVar[type[ConfigError]] = InvalidFacebookTarget
-    page_id: str = Field(pattern=r"^[0-9]{1,32}$")
-    graph_version: str = Field("v25.0", pattern=r"^v[0-9]{1,3}\.[0-9]{1,2}$")
-    api_base_url: str = f"https://{DEFAULT_HOST}"
-    allowed_hosts: list[str] = Field(default_factory=lambda: [DEFAULT_HOST])
-    upload: Literal["url", "multipart"] = "url"
-    # The URL is fetched during the call (and by Meta's retries of it, within seconds); every
-    # delivery presigns a new one. 15 minutes covers a slow call with a wide margin.
-    image_url_ttl_seconds: int = Field(900, ge=60, le=7 * 24 * 3600)
-    timeout_seconds: float = Field(60.0, gt=0, le=300)  # the call includes Meta's download
-    connect_timeout_seconds: float = Field(5.0, gt=0, le=60)
-    send_alt_text: bool = True
-    lookup_page_size: int = Field(25, ge=1, le=100)
-    lookup_max_pages: int = Field(4, ge=1, le=20)
-    clock_skew_seconds: float = Field(120.0, ge=0, le=3600)
-
-    def egress_hosts(self) -> list[str] | None:
-        return self.allowed_hosts
-
-    @field_validator("page_id", mode="before")
-    @classmethod
-    def _page_id_as_text(cls, value: Any) -> Any:
-        return str(value) if isinstance(value, int) and not isinstance(value, bool) else value
 
 
 class FacebookPublisher:
@@ -85,6 +53,11 @@ class FacebookPublisher:
         self.credentials = credentials
         self.target = target
         self.session = session or guarded_session(settings)
+        # On "auth" the secret may have been rotated since it was cached: one more try with the
+        # fresh value. Safe: Graph rejected the token before doing anything.
+        self.api = http.ApiClient(self.session, errors=meta.ERRORS, token=self._token,
+                                  refresh=reread_token(self._token, logger(self.platform, target.get("name"))),
+                                  timeout=(settings.connect_timeout_seconds, settings.timeout_seconds))
 
     # --- publish ----------------------------------------------------------------------------------
     def publish(self, request: PublishRequest, images: ImageAccess, progress: Progress) -> PublishResult:
@@ -103,17 +76,10 @@ class FacebookPublisher:
             fields["url"] = images.url(request, s.image_url_ttl_seconds)
         else:
             files = {"source": (f"{request.asset_id}.jpg", images.read(request), request.content_type)}
-        token = self._token()
+        self._token()   # a secret without the token fails here, before the final marker
         progress.mark_final({"page_id": s.page_id, "caption": caption.text, "upload": s.upload})
         log.info("step_sending", step="photos", upload=s.upload, caption_chars=len(caption.text))
-        response, outcome = self._post(url, fields, files, token)
-        if outcome.kind == "auth":
-            # The secret may have been rotated since it was cached: one more try with the
-            # fresh value. Safe: Graph rejected the token before doing anything.
-            fresh = self._token(fresh=True)
-            if fresh != token:
-                log.info("token_reloaded")
-                response, outcome = self._post(url, fields, files, fresh)
+        response, outcome = self.api.call("POST", url, data=fields, files=files)
         if not outcome.ok:
             log.warning("step_failed", kind=outcome.kind, code=outcome.code, status=outcome.status,
                         message=outcome.message, retry_after=outcome.retry_after)
@@ -126,19 +92,10 @@ class FacebookPublisher:
             return PublishResult(Outcome("unknown", response.status_code, "invalid_response",
                                          "Graph accepted the photo but the answer has no id"))
         post_id = str(body.get("post_id") or "") or None
-        log.info("post_published", remote_id=post_id or photo_id, photo_id=photo_id, usage=http.meta_usage_percent(
-            response.headers))
+        log.info("post_published", remote_id=post_id or photo_id, photo_id=photo_id,
+                 usage=meta.usage_percent(response.headers))
         return PublishResult(Outcome("ok", response.status_code), remote_id=post_id or photo_id,
                              remote_url=PERMALINK.format(post_id or photo_id))
-
-    def _post(self, url: str, fields: dict[str, str], files: Any, token: str
-              ) -> tuple[requests.Response | None, Outcome]:
-        try:
-            response = self.session.post(url, data=fields, files=files, headers=_auth(token),
-                                         timeout=self._timeout(), allow_redirects=False)
-        except requests.RequestException as exc:
-            return None, http.classify(error=exc)
-        return response, http.classify(response)
 
     # --- find_post --------------------------------------------------------------------------------
     def find_post(self, request: PublishRequest, progress: Progress) -> Lookup:
@@ -158,19 +115,13 @@ class FacebookPublisher:
         unsafe = unsafe_destination(url, s.egress_policy)
         if unsafe is not None:
             return Lookup.undecided(unsafe.message)
-        token = self._token()
         wanted = _normal(caption)
         matches: list[dict[str, Any]] = []
         params: dict[str, Any] = {"type": "uploaded", "fields": "id,name,created_time,page_story_id",
                                   "limit": s.lookup_page_size}
         for _ in range(s.lookup_max_pages):
-            try:
-                response = self.session.get(url, params=params, headers=_auth(token), timeout=self._timeout(),
-                                            allow_redirects=False)
-            except requests.RequestException as exc:
-                return Lookup.failed("listing the Page's photos failed", http.classify(error=exc))
-            outcome = http.classify(response)
-            if not outcome.ok:
+            response, outcome = self.api.call("GET", url, params=params)
+            if response is None or not outcome.ok:
                 return Lookup.failed("listing the Page's photos failed", outcome)
             try:
                 body = response.json()
@@ -207,16 +158,9 @@ class FacebookPublisher:
         s = self.settings
         return f"{s.api_base_url}/{s.graph_version}/{s.page_id}/{edge}"
 
-    def _timeout(self) -> tuple[float, float]:
-        return self.settings.connect_timeout_seconds, self.settings.timeout_seconds
-
     def _token(self, fresh: bool = False) -> str:
         return secret_value(self.credentials, "page_access_token", self.target.get("name"), InvalidFacebookTarget,
                             fresh=fresh)
-
-
-def _auth(token: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}"}
 
 
 def _normal(text: str) -> str:

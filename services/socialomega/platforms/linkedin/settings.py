@@ -1,0 +1,79 @@
+"""The settings of a LinkedIn target (its entry in `/socialomega/<env>/targets`)."""
+
+from __future__ import annotations
+
+import re
+from typing import ClassVar
+
+from pydantic import ConfigDict, Field, field_validator
+
+from socialomega.core import egress
+from socialomega.core.config import ConfigError
+from socialomega.publishers.platform import PlatformSettings
+
+DEFAULT_API_BASE = "https://api.linkedin.com"
+# LinkedIn versions live about a year; this pin is a default only, targets set `linkedin_version`.
+DEFAULT_VERSION = "202610"
+# Where LinkedIn's upload URLs point (https://www.linkedin.com/dms-uploads/..., older
+# https://api.linkedin.com/mediaUpload/...). The configured API host is added to these.
+LINKEDIN_UPLOAD_HOSTS = ("www.linkedin.com", "api.linkedin.com")
+_AUTHOR = re.compile(r"^urn:li:(person|organization):[A-Za-z0-9_-]+$")
+_VERSION = re.compile(r"^\d{6}(\.\d{2})?$")
+
+
+class InvalidLinkedInConfig(ConfigError):
+    """The LinkedIn target's settings or secret cannot work; an operator must fix them."""
+
+
+class LinkedInSettings(PlatformSettings):
+    """A LinkedIn target entry (SSM JSON). Caption options (`caption_template`, `max_hashtags`,
+    `exclude_keywords`, `caption_max_length`) are read from the same entry by build_caption."""
+
+    model_config = ConfigDict(extra="allow")
+    PLATFORM: ClassVar[str] = "linkedin"
+    INVALID: ClassVar[type[ConfigError]] = InvalidLinkedInConfig
+    name: str
+    author: str  # urn:li:person:<id> or urn:li:organization:<id>
+    linkedin_version: str = DEFAULT_VERSION
+    api_base_url: str = DEFAULT_API_BASE
+    visibility: str = "PUBLIC"
+    upload_hosts: list[str] = Field(default_factory=lambda: list(LINKEDIN_UPLOAD_HOSTS))
+    image_wait_seconds: float = Field(30.0, ge=0, le=300)  # bounded wait for AVAILABLE
+    image_poll_seconds: float = Field(1.0, gt=0, le=30)
+    finder_count: int = Field(20, ge=1, le=100)
+    finder_pages: int = Field(3, ge=1, le=10)
+
+    @field_validator("author")
+    @classmethod
+    def _author(cls, value: str) -> str:
+        if not _AUTHOR.match(value):
+            raise ValueError("author must be urn:li:person:<id> or urn:li:organization:<id>")
+        return value
+
+    @field_validator("linkedin_version")
+    @classmethod
+    def _version(cls, value: str) -> str:
+        if not _VERSION.match(value):
+            raise ValueError("linkedin_version must be YYYYMM (or YYYYMM.RR)")
+        return value
+
+    @field_validator("visibility")
+    @classmethod
+    def _visibility(cls, value: str) -> str:
+        if value not in ("PUBLIC", "CONNECTIONS"):
+            raise ValueError("visibility must be PUBLIC or CONNECTIONS")
+        return value
+
+    @property
+    def allowed_upload_hosts(self) -> list[str]:
+        return sorted({*self.upload_hosts, self.api_host} - {""})
+
+    def egress_hosts(self) -> list[str] | None:
+        return self.allowed_upload_hosts   # the API host and LinkedIn's upload hosts
+
+    def upload_policy(self) -> egress.EgressPolicy:
+        """Where an `uploadUrl` from initializeUpload may point (it receives the bearer token)."""
+        return self.egress_policy()
+
+
+from_target = LinkedInSettings.from_target

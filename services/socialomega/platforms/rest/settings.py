@@ -1,0 +1,65 @@
+"""The settings of a generic REST target: its `endpoint` (URL, method, auth, body template)
+and `idempotent_retries` (in its entry of `/socialomega/<env>/targets`)."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from socialomega.core import egress
+from socialomega.core.config import ConfigError
+
+DEFAULT_BODY_TEMPLATE = """{
+  "title": {{ title | tojson }},
+  "description": {{ description | tojson }},
+  "keywords": {{ keywords | tojson }},
+  "image_url": {{ image_url | tojson }},
+  "width": {{ width }},
+  "height": {{ height }},
+  "asset_id": {{ asset_id | tojson }},
+  "version": {{ version | tojson }}
+}"""
+
+
+class RestAuth(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    type: Literal["none", "api_key", "basic", "bearer", "oauth2_client_credentials"] = "none"
+    header: str = "X-Api-Key"  # for api_key
+    token_url: str | None = None  # for oauth2_client_credentials
+    scope: str | None = None
+
+
+class RestEndpoint(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    url: str
+    method: Literal["POST", "PUT"] = "POST"
+    mode: Literal["json", "multipart"] = "json"
+    headers: dict[str, str] = Field(default_factory=dict)
+    auth: RestAuth = Field(default_factory=RestAuth)
+    body_template: str = DEFAULT_BODY_TEMPLATE
+    image_field: str = "image"
+    id_field: str = "id"  # dotted path of the remote id in the JSON response
+    url_field: str | None = None
+    allowed_hosts: list[str] | None = None
+    allow_private_network: bool = False  # only for the local sandbox
+    timeout_seconds: float = 20.0
+    image_url_ttl_seconds: int = 3600
+    idempotency_header: str | None = "Idempotency-Key"
+
+    def egress_policy(self) -> egress.EgressPolicy:
+        """The publisher may call `url` and `token_url` (their hosts, or `allowed_hosts`, which
+        must then name both), on their ports; raises UnsafeDestination when either fails."""
+        return egress.EgressPolicy.of(self.url, self.auth.token_url, hosts=self.allowed_hosts,
+                                      allow_private=self.allow_private_network)
+
+
+class InvalidTargetConfig(ConfigError):
+    """The target's configuration or secret cannot work; an operator must fix it."""
+
+
+def from_target(target: dict[str, Any]) -> RestEndpoint:
+    """The target entry's `endpoint`, validated."""
+    if not target.get("endpoint"):
+        raise InvalidTargetConfig(f"target {target.get('name')} has no endpoint")
+    return RestEndpoint.model_validate(target["endpoint"])

@@ -1,0 +1,35 @@
+"""The settings of an X target (its entry in `/socialomega/<env>/targets`)."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from pydantic import Field
+
+from socialomega.core.config import ConfigError
+from socialomega.publishers.platform import PlatformSettings
+
+
+class InvalidXConfig(ConfigError):
+    """The X target's settings or secret cannot work; an operator must fix them."""
+
+
+class XSettings(PlatformSettings):
+    """X settings: extra top-level keys of the target entry (caption options such as
+    `caption_template`, `max_hashtags`, `exclude_keywords` pass through to build_caption)."""
+
+    PLATFORM: ClassVar[str] = "x"
+    INVALID: ClassVar[type[ConfigError]] = InvalidXConfig
+    name: str
+    api_base_url: str = "https://api.x.com"
+    chunked_threshold_bytes: int = Field(1024 * 1024, ge=0, le=5 * 1024 * 1024)
+    chunk_bytes: int = Field(1024 * 1024, ge=1024, le=5 * 1024 * 1024)
+    media_category: str = "tweet_image"
+    refresh_margin_seconds: int = Field(300, ge=0, le=3600)
+    media_expiry_margin_seconds: int = Field(600, ge=0)
+    max_status_polls: int = Field(20, ge=1, le=200)
+    lookup_pages: int = Field(3, ge=1, le=10)
+    lookup_slack_seconds: int = Field(120, ge=0, le=3600)
+
+
+from_target = XSettings.from_target
