@@ -213,3 +213,64 @@ def test_configuration_reads_caches_and_writes_back_secrets():
     with pytest.raises(config.ConfigError, match="does not exist"):
         configuration.parameter("targets")
     config.clear_caches()
+
+
+def test_the_publisher_handler_publishes_for_its_own_target_only(monkeypatch):
+    from socialomega.core import config
+    from socialomega.core.http import Outcome
+    from socialomega.publishers import handler as publisher_handler
+    from socialomega.publishers.base import PublishResult
+    from socialomega.publishers.claims import Publications
+    from socialomega.publishers.service import PublishService
+
+    class Platform:
+        platform, retry_is_safe = "rest", True
+
+        def publish(self, request, images, progress):
+            return PublishResult(Outcome("ok", 201), remote_id="p-9")
+
+    sender, queue = RecordingSender(), RecordedQueue()
+    built = []
+
+    def build(target):
+        built.append(target)
+        return PublishService(Publications(FakeStore()), None, sender, "bus", lambda name: (Platform(), {}),
+                              own_target=target, variants_bucket="so-processed"), queue
+
+    monkeypatch.setattr(publisher_handler, "_built", build)
+    mine = new_event("PublishRequested", "a1", {"target": "rest", "platform": "rest", "version": "v1",
+                                                "variant": {"bucket": "so-processed", "key": "processed/a1/v1/rest.jpg",
+                                                            "width": 10, "height": 10}})
+    other = new_event("PublishRequested", "a1", {"target": "x", "platform": "x", "version": "v1",
+                                                 "variant": {"bucket": "so-processed", "key": "processed/a1/v1/x.jpg",
+                                                             "width": 10, "height": 10}})
+    with config.function_environment({"SO_PUBLISHER_TARGET": "rest"}):
+        assert publisher_handler.handler(sqs_event(mine, other), None) == {"batchItemFailures": []}
+    assert built == ["rest"] and [e.type for _, e, _ in sender.bus] == ["PublishSucceeded"]
+    assert [(m, code) for m, _, code in queue.dead] == [("m-1", "wrong_target")]
+    monkeypatch.delenv("SO_PUBLISHER_TARGET", raising=False)
+    with pytest.raises(config.ConfigError, match="SO_PUBLISHER_TARGET is not set"):
+        publisher_handler.handler(sqs_event(mine), None)
+
+
+def test_the_publisher_bootstrap_builds_the_target_s_own_publisher():
+    from socialomega.core import config
+    from socialomega.core.aws import Clients
+    from socialomega.publishers import bootstrap as publisher_bootstrap
+
+    config.clear_caches()
+    settings = config.Settings(**SETTINGS)
+    targets = [{"name": "rest", "platform": "rest", "endpoint": {"url": "https://api.example.com/v1/posts",
+                                                                 "auth": {"type": "api_key"}}},
+               {"name": "ig", "platform": "instagram", "ig_user_id": "17841400000000"}]
+    configuration = config.Configuration(settings, FakeSsm({"/socialomega/t/targets": targets}),
+                                         FakeSecrets({"socialomega/t/rest": {"api_key": "key-123456"}}))
+    clients = Clients(s3=object(), sqs=object(), sns=object(), events=object())
+    service, records = publisher_bootstrap.build("rest", settings, clients, configuration)
+    assert service.own_target == "rest" and service.images.variants.bucket == "so-processed"
+    publisher, entry = service.publisher_for("rest")
+    assert publisher.platform == "rest" and entry["name"] == "rest" and records.sqs is clients.sqs
+    # Every platform's model is closed: the entry reaches it exactly as configured (no key added).
+    instagram, entry = service.publisher_for("ig")
+    assert instagram.platform == "instagram" and entry == targets[1]
+    config.clear_caches()

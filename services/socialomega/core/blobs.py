@@ -20,6 +20,11 @@ class S3Blobs:
         params = {"Bucket": self.bucket, "Key": key, **({"VersionId": version_id} if version_id else {})}
         return self.s3.get_object(**params)["Body"].read()
 
+    def presigned_url(self, key: str, version_id: str | None, expires_seconds: int) -> str:
+        """A time-limited GET URL of one object (signed locally: no call to S3)."""
+        params = {"Bucket": self.bucket, "Key": key, **({"VersionId": version_id} if version_id else {})}
+        return self.s3.generate_presigned_url("get_object", Params=params, ExpiresIn=expires_seconds)
+
     def listing(self, prefix: str) -> Iterator[tuple[str, str]]:
         for page in self.s3.get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix=prefix):
             for item in page.get("Contents", []):

@@ -172,10 +172,8 @@ class Credentials:
     """One service's secret (a publish target's, or the poller's Lightroom secret): read
     (cached) and, for providers that rotate tokens, written back."""
 
-    def __init__(self, configuration: Configuration | Settings, name: str) -> None:
-        # A Settings is still accepted while the publisher and webhook handlers move to bootstraps.
-        self.configuration = configuration if isinstance(configuration, Configuration) \
-            else Configuration.default(configuration)
+    def __init__(self, configuration: Configuration, name: str) -> None:
+        self.configuration = configuration
         self.name = name
 
     def current(self, *, fresh: bool = False) -> dict[str, Any]:
@@ -183,16 +181,6 @@ class Credentials:
 
     def replace(self, value: dict[str, Any]) -> None:
         self.configuration.store_secret(self.name, value)
-
-
-def parameter(settings: Settings, name: str) -> Any:
-    """Transitional: `Configuration.parameter` with the default clients."""
-    return Configuration.default(settings).parameter(name)
-
-
-def secret(settings: Settings, name: str, *, fresh: bool = False) -> dict[str, Any]:
-    """Transitional: `Configuration.secret` with the default clients."""
-    return Configuration.default(settings).secret(name, fresh=fresh)
 
 
 def clear_caches() -> None:

@@ -11,7 +11,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from socialomega.core import config
-from socialomega.core.config import ConfigError, Settings
+from socialomega.core.config import ConfigError
 
 
 class Target(BaseModel):
@@ -20,12 +20,10 @@ class Target(BaseModel):
     platform: str
     enabled: bool = True
     spec: dict[str, Any] = Field(default_factory=dict)
-    endpoint: dict[str, Any] | None = None
 
 
-def load_targets(source: config.Configuration | Settings) -> list[Target]:
-    """The enabled targets of `/socialomega/<env>/targets` (a Settings: transitional, default clients)."""
-    configuration = source if isinstance(source, config.Configuration) else config.Configuration.default(source)
+def load_targets(configuration: config.Configuration) -> list[Target]:
+    """The enabled targets of `/socialomega/<env>/targets`."""
     raw = configuration.parameter("targets")
     items = raw.get("targets", raw) if isinstance(raw, dict) else raw
     if not isinstance(items, list):

@@ -16,12 +16,27 @@ from socialomega.core.http import Outcome
 from socialomega.core.logging import get_logger
 
 
-class PlatformSettings(BaseModel):
-    """The keys every platform target has; each platform's settings model adds its own (and
-    may change these defaults). Other keys of the target entry (name, spec, caption options)
-    are ignored here: `build_caption` reads the caption options from the same entry."""
+class TargetKeys(BaseModel):
+    """The keys any target entry may have, whatever its platform; each platform's model adds its
+    own. Closed: a key no model names (a typo such as `page_idd`) is refused, with its name."""
 
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(extra="forbid")
+    name: str | None = Field(None, pattern=r"^[a-z0-9-]{1,40}$")
+    platform: str | None = None
+    enabled: bool = True
+    spec: dict[str, Any] = Field(default_factory=dict)      # processor/specs.VariantSpec checks these
+    daily_cap: int | None = Field(None, ge=1)               # posts per rolling 24 h
+    # Caption options (publishers/captions.build_caption reads them from the same entry).
+    caption_template: str | None = None
+    caption_max_length: int | None = Field(None, ge=1)
+    max_hashtags: int | None = Field(None, ge=0)
+    exclude_keywords: list[str] = Field(default_factory=list)
+
+
+class PlatformSettings(TargetKeys):
+    """The keys every social platform target has; each platform's settings model adds its own
+    (and may change these defaults)."""
+
     PLATFORM: ClassVar[str] = ""                            # set by each platform's model
     INVALID: ClassVar[type[ConfigError]] = ConfigError      # the platform's config error
     api_base_url: str
@@ -150,4 +165,10 @@ def parse_time(value: Any) -> datetime | None:
 
 def config_problems(exc: ValidationError) -> str:
     """A target's validation errors on one line, for the ConfigError an operator reads."""
-    return "; ".join(f"{'.'.join(str(p) for p in e['loc']) or 'target'}: {e['msg']}" for e in exc.errors())
+    def message(error: dict[str, Any]) -> str:
+        where = ".".join(str(p) for p in error["loc"]) or "target"
+        if error["type"] == "extra_forbidden":
+            return f"{where}: unknown key (misspelt? see README, Configuration)"
+        return f"{where}: {error['msg']}"
+
+    return "; ".join(message(e) for e in exc.errors())

@@ -31,6 +31,7 @@ from socialomega.core import logging as solog
 from socialomega.core.logging import redact
 from socialomega.core.config import ConfigError
 from socialomega.contracts.payloads import PublishError, PublishFailed, PublishRequested, PublishSucceeded
+from socialomega.core.blobs import S3Blobs
 from socialomega.core.consumer import Deferred, PermanentFailure, RetryLater, checked_payload
 from socialomega.core.envelope import Envelope
 from socialomega.core.events import EventSender
@@ -44,22 +45,24 @@ EVENT_SOURCE = "socialomega.publisher"
 
 
 class S3Images:
-    """Variant access for publishers: presigned GET URLs (for platforms that fetch) or bytes."""
+    """Variant access for publishers: presigned GET URLs (for platforms that fetch) or bytes, of
+    objects in the variants bucket only (the service has also checked the key is the target's own)."""
 
-    def __init__(self, s3: Any) -> None:
-        self.s3 = s3
+    def __init__(self, variants: S3Blobs) -> None:
+        self.variants = variants
 
-    def _params(self, request: PublishRequest) -> dict[str, Any]:
-        params = {"Bucket": request.image_bucket, "Key": request.image_key}
-        if request.image_version_id:
-            params["VersionId"] = request.image_version_id
-        return params
+    def _checked(self, request: PublishRequest) -> PublishRequest:
+        if request.image_bucket != self.variants.bucket:
+            raise PermanentFailure(f"the image is not in the variants bucket {self.variants.bucket}", "foreign_variant")
+        return request
 
     def url(self, request: PublishRequest, expires_seconds: int) -> str:
-        return self.s3.generate_presigned_url("get_object", Params=self._params(request), ExpiresIn=expires_seconds)
+        request = self._checked(request)
+        return self.variants.presigned_url(request.image_key, request.image_version_id, expires_seconds)
 
     def read(self, request: PublishRequest) -> bytes:
-        return self.s3.get_object(**self._params(request))["Body"].read()
+        request = self._checked(request)
+        return self.variants.get(request.image_key, request.image_version_id)
 
 
 @dataclass

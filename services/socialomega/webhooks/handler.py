@@ -12,25 +12,15 @@ from typing import Any
 
 import structlog
 
-from socialomega.core import aws, config
+from socialomega.core import config
 from socialomega.core import logging as solog
-from socialomega.core.events import EventSender
-from socialomega.core.store import MetadataStore
+from socialomega.webhooks import bootstrap
 from socialomega.webhooks.service import WebhookRequest, WebhookService
-from socialomega.webhooks.signatures import Answer, WebhookKeys
-
-SECRET_NAME = "webhooks"
-
+from socialomega.webhooks.signatures import Answer
 
 @cache
 def _service() -> WebhookService:
-    settings = config.Settings.from_env()
-    return WebhookService(
-        store=MetadataStore(aws.client("s3"), settings.store_bucket),
-        sender=EventSender(events=aws.client("events")),
-        event_bus=settings.event_bus,
-        keys=lambda: WebhookKeys.from_secret(config.secret(settings, SECRET_NAME)),
-    )
+    return bootstrap.build()
 
 
 def request_from_event(event: dict[str, Any]) -> WebhookRequest:

@@ -29,7 +29,6 @@ class LinkedInSettings(PlatformSettings):
     """A LinkedIn target entry (SSM JSON). Caption options (`caption_template`, `max_hashtags`,
     `exclude_keywords`, `caption_max_length`) are read from the same entry by build_caption."""
 
-    model_config = ConfigDict(extra="allow")
     PLATFORM: ClassVar[str] = "linkedin"
     INVALID: ClassVar[type[ConfigError]] = InvalidLinkedInConfig
     name: str

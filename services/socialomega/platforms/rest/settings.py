@@ -5,10 +5,11 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from socialomega.core import egress
 from socialomega.core.config import ConfigError
+from socialomega.publishers.platform import TargetKeys, config_problems
 
 DEFAULT_BODY_TEMPLATE = """{
   "title": {{ title | tojson }},
@@ -58,8 +59,19 @@ class InvalidTargetConfig(ConfigError):
     """The target's configuration or secret cannot work; an operator must fix it."""
 
 
+class RestTarget(TargetKeys):
+    """A REST target entry: the common keys, its `endpoint` and `idempotent_retries` (false:
+    the endpoint ignores the Idempotency-Key header, so an unknown outcome is not retried)."""
+
+    endpoint: RestEndpoint
+    idempotent_retries: bool = True
+
+
 def from_target(target: dict[str, Any]) -> RestEndpoint:
-    """The target entry's `endpoint`, validated."""
+    """The target entry's `endpoint`, validated with the rest of the entry (no unknown key)."""
     if not target.get("endpoint"):
         raise InvalidTargetConfig(f"target {target.get('name')} has no endpoint")
-    return RestEndpoint.model_validate(target["endpoint"])
+    try:
+        return RestTarget.model_validate(target).endpoint
+    except ValidationError as exc:
+        raise InvalidTargetConfig(f"rest target {target.get('name')!r} is invalid: {config_problems(exc)}") from None
