@@ -54,7 +54,7 @@ test-integration: localstack-up ## the pipeline on LocalStack, deployed by Terra
 docker: ## a Docker engine and Compose v2 (installs docker.io, starts dockerd, pinned compose plugin)
 	images/bin/docker-up
 
-images: docker ## build every image (OFFLINE=1: base and LocalStack from Debian/PyPI, no registry)
+images: docker ## build and check every image (OFFLINE=1: base and LocalStack from Debian/PyPI, no registry)
 	images/bin/build-images
 
 # The compose stack's apply job runs the host's Terraform with the offline provider mirror.
