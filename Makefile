@@ -84,10 +84,10 @@ redrive: venv ## move a DLQ's messages back to their queue: make redrive QUEUE=p
 
 plan-preview: localstack-up ## `make plan` of terraform.tfvars.example with LocalStack standing in for the account (no AWS needed)
 	terraform/bin/plan-localstack
-plan: ## what `make deploy` would change in AWS (needs AWS credentials, AWS_REGION, terraform/envs/aws/terraform.tfvars)
+plan: venv ## what `make deploy` would change in AWS (needs AWS credentials, AWS_REGION, terraform/envs/aws/terraform.tfvars)
 	terraform/bin/deploy plan
 
-deploy: ## build the images, push them to ECR and apply terraform/envs/aws pinned by digest (README: Deploying to a real AWS account)
+deploy: venv ## build the images, push them to ECR and apply terraform/envs/aws pinned by digest (README: Deploying to a real AWS account)
 	terraform/bin/deploy apply
 
 clean: down
