@@ -9,7 +9,7 @@ BUILD     := .build
 LS_VENV   := $(BUILD)/localstack-venv
 PYTEST    := $(PY) -m pytest -c tests/pytest.ini
 
-.PHONY: help venv localstack-venv localstack-up down demo test test-unit test-security test-integration tf-test bench dlq redrive clean \
+.PHONY: help venv localstack-venv localstack-up down demo test lint test-unit test-security test-integration tf-test bench dlq redrive clean \
         docker images up test-containers
 
 help: ## list the targets
@@ -39,7 +39,13 @@ down: venv ## stop what `make demo` / `make up` started (native LocalStack and t
 demo: localstack-up ## one real pipeline run over the sandbox, then a result table
 	$(PY) -m socialomega.local demo
 
-test: test-unit tf-test test-integration plan-preview test-containers ## everything CI runs (test-integration includes test-security)
+test: lint test-unit tf-test test-integration plan-preview test-containers ## everything CI runs (test-integration includes test-security)
+
+RUFF := $(PY) -m ruff --config services/pyproject.toml
+lint: venv ## ruff (lint and format check) and mypy (strict on core and the contracts): zero findings
+	$(RUFF) check services/socialomega tests
+	$(RUFF) format --check services/socialomega tests
+	cd services && ../$(PY) -m mypy
 
 test-unit: venv ## unit tests (no network)
 	$(PYTEST) tests/unit

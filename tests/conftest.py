@@ -59,8 +59,10 @@ def _reset(outputs: dict[str, Any]) -> None:
     env = outputs["service_env"]
     for bucket in (env["SO_RAW_BUCKET"], env["SO_PROCESSED_BUCKET"], env["SO_STORE_BUCKET"]):
         for page in s3.get_paginator("list_object_versions").paginate(Bucket=bucket):
-            items = [{"Key": v["Key"], "VersionId": v["VersionId"]}
-                     for v in page.get("Versions", []) + page.get("DeleteMarkers", [])]
+            items = [
+                {"Key": v["Key"], "VersionId": v["VersionId"]}
+                for v in page.get("Versions", []) + page.get("DeleteMarkers", [])
+            ]
             if items:
                 s3.delete_objects(Bucket=bucket, Delete={"Objects": items, "Quiet": True})
     for consumer in outputs["consumers"].values():
@@ -68,10 +70,17 @@ def _reset(outputs: dict[str, Any]) -> None:
             sqs.purge_queue(QueueUrl=url)
     urls = [url for c in outputs["consumers"].values() for url in (c["queue_url"], c["dlq_url"])]
     deadline = time.monotonic() + 30
-    while True:   # a purge may take a moment to show: wait until every queue reads empty
-        counts = {url: sum(int(v) for v in sqs.get_queue_attributes(QueueUrl=url, AttributeNames=[
-            "ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"])["Attributes"].values())
-            for url in urls}
+    while True:  # a purge may take a moment to show: wait until every queue reads empty
+        counts = {
+            url: sum(
+                int(v)
+                for v in sqs.get_queue_attributes(
+                    QueueUrl=url,
+                    AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
+                )["Attributes"].values()
+            )
+            for url in urls
+        }
         if not any(counts.values()):
             return
         assert time.monotonic() < deadline, f"queues not empty 30 s after the purge: {counts}"
@@ -80,7 +89,7 @@ def _reset(outputs: dict[str, Any]) -> None:
 
 @pytest.fixture(scope="session")
 def runtime(stack):
-    rt = LocalRuntime.from_terraform_outputs(stack, webhook_port=0)   # webhooks on any free port
+    rt = LocalRuntime.from_terraform_outputs(stack, webhook_port=0)  # webhooks on any free port
     rt.start()
     yield rt
     rt.stop()
@@ -99,7 +108,10 @@ def first_run(sandbox, stack, runtime) -> dict[str, Any]:
 
 
 def pytest_report_header(config):  # noqa: ARG001
-    return [f"localstack endpoint: {localstack.ENDPOINT}", f"AWS_ENDPOINT_URL set: {bool(os.environ.get('AWS_ENDPOINT_URL'))}"]
+    return [
+        f"localstack endpoint: {localstack.ENDPOINT}",
+        f"AWS_ENDPOINT_URL set: {bool(os.environ.get('AWS_ENDPOINT_URL'))}",
+    ]
 
 
 @pytest.fixture(scope="module")

@@ -68,8 +68,11 @@ def make_camera_jpeg(width: int, height: int, quality: int = 92, seed: int = 1) 
     gx = xy[0] * (255.0 / width)
     gy = xy[1] * (255.0 / height)
     noise = pyvips.Image.gaussnoise(width, height, sigma=10, mean=0, seed=seed)
-    lf = (pyvips.Image.gaussnoise(width // 64 + 2, height // 64 + 2, sigma=55, mean=128, seed=seed + 1)
-          .resize(64, kernel="cubic").crop(0, 0, width, height))
+    lf = (
+        pyvips.Image.gaussnoise(width // 64 + 2, height // 64 + 2, sigma=55, mean=128, seed=seed + 1)
+        .resize(64, kernel="cubic")
+        .crop(0, 0, width, height)
+    )
     r = gx * 0.55 + lf * 0.45 + noise
     g = gy * 0.5 + lf * 0.35 + noise * 0.8 + 30
     b = (gx + gy) * 0.3 + lf * 0.5 + noise * 1.1
@@ -105,6 +108,7 @@ def _reset_peak() -> bool:
 
 def _plans(width, height, specs):
     from socialomega.processor.geometry import plan_variant
+
     return [plan_variant(width, height, 1, s) for s in specs]
 
 
@@ -116,6 +120,7 @@ def _pil_save(im, quality: int) -> bytes:
 
 def _pil_variant(im, plan, scale: float, quality: int) -> bytes:
     from PIL import Image
+
     c = plan.crop
     box = (c.left * scale, c.top * scale, (c.left + c.width) * scale, (c.top + c.height) * scale)
     out = im.resize(plan.output, Image.Resampling.LANCZOS, box=box, reducing_gap=3.0)
@@ -140,9 +145,10 @@ def setup(approach: str, data: bytes):
     shrink = shrink_on_load(plans)
 
     if approach == "naive":
+
         def run():
             outs = []
-            for spec, plan in zip(specs, plans):
+            for spec, plan in zip(specs, plans, strict=False):
                 with Image.open(io.BytesIO(data)) as im:
                     im = ImageOps.exif_transpose(im)
                     c = plan.crop
@@ -150,6 +156,7 @@ def setup(approach: str, data: bytes):
                     im = im.resize(plan.output, Image.Resampling.LANCZOS)
                     outs.append(_pil_save(im, spec.quality))
             return outs
+
         return run
 
     if approach == "tuned":
@@ -173,6 +180,7 @@ def setup(approach: str, data: bytes):
             for t in ts:
                 t.join()
             return outs
+
         return run
 
     if approach == "floor":
@@ -181,11 +189,10 @@ def setup(approach: str, data: bytes):
         vimgs = [pyvips.Image.new_from_buffer(v.data, "").copy_memory() for v in rendered]
         pimgs = [Image.frombytes("RGB", (v.width, v.height), v.write_to_memory()) for v in vimgs]
         qual = [s.quality for s in specs]
-        parts = {"dec_vips": [], "dec_pil": [], "enc_vips": [], "enc_pil": [],
-                 "resample": [], "enc_distinct": []}
+        parts = {"dec_vips": [], "dec_pil": [], "enc_vips": [], "enc_pil": [], "resample": [], "enc_distinct": []}
         # For floor+rs: the distinct outputs (size, quality), largest first.
         distinct, seen = [], set()
-        for v, q in sorted(zip(vimgs, qual), key=lambda vq: -vq[0].width * vq[0].height):
+        for v, q in sorted(zip(vimgs, qual, strict=False), key=lambda vq: -vq[0].width * vq[0].height):
             if (v.width, v.height, q) not in seen:
                 seen.add((v.width, v.height, q))
                 distinct.append((v, q))
@@ -199,10 +206,10 @@ def setup(approach: str, data: bytes):
                 im.draft("RGB", (width // shrink, height // shrink))
                 im.load()
             t2 = time.perf_counter()
-            for v, q in zip(vimgs, qual):
+            for v, q in zip(vimgs, qual, strict=False):
                 v.jpegsave_buffer(Q=q, keep=0, optimize_coding=False, interlace=False)
             t3 = time.perf_counter()
-            for p, q in zip(pimgs, qual):
+            for p, q in zip(pimgs, qual, strict=False):
                 _pil_save(p, q)
             t4 = time.perf_counter()
             # floor+rs extras (not part of the floor's own time): the resampling no variant
@@ -212,16 +219,18 @@ def setup(approach: str, data: bytes):
             cur = dec
             for v, _ in distinct:
                 if (cur.width, cur.height) != (v.width, v.height):
-                    cur = cur.resize(v.width / cur.width, vscale=v.height / cur.height,
-                                     kernel=RESAMPLE_KERNEL).copy_memory()
+                    cur = cur.resize(
+                        v.width / cur.width, vscale=v.height / cur.height, kernel=RESAMPLE_KERNEL
+                    ).copy_memory()
             t5 = time.perf_counter()
             for v, q in distinct:
                 v.jpegsave_buffer(Q=q, keep=0, optimize_coding=False, interlace=False)
             t6 = time.perf_counter()
-            for k, dt in zip(parts, (t1 - t0, t2 - t1, t3 - t2, t4 - t3, t5 - t4, t6 - t5)):
+            for k, dt in zip(parts, (t1 - t0, t2 - t1, t3 - t2, t4 - t3, t5 - t4, t6 - t5), strict=False):
                 parts[k].append(dt)
             run.rs.append(min(t1 - t0, t2 - t1) + (t5 - t4) + (t6 - t5))
-            return min(t1 - t0, t2 - t1) + min(t3 - t2, t4 - t3)   # the floor's own time
+            return min(t1 - t0, t2 - t1) + min(t3 - t2, t4 - t3)  # the floor's own time
+
         run.rs = []
         run.parts = parts
         return run
@@ -245,7 +254,7 @@ def worker(approach: str, path: str, runs: int) -> None:
     # run for reuse by the next is thereby counted once, and never hidden in the baseline.
     base_kb = _status_kb("VmRSS")
     resettable = _reset_peak()
-    run()                                           # warm-up (allocator, page cache)
+    run()  # warm-up (allocator, page cache)
     times = []
     print("ready", flush=True)
     for line in sys.stdin:
@@ -257,11 +266,15 @@ def worker(approach: str, path: str, runs: int) -> None:
         times.append(r if approach == "floor" else dt)
         print("ok", flush=True)
     hwm_kb = _status_kb("VmHWM")
-    out = {"times_ms": [t * 1000 for t in times], "base_mb": base_kb / 1024,
-           "hwm_mb": hwm_kb / 1024, "peak_mb": (hwm_kb - base_kb) / 1024 if resettable else None}
+    out = {
+        "times_ms": [t * 1000 for t in times],
+        "base_mb": base_kb / 1024,
+        "hwm_mb": hwm_kb / 1024,
+        "peak_mb": (hwm_kb - base_kb) / 1024 if resettable else None,
+    }
     if approach == "floor":
         out["parts_ms"] = {k: statistics.median(v) * 1000 for k, v in run.parts.items()}
-        out["rs_times_ms"] = [t * 1000 for t in run.rs[-len(times):]]
+        out["rs_times_ms"] = [t * 1000 for t in run.rs[-len(times) :]]
     print(json.dumps(out))
 
 
@@ -281,11 +294,14 @@ def main() -> int:
 
     import pyvips
     from PIL import Image
-    print(f"libvips {pyvips.version(0)}.{pyvips.version(1)}.{pyvips.version(2)}, "
-          f"Pillow {Image.__version__}, Python {sys.version.split()[0]}, "
-          f"{os.cpu_count()} CPUs, {runs} timed runs per approach (median), each in its own process "
-          f"(MALLOC_ARENA_MAX={WORKER_ENV['MALLOC_ARENA_MAX']}, as in the processor image), "
-          f"interleaved round by round; load average at start {os.getloadavg()[0]:.1f}")
+
+    print(
+        f"libvips {pyvips.version(0)}.{pyvips.version(1)}.{pyvips.version(2)}, "
+        f"Pillow {Image.__version__}, Python {sys.version.split()[0]}, "
+        f"{os.cpu_count()} CPUs, {runs} timed runs per approach (median), each in its own process "
+        f"(MALLOC_ARENA_MAX={WORKER_ENV['MALLOC_ARENA_MAX']}, as in the processor image), "
+        f"interleaved round by round; load average at start {os.getloadavg()[0]:.1f}"
+    )
     tmp = tempfile.TemporaryDirectory(prefix="bench-variants-")
     img_dir = Path(args.keep_images or tmp.name)
     img_dir.mkdir(parents=True, exist_ok=True)
@@ -302,17 +318,20 @@ def main() -> int:
         # stderr goes to a file, not a pipe: a chatty worker must not block on a full pipe.
         workers, errs = {}, {}
 
-        def failed(approach: str, proc: subprocess.Popen) -> None:
+        def failed(approach: str, proc: subprocess.Popen, errs: dict = errs) -> None:
             proc.kill()
             proc.wait()
             errs[approach].seek(0)
             print(f"  {approach}: FAILED\n{errs[approach].read()}")
 
         for approach in args.approaches.split(","):
-            errs[approach] = tempfile.TemporaryFile("w+")
+            errs[approach] = tempfile.TemporaryFile("w+")  # noqa: SIM115 (read after the worker ends)
             proc = subprocess.Popen(
                 [sys.executable, __file__, "--runs", str(runs), "--worker", approach, str(path)],
-                stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=errs[approach], text=True,
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=errs[approach],
+                text=True,
                 env={**os.environ, **WORKER_ENV},
             )
             if proc.stdout.readline().strip() != "ready":
@@ -332,22 +351,31 @@ def main() -> int:
                 failed(approach, proc)
                 continue
             results[size][approach] = json.loads(out.strip().splitlines()[-1])
-        if "floor" in results[size]:        # floor+rs: measured inside the floor's runs
+        if "floor" in results[size]:  # floor+rs: measured inside the floor's runs
             fl = results[size]["floor"]
-            results[size]["floor+rs"] = {"times_ms": fl["rs_times_ms"], "peak_mb": fl["peak_mb"],
-                                         "hwm_mb": fl["hwm_mb"]}
+            results[size]["floor+rs"] = {
+                "times_ms": fl["rs_times_ms"],
+                "peak_mb": fl["peak_mb"],
+                "hwm_mb": fl["hwm_mb"],
+            }
         print(f"  {'approach':<9} {'median ms':>10} {'min':>7} {'max':>7} {'peak MB':>8} {'VmHWM MB':>9}")
         for approach, res in results[size].items():
             t = res["times_ms"]
             peak = f"{res['peak_mb']:.0f}" if res["peak_mb"] is not None else "n/a"
-            print(f"  {approach:<9} {statistics.median(t):>10.0f} {min(t):>7.0f} {max(t):>7.0f} "
-                  f"{peak:>8} {res['hwm_mb']:>9.0f}")
+            print(
+                f"  {approach:<9} {statistics.median(t):>10.0f} {min(t):>7.0f} {max(t):>7.0f} "
+                f"{peak:>8} {res['hwm_mb']:>9.0f}"
+            )
         if "floor" in results[size]:
             p = results[size]["floor"]["parts_ms"]
-            print(f"  floor parts (median ms): decode vips {p['dec_vips']:.0f} / Pillow "
-                  f"{p['dec_pil']:.0f}; 5 encodes vips {p['enc_vips']:.0f} / Pillow {p['enc_pil']:.0f}")
-            print(f"  floor+rs = faster decode + resampling {p['resample']:.0f} + "
-                  f"distinct encodes {p['enc_distinct']:.0f} (serial; same runs as floor)")
+            print(
+                f"  floor parts (median ms): decode vips {p['dec_vips']:.0f} / Pillow "
+                f"{p['dec_pil']:.0f}; 5 encodes vips {p['enc_vips']:.0f} / Pillow {p['enc_pil']:.0f}"
+            )
+            print(
+                f"  floor+rs = faster decode + resampling {p['resample']:.0f} + "
+                f"distinct encodes {p['enc_distinct']:.0f} (serial; same runs as floor)"
+            )
 
     print("\n== targets")
     for size, res in results.items():

@@ -40,12 +40,26 @@ REST_PORT = int(os.environ.get("CTEST_REST_PORT", "8712"))
 POLL_EVERY = 10  # seconds: later polls come from the poller container's own schedule
 OUTPUTS = ROOT / ".build" / "compose" / f"{ENV}.outputs.json"
 LOGS = ROOT / ".build" / "compose" / f"{ENV}-containers.log"
-SERVICES = ("poller", "processor", "publisher-rest", "publisher-gallery", "publisher-instagram", "publisher-x",
-            "publisher-facebook", "publisher-linkedin", "analytics", "webhooks")
+SERVICES = (
+    "poller",
+    "processor",
+    "publisher-rest",
+    "publisher-gallery",
+    "publisher-instagram",
+    "publisher-x",
+    "publisher-facebook",
+    "publisher-linkedin",
+    "analytics",
+    "webhooks",
+)
 # The social fakes of the test's sandbox container, beside Lightroom's and the REST target's ports.
-SOCIAL_PORTS = {"INSTAGRAM": LIGHTROOM_PORT + 2, "X": LIGHTROOM_PORT + 3, "FACEBOOK": LIGHTROOM_PORT + 4,
-                "LINKEDIN": LIGHTROOM_PORT + 5}
-WEBHOOK_PORT = LIGHTROOM_PORT + 6   # the webhooks container's /webhooks/{platform}
+SOCIAL_PORTS = {
+    "INSTAGRAM": LIGHTROOM_PORT + 2,
+    "X": LIGHTROOM_PORT + 3,
+    "FACEBOOK": LIGHTROOM_PORT + 4,
+    "LINKEDIN": LIGHTROOM_PORT + 5,
+}
+WEBHOOK_PORT = LIGHTROOM_PORT + 6  # the webhooks container's /webhooks/{platform}
 
 
 # The stack, as testcontainers drives it. Its settings come from the environment (compose_env).
@@ -57,12 +71,18 @@ def compose_env() -> dict[str, str]:
     (its own ports and Terraform workspace), its own project name (compose ranks
     COMPOSE_PROJECT_NAME above the file's `name:`), orphans of an older file removed, and
     where the test process itself finds the stack's LocalStack (`localstack.endpoint()`)."""
-    env = {"LOCALSTACK_PORT": str(LOCALSTACK_PORT), "SANDBOX_LIGHTROOM_PORT": str(LIGHTROOM_PORT),
-           "SANDBOX_REST_PORT": str(REST_PORT), "SO_ENV": ENV, "POLL_EVERY": str(POLL_EVERY),
-           "WEBHOOK_PORT": str(WEBHOOK_PORT),
-           **{f"SANDBOX_{name}_PORT": str(port) for name, port in SOCIAL_PORTS.items()},
-           "COMPOSE_PROJECT_NAME": PROJECT, "COMPOSE_REMOVE_ORPHANS": "1",
-           "LOCALSTACK_HOST": f"127.0.0.1:{LOCALSTACK_PORT}"}
+    env = {
+        "LOCALSTACK_PORT": str(LOCALSTACK_PORT),
+        "SANDBOX_LIGHTROOM_PORT": str(LIGHTROOM_PORT),
+        "SANDBOX_REST_PORT": str(REST_PORT),
+        "SO_ENV": ENV,
+        "POLL_EVERY": str(POLL_EVERY),
+        "WEBHOOK_PORT": str(WEBHOOK_PORT),
+        **{f"SANDBOX_{name}_PORT": str(port) for name, port in SOCIAL_PORTS.items()},
+        "COMPOSE_PROJECT_NAME": PROJECT,
+        "COMPOSE_REMOVE_ORPHANS": "1",
+        "LOCALSTACK_HOST": f"127.0.0.1:{LOCALSTACK_PORT}",
+    }
     if shutil.which("terraform"):
         env["TERRAFORM_BIN"] = os.environ.get("TERRAFORM_BIN") or shutil.which("terraform")
     return env
@@ -74,8 +94,9 @@ def _get_json(url: str) -> Any:
 
 
 def _post_json(url: str, body: dict[str, Any]) -> Any:
-    request = urllib.request.Request(url, data=json.dumps(body).encode(), method="POST",
-                                     headers={"Content-Type": "application/json"})
+    request = urllib.request.Request(
+        url, data=json.dumps(body).encode(), method="POST", headers={"Content-Type": "application/json"}
+    )
     with urllib.request.urlopen(request, timeout=10) as response:
         return json.load(response)
 
@@ -90,10 +111,23 @@ class RemoteSandbox:
     def selected_photos(self, album: str = "Publish") -> list[SandboxPhoto]:
         state = _get_json(f"{self.lightroom_url}/_sandbox/state")
         members = {aid for a in state["albums"] if a["name"] == album for aid in a["asset_ids"]}
-        return [SandboxPhoto(id=a["id"], version=a["updated"], title=a["title"], keywords=a["keywords"],
-                             width=a["width"], height=a["height"], orientation=a["orientation"], gps=a["gps"],
-                             in_album=True, corrupt=a["corrupt"], file_name=a["file_name"])
-                for a in state["assets"] if a["id"] in members]
+        return [
+            SandboxPhoto(
+                id=a["id"],
+                version=a["updated"],
+                title=a["title"],
+                keywords=a["keywords"],
+                width=a["width"],
+                height=a["height"],
+                orientation=a["orientation"],
+                gps=a["gps"],
+                in_album=True,
+                corrupt=a["corrupt"],
+                file_name=a["file_name"],
+            )
+            for a in state["assets"]
+            if a["id"] in members
+        ]
 
     def rest_posts(self) -> list[dict[str, Any]]:
         return annotate_received(_get_json(f"{self.rest_url}/_sandbox/received")["received"])
@@ -107,7 +141,7 @@ class RemoteSandbox:
 
 
 def _docker_answers() -> bool:
-    if not shutil.which("docker"):   # testcontainers' compose support runs the `docker compose` CLI
+    if not shutil.which("docker"):  # testcontainers' compose support runs the `docker compose` CLI
         return False
     try:
         return bool(DockerClient().client.ping())
@@ -125,7 +159,7 @@ def stack() -> dict[str, Any]:
         # Where this process finds AWS is the stack's LocalStack, never an endpoint inherited from the shell.
         session_env.delenv("AWS_ENDPOINT_URL", raising=False)
         session_env.delenv("LOCALSTACK_ENDPOINT", raising=False)
-        COMPOSE.stop()   # a stack left by an earlier run (CTEST_KEEP=1, or one that was killed)
+        COMPOSE.stop()  # a stack left by an earlier run (CTEST_KEEP=1, or one that was killed)
         OUTPUTS.unlink(missing_ok=True)
         # A fresh LocalStack: start Terraform from an empty workspace too.
         shutil.rmtree(ROOT / "terraform" / "envs" / "local" / "terraform.tfstate.d" / ENV, ignore_errors=True)
@@ -135,11 +169,13 @@ def stack() -> dict[str, Any]:
         except Exception:
             _save_logs()
             raise
-        print(f"\ncompose up ({PROJECT}: LocalStack :{LOCALSTACK_PORT}, sandbox :{LIGHTROOM_PORT}/:{REST_PORT}): "
-              f"{time.monotonic() - started:.1f} s")
+        print(
+            f"\ncompose up ({PROJECT}: LocalStack :{LOCALSTACK_PORT}, sandbox :{LIGHTROOM_PORT}/:{REST_PORT}): "
+            f"{time.monotonic() - started:.1f} s"
+        )
         try:
             outputs = json.loads(OUTPUTS.read_text())
-            apply_service_env(outputs)   # AWS_ENDPOINT_URL: localstack.endpoint(), the stack's LocalStack
+            apply_service_env(outputs)  # AWS_ENDPOINT_URL: localstack.endpoint(), the stack's LocalStack
             assert os.environ["AWS_ENDPOINT_URL"] == f"http://127.0.0.1:{LOCALSTACK_PORT}"
             aws.client.cache_clear()
             config.clear_caches()
@@ -159,8 +195,11 @@ def _save_logs() -> None:
         for container in COMPOSE.get_containers(include_all=True):
             log = client.containers.get(container.ID).logs(timestamps=True).decode(errors="replace")
             lines += [(line.split(" ", 1)[0], f"{container.Service:<20}| {line}") for line in log.splitlines()]
-        text = "\n".join(line for _, line in sorted(lines, key=lambda item: item[0])) + "\n" if lines else \
-            f"no container of {PROJECT} has logged anything\n"
+        text = (
+            "\n".join(line for _, line in sorted(lines, key=lambda item: item[0])) + "\n"
+            if lines
+            else f"no container of {PROJECT} has logged anything\n"
+        )
     except Exception as error:  # noqa: BLE001 (the logs must never hide the failure that asked for them)
         text = f"could not read the containers' logs: {error!r}\n"
     LOGS.parent.mkdir(parents=True, exist_ok=True)
@@ -182,8 +221,12 @@ def pending_messages(outputs: dict[str, Any]) -> int:
     for consumer in outputs["consumers"].values():
         attrs = sqs.get_queue_attributes(
             QueueUrl=consumer["queue_url"],
-            AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible",
-                            "ApproximateNumberOfMessagesDelayed"])["Attributes"]
+            AttributeNames=[
+                "ApproximateNumberOfMessages",
+                "ApproximateNumberOfMessagesNotVisible",
+                "ApproximateNumberOfMessagesDelayed",
+            ],
+        )["Attributes"]
         total += sum(int(v) for v in attrs.values())
     return total
 
@@ -200,8 +243,9 @@ def wait_until(condition, timeout: float, quiet_seconds: float = 3.0, what: str 
         else:
             quiet_since = None
         time.sleep(1)
-    raise AssertionError(f"not done after {timeout:.0f}s: {what}; containers running: {sorted(running_services())}"
-                         f" (logs in {LOGS})")
+    raise AssertionError(
+        f"not done after {timeout:.0f}s: {what}; containers running: {sorted(running_services())} (logs in {LOGS})"
+    )
 
 
 @pytest.fixture(scope="session")
@@ -213,8 +257,11 @@ def first_run(sandbox, stack) -> dict[str, Any]:
     processor_dlq = {"processor": stack["consumers"]["processor"]["dlq_url"]}
 
     def done() -> bool:
-        return (len(sandbox.rest_posts()) >= expected and ops.dlq_depths(processor_dlq)["processor"] >= 1
-                and pending_messages(stack) == 0)
+        return (
+            len(sandbox.rest_posts()) >= expected
+            and ops.dlq_depths(processor_dlq)["processor"] >= 1
+            and pending_messages(stack) == 0
+        )
 
     seconds = wait_until(done, timeout=300, what=f"{expected} posts and the corrupt photo dead-lettered")
     print(f"\nfirst poll through the containers: {seconds:.1f} s")

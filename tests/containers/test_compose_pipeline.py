@@ -14,11 +14,16 @@ from collections import Counter
 
 import pytest
 
-from socialomega.core.store import status_key
 from socialomega.core import store as keys
+from socialomega.core.store import status_key
 from socialomega.sandbox import webhooks as platform_side
 from tests.containers.conftest import (
-    POLL_EVERY, SERVICES, WEBHOOK_PORT, pending_messages, running_services, wait_until,
+    POLL_EVERY,
+    SERVICES,
+    WEBHOOK_PORT,
+    pending_messages,
+    running_services,
+    wait_until,
 )
 
 # The same assertions as the native integration test, run against the containers' results.
@@ -41,7 +46,7 @@ def test_every_service_runs_in_its_own_container(stack, first_run):
 def test_every_selected_photo_reaches_every_target_exactly_once(sandbox, store, first_run):
     photos = selected(sandbox)
     assert len(photos) >= 5
-    counts = first_run_posts(sandbox, store)   # the first poll's versions: other tests post edits
+    counts = first_run_posts(sandbox, store)  # the first poll's versions: other tests post edits
     assert counts == Counter({(target, p.id): 1 for p in photos for target in TARGETS})
 
 
@@ -62,8 +67,10 @@ def test_the_poller_container_schedule_picks_up_an_edit_and_posts_it_once(sandbo
     new_version = sandbox.edit_photo(photo.id, title="Edited in the container test")
 
     def posted() -> bool:
-        return len([p for p in sandbox.rest_posts() if p["version"] == new_version]) >= len(TARGETS) \
+        return (
+            len([p for p in sandbox.rest_posts() if p["version"] == new_version]) >= len(TARGETS)
             and pending_messages(stack) == 0
+        )
 
     wait_until(posted, timeout=120, what="the edited photo posted to every target")
 
@@ -76,12 +83,16 @@ def test_the_poller_container_schedule_picks_up_an_edit_and_posts_it_once(sandbo
         return cursor.data.get("polled_at") if cursor else None
 
     stamp = polled_at()
-    wait_until(lambda: polled_at() != stamp and pending_messages(stack) == 0, timeout=3 * POLL_EVERY + 30,
-               what="one more scheduled poll by the poller container, its queues quiet after it")
+    wait_until(
+        lambda: polled_at() != stamp and pending_messages(stack) == 0,
+        timeout=3 * POLL_EVERY + 30,
+        what="one more scheduled poll by the poller container, its queues quiet after it",
+    )
     posts = [p for p in sandbox.rest_posts() if p["asset_id"] == photo.id and p["version"] == new_version]
     assert Counter(p["target"] for p in posts) == Counter({t: 1 for t in TARGETS})
-    assert {p["target"]: (p.get("json") or p.get("form"))["title"] for p in posts} == \
-        {t: "Edited in the container test" for t in TARGETS}
+    assert {p["target"]: (p.get("json") or p.get("form"))["title"] for p in posts} == {
+        t: "Edited in the container test" for t in TARGETS
+    }
     for target in TARGETS:
         assert store.get(keys.publication_key(photo.id, new_version, target)).data["status"] == "published"
 
@@ -91,7 +102,7 @@ def test_the_webhooks_container_records_signed_engagement_once(store, stack, fir
     url = f"http://127.0.0.1:{WEBHOOK_PORT}"
     assert platform_side.verify_endpoint(url, "facebook")
     like = platform_side.notification("facebook", "like", post["remote_id"])
-    for _ in range(2):   # Meta retries: counted once
+    for _ in range(2):  # Meta retries: counted once
         assert platform_side.deliver(url, "facebook", like).json()["recorded"] == 1
     assert platform_side.deliver(url, "facebook", like, tamper=True).status_code == 401
 

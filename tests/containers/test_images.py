@@ -49,8 +49,13 @@ def docker() -> Any:
 
 
 def _probe(docker: Any, image: str, modules: list[str]) -> dict[str, Any]:
-    out = docker.containers.run(image, entrypoint=["python3", "-c", PROBE, *modules], network_mode="none",
-                                environment={"PYTHONDONTWRITEBYTECODE": "1"}, remove=True)
+    out = docker.containers.run(
+        image,
+        entrypoint=["python3", "-c", PROBE, *modules],
+        network_mode="none",
+        environment={"PYTHONDONTWRITEBYTECODE": "1"},
+        remove=True,
+    )
     return json.loads(out)
 
 
@@ -62,7 +67,7 @@ def _handlers(docker: Any, name: str) -> list[str]:
 @pytest.mark.parametrize("name", LAMBDA_IMAGES)
 def test_the_deployed_image_holds_no_local_mode_code_and_imports_its_handlers(docker, name):
     image = docker.images.get(f"socialomega/{name}:{TAG}")
-    assert image.attrs["Config"]["Labels"].get("socialomega.variant") == "lambda"   # what deploy pushes
+    assert image.attrs["Config"]["Labels"].get("socialomega.variant") == "lambda"  # what deploy pushes
     probe = _probe(docker, f"socialomega/{name}:{TAG}", _handlers(docker, name))
     assert probe["local_mode"] == []
     assert not [f for f in probe["files"] if f.startswith(("socialomega/local/", "socialomega/sandbox/"))]
@@ -71,8 +76,11 @@ def test_the_deployed_image_holds_no_local_mode_code_and_imports_its_handlers(do
 
 @pytest.mark.parametrize("name", LAMBDA_IMAGES)
 def test_the_local_variant_is_the_deployed_image_plus_local_runtime_only(docker, name):
-    deployed, local = docker.images.get(f"socialomega/{name}:{TAG}"), docker.images.get(f"socialomega/{name}-local:{TAG}")
-    assert local.attrs["RootFS"]["Layers"][:-1] == deployed.attrs["RootFS"]["Layers"]   # one layer on top
+    deployed, local = (
+        docker.images.get(f"socialomega/{name}:{TAG}"),
+        docker.images.get(f"socialomega/{name}-local:{TAG}"),
+    )
+    assert local.attrs["RootFS"]["Layers"][:-1] == deployed.attrs["RootFS"]["Layers"]  # one layer on top
     assert local.attrs["Config"]["Labels"].get("socialomega.variant") == "local"
     runtime = ["socialomega.local.__main__", "socialomega.local.runtime"]
     before = _probe(docker, f"socialomega/{name}:{TAG}", [])
@@ -80,7 +88,7 @@ def test_the_local_variant_is_the_deployed_image_plus_local_runtime_only(docker,
     added = set(after["files"]) - set(before["files"])
     assert set(before["files"]) <= set(after["files"])
     assert added and all(f.startswith("socialomega/local/") for f in added), sorted(added)
-    assert after["local_mode"] == ["local"]   # `serve` needs nothing from sandbox/
+    assert after["local_mode"] == ["local"]  # `serve` needs nothing from sandbox/
     assert after["imports"] == dict.fromkeys([*_handlers(docker, name), *runtime], "ok")
 
 
@@ -94,5 +102,7 @@ def test_every_service_container_runs_a_local_variant_of_its_lambda_image(docker
         name = names[0].removeprefix("socialomega/").removesuffix(f"-local:{TAG}")
         # publisher-<target>: the publisher image; webhooks: the analytics image, as in AWS
         assert name == {"webhooks": "analytics"}.get(service, service.split("-")[0]), (service, image.tags)
-        assert image.attrs["RootFS"]["Layers"][:-1] == \
-            docker.images.get(f"socialomega/{name}:{TAG}").attrs["RootFS"]["Layers"], service
+        assert (
+            image.attrs["RootFS"]["Layers"][:-1]
+            == docker.images.get(f"socialomega/{name}:{TAG}").attrs["RootFS"]["Layers"]
+        ), service

@@ -20,6 +20,7 @@ from tests.conftest import wait_idle
 pytestmark = pytest.mark.integration
 KINDS = platform_side.NOTIFIED_KINDS
 
+
 def one_post(store, platform: str) -> dict[str, Any]:
     keys = store.list_keys(f"posts/{platform}/")
     assert keys, f"nothing published to {platform}: no post index"
@@ -27,7 +28,7 @@ def one_post(store, platform: str) -> dict[str, Any]:
 
 
 @pytest.fixture(scope="module")
-def webhook_url(runtime, first_run) -> str:   # noqa: ARG001 - the posts must exist first
+def webhook_url(runtime, first_run) -> str:  # noqa: ARG001 - the posts must exist first
     assert runtime.webhook_url
     return runtime.webhook_url
 
@@ -42,12 +43,16 @@ def test_signed_engagement_reaches_analytics_once_and_forgeries_do_not(store, st
     for platform, kinds in KINDS.items():
         for kind in kinds:
             notification = platform_side.notification(platform, kind, posts[platform]["remote_id"])
-            for _ in range(2):   # the platform retries: the same notification twice
+            for _ in range(2):  # the platform retries: the same notification twice
                 answer = platform_side.deliver(webhook_url, platform, notification)
                 assert answer.status_code == 200, (platform, kind, answer.text)
                 assert answer.json() == {"received": 1, "recorded": 1, "unmatched": 0}
-    forged = platform_side.deliver(webhook_url, "facebook", platform_side.notification(
-        "facebook", "comment", posts["facebook"]["remote_id"]), tamper=True)
+    forged = platform_side.deliver(
+        webhook_url,
+        "facebook",
+        platform_side.notification("facebook", "comment", posts["facebook"]["remote_id"]),
+        tamper=True,
+    )
     assert forged.status_code == 401
     elsewhere = platform_side.deliver(webhook_url, "x", platform_side.notification("x", "like", "1234567890"))
     assert elsewhere.json() == {"received": 1, "recorded": 0, "unmatched": 1}
@@ -62,5 +67,6 @@ def test_signed_engagement_reaches_analytics_once_and_forgeries_do_not(store, st
         engagement = store.get(status_key(post["asset_id"])).data.get("engagement", {}).get(post["target"])
         assert engagement is not None, f"no engagement recorded for {platform}"
         assert {k: engagement.get(f"{k}s", 0) for k in ("like", "comment", "share")} == {
-            k: int(k in kinds) for k in ("like", "comment", "share")}, (platform, engagement)
+            k: int(k in kinds) for k in ("like", "comment", "share")
+        }, (platform, engagement)
     assert ops.dlq_contents({"analytics": stack["consumers"]["analytics"]["dlq_url"]}) == {"analytics": []}

@@ -20,9 +20,9 @@ import pytest
 import pyvips
 from PIL import Image
 
-from socialomega.core.store import status_key
 from socialomega.core import aws
 from socialomega.core import store as keys
+from socialomega.core.store import status_key
 from socialomega.local import ops
 from socialomega.poller.poll import SourceFailed
 from socialomega.sandbox import lightroom
@@ -50,8 +50,9 @@ def first_run_posts(sandbox, store) -> Counter:
         versions = store.get(keys.asset_key(photo.id)).data["versions"]
         first[photo.id] = min(versions, key=lambda v: versions[v]["detected_at"])
     posts = sandbox.rest_posts()
-    strays = {p["asset_id"] for p in posts
-              if p["asset_id"] not in first and not str(p["asset_id"]).startswith("inbox-")}
+    strays = {
+        p["asset_id"] for p in posts if p["asset_id"] not in first and not str(p["asset_id"]).startswith("inbox-")
+    }
     assert not strays, f"posted, but never selected: {strays}"
     return Counter((p["target"], p["asset_id"]) for p in posts if first.get(p["asset_id"]) == p["version"])
 
@@ -78,11 +79,15 @@ def test_raw_and_processed_objects_are_right_and_carry_no_private_metadata(sandb
     for photo in selected(sandbox):
         asset = store.get(keys.asset_key(photo.id)).data
         version = asset["versions"][photo.version]
-        raw = s3.get_object(Bucket=env["SO_RAW_BUCKET"], Key=version["raw"]["key"], VersionId=version["raw"]["version_id"])
+        raw = s3.get_object(
+            Bucket=env["SO_RAW_BUCKET"], Key=version["raw"]["key"], VersionId=version["raw"]["version_id"]
+        )
         assert raw["ContentLength"] > 0
         for target in TARGETS:
             variant = version["variants"][target]
-            data = s3.get_object(Bucket=variant["bucket"], Key=variant["key"], VersionId=variant["version_id"])["Body"].read()
+            data = s3.get_object(Bucket=variant["bucket"], Key=variant["key"], VersionId=variant["version_id"])[
+                "Body"
+            ].read()
             image = pyvips.Image.new_from_buffer(data, "")
             assert (image.width, image.height) == (variant["width"], variant["height"])
             displayed_w, displayed_h = photo.displayed_size()
@@ -91,7 +96,11 @@ def test_raw_and_processed_objects_are_right_and_carry_no_private_metadata(sandb
             # Orientation applied: the variant is upright and keeps the displayed aspect ratio.
             assert image.width / image.height == pytest.approx(displayed_w / displayed_h, rel=0.02)
             fields = set(image.get_fields())
-            assert not {f for f in fields if f.startswith(("exif-", "xmp-", "iptc-")) or f in {"exif-data", "xmp-data", "iptc-data"}}
+            assert not {
+                f
+                for f in fields
+                if f.startswith(("exif-", "xmp-", "iptc-")) or f in {"exif-data", "xmp-data", "iptc-data"}
+            }
             exif = Image.open(io.BytesIO(data)).getexif()
             assert len(exif) == 0 and not exif.get_ifd(0x8825), f"{photo.id}/{target} still has EXIF/GPS"
 
@@ -125,10 +134,20 @@ def test_a_message_delivered_twice_posts_once(sandbox, stack, store, runtime, fi
     detection = store.get(keys.detection_key("lightroom", photo.id, photo.version)).data
     asset = store.get(keys.asset_key(photo.id)).data
     from socialomega.core.envelope import Envelope
-    replay = Envelope(event_id=detection["event_id"], type="AssetDetected", correlation_id=detection["correlation_id"],
-                      asset_id=photo.id, payload={"source": "lightroom", "version": photo.version,
-                                                  "raw": asset["versions"][photo.version]["raw"],
-                                                  "metadata": asset["metadata"], "detected_at": detection["detected_at"]})
+
+    replay = Envelope(
+        event_id=detection["event_id"],
+        type="AssetDetected",
+        correlation_id=detection["correlation_id"],
+        asset_id=photo.id,
+        payload={
+            "source": "lightroom",
+            "version": photo.version,
+            "raw": asset["versions"][photo.version]["raw"],
+            "metadata": asset["metadata"],
+            "detected_at": detection["detected_at"],
+        },
+    )
     sqs.send_message(QueueUrl=stack["service_env"]["SO_IMAGES_QUEUE_URL"], MessageBody=replay.to_json())
     # ... and a second poll finds nothing new.
     poll = runtime.run_schedule("poller")
@@ -173,9 +192,9 @@ def test_a_post_accepted_but_answered_after_the_timeout_is_not_duplicated(sandbo
 def test_an_expired_lightroom_token_is_renewed_and_the_rotated_pair_kept(sandbox, stack, store, runtime, first_run):
     photo = selected(sandbox)[3]
     state = sandbox.lightroom.state
-    refreshes = state.token_refreshes     # counted from here: the test may not run first
+    refreshes = state.token_refreshes  # counted from here: the test may not run first
     new_version = sandbox.edit_photo(photo.id, title="After the token expired")
-    sandbox.expire_lightroom_token()      # every Lightroom call now answers 401 until a refresh
+    sandbox.expire_lightroom_token()  # every Lightroom call now answers 401 until a refresh
     assert runtime.run_schedule("poller")["detected"] == [photo.id]
     wait_idle(runtime, timeout=240)
     posts = [p for p in sandbox.rest_posts() if p["asset_id"] == photo.id and p["version"] == new_version]
@@ -185,7 +204,9 @@ def test_an_expired_lightroom_token_is_renewed_and_the_rotated_pair_kept(sandbox
     secret = json.loads(aws.client("secretsmanager").get_secret_value(SecretId=name)["SecretString"])
     assert state.token_refreshes == refreshes + 1
     assert (secret["access_token"], secret["refresh_token"]) == (
-        f"{lightroom.ACCESS_TOKEN}-{refreshes + 1}", state.refresh_token)
+        f"{lightroom.ACCESS_TOKEN}-{refreshes + 1}",
+        state.refresh_token,
+    )
     assert secret["expires_at"] > time.time() + 3600
     # The next poll uses the stored pair: no new photo, no second refresh, no 401.
     state.requests.clear()
@@ -198,7 +219,7 @@ def test_an_expired_lightroom_token_is_renewed_and_the_rotated_pair_kept(sandbox
     state.refresh_token = "revoked-at-adobe"
     with pytest.raises(SourceFailed, match="refused the refresh token.*re-authorise"):
         runtime.run_schedule("poller")
-    state.refresh_token = stored          # re-authorised: the next poll renews and carries on
+    state.refresh_token = stored  # re-authorised: the next poll renews and carries on
     assert runtime.run_schedule("poller")["detected"] == []
     assert state.token_refreshes == refreshes + 2
 
@@ -210,8 +231,11 @@ def test_a_photo_dropped_in_the_s3_inbox_takes_the_same_path(sandbox, stack, sto
     s3 = aws.client("s3")
     bucket = stack["service_env"]["SO_RAW_BUCKET"]
     s3.put_object(Bucket=bucket, Key="inbox/2026/harbour.jpg", Body=photo.master)
-    s3.put_object(Bucket=bucket, Key="inbox/2026/harbour.json",
-                  Body=json.dumps({"title": "From the inbox", "keywords": ["harbour"]}).encode())
+    s3.put_object(
+        Bucket=bucket,
+        Key="inbox/2026/harbour.json",
+        Body=json.dumps({"title": "From the inbox", "keywords": ["harbour"]}).encode(),
+    )
     poll = runtime.run_schedule("poller")
     wait_idle(runtime)
     (asset_id,) = [a for a in poll["detected"] if a.startswith("inbox-")]
@@ -227,18 +251,25 @@ def test_a_dead_lettered_message_can_be_redriven(sandbox, stack, runtime, first_
     sqs = aws.client("sqs")
     ops.redrive(processor["dlq_url"], processor["queue_url"])
     # The move task runs asynchronously: wait until the DLQ has drained into the queue ...
-    wait_for(lambda: ops.dlq_depths({"processor": processor["dlq_url"]})["processor"] == 0, timeout=30,
-             what="the redrive to empty the images DLQ")
+    wait_for(
+        lambda: ops.dlq_depths({"processor": processor["dlq_url"]})["processor"] == 0,
+        timeout=30,
+        what="the redrive to empty the images DLQ",
+    )
     wait_idle(runtime)
     # ... the processor rejected it again (still corrupt), so it is back with its reason.
     contents = ops.dlq_contents({"processor": processor["dlq_url"]})["processor"]
     assert [m["asset_id"] for m in contents] == corrupt
     assert contents[0]["code"] == "image_rejected"
-    assert sqs.list_message_move_tasks(SourceArn=processor["dlq_arn"])["Results"][0]["Status"] in {"COMPLETED", "RUNNING"}
+    assert sqs.list_message_move_tasks(SourceArn=processor["dlq_arn"])["Results"][0]["Status"] in {
+        "COMPLETED",
+        "RUNNING",
+    }
 
 
 def test_an_outage_longer_than_the_retries_dead_letters_with_the_reason_and_a_redrive_resumes(
-        sandbox, stack, store, runtime, first_run):
+    sandbox, stack, store, runtime, first_run
+):
     photo = selected(sandbox)[3]
     new_version = sandbox.edit_photo(photo.id, title="During the outage")
     publisher = stack["consumers"]["publisher-gallery"]
@@ -252,8 +283,11 @@ def test_an_outage_longer_than_the_retries_dead_letters_with_the_reason_and_a_re
     assert record["status"] == "retrying" and record["attempts"] == 5
     # The outage is over: redrive, and the publication resumes and posts once.
     ops.redrive(publisher["dlq_url"], publisher["queue_url"])
-    wait_for(lambda: ops.dlq_depths({"gallery": publisher["dlq_url"]})["gallery"] == 0, timeout=30,
-             what="the redrive to empty the gallery publisher's DLQ")
+    wait_for(
+        lambda: ops.dlq_depths({"gallery": publisher["dlq_url"]})["gallery"] == 0,
+        timeout=30,
+        what="the redrive to empty the gallery publisher's DLQ",
+    )
     wait_idle(runtime)
     posts = [p for p in sandbox.rest_posts() if p["asset_id"] == photo.id and p["version"] == new_version]
     assert Counter(p["target"] for p in posts) == Counter({t: 1 for t in TARGETS})

@@ -13,8 +13,8 @@ from typing import Any
 
 import pytest
 
-from socialomega.core.store import status_key
 from socialomega.core import store as keys
+from socialomega.core.store import status_key
 from socialomega.local import ops
 from socialomega.sandbox.x import MAX_WEIGHTED_LENGTH, weighted_length
 from tests.conftest import wait_idle
@@ -39,7 +39,7 @@ def faulted_run(sandbox, runtime, first_run) -> dict[str, Any]:
     poll = runtime.run_schedule("poller")
     assert sorted(poll["detected"]) == sorted(versions)
     wait_idle(runtime, timeout=420)
-    new_posts = {platform: sandbox.social_posts(platform)[before[platform]:] for platform in PLATFORMS}
+    new_posts = {platform: sandbox.social_posts(platform)[before[platform] :] for platform in PLATFORMS}
     return {"versions": versions, "posts": new_posts}
 
 
@@ -51,7 +51,11 @@ def test_every_photo_reaches_every_platform_exactly_once_despite_the_faults(stor
         remote_ids = set()
         for asset_id, version in versions.items():
             record = store.get(keys.publication_key(asset_id, version, platform)).data
-            assert record["status"] == "published", (platform, asset_id, record.get("error") or record.get("last_error"))
+            assert record["status"] == "published", (
+                platform,
+                asset_id,
+                record.get("error") or record.get("last_error"),
+            )
             remote_ids.add(record["remote_id"])
         assert remote_ids == set(posted), platform
 
@@ -65,8 +69,11 @@ def test_each_fault_cost_attempts_never_posts(store, faulted_run):
     assert sum(attempts("x")) >= len(versions) + X_RATE_LIMITED
     assert sum(attempts("facebook")) >= len(versions) + FACEBOOK_500S
     # The slow LinkedIn post was found on the platform by the next delivery, not posted again.
-    reconciled = [a for a, v in versions.items()
-                  if store.get(keys.publication_key(a, v, "linkedin")).data["event"]["payload"].get("reconciled")]
+    reconciled = [
+        a
+        for a, v in versions.items()
+        if store.get(keys.publication_key(a, v, "linkedin")).data["event"]["payload"].get("reconciled")
+    ]
     assert len(reconciled) == LINKEDIN_SLOW
 
 

@@ -8,6 +8,7 @@ that lets a request through to a "public" address is seen, and nothing leaves th
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import ipaddress
 import socketserver
@@ -38,7 +39,7 @@ def outside_attempts(monkeypatch):
         try:
             loopback = ipaddress.ip_address(host).is_loopback
         except ValueError:
-            loopback = False   # a name: urllib3 would resolve it itself, which the guard never lets happen
+            loopback = False  # a name: urllib3 would resolve it itself, which the guard never lets happen
         if not loopback:
             attempts.append((str(host), int(port)))
             raise OSError(errno.ENETUNREACH, "tests reach loopback only")
@@ -69,11 +70,11 @@ class Listener:
                     data = b""
                 with listener._lock:
                     listener.received.append(data)
-                try:
-                    self.request.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
-                                         b"Content-Length: 2\r\nConnection: close\r\n\r\n{}")
-                except OSError:
-                    pass
+                with contextlib.suppress(OSError):
+                    self.request.sendall(
+                        b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+                        b"Content-Length: 2\r\nConnection: close\r\n\r\n{}"
+                    )
 
         self.server = socketserver.ThreadingTCPServer(("127.0.0.1", 0), Handler)
         self.server.daemon_threads = True

@@ -21,5 +21,7 @@ def count(suite: str, what: str, n: int = 1) -> None:
 
 def summary() -> list[str]:
     with _lock:
-        return [f"{suite}: " + ", ".join(f"{what} {n}" for what, n in sorted(figures.items()))
-                for suite, figures in sorted(_counts.items())]
+        return [
+            f"{suite}: " + ", ".join(f"{what} {n}" for what, n in sorted(figures.items()))
+            for suite, figures in sorted(_counts.items())
+        ]

@@ -24,38 +24,91 @@ from hypothesis import strategies as st
 
 from socialomega.publishers import captions
 from socialomega.publishers.captions import (
-    ALT_TEXT_MAX, MAX_KEYWORDS, RULES, build_caption, x_weighted_length,
+    ALT_TEXT_MAX,
+    MAX_KEYWORDS,
+    RULES,
+    build_caption,
+    x_weighted_length,
 )
 from tests.security import tally
 
-PROPERTY = settings(max_examples=200, deadline=None,
-                    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+PROPERTY = settings(
+    max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large]
+)
 MB = 1_000_000
 
 # --- every platform's limits, whatever the metadata -------------------------------------------------
 
-PIECES = ["a", "word ", " ", "\n", "\n\n\n", "\t", "\r\n", "\u2028", "\x00", "\x1f", "\x85", "\u3000",
-          "\U0001F600", "\U0001F469\u200d\U0001F4BB", "\ufe0f", "\u4e2d\u6587", "\uac00", "\u1100\u1161\u11a8",
-          "e\u0301", "\u03b1\u0313\u0300\u0345", "\u0301", "https://example.com/", "http://x.io/p?q=1",
-          "www.", "www.example.org ", "a.", ".", "-", "a-", "example.com", "a.b.c.com.evil", "x.www.",
-          "#", "#tag ", "{{ title }}", "{% raw %}", "\u2026", "\u2014", "\u202e", "\U000E0041"]
+PIECES = [
+    "a",
+    "word ",
+    " ",
+    "\n",
+    "\n\n\n",
+    "\t",
+    "\r\n",
+    "\u2028",
+    "\x00",
+    "\x1f",
+    "\x85",
+    "\u3000",
+    "\U0001f600",
+    "\U0001f469\u200d\U0001f4bb",
+    "\ufe0f",
+    "\u4e2d\u6587",
+    "\uac00",
+    "\u1100\u1161\u11a8",
+    "e\u0301",
+    "\u03b1\u0313\u0300\u0345",
+    "\u0301",
+    "https://example.com/",
+    "http://x.io/p?q=1",
+    "www.",
+    "www.example.org ",
+    "a.",
+    ".",
+    "-",
+    "a-",
+    "example.com",
+    "a.b.c.com.evil",
+    "x.www.",
+    "#",
+    "#tag ",
+    "{{ title }}",
+    "{% raw %}",
+    "\u2026",
+    "\u2014",
+    "\u202e",
+    "\U000e0041",
+]
 pieces = st.one_of(st.sampled_from(PIECES), st.text(max_size=12))
 repeated = st.builds(lambda piece, times: piece * times, pieces, st.integers(1, 40_000))
 texts = st.one_of(st.none(), st.text(max_size=400), st.lists(st.one_of(pieces, repeated), max_size=6).map("".join))
 keywords = st.one_of(
-    st.lists(st.one_of(st.text(max_size=40), pieces, st.builds(lambda p, n: p * n, pieces, st.integers(1, 2000))),
-             max_size=60),
+    st.lists(
+        st.one_of(st.text(max_size=40), pieces, st.builds(lambda p, n: p * n, pieces, st.integers(1, 2000))),
+        max_size=60,
+    ),
     st.integers(0, 20_000).map(lambda n: [f"keyword{i}" for i in range(n)]),
     st.builds(lambda p, n: [p * (i % 7 + 1) for i in range(n)], pieces, st.integers(0, 3000)),
 )
 targets = st.one_of(
     st.just({}),
-    st.fixed_dictionaries({}, optional={
-        "max_hashtags": st.integers(0, 40),
-        "caption_template": st.sampled_from(["{{ title }} {{ hashtags }}", "{{ hashtags }}\n{{ caption }}",
-                                             "{{ keywords|join(' ') }} {{ title }}", "{{ title }}{{ title }}"]),
-        "exclude_keywords": st.lists(st.text(max_size=10), max_size=5),
-    }),
+    st.fixed_dictionaries(
+        {},
+        optional={
+            "max_hashtags": st.integers(0, 40),
+            "caption_template": st.sampled_from(
+                [
+                    "{{ title }} {{ hashtags }}",
+                    "{{ hashtags }}\n{{ caption }}",
+                    "{{ keywords|join(' ') }} {{ title }}",
+                    "{{ title }}{{ title }}",
+                ]
+            ),
+            "exclude_keywords": st.lists(st.text(max_size=10), max_size=5),
+        },
+    ),
 )
 
 
@@ -78,11 +131,17 @@ def test_every_platform_limit_holds_for_any_metadata(title, description, keyword
 
 # The URL expression as it was: backtracking (quadratic on runs like "a.a.a.a"), kept here as the
 # reference for what the linear one must still find.
-REFERENCE_URL = re.compile(r"(?i)\b(?:https?://[^\s]+|www\.[^\s]+|[a-z0-9-]+(?:\.[a-z0-9-]+)*"
-                           r"\.(?:com|net|org|io|co|ly|me|app|dev)(?:/[^\s]*)?)")
-url_texts = st.lists(st.sampled_from(list("abcmotwhpsKx1_-./: \n\u00e9\u017f\u212a") +
-                                     ["http://", "https://", "www.", ".com", ".co", ".io", ".app", "\u2026"]),
-                     max_size=40).map("".join)
+REFERENCE_URL = re.compile(
+    r"(?i)\b(?:https?://[^\s]+|www\.[^\s]+|[a-z0-9-]+(?:\.[a-z0-9-]+)*"
+    r"\.(?:com|net|org|io|co|ly|me|app|dev)(?:/[^\s]*)?)"
+)
+url_texts = st.lists(
+    st.sampled_from(
+        list("abcmotwhpsKx1_-./: \n\u00e9\u017f\u212a")
+        + ["http://", "https://", "www.", ".com", ".co", ".io", ".app", "\u2026"]
+    ),
+    max_size=40,
+).map("".join)
 
 
 @settings(max_examples=500, deadline=None)
@@ -94,6 +153,7 @@ def test_the_linear_url_expression_finds_what_the_backtracking_one_did(text):
 
 
 # --- linear time --------------------------------------------------------------------------------
+
 
 def best_of(runs: int, work: Callable[[], object]) -> float:
     times = []
@@ -119,7 +179,7 @@ def all_platforms(metadata: dict) -> Callable[[], object]:
 
 CASES = {
     "1MB title": lambda n: {"title": "word " * (n // 5)},
-    "1MB description": lambda n: {"title": "Dunes", "description": "sand \u4e2d\U0001F600 " * (n // 10)},
+    "1MB description": lambda n: {"title": "Dunes", "description": "sand \u4e2d\U0001f600 " * (n // 10)},
     "20000 keywords": lambda n: {"title": "Dunes", "keywords": [f"keyword{i}" for i in range(n // 50)]},
     "1MB no spaces": lambda n: {"title": "a" * n},
     "1MB URL-like": lambda n: {"title": "a." * (n // 2), "description": "https://example.com/" * (n // 20)},
@@ -133,8 +193,10 @@ def test_building_a_caption_is_linear(case):
     tally.count("inputs", f"caption {case} ms (5 platforms)", int(seconds * 1000))
 
 
-@pytest.mark.parametrize("unit", ["a", ".", "a.", "a-", "-a", "a.b-", "x.www.", "a.com", "a.comx-", "https://",
-                                  "www.", "\U0001F600", "e\u0301 "])
+@pytest.mark.parametrize(
+    "unit",
+    ["a", ".", "a.", "a-", "-a", "a.b-", "x.www.", "a.com", "a.comx-", "https://", "www.", "\U0001f600", "e\u0301 "],
+)
 def test_the_x_measure_is_linear(unit):
     assert_linear(lambda n: lambda: x_weighted_length(unit * (n // len(unit))), 256_000, f"X measure of {unit!r}")
     tally.count("inputs", "X measure inputs of 256 KB")
@@ -147,6 +209,7 @@ def test_the_alt_text_and_the_caps_are_linear():
 
 
 # --- work, counted ------------------------------------------------------------------------------
+
 
 @pytest.fixture
 def counted(monkeypatch):
@@ -162,6 +225,7 @@ def counted(monkeypatch):
             work["renders"] += 1
             work["rendered chars"] += len(text)
             return text
+
         return counting
 
     def counting_measure(text):

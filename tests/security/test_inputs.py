@@ -26,14 +26,33 @@ POLICY = EgressPolicy(frozenset({"api.example.com", "93.184.215.14"}), frozenset
 # --- the URL guard ----------------------------------------------------------------------------------
 
 hosts = st.one_of(
-    st.sampled_from(["api.example.com", "API.EXAMPLE.COM", "api.example.com.", "evil.example", "localhost",
-                     "127.0.0.1", "93.184.215.14", "[::1]", "[::ffff:127.0.0.1]", "[64:ff9b::7f00:1]", "0x7f.1",
-                     "2130706433", "[fe80::1%25eth0]", "api.example.com\\@127.0.0.1", "127.0.0.1#api.example.com"]),
+    st.sampled_from(
+        [
+            "api.example.com",
+            "API.EXAMPLE.COM",
+            "api.example.com.",
+            "evil.example",
+            "localhost",
+            "127.0.0.1",
+            "93.184.215.14",
+            "[::1]",
+            "[::ffff:127.0.0.1]",
+            "[64:ff9b::7f00:1]",
+            "0x7f.1",
+            "2130706433",
+            "[fe80::1%25eth0]",
+            "api.example.com\\@127.0.0.1",
+            "127.0.0.1#api.example.com",
+        ]
+    ),
     st.ip_addresses().map(lambda ip: f"[{ip}]" if ip.version == 6 else str(ip)),
     st.text(alphabet=string.ascii_letters + string.digits + ".-_@:%[]\\#?/ \t", min_size=1, max_size=30),
 )
-ports = st.one_of(st.just(""), st.integers(-5, 70000).map(lambda n: f":{n}"),
-                  st.sampled_from([":443", ":8443", ":", ":+443", ": 443", ":0x1bb", ":٤٤٣"]))
+ports = st.one_of(
+    st.just(""),
+    st.integers(-5, 70000).map(lambda n: f":{n}"),
+    st.sampled_from([":443", ":8443", ":", ":+443", ": 443", ":0x1bb", ":٤٤٣"]),
+)
 userinfo = st.sampled_from(["", "user@", "user:pw@", "api.example.com@", "@", "a\\@"])
 schemes = st.sampled_from(["https", "http", "HTTPS", "ftp", "file", "gopher", "", "ht tp", "javascript"])
 tails = st.text(alphabet=string.printable + "\u2028\u3002\uff0e", max_size=20)
@@ -60,18 +79,21 @@ def test_the_url_guard_passes_only_urls_every_parser_reads_as_an_allowed_destina
 
 
 @PROPERTY
-@given(st.sampled_from(["api.example.com", "API.example.com", "93.184.215.14"]), st.sampled_from(["", ":443", ":8443"]),
-       st.text(alphabet=string.ascii_letters + string.digits + "-._~/%?=&", max_size=40))
+@given(
+    st.sampled_from(["api.example.com", "API.example.com", "93.184.215.14"]),
+    st.sampled_from(["", ":443", ":8443"]),
+    st.text(alphabet=string.ascii_letters + string.digits + "-._~/%?=&", max_size=40),
+)
 def test_a_plain_url_to_an_allowed_destination_is_never_refused(host, port, tail):
     tally.count("inputs", "URL guard cases")
     assert check_url(f"https://{host}{port}/{tail}", POLICY)[1] == host.lower()
 
 
 embeddings = [
-    lambda v4: ipaddress.IPv6Address(f"::ffff:{v4}"),                        # IPv4-mapped
-    lambda v4: ipaddress.IPv6Address(f"::{v4}"),                             # IPv4-compatible (deprecated)
-    lambda v4: ipaddress.IPv6Address(f"64:ff9b::{v4}"),                      # NAT64
-    lambda v4: ipaddress.IPv6Address((0x2002 << 112) | (int(v4) << 80)),     # 6to4
+    lambda v4: ipaddress.IPv6Address(f"::ffff:{v4}"),  # IPv4-mapped
+    lambda v4: ipaddress.IPv6Address(f"::{v4}"),  # IPv4-compatible (deprecated)
+    lambda v4: ipaddress.IPv6Address(f"64:ff9b::{v4}"),  # NAT64
+    lambda v4: ipaddress.IPv6Address((0x2002 << 112) | (int(v4) << 80)),  # 6to4
 ]
 
 
@@ -89,22 +111,40 @@ def test_an_ipv4_address_that_is_not_public_is_not_public_inside_ipv6_either(v4)
 def test_public_means_global_unicast(ip):
     tally.count("inputs", "address classes")
     if is_public(ip):
-        ip = getattr(ip, "ipv4_mapped", None) or ip   # a mapped address is its IPv4 address
+        ip = getattr(ip, "ipv4_mapped", None) or ip  # a mapped address is its IPv4 address
         assert ip.is_global and not ip.is_multicast and not ip.is_private and not ip.is_loopback
         assert not ip.is_link_local and not ip.is_reserved
 
 
-@pytest.mark.parametrize("address", ["::127.0.0.1", "64:ff9b::7f00:1", "fec0::1", "ff02::1", "224.0.0.1",
-                                     "::ffff:169.254.169.254", "2002:a9fe:a9fe::1", "2001::1", "100.64.0.1"])
+@pytest.mark.parametrize(
+    "address",
+    [
+        "::127.0.0.1",
+        "64:ff9b::7f00:1",
+        "fec0::1",
+        "ff02::1",
+        "224.0.0.1",
+        "::ffff:169.254.169.254",
+        "2002:a9fe:a9fe::1",
+        "2001::1",
+        "100.64.0.1",
+    ],
+)
 def test_address_classes_the_standard_library_calls_global_are_refused(address):
     assert not is_public(ipaddress.ip_address(address))
 
 
-@pytest.mark.parametrize("url, problem", [
-    ("https://api.example.com:99999/", "port"), ("https://api.example.com:0/", "port"),
-    ("https://api.example.com:22/", "port 22"), ("https://127.1/", "canonical"),
-    ("https://user@api.example.com/", "user name"), ("http://api.example.com/", "plain http"),
-])
+@pytest.mark.parametrize(
+    "url, problem",
+    [
+        ("https://api.example.com:99999/", "port"),
+        ("https://api.example.com:0/", "port"),
+        ("https://api.example.com:22/", "port 22"),
+        ("https://127.1/", "canonical"),
+        ("https://user@api.example.com/", "user name"),
+        ("http://api.example.com/", "plain http"),
+    ],
+)
 def test_the_url_guard_names_what_is_wrong(url, problem):
     with pytest.raises(UnsafeDestination, match=problem):
         check_url(url, EgressPolicy(frozenset({"api.example.com", "127.1"}), frozenset({443})))
@@ -124,9 +164,16 @@ def _valid_envelope() -> dict:
 
 
 @PROPERTY
-@given(st.one_of(st.binary(max_size=200), st.text(max_size=200), json_values.map(json.dumps),
-                 st.dictionaries(st.sampled_from(list(_valid_envelope())), json_values, max_size=8)
-                 .map(lambda d: json.dumps({**_valid_envelope(), **d}))))
+@given(
+    st.one_of(
+        st.binary(max_size=200),
+        st.text(max_size=200),
+        json_values.map(json.dumps),
+        st.dictionaries(st.sampled_from(list(_valid_envelope())), json_values, max_size=8).map(
+            lambda d: json.dumps({**_valid_envelope(), **d})
+        ),
+    )
+)
 def test_a_message_body_is_an_envelope_or_an_invalid_message_never_a_crash(body):
     tally.count("inputs", "message bodies")
     try:
@@ -138,10 +185,31 @@ def test_a_message_body_is_an_envelope_or_an_invalid_message_never_a_crash(body)
 
 
 @PROPERTY
-@given(st.sampled_from(sorted(MODELS)), st.dictionaries(st.text(max_size=12), json_values, max_size=6),
-       st.dictionaries(st.sampled_from(["target", "platform", "version", "variant", "raw", "metadata", "kind",
-                                        "delta", "remote_id", "source", "status", "error", "attempts"]),
-                       json_values, max_size=8))
+@given(
+    st.sampled_from(sorted(MODELS)),
+    st.dictionaries(st.text(max_size=12), json_values, max_size=6),
+    st.dictionaries(
+        st.sampled_from(
+            [
+                "target",
+                "platform",
+                "version",
+                "variant",
+                "raw",
+                "metadata",
+                "kind",
+                "delta",
+                "remote_id",
+                "source",
+                "status",
+                "error",
+                "attempts",
+            ]
+        ),
+        json_values,
+        max_size=8,
+    ),
+)
 def test_a_payload_fits_its_model_or_is_refused_at_once_with_a_reason(event_type, noise, fields):
     tally.count("inputs", "payloads")
     event = new_event(event_type, "a1", {**noise, **fields})
@@ -153,23 +221,33 @@ def test_a_payload_fits_its_model_or_is_refused_at_once_with_a_reason(event_type
 
 @pytest.mark.parametrize("delta", [2, -2, 10**30, "1", 1.0, True])
 def test_an_engagement_counts_one_action_or_is_refused(delta):
-    event = new_event("EngagementReceived", "a1", {"platform": "x", "target": "x", "remote_id": "1",
-                                                   "kind": "like", "delta": delta})
+    event = new_event(
+        "EngagementReceived", "a1", {"platform": "x", "target": "x", "remote_id": "1", "kind": "like", "delta": delta}
+    )
     with pytest.raises(InvalidPayload):
         checked_payload(event)
 
 
 @PROPERTY
-@given(st.dictionaries(st.sampled_from(["title", "description", "keywords", "camera"]),
-                       st.one_of(st.text(alphabet=st.characters(codec=None), max_size=50),
-                                 st.lists(st.text(alphabet=st.characters(codec=None), max_size=20), max_size=600)),
-                       max_size=4))
+@given(
+    st.dictionaries(
+        st.sampled_from(["title", "description", "keywords", "camera"]),
+        st.one_of(
+            st.text(alphabet=st.characters(codec=None), max_size=50),
+            st.lists(st.text(alphabet=st.characters(codec=None), max_size=20), max_size=600),
+        ),
+        max_size=4,
+    )
+)
 def test_metadata_from_outside_always_travels(metadata):
     """Lone surrogates and over-long fields are made to fit; the event then serialises."""
     tally.count("inputs", "metadata documents")
     cleaned = clean_metadata(metadata)
-    event = new_event("AssetDetected", "a1", {"source": "lightroom", "version": "v1", "metadata": cleaned,
-                                              "raw": {"bucket": "raw", "key": "raw/a1/v1.jpg"}})
+    event = new_event(
+        "AssetDetected",
+        "a1",
+        {"source": "lightroom", "version": "v1", "metadata": cleaned, "raw": {"bucket": "raw", "key": "raw/a1/v1.jpg"}},
+    )
     checked_payload(parse(event.to_json()))
 
 
@@ -177,25 +255,41 @@ def test_metadata_from_outside_always_travels(metadata):
 
 hostile_text = st.one_of(
     st.text(max_size=40),
-    st.sampled_from(['", "admin": true, "x": "', '"}', "{{ 7*7 }}", "\\", '\\"', "\u2028", "</script>",
-                     '{"a": 1}', "null", "1, 2"]),
+    st.sampled_from(
+        ['", "admin": true, "x": "', '"}', "{{ 7*7 }}", "\\", '\\"', "\u2028", "</script>", '{"a": 1}', "null", "1, 2"]
+    ),
 )
-TEMPLATE_WITHOUT_TOJSON = '{"title": {{ title }}, "caption": {{ caption }}, "keywords": {{ keywords }}, "n": {{ width }}}'
+TEMPLATE_WITHOUT_TOJSON = (
+    '{"title": {{ title }}, "caption": {{ caption }}, "keywords": {{ keywords }}, "n": {{ width }}}'
+)
 
 
 @PROPERTY
 @given(hostile_text, hostile_text, st.lists(hostile_text, max_size=4))
 def test_a_template_value_can_never_add_keys_or_break_out_of_its_place(title, description, keywords):
     tally.count("inputs", "template renders")
-    context = {"title": title, "description": description, "caption": description, "keywords": keywords,
-               "image_url": "https://s3.example/k", "width": 1080, "height": 1080, "asset_id": "a", "version": "v",
-               "camera": "", "lens": "", "date": "", "target": "t"}
+    context = {
+        "title": title,
+        "description": description,
+        "caption": description,
+        "keywords": keywords,
+        "image_url": "https://s3.example/k",
+        "width": 1080,
+        "height": 1080,
+        "asset_id": "a",
+        "version": "v",
+        "camera": "",
+        "lens": "",
+        "date": "",
+        "target": "t",
+    }
     for template in (DEFAULT_BODY_TEMPLATE, TEMPLATE_WITHOUT_TOJSON):
         body = render_body(template, context)
-        neutral = render_body(template, {**context, "title": "t", "caption": "c", "description": "d",
-                                         "keywords": ["k"]})
-        assert set(body) == set(neutral)            # the operator's keys, no more, no fewer
-        assert body["title"] == title and body["keywords"] == keywords   # each value stays in its place
+        neutral = render_body(
+            template, {**context, "title": "t", "caption": "c", "description": "d", "keywords": ["k"]}
+        )
+        assert set(body) == set(neutral)  # the operator's keys, no more, no fewer
+        assert body["title"] == title and body["keywords"] == keywords  # each value stays in its place
 
 
 def test_a_quoted_placeholder_is_a_clear_config_error():

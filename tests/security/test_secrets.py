@@ -28,7 +28,7 @@ from tests.conftest import wait_idle
 from tests.security import tally
 
 pytestmark = pytest.mark.integration
-MIN_LENGTH = 6   # shorter strings ("rest", "x") are names, not secrets
+MIN_LENGTH = 6  # shorter strings ("rest", "x") are names, not secrets
 
 
 def _strings(value) -> set[str]:
@@ -71,18 +71,25 @@ def everything_written(stack, log_text: str) -> dict[str, str]:
     bucket = stack["service_env"]["SO_STORE_BUCKET"]
     for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket):
         for item in page.get("Contents", []):
-            found[f"s3://{bucket}/{item['Key']}"] = s3.get_object(Bucket=bucket, Key=item["Key"])["Body"].read().decode(
-                "utf-8", "replace")
+            found[f"s3://{bucket}/{item['Key']}"] = (
+                s3.get_object(Bucket=bucket, Key=item["Key"])["Body"].read().decode("utf-8", "replace")
+            )
     for name, consumer in stack["consumers"].items():
         while True:
-            got = sqs.receive_message(QueueUrl=consumer["dlq_url"], MaxNumberOfMessages=10, WaitTimeSeconds=0,
-                                      MessageAttributeNames=["All"], VisibilityTimeout=300)
+            got = sqs.receive_message(
+                QueueUrl=consumer["dlq_url"],
+                MaxNumberOfMessages=10,
+                WaitTimeSeconds=0,
+                MessageAttributeNames=["All"],
+                VisibilityTimeout=300,
+            )
             messages = got.get("Messages", [])
             if not messages:
                 break
             for message in messages:
                 found[f"dlq:{name}:{message['MessageId']}"] = json.dumps(
-                    {"body": message["Body"], "attributes": message.get("MessageAttributes", {})})
+                    {"body": message["Body"], "attributes": message.get("MessageAttributes", {})}
+                )
     return found
 
 
@@ -114,11 +121,27 @@ def drive_every_error_path(sandbox, runtime) -> None:
     # Forged and malformed webhook calls, for every platform.
     for platform in ("facebook", "instagram", "x", "linkedin"):
         url = f"{runtime.webhook_url}/webhooks/{platform}"
-        requests.post(url, data=b'{"object": "page", "entry": []}', timeout=10,
-                      headers={"X-Hub-Signature-256": "sha256=" + "0" * 64, "x-twitter-webhooks-signature": "sha256=AAAA",
-                               "X-LI-Signature": "00"})
-        requests.get(url, params={"hub.mode": "subscribe", "hub.verify_token": "wrong", "hub.challenge": "1",
-                                  "crc_token": "abc\n", "challengeCode": "nope"}, timeout=10)
+        requests.post(
+            url,
+            data=b'{"object": "page", "entry": []}',
+            timeout=10,
+            headers={
+                "X-Hub-Signature-256": "sha256=" + "0" * 64,
+                "x-twitter-webhooks-signature": "sha256=AAAA",
+                "X-LI-Signature": "00",
+            },
+        )
+        requests.get(
+            url,
+            params={
+                "hub.mode": "subscribe",
+                "hub.verify_token": "wrong",
+                "hub.challenge": "1",
+                "crc_token": "abc\n",
+                "challengeCode": "nope",
+            },
+            timeout=10,
+        )
 
 
 def test_no_secret_reaches_logs_dlqs_documents_or_events(sandbox, stack, runtime, tmp_path):
@@ -159,6 +182,9 @@ def test_the_scan_finds_a_secret_that_is_there(sandbox, stack):
     aws.client("s3").put_object(Bucket=store, Key="planted/secret.json", Body=json.dumps({"k": planted}).encode())
     try:
         found = leaks(secret_values(sandbox, stack), everything_written(stack, "line with " + planted))
-        assert ("log", planted[:4] + "...") in found and ("s3://" + store + "/planted/secret.json", planted[:4] + "...") in found
+        assert ("log", planted[:4] + "...") in found and (
+            "s3://" + store + "/planted/secret.json",
+            planted[:4] + "...",
+        ) in found
     finally:
         aws.client("s3").delete_object(Bucket=store, Key="planted/secret.json")

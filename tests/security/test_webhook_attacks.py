@@ -26,12 +26,18 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from socialomega.analytics.aggregate import Aggregator
-from socialomega.core.store import status_key
-from socialomega.core.store import post_index_key
+from socialomega.core.store import post_index_key, status_key
 from socialomega.sandbox import webhooks as platform_side
 from socialomega.webhooks import handler as webhook_handler
-from socialomega.webhooks.service import (MAX_BODY_BYTES, MAX_ENGAGEMENTS, UNREADABLE_KEPT_BYTES, UNREADABLE_PREFIX,
-                                          UNREADABLE_SLOTS, WebhookRequest, WebhookService)
+from socialomega.webhooks.service import (
+    MAX_BODY_BYTES,
+    MAX_ENGAGEMENTS,
+    UNREADABLE_KEPT_BYTES,
+    UNREADABLE_PREFIX,
+    UNREADABLE_SLOTS,
+    WebhookRequest,
+    WebhookService,
+)
 from socialomega.webhooks.signatures import Answer, WebhookKeys
 from tests.security import tally
 from tests.unit.fakes import FakeStore, RecordingSender
@@ -39,15 +45,23 @@ from tests.unit.fakes import FakeStore, RecordingSender
 SUITE = "webhooks"
 PLATFORMS = ("facebook", "instagram", "x", "linkedin")
 KEYS = WebhookKeys.from_secret(platform_side.sandbox_secret())
-OUR_POST = {"facebook": "104857600000001_5", "instagram": "18000000000000001", "x": "1850000000000000001",
-            "linkedin": "urn:li:share:7000000000000000001"}
+OUR_POST = {
+    "facebook": "104857600000001_5",
+    "instagram": "18000000000000001",
+    "x": "1850000000000000001",
+    "linkedin": "urn:li:share:7000000000000000001",
+}
 KIND = {"facebook": "like", "instagram": "comment", "x": "like", "linkedin": "like"}
 COUNTER = {"like": "likes", "comment": "comments", "share": "shares"}
-HEADER = {"facebook": "x-hub-signature-256", "instagram": "x-hub-signature-256", "x": "x-twitter-webhooks-signature",
-          "linkedin": "x-li-signature"}
+HEADER = {
+    "facebook": "x-hub-signature-256",
+    "instagram": "x-hub-signature-256",
+    "x": "x-twitter-webhooks-signature",
+    "linkedin": "x-li-signature",
+}
 S3_MAX_KEY_BYTES = 1024
 EVENTBRIDGE_MAX_ENTRY_BYTES = 256 * 1024
-X_TOKEN_BODY = re.compile(rb"[A-Za-z0-9+/=_-]{1,256}")   # what a CRC answer can sign (signatures.py)
+X_TOKEN_BODY = re.compile(rb"[A-Za-z0-9+/=_-]{1,256}")  # what a CRC answer can sign (signatures.py)
 
 
 # --------------------------------------------------------------------------- the rig
@@ -61,8 +75,13 @@ class S3LikeStore(FakeStore):
     @staticmethod
     def _check(key: str, operation: str) -> None:
         if len(key.encode("utf-8", "surrogatepass")) > S3_MAX_KEY_BYTES:
-            raise ClientError({"Error": {"Code": "KeyTooLongError", "Message": "Your key is too long"},
-                               "ResponseMetadata": {"HTTPStatusCode": 400}}, operation)
+            raise ClientError(
+                {
+                    "Error": {"Code": "KeyTooLongError", "Message": "Your key is too long"},
+                    "ResponseMetadata": {"HTTPStatusCode": 400},
+                },
+                operation,
+            )
 
     def get(self, key):
         self._check(key, "GetObject")
@@ -70,7 +89,7 @@ class S3LikeStore(FakeStore):
 
     def put(self, key, data):
         self._check(key, "PutObject")
-        json.dumps(data).encode()   # the real store serialises as UTF-8 JSON: this must not fail
+        json.dumps(data).encode()  # the real store serialises as UTF-8 JSON: this must not fail
         self.written[key] += 1
         return super().put(key, data)
 
@@ -96,9 +115,17 @@ class Rig:
     def __init__(self, keys: WebhookKeys = KEYS) -> None:
         self.store, self.sender = S3LikeStore(), StrictSender()
         for platform, remote_id in OUR_POST.items():
-            self.store.put(post_index_key(platform, remote_id), {
-                "platform": platform, "remote_id": remote_id, "target": platform, "asset_id": f"asset-{platform}",
-                "version": "v1", "correlation_id": f"corr-{platform}"})
+            self.store.put(
+                post_index_key(platform, remote_id),
+                {
+                    "platform": platform,
+                    "remote_id": remote_id,
+                    "target": platform,
+                    "asset_id": f"asset-{platform}",
+                    "version": "v1",
+                    "correlation_id": f"corr-{platform}",
+                },
+            )
         self.store.written.clear()
         self.baseline = set(self.store.docs)
         self.service = WebhookService(self.store, self.sender, "bus", lambda: keys)
@@ -108,7 +135,7 @@ class Rig:
     def call(self, request: WebhookRequest) -> Answer | None:
         try:
             answer = self.service.handle(request)
-        except Exception as exc:   # noqa: BLE001 - counting exactly these is the point
+        except Exception as exc:  # noqa: BLE001 - counting exactly these is the point
             self.failures["unhandled exceptions"] += 1
             self.errors.append(f"{request.platform}: {type(exc).__name__}: {str(exc)[:200]}")
             return None
@@ -121,7 +148,7 @@ class Rig:
         monkeypatch.setattr(webhook_handler, "_service", lambda: self.service)
         try:
             answer = webhook_handler.handler(event, None)
-        except Exception as exc:   # noqa: BLE001
+        except Exception as exc:  # noqa: BLE001
             self.failures["unhandled exceptions"] += 1
             self.errors.append(f"handler: {type(exc).__name__}: {str(exc)[:200]}")
             return None
@@ -163,13 +190,25 @@ def signed(platform: str, body: bytes) -> WebhookRequest:
 
 
 def post_event(platform: str, body: bytes, headers: dict[str, str]) -> dict[str, Any]:
-    return {"httpMethod": "POST", "pathParameters": {"platform": platform}, "headers": headers,
-            "body": base64.b64encode(body).decode(), "isBase64Encoded": True, "requestContext": {"requestId": "r"}}
+    return {
+        "httpMethod": "POST",
+        "pathParameters": {"platform": platform},
+        "headers": headers,
+        "body": base64.b64encode(body).decode(),
+        "isBase64Encoded": True,
+        "requestContext": {"requestId": "r"},
+    }
 
 
 def get_event(platform: str, query: dict[str, str]) -> dict[str, Any]:
-    return {"httpMethod": "GET", "pathParameters": {"platform": platform}, "queryStringParameters": query,
-            "headers": {}, "body": None, "requestContext": {"requestId": "r"}}
+    return {
+        "httpMethod": "GET",
+        "pathParameters": {"platform": platform},
+        "queryStringParameters": query,
+        "headers": {},
+        "body": None,
+        "requestContext": {"requestId": "r"},
+    }
 
 
 def _mac(key: str, message: bytes, digest=hashlib.sha256) -> bytes:
@@ -177,8 +216,12 @@ def _mac(key: str, message: bytes, digest=hashlib.sha256) -> bytes:
 
 
 def _secret(platform: str) -> str:
-    return {"facebook": platform_side.META_APP_SECRET, "instagram": platform_side.META_APP_SECRET,
-            "x": platform_side.X_CONSUMER_SECRET, "linkedin": platform_side.LINKEDIN_CLIENT_SECRET}[platform]
+    return {
+        "facebook": platform_side.META_APP_SECRET,
+        "instagram": platform_side.META_APP_SECRET,
+        "x": platform_side.X_CONSUMER_SECRET,
+        "linkedin": platform_side.LINKEDIN_CLIENT_SECRET,
+    }[platform]
 
 
 def signature_with(platform: str, key: str, body: bytes) -> str:
@@ -205,7 +248,7 @@ def forgeries(platform: str) -> Iterator[tuple[str, dict[str, str], bytes]]:
     body = body_of(platform)
     header = HEADER[platform]
     genuine = signature_with(platform, _secret(platform), body)
-    other_body = body_of(platform)   # another notification (the sandbox numbers each one)
+    other_body = body_of(platform)  # another notification (the sandbox numbers each one)
     other_key = KEYS.x_consumer_secret if platform != "x" else KEYS.meta_app_secret
     yield "no signature", {}, body
     yield "empty signature", {header: ""}, body
@@ -216,8 +259,11 @@ def forgeries(platform: str) -> Iterator[tuple[str, dict[str, str], bytes]]:
     yield "another platform's key", {header: signature_with(platform, other_key, body)}, body
     yield "another body's signature", {header: signature_with(platform, _secret(platform), other_body)}, body
     yield "signature of the empty body", {header: signature_with(platform, _secret(platform), b"")}, body
-    yield "plain sha256 of the body (no key)", {
-        header: ("" if platform == "linkedin" else "sha256=") + hashlib.sha256(body).hexdigest()}, body
+    yield (
+        "plain sha256 of the body (no key)",
+        {header: ("" if platform == "linkedin" else "sha256=") + hashlib.sha256(body).hexdigest()},
+        body,
+    )
     yield "truncated", {header: genuine[:-1]}, body
     yield "truncated to the prefix", {header: genuine[:7]}, body
     yield "half a signature", {header: genuine[: len(genuine) // 2]}, body
@@ -242,36 +288,47 @@ def respellings(platform: str) -> Iterator[tuple[str, dict[str, str], bytes]]:
     genuine = signature_with(platform, _secret(platform), body)
     mac = _mac(_secret(platform), body)
     sha1 = _mac(_secret(platform), body, hashlib.sha1)
-    variants = [("newline after", {header: genuine + "\n"}), ("crlf after", {header: genuine + "\r\n"}),
-                ("nul after", {header: genuine + "\x00"}), ("no-break space before", {header: "\u00a0" + genuine}),
-                ("line separator after", {header: genuine + "\u2028"}),
-                ("space inside", {header: genuine[:10] + " " + genuine[10:]}),
-                ("comma list of a wrong and the right one", {header: f"sha256=00, {genuine}"})]
+    variants = [
+        ("newline after", {header: genuine + "\n"}),
+        ("crlf after", {header: genuine + "\r\n"}),
+        ("nul after", {header: genuine + "\x00"}),
+        ("no-break space before", {header: "\u00a0" + genuine}),
+        ("line separator after", {header: genuine + "\u2028"}),
+        ("space inside", {header: genuine[:10] + " " + genuine[10:]}),
+        ("comma list of a wrong and the right one", {header: f"sha256=00, {genuine}"}),
+    ]
     if platform in ("facebook", "instagram"):
-        variants += [("upper-case hex", {header: "sha256=" + mac.hex().upper()}),
-                     ("upper-case prefix", {header: "SHA256=" + mac.hex()}),
-                     ("sha1 prefix and mac", {header: "sha1=" + sha1.hex()}),
-                     ("sha512 prefix", {header: "sha512=" + mac.hex()}), ("no prefix", {header: mac.hex()}),
-                     ("base64 instead of hex", {header: "sha256=" + base64.b64encode(mac).decode()}),
-                     ("legacy x-hub-signature header (sha1)", {"x-hub-signature": "sha1=" + sha1.hex()}),
-                     ("in X's header", {"x-twitter-webhooks-signature": genuine})]
+        variants += [
+            ("upper-case hex", {header: "sha256=" + mac.hex().upper()}),
+            ("upper-case prefix", {header: "SHA256=" + mac.hex()}),
+            ("sha1 prefix and mac", {header: "sha1=" + sha1.hex()}),
+            ("sha512 prefix", {header: "sha512=" + mac.hex()}),
+            ("no prefix", {header: mac.hex()}),
+            ("base64 instead of hex", {header: "sha256=" + base64.b64encode(mac).decode()}),
+            ("legacy x-hub-signature header (sha1)", {"x-hub-signature": "sha1=" + sha1.hex()}),
+            ("in X's header", {"x-twitter-webhooks-signature": genuine}),
+        ]
     elif platform == "x":
-        variants += [("hex instead of base64", {header: "sha256=" + mac.hex()}),
-                     ("urlsafe base64", {header: "sha256=" + base64.urlsafe_b64encode(mac).decode()}),
-                     ("unpadded base64", {header: "sha256=" + base64.b64encode(mac).decode().rstrip("=")}),
-                     ("upper-case prefix", {header: "SHA256=" + base64.b64encode(mac).decode()}),
-                     ("no prefix", {header: base64.b64encode(mac).decode()}),
-                     ("sha1 prefix and mac", {header: "sha1=" + base64.b64encode(sha1).decode()}),
-                     ("in Meta's header", {"x-hub-signature-256": genuine})]
+        variants += [
+            ("hex instead of base64", {header: "sha256=" + mac.hex()}),
+            ("urlsafe base64", {header: "sha256=" + base64.urlsafe_b64encode(mac).decode()}),
+            ("unpadded base64", {header: "sha256=" + base64.b64encode(mac).decode().rstrip("=")}),
+            ("upper-case prefix", {header: "SHA256=" + base64.b64encode(mac).decode()}),
+            ("no prefix", {header: base64.b64encode(mac).decode()}),
+            ("sha1 prefix and mac", {header: "sha1=" + base64.b64encode(sha1).decode()}),
+            ("in Meta's header", {"x-hub-signature-256": genuine}),
+        ]
     else:
         li_mac = _mac(_secret(platform), b"hmacsha256=" + body)
-        variants += [("upper-case hex", {header: li_mac.hex().upper()}),
-                     ("hmacsha256= prefix on the header", {header: "hmacsha256=" + li_mac.hex()}),
-                     ("sha256= prefix on the header", {header: "sha256=" + li_mac.hex()}),
-                     ("mac of the body without the prefix", {header: mac.hex()}),
-                     ("base64 instead of hex", {header: base64.b64encode(li_mac).decode()}),
-                     ("in Meta's header", {"x-hub-signature-256": genuine})]
-    for name, headers in variants:   # a variant equal to the genuine spelling (e.g. hex without a-f) is no test
+        variants += [
+            ("upper-case hex", {header: li_mac.hex().upper()}),
+            ("hmacsha256= prefix on the header", {header: "hmacsha256=" + li_mac.hex()}),
+            ("sha256= prefix on the header", {header: "sha256=" + li_mac.hex()}),
+            ("mac of the body without the prefix", {header: mac.hex()}),
+            ("base64 instead of hex", {header: base64.b64encode(li_mac).decode()}),
+            ("in Meta's header", {"x-hub-signature-256": genuine}),
+        ]
+    for name, headers in variants:  # a variant equal to the genuine spelling (e.g. hex without a-f) is no test
         if headers.get(header, "").strip(" \t") != genuine:
             yield name, headers, body
 
@@ -314,9 +371,12 @@ def test_a_signed_body_with_any_one_byte_changed_is_refused(rig, platform):
     body = body_of(platform)
     name, value = platform_side.signature_header(platform, body)
     altered = accepted = 0
-    changes = [body[:i] + bytes([body[i] ^ 0x01]) + body[i + 1:] for i in range(len(body))]
-    changes += [changed for extra in (b" ", b"\n", b"\x00", b"}")   # and one byte more, or one less
-                for changed in (body + extra, extra + body, body[:-1])]
+    changes = [body[:i] + bytes([body[i] ^ 0x01]) + body[i + 1 :] for i in range(len(body))]
+    changes += [
+        changed
+        for extra in (b" ", b"\n", b"\x00", b"}")  # and one byte more, or one less
+        for changed in (body + extra, extra + body, body[:-1])
+    ]
     for changed in changes:
         altered += 1
         accepted += attempt(rig, None, platform, {name.lower(): value}, changed, via_handler=False)
@@ -328,30 +388,41 @@ def test_a_signed_body_with_any_one_byte_changed_is_refused(rig, platform):
 def test_challenge_answers_cannot_sign_a_notification(rig, monkeypatch):
     """Minting: every challenge answer a stranger can obtain, tried as a signature."""
     minted = accepted = 0
-    tokens = [uuid.uuid4().hex for _ in range(900)] + [str(n) for n in range(50)] + \
-             ["true", "false", "null", "0", "-1", "1e5", "A" * 256] + \
-             [base64.b64encode(uuid.uuid4().bytes).decode() for _ in range(43)]
-    for token in tokens:   # X: the CRC answer IS the signature of a body equal to the token
+    tokens = (
+        [uuid.uuid4().hex for _ in range(900)]
+        + [str(n) for n in range(50)]
+        + ["true", "false", "null", "0", "-1", "1e5", "A" * 256]
+        + [base64.b64encode(uuid.uuid4().bytes).decode() for _ in range(43)]
+    )
+    for token in tokens:  # X: the CRC answer IS the signature of a body equal to the token
         answer = rig.call_handler(monkeypatch, get_event("x", {"crc_token": token}))
         assert answer is not None and answer["statusCode"] == 200
         signature = json.loads(answer["body"])["response_token"]
         minted += 1
         accepted += attempt(rig, monkeypatch, "x", {"x-twitter-webhooks-signature": signature}, token.encode(), True)
-    for _ in range(100):   # LinkedIn: HMAC(secret, code) vs HMAC(secret, "hmacsha256=" + body)
+    for _ in range(100):  # LinkedIn: HMAC(secret, code) vs HMAC(secret, "hmacsha256=" + body)
         code = str(uuid.uuid4())
         answer = json.loads(rig.call_handler(monkeypatch, get_event("linkedin", {"challengeCode": code}))["body"])
-        for body, header in ((code.encode(), answer["challengeResponse"]),
-                             (b"", answer["challengeResponse"]),
-                             (code.encode(), "hmacsha256=" + answer["challengeResponse"])):
+        for body, header in (
+            (code.encode(), answer["challengeResponse"]),
+            (b"", answer["challengeResponse"]),
+            (code.encode(), "hmacsha256=" + answer["challengeResponse"]),
+        ):
             minted += 1
             accepted += attempt(rig, monkeypatch, "linkedin", {"x-li-signature": header}, body, True)
-    for platform in ("facebook", "instagram"):   # Meta: the challenge is echoed, never signed
+    for platform in ("facebook", "instagram"):  # Meta: the challenge is echoed, never signed
         for n in range(50):
             challenge = str(1_000_000 + n)
             echoed = rig.call_handler(monkeypatch, get_event(platform, {**META_OK, "hub.challenge": challenge}))
             minted += 1
-            accepted += attempt(rig, monkeypatch, platform, {"x-hub-signature-256": "sha256=" + echoed["body"]},
-                                challenge.encode(), True)
+            accepted += attempt(
+                rig,
+                monkeypatch,
+                platform,
+                {"x-hub-signature-256": "sha256=" + echoed["body"]},
+                challenge.encode(),
+                True,
+            )
     tally.count(SUITE, "minted-signature requests", minted)
     tally.count(SUITE, "forgeries accepted", accepted)
     assert accepted == 0 and rig.sender.bus == [] and rig.unreadable_written() == 0 and rig.new_keys() == set()
@@ -366,7 +437,7 @@ def test_a_replayed_notification_is_counted_once(rig, platform, monkeypatch):
     third = rig.call_handler(monkeypatch, post_event(platform, request.body, headers))
     assert first.status == again.status == third["statusCode"] == 200
     ids = [event.event_id for _, event, _ in rig.sender.bus]
-    assert len(ids) == 3 and len(set(ids)) == 1   # the same ids: analytics applies each once
+    assert len(ids) == 3 and len(set(ids)) == 1  # the same ids: analytics applies each once
     analytics = FakeStore()
     aggregator = Aggregator(analytics)
     for _, event, _ in rig.sender.bus:
@@ -388,7 +459,7 @@ def test_bodies_over_the_limit_are_413_signed_or_not(rig, platform, monkeypatch)
     assert rig.call(WebhookRequest("POST", platform, {}, {}, over)).status == 413
     name, value = platform_side.signature_header(platform, over)
     assert rig.call_handler(monkeypatch, post_event(platform, over, {name: value}))["statusCode"] == 413
-    assert rig.call(signed(platform, at_limit)).status == 200   # at the limit: read (and kept within the bound)
+    assert rig.call(signed(platform, at_limit)).status == 200  # at the limit: read (and kept within the bound)
     tally.count(SUITE, "oversized requests", 3)
     assert rig.sender.bus == []
 
@@ -405,7 +476,7 @@ def nested(levels: int) -> Any:
     return value
 
 
-TIME = rb'("(?:created_time|time|timestamp_ms|lastModifiedAt)": )"?\d+"?'   # the first time field
+TIME = rb'("(?:created_time|time|timestamp_ms|lastModifiedAt)": )"?\d+"?'  # the first time field
 
 
 def hostile_bodies(platform: str) -> Iterator[tuple[str, bytes]]:
@@ -425,7 +496,7 @@ def hostile_bodies(platform: str) -> Iterator[tuple[str, bytes]]:
     yield "1,100-character post id of 2-byte characters", valid.replace(ours.encode(), "é".encode() * 1100, 1)
     yield "post id of 256 'ours' plus one", valid.replace(ours.encode(), (ours + "0" * (257 - len(ours))).encode(), 1)
     yield "post id with a path", valid.replace(ours.encode(), b"../../metadata/assets/a", 1)
-    collider = ours.replace("_", "/").replace(":", "/")   # the same post index key once made key-safe
+    collider = ours.replace("_", "/").replace(":", "/")  # the same post index key once made key-safe
     yield "post id colliding after key-safing", valid.replace(ours.encode(), collider.encode(), 1)
     yield "post id with a newline", valid.replace(ours.encode(), (ours + "\\n").encode(), 1)
     yield "non-UTF-8 bytes", valid.replace(b'"', b'"\xff\xfe', 1)
@@ -437,8 +508,12 @@ def hostile_bodies(platform: str) -> Iterator[tuple[str, bytes]]:
     yield "Infinity as the time", re.sub(TIME, rb"\g<1>Infinity", valid, count=1)
     yield "-Infinity", b'{"object": -Infinity, "for_user_id": -Infinity, "notifications": -Infinity}'
     yield "duplicate keys", valid[:-1] + b', "object": "instagram", "object": "page", "entry": [], "notifications": 1}'
-    yield "duplicate post ids (a foreign one last)", valid.replace(
-        f'"{ours}"'.encode(), f'"{ours}", "post_id": "1_1", "id_str": "1", "sourcePost": "1"'.encode(), 1)
+    yield (
+        "duplicate post ids (a foreign one last)",
+        valid.replace(
+            f'"{ours}"'.encode(), f'"{ours}", "post_id": "1_1", "id_str": "1", "sourcePost": "1"'.encode(), 1
+        ),
+    )
     yield "lone surrogate escaped in the post id", valid.replace(ours.encode(), (ours + "\\ud800").encode(), 1)
     yield "lone surrogates escaped everywhere", re.sub(rb'": "([^"]*)"', rb'": "\1\\ud800"', valid)
     yield "lone surrogates as keys", re.sub(rb'"([a-z_]+)":', rb'"\1\\udfff":', valid)
@@ -463,7 +538,7 @@ def many(platform: str, n: int, post: str | None) -> bytes:
     doc = items[0]
     if platform in ("facebook", "instagram"):
         doc["entry"] = [entry for item in items for entry in item["entry"]]
-        for i, entry in enumerate(doc["entry"]):   # distinct notifications, not one repeated
+        for i, entry in enumerate(doc["entry"]):  # distinct notifications, not one repeated
             value = entry["changes"][0]["value"]
             value["from"]["id"] = str(10_000 + i)
             if "id" in value:
@@ -515,7 +590,7 @@ def test_hostile_signed_bodies_never_fail_the_endpoint(rig, platform, monkeypatc
     check_events_are_ours(rig)
     tally.count(SUITE, "hostile signed bodies", n)
     assert wrong == 0
-    assert rig.unreadable_written() <= UNREADABLE_SLOTS * 2   # one platform, at most two UTC days
+    assert rig.unreadable_written() <= UNREADABLE_SLOTS * 2  # one platform, at most two UTC days
 
 
 def paths(value: Any, here: tuple = ()) -> Iterator[tuple]:
@@ -539,9 +614,30 @@ def replaced(doc: Any, path: tuple, value: Any) -> Any:
     return doc
 
 
-WRONG_TYPES: list[Any] = [None, True, False, 0, -1, 1.5, -0.0, 10**4000, "", "0", "\ud800", "\x00", "x" * 2048,
-                          "é" * 600, [], {}, [None], [[]], {"": None}, {"id": {"id": []}}, {"id_str": 1, "user": 2},
-                          nested(3000)]
+WRONG_TYPES: list[Any] = [
+    None,
+    True,
+    False,
+    0,
+    -1,
+    1.5,
+    -0.0,
+    10**4000,
+    "",
+    "0",
+    "\ud800",
+    "\x00",
+    "x" * 2048,
+    "é" * 600,
+    [],
+    {},
+    [None],
+    [[]],
+    {"": None},
+    {"id": {"id": []}},
+    {"id_str": 1, "user": 2},
+    nested(3000),
+]
 
 
 @pytest.mark.parametrize("platform", PLATFORMS)
@@ -562,12 +658,24 @@ def test_wrong_types_everywhere(rig, platform):
     assert wrong == 0
 
 
-_json_leaf = (st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False)
-              | st.text(alphabet=st.characters(exclude_categories=()), max_size=30))
-_json = st.recursive(_json_leaf, lambda inner: st.lists(inner, max_size=4)
-                     | st.dictionaries(st.text(max_size=10), inner, max_size=4), max_leaves=20)
-_FUZZ = settings(max_examples=150, deadline=None, database=None,
-                 suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+_json_leaf = (
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(alphabet=st.characters(exclude_categories=()), max_size=30)
+)
+_json = st.recursive(
+    _json_leaf,
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=10), inner, max_size=4),
+    max_leaves=20,
+)
+_FUZZ = settings(
+    max_examples=150,
+    deadline=None,
+    database=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
 
 
 @_FUZZ
@@ -610,11 +718,11 @@ def test_unreadable_bodies_write_within_the_bound(rig):
         _, _, platform, day, slot = key.split("/")
         per_day[platform, day] += 1
         doc = rig.store.get(key).data
-        assert doc["sha256"] == first_in_slot[key] and doc["platform"] == platform   # the first body won
+        assert doc["sha256"] == first_in_slot[key] and doc["platform"] == platform  # the first body won
         assert re.fullmatch(r"\d{2}\.json", slot) and int(slot[:2]) < UNREADABLE_SLOTS
     assert per_day and max(per_day.values()) <= UNREADABLE_SLOTS
     assert rig.unreadable_written() == len(rig.new_keys()) <= UNREADABLE_SLOTS * len(PLATFORMS) * 2
-    assert max(rig.store.written.values()) == 1   # never overwritten
+    assert max(rig.store.written.values()) == 1  # never overwritten
     tally.count(SUITE, "distinct unreadable signed bodies", sent)
 
 
@@ -624,7 +732,7 @@ def test_a_large_unreadable_body_is_kept_truncated_with_its_size_and_digest(rig)
     (key,) = rig.new_keys()
     doc = rig.store.get(key).data
     assert doc["bytes"] == len(body) and doc["sha256"] == hashlib.sha256(body).hexdigest() and doc["truncated"]
-    assert len(doc["body"].encode()) <= UNREADABLE_KEPT_BYTES + 3   # a cut character becomes U+FFFD
+    assert len(doc["body"].encode()) <= UNREADABLE_KEPT_BYTES + 3  # a cut character becomes U+FFFD
     assert len(json.dumps(doc)) < 7 * UNREADABLE_KEPT_BYTES
 
 
@@ -638,18 +746,31 @@ def challenge_cases(platform: str) -> Iterator[tuple[str, dict[str, str], int]]:
     if platform in ("facebook", "instagram"):
         yield "valid", META_OK, 200
         yield "valid token of 256", {**META_OK, "hub.challenge": "9" * 256}, 200
-        for name, challenge in [("trailing newline", "1158201444\n"), ("trailing crlf", "1158201444\r\n"),
-                                ("leading newline", "\n1158201444"), ("nul", "1158201444\x00"),
-                                ("overlong", "9" * 257), ("very long", "9" * 100_000), ("empty", ""),
-                                ("JSON-looking", '{"object":"page","entry":[]}'), ("script", "<script>"),
-                                ("arabic-indic digits", "\u0661\u0662\u0663"), ("space", "11 58"),
-                                ("lone surrogate", "1\ud800")]:
+        for name, challenge in [
+            ("trailing newline", "1158201444\n"),
+            ("trailing crlf", "1158201444\r\n"),
+            ("leading newline", "\n1158201444"),
+            ("nul", "1158201444\x00"),
+            ("overlong", "9" * 257),
+            ("very long", "9" * 100_000),
+            ("empty", ""),
+            ("JSON-looking", '{"object":"page","entry":[]}'),
+            ("script", "<script>"),
+            ("arabic-indic digits", "\u0661\u0662\u0663"),
+            ("space", "11 58"),
+            ("lone surrogate", "1\ud800"),
+        ]:
             yield f"challenge {name}", {**META_OK, "hub.challenge": challenge}, 400
         yield "no challenge", {k: v for k, v in META_OK.items() if k != "hub.challenge"}, 400
         yield "missing verify token", {k: v for k, v in META_OK.items() if k != "hub.verify_token"}, 403
-        for name, token in [("wrong", "guess"), ("empty", ""), ("with newline", META_OK["hub.verify_token"] + "\n"),
-                            ("prefix", META_OK["hub.verify_token"][:-1]), ("surrogate", "\ud800"),
-                            ("upper-case", META_OK["hub.verify_token"].upper())]:
+        for name, token in [
+            ("wrong", "guess"),
+            ("empty", ""),
+            ("with newline", META_OK["hub.verify_token"] + "\n"),
+            ("prefix", META_OK["hub.verify_token"][:-1]),
+            ("surrogate", "\ud800"),
+            ("upper-case", META_OK["hub.verify_token"].upper()),
+        ]:
             yield f"verify token {name}", {**META_OK, "hub.verify_token": token}, 403
         yield "not a subscribe", {**META_OK, "hub.mode": "unsubscribe"}, 403
         yield "no mode", {k: v for k, v in META_OK.items() if k != "hub.mode"}, 403
@@ -657,20 +778,39 @@ def challenge_cases(platform: str) -> Iterator[tuple[str, dict[str, str], int]]:
         yield "valid", {"crc_token": uuid.uuid4().hex}, 200
         yield "valid base64 token", {"crc_token": base64.b64encode(b"0123456789abcdef").decode()}, 200
         yield "valid token of 256", {"crc_token": "A" * 256}, 200
-        for name, token in [("trailing newline", "abc\n"), ("trailing crlf", "abc\r\n"), ("leading newline", "\nabc"),
-                            ("nul", "abc\x00"), ("overlong", "A" * 257), ("very long", "A" * 100_000), ("empty", ""),
-                            ("JSON-looking", '{"for_user_id":"1"}'), ("JSON string", '"abc"'), ("space", "a b"),
-                            ("lone surrogate", "a\ud800"), ("non-ascii letter", "\u00e9")]:
+        for name, token in [
+            ("trailing newline", "abc\n"),
+            ("trailing crlf", "abc\r\n"),
+            ("leading newline", "\nabc"),
+            ("nul", "abc\x00"),
+            ("overlong", "A" * 257),
+            ("very long", "A" * 100_000),
+            ("empty", ""),
+            ("JSON-looking", '{"for_user_id":"1"}'),
+            ("JSON string", '"abc"'),
+            ("space", "a b"),
+            ("lone surrogate", "a\ud800"),
+            ("non-ascii letter", "\u00e9"),
+        ]:
             yield f"crc_token {name}", {"crc_token": token}, 400
         yield "no crc_token", {}, 400
     else:
         yield "valid", {"challengeCode": CODE, "applicationId": "x"}, 200
         yield "valid upper-case", {"challengeCode": CODE.upper()}, 200
-        for name, code in [("trailing newline", CODE + "\n"), ("trailing crlf", CODE + "\r\n"),
-                           ("leading newline", "\n" + CODE), ("nul", CODE + "\x00"), ("overlong", CODE + "0"),
-                           ("very long", CODE * 3000), ("empty", ""), ("JSON-looking", '{"notifications":[]}'),
-                           ("hmacsha256= prefix", "hmacsha256=" + CODE), ("braces", "{" + CODE + "}"),
-                           ("no dashes", CODE.replace("-", "")), ("lone surrogate", CODE[:-1] + "\ud800")]:
+        for name, code in [
+            ("trailing newline", CODE + "\n"),
+            ("trailing crlf", CODE + "\r\n"),
+            ("leading newline", "\n" + CODE),
+            ("nul", CODE + "\x00"),
+            ("overlong", CODE + "0"),
+            ("very long", CODE * 3000),
+            ("empty", ""),
+            ("JSON-looking", '{"notifications":[]}'),
+            ("hmacsha256= prefix", "hmacsha256=" + CODE),
+            ("braces", "{" + CODE + "}"),
+            ("no dashes", CODE.replace("-", "")),
+            ("lone surrogate", CODE[:-1] + "\ud800"),
+        ]:
             yield f"challengeCode {name}", {"challengeCode": code}, 400
         yield "no challengeCode", {}, 400
 
@@ -682,8 +822,10 @@ def answered_correctly(platform: str, query: dict[str, str], result: dict[str, A
     if platform == "x":
         expected = base64.b64encode(_mac(platform_side.X_CONSUMER_SECRET, query["crc_token"].encode())).decode()
         return json.loads(result["body"]) == {"response_token": f"sha256={expected}"}
-    return json.loads(result["body"]) == {"challengeCode": query["challengeCode"], "challengeResponse": _mac(
-        platform_side.LINKEDIN_CLIENT_SECRET, query["challengeCode"].encode()).hex()}
+    return json.loads(result["body"]) == {
+        "challengeCode": query["challengeCode"],
+        "challengeResponse": _mac(platform_side.LINKEDIN_CLIENT_SECRET, query["challengeCode"].encode()).hex(),
+    }
 
 
 @pytest.mark.parametrize("platform", PLATFORMS)
@@ -704,15 +846,21 @@ def test_challenges_are_answered_only_in_the_platforms_formats(rig, platform, mo
 
 @pytest.mark.parametrize("platform", PLATFORMS)
 def test_an_unconfigured_platform_is_404_and_does_not_say_why(platform, monkeypatch):
-    others = {"facebook": "meta_app_secret", "instagram": "meta_app_secret", "x": "x_consumer_secret",
-              "linkedin": "linkedin_client_secret"}
+    others = {
+        "facebook": "meta_app_secret",
+        "instagram": "meta_app_secret",
+        "x": "x_consumer_secret",
+        "linkedin": "linkedin_client_secret",
+    }
     secret = {k: v for k, v in platform_side.sandbox_secret().items() if k != others[platform]}
     unconfigured = Rig(WebhookKeys.from_secret(secret))
     query = next(q for _, q, status in challenge_cases(platform) if status == 200)
     body = body_of(platform)
     headers = dict([platform_side.signature_header(platform, body)])
-    got = [unconfigured.call_handler(monkeypatch, get_event(platform, query)),
-           unconfigured.call_handler(monkeypatch, post_event(platform, body, headers))]
+    got = [
+        unconfigured.call_handler(monkeypatch, get_event(platform, query)),
+        unconfigured.call_handler(monkeypatch, post_event(platform, body, headers)),
+    ]
     for result in got:
         assert result["statusCode"] == 404 and others[platform] not in result["body"]
     assert unconfigured.sender.bus == []
@@ -727,10 +875,12 @@ def test_malformed_gateway_events_are_refused_not_crashed(rig, monkeypatch):
     name, value = platform_side.signature_header("facebook", body)
     cases: list[tuple[dict[str, Any], int]] = [
         ({**post_event("facebook", body, {name: value}), "body": "not base64!"}, 400),
-        ({**post_event("facebook", body, {name: value}), "body": "abc"}, 400),                  # bad padding
+        ({**post_event("facebook", body, {name: value}), "body": "abc"}, 400),  # bad padding
         ({**post_event("facebook", body, {name: value}), "body": "\ud800", "isBase64Encoded": False}, 401),
-        ({**post_event("facebook", body, {name: value}), "isBase64Encoded": False,
-          "body": body.decode() + "\ud800"}, 401),
+        (
+            {**post_event("facebook", body, {name: value}), "isBase64Encoded": False, "body": body.decode() + "\ud800"},
+            401,
+        ),
         ({**post_event("facebook", body, {name: value}), "headers": None}, 401),
         ({**post_event("facebook", body, {name: value}), "pathParameters": None}, 404),
         ({**post_event("facebook", body, {name: value}), "pathParameters": {"platform": "x" * 5000}}, 404),
@@ -744,6 +894,6 @@ def test_malformed_gateway_events_are_refused_not_crashed(rig, monkeypatch):
         result = rig.call_handler(monkeypatch, event)
         assert result is not None and result["statusCode"] == status, (event.get("body"), result)
     accepted = rig.call_handler(monkeypatch, {**post_event("facebook", body, {name.upper(): value})})
-    assert accepted["statusCode"] == 200   # header names are case-insensitive: the control
+    assert accepted["statusCode"] == 200  # header names are case-insensitive: the control
     tally.count(SUITE, "malformed gateway events", len(cases))
     assert len(rig.sender.bus) == 1 and rig.new_keys() == set()

@@ -11,8 +11,10 @@ from tests.unit.fakes import AppSlot, ServedImages
 def sandbox(request):
     """One sandbox per test module; a module picks its photo set with `SANDBOX_SEED`, and one
     that needs no photos says `SANDBOX_PHOTO_COUNT = 0` (generating the 12 takes ~1 s)."""
-    with Sandbox(seed=getattr(request.module, "SANDBOX_SEED", 1),
-                 photo_count=getattr(request.module, "SANDBOX_PHOTO_COUNT", None)) as box:
+    with Sandbox(
+        seed=getattr(request.module, "SANDBOX_SEED", 1),
+        photo_count=getattr(request.module, "SANDBOX_PHOTO_COUNT", None),
+    ) as box:
         yield box
 
 

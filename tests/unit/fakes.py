@@ -191,7 +191,7 @@ class RecordedQueue:
 
     def __init__(self, max_receive_count: int = 5) -> None:
         self.max_receive_count = max_receive_count
-        self.dead: list[tuple[str, str, str]] = []      # (message id, reason, code)
+        self.dead: list[tuple[str, str, str]] = []  # (message id, reason, code)
         self.delayed: list[tuple[str, int]] = []
         self.deferred: list[tuple[str, float]] = []
 

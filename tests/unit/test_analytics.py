@@ -1,13 +1,23 @@
 from socialomega.analytics.aggregate import Aggregator
-from socialomega.core.store import daily_key, status_key
 from socialomega.core.envelope import new_event
+from socialomega.core.store import daily_key, status_key
 from tests.unit.fakes import FakeStore
 
 
 def succeeded(asset="a1", target="rest"):
-    return new_event("PublishSucceeded", asset, {
-        "target": target, "platform": "rest", "version": "v1", "remote_id": "r-1",
-        "detected_at": "2026-11-24T10:00:00+00:00", "published_at": "2026-11-24T10:00:04.5+00:00", "attempts": 1})
+    return new_event(
+        "PublishSucceeded",
+        asset,
+        {
+            "target": target,
+            "platform": "rest",
+            "version": "v1",
+            "remote_id": "r-1",
+            "detected_at": "2026-11-24T10:00:00+00:00",
+            "published_at": "2026-11-24T10:00:04.5+00:00",
+            "attempts": 1,
+        },
+    )
 
 
 def test_status_and_daily_counts_are_recorded_once_per_event():
@@ -16,8 +26,9 @@ def test_status_and_daily_counts_are_recorded_once_per_event():
     event = succeeded()
     aggregator.apply(event)
     aggregator.apply(event)  # redelivered
-    failed = new_event("PublishFailed", "a2", {"target": "rest", "status": "failed",
-                                                "error": {"code": "400", "message": "bad"}})
+    failed = new_event(
+        "PublishFailed", "a2", {"target": "rest", "status": "failed", "error": {"code": "400", "message": "bad"}}
+    )
     aggregator.apply(failed)
     status = store.get(status_key("a1")).data["targets"]["rest"]
     assert status["status"] == "published" and status["remote_id"] == "r-1"

@@ -4,21 +4,30 @@ and the Retry-After parsing every client shares (fake transport)."""
 from __future__ import annotations
 
 import email.utils
+
 import pytest
 import requests
 
 from socialomega.core.http import ApiClient, Outcome, PlatformErrors, retry_after_seconds
-from tests.unit.test_rest_publisher import FakeSession as Session   # records request(method, url, **kwargs)
+from tests.unit.test_rest_publisher import FakeSession as Session  # records request(method, url, **kwargs)
 
 
 def test_a_call_carries_the_token_the_headers_the_timeouts_and_follows_no_redirect():
     session = Session((200, {}), (200, {}))
-    client = ApiClient(session, base_url="https://api.example.com", timeout=(2.0, 9.0),
-                       headers={"Api-Version": "7", "Accept": "a"}, token=lambda: "t1")
+    client = ApiClient(
+        session,
+        base_url="https://api.example.com",
+        timeout=(2.0, 9.0),
+        headers={"Api-Version": "7", "Accept": "a"},
+        token=lambda: "t1",
+    )
     client.send("POST", "/v1/posts", headers={"Accept": "b"}, json={"n": 1})
     client.send("GET", "https://upload.example.com/u?sig=1", timeout=(1.0, 1.0))
     (method, url, kwargs), (_, other, later) = session.requests
-    assert (method, url) == ("POST", "https://api.example.com/v1/posts") and other == "https://upload.example.com/u?sig=1"
+    assert (method, url) == (
+        "POST",
+        "https://api.example.com/v1/posts",
+    ) and other == "https://upload.example.com/u?sig=1"
     assert kwargs["headers"] == {"Api-Version": "7", "Accept": "b", "Authorization": "Bearer t1"}
     assert kwargs["json"] == {"n": 1} and kwargs["timeout"] == (2.0, 9.0) and later["timeout"] == (1.0, 1.0)
     assert kwargs["allow_redirects"] is False and later["allow_redirects"] is False
@@ -29,7 +38,7 @@ def test_a_refused_token_is_renewed_once_and_the_call_repeated_once():
     refused = []
     client = ApiClient(session, token=lambda: "old", refresh=lambda token: refused.append(token) or "new")
     response = client.send("POST", "https://api.example.com/p")
-    assert refused == ["old"] and response.status_code == 401   # the second refusal is the answer
+    assert refused == ["old"] and response.status_code == 401  # the second refusal is the answer
     assert [c[2]["headers"]["Authorization"] for c in session.requests] == ["Bearer old", "Bearer new"]
 
 
@@ -40,14 +49,20 @@ def test_the_refresh_hook_decides_whether_to_repeat():
 
 
 def test_what_counts_as_a_refusal_is_the_platforms():
-    errors = PlatformErrors(parse=lambda status, body, headers, hint: Outcome("auth", status, "p:190")
-                            if body.get("code") == 190 else None)
+    errors = PlatformErrors(
+        parse=lambda status, body, headers, hint: Outcome("auth", status, "p:190") if body.get("code") == 190 else None
+    )
     session = Session((400, {"code": 190}), (200, {}))
     client = ApiClient(session, errors=errors, token=lambda: "old", refresh=lambda token: "new")
     response, outcome = client.call("GET", "https://api.example.com/p")
     assert outcome.ok and len(session.requests) == 2
-    only_401 = ApiClient(Session((400, {"code": 190})), errors=errors, token=lambda: "old",
-                         refresh=lambda token: pytest.fail("not a refusal"), rejected=lambda r: r.status_code == 401)
+    only_401 = ApiClient(
+        Session((400, {"code": 190})),
+        errors=errors,
+        token=lambda: "old",
+        refresh=lambda token: pytest.fail("not a refusal"),
+        rejected=lambda r: r.status_code == 401,
+    )
     assert only_401.call("GET", "https://api.example.com/p")[1] == Outcome("auth", 400, "p:190")
 
 
@@ -59,8 +74,13 @@ def test_without_a_token_hook_the_caller_sends_its_own_auth():
 
 
 def test_call_classifies_and_a_timeout_is_unknown_only_for_a_final_call():
-    client = ApiClient(Session(requests.ReadTimeout("read timed out"), requests.ReadTimeout("read timed out"),
-                               (503, {"error": {"message": "busy"}})))
+    client = ApiClient(
+        Session(
+            requests.ReadTimeout("read timed out"),
+            requests.ReadTimeout("read timed out"),
+            (503, {"error": {"message": "busy"}}),
+        )
+    )
     timed_out = Outcome("unknown", None, "timeout", "ReadTimeout")
     assert client.call("POST", "https://api.example.com/p") == (None, timed_out)
     assert client.call("POST", "https://api.example.com/p", final=False)[1].kind == "retryable"
@@ -69,10 +89,12 @@ def test_call_classifies_and_a_timeout_is_unknown_only_for_a_final_call():
 
 
 def test_the_platforms_errors_and_wait_headers_refine_the_classification():
-    errors = PlatformErrors(parse=lambda status, body, headers, hint: Outcome("deferred", status, "p:cap",
-                                                                              retry_after=hint)
-                            if body.get("cap") else None,
-                            wait=lambda headers: float(headers["p-reset-in"]) if "p-reset-in" in headers else None)
+    errors = PlatformErrors(
+        parse=lambda status, body, headers, hint: (
+            Outcome("deferred", status, "p:cap", retry_after=hint) if body.get("cap") else None
+        ),
+        wait=lambda headers: float(headers["p-reset-in"]) if "p-reset-in" in headers else None,
+    )
     response = requests.Response()
     response.status_code, response._content = 429, b'{"cap": true}'
     response.headers.update({"Retry-After": "5", "p-reset-in": "90"})
@@ -86,6 +108,6 @@ def test_retry_after_is_delta_seconds_or_an_http_date_and_nothing_else():
     assert retry_after_seconds("42") == 42 and retry_after_seconds(" 1.5 ") == 1.5
     assert retry_after_seconds("-3") == 0.0
     assert retry_after_seconds("inf") is None and retry_after_seconds("nan") is None and retry_after_seconds("") is None
-    zoneless = email.utils.formatdate(1_000_090, usegmt=False).replace("+0000", "-0000")   # parsed without a zone
+    zoneless = email.utils.formatdate(1_000_090, usegmt=False).replace("+0000", "-0000")  # parsed without a zone
     assert retry_after_seconds(zoneless, now=1_000_000) == pytest.approx(90)
     assert retry_after_seconds(email.utils.formatdate(999_000, usegmt=True), now=1_000_000) == 0.0

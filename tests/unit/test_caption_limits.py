@@ -10,8 +10,16 @@ import pytest
 
 from socialomega.publishers import captions
 from socialomega.publishers.captions import (
-    ELLIPSIS, FIELD_HARD_CAP, FIELD_NON_SPACE_CAP, MAX_KEYWORD_CHARS, MAX_KEYWORDS, RULES, alt_text,
-    build_caption, ranked_hashtags, x_weighted_length,
+    ELLIPSIS,
+    FIELD_HARD_CAP,
+    FIELD_NON_SPACE_CAP,
+    MAX_KEYWORD_CHARS,
+    MAX_KEYWORDS,
+    RULES,
+    alt_text,
+    build_caption,
+    ranked_hashtags,
+    x_weighted_length,
 )
 
 # --- shortening ---------------------------------------------------------------------------------
@@ -31,12 +39,12 @@ def test_the_cut_is_at_the_last_space_that_leaves_room_for_the_ellipsis():
     words = " ".join(["word"] * 1000)  # 4,999 characters
     text = build_caption("linkedin", {"description": words}).text
     assert len(text) <= 3000 and text.endswith("word" + ELLIPSIS)
-    assert text == words[:words.rfind(" ", 0, 3000)] + ELLIPSIS
+    assert text == words[: words.rfind(" ", 0, 3000)] + ELLIPSIS
 
 
 def test_x_emoji_at_the_cut_weigh_two():
-    text = build_caption("x", {"title": "\U0001F600" * 200}).text
-    assert text == "\U0001F600" * 139 + ELLIPSIS  # 278 + 2 (U+2026 is heavy too); one more is 282
+    text = build_caption("x", {"title": "\U0001f600" * 200}).text
+    assert text == "\U0001f600" * 139 + ELLIPSIS  # 278 + 2 (U+2026 is heavy too); one more is 282
     assert x_weighted_length(text) == 280
 
 
@@ -82,16 +90,20 @@ def test_tiny_or_negative_limits_are_still_respected(platform, limit):
 
 # --- the X measure --------------------------------------------------------------------------------
 
-@pytest.mark.parametrize(("text", "weight"), [
-    ("a.b.com.evil", 23 + 5),  # the domain ends at the last label that starts with a TLD
-    ("example.community", 23 + 6),  # no boundary needed after the TLD
-    ("a.www.x", 2 + 23),
-    ("\u00e9a.b.com", 3 + 23),
-    ("see https://example.com/x, then", 4 + 23 + 6),  # the trailing comma is text, as X counts it
-    ("foo-bar.io/path?q=1 x", 23 + 2),
-    ("\u4e2d\u6587 \U0001F600 text", 4 + 1 + 2 + 5),
-    ("www. x", 6),
-])
+
+@pytest.mark.parametrize(
+    ("text", "weight"),
+    [
+        ("a.b.com.evil", 23 + 5),  # the domain ends at the last label that starts with a TLD
+        ("example.community", 23 + 6),  # no boundary needed after the TLD
+        ("a.www.x", 2 + 23),
+        ("\u00e9a.b.com", 3 + 23),
+        ("see https://example.com/x, then", 4 + 23 + 6),  # the trailing comma is text, as X counts it
+        ("foo-bar.io/path?q=1 x", 23 + 2),
+        ("\u4e2d\u6587 \U0001f600 text", 4 + 1 + 2 + 5),
+        ("www. x", 6),
+    ],
+)
 def test_x_weighted_length_keeps_its_url_rules(text, weight):
     assert x_weighted_length(text) == weight
 
@@ -111,9 +123,13 @@ def test_x_weighted_length_of_runs_without_spaces(unit):
 
 # --- hashtags -------------------------------------------------------------------------------------
 
+
 def test_hashtags_are_dropped_lowest_ranked_first():
-    metadata = {"title": "Dune at dawn", "description": "d" * 248,
-                "keywords": ["sky", "dune", "camel", "sand", "sunrise", "dawn"]}
+    metadata = {
+        "title": "Dune at dawn",
+        "description": "d" * 248,
+        "keywords": ["sky", "dune", "camel", "sand", "sunrise", "dawn"],
+    }
     assert ranked_hashtags(metadata) == ["#dune", "#dawn", "#sky", "#camel", "#sand", "#sunrise"]
     caption = build_caption("x", metadata)  # 12 + 2 + 248 + 2 + 16 = 280 with three tags
     assert caption.hashtags == ("#dune", "#dawn", "#sky")
@@ -130,7 +146,7 @@ def test_the_kept_hashtags_are_the_longest_ranked_prefix_that_fits(room):
     assert caption.hashtags == tuple(ranked[:kept])
     assert len(caption.text) <= 2200
     if kept < len(ranked):  # one more would not have fit
-        assert len("t" * (2200 - 3 - room) + "\n\n" + " ".join(ranked[:kept + 1])) > 2200
+        assert len("t" * (2200 - 3 - room) + "\n\n" + " ".join(ranked[: kept + 1])) > 2200
 
 
 def test_no_hashtag_fits_then_the_text_is_shortened_without_any():
@@ -144,6 +160,7 @@ def test_a_template_without_hashtags_keeps_them_all():
 
 
 # --- input caps -----------------------------------------------------------------------------------
+
 
 def test_keywords_are_capped_in_number_and_length():
     keywords = [f"k{i}" for i in range(MAX_KEYWORDS + 100)]
@@ -174,7 +191,7 @@ def test_cap_text_counts_non_whitespace_characters():
     assert cap("a" + " " * 50_000 + "bc", 2) == "a" + " " * 50_000 + "b"
     assert cap("\n" * (FIELD_HARD_CAP + 10), 5) == "\n" * FIELD_HARD_CAP
     spread = ("x" + " " * 9) * 20_000  # 200,000 characters, 20,000 of them not spaces
-    assert cap(spread, 12_345) == spread[:12_344 * 10 + 1]
+    assert cap(spread, 12_345) == spread[: 12_344 * 10 + 1]
     assert cap(spread, 30_000) == spread
 
 
@@ -188,6 +205,9 @@ def test_the_cap_grows_with_the_limit():
 
 def test_nfc_composes_at_most_the_assumed_number_of_code_points_into_one():
     # _longest_fitting relies on it: a raw text is at most this many times its NFC length.
-    longest = max(len(unicodedata.normalize("NFD", ch)) for ch in map(chr, range(sys.maxunicode + 1))
-                  if unicodedata.decomposition(ch)[:1] not in ("", "<") and unicodedata.normalize("NFC", ch) == ch)
+    longest = max(
+        len(unicodedata.normalize("NFD", ch))
+        for ch in map(chr, range(sys.maxunicode + 1))
+        if unicodedata.decomposition(ch)[:1] not in ("", "<") and unicodedata.normalize("NFC", ch) == ch
+    )
     assert longest == captions._NFC_MAX_COMPOSITION

@@ -38,13 +38,21 @@ def sqs_calls(records):
 
 
 def record(message_id: str, body: str, receive_count: int = 1) -> dict:
-    return {"messageId": message_id, "receiptHandle": "rh", "body": body,
-            "attributes": {"ApproximateReceiveCount": str(receive_count)}, "eventSourceARN": "arn:aws:sqs:x:1:q"}
+    return {
+        "messageId": message_id,
+        "receiptHandle": "rh",
+        "body": body,
+        "attributes": {"ApproximateReceiveCount": str(receive_count)},
+        "eventSourceARN": "arn:aws:sqs:x:1:q",
+    }
 
 
 def ok_body(asset: str) -> str:
-    return new_event("AssetDetected", asset, {"source": "inbox", "version": "v1",
-                                              "raw": {"bucket": "raw", "key": f"raw/{asset}/v1.jpg"}}).to_json()
+    return new_event(
+        "AssetDetected",
+        asset,
+        {"source": "inbox", "version": "v1", "raw": {"bucket": "raw", "key": f"raw/{asset}/v1.jpg"}},
+    ).to_json()
 
 
 def test_each_record_gets_its_own_outcome(sqs_calls, records):
@@ -56,8 +64,15 @@ def test_each_record_gets_its_own_outcome(sqs_calls, records):
         if envelope.asset_id == "boom":
             raise RuntimeError("unexpected")
 
-    event = {"Records": [record("1", ok_body("fine")), record("2", ok_body("permanent")), record("3", ok_body("later")),
-                         record("4", "{not json"), record("5", ok_body("boom"))]}
+    event = {
+        "Records": [
+            record("1", ok_body("fine")),
+            record("2", ok_body("permanent")),
+            record("3", ok_body("later")),
+            record("4", "{not json"),
+            record("5", ok_body("boom")),
+        ]
+    }
     result = process_batch(event, handle, service="test", expect="AssetDetected", records=records)
     assert result == {"batchItemFailures": [{"itemIdentifier": "3"}, {"itemIdentifier": "5"}]}
     assert [(m, c) for m, _, c in sqs_calls["dead"]] == [("2", "image_rejected"), ("4", "invalid_message")]
@@ -70,15 +85,17 @@ def test_a_record_that_cannot_be_dead_lettered_is_retried_instead(records, monke
         raise RuntimeError("SQS down")
 
     monkeypatch.setattr(records, "dead_letter", broken)
-    result = process_batch({"Records": [record("1", "[]")]}, lambda e, r: None, service="t", expect="AssetDetected",
-                           records=records)
+    result = process_batch(
+        {"Records": [record("1", "[]")]}, lambda e, r: None, service="t", expect="AssetDetected", records=records
+    )
     assert result == {"batchItemFailures": [{"itemIdentifier": "1"}]}
 
 
 def test_wrong_event_type_is_dead_lettered(sqs_calls, records):
     body = new_event("PublishFailed", "a", {"target": "rest"}).to_json()
-    assert process_batch({"Records": [record("1", body)]}, lambda e, r: None, service="t",
-                         expect="AssetDetected", records=records) == {"batchItemFailures": []}
+    assert process_batch(
+        {"Records": [record("1", body)]}, lambda e, r: None, service="t", expect="AssetDetected", records=records
+    ) == {"batchItemFailures": []}
     assert "unexpected event type" in sqs_calls["dead"][0][1]
 
 
@@ -86,8 +103,14 @@ def test_eventbridge_wrapper_is_unwrapped(sqs_calls, records):
     seen = []
     detail = json.loads(ok_body("a"))
     wrapper = json.dumps({"version": "0", "detail-type": "AssetDetected", "source": "s", "detail": detail})
-    process_batch({"Records": [record("1", wrapper), record("2", "{}")]}, lambda e, r: seen.append(e.asset_id),
-                  service="t", expect="AssetDetected", unwrap=consumer.unwrap_eventbridge, records=records)
+    process_batch(
+        {"Records": [record("1", wrapper), record("2", "{}")]},
+        lambda e, r: seen.append(e.asset_id),
+        service="t",
+        expect="AssetDetected",
+        unwrap=consumer.unwrap_eventbridge,
+        records=records,
+    )
     assert seen == ["a"]
     assert "not an EventBridge event" in sqs_calls["dead"][0][1]
 
@@ -105,10 +128,16 @@ def test_the_last_receive_is_dead_lettered_with_the_last_reason(sqs_calls, recor
             raise RetryLater("rest: 503 Service Unavailable")
         raise RuntimeError("boom")
 
-    event = {"Records": [record("1", ok_body("slow"), receive_count=5), record("2", ok_body("x"), receive_count=5),
-                         record("3", ok_body("slow"), receive_count=4)]}
+    event = {
+        "Records": [
+            record("1", ok_body("slow"), receive_count=5),
+            record("2", ok_body("x"), receive_count=5),
+            record("3", ok_body("slow"), receive_count=4),
+        ]
+    }
     assert process_batch(event, handle, service="t", expect="AssetDetected", records=records) == {
-        "batchItemFailures": [{"itemIdentifier": "3"}]}
+        "batchItemFailures": [{"itemIdentifier": "3"}]
+    }
     assert [(m, c) for m, _, c in sqs_calls["dead"]] == [("1", "retries_exhausted"), ("2", "retries_exhausted")]
     assert "after 5 receives: rest: 503 Service Unavailable" in sqs_calls["dead"][0][1]
     assert "RuntimeError: boom" in sqs_calls["dead"][1][1]
@@ -133,13 +162,17 @@ def test_a_deferred_record_is_sent_again_delayed_and_acknowledged():
     records = Records(sqs)
     sqs_calls = records.calls
     deferred = record("1", ok_body("over-quota"), receive_count=4)
-    deferred["messageAttributes"] = {"platform": {"dataType": "String", "stringValue": "x"},
-                                     "so_deferrals": {"dataType": "Number", "stringValue": "2"}}
+    deferred["messageAttributes"] = {
+        "platform": {"dataType": "String", "stringValue": "x"},
+        "so_deferrals": {"dataType": "Number", "stringValue": "2"},
+    }
 
     def handle(envelope, _record):
         raise consumer.Deferred("x: 17 posts in 24 h reached", 7200)
 
-    result = process_batch({"Records": [deferred]}, handle, service="publisher", expect="AssetDetected", records=records)
+    result = process_batch(
+        {"Records": [deferred]}, handle, service="publisher", expect="AssetDetected", records=records
+    )
     assert result == {"batchItemFailures": []}  # acknowledged: waiting is not a failure
     (sent,) = sqs.sent
     assert sent["QueueUrl"] == "https://sqs.local/1/q" and sent["MessageBody"] == deferred["body"]
@@ -156,7 +189,8 @@ def test_a_deferral_that_cannot_be_sent_falls_back_to_a_visibility_delay():
     def handle(envelope, _record):
         raise consumer.Deferred("quota", 120)
 
-    result = process_batch({"Records": [record("1", ok_body("a"))]}, handle, service="p", expect="AssetDetected",
-                           records=records)
+    result = process_batch(
+        {"Records": [record("1", ok_body("a"))]}, handle, service="p", expect="AssetDetected", records=records
+    )
     assert result == {"batchItemFailures": [{"itemIdentifier": "1"}]}
     assert dict(sqs_calls["delay"])["1"] >= 120

@@ -25,7 +25,7 @@ def redirecting(environ, start_response):
 def test_a_redirect_is_answered_and_never_followed():
     with serve(redirecting) as url:
         session = egress.session(EgressPolicy.of(url, allow_private=True))
-        for allow in (False, True):   # even a caller that asks to follow gets the 302
+        for allow in (False, True):  # even a caller that asks to follow gets the 302
             response = session.get(url + "/start", allow_redirects=allow, timeout=5)
             assert response.status_code == 302 and response.history == []
         assert classify(response).kind == "permanent"
@@ -67,8 +67,11 @@ def test_the_connection_goes_to_the_checked_address_and_only_there(monkeypatch):
 
 
 def test_a_public_name_that_resolves_inside_is_refused(monkeypatch):
-    monkeypatch.setattr(socket, "getaddrinfo", lambda host, port, *a, **k: [
-        (socket.AF_INET, socket.SOCK_STREAM, 6, "", ("10.1.2.3", port))])
+    monkeypatch.setattr(
+        socket,
+        "getaddrinfo",
+        lambda host, port, *a, **k: [(socket.AF_INET, socket.SOCK_STREAM, 6, "", ("10.1.2.3", port))],
+    )
     session = egress.session(EgressPolicy.of("https://api.example.com"))
     with pytest.raises(UnsafeDestination, match="non-public address 10.1.2.3"):
         session.get("https://api.example.com/x", timeout=5)

@@ -3,6 +3,7 @@ import uuid
 from datetime import UTC, datetime
 
 import pytest
+from pydantic import ValidationError
 
 from socialomega.core.envelope import Envelope, InvalidMessage, new_event, parse
 
@@ -60,5 +61,5 @@ def test_occurred_at_is_normalised_to_utc():
 
 def test_envelope_is_immutable():
     event = Envelope(type="AssetDetected", correlation_id="c", asset_id="a")
-    with pytest.raises(Exception):
+    with pytest.raises(ValidationError):
         event.asset_id = "b"  # type: ignore[misc]

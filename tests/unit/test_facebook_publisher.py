@@ -24,8 +24,11 @@ from tests.unit.fakes import MemoryCredentials, MemoryProgress
 # acts). Every other call of these flows answers in a few milliseconds, far under TIMEOUT.
 TIMEOUT, FAULT_DELAY = 0.4, 1.2
 
-METADATA = {"title": "Dune at dawn", "description": "Wind-shaped sand ridges in the first light",
-            "keywords": ["dune", "dawn", "desert"]}
+METADATA = {
+    "title": "Dune at dawn",
+    "description": "Wind-shaped sand ridges in the first light",
+    "keywords": ["dune", "dawn", "desert"],
+}
 
 
 # A fresh fake per test: a delayed answer from a timed-out call must not land in the next test.
@@ -57,8 +60,20 @@ def jpeg(width=640, height=427, gps=False, color=(200, 120, 40)) -> bytes:
 
 
 def make_request(key="processed/asset-1/v1/facebook.jpg", metadata=None, asset="asset-1") -> PublishRequest:
-    return PublishRequest(asset, "v1", "fb-page", "facebook", "corr-1", "bucket", key, None, 640, 427,
-                          "image/jpeg", dict(metadata or METADATA))
+    return PublishRequest(
+        asset,
+        "v1",
+        "fb-page",
+        "facebook",
+        "corr-1",
+        "bucket",
+        key,
+        None,
+        640,
+        427,
+        "image/jpeg",
+        dict(metadata or METADATA),
+    )
 
 
 def target(fake_url, **overrides):
@@ -70,11 +85,13 @@ def publisher(fake_url, credentials=None, **overrides):
 
 
 def api_calls(fake, method=None):
-    return [r for r in fake.requests if not r["path"].startswith("/_sandbox")
-            and (method is None or r["method"] == method)]
+    return [
+        r for r in fake.requests if not r["path"].startswith("/_sandbox") and (method is None or r["method"] == method)
+    ]
 
 
 # --- happy paths ---------------------------------------------------------------------------------
+
 
 def test_url_upload_posts_the_caption_alt_text_and_the_fetched_image(fake, fake_url, served_images):
     request = make_request()
@@ -112,8 +129,9 @@ def test_multipart_upload_sends_the_bytes_as_source(fake, fake_url, served_image
 def test_caption_options_of_the_target_reach_build_caption(fake, fake_url, served_images):
     request = make_request()
     served_images.add(request.image_key, jpeg())
-    result = publisher(fake_url, caption_template="{{ title }} {{ hashtags }}", max_hashtags=1,
-                       send_alt_text=False).publish(request, served_images, MemoryProgress())
+    result = publisher(
+        fake_url, caption_template="{{ title }} {{ hashtags }}", max_hashtags=1, send_alt_text=False
+    ).publish(request, served_images, MemoryProgress())
     assert result.outcome.ok
     [post] = fake.posts()
     assert post["caption"] == "Dune at dawn #dune"
@@ -121,6 +139,7 @@ def test_caption_options_of_the_target_reach_build_caption(fake, fake_url, serve
 
 
 # --- error classes -------------------------------------------------------------------------------
+
 
 def test_server_error_is_retryable_and_posts_nothing(fake, fake_url, served_images):
     request = make_request()
@@ -144,8 +163,12 @@ def test_page_throttle_is_retryable_with_retry_after_from_the_buc_header(fake, f
 
 def test_throttle_answer_has_metas_shape_and_headers(fake, fake_url):
     fake.fail_next("429", retry_after=60)
-    response = requests.get(f"{fake_url}/v25.0/{fbfake.PAGE_ID}/photos", params={"type": "uploaded"},
-                            headers={"Authorization": f"Bearer {fbfake.PAGE_TOKEN}"}, timeout=5)
+    response = requests.get(
+        f"{fake_url}/v25.0/{fbfake.PAGE_ID}/photos",
+        params={"type": "uploaded"},
+        headers={"Authorization": f"Bearer {fbfake.PAGE_TOKEN}"},
+        timeout=5,
+    )
     error = response.json()["error"]
     assert (response.status_code, error["code"], error["type"]) == (403, 32, "OAuthException")
     usage = json.loads(response.headers["X-Business-Use-Case-Usage"])
@@ -153,7 +176,8 @@ def test_throttle_answer_has_metas_shape_and_headers(fake, fake_url):
     assert usage[fbfake.PAGE_ID][0]["type"] == "pages"
     assert "X-App-Usage" in response.headers
     assert http.classify(response, platform_errors=META_ERRORS) == http.Outcome(
-        "retryable", 403, "meta:32", "(#32) Page request limit reached", retry_after=60.0)
+        "retryable", 403, "meta:32", "(#32) Page request limit reached", retry_after=60.0
+    )
 
 
 def test_expired_token_is_auth_and_never_echoes_the_token(fake, fake_url, served_images, capsys):
@@ -231,16 +255,26 @@ def test_unknown_or_deprecated_graph_version_is_permanent(fake, fake_url, served
 def test_destination_off_the_allow_list_is_refused_before_any_call(fake, fake_url, served_images):
     request = make_request()
     served_images.add(request.image_key, jpeg())
-    outcome = publisher(fake_url, allowed_hosts=["graph.facebook.com"]).publish(
-        request, served_images, MemoryProgress()).outcome
+    outcome = (
+        publisher(fake_url, allowed_hosts=["graph.facebook.com"])
+        .publish(request, served_images, MemoryProgress())
+        .outcome
+    )
     assert (outcome.kind, outcome.code) == ("permanent", "unsafe_destination")
     assert api_calls(fake) == []
 
 
-@pytest.mark.parametrize("overrides", [
-    {"page_id": None}, {"page_id": "my-page"}, {"upload": "ftp"}, {"graph_version": "25"},
-    {"image_url_ttl_seconds": 5}, {"api_base_url": "https://graph.facebook.com/v25.0"},
-])
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        {"page_id": None},
+        {"page_id": "my-page"},
+        {"upload": "ftp"},
+        {"graph_version": "25"},
+        {"image_url_ttl_seconds": 5},
+        {"api_base_url": "https://graph.facebook.com/v25.0"},
+    ],
+)
 def test_invalid_settings_are_config_errors(fake_url, overrides):
     entry = {k: v for k, v in {**target(fake_url), **overrides}.items() if v is not None}
     with pytest.raises(ConfigError) as info:
@@ -249,11 +283,15 @@ def test_invalid_settings_are_config_errors(fake_url, overrides):
 
 
 def test_defaults_point_at_the_real_graph_host():
-    settings = fbpub.build({"name": "fb", "platform": "facebook", "spec": {}, "page_id": 123},
-                           MemoryCredentials({})).settings
+    settings = fbpub.build(
+        {"name": "fb", "platform": "facebook", "spec": {}, "page_id": 123}, MemoryCredentials({})
+    ).settings
     assert settings.page_id == "123"
     assert (settings.api_base_url, settings.graph_version, settings.upload) == (
-        "https://graph.facebook.com", "v25.0", "url")
+        "https://graph.facebook.com",
+        "v25.0",
+        "url",
+    )
     assert settings.allowed_hosts == ["graph.facebook.com"] and settings.allow_private_network is False
 
 
@@ -267,6 +305,7 @@ def test_secret_without_page_token_is_a_config_error_before_anything_is_sent(fak
 
 
 # --- redelivery and reconciliation -----------------------------------------------------------------
+
 
 def test_redelivery_after_a_failed_final_call_posts_once(fake, fake_url, served_images):
     """Facebook has a single step; a redelivery repeats only that call, and nothing else."""
@@ -349,8 +388,14 @@ def test_find_post_pages_through_newer_photos(fake, fake_url, served_images):
     assert len(listings) == 2
 
 
-@pytest.mark.parametrize("marker", [{"page_id": "42", "caption": "x"}, {"page_id": fbfake.PAGE_ID, "caption": " "},
-                                    {"page_id": fbfake.PAGE_ID, "caption": "x", "sent_at": "yesterday"}])
+@pytest.mark.parametrize(
+    "marker",
+    [
+        {"page_id": "42", "caption": "x"},
+        {"page_id": fbfake.PAGE_ID, "caption": " "},
+        {"page_id": fbfake.PAGE_ID, "caption": "x", "sent_at": "yesterday"},
+    ],
+)
 def test_find_post_refuses_to_guess_from_an_unusable_marker(fake, fake_url, marker):
     progress = MemoryProgress({"final": marker})
     assert publisher(fake_url).find_post(make_request(), progress).state == "undecided"
@@ -366,6 +411,7 @@ def test_find_post_asks_again_later_when_the_listing_fails(fake, fake_url, serve
 
 # --- fake faithfulness ------------------------------------------------------------------------------
 
+
 def graph(fake_url, method, path, token=fbfake.PAGE_TOKEN, **kwargs):
     headers = {"Authorization": f"Bearer {token}"} if token else {}
     return requests.request(method, f"{fake_url}/v25.0/{path}", headers=headers, timeout=5, **kwargs)
@@ -379,8 +425,13 @@ def test_fake_requires_a_token(fake, fake_url):
 
 
 def test_fake_accepts_the_token_as_access_token_parameter(fake, fake_url):
-    response = graph(fake_url, "GET", f"{fbfake.PAGE_ID}/photos", token=None,
-                     params={"type": "uploaded", "access_token": fbfake.PAGE_TOKEN})
+    response = graph(
+        fake_url,
+        "GET",
+        f"{fbfake.PAGE_ID}/photos",
+        token=None,
+        params={"type": "uploaded", "access_token": fbfake.PAGE_TOKEN},
+    )
     assert response.status_code == 200 and response.json() == {"data": []}
     assert all("access_token" not in r["path"] for r in fake.requests)
 
@@ -406,8 +457,13 @@ def test_fake_rejects_animated_and_non_images(fake, fake_url):
 
 
 def test_fake_rejects_too_long_captions(fake, fake_url):
-    response = graph(fake_url, "POST", f"{fbfake.PAGE_ID}/photos", files={"source": ("a.jpg", jpeg())},
-                     data={"caption": "x" * (fbfake.MAX_CAPTION + 1)})
+    response = graph(
+        fake_url,
+        "POST",
+        f"{fbfake.PAGE_ID}/photos",
+        files={"source": ("a.jpg", jpeg())},
+        data={"caption": "x" * (fbfake.MAX_CAPTION + 1)},
+    )
     assert (response.status_code, response.json()["error"]["code"]) == (400, 100)
 
 
@@ -419,23 +475,35 @@ def test_fake_unknown_page_and_unknown_field(fake, fake_url):
 
 
 def test_fake_lists_uploaded_photos_only_with_type_uploaded_and_as_posts(fake, fake_url):
-    created = graph(fake_url, "POST", f"{fbfake.PAGE_ID}/photos", files={"source": ("a.jpg", jpeg())},
-                    data={"caption": "hello"}).json()
+    created = graph(
+        fake_url, "POST", f"{fbfake.PAGE_ID}/photos", files={"source": ("a.jpg", jpeg())}, data={"caption": "hello"}
+    ).json()
     assert created["post_id"] == f"{fbfake.PAGE_ID}_{created['id']}"
     assert graph(fake_url, "GET", f"{fbfake.PAGE_ID}/photos").json() == {"data": []}  # type defaults to profile
-    photos = graph(fake_url, "GET", f"{fbfake.PAGE_ID}/photos",
-                   params={"type": "uploaded", "fields": "id,name,created_time,page_story_id"}).json()["data"]
+    photos = graph(
+        fake_url,
+        "GET",
+        f"{fbfake.PAGE_ID}/photos",
+        params={"type": "uploaded", "fields": "id,name,created_time,page_story_id"},
+    ).json()["data"]
     assert [(p["id"], p["name"], p["page_story_id"]) for p in photos] == [(created["id"], "hello", created["post_id"])]
     assert parse_time(photos[0]["created_time"]) is not None and photos[0]["created_time"].endswith("+0000")
-    posts = graph(fake_url, "GET", f"{fbfake.PAGE_ID}/published_posts",
-                  params={"fields": "id,message,permalink_url"}).json()["data"]
-    assert posts == [{"id": created["post_id"], "message": "hello",
-                      "permalink_url": f"https://www.facebook.com/{created['post_id']}"}]
+    posts = graph(
+        fake_url, "GET", f"{fbfake.PAGE_ID}/published_posts", params={"fields": "id,message,permalink_url"}
+    ).json()["data"]
+    assert posts == [
+        {
+            "id": created["post_id"],
+            "message": "hello",
+            "permalink_url": f"https://www.facebook.com/{created['post_id']}",
+        }
+    ]
 
 
 def test_fake_unpublished_photo_has_no_post_id(fake, fake_url):
-    created = graph(fake_url, "POST", f"{fbfake.PAGE_ID}/photos", files={"source": ("a.jpg", jpeg())},
-                    data={"published": "false"}).json()
+    created = graph(
+        fake_url, "POST", f"{fbfake.PAGE_ID}/photos", files={"source": ("a.jpg", jpeg())}, data={"published": "false"}
+    ).json()
     assert set(created) == {"id"}
 
 
@@ -459,8 +527,9 @@ def test_fake_control_api_over_http(fake, fake_url):
     requests.post(f"{fake_url}/_sandbox/expire-token", timeout=5)
     expired = graph(fake_url, "GET", f"{fbfake.PAGE_ID}/photos", token=token).json()["error"]
     assert (expired["code"], expired["error_subcode"]) == (190, 463)
-    graph(fake_url, "POST", f"{fbfake.PAGE_ID}/photos", token=fbfake.OTHER_PAGE_TOKEN,
-          files={"source": ("a.jpg", jpeg())})
+    graph(
+        fake_url, "POST", f"{fbfake.PAGE_ID}/photos", token=fbfake.OTHER_PAGE_TOKEN, files={"source": ("a.jpg", jpeg())}
+    )
     assert requests.get(f"{fake_url}/_sandbox/posts", timeout=5).json() == {"posts": []}
     log = requests.get(f"{fake_url}/_sandbox/requests", timeout=5).json()["requests"]
     assert [r["status"] for r in log] == [500, 200, 400, 403]

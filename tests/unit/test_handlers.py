@@ -36,22 +36,35 @@ def sqs_event(*envelopes, eventbridge: bool = False) -> dict:
     for n, envelope in enumerate(envelopes):
         body = envelope.to_json() if not isinstance(envelope, str) else envelope
         if eventbridge and not isinstance(envelope, str):
-            body = json.dumps({"detail-type": envelope.type, "source": "socialomega.publisher",
-                               "detail": json.loads(body)})
-        records.append({"messageId": f"m-{n}", "receiptHandle": "rh", "body": body, "eventSourceARN": "arn:aws:sqs:r:1:q",
-                        "attributes": {"ApproximateReceiveCount": "1"}})
+            body = json.dumps(
+                {"detail-type": envelope.type, "source": "socialomega.publisher", "detail": json.loads(body)}
+            )
+        records.append(
+            {
+                "messageId": f"m-{n}",
+                "receiptHandle": "rh",
+                "body": body,
+                "eventSourceARN": "arn:aws:sqs:r:1:q",
+                "attributes": {"ApproximateReceiveCount": "1"},
+            }
+        )
     return {"Records": records}
 
 
 def detected(key: str = "raw/a1/v1.jpg", asset: str = "a1"):
-    return new_event("AssetDetected", asset, {"source": "inbox", "version": "v1", "metadata": {"title": "Dune"},
-                                              "raw": {"bucket": "so-raw", "key": key}})
+    return new_event(
+        "AssetDetected",
+        asset,
+        {"source": "inbox", "version": "v1", "metadata": {"title": "Dune"}, "raw": {"bucket": "so-raw", "key": key}},
+    )
 
 
 @pytest.fixture
 def processor(monkeypatch):
-    raw, variants = MemoryBlobs("so-raw", {"raw/a1/v1.jpg": jpeg(), "raw/bad/v1.jpg": b"\xff\xd8 not a jpeg"}), \
-        MemoryBlobs("so-processed")
+    raw, variants = (
+        MemoryBlobs("so-raw", {"raw/a1/v1.jpg": jpeg(), "raw/bad/v1.jpg": b"\xff\xd8 not a jpeg"}),
+        MemoryBlobs("so-processed"),
+    )
     store, sender, queue = FakeStore(), RecordingSender(), RecordedQueue()
     targets = [Target(name="rest", platform="rest"), Target(name="tiny", platform="rest", spec={"max_width": 64})]
     service = ProcessorService(raw, variants, store, sender, "topic", lambda: targets)
@@ -62,7 +75,10 @@ def processor(monkeypatch):
 def test_the_processor_handler_makes_a_variant_per_target_and_acknowledges(processor):
     answer = processor_handler.handler(sqs_event(detected()), None)
     assert answer == {"batchItemFailures": []}
-    assert sorted(key for key in processor["variants"].objects) == ["processed/a1/v1/rest.jpg", "processed/a1/v1/tiny.jpg"]
+    assert sorted(key for key in processor["variants"].objects) == [
+        "processed/a1/v1/rest.jpg",
+        "processed/a1/v1/tiny.jpg",
+    ]
     assert sorted(platform for _, _, platform in processor["sender"].topic) == ["rest", "tiny"]
     version = processor["store"].get(asset_key("a1")).data["versions"]["v1"]
     assert version["processing"]["status"] == "processed" and set(version["variants"]) == {"rest", "tiny"}
@@ -74,24 +90,38 @@ def test_the_processor_handler_dead_letters_a_corrupt_image_with_the_reason(proc
     [(message, reason, code)] = processor["queue"].dead
     assert (message, code) == ("m-0", "image_rejected") and "image rejected" in reason
     assert processor["store"].get(asset_key("bad")).data["versions"]["v1"]["processing"]["status"] == "rejected"
-    assert len(processor["sender"].topic) == 2   # the good photo in the same batch still went on
+    assert len(processor["sender"].topic) == 2  # the good photo in the same batch still went on
 
 
 def test_the_processor_refuses_a_broken_spec_configuration():
-    service = ProcessorService(MemoryBlobs("so-raw", {"raw/a1/v1.jpg": jpeg()}), MemoryBlobs("so-processed"),
-                               FakeStore(), RecordingSender(), "topic",
-                               lambda: [Target(name="rest", platform="rest", spec={"max_width": "wide"})])
+    service = ProcessorService(
+        MemoryBlobs("so-raw", {"raw/a1/v1.jpg": jpeg()}),
+        MemoryBlobs("so-processed"),
+        FakeStore(),
+        RecordingSender(),
+        "topic",
+        lambda: [Target(name="rest", platform="rest", spec={"max_width": "wide"})],
+    )
     with pytest.raises(PermanentFailure) as exc:
         service.handle(detected())
     assert exc.value.code == "config"
 
 
 def test_a_photo_too_small_for_one_target_still_goes_to_the_others():
-    targets = [Target(name="rest", platform="rest"), Target(name="big", platform="rest", spec={"min_width": 3000, "max_width": 4000})]
+    targets = [
+        Target(name="rest", platform="rest"),
+        Target(name="big", platform="rest", spec={"min_width": 3000, "max_width": 4000}),
+    ]
     sender = RecordingSender()
     store = FakeStore()
-    ProcessorService(MemoryBlobs("so-raw", {"raw/a1/v1.jpg": jpeg()}), MemoryBlobs("so-processed"), store, sender,
-                     "topic", lambda: targets).handle(detected())
+    ProcessorService(
+        MemoryBlobs("so-raw", {"raw/a1/v1.jpg": jpeg()}),
+        MemoryBlobs("so-processed"),
+        store,
+        sender,
+        "topic",
+        lambda: targets,
+    ).handle(detected())
     assert [platform for _, _, platform in sender.topic] == ["rest"]
     failures = store.get(asset_key("a1")).data["versions"]["v1"]["processing"]["failures"]
     assert set(failures) == {"big"}
@@ -100,15 +130,20 @@ def test_a_photo_too_small_for_one_target_still_goes_to_the_others():
 def test_the_analytics_handler_applies_each_event_once(monkeypatch):
     store, queue = FakeStore(), RecordedQueue()
     monkeypatch.setattr(analytics_handler, "_built", lambda: (Aggregator(store), queue))
-    event = new_event("PublishSucceeded", "a1", {"target": "rest", "platform": "rest", "version": "v1",
-                                                 "remote_id": "p-1", "attempts": 1})
+    event = new_event(
+        "PublishSucceeded",
+        "a1",
+        {"target": "rest", "platform": "rest", "version": "v1", "remote_id": "p-1", "attempts": 1},
+    )
     assert analytics_handler.handler(sqs_event(event, event, eventbridge=True), None) == {"batchItemFailures": []}
     assert store.get(status_key("a1")).data["targets"]["rest"]["remote_id"] == "p-1"
     assert len(store.get(status_key("a1")).data["applied"]) == 1 and queue.dead == []
 
 
 def test_the_poller_handler_polls_every_source_and_fails_when_one_fails_as_a_whole(monkeypatch):
-    raw = MemoryBlobs("so-raw", {"inbox/dune.jpg": jpeg(), "inbox/dune.json": b'{"title": "Dune", "keywords": ["sand"]}'})
+    raw = MemoryBlobs(
+        "so-raw", {"inbox/dune.jpg": jpeg(), "inbox/dune.json": b'{"title": "Dune", "keywords": ["sand"]}'}
+    )
     sender = RecordingSender()
     poller = Poller(FakeStore(), raw, sender, "images")
 
@@ -124,23 +159,33 @@ def test_the_poller_handler_polls_every_source_and_fails_when_one_fails_as_a_who
     class NoTokens:
         tokens = None
 
-    monkeypatch.setattr(poller_bootstrap, "build", lambda: poller_bootstrap.PollerApp(
-        poller, NoTokens(), [Down(), S3InboxSource(raw)]))
+    monkeypatch.setattr(
+        poller_bootstrap, "build", lambda: poller_bootstrap.PollerApp(poller, NoTokens(), [Down(), S3InboxSource(raw)])
+    )
     with pytest.raises(SourceFailed, match="source:lightroom: PermissionError") as exc:
         poller_handler.handler({}, None)
-    assert len(exc.value.result["detected"]) == 1          # the inbox photo went on regardless
+    assert len(exc.value.result["detected"]) == 1  # the inbox photo went on regardless
     [(_, event)] = sender.queue
     assert event.payload["metadata"]["title"] == "Dune" and event.payload["metadata"]["keywords"] == ["sand"]
-    monkeypatch.setattr(poller_bootstrap, "build", lambda: poller_bootstrap.PollerApp(
-        poller, NoTokens(), [S3InboxSource(raw)]))
+    monkeypatch.setattr(
+        poller_bootstrap, "build", lambda: poller_bootstrap.PollerApp(poller, NoTokens(), [S3InboxSource(raw)])
+    )
     assert poller_handler.handler({}, None) == {"detected": [], "already_seen": 1, "failed": {}}
 
 
 # --- the composition roots ----------------------------------------------------------------------
 
-SETTINGS = dict(env="t", raw_bucket="so-raw", processed_bucket="so-processed", store_bucket="so-store",
-                images_queue_url="images", publish_topic_arn="topic", event_bus="bus",
-                config_prefix="/socialomega/t", secret_prefix="socialomega/t")
+SETTINGS = dict(
+    env="t",
+    raw_bucket="so-raw",
+    processed_bucket="so-processed",
+    store_bucket="so-store",
+    images_queue_url="images",
+    publish_topic_arn="topic",
+    event_bus="bus",
+    config_prefix="/socialomega/t",
+    secret_prefix="socialomega/t",
+)
 
 
 class FakeSsm:
@@ -179,11 +224,15 @@ def test_the_bootstraps_wire_the_settings_buckets_and_clients():
     config.clear_caches()
     settings = config.Settings(**SETTINGS)
     clients = Clients(s3=object(), sqs=object(), sns=object(), events=object())
-    configuration = config.Configuration(settings, FakeSsm({"/socialomega/t/targets": [{"name": "rest",
-                                                                                          "platform": "rest"}]}), None)
+    configuration = config.Configuration(
+        settings, FakeSsm({"/socialomega/t/targets": [{"name": "rest", "platform": "rest"}]}), None
+    )
     service, records = processor_bootstrap.build(settings, clients, configuration)
-    assert (service.originals.bucket, service.variants.bucket, service.store.bucket) == ("so-raw", "so-processed",
-                                                                                         "so-store")
+    assert (service.originals.bucket, service.variants.bucket, service.store.bucket) == (
+        "so-raw",
+        "so-processed",
+        "so-store",
+    )
     assert service.originals.s3 is clients.s3 and service.sender.sns is clients.sns and records.sqs is clients.sqs
     assert [t.name for t in service.targets()] == ["rest"]
     aggregator, records = analytics_bootstrap.build(settings, clients)
@@ -234,16 +283,37 @@ def test_the_publisher_handler_publishes_for_its_own_target_only(monkeypatch):
 
     def build(target):
         built.append(target)
-        return PublishService(Publications(FakeStore()), None, sender, "bus", lambda name: (Platform(), {}),
-                              own_target=target, variants_bucket="so-processed"), queue
+        return PublishService(
+            Publications(FakeStore()),
+            None,
+            sender,
+            "bus",
+            lambda name: (Platform(), {}),
+            own_target=target,
+            variants_bucket="so-processed",
+        ), queue
 
     monkeypatch.setattr(publisher_handler, "_built", build)
-    mine = new_event("PublishRequested", "a1", {"target": "rest", "platform": "rest", "version": "v1",
-                                                "variant": {"bucket": "so-processed", "key": "processed/a1/v1/rest.jpg",
-                                                            "width": 10, "height": 10}})
-    other = new_event("PublishRequested", "a1", {"target": "x", "platform": "x", "version": "v1",
-                                                 "variant": {"bucket": "so-processed", "key": "processed/a1/v1/x.jpg",
-                                                             "width": 10, "height": 10}})
+    mine = new_event(
+        "PublishRequested",
+        "a1",
+        {
+            "target": "rest",
+            "platform": "rest",
+            "version": "v1",
+            "variant": {"bucket": "so-processed", "key": "processed/a1/v1/rest.jpg", "width": 10, "height": 10},
+        },
+    )
+    other = new_event(
+        "PublishRequested",
+        "a1",
+        {
+            "target": "x",
+            "platform": "x",
+            "version": "v1",
+            "variant": {"bucket": "so-processed", "key": "processed/a1/v1/x.jpg", "width": 10, "height": 10},
+        },
+    )
     with config.function_environment({"SO_PUBLISHER_TARGET": "rest"}):
         assert publisher_handler.handler(sqs_event(mine, other), None) == {"batchItemFailures": []}
     assert built == ["rest"] and [e.type for _, e, _ in sender.bus] == ["PublishSucceeded"]
@@ -260,11 +330,19 @@ def test_the_publisher_bootstrap_builds_the_target_s_own_publisher():
 
     config.clear_caches()
     settings = config.Settings(**SETTINGS)
-    targets = [{"name": "rest", "platform": "rest", "endpoint": {"url": "https://api.example.com/v1/posts",
-                                                                 "auth": {"type": "api_key"}}},
-               {"name": "ig", "platform": "instagram", "ig_user_id": "17841400000000"}]
-    configuration = config.Configuration(settings, FakeSsm({"/socialomega/t/targets": targets}),
-                                         FakeSecrets({"socialomega/t/rest": {"api_key": "key-123456"}}))
+    targets = [
+        {
+            "name": "rest",
+            "platform": "rest",
+            "endpoint": {"url": "https://api.example.com/v1/posts", "auth": {"type": "api_key"}},
+        },
+        {"name": "ig", "platform": "instagram", "ig_user_id": "17841400000000"},
+    ]
+    configuration = config.Configuration(
+        settings,
+        FakeSsm({"/socialomega/t/targets": targets}),
+        FakeSecrets({"socialomega/t/rest": {"api_key": "key-123456"}}),
+    )
     clients = Clients(s3=object(), sqs=object(), sns=object(), events=object())
     service, records = publisher_bootstrap.build("rest", settings, clients, configuration)
     assert service.own_target == "rest" and service.images.variants.bucket == "so-processed"

@@ -65,8 +65,19 @@ def test_meta_error_bodies():
     assert meta(400, 190, 463).kind == "auth"
     quota = meta(400, 9, 2207042)
     assert quota.kind == "deferred" and quota.code == "meta:9/2207042"
-    usage = json.dumps({"1234": [{"type": "pages", "call_count": 100, "total_cputime": 20, "total_time": 30,
-                                  "estimated_time_to_regain_access": 7}]})
+    usage = json.dumps(
+        {
+            "1234": [
+                {
+                    "type": "pages",
+                    "call_count": 100,
+                    "total_cputime": 20,
+                    "total_time": 30,
+                    "estimated_time_to_regain_access": 7,
+                }
+            ]
+        }
+    )
     throttled = meta(400, 32, headers={"X-Business-Use-Case-Usage": usage})
     assert throttled.kind == "retryable" and throttled.retry_after == 7 * 60
     assert meta(500, 1, transient=True).kind == "retryable"
@@ -80,13 +91,18 @@ def test_x_problem_bodies_and_rate_limit_reset():
         return classify(response(status, json.dumps(body).encode(), headers), platform_errors=X_ERRORS)
 
     reset = str(int(time.time()) + 120)
-    limited = x(429, {"title": "Too Many Requests", "type": "about:blank", "status": 429, "detail": "Too Many Requests"},
-                {"x-rate-limit-remaining": "0", "x-rate-limit-reset": reset})
+    limited = x(
+        429,
+        {"title": "Too Many Requests", "type": "about:blank", "status": 429, "detail": "Too Many Requests"},
+        {"x-rate-limit-remaining": "0", "x-rate-limit-reset": reset},
+    )
     assert limited.kind == "retryable" and 110 <= limited.retry_after <= 121
     capped = x(429, {"title": "UsageCapExceeded", "type": "https://api.x.com/2/problems/usage-capped", "detail": "cap"})
     assert capped.kind == "deferred"
-    invalid = x(400, {"title": "Invalid Request", "type": "https://api.x.com/2/problems/invalid-request",
-                      "detail": "text too long"})
+    invalid = x(
+        400,
+        {"title": "Invalid Request", "type": "https://api.x.com/2/problems/invalid-request", "detail": "text too long"},
+    )
     assert (invalid.kind, invalid.code, invalid.message) == ("permanent", "x:invalid-request", "text too long")
     assert x(429, {"errors": [{"code": 88, "message": "Rate limit exceeded"}]}).kind == "retryable"
 
@@ -122,8 +138,13 @@ def test_ssrf_guard():
         check_destination("file:///etc/passwd", None)
     with pytest.raises(UnsafeDestination, match="allow-list"):
         check_destination("https://evil.example/x", ["api.example.com"])
-    for url in ("http://127.0.0.1:9001/2018-06-01/runtime", "http://169.254.169.254/latest", "http://[::1]:2773/",
-                "http://10.0.0.8/", "http://localhost:2773/"):
+    for url in (
+        "http://127.0.0.1:9001/2018-06-01/runtime",
+        "http://169.254.169.254/latest",
+        "http://[::1]:2773/",
+        "http://10.0.0.8/",
+        "http://localhost:2773/",
+    ):
         with pytest.raises(UnsafeDestination, match="non-public"):
             check_destination(url, None)
     check_destination("http://127.0.0.1:8702/v1/posts", ["127.0.0.1"], allow_private=True)
@@ -133,23 +154,45 @@ def test_x_daily_post_cap_is_deferred_until_the_24_hour_reset():
     import time
 
     reset = int(time.time()) + 7200
-    outcome = classify(response(429, b'{"title":"Too Many Requests","detail":"Too Many Requests",'
-                                     b'"type":"about:blank","status":429}',
-                                {"x-rate-limit-remaining": "97", "x-user-limit-24hour-limit": "17",
-                                 "x-user-limit-24hour-remaining": "0", "x-user-limit-24hour-reset": str(reset)}),
-                       platform_errors=X_ERRORS)
+    outcome = classify(
+        response(
+            429,
+            b'{"title":"Too Many Requests","detail":"Too Many Requests","type":"about:blank","status":429}',
+            {
+                "x-rate-limit-remaining": "97",
+                "x-user-limit-24hour-limit": "17",
+                "x-user-limit-24hour-remaining": "0",
+                "x-user-limit-24hour-reset": str(reset),
+            },
+        ),
+        platform_errors=X_ERRORS,
+    )
     assert outcome.kind == "deferred" and outcome.code == "x:x-user-limit-24hour"
     assert 7100 < outcome.retry_after <= 7200
     # a plain 15-minute rate limit stays retryable
-    assert classify(response(429, b'{"title":"Too Many Requests","type":"about:blank","status":429}',
-                             {"x-user-limit-24hour-remaining": "5"}), platform_errors=X_ERRORS).kind == "retryable"
+    assert (
+        classify(
+            response(
+                429,
+                b'{"title":"Too Many Requests","type":"about:blank","status":429}',
+                {"x-user-limit-24hour-remaining": "5"},
+            ),
+            platform_errors=X_ERRORS,
+        ).kind
+        == "retryable"
+    )
 
 
 def test_x_invalid_request_message_carries_the_reason():
-    outcome = classify(response(400, b'{"errors":[{"parameters":{"text":["..."]},"message":"Your Tweet text is too '
-                                     b'long."}],"title":"Invalid Request","detail":"One or more parameters to your '
-                                     b'request was invalid.","type":"https://api.x.com/2/problems/invalid-request"}'),
-                       platform_errors=X_ERRORS)
+    outcome = classify(
+        response(
+            400,
+            b'{"errors":[{"parameters":{"text":["..."]},"message":"Your Tweet text is too '
+            b'long."}],"title":"Invalid Request","detail":"One or more parameters to your '
+            b'request was invalid.","type":"https://api.x.com/2/problems/invalid-request"}',
+        ),
+        platform_errors=X_ERRORS,
+    )
     assert (outcome.kind, outcome.code) == ("permanent", "x:invalid-request")
     assert outcome.message.endswith("Your Tweet text is too long.")
 
@@ -162,28 +205,57 @@ def _li(status: int, body: dict, headers: dict | None = None):
 
 
 def test_linkedin_revoked_and_invalid_tokens_are_auth():
-    revoked = _li(401, {"status": 401, "serviceErrorCode": 65601, "code": "REVOKED_ACCESS_TOKEN",
-                        "message": "The token used in the request has been revoked by the user"})
+    revoked = _li(
+        401,
+        {
+            "status": 401,
+            "serviceErrorCode": 65601,
+            "code": "REVOKED_ACCESS_TOKEN",
+            "message": "The token used in the request has been revoked by the user",
+        },
+    )
     assert (revoked.kind, revoked.code) == ("auth", "linkedin:REVOKED_ACCESS_TOKEN")
     legacy = _li(401, {"serviceErrorCode": 65600, "message": "Invalid access token", "status": 401})
     assert (legacy.kind, legacy.code, legacy.message) == ("auth", "linkedin:65600", "Invalid access token")
 
 
 def test_linkedin_inactive_version_and_access_denied_are_permanent_with_code_and_message():
-    version = _li(426, {"status": 426, "code": "NONEXISTENT_VERSION", "message": "Requested version 20240401 is not active"})
+    version = _li(
+        426, {"status": 426, "code": "NONEXISTENT_VERSION", "message": "Requested version 20240401 is not active"}
+    )
     assert (version.kind, version.code) == ("permanent", "linkedin:NONEXISTENT_VERSION")
     assert version.message == "Requested version 20240401 is not active"
-    denied = _li(403, {"status": 403, "serviceErrorCode": 100, "code": "ACCESS_DENIED",
-                       "message": "Not enough permissions to access: POST /rest/posts"})
+    denied = _li(
+        403,
+        {
+            "status": 403,
+            "serviceErrorCode": 100,
+            "code": "ACCESS_DENIED",
+            "message": "Not enough permissions to access: POST /rest/posts",
+        },
+    )
     assert (denied.kind, denied.code) == ("permanent", "linkedin:ACCESS_DENIED")
 
 
 def test_linkedin_throttle_without_retry_after_is_retryable_and_a_day_limit_is_deferred_to_utc_midnight():
-    short = _li(429, {"status": 429, "serviceErrorCode": 101,
-                      "message": "Resource level throttle limit for calls to this resource is reached."})
+    short = _li(
+        429,
+        {
+            "status": 429,
+            "serviceErrorCode": 101,
+            "message": "Resource level throttle limit for calls to this resource is reached.",
+        },
+    )
     assert (short.kind, short.code, short.retry_after) == ("retryable", "linkedin:101", None)
-    daily = _li(429, {"status": 429, "serviceErrorCode": 101, "code": "TOO_MANY_REQUESTS",
-                      "message": "Resource level throttle APPLICATION DAY limit for calls to this resource is reached."})
+    daily = _li(
+        429,
+        {
+            "status": 429,
+            "serviceErrorCode": 101,
+            "code": "TOO_MANY_REQUESTS",
+            "message": "Resource level throttle APPLICATION DAY limit for calls to this resource is reached.",
+        },
+    )
     assert daily.kind == "deferred" and 0 < daily.retry_after <= 86400
     import time as _time
 
@@ -192,14 +264,19 @@ def test_linkedin_throttle_without_retry_after_is_retryable_and_a_day_limit_is_d
 
 
 def test_linkedin_server_errors_are_retryable():
-    assert _li(500, {"status": 500, "code": "INTERNAL_SERVER_ERROR", "message": "Internal Server Error"}).kind == "retryable"
+    assert (
+        _li(500, {"status": 500, "code": "INTERNAL_SERVER_ERROR", "message": "Internal Server Error"}).kind
+        == "retryable"
+    )
     assert _li(504, {"status": 504, "code": "GATEWAY_TIMEOUT", "message": "Gateway Timeout"}).kind == "retryable"
 
 
 def test_instagram_container_not_ready_is_retryable():
     # IG error codes reference: 9007 / 2207027 "The media is not ready for publishing, please wait".
-    body = (b'{"error": {"message": "Media ID is not available", "type": "OAuthException", "code": 9007,'
-            b' "error_subcode": 2207027, "is_transient": false}}')
+    body = (
+        b'{"error": {"message": "Media ID is not available", "type": "OAuthException", "code": 9007,'
+        b' "error_subcode": 2207027, "is_transient": false}}'
+    )
     outcome = classify(response(400, body), platform_errors=META_ERRORS)
     assert (outcome.kind, outcome.code) == ("retryable", "meta:9007/2207027")
 
@@ -214,8 +291,10 @@ def test_instagram_throttle_on_403_reads_buc_regain_minutes():
 
 
 def test_instagram_expired_token_on_400_is_auth():
-    body = (b'{"error": {"message": "Error validating access token: Session has expired", "type": "OAuthException",'
-            b' "code": 190, "error_subcode": 463}}')
+    body = (
+        b'{"error": {"message": "Error validating access token: Session has expired", "type": "OAuthException",'
+        b' "code": 190, "error_subcode": 463}}'
+    )
     assert classify(response(400, body), platform_errors=META_ERRORS).kind == "auth"
 
 

@@ -40,8 +40,20 @@ def jpeg(width: int = 1080, height: int = 1080, *, gps: bool = False, fmt: str =
 
 
 def make_request(key: str = "processed/a1/v1/instagram.jpg", metadata: dict | None = None) -> PublishRequest:
-    return PublishRequest("a1", "v1", "instagram", "instagram", "corr-1", "bucket", key, None, 1080, 1080,
-                          "image/jpeg", dict(METADATA if metadata is None else metadata))
+    return PublishRequest(
+        "a1",
+        "v1",
+        "instagram",
+        "instagram",
+        "corr-1",
+        "bucket",
+        key,
+        None,
+        1080,
+        1080,
+        "image/jpeg",
+        dict(METADATA if metadata is None else metadata),
+    )
 
 
 class Clock:
@@ -79,6 +91,7 @@ def publisher(graph, sleeps):
     def make(**overrides):
         target = {**fake_mod.sandbox_target(graph, "instagram-main"), **overrides}
         return ig.build(target, MemoryCredentials(fake_mod.sandbox_secret()), sleep=sleeps.append)
+
     return make
 
 
@@ -93,6 +106,7 @@ def api_calls(fake, method=None, contains=""):
 
 
 # --- happy path --------------------------------------------------------------------------------
+
 
 def test_publishes_image_with_caption_alt_text_and_permalink(fake, publisher, image, sleeps):
     progress = MemoryProgress()
@@ -127,8 +141,13 @@ def test_token_travels_in_the_authorization_header_not_the_url(fake, graph, imag
 
     session.request = spy
     target = fake_mod.sandbox_target(graph, "ig")
-    pub = ig.InstagramPublisher(ig.InstagramSettings.model_validate(target), target,
-                                MemoryCredentials(fake_mod.sandbox_secret()), session=session, sleep=lambda s: None)
+    pub = ig.InstagramPublisher(
+        ig.InstagramSettings.model_validate(target),
+        target,
+        MemoryCredentials(fake_mod.sandbox_secret()),
+        session=session,
+        sleep=lambda s: None,
+    )
     assert pub.publish(make_request(), image, MemoryProgress()).outcome.ok
     token = fake_mod.ACCESS_TOKEN
     assert seen and all(token not in url and token not in str(p) and token not in str(d) for url, p, d, _ in seen)
@@ -136,6 +155,7 @@ def test_token_travels_in_the_authorization_header_not_the_url(fake, graph, imag
 
 
 # --- error classes -----------------------------------------------------------------------------
+
 
 def test_server_error_on_container_creation_is_retryable(fake, publisher, image):
     fake.fail_next("500", path_contains="/media")
@@ -202,6 +222,7 @@ def test_unreachable_image_url_is_graphs_media_download_failure(fake, publisher,
 
 # --- resumed flows -----------------------------------------------------------------------------
 
+
 def test_still_in_progress_is_retryable_and_the_next_delivery_polls_the_same_container(fake, publisher, image, sleeps):
     fake.set_processing_polls(6)
     progress = MemoryProgress()
@@ -253,6 +274,7 @@ def test_a_saved_media_id_is_not_published_again(fake, publisher, image):
 
 
 # --- reconciliation ----------------------------------------------------------------------------
+
 
 def test_slow_accept_on_media_publish_is_unknown_then_found(fake, publisher, image):
     # Every call of the flow shares the (short) timeout: only the faulted one comes near it.
@@ -307,8 +329,10 @@ def test_find_post_without_marker_is_absent(publisher):
 
 # --- configuration -----------------------------------------------------------------------------
 
-@pytest.mark.parametrize("bad", [{"ig_user_id": "me"}, {"graph_version": "25"}, {"api_base_url": "ftp://x"},
-                                 {"image_url_ttl_seconds": 10}])
+
+@pytest.mark.parametrize(
+    "bad", [{"ig_user_id": "me"}, {"graph_version": "25"}, {"api_base_url": "ftp://x"}, {"image_url_ttl_seconds": 10}]
+)
 def test_invalid_settings_are_config_errors(graph, bad):
     target = {**fake_mod.sandbox_target(graph, "ig"), **bad}
     with pytest.raises(ConfigError):
@@ -316,8 +340,9 @@ def test_invalid_settings_are_config_errors(graph, bad):
 
 
 def test_defaults_point_at_the_real_graph_host_with_a_pinned_version():
-    settings = ig.InstagramSettings.model_validate({"name": "ig", "platform": "instagram", "spec": {},
-                                                    "ig_user_id": "17841400000000001"})
+    settings = ig.InstagramSettings.model_validate(
+        {"name": "ig", "platform": "instagram", "spec": {}, "ig_user_id": "17841400000000001"}
+    )
     assert (settings.api_base_url, settings.graph_version) == ("https://graph.facebook.com", "v25.0")
     assert settings.image_url_ttl_seconds == 6 * 3600 and not settings.allow_private_network
 
@@ -330,12 +355,14 @@ def test_secret_without_token_is_a_config_error(publisher, graph, image):
 
 def test_private_api_host_is_refused_outside_the_sandbox(graph, image):
     target = {**fake_mod.sandbox_target(graph, "ig"), "allow_private_network": False}
-    result = ig.build(target, MemoryCredentials(fake_mod.sandbox_secret())).publish(make_request(), image,
-                                                                                    MemoryProgress())
+    result = ig.build(target, MemoryCredentials(fake_mod.sandbox_secret())).publish(
+        make_request(), image, MemoryProgress()
+    )
     assert (result.outcome.kind, result.outcome.code) == ("permanent", "unsafe_destination")
 
 
 # --- fake faithfulness -------------------------------------------------------------------------
+
 
 def graph_post(url, path, **params):
     return requests.post(f"{url}/v25.0/{path}", data={"access_token": fake_mod.ACCESS_TOKEN, **params}, timeout=5)
@@ -350,12 +377,15 @@ def error_of(response):
     return response.status_code, err["code"], err.get("error_subcode")
 
 
-@pytest.mark.parametrize(("blob", "expected"), [
-    (jpeg(1000, 1000, fmt="PNG"), (400, 36001, 2207005)),
-    (jpeg(2000, 1000), (400, 36003, 2207009)),  # 2:1 is wider than 1.91:1
-    (jpeg(800, 1001), (400, 36003, 2207009)),  # just taller than 4:5
-    (b"\xff\xd8\xff" + b"\0" * (8 * 1024 * 1024), (400, 36000, 2207004)),
-])
+@pytest.mark.parametrize(
+    ("blob", "expected"),
+    [
+        (jpeg(1000, 1000, fmt="PNG"), (400, 36001, 2207005)),
+        (jpeg(2000, 1000), (400, 36003, 2207009)),  # 2:1 is wider than 1.91:1
+        (jpeg(800, 1001), (400, 36003, 2207009)),  # just taller than 4:5
+        (b"\xff\xd8\xff" + b"\0" * (8 * 1024 * 1024), (400, 36000, 2207004)),
+    ],
+)
 def test_fake_rejects_images_graph_rejects(graph, served_images, blob, expected):
     url = served_images.add("x.img", blob)
     assert error_of(graph_post(graph, f"{fake_mod.IG_USER_ID}/media", image_url=url)) == expected
@@ -388,11 +418,17 @@ def test_fake_caption_hashtag_and_alt_text_limits(graph, served_images):
 
 def test_fake_unreachable_url_and_auth_errors(graph, fake):
     assert error_of(graph_post(graph, f"{fake_mod.IG_USER_ID}/media", image_url="http://127.0.0.1:9/x.jpg")) == (
-        400, 9004, 2207052)
+        400,
+        9004,
+        2207052,
+    )
     r = requests.get(f"{graph}/v25.0/{fake_mod.IG_USER_ID}/content_publishing_limit", timeout=5)
     assert error_of(r)[:2] == (400, 2500)
-    r = requests.get(f"{graph}/v25.0/{fake_mod.IG_USER_ID}/content_publishing_limit",
-                     headers={"Authorization": "Bearer nope"}, timeout=5)
+    r = requests.get(
+        f"{graph}/v25.0/{fake_mod.IG_USER_ID}/content_publishing_limit",
+        headers={"Authorization": "Bearer nope"},
+        timeout=5,
+    )
     assert error_of(r)[:2] == (400, 190)
     fake.expire_token()
     r = graph_get(graph, f"{fake_mod.IG_USER_ID}/content_publishing_limit")
@@ -410,7 +446,9 @@ def test_fake_versions_usage_headers_and_limit_shape(graph):
     assert old.status_code == 200 and old.headers["facebook-api-version"] == "v21.0"  # served as the oldest
     for bad in ("v99.0", "latest"):
         assert error_of(graph_get(graph, f"{fake_mod.IG_USER_ID}/content_publishing_limit", version=bad))[:2] == (
-            400, 2500)
+            400,
+            2500,
+        )
 
 
 def test_fake_publish_rules_and_listing(graph, fake, served_images):
@@ -429,8 +467,9 @@ def test_fake_publish_rules_and_listing(graph, fake, served_images):
     page = graph_get(graph, f"{fake_mod.IG_USER_ID}/media", fields="id,caption,timestamp,permalink", limit="2").json()
     assert [m["caption"] for m in page["data"]] == ["post 2", "post 1"]
     assert fake_mod.ACCESS_TOKEN not in page["paging"]["next"]
-    rest = graph_get(graph, f"{fake_mod.IG_USER_ID}/media", fields="id,caption", limit="2",
-                     after=page["paging"]["cursors"]["after"]).json()
+    rest = graph_get(
+        graph, f"{fake_mod.IG_USER_ID}/media", fields="id,caption", limit="2", after=page["paging"]["cursors"]["after"]
+    ).json()
     assert [m["id"] for m in rest["data"]][-1] == media_id and "next" not in rest["paging"]
     assert page["data"][0]["timestamp"].endswith("+0000")
 

@@ -21,7 +21,6 @@ from socialomega.poller.lightroom import (
     strip_json_prefix,
 )
 
-
 SANDBOX_SEED = 5
 
 
@@ -35,9 +34,13 @@ class SleepRecorder:
 
 def make_client(sandbox, sleeps=None, **kwargs) -> LightroomClient:
     creds = sandbox.credentials
-    return LightroomClient(sandbox.lightroom_url, creds["lightroom_api_key"], creds["lightroom_token"],
-                           sleep=sleeps if sleeps is not None else SleepRecorder(),
-                           **{"allow_private_network": True, **kwargs})
+    return LightroomClient(
+        sandbox.lightroom_url,
+        creds["lightroom_api_key"],
+        creds["lightroom_token"],
+        sleep=sleeps if sleeps is not None else SleepRecorder(),
+        **{"allow_private_network": True, **kwargs},
+    )
 
 
 def api_calls(state, fragment: str) -> list[dict]:
@@ -46,9 +49,15 @@ def api_calls(state, fragment: str) -> list[dict]:
 
 
 # --- prefix -------------------------------------------------------------------------------------
-@pytest.mark.parametrize("raw", [
-    'while (1) {}\n{"a": 1}', 'while(1){}{"a": 1}', 'while ( 1 ) { }  \n\n{"a": 1}', '{"a": 1}',
-])
+@pytest.mark.parametrize(
+    "raw",
+    [
+        'while (1) {}\n{"a": 1}',
+        'while(1){}{"a": 1}',
+        'while ( 1 ) { }  \n\n{"a": 1}',
+        '{"a": 1}',
+    ],
+)
 def test_prefix_is_stripped_with_adobes_regex(raw):
     assert json.loads(strip_json_prefix(raw)) == {"a": 1}
 
@@ -138,8 +147,9 @@ def test_expired_token_is_an_auth_error_without_retries(sandbox, lr):
 
 
 def test_bad_api_key_is_an_auth_error(sandbox, lr):
-    client = LightroomClient(sandbox.lightroom_url, "wrong-key", "sandbox-access-token", sleep=SleepRecorder(),
-                             allow_private_network=True)
+    client = LightroomClient(
+        sandbox.lightroom_url, "wrong-key", "sandbox-access-token", sleep=SleepRecorder(), allow_private_network=True
+    )
     with pytest.raises(LightroomAuthError) as exc:
         client.health()
     assert exc.value.status == 403 and exc.value.code == "403003"
@@ -235,6 +245,7 @@ def test_rendition_2048_keeps_orientation_and_gps(sandbox, lr):
 
 def test_fullsize_is_generated_then_polled_with_head(sandbox, lr):
     import time as _time
+
     lr.rendition_generation_delay = 0.25
     asset = next(a for a in lr.assets.values() if max(a.photo.width, a.photo.height) <= 2000)
     client = make_client(sandbox, sleeps=_time.sleep)
@@ -277,17 +288,27 @@ def refreshing_client(sandbox, creds_value):
     from tests.unit.fakes import MemoryCredentials
 
     creds = MemoryCredentials(creds_value)
-    tokens = RotatingToken(creds, sandbox.lightroom_url + fake.IMS_TOKEN_PATH, client_auth="body",
-                           session=requests.Session(), timeout=5, log=solog.get_logger(service="test"),
-                           what="Lightroom")
+    tokens = RotatingToken(
+        creds,
+        sandbox.lightroom_url + fake.IMS_TOKEN_PATH,
+        client_auth="body",
+        session=requests.Session(),
+        timeout=5,
+        log=solog.get_logger(service="test"),
+        what="Lightroom",
+    )
     return make_client(sandbox, tokens=tokens), creds
 
 
 def lightroom_secret(sandbox, **overrides):
     creds = sandbox.credentials
-    return {"client_id": creds["lightroom_api_key"], "client_secret": creds["lightroom_client_secret"],
-            "access_token": creds["lightroom_token"], "refresh_token": creds["lightroom_refresh_token"],
-            **overrides}
+    return {
+        "client_id": creds["lightroom_api_key"],
+        "client_secret": creds["lightroom_client_secret"],
+        "access_token": creds["lightroom_token"],
+        "refresh_token": creds["lightroom_refresh_token"],
+        **overrides,
+    }
 
 
 def test_an_expired_token_is_refreshed_once_and_the_call_repeated(sandbox, lr):
@@ -297,7 +318,7 @@ def test_an_expired_token_is_refreshed_once_and_the_call_repeated(sandbox, lr):
     assert [r["status"] for r in api_calls(lr, "/v2/account")] == [401, 200]
     assert lr.token_refreshes == 1
     assert creds.writes[-1]["refresh_token"] == "sandbox-refresh-token-1"
-    client.catalog()                      # the new token keeps working: no second refresh
+    client.catalog()  # the new token keeps working: no second refresh
     assert lr.token_refreshes == 1
 
 

@@ -92,9 +92,20 @@ def make_request(served_images, data: bytes | None = None, key: str = "a1/linked
     served_images.add(key, data)
     with Image.open(io.BytesIO(data)) as img:
         width, height = img.size
-    return PublishRequest(asset_id="a1", version="v1", target="li-main", platform="linkedin", correlation_id="c1",
-                          image_bucket="processed", image_key=key, image_version_id=None, width=width, height=height,
-                          content_type="image/jpeg", metadata={**METADATA, **meta})
+    return PublishRequest(
+        asset_id="a1",
+        version="v1",
+        target="li-main",
+        platform="linkedin",
+        correlation_id="c1",
+        image_bucket="processed",
+        image_key=key,
+        image_version_id=None,
+        width=width,
+        height=height,
+        content_type="image/jpeg",
+        metadata={**METADATA, **meta},
+    )
 
 
 def make_publisher(base_url, clock, credentials=None, **overrides):
@@ -105,13 +116,20 @@ def make_publisher(base_url, clock, credentials=None, **overrides):
 
 
 def calls(fake, method=None, contains=""):
-    return [r for r in fake.request_log()
-            if (method is None or r["method"] == method) and contains in r["path"] + "?" + r["query"]]
+    return [
+        r
+        for r in fake.request_log()
+        if (method is None or r["method"] == method) and contains in r["path"] + "?" + r["query"]
+    ]
 
 
 def api_headers(**extra):
-    return {"Authorization": f"Bearer {ACCESS_TOKEN}", "Linkedin-Version": fake_mod.sandbox_version(),
-            "X-Restli-Protocol-Version": "2.0.0", **extra}
+    return {
+        "Authorization": f"Bearer {ACCESS_TOKEN}",
+        "Linkedin-Version": fake_mod.sandbox_version(),
+        "X-Restli-Protocol-Version": "2.0.0",
+        **extra,
+    }
 
 
 # --- happy path ---------------------------------------------------------------------------------
@@ -134,12 +152,17 @@ def test_publishes_an_image_post_with_caption_alt_text_and_the_exact_image(fake,
     assert progress.saves == ["image", "uploaded", "final"]
     assert progress.final_marker == {"image_urn": post["image_urn"], "author": MEMBER_URN}
     assert [(r["method"], r["status"]) for r in fake.request_log()] == [
-        ("POST", 200), ("PUT", 201), ("GET", 200), ("POST", 201)]
+        ("POST", 200),
+        ("PUT", 201),
+        ("GET", 200),
+        ("POST", 201),
+    ]
 
 
 def test_posts_as_an_organization_the_member_administers(fake, base_url, clock, served_images):
-    result = make_publisher(base_url, clock, author=ORG_URN).publish(make_request(served_images), served_images,
-                                                                      MemoryProgress())
+    result = make_publisher(base_url, clock, author=ORG_URN).publish(
+        make_request(served_images), served_images, MemoryProgress()
+    )
     assert result.outcome.ok
     assert fake.posts()[0]["author"] == ORG_URN
 
@@ -151,8 +174,9 @@ def test_waits_for_the_image_to_become_available_with_the_injected_sleep(fake, b
     assert len(calls(fake, "GET", "/rest/images/")) == 6 and clock.sleeps == [0.2] * 5
 
 
-def test_an_image_that_stays_processing_is_retryable_after_a_bounded_wait_and_resumes(fake, base_url, clock,
-                                                                                      served_images):
+def test_an_image_that_stays_processing_is_retryable_after_a_bounded_wait_and_resumes(
+    fake, base_url, clock, served_images
+):
     fake.processing_delay = 60.0
     progress = MemoryProgress()
     publisher = make_publisher(base_url, clock)
@@ -167,8 +191,9 @@ def test_an_image_that_stays_processing_is_retryable_after_a_bounded_wait_and_re
 def test_an_image_linkedin_cannot_process_is_permanent(fake, base_url, clock, served_images):
     buf = io.BytesIO()
     Image.new("RGB", (64, 64)).save(buf, "TIFF")
-    result = make_publisher(base_url, clock).publish(make_request(served_images, buf.getvalue()), served_images,
-                                                     MemoryProgress())
+    result = make_publisher(base_url, clock).publish(
+        make_request(served_images, buf.getvalue()), served_images, MemoryProgress()
+    )
     assert (result.outcome.kind, result.outcome.code) == ("permanent", "linkedin:PROCESSING_FAILED")
     assert not fake.posts()
 
@@ -178,14 +203,20 @@ def test_server_error_on_the_post_is_retryable(fake, base_url, clock, served_ima
     fake.fail_next("500", path_contains="/rest/posts")
     result = make_publisher(base_url, clock).publish(make_request(served_images), served_images, MemoryProgress())
     assert (result.outcome.kind, result.outcome.status, result.outcome.code) == (
-        "retryable", 500, "linkedin:INTERNAL_SERVER_ERROR")
+        "retryable",
+        500,
+        "linkedin:INTERNAL_SERVER_ERROR",
+    )
 
 
 def test_throttle_is_retryable_without_retry_after_because_linkedin_sends_none(fake, base_url, clock, served_images):
     fake.fail_next("429", path_contains="initializeUpload", retry_after=1)
     result = make_publisher(base_url, clock).publish(make_request(served_images), served_images, MemoryProgress())
     assert (result.outcome.kind, result.outcome.status, result.outcome.code) == (
-        "retryable", 429, "linkedin:TOO_MANY_REQUESTS")
+        "retryable",
+        429,
+        "linkedin:TOO_MANY_REQUESTS",
+    )
     assert result.outcome.retry_after is None  # the queue's backoff decides
     assert "throttle" in result.outcome.message
 
@@ -200,39 +231,57 @@ def test_the_fake_429_carries_linkedins_body_and_no_rate_limit_headers(fake, bas
     fake.fail_next("429")
     response = requests.post(f"{base_url}/rest/posts", json={}, headers=api_headers(), timeout=5)
     assert response.status_code == 429 and "Retry-After" not in response.headers
-    assert response.json() == {"status": 429, "serviceErrorCode": 101, "code": "TOO_MANY_REQUESTS",
-                               "message": "Resource level throttle limit for calls to this resource is reached."}
+    assert response.json() == {
+        "status": 429,
+        "serviceErrorCode": 101,
+        "code": "TOO_MANY_REQUESTS",
+        "message": "Resource level throttle limit for calls to this resource is reached.",
+    }
 
 
-def test_commentary_over_3000_characters_is_permanent_with_linkedins_code_and_message(fake, base_url, clock,
-                                                                                      served_images):
+def test_commentary_over_3000_characters_is_permanent_with_linkedins_code_and_message(
+    fake, base_url, clock, served_images
+):
     long_text = " ".join(["word"] * 900)  # 4,499 characters; the target allows longer captions
     result = make_publisher(base_url, clock, caption_max_length=5000).publish(
-        make_request(served_images, description=long_text), served_images, MemoryProgress())
+        make_request(served_images, description=long_text), served_images, MemoryProgress()
+    )
     assert (result.outcome.kind, result.outcome.status, result.outcome.code) == (
-        "permanent", 422, "linkedin:FIELD_VALUE_TOO_LONG")
+        "permanent",
+        422,
+        "linkedin:FIELD_VALUE_TOO_LONG",
+    )
     assert "/commentary" in result.outcome.message and "3000" in result.outcome.message
 
 
 def test_the_default_caption_fits_linkedins_limit(fake, base_url, clock, served_images):
     long_text = " ".join(["word"] * 900)
-    result = make_publisher(base_url, clock).publish(make_request(served_images, description=long_text),
-                                                     served_images, MemoryProgress())
+    result = make_publisher(base_url, clock).publish(
+        make_request(served_images, description=long_text), served_images, MemoryProgress()
+    )
     assert result.outcome.ok and len(fake.posts()[0]["commentary"]) <= 3000
 
 
 def test_an_author_the_token_may_not_act_for_is_permanent_access_denied(fake, base_url, clock, served_images):
     result = make_publisher(base_url, clock, author="urn:li:organization:999").publish(
-        make_request(served_images), served_images, MemoryProgress())
+        make_request(served_images), served_images, MemoryProgress()
+    )
     assert (result.outcome.kind, result.outcome.status, result.outcome.code) == (
-        "permanent", 403, "linkedin:ACCESS_DENIED")
+        "permanent",
+        403,
+        "linkedin:ACCESS_DENIED",
+    )
 
 
 def test_an_inactive_version_is_permanent_nonexistent_version(fake, base_url, clock, served_images):
     result = make_publisher(base_url, clock, linkedin_version="202301").publish(
-        make_request(served_images), served_images, MemoryProgress())
+        make_request(served_images), served_images, MemoryProgress()
+    )
     assert (result.outcome.kind, result.outcome.status, result.outcome.code) == (
-        "permanent", 426, "linkedin:NONEXISTENT_VERSION")
+        "permanent",
+        426,
+        "linkedin:NONEXISTENT_VERSION",
+    )
     assert result.outcome.message == "Requested version 20230101 is not active"
 
 
@@ -240,14 +289,18 @@ def test_a_revoked_token_is_auth_and_never_leaks(fake, base_url, clock, served_i
     fake.expire_token()
     result = make_publisher(base_url, clock).publish(make_request(served_images), served_images, MemoryProgress())
     assert (result.outcome.kind, result.outcome.status, result.outcome.code) == (
-        "auth", 401, "linkedin:REVOKED_ACCESS_TOKEN")
+        "auth",
+        401,
+        "linkedin:REVOKED_ACCESS_TOKEN",
+    )
     assert ACCESS_TOKEN not in repr(result)
 
 
 def test_a_rotated_token_is_read_fresh_once_after_a_401(fake, base_url, clock, served_images):
     credentials = RotatedCredentials(stale="an-old-token", fresh=ACCESS_TOKEN)
     result = make_publisher(base_url, clock, credentials=credentials).publish(
-        make_request(served_images), served_images, MemoryProgress())
+        make_request(served_images), served_images, MemoryProgress()
+    )
     assert result.outcome.ok and credentials.fresh_reads == 1
     assert [r["status"] for r in calls(fake, "POST", "initializeUpload")] == [401, 200]
 
@@ -306,7 +359,10 @@ def test_an_upload_url_the_server_rejects_as_expired_is_dropped_and_redone(fake,
     fake.clock = lambda: clock.now + 2 * 3600  # the server's clock is ahead: the URL expired there
     result = publisher.publish(make_request(served_images), served_images, progress)
     assert (result.outcome.kind, result.outcome.status, result.outcome.code) == (
-        "retryable", 403, "linkedin:UPLOAD_URL_EXPIRED")
+        "retryable",
+        403,
+        "linkedin:UPLOAD_URL_EXPIRED",
+    )
     assert progress.get("image") is None and not progress.get("uploaded")
     assert publisher.publish(make_request(served_images), served_images, progress).outcome.ok
     assert len(calls(fake, "POST", "initializeUpload")) == 2
@@ -344,8 +400,15 @@ def test_find_post_with_sent_at_stops_at_older_posts(fake, base_url, clock, serv
     for _ in range(3):  # older posts
         assert publisher.publish(make_request(served_images), served_images, MemoryProgress()).outcome.ok
     clock.now += 600
-    progress = MemoryProgress({"final": {"image_urn": "urn:li:image:never-posted", "author": MEMBER_URN,
-                                         "sent_at": datetime.fromtimestamp(clock.now, UTC).isoformat()}})
+    progress = MemoryProgress(
+        {
+            "final": {
+                "image_urn": "urn:li:image:never-posted",
+                "author": MEMBER_URN,
+                "sent_at": datetime.fromtimestamp(clock.now, UTC).isoformat(),
+            }
+        }
+    )
     assert publisher.find_post(make_request(served_images), progress).state == "absent"
     assert len(calls(fake, "GET", "q=author")) == 1  # the first page already reached older posts
     no_time = MemoryProgress({"final": {"image_urn": "urn:li:image:never-posted", "author": MEMBER_URN}})
@@ -353,7 +416,9 @@ def test_find_post_with_sent_at_stops_at_older_posts(fake, base_url, clock, serv
     assert lookup.state == "undecided"  # 2 pages of 1 do not cover 3 posts
 
 
-def test_find_post_asks_again_when_the_lookup_fails_and_is_undecided_without_a_marker(fake, base_url, clock, served_images):
+def test_find_post_asks_again_when_the_lookup_fails_and_is_undecided_without_a_marker(
+    fake, base_url, clock, served_images
+):
     publisher = make_publisher(base_url, clock)
     progress = MemoryProgress({"final": {"image_urn": "urn:li:image:x", "author": MEMBER_URN}})
     fake.fail_next("500", path_contains="q=author")
@@ -374,8 +439,7 @@ def test_invalid_settings_and_secrets_are_config_errors(base_url, clock, served_
 
 
 def test_defaults_point_at_linkedin():
-    settings = li.LinkedInSettings.from_target({"name": "li", "platform": "linkedin", "spec": {},
-                                                "author": MEMBER_URN})
+    settings = li.LinkedInSettings.from_target({"name": "li", "platform": "linkedin", "spec": {}, "author": MEMBER_URN})
     assert settings.api_base_url == "https://api.linkedin.com" and not settings.allow_private_network
     assert settings.allowed_upload_hosts == ["api.linkedin.com", "www.linkedin.com"]
 
@@ -386,34 +450,53 @@ def test_fake_requires_the_version_and_protocol_headers(fake, base_url):
     del headers["Linkedin-Version"]
     missing = requests.post(f"{base_url}/rest/posts", json={}, headers=headers, timeout=5)
     assert (missing.status_code, missing.json()["code"]) == (400, "VERSION_MISSING")
-    old = requests.post(f"{base_url}/rest/posts", json={}, headers=api_headers(**{"Linkedin-Version": "202404"}),
-                        timeout=5)
+    old = requests.post(
+        f"{base_url}/rest/posts", json={}, headers=api_headers(**{"Linkedin-Version": "202404"}), timeout=5
+    )
     assert old.status_code == 426
-    assert old.json() == {"status": 426, "code": "NONEXISTENT_VERSION",
-                          "message": "Requested version 20240401 is not active"}
+    assert old.json() == {
+        "status": 426,
+        "code": "NONEXISTENT_VERSION",
+        "message": "Requested version 20240401 is not active",
+    }
     headers = api_headers()
     del headers["X-Restli-Protocol-Version"]
     assert requests.post(f"{base_url}/rest/posts", json={}, headers=headers, timeout=5).status_code == 400
 
 
 def test_fake_rejects_bad_tokens_with_linkedins_body(fake, base_url):
-    response = requests.get(f"{base_url}/rest/posts/urn:li:share:1", headers=api_headers(Authorization="Bearer nope"),
-                            timeout=5)
+    response = requests.get(
+        f"{base_url}/rest/posts/urn:li:share:1", headers=api_headers(Authorization="Bearer nope"), timeout=5
+    )
     assert response.status_code == 401
-    assert response.json() == {"status": 401, "serviceErrorCode": 65600, "code": "INVALID_ACCESS_TOKEN",
-                               "message": "Invalid access token"}
+    assert response.json() == {
+        "status": 401,
+        "serviceErrorCode": 65600,
+        "code": "INVALID_ACCESS_TOKEN",
+        "message": "Invalid access token",
+    }
 
 
 def _initialize(base_url, owner=MEMBER_URN):
-    response = requests.post(f"{base_url}/rest/images?action=initializeUpload",
-                             json={"initializeUploadRequest": {"owner": owner}}, headers=api_headers(), timeout=5)
+    response = requests.post(
+        f"{base_url}/rest/images?action=initializeUpload",
+        json={"initializeUploadRequest": {"owner": owner}},
+        headers=api_headers(),
+        timeout=5,
+    )
     return response
 
 
 def _post_body(image_urn, **changes):
-    return {"author": MEMBER_URN, "commentary": "hello", "visibility": "PUBLIC",
-            "distribution": {"feedDistribution": "MAIN_FEED"}, "content": {"media": {"id": image_urn}},
-            "lifecycleState": "PUBLISHED", **changes}
+    return {
+        "author": MEMBER_URN,
+        "commentary": "hello",
+        "visibility": "PUBLIC",
+        "distribution": {"feedDistribution": "MAIN_FEED"},
+        "content": {"media": {"id": image_urn}},
+        "lifecycleState": "PUBLISHED",
+        **changes,
+    }
 
 
 def test_fake_refuses_a_post_whose_image_was_not_uploaded_or_belongs_to_someone_else(fake, base_url):
@@ -431,8 +514,9 @@ def test_fake_enforces_the_pixel_limit_and_formats(fake, base_url):
     def upload(data):
         value = _initialize(base_url).json()["value"]
         assert requests.put(value["uploadUrl"], data=data, timeout=10).status_code == 201
-        status = requests.get(f"{base_url}/rest/images/{quote(value['image'], safe='')}", headers=api_headers(),
-                              timeout=5)
+        status = requests.get(
+            f"{base_url}/rest/images/{quote(value['image'], safe='')}", headers=api_headers(), timeout=5
+        )
         return status.json()["status"]
 
     def png(width, height):
@@ -440,7 +524,7 @@ def test_fake_enforces_the_pixel_limit_and_formats(fake, base_url):
         Image.new("1", (width, height)).save(buf, "PNG")  # 1-bit: cheap even at 36 megapixels
         return buf.getvalue()
 
-    assert upload(png(6013, 6012)) == "AVAILABLE"        # 36,150,156 pixels
+    assert upload(png(6013, 6012)) == "AVAILABLE"  # 36,150,156 pixels
     assert upload(png(6013, 6013)) == "PROCESSING_FAILED"  # 36,156,169 >= 36,152,320
     assert upload(b"not an image") == "PROCESSING_FAILED"
     buf = io.BytesIO()
@@ -499,7 +583,8 @@ def test_a_timeout_before_the_post_is_retryable_not_unknown(fake, base_url, cloc
     # Nothing was posted yet: the step is redone; only POST /rest/posts may end "unknown".
     fake.fail_next("timeout", path_contains=step.split("?")[0], delay=FAULT_DELAY)
     progress = MemoryProgress()
-    result = make_publisher(base_url, clock, timeout_seconds=TIMEOUT).publish(make_request(served_images),
-                                                                          served_images, progress)
+    result = make_publisher(base_url, clock, timeout_seconds=TIMEOUT).publish(
+        make_request(served_images), served_images, progress
+    )
     assert (result.outcome.kind, result.outcome.code) == ("retryable", "timeout")
     assert progress.final_marker is None and fake.posts() == []

@@ -10,20 +10,27 @@ import pytest
 from socialomega.local import localstack
 from socialomega.local.__main__ import service_selection
 
-OUTPUTS = {"consumers": {
-    "processor": {"service": "processor"}, "analytics": {"service": "analytics"},
-    "publisher-rest": {"service": "publisher"}, "publisher-gallery": {"service": "publisher"},
-}}
+OUTPUTS = {
+    "consumers": {
+        "processor": {"service": "processor"},
+        "analytics": {"service": "analytics"},
+        "publisher-rest": {"service": "publisher"},
+        "publisher-gallery": {"service": "publisher"},
+    }
+}
 
 
-@pytest.mark.parametrize(("service", "expected"), [
-    ("poller", {"poller"}),
-    ("processor", {"processor"}),
-    ("publisher", {"publisher-rest", "publisher-gallery"}),
-    ("publisher-gallery", {"publisher-gallery"}),
-    ("analytics", {"analytics"}),
-    ("webhooks", set()),
-])
+@pytest.mark.parametrize(
+    ("service", "expected"),
+    [
+        ("poller", {"poller"}),
+        ("processor", {"processor"}),
+        ("publisher", {"publisher-rest", "publisher-gallery"}),
+        ("publisher-gallery", {"publisher-gallery"}),
+        ("analytics", {"analytics"}),
+        ("webhooks", set()),
+    ],
+)
 def test_a_service_container_runs_only_its_own_consumers(service, expected):
     assert service_selection(OUTPUTS, service) == expected
 

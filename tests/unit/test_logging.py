@@ -13,9 +13,13 @@ def capture(**fields) -> dict:
 
 
 def test_secret_keys_and_values_never_reach_the_log():
-    line = capture(access_token="abc123", headers={"Authorization": "Bearer abc123", "Accept": "json"},
-                   url="https://host/x?access_token=abc123&x=1", note="sent Bearer abc123 to host",
-                   client_secret="s3cr3t")
+    line = capture(
+        access_token="abc123",
+        headers={"Authorization": "Bearer abc123", "Accept": "json"},
+        url="https://host/x?access_token=abc123&x=1",
+        note="sent Bearer abc123 to host",
+        client_secret="s3cr3t",
+    )
     text = json.dumps(line)
     assert "abc123" not in text and "s3cr3t" not in text
     assert line["headers"]["Accept"] == "json"
@@ -34,4 +38,5 @@ def test_bound_event_fields_are_on_every_line():
         solog.clear()
     lines = [json.loads(x) for x in stream.getvalue().splitlines()]
     assert [(x["correlation_id"], x["asset_id"], x["event_type"], x["service"]) for x in lines] == [
-        ("corr-9", "asset-9", "AssetDetected", "processor")] * 2
+        ("corr-9", "asset-9", "AssetDetected", "processor")
+    ] * 2

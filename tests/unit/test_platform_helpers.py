@@ -6,8 +6,12 @@ from socialomega.publishers.platform import parse_time, unsafe_destination
 
 def test_parse_time_reads_graph_iso_and_naive_values_as_aware_utc():
     moment = datetime(2026, 11, 26, 8, 59, tzinfo=UTC)
-    for text in ("2026-11-26T08:59:00+0000", "2026-11-26T08:59:00Z", "2026-11-26T08:59:00+00:00",
-                 "2026-11-26T08:59:00"):
+    for text in (
+        "2026-11-26T08:59:00+0000",
+        "2026-11-26T08:59:00Z",
+        "2026-11-26T08:59:00+00:00",
+        "2026-11-26T08:59:00",
+    ):
         assert parse_time(text) == moment
     assert parse_time("yesterday") is None and parse_time(None) is None
 

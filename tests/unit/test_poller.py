@@ -16,10 +16,12 @@ class ListSource:
 
     def candidates(self, cursor):
         for asset_id, version in self.photos:
+
             def fetch(asset_id=asset_id):
                 if asset_id in self.broken:
-                    raise IOError("rendition 503")
+                    raise OSError("rendition 503")
                 return b"jpeg:" + asset_id.encode()
+
             yield SourcePhoto("fake", asset_id, version, {"title": asset_id}, fetch)
 
     def next_cursor(self):
@@ -87,14 +89,17 @@ def test_a_failing_source_does_not_stop_the_others():
     assert photo_failure.failed and photo_failure.source_failures() == {}
 
 
-@pytest.mark.parametrize("url, ok", [
-    (None, True),                                            # Adobe's own endpoint
-    ("https://ims-na1.adobelogin.com/ims/token/v3", True),
-    ("http://127.0.0.1:8701/ims/token/v3", True),            # the local sandbox
-    ("http://localhost:8701/ims/token/v3", True),
-    ("http://ims.example.com/ims/token/v3", False),          # the client secret in clear text
-    ("ftp://127.0.0.1/x", False),
-])
+@pytest.mark.parametrize(
+    "url, ok",
+    [
+        (None, True),  # Adobe's own endpoint
+        ("https://ims-na1.adobelogin.com/ims/token/v3", True),
+        ("http://127.0.0.1:8701/ims/token/v3", True),  # the local sandbox
+        ("http://localhost:8701/ims/token/v3", True),
+        ("http://ims.example.com/ims/token/v3", False),  # the client secret in clear text
+        ("ftp://127.0.0.1/x", False),
+    ],
+)
 def test_the_ims_url_is_https_or_a_loopback_sandbox(url, ok):
     from socialomega.core.config import ConfigError
     from socialomega.poller.bootstrap import ims_url

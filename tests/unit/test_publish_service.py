@@ -1,13 +1,13 @@
 """The reserve -> call -> record -> announce flow, with an in-memory store and a scripted platform."""
 
-import pytest
-
 from datetime import UTC, datetime, timedelta
+
+import pytest
 
 from socialomega.core.consumer import Deferred, PermanentFailure, RetryLater
 from socialomega.core.envelope import new_event
 from socialomega.core.http import Outcome
-from socialomega.core.store import publication_key, post_index_key
+from socialomega.core.store import post_index_key, publication_key
 from socialomega.publishers.base import Lookup, PublishResult
 from socialomega.publishers.claims import Publications
 from socialomega.publishers.quota import DailyCaps
@@ -46,18 +46,29 @@ OK = PublishResult(Outcome("ok", 201), remote_id="post-1")
 
 
 def request_event(target: str = "rest"):
-    return new_event("PublishRequested", "asset-1", {
-        "target": target, "platform": "rest", "version": "v1",
-        "variant": {"bucket": "b", "key": "k", "width": 1080, "height": 1350},
-        "metadata": {"title": "t", "detected_at": "2026-11-24T10:00:00+00:00"},
-    })
+    return new_event(
+        "PublishRequested",
+        "asset-1",
+        {
+            "target": target,
+            "platform": "rest",
+            "version": "v1",
+            "variant": {"bucket": "b", "key": "k", "width": 1080, "height": 1350},
+            "metadata": {"title": "t", "detected_at": "2026-11-24T10:00:00+00:00"},
+        },
+    )
 
 
 def service(publisher, store=None, sender=None, lease=120):
     store = store or FakeStore()
     sender = sender or RecordingSender()
-    svc = PublishService(Publications(store, lease_seconds=lease), images=None, sender=sender, event_bus="bus",
-                         publisher_for=lambda name: (publisher, {}) if name == "rest" else (_ for _ in ()).throw(KeyError(name)))
+    svc = PublishService(
+        Publications(store, lease_seconds=lease),
+        images=None,
+        sender=sender,
+        event_bus="bus",
+        publisher_for=lambda name: (publisher, {}) if name == "rest" else (_ for _ in ()).throw(KeyError(name)),
+    )
     return svc, store, sender
 
 
@@ -104,7 +115,7 @@ def test_permanent_failure_is_reported_not_retried():
     assert svc.handle(request_event()) == "failed"
     assert svc.handle(request_event()) == "failed"
     assert publisher.calls == 1
-    (_, event, source), = sender.bus
+    ((_, event, source),) = sender.bus
     assert event.type == "PublishFailed" and source == "socialomega.publisher"
     assert event.payload["error"] == {"code": "400", "message": "caption too long", "http_status": 400}
 
@@ -142,7 +153,7 @@ def test_unknown_final_outcome_that_the_lookup_cannot_decide_ends_unconfirmed():
     assert svc.handle(request_event()) == "unconfirmed"
     assert svc.handle(request_event()) == "unconfirmed"  # final: never reposted
     assert publisher.calls == 1
-    (_, event, _), = sender.bus
+    ((_, event, _),) = sender.bus
     assert event.type == "PublishFailed" and event.payload["error"]["message"] == "two posts match"
 
 
@@ -210,8 +221,14 @@ def test_daily_cap_defers_the_photo_over_it_and_frees_slots_after_24h():
     clock = [datetime(2026, 11, 24, 12, tzinfo=UTC)]
     store, sender = FakeStore(), RecordingSender()
     publisher = ScriptedPublisher(OK, OK, OK)
-    svc = PublishService(Publications(store), None, sender, "bus", lambda name: (publisher, {"daily_cap": 2}),
-                         caps=DailyCaps(store, now=lambda: clock[0]))
+    svc = PublishService(
+        Publications(store),
+        None,
+        sender,
+        "bus",
+        lambda name: (publisher, {"daily_cap": 2}),
+        caps=DailyCaps(store, now=lambda: clock[0]),
+    )
 
     def event(asset):
         e = request_event()
@@ -230,8 +247,14 @@ def test_daily_cap_defers_the_photo_over_it_and_frees_slots_after_24h():
 def test_a_permanent_failure_gives_its_daily_slot_back():
     store = FakeStore()
     publisher = ScriptedPublisher(PublishResult(Outcome("permanent", 400, "400", "bad")), OK)
-    svc = PublishService(Publications(store), None, RecordingSender(), "bus",
-                         lambda name: (publisher, {"daily_cap": 1}), caps=DailyCaps(store))
+    svc = PublishService(
+        Publications(store),
+        None,
+        RecordingSender(),
+        "bus",
+        lambda name: (publisher, {"daily_cap": 1}),
+        caps=DailyCaps(store),
+    )
     assert svc.handle(request_event()) == "failed"
     other = request_event().model_copy(update={"asset_id": "asset-2"})
     assert svc.handle(other) == "published"

@@ -5,15 +5,25 @@ from tests.unit.fakes import FakeStore
 
 def test_rows_show_status_remote_id_error_and_timing():
     store = FakeStore()
-    versions = {"v1": {"detected_at": "2026-11-24T10:00:00+00:00",
-                       "processing": {"status": "processed", "failures": {"gallery": "too small"}}}}
-    store.put(keys.asset_key("a1"), {"asset_id": "a1", "latest_version": "v1", "metadata": {"title": "Dune"},
-                                     "versions": versions})
-    store.put(keys.publication_key("a1", "v1", "rest"), {"status": "published", "remote_id": "post_1",
-                                                          "published_at": "2026-11-24T10:00:02.5+00:00"})
+    versions = {
+        "v1": {
+            "detected_at": "2026-11-24T10:00:00+00:00",
+            "processing": {"status": "processed", "failures": {"gallery": "too small"}},
+        }
+    }
+    store.put(
+        keys.asset_key("a1"),
+        {"asset_id": "a1", "latest_version": "v1", "metadata": {"title": "Dune"}, "versions": versions},
+    )
+    store.put(
+        keys.publication_key("a1", "v1", "rest"),
+        {"status": "published", "remote_id": "post_1", "published_at": "2026-11-24T10:00:02.5+00:00"},
+    )
     rows = report.rows(store, ["gallery", "rest"])
     assert [(r.target, r.status, r.remote, r.seconds) for r in rows] == [
-        ("gallery", "rejected", "too small", None), ("rest", "published", "post_1", 2.5)]
+        ("gallery", "rejected", "too small", None),
+        ("rest", "published", "post_1", 2.5),
+    ]
     text = report.render(rows)
     assert "Dune" in text and "2.50 s" in text
     assert all(line == line.rstrip() for line in text.splitlines())

@@ -28,7 +28,7 @@ def url(sandbox, path: str) -> str:
 
 def body(resp: requests.Response):
     assert resp.text.startswith(JSON_PREFIX), resp.text[:40]
-    return json.loads(resp.text[len(JSON_PREFIX):])
+    return json.loads(resp.text[len(JSON_PREFIX) :])
 
 
 def cat(lr, path: str = "") -> str:
@@ -41,8 +41,14 @@ def test_missing_api_key_is_403_with_prefixed_body(sandbox, lr):
     assert resp.status_code == 403
     assert resp.headers["Content-Type"].startswith("application/json")
     assert body(resp) == {"code": "403003", "description": "Api Key is invalid"}
-    assert requests.get(url(sandbox, "/v2/catalog"), headers={"X-API-Key": "nope", **{"Authorization": AUTH["Authorization"]}},
-                        timeout=5).status_code == 403
+    assert (
+        requests.get(
+            url(sandbox, "/v2/catalog"),
+            headers={"X-API-Key": "nope", **{"Authorization": AUTH["Authorization"]}},
+            timeout=5,
+        ).status_code
+        == 403
+    )
 
 
 def test_health_needs_only_the_api_key(sandbox, lr):
@@ -108,15 +114,23 @@ def test_asset_document_fields(sandbox, lr):
 def test_albums_and_album_assets(sandbox, lr):
     albums = body(requests.get(url(sandbox, cat(lr, "albums")), params={"limit": 1}, headers=AUTH, timeout=5))
     assert len(albums["resources"]) == 1 and albums["links"]["next"]["href"].startswith("albums?")
-    by_subtype = body(requests.get(url(sandbox, cat(lr, "albums")), params={"subtype": "project"}, headers=AUTH, timeout=5))
+    by_subtype = body(
+        requests.get(url(sandbox, cat(lr, "albums")), params={"subtype": "project"}, headers=AUTH, timeout=5)
+    )
     assert [a["subtype"] for a in by_subtype["resources"]] == ["project"]
     publish = lr.album_by_name("Publish")
     plain = body(requests.get(url(sandbox, cat(lr, f"albums/{publish.id}/assets")), headers=AUTH, timeout=5))
     assert plain["album"]["id"] == publish.id
     item = plain["resources"][0]
     assert item["type"] == "album_asset" and set(item["asset"]) == {"id", "links"}
-    embedded = body(requests.get(url(sandbox, cat(lr, f"albums/{publish.id}/assets")),
-                                 params={"embed": "asset", "order_after": "-", "limit": 2}, headers=AUTH, timeout=5))
+    embedded = body(
+        requests.get(
+            url(sandbox, cat(lr, f"albums/{publish.id}/assets")),
+            params={"embed": "asset", "order_after": "-", "limit": 2},
+            headers=AUTH,
+            timeout=5,
+        )
+    )
     assert embedded["resources"][0]["asset"]["payload"]["importSource"]
     assert "order_after=" in embedded["links"]["next"]["href"] and "embed=asset" in embedded["links"]["next"]["href"]
 
@@ -126,7 +140,11 @@ def test_bad_rendition_type_unknown_asset_bad_guid_and_wrong_catalog(sandbox, lr
     aid = next(iter(lr.assets))
     bad = requests.get(url(sandbox, cat(lr, f"assets/{aid}/renditions/4096")), headers=AUTH, timeout=5)
     assert bad.status_code == 400
-    assert body(bad) == {"errors": {"rendition_type": ["not supported"]}, "code": 1005, "description": "Input Validation Error"}
+    assert body(bad) == {
+        "errors": {"rendition_type": ["not supported"]},
+        "code": 1005,
+        "description": "Input Validation Error",
+    }
     missing = requests.get(url(sandbox, cat(lr, f"assets/{'a' * 32}")), headers=AUTH, timeout=5)
     assert missing.status_code == 404 and body(missing)["errors"] == {"asset": ["does not exist"]}
     assert requests.get(url(sandbox, cat(lr, "assets/xyz")), headers=AUTH, timeout=5).status_code == 400
@@ -135,12 +153,16 @@ def test_bad_rendition_type_unknown_asset_bad_guid_and_wrong_catalog(sandbox, lr
     assert body(wrong) == {"errors": {"catalog": ["does not exist"]}, "code": 1000, "description": "Resource not found"}
     too_many = requests.get(url(sandbox, cat(lr, "assets")), params={"limit": 501}, headers=AUTH, timeout=5)
     assert too_many.status_code == 400 and body(too_many)["code"] == 1005
-    bad_date = requests.get(url(sandbox, cat(lr, "assets")), params={"updated_since": "yesterday"}, headers=AUTH, timeout=5)
+    bad_date = requests.get(
+        url(sandbox, cat(lr, "assets")), params={"updated_since": "yesterday"}, headers=AUTH, timeout=5
+    )
     assert body(bad_date)["errors"] == {"updated_since": ["must be a valid XML Schema dateTime"]}
 
 
 def test_faults_429_empty_body_and_503_prefixed(sandbox, lr):
-    requests.post(url(sandbox, "/_sandbox/faults"), json={"status": 429, "retry_after": 7}, timeout=5).raise_for_status()
+    requests.post(
+        url(sandbox, "/_sandbox/faults"), json={"status": 429, "retry_after": 7}, timeout=5
+    ).raise_for_status()
     requests.post(url(sandbox, "/_sandbox/faults"), json={"status": 503}, timeout=5).raise_for_status()
     first = requests.get(url(sandbox, "/v2/catalog"), headers=AUTH, timeout=5)
     assert first.status_code == 429 and first.content == b"" and first.headers["Retry-After"] == "7"
@@ -165,8 +187,13 @@ def test_small_masters_are_not_upscaled_and_keep_exif(sandbox, lr):
     img = Image.open(io.BytesIO(resp.content))
     assert img.size == (1200, 800)
     gps_one = next(a for a in lr.assets.values() if a.photo.gps)
-    img = Image.open(io.BytesIO(requests.get(url(sandbox, cat(lr, f"assets/{gps_one.id}/renditions/2048")),
-                                             headers=AUTH, timeout=10).content))
+    img = Image.open(
+        io.BytesIO(
+            requests.get(
+                url(sandbox, cat(lr, f"assets/{gps_one.id}/renditions/2048")), headers=AUTH, timeout=10
+            ).content
+        )
+    )
     assert img.getexif().get_ifd(0x8825)[1] in ("N", "S")
 
 
@@ -177,7 +204,10 @@ def test_on_demand_renditions_lifecycle(sandbox, lr):
     got = requests.get(url(sandbox, path + "/fullsize"), headers=AUTH, timeout=5)
     assert body(got) == {"errors": {"rendition": ["does not exist"]}, "code": 1000, "description": "Resource not found"}
     assert requests.post(url(sandbox, path), headers=AUTH, timeout=5).status_code == 400  # no X-Generate-Renditions
-    assert requests.post(url(sandbox, path), headers={**AUTH, "X-Generate-Renditions": "2048"}, timeout=5).status_code == 400
+    assert (
+        requests.post(url(sandbox, path), headers={**AUTH, "X-Generate-Renditions": "2048"}, timeout=5).status_code
+        == 400
+    )
     gen = requests.post(url(sandbox, path), headers={**AUTH, "X-Generate-Renditions": "fullsize,2560"}, timeout=5)
     assert gen.status_code == 202
     links = body(gen)["links"]
@@ -198,7 +228,9 @@ def test_on_demand_renditions_lifecycle(sandbox, lr):
 
 
 def test_generation_delay_is_observable_with_head(sandbox, lr):
-    requests.post(url(sandbox, "/_sandbox/config"), json={"rendition_generation_delay": 0.3}, timeout=5).raise_for_status()
+    requests.post(
+        url(sandbox, "/_sandbox/config"), json={"rendition_generation_delay": 0.3}, timeout=5
+    ).raise_for_status()
     asset = list(lr.assets.values())[0]
     path = cat(lr, f"assets/{asset.id}/renditions")
     requests.post(url(sandbox, path), headers={**AUTH, "X-Generate-Renditions": "2560"}, timeout=5)
@@ -212,12 +244,15 @@ def test_photos_are_deterministic_and_varied():
     # (how fast they generate is not a test's business: the machines are shared and noisy)
     # The sets are made concurrently: faster on two cores, and no state may leak between them.
     with ThreadPoolExecutor(2) as pool:
-        runs = [pool.submit(photos.generate_photos, 9), pool.submit(photos.generate_photos, 9),
-                pool.submit(photos.generate_photos, 10, count=3)]
+        runs = [
+            pool.submit(photos.generate_photos, 9),
+            pool.submit(photos.generate_photos, 9),
+            pool.submit(photos.generate_photos, 10, count=3),
+        ]
         first, again, other = (run.result() for run in runs)
         uprights = list(pool.map(lambda p: ImageOps.exif_transpose(Image.open(io.BytesIO(p.master))), first))
     assert [p.sha256 for p in first] == [p.sha256 for p in again]
-    assert [p.asset_id for p in first] != [p.asset_id for p in other][:len(first)]
+    assert [p.asset_id for p in first] != [p.asset_id for p in other][: len(first)]
     assert {1, 3, 6, 8} <= {p.orientation for p in first}
     ratios = {round(p.width / p.height, 2) for p in first}
     assert {1.5, 0.67, 1.0, 1.78, 0.56, 4.0} <= ratios
@@ -244,8 +279,9 @@ def test_corrupt_asset_is_switchable_and_undecodable(sandbox, lr):
 
 def test_reset_reseeds(sandbox, lr):
     before = set(lr.assets)
-    state = requests.post(url(sandbox, "/_sandbox/reset"), json={"seed": 3, "count": 4, "include_corrupt": True},
-                          timeout=10).json()
+    state = requests.post(
+        url(sandbox, "/_sandbox/reset"), json={"seed": 3, "count": 4, "include_corrupt": True}, timeout=10
+    ).json()
     assert len(state["assets"]) == 5 and sum(a["corrupt"] for a in state["assets"]) == 1
     requests.post(url(sandbox, "/_sandbox/reset"), json={"seed": 3}, timeout=10).raise_for_status()
     assert set(sandbox.lightroom.state.assets) <= before | set(sandbox.lightroom.state.assets)

@@ -18,8 +18,14 @@ GOOD = {
     "x": {"name": "x-main", "platform": "x", "daily_cap": 17},
     "facebook": {"name": "fb", "platform": "facebook", "page_id": "104857600000001"},
     "linkedin": {"name": "li", "platform": "linkedin", "author": "urn:li:person:abc123"},
-    "rest": {"name": "portfolio", "platform": "rest", "endpoint": {"url": "https://api.example.com/v1/posts"},
-             "caption_template": "{{ title }}", "max_hashtags": 3, "spec": {"max_width": 1600}},
+    "rest": {
+        "name": "portfolio",
+        "platform": "rest",
+        "endpoint": {"url": "https://api.example.com/v1/posts"},
+        "caption_template": "{{ title }}",
+        "max_hashtags": 3,
+        "spec": {"max_width": 1600},
+    },
 }
 
 
@@ -29,10 +35,17 @@ def test_each_platform_takes_its_own_and_the_common_keys(platform):
     assert check.problems([GOOD[platform]]) == []
 
 
-@pytest.mark.parametrize("platform, typo", [
-    ("instagram", "ig_user"), ("x", "dailycap"), ("facebook", "page_idd"), ("linkedin", "linkedin_verison"),
-    ("rest", "idempotent_retry"), ("x", "caption_templte"),
-])
+@pytest.mark.parametrize(
+    "platform, typo",
+    [
+        ("instagram", "ig_user"),
+        ("x", "dailycap"),
+        ("facebook", "page_idd"),
+        ("linkedin", "linkedin_verison"),
+        ("rest", "idempotent_retry"),
+        ("x", "caption_templte"),
+    ],
+)
 def test_a_misspelt_key_is_refused_with_its_name(platform, typo):
     entry = {**GOOD[platform], typo: "x"}
     with pytest.raises(ConfigError, match=f"{typo}: unknown key"):

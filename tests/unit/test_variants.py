@@ -14,7 +14,11 @@ from PIL import Image, ImageOps
 from socialomega.processor import variants as V
 from socialomega.processor.specs import DEFAULT_SPECS, VariantSpec
 from socialomega.processor.variants import (
-    ImageRejected, Limits, Variant, VariantsIncomplete, build_variants,
+    ImageRejected,
+    Limits,
+    Variant,
+    VariantsIncomplete,
+    build_variants,
 )
 
 SPECS = list(DEFAULT_SPECS.values())
@@ -33,8 +37,14 @@ def marked_image(w: int, h: int) -> Image.Image:
     return im
 
 
-def jpeg(im: Image.Image, orientation: int = 1, gps: bool = True, icc: bytes | None = None,
-         xmp: bytes | None = None, quality: int = 95) -> bytes:
+def jpeg(
+    im: Image.Image,
+    orientation: int = 1,
+    gps: bool = True,
+    icc: bytes | None = None,
+    xmp: bytes | None = None,
+    quality: int = 95,
+) -> bytes:
     exif = Image.Exif()
     exif[0x0112] = orientation
     exif[0x010F] = "TestCam"
@@ -55,10 +65,17 @@ def noisy(w: int, h: int, seed: int = 1, tile: int = 512) -> Image.Image:
     of at most `tile` px is generated and repeated: each 8x8 block JPEG codes has the statistics of
     full-frame noise, at a fraction of the cost (generating 4800x3200 of it took 1.6 s)."""
     tw, th = min(w, tile), min(h, tile)
-    img = (pyvips.Image.gaussnoise(tw, th, sigma=60, mean=128, seed=seed)
-           .bandjoin([pyvips.Image.gaussnoise(tw, th, sigma=60, mean=128, seed=seed + 1),
-                      pyvips.Image.gaussnoise(tw, th, sigma=60, mean=128, seed=seed + 2)])
-           .cast("uchar").copy_memory())  # computed once, not once per repeat
+    img = (
+        pyvips.Image.gaussnoise(tw, th, sigma=60, mean=128, seed=seed)
+        .bandjoin(
+            [
+                pyvips.Image.gaussnoise(tw, th, sigma=60, mean=128, seed=seed + 1),
+                pyvips.Image.gaussnoise(tw, th, sigma=60, mean=128, seed=seed + 2),
+            ]
+        )
+        .cast("uchar")
+        .copy_memory()
+    )  # computed once, not once per repeat
     img = img.replicate(-(-w // tw), -(-h // th)).crop(0, 0, w, h)
     return Image.frombytes("RGB", (w, h), img.write_to_memory())
 
@@ -76,7 +93,7 @@ def decode(v: Variant) -> Image.Image:
 
 
 def close(a, b, tol=40) -> bool:
-    return all(abs(x - y) <= tol for x, y in zip(a, b))
+    return all(abs(x - y) <= tol for x, y in zip(a, b, strict=False))
 
 
 # ---------------------------------------------------------------- orientation
@@ -89,8 +106,13 @@ def test_every_exif_orientation_is_applied(orientation):
     assert out.size == reference.size == (v.width, v.height)
     assert out.size == ((300, 400) if orientation in (5, 6, 7, 8) else (400, 300))
     w, h = out.size
-    probes = [(w // 10, h // 10), (w - 1 - w // 10, h // 10), (w // 10, h - 1 - h // 10),
-              (w - 1 - w // 10, h - 1 - h // 10), (w // 2, h // 2)]
+    probes = [
+        (w // 10, h // 10),
+        (w - 1 - w // 10, h // 10),
+        (w // 10, h - 1 - h // 10),
+        (w - 1 - w // 10, h - 1 - h // 10),
+        (w // 2, h // 2),
+    ]
     for xy in probes:
         assert close(out.getpixel(xy), reference.getpixel(xy)), (orientation, xy)
     # the output is upright: no orientation tag left to apply
@@ -115,7 +137,7 @@ def test_all_default_specs_on_a_camera_like_image():
     data = jpeg(noisy(3000, 2000), gps=True)
     variants = build_variants(data, SPECS)
     assert [v.target for v in variants] == [s.target for s in SPECS]
-    for v, s in zip(variants, SPECS):
+    for v, s in zip(variants, SPECS, strict=False):
         im = decode(v)
         assert im.size == (v.width, v.height)
         assert v.size == len(v.data) <= s.max_bytes
@@ -124,9 +146,9 @@ def test_all_default_specs_on_a_camera_like_image():
         if s.max_pixels:
             assert v.width * v.height <= s.max_pixels
         assert v.format == "jpeg" and v.quality == s.quality
-    assert (variants[0].width, variants[0].height) == (1080, 720)      # instagram
-    assert (variants[1].width, variants[1].height) == (3000, 2000)     # x: never upscaled
-    assert (variants[2].width, variants[2].height) == (2048, 1365)     # facebook
+    assert (variants[0].width, variants[0].height) == (1080, 720)  # instagram
+    assert (variants[1].width, variants[1].height) == (3000, 2000)  # x: never upscaled
+    assert (variants[2].width, variants[2].height) == (2048, 1365)  # facebook
 
 
 @pytest.mark.parametrize("w,h", [(2000, 200), (200, 2000), (1, 1), (5000, 1), (1, 5000)])
@@ -148,34 +170,36 @@ def test_extreme_aspect_ratios(w, h):
         assert s.min_aspect - 1e-9 <= v.width / v.height <= s.max_aspect + 1e-9
         assert v.width <= w or v.height <= h
     if (w, h) == (1, 1):
-        assert set(failures) == {"instagram"}            # 1 px < IG's 320 px minimum
+        assert set(failures) == {"instagram"}  # 1 px < IG's 320 px minimum
         assert all((v.width, v.height) == (1, 1) for v in variants)
     if (w, h) == (2000, 200):
         assert (built["instagram"].width, built["instagram"].height) == (382, 200)  # 1.91:1
-        assert (built["rest"].width, built["rest"].height) == (2000, 200)           # 10:1 ok
+        assert (built["rest"].width, built["rest"].height) == (2000, 200)  # 10:1 ok
     if (w, h) == (200, 2000):
-        assert "instagram" in failures                   # 200 px wide < 320
-        assert (built["x"].width, built["x"].height) == (200, 800)                  # 1:4
+        assert "instagram" in failures  # 200 px wide < 320
+        assert (built["x"].width, built["x"].height) == (200, 800)  # 1:4
 
 
 def test_attention_crop_finds_the_detail():
     im = Image.new("RGB", (2000, 500), (90, 90, 90))
-    im.paste((255, 240, 0), (1700, 150, 1900, 350))      # a bright, saturated detail on the right
+    im.paste((255, 240, 0), (1700, 150, 1900, 350))  # a bright, saturated detail on the right
     s = DEFAULT_SPECS["instagram"].model_copy(update={"interesting": "attention"})
     [v] = build_variants(jpeg(im), [s])
     out = decode(v).convert("RGB")
     assert (v.width, v.height) == (955, 500)
     assert any(close(out.getpixel((x, 250)), (255, 240, 0)) for x in range(0, v.width, 10))
-    [c] = build_variants(jpeg(im), [DEFAULT_SPECS["instagram"]])     # centre crop misses it
+    [c] = build_variants(jpeg(im), [DEFAULT_SPECS["instagram"]])  # centre crop misses it
     outc = decode(c).convert("RGB")
     assert not any(close(outc.getpixel((x, 250)), (255, 240, 0)) for x in range(0, c.width, 10))
 
 
 # ---------------------------------------------------------------- metadata
 def test_no_exif_xmp_iptc_gps_in_outputs():
-    xmp = (b'<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/'
-           b'22-rdf-syntax-ns#"><rdf:Description xmlns:exif="http://ns.adobe.com/exif/1.0/" '
-           b'exif:GPSLatitude="52,22.2N"/></rdf:RDF></x:xmpmeta>')
+    xmp = (
+        b'<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/'
+        b'22-rdf-syntax-ns#"><rdf:Description xmlns:exif="http://ns.adobe.com/exif/1.0/" '
+        b'exif:GPSLatitude="52,22.2N"/></rdf:RDF></x:xmpmeta>'
+    )
     data = jpeg(noisy(1600, 1200), orientation=6, gps=True, xmp=xmp)
     src = pyvips.Image.new_from_buffer(data, "")
     assert any("GPS" in f for f in src.get_fields()) and "xmp-data" in src.get_fields()
@@ -186,10 +210,9 @@ def test_no_exif_xmp_iptc_gps_in_outputs():
         assert "exif" not in im.info and "xmp" not in im.info and "photoshop" not in im.info
         assert b"Exif\0\0" not in v.data and b"GPS" not in v.data and b"xmpmeta" not in v.data
         fields = pyvips.Image.new_from_buffer(v.data, "").get_fields()
-        leaked = [f for f in fields if f.startswith(("exif-", "xmp", "iptc", "orientation"))
-                  or "GPS" in f]
+        leaked = [f for f in fields if f.startswith(("exif-", "xmp", "iptc", "orientation")) or "GPS" in f]
         assert leaked == [], (v.target, leaked)
-        assert "icc-profile-data" not in fields          # no profile in -> none out
+        assert "icc-profile-data" not in fields  # no profile in -> none out
 
 
 # ---------------------------------------------------------------- colour
@@ -209,21 +232,21 @@ def test_non_srgb_profile_is_converted_and_tagged_srgb():
     out = pyvips.Image.new_from_buffer(v.data, "")
     assert V._is_srgb(out.get("icc-profile-data"))
     px = decode(v).convert("RGB").getpixel((32, 32))
-    assert close(px, (200, 100, 50), tol=6)          # back to the sRGB colour it was made from
-    assert not close(px, src_px, tol=6)              # i.e. actually converted, not passed through
+    assert close(px, (200, 100, 50), tol=6)  # back to the sRGB colour it was made from
+    assert not close(px, src_px, tol=6)  # i.e. actually converted, not passed through
     assert not [f for f in out.get_fields() if f.startswith(("exif-", "xmp", "iptc"))]
 
 
 def test_srgb_profile_is_kept_without_conversion(monkeypatch):
     from PIL import ImageCms
+
     srgb = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
     im = Image.new("RGB", (64, 64), (200, 100, 50))
     calls = []
     real = pyvips.Image.icc_transform
-    monkeypatch.setattr(pyvips.Image, "icc_transform",
-                        lambda self, *a, **k: calls.append(a) or real(self, *a, **k))
+    monkeypatch.setattr(pyvips.Image, "icc_transform", lambda self, *a, **k: calls.append(a) or real(self, *a, **k))
     [v] = build_variants(jpeg(im, icc=srgb), [REST])
-    assert calls == []                                # no costly transform for sRGB input
+    assert calls == []  # no costly transform for sRGB input
     assert pyvips.Image.new_from_buffer(v.data, "").get("icc-profile-data") == srgb
     assert close(decode(v).convert("RGB").getpixel((32, 32)), (200, 100, 50), tol=4)
 
@@ -231,14 +254,13 @@ def test_srgb_profile_is_kept_without_conversion(monkeypatch):
 def test_no_profile_means_no_conversion(monkeypatch):
     calls = []
     real = pyvips.Image.icc_transform
-    monkeypatch.setattr(pyvips.Image, "icc_transform",
-                        lambda self, *a, **k: calls.append(a) or real(self, *a, **k))
+    monkeypatch.setattr(pyvips.Image, "icc_transform", lambda self, *a, **k: calls.append(a) or real(self, *a, **k))
     build_variants(jpeg(marked_image(300, 200)), [REST])
     assert calls == []
 
 
 def test_png_with_alpha_and_16bit_becomes_flat_srgb_jpeg():
-    rgba = Image.new("RGBA", (120, 80), (255, 0, 0, 0))   # fully transparent
+    rgba = Image.new("RGBA", (120, 80), (255, 0, 0, 0))  # fully transparent
     buf = io.BytesIO()
     rgba.save(buf, "PNG")
     [v] = build_variants(buf.getvalue(), [REST])
@@ -281,8 +303,9 @@ def test_truncated_jpeg_is_rejected(threads):
     # whole-frame variants, light resize after shrink-on-load (4200 / 2 = 2100 -> 2048)
     data = jpeg(noisy(4200, 2800))
     with pytest.raises(ImageRejected, match="corrupt or truncated"):
-        build_variants(data[: len(data) // 2], [DEFAULT_SPECS["facebook"], DEFAULT_SPECS["instagram"]],
-                       Limits(threads=threads))
+        build_variants(
+            data[: len(data) // 2], [DEFAULT_SPECS["facebook"], DEFAULT_SPECS["instagram"]], Limits(threads=threads)
+        )
 
 
 def test_truncated_jpeg_with_a_crop_is_rejected():
@@ -294,13 +317,15 @@ def test_truncated_jpeg_with_a_crop_is_rejected():
 
 def test_garbage_after_the_header_is_rejected():
     data = jpeg(noisy(600, 400))
-    sof = data.index(b"\xff\xc0")           # keep SOI..SOF, then garbage instead of scan data
+    sof = data.index(b"\xff\xc0")  # keep SOI..SOF, then garbage instead of scan data
     with pytest.raises(ImageRejected):
         build_variants(data[: sof + 19] + b"\x00" * 5000, [REST])
 
 
-@pytest.mark.parametrize("data", [b"", os.urandom(4096), b"hello world" * 100,
-                                  b"<svg xmlns='http://www.w3.org/2000/svg' width='10' height='10'/>"])
+@pytest.mark.parametrize(
+    "data",
+    [b"", os.urandom(4096), b"hello world" * 100, b"<svg xmlns='http://www.w3.org/2000/svg' width='10' height='10'/>"],
+)
 def test_not_an_image_is_rejected(data):
     with pytest.raises(ImageRejected):
         build_variants(data, SPECS)
@@ -315,7 +340,7 @@ def test_blocked_formats_are_rejected():
     Image.new("RGB", (10, 10)).save(png, "PNG")
     with pytest.raises(ImageRejected, match="not a supported image|not accepted"):
         build_variants(png.getvalue(), [REST], Limits(allowed_loaders=("jpeg",)))
-    V.harden_libvips()     # restore the default allow-list for other tests
+    V.harden_libvips()  # restore the default allow-list for other tests
     assert build_variants(png.getvalue(), [REST])
 
 
@@ -350,11 +375,9 @@ def test_bounded_reencodes(monkeypatch):
     data = jpeg(noisy(400, 300))
     saves = []
     real = pyvips.Image.jpegsave_buffer
-    monkeypatch.setattr(pyvips.Image, "jpegsave_buffer",
-                        lambda self, **k: saves.append(k["Q"]) or real(self, **k))
+    monkeypatch.setattr(pyvips.Image, "jpegsave_buffer", lambda self, **k: saves.append(k["Q"]) or real(self, **k))
     with pytest.raises(VariantsIncomplete):
-        build_variants(data, [spec(max_bytes=1024, quality=95, min_quality=5)],
-                       Limits(max_encodes=3, threads=1))
+        build_variants(data, [spec(max_bytes=1024, quality=95, min_quality=5)], Limits(max_encodes=3, threads=1))
     assert len(saves) == 3 and saves[0] == 95 and saves == sorted(saves, reverse=True)
 
 
@@ -397,7 +420,7 @@ def test_memory_is_trimmed_only_above_the_ceiling(monkeypatch):
     monkeypatch.setattr(V, "_resident_mb", lambda: 300.0)
     assert V.release_memory(512) is False and V.release_memory(None) is False
     assert V.release_memory(256) is True and V.release_memory(0) is True
-    monkeypatch.setattr(V, "_resident_mb", lambda: None)     # unknown: trim to be safe
+    monkeypatch.setattr(V, "_resident_mb", lambda: None)  # unknown: trim to be safe
     assert V.release_memory(512) is True
     assert trims == [0, 0, 0]
 

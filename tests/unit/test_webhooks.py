@@ -12,12 +12,11 @@ import pytest
 import requests
 
 from socialomega.analytics.aggregate import Aggregator
-from socialomega.core.store import daily_key, status_key
 from socialomega.core.config import ConfigError
 from socialomega.core.envelope import InvalidMessage, new_event
 from socialomega.core.events import EventSender
+from socialomega.core.store import daily_key, post_index_key, status_key
 from socialomega.local import report
-from socialomega.core.store import post_index_key
 from socialomega.local.api_gateway import WebhookGateway
 from socialomega.sandbox import webhooks as platform_side
 from socialomega.webhooks import handler as webhook_handler
@@ -43,7 +42,7 @@ def test_meta_signature_is_hex_hmac_of_the_raw_body_with_the_app_secret():
 def test_x_signature_is_base64_hmac_with_the_consumer_secret():
     digest = hmac.new(b"sandbox-x-consumer-secret", BODY, hashlib.sha256).digest()
     verify_signature("x", {"x-twitter-webhooks-signature": "sha256=" + base64.b64encode(digest).decode()}, BODY, KEYS)
-    with pytest.raises(Rejected):   # the hex form is not X's
+    with pytest.raises(Rejected):  # the hex form is not X's
         verify_signature("x", {"x-twitter-webhooks-signature": "sha256=" + digest.hex()}, BODY, KEYS)
 
 
@@ -51,8 +50,12 @@ def test_linkedin_signature_covers_the_prefixed_body():
     mac = hmac.new(b"sandbox-linkedin-client-secret", b"hmacsha256=" + BODY, hashlib.sha256).hexdigest()
     verify_signature("linkedin", {"x-li-signature": mac}, BODY, KEYS)
     with pytest.raises(Rejected):
-        verify_signature("linkedin", {"x-li-signature": hmac.new(
-            b"sandbox-linkedin-client-secret", BODY, hashlib.sha256).hexdigest()}, BODY, KEYS)
+        verify_signature(
+            "linkedin",
+            {"x-li-signature": hmac.new(b"sandbox-linkedin-client-secret", BODY, hashlib.sha256).hexdigest()},
+            BODY,
+            KEYS,
+        )
 
 
 @pytest.mark.parametrize("headers", [{}, {"x-hub-signature-256": ""}, {"x-hub-signature-256": "sha256=00"}])
@@ -73,16 +76,21 @@ def test_a_platform_without_a_key_is_not_configured_and_the_caller_is_not_told_w
 
 # --------------------------------------------------------------------------- challenges
 def test_meta_challenge_echoes_only_with_the_verify_token():
-    answer = answer_challenge("facebook", {"hub.mode": "subscribe", "hub.challenge": "1158201444",
-                                           "hub.verify_token": "sandbox-meta-verify-token"}, KEYS)
+    answer = answer_challenge(
+        "facebook",
+        {"hub.mode": "subscribe", "hub.challenge": "1158201444", "hub.verify_token": "sandbox-meta-verify-token"},
+        KEYS,
+    )
     assert (answer.status, answer.body, answer.content_type) == (200, "1158201444", "text/plain")
     with pytest.raises(Rejected) as exc:
-        answer_challenge("facebook", {"hub.mode": "subscribe", "hub.challenge": "1",
-                                      "hub.verify_token": "guess"}, KEYS)
+        answer_challenge("facebook", {"hub.mode": "subscribe", "hub.challenge": "1", "hub.verify_token": "guess"}, KEYS)
     assert exc.value.status == 403
-    with pytest.raises(Rejected):   # nothing but a plain token is echoed
-        answer_challenge("instagram", {"hub.mode": "subscribe", "hub.challenge": "<script>",
-                                       "hub.verify_token": "sandbox-meta-verify-token"}, KEYS)
+    with pytest.raises(Rejected):  # nothing but a plain token is echoed
+        answer_challenge(
+            "instagram",
+            {"hub.mode": "subscribe", "hub.challenge": "<script>", "hub.verify_token": "sandbox-meta-verify-token"},
+            KEYS,
+        )
 
 
 def test_x_crc_and_linkedin_challenge_answers():
@@ -92,8 +100,10 @@ def test_x_crc_and_linkedin_challenge_answers():
     answer = answer_challenge("linkedin", {"challengeCode": "890e4665-4dfe-4ab1-b689-ed553bceeed6"}, KEYS)
     assert json.loads(answer.body) == {
         "challengeCode": "890e4665-4dfe-4ab1-b689-ed553bceeed6",
-        "challengeResponse": hmac.new(b"sandbox-linkedin-client-secret", b"890e4665-4dfe-4ab1-b689-ed553bceeed6",
-                                      hashlib.sha256).hexdigest()}
+        "challengeResponse": hmac.new(
+            b"sandbox-linkedin-client-secret", b"890e4665-4dfe-4ab1-b689-ed553bceeed6", hashlib.sha256
+        ).hexdigest(),
+    }
     with pytest.raises(Rejected):
         answer_challenge("x", {}, KEYS)
 
@@ -115,19 +125,69 @@ def test_challenges_cannot_be_used_to_sign_a_forged_notification():
 # --------------------------------------------------------------------------- parsing
 def test_facebook_feed_reactions_comments_and_removals():
     # A captured Page `feed` change (platform-apis.md, section 6), plus one by the Page itself.
-    doc = {"object": "page", "entry": [{"id": "1049", "time": 1700000000, "changes": [
-        {"field": "feed", "value": {"from": {"id": "77", "name": "Fan"}, "post_id": "1049_2", "created_time": 1700000000,
-                                    "item": "reaction", "parent_id": "1049_2", "reaction_type": "love", "verb": "add"}},
-        {"field": "feed", "value": {"from": {"id": "77"}, "post_id": "1049_2", "comment_id": "2_9",
-                                    "created_time": 1700000001, "item": "comment", "verb": "remove"}},
-        {"field": "feed", "value": {"from": {"id": "77"}, "post_id": "1049_2", "item": "comment", "verb": "edited"}},
-        {"field": "feed", "value": {"from": {"id": "1049"}, "post_id": "1049_3", "item": "comment", "verb": "add"}},
-        {"field": "feed", "value": {"from": {"id": "77"}, "post_id": "1049_2", "item": "status", "verb": "add"}},
-        # a reaction to a comment under the post, and the legacy "like" item: neither is a post like
-        {"field": "feed", "value": {"from": {"id": "78"}, "post_id": "1049_2", "comment_id": "2_9", "created_time": 1,
-                                    "item": "reaction", "reaction_type": "like", "verb": "add"}},
-        {"field": "feed", "value": {"from": {"id": "79"}, "post_id": "1049_2", "item": "like", "verb": "add"}},
-    ]}]}
+    doc = {
+        "object": "page",
+        "entry": [
+            {
+                "id": "1049",
+                "time": 1700000000,
+                "changes": [
+                    {
+                        "field": "feed",
+                        "value": {
+                            "from": {"id": "77", "name": "Fan"},
+                            "post_id": "1049_2",
+                            "created_time": 1700000000,
+                            "item": "reaction",
+                            "parent_id": "1049_2",
+                            "reaction_type": "love",
+                            "verb": "add",
+                        },
+                    },
+                    {
+                        "field": "feed",
+                        "value": {
+                            "from": {"id": "77"},
+                            "post_id": "1049_2",
+                            "comment_id": "2_9",
+                            "created_time": 1700000001,
+                            "item": "comment",
+                            "verb": "remove",
+                        },
+                    },
+                    {
+                        "field": "feed",
+                        "value": {"from": {"id": "77"}, "post_id": "1049_2", "item": "comment", "verb": "edited"},
+                    },
+                    {
+                        "field": "feed",
+                        "value": {"from": {"id": "1049"}, "post_id": "1049_3", "item": "comment", "verb": "add"},
+                    },
+                    {
+                        "field": "feed",
+                        "value": {"from": {"id": "77"}, "post_id": "1049_2", "item": "status", "verb": "add"},
+                    },
+                    # a reaction to a comment under the post, and the legacy "like" item: neither is a post like
+                    {
+                        "field": "feed",
+                        "value": {
+                            "from": {"id": "78"},
+                            "post_id": "1049_2",
+                            "comment_id": "2_9",
+                            "created_time": 1,
+                            "item": "reaction",
+                            "reaction_type": "like",
+                            "verb": "add",
+                        },
+                    },
+                    {
+                        "field": "feed",
+                        "value": {"from": {"id": "79"}, "post_id": "1049_2", "item": "like", "verb": "add"},
+                    },
+                ],
+            }
+        ],
+    }
     found = engagements("facebook", doc)
     assert [(e.remote_id, e.kind, e.delta) for e in found] == [("1049_2", "like", 1), ("1049_2", "comment", -1)]
     assert found[0].occurred_at == "2023-11-14T22:13:20+00:00"
@@ -151,11 +211,21 @@ def test_x_likes_replies_and_retweets_of_our_posts_only():
     like = platform_side.notification("x", "like", "1850000000000000001")
     reply = platform_side.notification("x", "comment", "1850000000000000001")
     share = platform_side.notification("x", "share", "1850000000000000001")
-    ours_liked_elsewhere = {"for_user_id": "1790000000000000001", "favorite_events": [
-        {"id": "f1", "favorited_status": {"id_str": "999", "user": {"id_str": "123"}},
-         "user": {"id_str": "1790000000000000001"}},
-        {"id": "f2", "favorited_status": {"id_str": "1850000000000000001", "user": {"id_str": "1790000000000000001"}},
-         "user": {"id_str": "1790000000000000001"}}]}   # and we liked our own post
+    ours_liked_elsewhere = {
+        "for_user_id": "1790000000000000001",
+        "favorite_events": [
+            {
+                "id": "f1",
+                "favorited_status": {"id_str": "999", "user": {"id_str": "123"}},
+                "user": {"id_str": "1790000000000000001"},
+            },
+            {
+                "id": "f2",
+                "favorited_status": {"id_str": "1850000000000000001", "user": {"id_str": "1790000000000000001"}},
+                "user": {"id_str": "1790000000000000001"},
+            },
+        ],
+    }  # and we liked our own post
     got = [(e.kind, e.delta) for doc in (like, reply, share) for e in engagements("x", doc)]
     assert got == [("like", 1), ("comment", 1), ("share", 1)]
     assert engagements("x", ours_liked_elsewhere) == []
@@ -168,38 +238,85 @@ def test_linkedin_actions_and_deleted_comments():
     gone = platform_side.notification("linkedin", "comment", "urn:li:share:7", remove=True)
     mention = {"notifications": [{"notificationId": 3, "action": "SHARE_MENTION", "sourcePost": "urn:li:share:7"}]}
     assert [(e.kind, e.delta) for e in engagements("linkedin", like) + engagements("linkedin", gone)] == [
-        ("like", 1), ("comment", -1)]
+        ("like", 1),
+        ("comment", -1),
+    ]
     assert engagements("linkedin", mention) == []
 
 
 def test_payloads_written_from_the_platforms_documented_shapes():
     # Hand-written from ../shared/reference/platform-apis.md section 6, not from the sandbox fake,
     # so a misreading shared by the fake and the parser shows up here.
-    instagram = {"object": "instagram", "entry": [{"id": "17841400000000001", "time": 1700000000, "changes": [
-        {"field": "comments", "value": {"from": {"id": "232323232", "username": "test"}, "media": {
-            "id": "123123123", "media_product_type": "FEED"}, "id": "17865799348089039", "text": "This is an example."}}]}]}
-    x = {"for_user_id": "2244994945", "favorite_events": [{
-        "id": "a7ba59eab0bfcba386f7acedac279542", "created_at": "Mon Mar 26 16:33:26 +0000 2018",
-        "timestamp_ms": 1522082006140, "favorited_status": {"id_str": "1443693422430560256",
-                                                            "user": {"id_str": "2244994945"}},
-        "user": {"id_str": "3123"}}]}
-    linkedin = {"type": "ORGANIZATION_SOCIAL_ACTION_NOTIFICATIONS", "notifications": [{
-        "notificationId": 1000, "organizationalEntity": "urn:li:organization:2414183", "action": "COMMENT",
-        "sourcePost": "urn:li:share:6500000000000000000", "lastModifiedAt": 1700000000000,
-        "subscriber": "urn:li:person:abc"}]}
+    instagram = {
+        "object": "instagram",
+        "entry": [
+            {
+                "id": "17841400000000001",
+                "time": 1700000000,
+                "changes": [
+                    {
+                        "field": "comments",
+                        "value": {
+                            "from": {"id": "232323232", "username": "test"},
+                            "media": {"id": "123123123", "media_product_type": "FEED"},
+                            "id": "17865799348089039",
+                            "text": "This is an example.",
+                        },
+                    }
+                ],
+            }
+        ],
+    }
+    x = {
+        "for_user_id": "2244994945",
+        "favorite_events": [
+            {
+                "id": "a7ba59eab0bfcba386f7acedac279542",
+                "created_at": "Mon Mar 26 16:33:26 +0000 2018",
+                "timestamp_ms": 1522082006140,
+                "favorited_status": {"id_str": "1443693422430560256", "user": {"id_str": "2244994945"}},
+                "user": {"id_str": "3123"},
+            }
+        ],
+    }
+    linkedin = {
+        "type": "ORGANIZATION_SOCIAL_ACTION_NOTIFICATIONS",
+        "notifications": [
+            {
+                "notificationId": 1000,
+                "organizationalEntity": "urn:li:organization:2414183",
+                "action": "COMMENT",
+                "sourcePost": "urn:li:share:6500000000000000000",
+                "lastModifiedAt": 1700000000000,
+                "subscriber": "urn:li:person:abc",
+            }
+        ],
+    }
     assert [(e.remote_id, e.kind, e.key) for e in engagements("instagram", instagram)] == [
-        ("123123123", "comment", "comment:17865799348089039")]
+        ("123123123", "comment", "comment:17865799348089039")
+    ]
     assert [(e.remote_id, e.kind, e.occurred_at) for e in engagements("x", x)] == [
-        ("1443693422430560256", "like", "2018-03-26T16:33:26.140000+00:00")]
+        ("1443693422430560256", "like", "2018-03-26T16:33:26.140000+00:00")
+    ]
     assert [(e.remote_id, e.kind, e.key) for e in engagements("linkedin", linkedin)] == [
-        ("urn:li:share:6500000000000000000", "comment", "notification:1000")]
+        ("urn:li:share:6500000000000000000", "comment", "notification:1000")
+    ]
 
 
 # --------------------------------------------------------------------------- service
 def service_with_post(platform="facebook", remote_id="104857600000001_5"):
     store, sender = FakeStore(), RecordingSender()
-    store.put(post_index_key(platform, remote_id), {"platform": platform, "remote_id": remote_id, "target": platform,
-                                                    "asset_id": "asset-1", "version": "v1", "correlation_id": "corr-1"})
+    store.put(
+        post_index_key(platform, remote_id),
+        {
+            "platform": platform,
+            "remote_id": remote_id,
+            "target": platform,
+            "asset_id": "asset-1",
+            "version": "v1",
+            "correlation_id": "corr-1",
+        },
+    )
     return WebhookService(store, sender, "bus", lambda: KEYS), sender
 
 
@@ -213,7 +330,7 @@ def test_a_signed_like_on_our_post_becomes_one_event_even_when_redelivered():
     service, sender = service_with_post()
     payload = platform_side.notification("facebook", "like", "104857600000001_5")
     first = service.handle(signed_request("facebook", payload))
-    again = service.handle(signed_request("facebook", payload))   # Meta retries the same notification
+    again = service.handle(signed_request("facebook", payload))  # Meta retries the same notification
     assert first.status == again.status == 200
     assert json.loads(first.body) == {"received": 1, "recorded": 1, "unmatched": 0}
     (_, event, source), (_, repeat, _) = sender.bus
@@ -229,11 +346,14 @@ def test_engagement_on_posts_we_did_not_publish_is_unmatched():
     assert json.loads(answer.body) == {"received": 1, "recorded": 0, "unmatched": 1} and sender.bus == []
 
 
-@pytest.mark.parametrize("request_, status", [
-    (WebhookRequest("POST", "facebook", {}, {}, b"{}"), 401),
-    (WebhookRequest("POST", "myspace", {}, {}, b"{}"), 404),
-    (WebhookRequest("PUT", "facebook", {}, {}, b"{}"), 405),
-])
+@pytest.mark.parametrize(
+    "request_, status",
+    [
+        (WebhookRequest("POST", "facebook", {}, {}, b"{}"), 401),
+        (WebhookRequest("POST", "myspace", {}, {}, b"{}"), 404),
+        (WebhookRequest("PUT", "facebook", {}, {}, b"{}"), 405),
+    ],
+)
 def test_unsigned_unknown_or_wrong_method_requests_are_refused(request_, status):
     service, sender = service_with_post()
     assert service.handle(request_).status == status and sender.bus == []
@@ -261,9 +381,9 @@ def test_a_failed_send_fails_the_whole_notification_and_its_retry_records_each_o
     batch["entry"] += platform_side.notification("facebook", "comment", "104857600000001_5")["entry"]
     batch["entry"] += platform_side.notification("facebook", "comment", "1_1")["entry"]
     sender.fail_bus = 1
-    with pytest.raises(RuntimeError):   # the handler turns this into a 500 (tested below)
+    with pytest.raises(RuntimeError):  # the handler turns this into a 500 (tested below)
         service.handle(signed_request("facebook", batch))
-    answer = service.handle(signed_request("facebook", batch))   # the platform's retry
+    answer = service.handle(signed_request("facebook", batch))  # the platform's retry
     assert json.loads(answer.body) == {"received": 3, "recorded": 2, "unmatched": 1}
     assert len({e.event_id for _, e, _ in sender.bus}) == 2
 
@@ -274,8 +394,9 @@ def test_the_handler_answers_503_while_the_webhooks_secret_is_missing(monkeypatc
 
     service = WebhookService(FakeStore(), RecordingSender(), "bus", unconfigured)
     monkeypatch.setattr(webhook_handler, "_service", lambda: service)
-    answer = webhook_handler.handler({"httpMethod": "GET", "pathParameters": {"platform": "x"},
-                                      "queryStringParameters": {"crc_token": "abc"}}, None)
+    answer = webhook_handler.handler(
+        {"httpMethod": "GET", "pathParameters": {"platform": "x"}, "queryStringParameters": {"crc_token": "abc"}}, None
+    )
     assert answer["statusCode"] == 503 and "socialomega" not in answer["body"]
 
 
@@ -285,10 +406,15 @@ def test_the_handler_answers_500_when_events_cannot_be_sent(monkeypatch):
     monkeypatch.setattr(webhook_handler, "_service", lambda: service)
     body = json.dumps(platform_side.notification("facebook", "like", "104857600000001_5"))
     name, value = platform_side.signature_header("facebook", body.encode())
-    event = {"httpMethod": "POST", "pathParameters": {"platform": "facebook"}, "headers": {name: value},
-             "body": base64.b64encode(body.encode()).decode(), "isBase64Encoded": True,
-             "requestContext": {"requestId": "r1"}}
-    assert webhook_handler.handler(event, None)["statusCode"] == 500   # the platform retries
+    event = {
+        "httpMethod": "POST",
+        "pathParameters": {"platform": "facebook"},
+        "headers": {name: value},
+        "body": base64.b64encode(body.encode()).decode(),
+        "isBase64Encoded": True,
+        "requestContext": {"requestId": "r1"},
+    }
+    assert webhook_handler.handler(event, None)["statusCode"] == 500  # the platform retries
     retried = webhook_handler.handler(event, None)
     assert retried["statusCode"] == 200 and len(sender.bus) == 1
 
@@ -297,12 +423,18 @@ def test_events_go_to_eventbridge_ten_per_call_and_a_refused_entry_raises():
     calls = []
 
     class Events:
-        def put_events(self, Entries):   # noqa: N803 - boto3's parameter name
+        def put_events(self, Entries):  # noqa: N803 - boto3's parameter name
             calls.append(len(Entries))
             failed = sum(1 for e in Entries if "refuse" in e["Detail"])
-            return {"FailedEntryCount": failed, "Entries": [
-                {"ErrorCode": "InternalFailure", "ErrorMessage": "no"} if "refuse" in e["Detail"] else {"EventId": "1"}
-                for e in Entries]}
+            return {
+                "FailedEntryCount": failed,
+                "Entries": [
+                    {"ErrorCode": "InternalFailure", "ErrorMessage": "no"}
+                    if "refuse" in e["Detail"]
+                    else {"EventId": "1"}
+                    for e in Entries
+                ],
+            }
 
     sender = EventSender(events=Events())
     sender.to_bus_many("bus", [new_event("EngagementReceived", f"a{i}", {}) for i in range(23)], EVENT_SOURCE)
@@ -322,8 +454,12 @@ def test_the_local_gateway_hands_the_handler_a_proxy_event():
     gateway = WebhookGateway(handler)
     gateway.start()
     try:
-        r = requests.post(f"{gateway.url}/webhooks/x?a=1&a=2", data=b'{"k":1}',
-                          headers={"X-Twitter-Webhooks-Signature": "sha256=abc"}, timeout=5)
+        r = requests.post(
+            f"{gateway.url}/webhooks/x?a=1&a=2",
+            data=b'{"k":1}',
+            headers={"X-Twitter-Webhooks-Signature": "sha256=abc"},
+            timeout=5,
+        )
         missing = requests.get(f"{gateway.url}/other", timeout=5)
     finally:
         gateway.stop()
@@ -331,7 +467,9 @@ def test_the_local_gateway_hands_the_handler_a_proxy_event():
     assert missing.status_code == 403 and len(seen) == 1
     event = seen[0]
     assert event["httpMethod"] == "POST" and event["pathParameters"] == {"platform": "x"}
-    assert event["queryStringParameters"] == {"a": "2"} and event["multiValueQueryStringParameters"] == {"a": ["1", "2"]}
+    assert event["queryStringParameters"] == {"a": "2"} and event["multiValueQueryStringParameters"] == {
+        "a": ["1", "2"]
+    }
     assert event["body"] == '{"k":1}' and event["resource"] == "/webhooks/{platform}"
     request = webhook_handler.request_from_event(event)
     assert request.headers["x-twitter-webhooks-signature"] == "sha256=abc" and request.body == b'{"k":1}'
@@ -339,9 +477,18 @@ def test_the_local_gateway_hands_the_handler_a_proxy_event():
 
 # --------------------------------------------------------------------------- analytics
 def engagement(kind="like", delta=1, key="k1", target="facebook"):
-    return new_event("EngagementReceived", "asset-1", {"platform": "facebook", "target": target, "kind": kind,
-                                                       "delta": delta, "engagement_key": key,
-                                                       "remote_id": "104857600000001_5"})
+    return new_event(
+        "EngagementReceived",
+        "asset-1",
+        {
+            "platform": "facebook",
+            "target": target,
+            "kind": kind,
+            "delta": delta,
+            "engagement_key": key,
+            "remote_id": "104857600000001_5",
+        },
+    )
 
 
 def test_analytics_counts_engagement_once_per_event_in_any_order():
@@ -349,26 +496,31 @@ def test_analytics_counts_engagement_once_per_event_in_any_order():
     aggregator = Aggregator(store)
     like = engagement()
     aggregator.apply(like)
-    aggregator.apply(like)   # redelivered by SQS
-    aggregator.apply(engagement("comment", -1, key="k3"))   # a removal that overtook its addition
+    aggregator.apply(like)  # redelivered by SQS
+    aggregator.apply(engagement("comment", -1, key="k3"))  # a removal that overtook its addition
     aggregator.apply(engagement("comment", key="k2"))
-    aggregator.apply(engagement("share", -1, key="k4"))   # a removal whose addition predates us
+    aggregator.apply(engagement("share", -1, key="k4"))  # a removal whose addition predates us
     counts = store.get(status_key("asset-1")).data["engagement"]["facebook"]
-    assert (counts["likes"], counts["comments"], counts["shares"]) == (1, 0, -1)   # net sums
+    assert (counts["likes"], counts["comments"], counts["shares"]) == (1, 0, -1)  # net sums
     day = like.occurred_at.strftime("%Y-%m-%d")
     assert store.get(daily_key(day)).data["engagement"] == {"facebook": {"likes": 1, "comments": 0, "shares": -1}}
-    assert report._engagement_text(counts) == "1 like"   # readers show a negative sum as 0
+    assert report._engagement_text(counts) == "1 like"  # readers show a negative sum as 0
     with pytest.raises(InvalidMessage):
         aggregator.apply(engagement("follow", key="k5"))
 
 
 # --------------------------------------------------------------------------- hardening after the security review
-@pytest.mark.parametrize("platform, query", [
-    ("facebook", {"hub.mode": "subscribe", "hub.challenge": "1158201444\n",
-                  "hub.verify_token": "sandbox-meta-verify-token"}),
-    ("x", {"crc_token": "abc\n"}),
-    ("linkedin", {"challengeCode": "890e4665-4dfe-4ab1-b689-ed553bceeed6\n"}),
-])
+@pytest.mark.parametrize(
+    "platform, query",
+    [
+        (
+            "facebook",
+            {"hub.mode": "subscribe", "hub.challenge": "1158201444\n", "hub.verify_token": "sandbox-meta-verify-token"},
+        ),
+        ("x", {"crc_token": "abc\n"}),
+        ("linkedin", {"challengeCode": "890e4665-4dfe-4ab1-b689-ed553bceeed6\n"}),
+    ],
+)
 def test_a_challenge_with_a_trailing_newline_is_not_answered(platform, query):
     with pytest.raises(Rejected) as exc:
         answer_challenge(platform, query, KEYS)
@@ -377,8 +529,9 @@ def test_a_challenge_with_a_trailing_newline_is_not_answered(platform, query):
 
 def test_a_surrogate_in_a_verify_token_or_signature_is_refused_not_raised():
     with pytest.raises(Rejected) as exc:
-        answer_challenge("facebook", {"hub.mode": "subscribe", "hub.challenge": "1",
-                                      "hub.verify_token": "\ud800"}, KEYS)
+        answer_challenge(
+            "facebook", {"hub.mode": "subscribe", "hub.challenge": "1", "hub.verify_token": "\ud800"}, KEYS
+        )
     assert exc.value.status == 403
     with pytest.raises(Rejected) as exc:
         verify_signature("facebook", {"x-hub-signature-256": "sha256=\ud800"}, BODY, KEYS)
@@ -387,7 +540,7 @@ def test_a_surrogate_in_a_verify_token_or_signature_is_refused_not_raised():
 
 def test_a_genuine_signature_is_accepted_only_as_the_platform_spells_it():
     sig = "sha256=" + hmac.new(b"sandbox-meta-app-secret", BODY, hashlib.sha256).hexdigest()
-    verify_signature("facebook", {"x-hub-signature-256": f" \t{sig} "}, BODY, KEYS)   # HTTP's optional whitespace
+    verify_signature("facebook", {"x-hub-signature-256": f" \t{sig} "}, BODY, KEYS)  # HTTP's optional whitespace
     for spelt in (sig + "\n", "\u00a0" + sig, sig + "\u2028", sig.upper(), "SHA256=" + sig[7:]):
         with pytest.raises(Rejected):
             verify_signature("facebook", {"x-hub-signature-256": spelt}, BODY, KEYS)
@@ -418,12 +571,15 @@ class KeyLimitedStore(FakeStore):
 
 
 @pytest.mark.parametrize("platform", ["facebook", "instagram", "x", "linkedin"])
-@pytest.mark.parametrize("name, body", [
-    ("deep nesting", b"[" * 100_000 + b"]" * 100_000),
-    ("5,000-digit integer", b'{"object": "page", "entry": [{"id": ' + b"9" * 5000 + b"}]}"),
-    ("NaN", b'{"object": "page", "entry": NaN, "for_user_id": NaN, "notifications": NaN}'),
-    ("not UTF-8", b'{"object": "\xff\xfe"}'),
-])
+@pytest.mark.parametrize(
+    "name, body",
+    [
+        ("deep nesting", b"[" * 100_000 + b"]" * 100_000),
+        ("5,000-digit integer", b'{"object": "page", "entry": [{"id": ' + b"9" * 5000 + b"}]}"),
+        ("NaN", b'{"object": "page", "entry": NaN, "for_user_id": NaN, "notifications": NaN}'),
+        ("not UTF-8", b'{"object": "\xff\xfe"}'),
+    ],
+)
 def test_signed_bodies_json_cannot_read_are_kept_as_unreadable_not_a_500(platform, name, body):
     store, sender = FakeStore(), RecordingSender()
     service = WebhookService(store, sender, "bus", lambda: KEYS)
@@ -465,7 +621,7 @@ def test_an_engagement_key_an_event_cannot_carry_is_unmatched_not_a_500():
     payload["entry"][0]["changes"][0]["value"]["comment_id"] = "2_\ud800"
     answer = service.handle(signed_request("facebook", payload))
     assert json.loads(answer.body) == {"received": 1, "recorded": 0, "unmatched": 1} and sender.bus == []
-    payload["entry"][0]["changes"][0]["value"]["comment_id"] = "2_" + "9" * 600   # a key of over 512 characters
+    payload["entry"][0]["changes"][0]["value"]["comment_id"] = "2_" + "9" * 600  # a key of over 512 characters
     assert json.loads(service.handle(signed_request("facebook", payload)).body)["unmatched"] == 1
 
 
@@ -495,12 +651,12 @@ def test_unreadable_bodies_fill_at_most_a_fixed_set_of_slots_per_platform_and_da
     kept = service.store.list_keys("webhooks/unreadable/x/")
     assert 0 < len(kept) <= UNREADABLE_SLOTS
     first = {}
-    for body in bodies:   # the first body of each slot is the one kept
+    for body in bodies:  # the first body of each slot is the one kept
         first.setdefault(int(hashlib.sha256(body).hexdigest(), 16) % UNREADABLE_SLOTS, body)
     for key in kept:
         slot = int(key.rsplit("/", 1)[1].removesuffix(".json"))
         assert service.store.get(key).data["body"] == first[slot].decode()
-    assert all(key.startswith("webhooks/unreadable/x/2026-03-01/") for key in kept)   # .../<yyyy-mm-dd>/<slot>.json
+    assert all(key.startswith("webhooks/unreadable/x/2026-03-01/") for key in kept)  # .../<yyyy-mm-dd>/<slot>.json
     big = json.dumps({"data": {"pad": "a" * 1_000_000}}).encode()
     service = WebhookService(FakeStore(), RecordingSender(), "bus", lambda: KEYS)
     service.handle(signed_raw("linkedin", big))
@@ -512,8 +668,13 @@ def test_unreadable_bodies_fill_at_most_a_fixed_set_of_slots_per_platform_and_da
 def test_the_handler_answers_400_to_a_body_that_is_not_the_base64_it_claims(monkeypatch):
     service, sender = service_with_post()
     monkeypatch.setattr(webhook_handler, "_service", lambda: service)
-    event = {"httpMethod": "POST", "pathParameters": {"platform": "facebook"}, "headers": {},
-             "body": "abc", "isBase64Encoded": True}
+    event = {
+        "httpMethod": "POST",
+        "pathParameters": {"platform": "facebook"},
+        "headers": {},
+        "body": "abc",
+        "isBase64Encoded": True,
+    }
     assert webhook_handler.handler(event, None)["statusCode"] == 400
-    event.update(body="\ud800", isBase64Encoded=False)   # not encodable as UTF-8: just unsigned
+    event.update(body="\ud800", isBase64Encoded=False)  # not encodable as UTF-8: just unsigned
     assert webhook_handler.handler(event, None)["statusCode"] == 401 and sender.bus == []

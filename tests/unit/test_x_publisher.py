@@ -22,8 +22,11 @@ from tests.unit.fakes import MemoryCredentials, MemoryProgress
 # acts). Every other call of these flows answers in a few milliseconds, far under TIMEOUT.
 TIMEOUT, FAULT_DELAY = 0.4, 1.2
 
-META = {"title": "Dune at dawn", "description": "Wind-carved sand ridges in the first light",
-        "keywords": ["dune", "desert", "golden hour"]}
+META = {
+    "title": "Dune at dawn",
+    "description": "Wind-carved sand ridges in the first light",
+    "keywords": ["dune", "desert", "golden hour"],
+}
 
 
 def jpeg(width: int = 640, height: int = 480, quality: int = 90, noise: bool = False, gps: bool = False) -> bytes:
@@ -43,8 +46,20 @@ def jpeg(width: int = 640, height: int = 480, quality: int = 90, noise: bool = F
 
 
 def make_request(key: str = "processed/a1/v1/x.jpg", asset: str = "a1", metadata: dict | None = None) -> PublishRequest:
-    return PublishRequest(asset, "v1", "x-main", "x", "corr-1", "bucket", key, None, 640, 480, "image/jpeg",
-                          dict(META if metadata is None else metadata))
+    return PublishRequest(
+        asset,
+        "v1",
+        "x-main",
+        "x",
+        "corr-1",
+        "bucket",
+        key,
+        None,
+        640,
+        480,
+        "image/jpeg",
+        dict(META if metadata is None else metadata),
+    )
 
 
 class RotatedElsewhere(MemoryCredentials):
@@ -126,8 +141,11 @@ def test_one_shot_upload_alt_text_and_post(fake, url, creds, served_images):
     assert post["alt_text"] == META["description"]
     assert (post["width"], post["height"], post["bytes"], post["has_exif_gps"]) == (640, 480, len(image), False)
     assert paths(fake) == ["POST /2/media/upload", "POST /2/media/metadata", "POST /2/tweets"]
-    assert progress.final_marker == {"media_id": post["media"][0]["media_id"],
-                                     "media_key": post["media"][0]["media_key"], "text": caption.text}
+    assert progress.final_marker == {
+        "media_id": post["media"][0]["media_id"],
+        "media_key": post["media"][0]["media_key"],
+        "text": caption.text,
+    }
     assert progress.get("post") == {"id": post["id"]}
     assert creds.writes == []  # the token was valid: no refresh
 
@@ -143,9 +161,17 @@ def test_big_files_use_chunked_upload_with_status_polling(fake, url, creds, serv
     assert result.outcome.ok, result.outcome
     segments = -(-len(image) // (64 * 1024))
     assert segments >= 2
-    assert paths(fake) == (["POST /2/media/upload/initialize"] + ["POST /2/media/upload/{id}/append"] * segments
-                           + ["POST /2/media/upload/{id}/finalize", "GET /2/media/upload", "GET /2/media/upload",
-                              "POST /2/media/metadata", "POST /2/tweets"])
+    assert paths(fake) == (
+        ["POST /2/media/upload/initialize"]
+        + ["POST /2/media/upload/{id}/append"] * segments
+        + [
+            "POST /2/media/upload/{id}/finalize",
+            "GET /2/media/upload",
+            "GET /2/media/upload",
+            "POST /2/media/metadata",
+            "POST /2/tweets",
+        ]
+    )
     assert pub.sleeps == [1.0, 1.0]  # check_after_secs honoured through the injected sleep
     assert fake.posts()[0]["bytes"] == len(image)
 
@@ -199,8 +225,16 @@ def test_failed_append_resumes_at_the_next_segment(fake, url, creds, served_imag
 def test_expired_media_is_uploaded_again(fake, url, creds, served_images):
     req = make_request()
     served_images.add(req.image_key, jpeg())
-    progress = MemoryProgress({"media": {"id": "1860000000000000999", "media_key": "3_1860000000000000999",
-                                         "expires_at": time.time() + 30, "bytes": 1}})
+    progress = MemoryProgress(
+        {
+            "media": {
+                "id": "1860000000000000999",
+                "media_key": "3_1860000000000000999",
+                "expires_at": time.time() + 30,
+                "bytes": 1,
+            }
+        }
+    )
     result = publisher(url, creds).publish(req, served_images, progress)
     assert result.outcome.ok
     assert progress.get("media")["id"] != "1860000000000000999"
@@ -287,11 +321,17 @@ def test_expired_token_is_refreshed_on_401_and_rotated_tokens_written_back(fake,
     [written] = creds.writes
     assert written["access_token"] != xfake.ACCESS_TOKEN and written["refresh_token"] != xfake.REFRESH_TOKEN
     assert written["client_id"] == xfake.CLIENT_ID and written["expires_at"] > time.time() + 7000
-    assert calls(fake)[:3] == [("POST", "/2/media/upload", 401), ("POST", "/2/oauth2/token", 200),
-                               ("POST", "/2/media/upload", 200)]
+    assert calls(fake)[:3] == [
+        ("POST", "/2/media/upload", 401),
+        ("POST", "/2/oauth2/token", 200),
+        ("POST", "/2/media/upload", 200),
+    ]
     # X rotates refresh tokens: the old one no longer works
-    old = requests.post(url + "/2/oauth2/token", auth=(xfake.CLIENT_ID, xfake.CLIENT_SECRET),
-                        data={"grant_type": "refresh_token", "refresh_token": xfake.REFRESH_TOKEN})
+    old = requests.post(
+        url + "/2/oauth2/token",
+        auth=(xfake.CLIENT_ID, xfake.CLIENT_SECRET),
+        data={"grant_type": "refresh_token", "refresh_token": xfake.REFRESH_TOKEN},
+    )
     assert old.status_code == 400 and old.json()["error"] == "invalid_request"
 
 
@@ -305,10 +345,17 @@ def test_token_near_expiry_is_refreshed_before_calling(fake, url, served_images)
 
 
 def test_tokens_rotated_by_another_invocation_are_used_without_refreshing(fake, url, served_images):
-    body = requests.post(url + "/2/oauth2/token", auth=(xfake.CLIENT_ID, xfake.CLIENT_SECRET),
-                         data={"grant_type": "refresh_token", "refresh_token": xfake.REFRESH_TOKEN}).json()
-    rotated = {**xfake.sandbox_secret(), "access_token": body["access_token"], "refresh_token": body["refresh_token"],
-               "expires_at": int(time.time()) + 7200}
+    body = requests.post(
+        url + "/2/oauth2/token",
+        auth=(xfake.CLIENT_ID, xfake.CLIENT_SECRET),
+        data={"grant_type": "refresh_token", "refresh_token": xfake.REFRESH_TOKEN},
+    ).json()
+    rotated = {
+        **xfake.sandbox_secret(),
+        "access_token": body["access_token"],
+        "refresh_token": body["refresh_token"],
+        "expires_at": int(time.time()) + 7200,
+    }
     fake.expire_token()  # the stale token in our cached read no longer works
     fake.access_tokens[body["access_token"]] = (time.time() + 7200, set(xfake.SCOPES))
     creds = RotatedElsewhere(xfake.sandbox_secret(), rotated)
@@ -376,8 +423,10 @@ def test_timeout_without_post_is_absent(fake, url, creds, served_images):
     progress.steps["final"]["sent_at"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
     lookup = publisher(url, creds).find_post(req, progress)
     assert lookup.state == "absent", lookup
-    assert [c for c in calls(fake) if c[0] == "GET"] == [("GET", "/2/users/me", 200),
-                                                          ("GET", f"/2/users/{xfake.USER_ID}/tweets", 200)]
+    assert [c for c in calls(fake) if c[0] == "GET"] == [
+        ("GET", "/2/users/me", 200),
+        ("GET", f"/2/users/{xfake.USER_ID}/tweets", 200),
+    ]
 
 
 def test_a_failing_lookup_is_asked_again_later(fake, url, creds):
@@ -394,8 +443,11 @@ def test_two_posts_with_the_media_are_undecided(fake, url, creds, served_images)
     assert publisher(url, creds).publish(req, served_images, progress).outcome.ok
     media_id = progress.get("media")["id"]
     token = xfake.ACCESS_TOKEN
-    second = requests.post(url + "/2/tweets", headers={"Authorization": f"Bearer {token}"},
-                           json={"text": "again", "media": {"media_ids": [media_id]}})
+    second = requests.post(
+        url + "/2/tweets",
+        headers={"Authorization": f"Bearer {token}"},
+        json={"text": "again", "media": {"media_ids": [media_id]}},
+    )
     assert second.status_code == 201
     assert publisher(url, creds).find_post(req, progress).state == "undecided"
 
@@ -406,8 +458,9 @@ def auth(token: str = xfake.ACCESS_TOKEN) -> dict:
 
 
 def upload(url, data: bytes, token: str = xfake.ACCESS_TOKEN, category: str = "tweet_image") -> requests.Response:
-    return requests.post(url + "/2/media/upload", headers=auth(token), files={"media": ("f", data)},
-                         data={"media_category": category})
+    return requests.post(
+        url + "/2/media/upload", headers=auth(token), files={"media": ("f", data)}, data={"media_category": category}
+    )
 
 
 def test_fake_rate_limit_headers_and_auth_shapes(fake, url):
@@ -416,8 +469,12 @@ def test_fake_rate_limit_headers_and_auth_shapes(fake, url):
     assert r.headers["x-rate-limit-limit"] == "75" and r.headers["x-rate-limit-remaining"] == "74"
     assert int(r.headers["x-rate-limit-reset"]) > time.time()
     bad = requests.get(url + "/2/users/me", headers=auth("nope"))
-    assert bad.status_code == 401 and bad.json() == {"title": "Unauthorized", "type": "about:blank", "status": 401,
-                                                     "detail": "Unauthorized"}
+    assert bad.status_code == 401 and bad.json() == {
+        "title": "Unauthorized",
+        "type": "about:blank",
+        "status": 401,
+        "detail": "Unauthorized",
+    }
     fake.expire_token()
     assert requests.get(url + "/2/users/me", headers=auth()).status_code == 401
 
@@ -431,8 +488,10 @@ def test_fake_checks_scopes(fake, url):
 
 
 def test_fake_token_endpoint_needs_basic_client_auth(fake, url):
-    r = requests.post(url + "/2/oauth2/token", data={"grant_type": "refresh_token",
-                                                     "refresh_token": xfake.REFRESH_TOKEN, "client_id": xfake.CLIENT_ID})
+    r = requests.post(
+        url + "/2/oauth2/token",
+        data={"grant_type": "refresh_token", "refresh_token": xfake.REFRESH_TOKEN, "client_id": xfake.CLIENT_ID},
+    )
     assert r.status_code == 401 and r.json()["error"] == "unauthorized_client"
 
 
@@ -443,9 +502,11 @@ def test_fake_rejects_bad_media(fake, url):
     assert r.status_code == 400 and r.json()["type"] == "https://api.x.com/2/problems/invalid-request"
     assert upload(url, b"not an image").status_code == 400
     assert upload(url, jpeg(), category="tweet_photo").status_code == 400
-    too_big = requests.post(url + "/2/media/upload/initialize", headers=auth(),
-                            json={"media_type": "image/jpeg", "total_bytes": 5 * 1024 * 1024 + 1,
-                                  "media_category": "tweet_image"})
+    too_big = requests.post(
+        url + "/2/media/upload/initialize",
+        headers=auth(),
+        json={"media_type": "image/jpeg", "total_bytes": 5 * 1024 * 1024 + 1, "media_category": "tweet_image"},
+    )
     assert too_big.status_code == 400
     big = b"\xff\xd8" + b"\0" * (5 * 1024 * 1024)
     assert upload(url, big).status_code == 400
@@ -453,15 +514,26 @@ def test_fake_rejects_bad_media(fake, url):
 
 def test_fake_chunked_rules(fake, url):
     data = jpeg()
-    init = requests.post(url + "/2/media/upload/initialize", headers=auth(),
-                         json={"media_type": "image/jpeg", "total_bytes": len(data), "media_category": "tweet_image"})
+    init = requests.post(
+        url + "/2/media/upload/initialize",
+        headers=auth(),
+        json={"media_type": "image/jpeg", "total_bytes": len(data), "media_category": "tweet_image"},
+    )
     media_id = init.json()["data"]["id"]
     assert init.json()["data"]["media_key"] == f"3_{media_id}"
-    bad_index = requests.post(url + f"/2/media/upload/{media_id}/append", headers=auth(),
-                              files={"media": ("c", data)}, data={"segment_index": "1000"})
+    bad_index = requests.post(
+        url + f"/2/media/upload/{media_id}/append",
+        headers=auth(),
+        files={"media": ("c", data)},
+        data={"segment_index": "1000"},
+    )
     assert bad_index.status_code == 400
-    half = requests.post(url + f"/2/media/upload/{media_id}/append", headers=auth(),
-                         files={"media": ("c", data[:100])}, data={"segment_index": "0"})
+    half = requests.post(
+        url + f"/2/media/upload/{media_id}/append",
+        headers=auth(),
+        files={"media": ("c", data[:100])},
+        data={"segment_index": "0"},
+    )
     assert half.status_code == 200 and half.json()["data"]["expires_at"] > time.time()
     mismatch = requests.post(url + f"/2/media/upload/{media_id}/finalize", headers=auth())
     assert mismatch.status_code == 400 and "mismatch" in mismatch.json()["errors"][0]["message"]
@@ -483,13 +555,16 @@ def test_fake_post_rules(fake, url):
 
 def test_fake_alt_text_limit_and_timeline_params(fake, url):
     media_id = upload(url, jpeg()).json()["data"]["id"]
-    long_alt = requests.post(url + "/2/media/metadata", headers=auth(),
-                             json={"id": media_id, "metadata": {"alt_text": {"text": "a" * 1001}}})
+    long_alt = requests.post(
+        url + "/2/media/metadata", headers=auth(), json={"id": media_id, "metadata": {"alt_text": {"text": "a" * 1001}}}
+    )
     assert long_alt.status_code == 400
     r = requests.get(url + f"/2/users/{xfake.USER_ID}/tweets", headers=auth(), params={"foo": "1"})
     assert r.status_code == 400 and "[foo]" in r.json()["errors"][0]["message"]
-    assert requests.get(url + f"/2/users/{xfake.USER_ID}/tweets", headers=auth(),
-                        params={"max_results": 101}).status_code == 400
+    assert (
+        requests.get(url + f"/2/users/{xfake.USER_ID}/tweets", headers=auth(), params={"max_results": 101}).status_code
+        == 400
+    )
     empty = requests.get(url + f"/2/users/{xfake.USER_ID}/tweets", headers=auth())
     assert empty.json() == {"meta": {"result_count": 0}}
 
@@ -497,15 +572,22 @@ def test_fake_alt_text_limit_and_timeline_params(fake, url):
 def test_fake_timeline_pages_and_expansions(fake, url):
     for i in range(7):
         media_id = upload(url, jpeg(100 + i, 100)).json()["data"]["id"]
-        assert requests.post(url + "/2/tweets", headers=auth(),
-                             json={"text": f"post {i}", "media": {"media_ids": [media_id]}}).status_code == 201
+        assert (
+            requests.post(
+                url + "/2/tweets", headers=auth(), json={"text": f"post {i}", "media": {"media_ids": [media_id]}}
+            ).status_code
+            == 201
+        )
     params = {"max_results": 5, "post.fields": "created_at", "expansions": "attachments.media_keys"}
     first = requests.get(url + f"/2/users/{xfake.USER_ID}/tweets", headers=auth(), params=params).json()
     assert [p["text"] for p in first["data"]] == [f"post {i}" for i in (6, 5, 4, 3, 2)]
     assert first["data"][0]["attachments"]["media_keys"][0].startswith("3_") and "created_at" in first["data"][0]
     assert len(first["includes"]["media"]) == 5
-    rest = requests.get(url + f"/2/users/{xfake.USER_ID}/tweets", headers=auth(),
-                        params={**params, "pagination_token": first["meta"]["next_token"]}).json()
+    rest = requests.get(
+        url + f"/2/users/{xfake.USER_ID}/tweets",
+        headers=auth(),
+        params={**params, "pagination_token": first["meta"]["next_token"]},
+    ).json()
     assert [p["text"] for p in rest["data"]] == ["post 1", "post 0"] and "next_token" not in rest["meta"]
 
 
@@ -513,8 +595,12 @@ def test_fake_control_api(fake, url):
     assert requests.post(url + "/_sandbox/faults", json={"kind": "429", "retry_after": 5}).status_code == 200
     r = requests.get(url + "/2/users/me", headers=auth())
     assert r.status_code == 429 and r.headers["x-rate-limit-remaining"] == "0"
-    assert r.json() == {"title": "Too Many Requests", "detail": "Too Many Requests", "type": "about:blank",
-                        "status": 429}
+    assert r.json() == {
+        "title": "Too Many Requests",
+        "detail": "Too Many Requests",
+        "type": "about:blank",
+        "status": 429,
+    }
     assert requests.post(url + "/_sandbox/faults", json={"kind": "bogus"}).status_code == 400
     assert requests.post(url + "/_sandbox/daily-cap", json={"cap": 0}).status_code == 200
     capped = requests.post(url + "/2/tweets", headers=auth(), json={"text": "capped"})
@@ -535,8 +621,11 @@ def test_fake_records_exif_gps(fake, url):
 
 
 def test_fake_accepts_base64_json_upload(fake, url):
-    r = requests.post(url + "/2/media/upload", headers=auth(),
-                      json={"media": base64.b64encode(jpeg()).decode(), "media_category": "tweet_image"})
+    r = requests.post(
+        url + "/2/media/upload",
+        headers=auth(),
+        json={"media": base64.b64encode(jpeg()).decode(), "media_category": "tweet_image"},
+    )
     assert r.status_code == 200 and r.json()["data"]["image"] == {"image_type": "image/jpeg", "w": 640, "h": 480}
 
 
@@ -564,9 +653,10 @@ def test_a_token_due_during_the_upload_is_refreshed_before_the_final_marker(fake
     creds = MemoryCredentials({**xfake.sandbox_secret(), "expires_at": int(time.time()) + 1000})
     req = make_request(metadata={k: v for k, v in META.items() if k not in ("title", "description")})
     served_images.add(req.image_key, jpeg())
-    pub = xpub.build({**xfake.sandbox_target(url, "x-main")}, creds, sleep=lambda s: None,
-                     clock=lambda: time.time() + offset[0])
+    pub = xpub.build(
+        {**xfake.sandbox_target(url, "x-main")}, creds, sleep=lambda s: None, clock=lambda: time.time() + offset[0]
+    )
     progress = _SlowProgress(offset, fake)
     assert pub.publish(req, served_images, progress).outcome.ok
     assert "/2/oauth2/token" in progress.before_final
-    assert [r["path"] for r in fake.request_log()][len(progress.before_final):] == ["/2/tweets"]
+    assert [r["path"] for r in fake.request_log()][len(progress.before_final) :] == ["/2/tweets"]

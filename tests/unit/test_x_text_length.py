@@ -10,8 +10,8 @@ import pytest
 from socialomega.publishers.captions import x_weighted_length
 from socialomega.sandbox.x import MAX_WEIGHTED_LENGTH, weighted_length
 
-LONG_PATH_HTTPS = "https://a.com/" + "p" * (4096 - len("https://a.com/"))    # 4,096 characters: a link
-LONG_PATH_BARE = "a.com/" + "p" * (4096 - len("https://a.com/"))             # 4,096 with "https://"
+LONG_PATH_HTTPS = "https://a.com/" + "p" * (4096 - len("https://a.com/"))  # 4,096 characters: a link
+LONG_PATH_BARE = "a.com/" + "p" * (4096 - len("https://a.com/"))  # 4,096 with "https://"
 
 AGREED = {
     "empty": "",
@@ -69,32 +69,38 @@ def test_the_fake_and_the_publisher_count_alike(text):
 
 
 # The fake's own rules, on values worked out by hand from twitter-text v3's configuration.
-@pytest.mark.parametrize("text, expected", [
-    ("Hi http://test.co", 3 + 23),
-    ("ÁB", 2),                          # A + combining acute composes into one light character
-    ("A\ufb2c", 4),                     # U+FB2C does not compose back: 3 light code points
-    ("故" * 160, 320),
-    ("the" + "故" * 160, 323),
-    ("😷" * 140, 280),
-    ("\u2000\u200a\u200d\u2010\u201f\u2032\u2037", 7),
-    ("\u200e\u2020\u2038", 6),
-    ("x" * 280, MAX_WEIGHTED_LENGTH),
-    ("https://a.com " * 10, 10 * 24),
-    (LONG_PATH_HTTPS + "p", 4097),
-    ("Visit https://example.com/a.", 6 + 23 + 1),  # the dot ends the sentence, not the URL
-    ("(https://en.wikipedia.org/wiki/Dune_(film))", 1 + 23 + 1),
-    ("mail me@example.com", 5 + 14),   # an e-mail address is no link
-    ("example.community", 17),           # not a known TLD there
-    ("example.de", 23),
-])
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("Hi http://test.co", 3 + 23),
+        ("ÁB", 2),  # A + combining acute composes into one light character
+        ("A\ufb2c", 4),  # U+FB2C does not compose back: 3 light code points
+        ("故" * 160, 320),
+        ("the" + "故" * 160, 323),
+        ("😷" * 140, 280),
+        ("\u2000\u200a\u200d\u2010\u201f\u2032\u2037", 7),
+        ("\u200e\u2020\u2038", 6),
+        ("x" * 280, MAX_WEIGHTED_LENGTH),
+        ("https://a.com " * 10, 10 * 24),
+        (LONG_PATH_HTTPS + "p", 4097),
+        ("Visit https://example.com/a.", 6 + 23 + 1),  # the dot ends the sentence, not the URL
+        ("(https://en.wikipedia.org/wiki/Dune_(film))", 1 + 23 + 1),
+        ("mail me@example.com", 5 + 14),  # an e-mail address is no link
+        ("example.community", 17),  # not a known TLD there
+        ("example.de", 23),
+    ],
+)
 def test_the_fake_counts_by_twitter_text_rules(text, expected):
     assert weighted_length(text) == expected
 
 
 # Where the publisher counts more than X would, its captions are only cut shorter than needed.
-@pytest.mark.parametrize("text", [
-    "example.comx",
-    "日本https://a.com",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "example.comx",
+        "日本https://a.com",
+    ],
+)
 def test_where_the_publisher_counts_more_it_only_cuts_sooner(text):
     assert x_weighted_length(text) > weighted_length(text)

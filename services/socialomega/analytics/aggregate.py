@@ -17,8 +17,8 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from socialomega.core import logging as solog
 from socialomega.contracts.payloads import EngagementReceived, PublishFailed, PublishSucceeded
+from socialomega.core import logging as solog
 from socialomega.core.consumer import checked_payload
 from socialomega.core.envelope import Envelope
 from socialomega.core.ports import Documents
@@ -51,13 +51,13 @@ class Aggregator:
             status_change, daily_change = self._engagement(event, payload)
         else:
             status_change, daily_change = self._publish_result(event, payload)
-        self._apply_once(event, status_key(event.asset_id), {"asset_id": event.asset_id, "targets": {}},
-                         status_change)
+        self._apply_once(event, status_key(event.asset_id), {"asset_id": event.asset_id, "targets": {}}, status_change)
         self._apply_once(event, daily_key(day), {"day": day, "counts": {}}, daily_change)
         solog.get_logger().info("analytics_recorded", target=target, day=day)
 
     def _apply_once(self, event: Envelope, key: str, empty: dict[str, Any], change: Change) -> None:
         """Compare-and-swap `change` into the document at `key`, unless it already holds this event."""
+
         def update(doc: dict[str, Any] | None) -> dict[str, Any] | None:
             doc = doc or {**empty, "applied": []}
             if event.event_id in doc["applied"]:

@@ -9,8 +9,7 @@ from socialomega.core.consumer import QueueRecords
 from socialomega.core.store import MetadataStore
 
 
-def build(settings: config.Settings | None = None,
-          clients: Clients | None = None) -> tuple[Aggregator, QueueRecords]:
+def build(settings: config.Settings | None = None, clients: Clients | None = None) -> tuple[Aggregator, QueueRecords]:
     """The aggregator and its queue's record operations, with production adapters by default."""
     settings = settings or config.Settings.from_env()
     clients = clients or Clients.default()

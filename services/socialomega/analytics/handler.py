@@ -18,5 +18,11 @@ def _built() -> tuple[Aggregator, QueueRecords]:
 
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     aggregator, records = _built()
-    return process_batch(event, aggregator.apply, service="analytics", records=records,
-                         expect=("PublishSucceeded", "PublishFailed", "EngagementReceived"), unwrap=unwrap_eventbridge)
+    return process_batch(
+        event,
+        aggregator.apply,
+        service="analytics",
+        records=records,
+        expect=("PublishSucceeded", "PublishFailed", "EngagementReceived"),
+        unwrap=unwrap_eventbridge,
+    )

@@ -128,7 +128,9 @@ class EngagementReceived(Payload):
     kind: Literal["like", "comment", "share"]
     # One notification is one action taken or taken back: nothing else is counted.
     delta: int = Field(ge=-1, le=1, description="+1, or -1 when taken back")
-    engagement_key: str | None = Field(None, max_length=MAX_ID, description="the platform's identity of the notification")
+    engagement_key: str | None = Field(
+        None, max_length=MAX_ID, description="the platform's identity of the notification"
+    )
     engaged_at: str | None = None
 
     @field_validator("delta")
@@ -171,13 +173,20 @@ def clean_metadata(metadata: dict[str, Any]) -> dict[str, Any]:
         return value
 
     cleaned = clean(metadata)
-    for name, limit in (("title", MAX_TEXT), ("description", MAX_TEXT), ("capture_date", 64),
-                        ("camera", MAX_KEYWORD), ("lens", MAX_KEYWORD), ("file_name", MAX_ID)):
+    for name, limit in (
+        ("title", MAX_TEXT),
+        ("description", MAX_TEXT),
+        ("capture_date", 64),
+        ("camera", MAX_KEYWORD),
+        ("lens", MAX_KEYWORD),
+        ("file_name", MAX_ID),
+    ):
         if cleaned.get(name) is not None and not isinstance(cleaned[name], str):
             cleaned[name] = clean_text(cleaned[name])
         if isinstance(cleaned.get(name), str):
             cleaned[name] = cleaned[name][:limit]
     keywords = cleaned.get("keywords")
-    cleaned["keywords"] = [clean_text(k, MAX_KEYWORD) for k in keywords[:MAX_KEYWORDS]] \
-        if isinstance(keywords, list) else []
+    cleaned["keywords"] = (
+        [clean_text(k, MAX_KEYWORD) for k in keywords[:MAX_KEYWORDS]] if isinstance(keywords, list) else []
+    )
     return cleaned

@@ -12,8 +12,7 @@ class S3Blobs:
         self.bucket = bucket
 
     def put(self, key: str, data: bytes, *, content_type: str, metadata: dict[str, str]) -> str | None:
-        answer = self.s3.put_object(Bucket=self.bucket, Key=key, Body=data, ContentType=content_type,
-                                    Metadata=metadata)
+        answer = self.s3.put_object(Bucket=self.bucket, Key=key, Body=data, ContentType=content_type, Metadata=metadata)
         return answer.get("VersionId")
 
     def get(self, key: str, version_id: str | None = None) -> bytes:

@@ -11,6 +11,7 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
+from types import MappingProxyType
 from typing import Any
 
 from socialomega.core import aws
@@ -24,7 +25,7 @@ class ConfigError(RuntimeError):
 # In AWS each function is its own process with its own environment. The local runtime runs
 # every function in one process and sets each one's own variables (e.g. SO_PUBLISHER_TARGET)
 # here for the duration of its invocations; contextvars keep threads apart.
-_function_environment: ContextVar[Mapping[str, str]] = ContextVar("function_environment", default={})
+_function_environment: ContextVar[Mapping[str, str]] = ContextVar("function_environment", default=MappingProxyType({}))
 
 
 def environ() -> Mapping[str, str]:
@@ -150,7 +151,7 @@ class Configuration:
                 raise ConfigError(f"secret {full} is not a JSON object") from None
             if not isinstance(value, dict):
                 raise ConfigError(f"secret {full} is not a JSON object")
-            solog.register_secret_values(value)   # masked wherever they might appear in a log line
+            solog.register_secret_values(value)  # masked wherever they might appear in a log line
             return value
 
         if fresh:

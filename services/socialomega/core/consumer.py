@@ -65,7 +65,7 @@ class InvalidPayload(PermanentFailure, InvalidMessage):
     and a permanent failure, whichever a caller asks about."""
 
 
-RecordHandler = Callable[[Envelope, Any], None]   # (envelope, its typed payload)
+RecordHandler = Callable[[Envelope, Any], None]  # (envelope, its typed payload)
 
 
 def checked_payload(envelope: Envelope) -> Any:
@@ -75,8 +75,9 @@ def checked_payload(envelope: Envelope) -> Any:
     try:
         return payloads.MODELS[envelope.type].model_validate(envelope.payload)
     except ValidationError as exc:
-        raise InvalidPayload(f"{envelope.type} payload is incomplete or invalid: {problems(exc)}",
-                             "invalid_payload") from None
+        raise InvalidPayload(
+            f"{envelope.type} payload is incomplete or invalid: {problems(exc)}", "invalid_payload"
+        ) from None
 
 
 def backoff_seconds(receive_count: int, retry_after: float | None = None) -> int:
@@ -143,20 +144,29 @@ class QueueRecords:
                 break
             if value.get("stringValue") is not None and not name.startswith("so_"):
                 attributes[name] = {"DataType": value.get("dataType", "String"), "StringValue": value["stringValue"]}
-        self.sqs.send_message(QueueUrl=self.redrive(record["eventSourceARN"]).dlq_url, MessageBody=record["body"],
-                              MessageAttributes=attributes)
+        self.sqs.send_message(
+            QueueUrl=self.redrive(record["eventSourceARN"]).dlq_url,
+            MessageBody=record["body"],
+            MessageAttributes=attributes,
+        )
 
     def defer(self, record: dict[str, Any], seconds: float) -> int:
         """Send the record's body again to its own queue, delayed (SQS allows at most 900 s; a
         longer wait is reached by deferring again). Returns the delay used."""
         delay = int(min(MAX_BACKOFF_SECONDS, max(1, seconds)))
-        attributes = {name: {"DataType": value.get("dataType", "String"), "StringValue": value["stringValue"]}
-                      for name, value in (record.get("messageAttributes") or {}).items()
-                      if value.get("stringValue") is not None and not name.startswith("so_")}
+        attributes = {
+            name: {"DataType": value.get("dataType", "String"), "StringValue": value["stringValue"]}
+            for name, value in (record.get("messageAttributes") or {}).items()
+            if value.get("stringValue") is not None and not name.startswith("so_")
+        }
         previous = (record.get("messageAttributes") or {}).get("so_deferrals", {}).get("stringValue") or "0"
         attributes["so_deferrals"] = {"DataType": "Number", "StringValue": str(int(previous) + 1)}
-        self.sqs.send_message(QueueUrl=self.queue_url(record["eventSourceARN"]), MessageBody=record["body"],
-                              DelaySeconds=delay, MessageAttributes=dict(list(attributes.items())[:10]))
+        self.sqs.send_message(
+            QueueUrl=self.queue_url(record["eventSourceARN"]),
+            MessageBody=record["body"],
+            DelaySeconds=delay,
+            MessageAttributes=dict(list(attributes.items())[:10]),
+        )
         return delay
 
     def last_receive(self, record: dict[str, Any], receive_count: int) -> bool:
@@ -167,8 +177,11 @@ class QueueRecords:
 
     def delay(self, record: dict[str, Any], seconds: int) -> None:
         try:
-            self.sqs.change_message_visibility(QueueUrl=self.queue_url(record["eventSourceARN"]),
-                                               ReceiptHandle=record["receiptHandle"], VisibilityTimeout=seconds)
+            self.sqs.change_message_visibility(
+                QueueUrl=self.queue_url(record["eventSourceARN"]),
+                ReceiptHandle=record["receiptHandle"],
+                VisibilityTimeout=seconds,
+            )
         except Exception as exc:  # the default visibility timeout still delays the retry
             solog.get_logger().warning("backoff_not_set", error=str(exc))
 
@@ -216,21 +229,34 @@ def process_batch(
             reason = exc.reason if isinstance(exc, RetryLater) else f"{type(exc).__name__}: {exc}"
             if records.last_receive(record, receive_count):
                 # SQS would dead-letter it on the next receive, but without the reason: do it now.
-                log.error("record_retries_exhausted", message_id=message_id, reason=reason,
-                          receive_count=receive_count)
+                log.error("record_retries_exhausted", message_id=message_id, reason=reason, receive_count=receive_count)
                 try:
-                    records.dead_letter(record, f"retries exhausted after {receive_count} receives: {reason}",
-                                "retries_exhausted", service)
+                    records.dead_letter(
+                        record,
+                        f"retries exhausted after {receive_count} receives: {reason}",
+                        "retries_exhausted",
+                        service,
+                    )
                     continue
                 except Exception as dlq_exc:
                     log.error("dead_letter_failed", message_id=message_id, error=str(dlq_exc))
             delay = backoff_seconds(receive_count, exc.delay_seconds if isinstance(exc, RetryLater) else None)
             if isinstance(exc, RetryLater):
-                log.warning("record_retry", message_id=message_id, reason=reason, delay_seconds=delay,
-                            receive_count=receive_count)
+                log.warning(
+                    "record_retry",
+                    message_id=message_id,
+                    reason=reason,
+                    delay_seconds=delay,
+                    receive_count=receive_count,
+                )
             else:
-                log.exception("record_failed", message_id=message_id, error=reason, delay_seconds=delay,
-                              receive_count=receive_count)
+                log.exception(
+                    "record_failed",
+                    message_id=message_id,
+                    error=reason,
+                    delay_seconds=delay,
+                    receive_count=receive_count,
+                )
             records.delay(record, delay)
             failures.append({"itemIdentifier": message_id})
         finally:

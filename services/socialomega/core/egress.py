@@ -50,7 +50,9 @@ MAX_URL_LENGTH = 8192
 # Anything a parser could read two ways: ASCII controls, space, DEL, backslash.
 _AMBIGUOUS = re.compile(r"[\x00-\x20\x7f\\]")
 # Host names as DNS writes them (IDNA already applied), or a bracketed IPv6 literal.
-_HOST_NAME = re.compile(r"^(?=.{1,253}$)([a-z0-9_]([a-z0-9_-]{0,61}[a-z0-9_])?)(\.[a-z0-9_]([a-z0-9_-]{0,61}[a-z0-9_])?)*\.?$")
+_HOST_NAME = re.compile(
+    r"^(?=.{1,253}$)([a-z0-9_]([a-z0-9_-]{0,61}[a-z0-9_])?)(\.[a-z0-9_]([a-z0-9_-]{0,61}[a-z0-9_])?)*\.?$"
+)
 # inet_aton accepts 2130706433, 0x7f.1, 0177.0.0.1, 127.1: all-numeric names that are not a
 # canonical dotted quad are refused rather than left to the resolver's reading.
 _NUMERIC_HOST = re.compile(r"^(0x[0-9a-f]*|[0-9]+)(\.(0x[0-9a-f]*|[0-9]*))*\.?$")
@@ -94,11 +96,16 @@ class EgressPolicy:
 
     hosts: frozenset[str] | None
     ports: frozenset[int] = field(default_factory=lambda: frozenset({443}))
-    allow_private: bool = False   # the local sandbox on loopback: also allows plain http
+    allow_private: bool = False  # the local sandbox on loopback: also allows plain http
 
     @classmethod
-    def of(cls, *urls: str | None, hosts: Iterable[str] | None = None, allow_private: bool = False,
-           ports: Iterable[int] = ()) -> EgressPolicy:
+    def of(
+        cls,
+        *urls: str | None,
+        hosts: Iterable[str] | None = None,
+        allow_private: bool = False,
+        ports: Iterable[int] = (),
+    ) -> EgressPolicy:
         """The policy of a client configured with `urls`: their hosts (or the explicit `hosts`
         allow-list), their ports plus 443, and the private-network switch. Each configured URL
         must itself pass `check_url` under the resulting policy."""
@@ -133,7 +140,7 @@ def _split(url: str) -> tuple[str, str, int]:
         raise UnsafeDestination("the URL is not ASCII (IDNA-encode the host, percent-encode the path)")
     try:
         parts = urlsplit(url)
-    except ValueError:   # e.g. an IPv4 address in brackets
+    except ValueError:  # e.g. an IPv4 address in brackets
         raise UnsafeDestination("the URL cannot be parsed") from None
     scheme = parts.scheme.lower()
     if scheme not in DEFAULT_PORTS:
@@ -198,8 +205,10 @@ def check_url(url: str, policy: EgressPolicy) -> tuple[str, str, int]:
         if ip is None and (host == "localhost" or host.endswith(".localhost")):
             raise UnsafeDestination(f"{where}: {host} is a loopback name (non-public)")
         if scheme == "http":
-            raise UnsafeDestination(f"{where}: plain http is allowed only for the local sandbox "
-                                    "(allow_private_network); credentials and image links need https")
+            raise UnsafeDestination(
+                f"{where}: plain http is allowed only for the local sandbox "
+                "(allow_private_network); credentials and image links need https"
+            )
     if port not in policy.ports:
         raise UnsafeDestination(f"{where}: port {port} is not one the target was configured with")
     return scheme, host, port
@@ -308,7 +317,7 @@ class _NoRedirects(requests.Session):
 def session(policy: EgressPolicy) -> requests.Session:
     """A requests session that reaches only what `policy` allows (see the module docstring)."""
     s = _NoRedirects()
-    s.trust_env = False          # no proxies or .netrc credentials from the environment
+    s.trust_env = False  # no proxies or .netrc credentials from the environment
     s.headers["User-Agent"] = USER_AGENT
     adapter = GuardedAdapter(policy)
     s.adapters.clear()

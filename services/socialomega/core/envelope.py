@@ -80,8 +80,9 @@ class Envelope(BaseModel):
         )
 
 
-def new_event(type: EventType, asset_id: str, payload: dict[str, Any] | BaseModel,
-              correlation_id: str | None = None) -> Envelope:
+def new_event(
+    type: EventType, asset_id: str, payload: dict[str, Any] | BaseModel, correlation_id: str | None = None
+) -> Envelope:
     return Envelope(
         type=type,
         asset_id=asset_id,

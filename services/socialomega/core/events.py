@@ -34,13 +34,17 @@ class EventSender:
     def to_bus_many(self, bus_name: str, envelopes: list[Envelope], source: str) -> None:
         """PutEvents in chunks of 10 (its limit); raises if any entry is refused."""
         for start in range(0, len(envelopes), 10):
-            entries = [{"EventBusName": bus_name, "Source": source, "DetailType": e.type, "Detail": e.to_json()}
-                       for e in envelopes[start:start + 10]]
+            entries = [
+                {"EventBusName": bus_name, "Source": source, "DetailType": e.type, "Detail": e.to_json()}
+                for e in envelopes[start : start + 10]
+            ]
             result = self.events.put_events(Entries=entries)
             if result.get("FailedEntryCount"):
                 entry = next((e for e in result["Entries"] if e.get("ErrorCode")), {})
-                raise RuntimeError(f"EventBridge refused {result['FailedEntryCount']} event(s): "
-                                   f"{entry.get('ErrorCode')} {entry.get('ErrorMessage')}")
+                raise RuntimeError(
+                    f"EventBridge refused {result['FailedEntryCount']} event(s): "
+                    f"{entry.get('ErrorCode')} {entry.get('ErrorMessage')}"
+                )
 
 
 def _attrs(values: dict[str, str]) -> dict[str, dict[str, str]]:

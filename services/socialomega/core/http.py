@@ -87,8 +87,11 @@ class PlatformErrors:
     wait: Callable[[Headers], float | None] = _nothing
 
 
-def classify(response: requests.Response | None = None, error: BaseException | None = None,
-             platform_errors: PlatformErrors | None = None) -> Outcome:
+def classify(
+    response: requests.Response | None = None,
+    error: BaseException | None = None,
+    platform_errors: PlatformErrors | None = None,
+) -> Outcome:
     """Map an HTTP result to ok / retryable / permanent / unknown / deferred / auth.
 
     * `unknown`: a timeout after the request was sent: the platform may have acted on it.
@@ -104,8 +107,10 @@ def classify(response: requests.Response | None = None, error: BaseException | N
         if isinstance(error, UnsafeDestination):
             # The guard's message names scheme, host and port only (core/egress.py).
             return Outcome("permanent", code="unsafe_destination", message=str(error)[:300])
-        if isinstance(error, requests.exceptions.InvalidURL | requests.exceptions.InvalidSchema
-                      | requests.exceptions.MissingSchema):
+        if isinstance(
+            error,
+            requests.exceptions.InvalidURL | requests.exceptions.InvalidSchema | requests.exceptions.MissingSchema,
+        ):
             return Outcome("permanent", code="unsafe_destination", message=message)
         if isinstance(error, requests.ConnectTimeout | requests.ConnectionError) and not isinstance(
             error, requests.ReadTimeout
@@ -167,7 +172,9 @@ def _error_message(response: requests.Response, body: Any) -> str:
                     return err[key][:300]
         elif isinstance(err, str):
             # {"error": "invalid_request", "error_description"|"message": "..."} (OAuth 2.0, many REST APIs)
-            detail = next((body[k] for k in ("error_description", "message", "detail") if isinstance(body.get(k), str)), "")
+            detail = next(
+                (body[k] for k in ("error_description", "message", "detail") if isinstance(body.get(k), str)), ""
+            )
             return f"{err}: {detail}"[:300] if detail else err[:300]
     return str(body)[:300]
 
@@ -189,10 +196,18 @@ class ApiClient:
     * `errors`: the platform's `PlatformErrors`, for `classify`.
     """
 
-    def __init__(self, session: Any, *, timeout: tuple[float, float] = DEFAULT_TIMEOUT,
-                 errors: PlatformErrors | None = None, base_url: str = "", headers: Mapping[str, str] | None = None,
-                 token: Callable[[], str] | None = None, refresh: Callable[[str], str | None] | None = None,
-                 rejected: Callable[[requests.Response], bool] | None = None) -> None:
+    def __init__(
+        self,
+        session: Any,
+        *,
+        timeout: tuple[float, float] = DEFAULT_TIMEOUT,
+        errors: PlatformErrors | None = None,
+        base_url: str = "",
+        headers: Mapping[str, str] | None = None,
+        token: Callable[[], str] | None = None,
+        refresh: Callable[[str], str | None] | None = None,
+        rejected: Callable[[requests.Response], bool] | None = None,
+    ) -> None:
         self.session = session
         self.timeout = timeout
         self.errors = errors
@@ -202,8 +217,9 @@ class ApiClient:
         self.refresh = refresh
         self.rejected = rejected or (lambda response: self.classify(response).kind == "auth")
 
-    def send(self, method: str, path: str, *, headers: Mapping[str, str] | None = None,
-             **kwargs: Any) -> requests.Response:
+    def send(
+        self, method: str, path: str, *, headers: Mapping[str, str] | None = None, **kwargs: Any
+    ) -> requests.Response:
         """One call (and its one repeat with a new token); raises `requests.RequestException`."""
         url = path if path.startswith(("https://", "http://")) else self.base_url + path
         kwargs.setdefault("timeout", self.timeout)
@@ -215,8 +231,9 @@ class ApiClient:
                 response = self._request(method, url, fresh, headers, kwargs)
         return response
 
-    def call(self, method: str, path: str, *, final: bool = True,
-             **kwargs: Any) -> tuple[requests.Response | None, Outcome]:
+    def call(
+        self, method: str, path: str, *, final: bool = True, **kwargs: Any
+    ) -> tuple[requests.Response | None, Outcome]:
         """`send`, classified: (the response, its outcome), or (None, the exception's outcome).
         `final=False` for a call that is harmless to repeat (an upload, a read, a step before
         the post): a timeout after sending it is then "retryable", not "unknown"."""
@@ -232,8 +249,10 @@ class ApiClient:
     def classify(self, response: requests.Response | None = None, error: BaseException | None = None) -> Outcome:
         return classify(response, error, self.errors)
 
-    def _request(self, method: str, url: str, token: str | None, headers: Mapping[str, str] | None,
-                 kwargs: dict[str, Any]) -> requests.Response:
+    def _request(
+        self, method: str, url: str, token: str | None, headers: Mapping[str, str] | None, kwargs: dict[str, Any]
+    ) -> requests.Response:
         bearer = {"Authorization": f"Bearer {token}"} if token is not None else {}
-        return self.session.request(method, url, headers={**self.headers, **bearer, **(headers or {})},
-                                    allow_redirects=False, **kwargs)
+        return self.session.request(
+            method, url, headers={**self.headers, **bearer, **(headers or {})}, allow_redirects=False, **kwargs
+        )

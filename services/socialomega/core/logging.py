@@ -16,14 +16,18 @@ import structlog
 
 # Names whose values are secret, as dict keys or log fields.
 _SECRET_KEY = re.compile(r"(token|secret|password|passwd|authorization|api[_-]?key|signature|credential|cookie)", re.I)
-_NAMES = (r"access_token|refresh_token|id_token|token|client_secret|secret|password|passwd|api[_-]?key|apikey"
-          r"|x-api-key|signature|x-amz-signature|x-amz-credential|x-amz-security-token|session_token|key|code")
+_NAMES = (
+    r"access_token|refresh_token|id_token|token|client_secret|secret|password|passwd|api[_-]?key|apikey"
+    r"|x-api-key|signature|x-amz-signature|x-amz-credential|x-amz-security-token|session_token|key|code"
+)
 # An auth scheme and its credentials, anywhere: "Bearer abc", "Basic abc=".
 _SCHEME = re.compile(r"(?i)\b(bearer|basic)\s+[A-Za-z0-9._~+/=-]+")
 # The value of an Authorization or API-key header in any notation: "Authorization: Token abc",
 # "'Authorization': 'OAuth abc'", "X-Api-Key: abc" (a scheme and one credential word).
-_AUTHORIZATION = re.compile(r"(?i)(\b(?:proxy-)?(?:authorization|x-api-key|api[_-]key|x-auth-token)[\"']?\s*[:=]\s*[\"']?)"
-                            r"[^\"'\s,;&}]+(?:[ ][^\"'\s,;&}]+)?")
+_AUTHORIZATION = re.compile(
+    r"(?i)(\b(?:proxy-)?(?:authorization|x-api-key|api[_-]key|x-auth-token)[\"']?\s*[:=]\s*[\"']?)"
+    r"[^\"'\s,;&}]+(?:[ ][^\"'\s,;&}]+)?"
+)
 # name=value in queries, forms and reprs: "access_token=abc", "client_secret=abc".
 _ASSIGNED = re.compile(rf"(?i)(\b(?:{_NAMES})=)[^&\s\"',}}]+")
 # "name": "value" in JSON and reprs: '"access_token": "abc"', "'X-Api-Key': 'abc'".
@@ -34,7 +38,7 @@ REDACTED = "[REDACTED]"
 # appears, whatever the text around it looks like. Patterns above catch the rest.
 _known_values: set[str] = set()
 _known_pattern: re.Pattern[str] | None = None
-_MIN_SECRET_LENGTH = 6   # shorter values would mask ordinary words
+_MIN_SECRET_LENGTH = 6  # shorter values would mask ordinary words
 
 
 def register_secret_values(values: Any) -> None:
@@ -55,7 +59,7 @@ def register_secret_values(values: Any) -> None:
     collect(values)
     if found - _known_values:
         _known_values.update(found)
-        ordered = sorted(_known_values, key=len, reverse=True)   # longest first: no partial masks
+        ordered = sorted(_known_values, key=len, reverse=True)  # longest first: no partial masks
         _known_pattern = re.compile("|".join(re.escape(v) for v in ordered))
 
 

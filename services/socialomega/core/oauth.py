@@ -55,8 +55,9 @@ class TokenRefused(Exception):
 class TokenRefreshFailed(Exception):
     """The refresh did not complete (network, 5xx, 429, malformed answer): try again later."""
 
-    def __init__(self, kind: str, code: str, message: str, status: int | None = None,
-                 retry_after: float | None = None) -> None:
+    def __init__(
+        self, kind: str, code: str, message: str, status: int | None = None, retry_after: float | None = None
+    ) -> None:
         super().__init__(message)
         self.kind, self.code, self.status, self.retry_after = kind, code, status, retry_after
 
@@ -77,10 +78,21 @@ class RotatingToken:
     ``errors`` are the provider's error bodies and rate-limit headers (`http.classify`).
     """
 
-    def __init__(self, secrets: SecretStore, token_url: str, *, client_auth: Literal["basic", "body"],
-                 session: requests.Session, timeout: Any, log: Any, what: str,
-                 margin_seconds: float = 300, default_expires_in: float = 3600,
-                 clock: Callable[[], float] = time.time, errors: http.PlatformErrors | None = None) -> None:
+    def __init__(
+        self,
+        secrets: SecretStore,
+        token_url: str,
+        *,
+        client_auth: Literal["basic", "body"],
+        session: requests.Session,
+        timeout: Any,
+        log: Any,
+        what: str,
+        margin_seconds: float = 300,
+        default_expires_in: float = 3600,
+        clock: Callable[[], float] = time.time,
+        errors: http.PlatformErrors | None = None,
+    ) -> None:
         self.secrets, self.token_url, self.client_auth = secrets, token_url, client_auth
         self.session, self.timeout, self.log, self.what = session, timeout, log, what
         self.margin_seconds, self.default_expires_in, self.clock = margin_seconds, default_expires_in, clock
@@ -144,36 +156,51 @@ class RotatingToken:
 
     def _grant(self, secret: dict[str, Any]) -> str:
         """POST the refresh grant; store and write back the rotated pair."""
-        form = {"grant_type": "refresh_token", "refresh_token": secret["refresh_token"],
-                "client_id": secret["client_id"]}
+        form = {
+            "grant_type": "refresh_token",
+            "refresh_token": secret["refresh_token"],
+            "client_id": secret["client_id"],
+        }
         auth = None
         if self.client_auth == "basic":
             auth = (str(secret["client_id"]), str(secret["client_secret"]))
         else:
             form["client_secret"] = secret["client_secret"]
         try:
-            response = self.session.post(self.token_url, data=form, auth=auth, timeout=self.timeout,
-                                         allow_redirects=False)
+            response = self.session.post(
+                self.token_url, data=form, auth=auth, timeout=self.timeout, allow_redirects=False
+            )
         except requests.RequestException as exc:
             # A lost answer may have rotated the refresh token without us learning the new one;
             # retrying is all there is (an operator re-authorises if it was).
             outcome = http.classify(error=exc, platform_errors=self.errors)
-            raise TokenRefreshFailed("retryable", "token_" + (outcome.code or "error"),
-                                     f"token refresh failed: {type(exc).__name__}") from None
+            raise TokenRefreshFailed(
+                "retryable", "token_" + (outcome.code or "error"), f"token refresh failed: {type(exc).__name__}"
+            ) from None
         body = http.json_object(response)
         if response.status_code in (400, 401, 403):
-            raise TokenRefused(response.status_code, str(body.get("error") or response.status_code),
-                               str(body.get("error_description") or "the refresh token was refused")[:300])
+            raise TokenRefused(
+                response.status_code,
+                str(body.get("error") or response.status_code),
+                str(body.get("error_description") or "the refresh token was refused")[:300],
+            )
         outcome = http.classify(response, platform_errors=self.errors)
         if not outcome.ok or not body.get("access_token"):
-            raise TokenRefreshFailed("retryable" if outcome.ok else outcome.kind,
-                                     "token_" + (outcome.code or "invalid_response"),
-                                     "token refresh failed", response.status_code, outcome.retry_after)
+            raise TokenRefreshFailed(
+                "retryable" if outcome.ok else outcome.kind,
+                "token_" + (outcome.code or "invalid_response"),
+                "token refresh failed",
+                response.status_code,
+                outcome.retry_after,
+            )
         register_secret_values([body.get("access_token"), body.get("refresh_token")])
         expires_in = _number(body.get("expires_in")) or self.default_expires_in
-        rotated = {**secret, "access_token": body["access_token"],
-                   "refresh_token": body.get("refresh_token") or secret["refresh_token"],
-                   "expires_at": int(self.clock() + expires_in)}
+        rotated = {
+            **secret,
+            "access_token": body["access_token"],
+            "refresh_token": body.get("refresh_token") or secret["refresh_token"],
+            "expires_at": int(self.clock() + expires_in),
+        }
         self._secret = rotated
         try:
             self.secrets.replace(rotated)

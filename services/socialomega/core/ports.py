@@ -33,8 +33,9 @@ class Documents(Protocol):
 
     def claim(self, key: str, data: dict[str, Any]) -> str | None: ...
 
-    def update(self, key: str, change: Callable[[dict[str, Any] | None], dict[str, Any] | None],
-               attempts: int = 8) -> dict[str, Any] | None: ...
+    def update(
+        self, key: str, change: Callable[[dict[str, Any] | None], dict[str, Any] | None], attempts: int = 8
+    ) -> dict[str, Any] | None: ...
 
 
 class Events(Protocol):

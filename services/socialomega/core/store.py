@@ -59,9 +59,7 @@ class MetadataStore:
         return any(item.get("Key") == key for item in listed.get("Contents", []))
 
     def put(self, key: str, data: dict[str, Any]) -> str:
-        return self.s3.put_object(
-            Bucket=self.bucket, Key=key, Body=_dump(data), ContentType="application/json"
-        )["ETag"]
+        return self.s3.put_object(Bucket=self.bucket, Key=key, Body=_dump(data), ContentType="application/json")["ETag"]
 
     def claim(self, key: str, data: dict[str, Any]) -> str | None:
         """Create `key` only if absent. Returns the ETag, or None when it already exists."""

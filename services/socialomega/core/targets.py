@@ -27,7 +27,7 @@ def load_targets(configuration: config.Configuration) -> list[Target]:
     raw = configuration.parameter("targets")
     items = raw.get("targets", raw) if isinstance(raw, dict) else raw
     if not isinstance(items, list):
-        raise ConfigError("the targets parameter must be a JSON list (or {\"targets\": [...]})")
+        raise ConfigError('the targets parameter must be a JSON list (or {"targets": [...]})')
     try:
         targets = [Target.model_validate(item) for item in items]
     except ValidationError as exc:

@@ -35,15 +35,19 @@ def main(argv: list[str] | None = None) -> int:
     redrive.add_argument("queue", help="consumer name, e.g. processor, publisher-rest, analytics")
     redrive.add_argument("--env", default="local")
     serve = sub.add_parser("serve", help="the local runtime for one service only (one container each)")
-    serve.add_argument("service", help="poller, processor, publisher (every target), publisher-<target>, analytics, "
-                                        "webhooks")
+    serve.add_argument(
+        "service", help="poller, processor, publisher (every target), publisher-<target>, analytics, webhooks"
+    )
     serve.add_argument("--env", default="local")
     serve.add_argument("--webhook-port", type=int, default=8707, help="webhooks: the port of /webhooks/{platform}")
     serve.add_argument("--outputs", help="Terraform outputs JSON written by `apply` (default: ask terraform)")
     apply = sub.add_parser("apply", help="apply terraform/envs/local for the sandbox, write the outputs")
     apply.add_argument("--env", default="local")
-    apply.add_argument("--sandbox-host", default="127.0.0.1", help="where the sandbox fakes listen "
-                       "(ports: SANDBOX_<NAME>_PORT, as for `python -m socialomega.sandbox`)")
+    apply.add_argument(
+        "--sandbox-host",
+        default="127.0.0.1",
+        help="where the sandbox fakes listen (ports: SANDBOX_<NAME>_PORT, as for `python -m socialomega.sandbox`)",
+    )
     apply.add_argument("--poll-every", type=float, default=300.0, help="poller schedule, seconds")
     apply.add_argument("--outputs", required=True, help="where to write the outputs JSON")
     dlq = sub.add_parser("dlq", help="show what is in the dead-letter queues, with reasons")
@@ -108,12 +112,15 @@ def apply_for_sandbox(args: argparse.Namespace) -> int:
 
     _wait_for_localstack()
     urls = {name: f"http://{args.sandbox_host}:{port}" for name, port in DEMO_PORTS.items()}
-    outputs, seconds = terraform.apply(args.env, {
-        "lightroom_settings": sandbox_config.lightroom_settings(urls["lightroom"]),
-        "targets": sandbox_config.targets(urls),
-        "secrets": sandbox_config.secrets(fixed_credentials()),
-        "poll_every_seconds": args.poll_every,
-    })
+    outputs, seconds = terraform.apply(
+        args.env,
+        {
+            "lightroom_settings": sandbox_config.lightroom_settings(urls["lightroom"]),
+            "targets": sandbox_config.targets(urls),
+            "secrets": sandbox_config.secrets(fixed_credentials()),
+            "poll_every_seconds": args.poll_every,
+        },
+    )
     path = Path(args.outputs)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp")
@@ -137,10 +144,12 @@ def serve_one(service: str, env: str, outputs_file: str | None, webhook_port: in
 
     _wait_for_localstack()
     outputs = json.loads(Path(outputs_file).read_text()) if outputs_file else terraform.outputs_for(env)
-    webhooks = service == "webhooks"   # no queue, no schedule: API Gateway's stand-in only
+    webhooks = service == "webhooks"  # no queue, no schedule: API Gateway's stand-in only
     only = set() if webhooks else service_selection(outputs, service)
     if not only and not webhooks:
-        known = sorted({"poller", *outputs["consumers"], *(c.get("service", "") for c in outputs["consumers"].values())})
+        known = sorted(
+            {"poller", *outputs["consumers"], *(c.get("service", "") for c in outputs["consumers"].values())}
+        )
         print(f"unknown service {service!r}; one of: {', '.join(k for k in known if k)}", file=sys.stderr)
         return 2
     apply_service_env(outputs, localstack.ENDPOINT)

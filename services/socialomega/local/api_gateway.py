@@ -20,17 +20,19 @@ from socialomega.local.lambda_context import LambdaContext
 
 WEBHOOK_HANDLER = "socialomega.webhooks.handler.handler"
 ROUTE_PREFIX = "/webhooks/"
-MAX_BODY_BYTES = 10 * 1024 * 1024   # API Gateway's payload limit
+MAX_BODY_BYTES = 10 * 1024 * 1024  # API Gateway's payload limit
 
 
-def proxy_event(method: str, raw_path: str, headers: dict[str, str], body: bytes, stage: str = "local") -> dict[str, Any]:
+def proxy_event(
+    method: str, raw_path: str, headers: dict[str, str], body: bytes, stage: str = "local"
+) -> dict[str, Any]:
     """The API Gateway (REST, v1) Lambda proxy event for one request on `/webhooks/{platform}`."""
     parts = urlsplit(raw_path)
     query = parse_qsl(parts.query, keep_blank_values=True)
     multi: dict[str, list[str]] = {}
     for name, value in query:
         multi.setdefault(name, []).append(value)
-    try:   # no binary media types are configured: a body is text, or base64 if it is not UTF-8
+    try:  # no binary media types are configured: a body is text, or base64 if it is not UTF-8
         text, encoded = (body.decode("utf-8") if body else None), False
     except UnicodeDecodeError:
         text, encoded = base64.b64encode(body).decode(), True
@@ -42,11 +44,17 @@ def proxy_event(method: str, raw_path: str, headers: dict[str, str], body: bytes
         "multiValueHeaders": {k: [v] for k, v in headers.items()},
         "queryStringParameters": {k: v[-1] for k, v in multi.items()} or None,
         "multiValueQueryStringParameters": multi or None,
-        "pathParameters": {"platform": parts.path[len(ROUTE_PREFIX):]},
+        "pathParameters": {"platform": parts.path[len(ROUTE_PREFIX) :]},
         "stageVariables": None,
-        "requestContext": {"resourcePath": "/webhooks/{platform}", "httpMethod": method, "stage": stage,
-                           "requestId": str(uuid.uuid4()), "requestTimeEpoch": int(time.time() * 1000),
-                           "path": f"/{stage}{parts.path}", "identity": {"sourceIp": "127.0.0.1"}},
+        "requestContext": {
+            "resourcePath": "/webhooks/{platform}",
+            "httpMethod": method,
+            "stage": stage,
+            "requestId": str(uuid.uuid4()),
+            "requestTimeEpoch": int(time.time() * 1000),
+            "path": f"/{stage}{parts.path}",
+            "identity": {"sourceIp": "127.0.0.1"},
+        },
         "body": text,
         "isBase64Encoded": encoded,
     }
@@ -65,7 +73,7 @@ class WebhookGateway:
             def do_POST(self) -> None:
                 gateway._serve(self, "POST")
 
-            def log_message(self, *_args: Any) -> None:   # the handler logs; no stderr noise
+            def log_message(self, *_args: Any) -> None:  # the handler logs; no stderr noise
                 pass
 
         self.handler = handler
@@ -81,10 +89,10 @@ class WebhookGateway:
 
     def _serve(self, request: BaseHTTPRequestHandler, method: str) -> None:
         path = urlsplit(request.path).path
-        platform = path[len(ROUTE_PREFIX):] if path.startswith(ROUTE_PREFIX) else ""
+        platform = path[len(ROUTE_PREFIX) :] if path.startswith(ROUTE_PREFIX) else ""
         if not platform or "/" in platform:
             self._reply(request, 403, "application/json", b'{"message":"Missing Authentication Token"}')
-            return   # what API Gateway answers for a route it does not have
+            return  # what API Gateway answers for a route it does not have
         length = int(request.headers.get("Content-Length") or 0)
         if length > MAX_BODY_BYTES:
             self._reply(request, 413, "application/json", b'{"message":"Request Too Long"}')
@@ -94,14 +102,13 @@ class WebhookGateway:
         context = LambdaContext(function_name="webhooks", timeout_seconds=self.timeout_seconds)
         try:
             result = self.handler(event, context)
-        except Exception:   # API Gateway's answer when the integration fails
+        except Exception:  # API Gateway's answer when the integration fails
             self._reply(request, 502, "application/json", b'{"message": "Internal server error"}')
             return
         out = result.get("body") or ""
         data = base64.b64decode(out) if result.get("isBase64Encoded") else out.encode()
         headers = result.get("headers") or {}
-        self._reply(request, int(result.get("statusCode", 200)),
-                    headers.get("Content-Type", "application/json"), data)
+        self._reply(request, int(result.get("statusCode", 200)), headers.get("Content-Type", "application/json"), data)
 
     @staticmethod
     def _reply(request: BaseHTTPRequestHandler, status: int, content_type: str, data: bytes) -> None:

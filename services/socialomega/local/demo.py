@@ -16,7 +16,6 @@ from socialomega.sandbox import webhooks as sandbox_webhooks
 from socialomega.sandbox.server import DEMO_PORTS, Sandbox
 
 
-
 def _fans_engage(store: MetadataStore, webhook_url: str, new_post_keys: set[str]) -> dict[str, int]:
     """Each platform fake notifies SocialOmega of a fan's engagement on each post of this run,
     signed as the platform signs it, through the local API Gateway."""
@@ -25,8 +24,9 @@ def _fans_engage(store: MetadataStore, webhook_url: str, new_post_keys: set[str]
         post = store.get(key)
         platform = post.data["platform"] if post else ""
         for kind in sandbox_webhooks.NOTIFIED_KINDS.get(platform, ())[:2]:
-            answer = sandbox_webhooks.deliver(webhook_url, platform,
-                                              sandbox_webhooks.notification(platform, kind, post.data["remote_id"]))
+            answer = sandbox_webhooks.deliver(
+                webhook_url, platform, sandbox_webhooks.notification(platform, kind, post.data["remote_id"])
+            )
             counts["sent"] += 1
             if answer.status_code == 200:
                 counts["recorded"] += answer.json().get("recorded", 0)
@@ -38,17 +38,25 @@ def _fans_engage(store: MetadataStore, webhook_url: str, new_post_keys: set[str]
 def run_demo(env: str, timeout: float) -> int:
     logs = localstack.BUILD / "demo-logs.jsonl"
     solog.configure(stream=open(logs, "a", buffering=1))  # noqa: SIM115 (lives as long as the process)
-    sandbox = Sandbox(lightroom_port=DEMO_PORTS["lightroom"], rest_port=DEMO_PORTS["rest"], social_ports=DEMO_PORTS,
-                      seed=7, include_corrupt=True)
+    sandbox = Sandbox(
+        lightroom_port=DEMO_PORTS["lightroom"],
+        rest_port=DEMO_PORTS["rest"],
+        social_ports=DEMO_PORTS,
+        seed=7,
+        include_corrupt=True,
+    )
     sandbox.start()
     try:
         print("sandbox: " + ", ".join(f"{name} {url}" for name, url in sandbox.urls.items()))
         print(f"terraform apply terraform/envs/local (workspace {env}) to LocalStack {localstack.ENDPOINT} ...")
-        outputs, seconds = terraform.apply(env, {
-            "lightroom_settings": sandbox_config.lightroom_settings(sandbox.lightroom_url),
-            "targets": sandbox_config.targets(sandbox.urls, gallery=False, x_daily_cap=17),
-            "secrets": sandbox_config.secrets(sandbox.credentials),
-        })
+        outputs, seconds = terraform.apply(
+            env,
+            {
+                "lightroom_settings": sandbox_config.lightroom_settings(sandbox.lightroom_url),
+                "targets": sandbox_config.targets(sandbox.urls, gallery=False, x_daily_cap=17),
+                "secrets": sandbox_config.secrets(sandbox.credentials),
+            },
+        )
         print(f"  applied in {seconds:.1f} s")
         apply_service_env(outputs, localstack.ENDPOINT)
         env_vars = outputs["service_env"]
@@ -56,9 +64,9 @@ def run_demo(env: str, timeout: float) -> int:
         posts_before = set(store.list_keys("posts/"))
         runtime = LocalRuntime.from_terraform_outputs(outputs, webhook_port=0)
         started = time.monotonic()
-        try:   # the poll first: started after it, the schedule's next tick is a full period away
+        try:  # the poll first: started after it, the schedule's next tick is a full period away
             poll = runtime.run_schedule("poller")
-        except SourceFailed as exc:   # an intake failed as a whole: shown below, the rest ran
+        except SourceFailed as exc:  # an intake failed as a whole: shown below, the rest ran
             poll = exc.result
         runtime.start()
         idle = runtime.wait_until_idle(timeout=timeout)
@@ -66,17 +74,25 @@ def run_demo(env: str, timeout: float) -> int:
         fans = _fans_engage(store, runtime.webhook_url or "", set(store.list_keys("posts/")) - posts_before)
         idle = runtime.wait_until_idle(timeout=timeout) and idle
         runtime.stop()
-        targets = sorted(name.removeprefix("publisher-") for name in outputs["consumers"] if name.startswith("publisher-"))
+        targets = sorted(
+            name.removeprefix("publisher-") for name in outputs["consumers"] if name.startswith("publisher-")
+        )
         table = report.rows(store, targets)
         new_posts = len(sandbox.rest_posts()) + sum(len(sandbox.social_posts(p)) for p in sandbox.social)
         print()
-        print(f"poll: {len(poll['detected'])} new photo(s), {poll['already_seen']} already seen"
-              + (f", {len(poll['failed'])} failed: {poll['failed']}" if poll["failed"] else ""))
-        print(f"pipeline {'finished' if idle else 'DID NOT FINISH'} in {elapsed:.1f} s; "
-              f"the sandbox platforms received {new_posts} new post(s) in this run")
-        print(f"engagement: the platforms sent {fans['sent']} signed webhook notification(s) about the new posts "
-              f"to {runtime.webhook_url}/webhooks/<platform>; {fans['recorded']} recorded"
-              + (f", {fans['refused']} REFUSED" if fans["refused"] else ""))
+        print(
+            f"poll: {len(poll['detected'])} new photo(s), {poll['already_seen']} already seen"
+            + (f", {len(poll['failed'])} failed: {poll['failed']}" if poll["failed"] else "")
+        )
+        print(
+            f"pipeline {'finished' if idle else 'DID NOT FINISH'} in {elapsed:.1f} s; "
+            f"the sandbox platforms received {new_posts} new post(s) in this run"
+        )
+        print(
+            f"engagement: the platforms sent {fans['sent']} signed webhook notification(s) about the new posts "
+            f"to {runtime.webhook_url}/webhooks/<platform>; {fans['recorded']} recorded"
+            + (f", {fans['refused']} REFUSED" if fans["refused"] else "")
+        )
         print()
         print(report.render(table))
         print()
@@ -89,8 +105,10 @@ def run_demo(env: str, timeout: float) -> int:
         print(f"  raw renditions     s3://{env_vars['SO_RAW_BUCKET']}/raw/")
         print(f"  variants           s3://{env_vars['SO_PROCESSED_BUCKET']}/processed/")
         print(f"  publications       s3://{env_vars['SO_STORE_BUCKET']}/publications/")
-        print(f"  analytics          s3://{env_vars['SO_STORE_BUCKET']}/analytics/ (status/<asset>.json: "
-              "status and engagement per target)")
+        print(
+            f"  analytics          s3://{env_vars['SO_STORE_BUCKET']}/analytics/ (status/<asset>.json: "
+            "status and engagement per target)"
+        )
         print(f"  logs (JSON lines)  {Path(logs).relative_to(localstack.ROOT)}")
         print("run `make demo` again: nothing is published twice. `make down` stops LocalStack.")
         return 0 if idle else 1

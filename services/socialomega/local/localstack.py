@@ -47,8 +47,10 @@ def endpoint() -> str:
     """
     if explicit := os.environ.get("LOCALSTACK_ENDPOINT", "").strip():
         return explicit.rstrip("/")
-    host = os.environ.get("LOCALSTACK_HOST", "").strip() or \
-        f"127.0.0.1:{os.environ.get('LOCALSTACK_PORT') or DEFAULT_PORT}"
+    host = (
+        os.environ.get("LOCALSTACK_HOST", "").strip()
+        or f"127.0.0.1:{os.environ.get('LOCALSTACK_PORT') or DEFAULT_PORT}"
+    )
     try:
         from localstack_client.config import get_service_endpoint  # type: ignore[import-untyped]
     except ModuleNotFoundError:
@@ -56,8 +58,10 @@ def endpoint() -> str:
         # serve <service>`), but they carry only what runs in AWS, not the dev extra that
         # installs localstack-client: there, its rule for the edge port, by hand.
         scheme = "https" if os.environ.get("USE_SSL") in ("1", "true") else "http"
-        return os.environ.get("AWS_ENDPOINT_URL", "").strip() or \
-            f"{scheme}://{host if ':' in host else f'{host}:{DEFAULT_PORT}'}"
+        return (
+            os.environ.get("AWS_ENDPOINT_URL", "").strip()
+            or f"{scheme}://{host if ':' in host else f'{host}:{DEFAULT_PORT}'}"
+        )
     url = get_service_endpoint("edge", localstack_host=host)  # LocalStack serves every API on its edge port
     if not url:
         raise RuntimeError(f"localstack-client gave no edge endpoint for {host!r}")
@@ -118,13 +122,19 @@ def start(wait_seconds: float = 120.0) -> str:
     if use_docker and not image_present() and not os.environ.get("SOCIALOMEGA_PULL_LOCALSTACK"):
         # No registry here: the image must have been built locally (`make images`), so do not
         # let compose try to pull it. SOCIALOMEGA_PULL_LOCALSTACK=1 allows the pull.
-        print(f"Docker answers but the image {IMAGE} is not present (build it offline with `make images`, "
-              "or set SOCIALOMEGA_PULL_LOCALSTACK=1 to pull it): starting LocalStack natively instead",
-              file=sys.stderr)
+        print(
+            f"Docker answers but the image {IMAGE} is not present (build it offline with `make images`, "
+            "or set SOCIALOMEGA_PULL_LOCALSTACK=1 to pull it): starting LocalStack natively instead",
+            file=sys.stderr,
+        )
         use_docker = False
     if use_docker:
-        subprocess.run(["docker", "compose", "up", "-d", "localstack"], cwd=ROOT, check=True,
-                       env={**os.environ, "LOCALSTACK_PORT": str(gateway_port)})
+        subprocess.run(
+            ["docker", "compose", "up", "-d", "localstack"],
+            cwd=ROOT,
+            check=True,
+            env={**os.environ, "LOCALSTACK_PORT": str(gateway_port)},
+        )
         mode = "docker compose"
     else:
         if not VENV_PYTHON.exists():
@@ -136,8 +146,13 @@ def start(wait_seconds: float = 120.0) -> str:
             env.pop(leaked, None)
         with open(LOG_FILE, "ab") as log:
             process = subprocess.Popen(
-                [str(VENV_PYTHON), "-m", "localstack.runtime.main"], cwd=BUILD, env=env,
-                stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True,
+                [str(VENV_PYTHON), "-m", "localstack.runtime.main"],
+                cwd=BUILD,
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,
             )
         PID_FILE.write_text(str(process.pid))
         mode = f"native process {process.pid}"

@@ -13,8 +13,14 @@ def dlq_contents(dlq_urls: dict[str, str], limit: int = 10) -> dict[str, list[di
     sqs = aws.client("sqs")
     found: dict[str, list[dict[str, Any]]] = {}
     for name, url in dlq_urls.items():
-        response = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=min(10, limit), VisibilityTimeout=0,
-                                       MessageAttributeNames=["All"], AttributeNames=["All"], WaitTimeSeconds=0)
+        response = sqs.receive_message(
+            QueueUrl=url,
+            MaxNumberOfMessages=min(10, limit),
+            VisibilityTimeout=0,
+            MessageAttributeNames=["All"],
+            AttributeNames=["All"],
+            WaitTimeSeconds=0,
+        )
         items = []
         for message in response.get("Messages", []):
             attrs = {k: v.get("StringValue") for k, v in (message.get("MessageAttributes") or {}).items()}
@@ -22,11 +28,15 @@ def dlq_contents(dlq_urls: dict[str, str], limit: int = 10) -> dict[str, list[di
                 body = json.loads(message["Body"])
             except json.JSONDecodeError:
                 body = {}
-            items.append({
-                "message_id": message["MessageId"], "asset_id": body.get("asset_id") if isinstance(body, dict) else None,
-                "reason": attrs.get("so_failure_reason", "moved by SQS after maxReceiveCount (see the logs)"),
-                "code": attrs.get("so_failure_code"), "receive_count": message["Attributes"].get("ApproximateReceiveCount"),
-            })
+            items.append(
+                {
+                    "message_id": message["MessageId"],
+                    "asset_id": body.get("asset_id") if isinstance(body, dict) else None,
+                    "reason": attrs.get("so_failure_reason", "moved by SQS after maxReceiveCount (see the logs)"),
+                    "code": attrs.get("so_failure_code"),
+                    "receive_count": message["Attributes"].get("ApproximateReceiveCount"),
+                }
+            )
         found[name] = items
     return found
 
@@ -35,8 +45,9 @@ def dlq_depths(dlq_urls: dict[str, str]) -> dict[str, int]:
     sqs = aws.client("sqs")
     depths = {}
     for name, url in dlq_urls.items():
-        attrs = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=[
-            "ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"])["Attributes"]
+        attrs = sqs.get_queue_attributes(
+            QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"]
+        )["Attributes"]
         depths[name] = sum(int(v) for v in attrs.values())
     return depths
 

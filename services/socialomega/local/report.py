@@ -6,9 +6,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from socialomega.core.store import status_key
 from socialomega.core import store as keys
-from socialomega.core.store import MetadataStore
+from socialomega.core.store import MetadataStore, status_key
 
 
 @dataclass
@@ -51,9 +50,21 @@ def rows(store: MetadataStore, targets: list[str]) -> list[Row]:
             remote = data.get("remote_id") or (f"{error.get('code', '')}: {error.get('message', '')}" if error else "")
             seconds = None
             if data.get("published_at") and detected:
-                seconds = (datetime.fromisoformat(data["published_at"]) - datetime.fromisoformat(detected)).total_seconds()
-            result.append(Row(asset["asset_id"], title, version, target, data.get("status", "?"), remote, seconds,
-                              _engagement_text(engagement.get(target) or {})))
+                seconds = (
+                    datetime.fromisoformat(data["published_at"]) - datetime.fromisoformat(detected)
+                ).total_seconds()
+            result.append(
+                Row(
+                    asset["asset_id"],
+                    title,
+                    version,
+                    target,
+                    data.get("status", "?"),
+                    remote,
+                    seconds,
+                    _engagement_text(engagement.get(target) or {}),
+                )
+            )
     return result
 
 
@@ -64,8 +75,18 @@ def _engagement_text(counts: dict[str, Any]) -> str:
 
 def render(table: list[Row]) -> str:
     headers = ("photo", "asset", "target", "status", "remote id / error", "detect->publish", "engagement")
-    lines = [(r.title[:28], r.asset_id[:12], r.target, r.status, r.remote[:60],
-              "" if r.seconds is None else f"{r.seconds:6.2f} s", r.engagement) for r in table]
+    lines = [
+        (
+            r.title[:28],
+            r.asset_id[:12],
+            r.target,
+            r.status,
+            r.remote[:60],
+            "" if r.seconds is None else f"{r.seconds:6.2f} s",
+            r.engagement,
+        )
+        for r in table
+    ]
     widths = [max(len(h), *(len(str(line[i])) for line in lines)) if lines else len(h) for i, h in enumerate(headers)]
     fmt = "  ".join(f"{{:<{w}}}" for w in widths)
     out = [fmt.format(*headers), fmt.format(*("-" * w for w in widths))]

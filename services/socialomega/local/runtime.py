@@ -43,7 +43,7 @@ class Consumer:
     batch_size: int = 10
     function_timeout: int = 30
     queue_arn: str = ""
-    environment: dict[str, str] = field(default_factory=dict)   # the function's own variables
+    environment: dict[str, str] = field(default_factory=dict)  # the function's own variables
 
 
 @dataclass
@@ -59,27 +59,35 @@ def sqs_event(messages: list[dict[str, Any]], queue_arn: str, region: str) -> di
     records = []
     for message in messages:
         attributes = {
-            "ApproximateReceiveCount": "1", "SentTimestamp": "0", "SenderId": "local",
-            "ApproximateFirstReceiveTimestamp": "0", **message.get("Attributes", {}),
+            "ApproximateReceiveCount": "1",
+            "SentTimestamp": "0",
+            "SenderId": "local",
+            "ApproximateFirstReceiveTimestamp": "0",
+            **message.get("Attributes", {}),
         }
         message_attributes = {
             name: {
-                "stringValue": value.get("StringValue"), "binaryValue": value.get("BinaryValue"),
-                "stringListValues": [], "binaryListValues": [], "dataType": value["DataType"],
+                "stringValue": value.get("StringValue"),
+                "binaryValue": value.get("BinaryValue"),
+                "stringListValues": [],
+                "binaryListValues": [],
+                "dataType": value["DataType"],
             }
             for name, value in (message.get("MessageAttributes") or {}).items()
         }
-        records.append({
-            "messageId": message["MessageId"],
-            "receiptHandle": message["ReceiptHandle"],
-            "body": message["Body"],
-            "attributes": attributes,
-            "messageAttributes": message_attributes,
-            "md5OfBody": message.get("MD5OfBody") or hashlib.md5(message["Body"].encode()).hexdigest(),
-            "eventSource": "aws:sqs",
-            "eventSourceARN": queue_arn,
-            "awsRegion": region,
-        })
+        records.append(
+            {
+                "messageId": message["MessageId"],
+                "receiptHandle": message["ReceiptHandle"],
+                "body": message["Body"],
+                "attributes": attributes,
+                "messageAttributes": message_attributes,
+                "md5OfBody": message.get("MD5OfBody") or hashlib.md5(message["Body"].encode()).hexdigest(),
+                "eventSource": "aws:sqs",
+                "eventSourceARN": queue_arn,
+                "awsRegion": region,
+            }
+        )
     return {"Records": records}
 
 
@@ -99,7 +107,8 @@ class EventSourceMapping:
         sqs = aws.client("sqs")
         if not self.consumer.queue_arn:
             self.consumer.queue_arn = sqs.get_queue_attributes(
-                QueueUrl=self.consumer.queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+                QueueUrl=self.consumer.queue_url, AttributeNames=["QueueArn"]
+            )["Attributes"]["QueueArn"]
         self._handler = load_handler(self.consumer.handler)
         while not self.stop.is_set():
             self.poll_once(sqs)
@@ -134,7 +143,8 @@ class EventSourceMapping:
         except Exception as exc:  # Lambda: a raised error fails the whole batch
             self.stats.errors += 1
             solog.get_logger(service="local-runtime").exception(
-                "invocation_failed", consumer=self.consumer.name, error=str(exc))
+                "invocation_failed", consumer=self.consumer.name, error=str(exc)
+            )
             return
         failed = {item.get("itemIdentifier") for item in result.get("batchItemFailures", [])}
         if "" in failed or None in failed:  # an empty identifier fails the whole batch
@@ -142,7 +152,7 @@ class EventSourceMapping:
         self.stats.failures += len(failed)
         done = [m for m in messages if m["MessageId"] not in failed]
         for start in range(0, len(done), 10):
-            chunk = done[start:start + 10]
+            chunk = done[start : start + 10]
             sqs.delete_message_batch(
                 QueueUrl=self.consumer.queue_url,
                 Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(chunk)],
@@ -163,23 +173,38 @@ class Schedule:
 def scheduled_event(rule_name: str) -> dict[str, Any]:
     """The event an EventBridge schedule delivers."""
     return {
-        "version": "0", "id": f"local-{time.time_ns()}", "detail-type": "Scheduled Event", "source": "aws.events",
-        "account": "000000000000", "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "region": "us-east-1",
-        "resources": [f"arn:aws:events:us-east-1:000000000000:rule/{rule_name}"], "detail": {},
+        "version": "0",
+        "id": f"local-{time.time_ns()}",
+        "detail-type": "Scheduled Event",
+        "source": "aws.events",
+        "account": "000000000000",
+        "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "region": "us-east-1",
+        "resources": [f"arn:aws:events:us-east-1:000000000000:rule/{rule_name}"],
+        "detail": {},
     }
 
 
 class LocalRuntime:
-    def __init__(self, consumers: list[Consumer], schedules: list[Schedule], wait_seconds: int = 1,
-                 webhook_port: int | None = None, webhook_host: str = "127.0.0.1") -> None:
+    def __init__(
+        self,
+        consumers: list[Consumer],
+        schedules: list[Schedule],
+        wait_seconds: int = 1,
+        webhook_port: int | None = None,
+        webhook_host: str = "127.0.0.1",
+    ) -> None:
         self.stop_event = threading.Event()
         self.mappings = [EventSourceMapping(c, self.stop_event, wait_seconds) for c in consumers]
         self.schedules = schedules
         self._threads: list[threading.Thread] = []
         self._schedule_lock = threading.Lock()
         # webhook_port None: no webhook endpoint; 0: any free port (see `webhook_url`).
-        self.webhooks = None if webhook_port is None else WebhookGateway(
-            load_handler(WEBHOOK_HANDLER), host=webhook_host, port=webhook_port)
+        self.webhooks = (
+            None
+            if webhook_port is None
+            else WebhookGateway(load_handler(WEBHOOK_HANDLER), host=webhook_host, port=webhook_port)
+        )
 
     @property
     def webhook_url(self) -> str | None:
@@ -187,17 +212,31 @@ class LocalRuntime:
         return None if self.webhooks is None else self.webhooks.url
 
     @classmethod
-    def from_terraform_outputs(cls, outputs: dict[str, Any], poll_every: float = 300.0,
-                               only: set[str] | None = None, webhook_port: int | None = None) -> LocalRuntime:
+    def from_terraform_outputs(
+        cls,
+        outputs: dict[str, Any],
+        poll_every: float = 300.0,
+        only: set[str] | None = None,
+        webhook_port: int | None = None,
+    ) -> LocalRuntime:
         consumers = [
-            Consumer(name=name, queue_url=c["queue_url"], handler=c["handler"], batch_size=int(c["batch_size"]),
-                     function_timeout=int(c["function_timeout"]),
-                     environment={k: str(v) for k, v in (c.get("environment") or {}).items()})
-            for name, c in outputs["consumers"].items() if only is None or name in only
+            Consumer(
+                name=name,
+                queue_url=c["queue_url"],
+                handler=c["handler"],
+                batch_size=int(c["batch_size"]),
+                function_timeout=int(c["function_timeout"]),
+                environment={k: str(v) for k, v in (c.get("environment") or {}).items()},
+            )
+            for name, c in outputs["consumers"].items()
+            if only is None or name in only
         ]
         poller = outputs["poller"]
-        schedules = [] if only is not None and "poller" not in only else [
-            Schedule("poller", poller["handler"], float(poller.get("schedule_seconds", poll_every)))]
+        schedules = (
+            []
+            if only is not None and "poller" not in only
+            else [Schedule("poller", poller["handler"], float(poller.get("schedule_seconds", poll_every)))]
+        )
         return cls(consumers, schedules, webhook_port=webhook_port)
 
     def start(self) -> None:
@@ -231,7 +270,8 @@ class LocalRuntime:
                     except Exception as exc:
                         schedule.last_run = time.monotonic()
                         solog.get_logger(service="local-runtime").exception(
-                            "schedule_failed", schedule=schedule.name, error=str(exc))
+                            "schedule_failed", schedule=schedule.name, error=str(exc)
+                        )
 
     def stop(self, timeout: float = 10.0) -> None:
         self.stop_event.set()
@@ -254,8 +294,11 @@ class LocalRuntime:
             for mapping in self.mappings:
                 attrs = sqs.get_queue_attributes(
                     QueueUrl=mapping.consumer.queue_url,
-                    AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible",
-                                    "ApproximateNumberOfMessagesDelayed"],
+                    AttributeNames=[
+                        "ApproximateNumberOfMessages",
+                        "ApproximateNumberOfMessagesNotVisible",
+                        "ApproximateNumberOfMessagesDelayed",
+                    ],
                 )["Attributes"]
                 pending += sum(int(v) for v in attrs.values())
             if busy or pending:
@@ -274,8 +317,11 @@ def apply_service_env(outputs: dict[str, Any], endpoint: str | None = None) -> N
     LocalStack's as `localstack.endpoint()` decides it."""
     os.environ.update({k: str(v) for k, v in outputs["service_env"].items()})
     os.environ["AWS_ENDPOINT_URL"] = endpoint or localstack.endpoint()
-    for name, default in (("AWS_ACCESS_KEY_ID", "test"), ("AWS_SECRET_ACCESS_KEY", "test"),
-                          ("AWS_DEFAULT_REGION", "us-east-1")):
+    for name, default in (
+        ("AWS_ACCESS_KEY_ID", "test"),
+        ("AWS_SECRET_ACCESS_KEY", "test"),
+        ("AWS_DEFAULT_REGION", "us-east-1"),
+    ):
         os.environ.setdefault(name, default)
 
 

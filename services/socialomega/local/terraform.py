@@ -27,8 +27,11 @@ def _env() -> dict[str, str]:
 
 def _run(*args: str, capture: bool = False) -> str:
     result = subprocess.run(
-        ["terraform", f"-chdir={LOCAL_ROOT}", *args], env=_env(), text=True,
-        capture_output=capture, check=False,
+        ["terraform", f"-chdir={LOCAL_ROOT}", *args],
+        env=_env(),
+        text=True,
+        capture_output=capture,
+        check=False,
     )
     if result.returncode != 0:
         detail = (result.stderr or "") if capture else ""
@@ -37,8 +40,12 @@ def _run(*args: str, capture: bool = False) -> str:
 
 
 def init() -> None:
-    subprocess.run([str(ROOT / "terraform" / "bin" / "tf-init"), str(LOCAL_ROOT)], env=_env(), check=True,
-                   stdout=subprocess.DEVNULL)
+    subprocess.run(
+        [str(ROOT / "terraform" / "bin" / "tf-init"), str(LOCAL_ROOT)],
+        env=_env(),
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
 
 
 def apply(env_name: str, variables: dict[str, Any]) -> tuple[dict[str, Any], float]:
@@ -50,11 +57,14 @@ def apply(env_name: str, variables: dict[str, Any]) -> tuple[dict[str, Any], flo
     else:
         _run("workspace", "select", env_name, capture=True)
     var_file = BUILD / f"{env_name}.tfvars.json"
-    var_file.write_text(json.dumps({"env": env_name, "localstack_endpoint": localstack.endpoint(), **variables},
-                                   indent=1))
+    var_file.write_text(
+        json.dumps({"env": env_name, "localstack_endpoint": localstack.endpoint(), **variables}, indent=1)
+    )
     started = time.monotonic()
     # Every SQS attribute resource waits ~25 s for consistency; run them all in one wave.
-    _run("apply", "-auto-approve", "-input=false", "-no-color", "-parallelism=40", f"-var-file={var_file}", capture=True)
+    _run(
+        "apply", "-auto-approve", "-input=false", "-no-color", "-parallelism=40", f"-var-file={var_file}", capture=True
+    )
     return outputs(), time.monotonic() - started
 
 

@@ -38,11 +38,11 @@ class CaptionRules:
 class Platform:
     """One platform, as the registry (`socialomega.platforms`) gives it by name."""
 
-    name: str                     # the `platform` of a target entry
-    package: str                  # where its modules live (`__name__` of its package)
+    name: str  # the `platform` of a target entry
+    package: str  # where its modules live (`__name__` of its package)
     caption: CaptionRules
-    spec: Mapping[str, Any]       # its default variant spec: `processor/specs.VariantSpec` fields
-    webhooks: bool = False        # it sends engagement webhooks (has a webhook.py)
+    spec: Mapping[str, Any]  # its default variant spec: `processor/specs.VariantSpec` fields
+    webhooks: bool = False  # it sends engagement webhooks (has a webhook.py)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "spec", MappingProxyType(dict(self.spec)))

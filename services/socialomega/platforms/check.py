@@ -41,7 +41,8 @@ def problems(entries: Any) -> list[str]:
             platforms.get(entry["platform"]).settings(entry)
         except ConfigError as exc:
             found.append(str(exc))
-        from socialomega.processor.specs import SpecError, parse_specs   # the processor's own check
+        from socialomega.processor.specs import SpecError, parse_specs  # the processor's own check
+
         try:
             parse_specs([{"name": name, "platform": entry["platform"], "spec": entry.get("spec") or {}}])
         except SpecError as exc:
@@ -61,7 +62,7 @@ def main() -> int:
     if found:
         return 1
     items = entries.get("targets", entries) if isinstance(entries, dict) else entries
-    print(f"check-targets: ok, {len(items)} targets: {', '.join(f'{e['name']} ({e['platform']})' for e in items)}")
+    print(f"check-targets: ok, {len(items)} targets: {', '.join(f'{e["name"]} ({e["platform"]})' for e in items)}")
     return 0
 
 

@@ -27,15 +27,22 @@ class PollerApp:
     sources: list[PhotoSource]
 
 
-def build(settings: config.Settings | None = None, clients: Clients | None = None,
-          configuration: config.Configuration | None = None) -> PollerApp:
+def build(
+    settings: config.Settings | None = None,
+    clients: Clients | None = None,
+    configuration: config.Configuration | None = None,
+) -> PollerApp:
     """The poller with production adapters; tests pass their own settings, clients or configuration."""
     settings = settings or config.Settings.from_env()
     clients = clients or Clients.default()
     configuration = configuration or config.Configuration.default(settings)
     raw = S3Blobs(clients.s3, settings.raw_bucket)
-    poller = Poller(store=MetadataStore(clients.s3, settings.store_bucket), raw=raw,
-                    sender=EventSender(sqs=clients.sqs), images_queue_url=settings.images_queue_url)
+    poller = Poller(
+        store=MetadataStore(clients.s3, settings.store_bucket),
+        raw=raw,
+        sender=EventSender(sqs=clients.sqs),
+        images_queue_url=settings.images_queue_url,
+    )
     selection = configuration.parameter("lightroom")
     lightroom = lightroom_client(selection, configuration.credentials("lightroom"))
     return PollerApp(poller, lightroom, [LightroomSource(lightroom, selection), S3InboxSource(raw)])
@@ -53,8 +60,9 @@ def ims_url(selection: dict[str, Any]) -> str:
         loopback = False
     if scheme != "https" and not (scheme == "http" and loopback):
         shown = f"{scheme}://{host}" if where else "a URL that does not parse plainly"
-        raise config.ConfigError(f"lightroom ims_url must be https (plain http only to a loopback sandbox), "
-                                 f"not {shown}")
+        raise config.ConfigError(
+            f"lightroom ims_url must be https (plain http only to a loopback sandbox), not {shown}"
+        )
     return url
 
 
@@ -70,16 +78,28 @@ def lightroom_client(selection: dict[str, Any], credentials: SecretStore) -> Lig
         raise config.ConfigError("the Lightroom secret lacks client_id (the Adobe API key)")
     token_url = ims_url(selection) if secret.get("refresh_token") else None
     try:
-        policy = EgressPolicy.of(selection["base_url"], token_url,
-                                 allow_private=selection.get("allow_private_network") is True)
+        policy = EgressPolicy.of(
+            selection["base_url"], token_url, allow_private=selection.get("allow_private_network") is True
+        )
     except UnsafeDestination as exc:
         raise config.ConfigError(f"lightroom base_url or ims_url cannot be called: {exc}") from None
     session = egress.session(policy)
     tokens = None
     if token_url:
         tokens = RotatingToken(
-            credentials, token_url, client_auth="body", session=session,
-            timeout=(3.05, 30.0), log=solog.get_logger(service="poller", component="ims"), what="Lightroom",
-            default_expires_in=86400)
-    return LightroomClient(base_url=selection["base_url"], api_key=secret["client_id"],
-                           access_token=secret.get("access_token", ""), tokens=tokens, session=session)
+            credentials,
+            token_url,
+            client_auth="body",
+            session=session,
+            timeout=(3.05, 30.0),
+            log=solog.get_logger(service="poller", component="ims"),
+            what="Lightroom",
+            default_expires_in=86400,
+        )
+    return LightroomClient(
+        base_url=selection["base_url"],
+        api_key=secret["client_id"],
+        access_token=secret.get("access_token", ""),
+        tokens=tokens,
+        session=session,
+    )

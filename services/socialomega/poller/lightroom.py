@@ -56,8 +56,15 @@ class LightroomError(Exception):
     """A Lightroom API error. `code`/`description`/`errors` come from the error body
     (`code` may be a string or a number on the real service)."""
 
-    def __init__(self, message: str, *, status: int | None = None, code: Any = None,
-                 description: str | None = None, errors: Any = None) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int | None = None,
+        code: Any = None,
+        description: str | None = None,
+        errors: Any = None,
+    ) -> None:
         super().__init__(message)
         self.status = status
         self.code = code
@@ -224,7 +231,8 @@ class LightroomClient:
         # Without a session, one that reaches the API host only (`allow_private_network`: the
         # local sandbox on loopback). The poller passes one that also reaches Adobe IMS.
         self.session = session or egress.session(
-            egress.EgressPolicy.of(self.base_url, allow_private=allow_private_network))
+            egress.EgressPolicy.of(self.base_url, allow_private=allow_private_network)
+        )
         self._sleep = sleep
         self._rng = rng
         self._catalog_id = catalog_id
@@ -271,8 +279,9 @@ class LightroomClient:
                 return album
         return None
 
-    def album_assets(self, album_id: str, *, subtype: str | None = "image",
-                     limit: int | None = None) -> Iterator[LightroomAsset]:
+    def album_assets(
+        self, album_id: str, *, subtype: str | None = "image", limit: int | None = None
+    ) -> Iterator[LightroomAsset]:
         """Every asset of an album (all pages, `embed=asset` so each item is a full document)."""
         params = _params(embed="asset", subtype=subtype, limit=limit)
         for item in self._paginate(self._catalog_url(f"albums/{album_id}/assets"), params):
@@ -281,8 +290,9 @@ class LightroomClient:
                 yield LightroomAsset.from_document(doc)
 
     # --- assets -------------------------------------------------------------------------------
-    def assets(self, updated_since: str | datetime | None = None, *, subtype: str | None = "image",
-               limit: int | None = None) -> Iterator[LightroomAsset]:
+    def assets(
+        self, updated_since: str | datetime | None = None, *, subtype: str | None = "image", limit: int | None = None
+    ) -> Iterator[LightroomAsset]:
         """Every asset of the catalog, optionally only those updated since a timestamp."""
         if isinstance(updated_since, datetime):
             since = updated_since.astimezone(UTC) if updated_since.tzinfo else updated_since.replace(tzinfo=UTC)
@@ -304,8 +314,11 @@ class LightroomClient:
         bad = [t for t in types if t not in ON_DEMAND_RENDITIONS]
         if bad or not types:
             raise ValueError(f"only {ON_DEMAND_RENDITIONS} can be generated, got {types}")
-        resp = self._send("POST", self._catalog_url(f"assets/{asset_id}/renditions"),
-                          headers={"X-Generate-Renditions": ",".join(types)})
+        resp = self._send(
+            "POST",
+            self._catalog_url(f"assets/{asset_id}/renditions"),
+            headers={"X-Generate-Renditions": ",".join(types)},
+        )
         return parse_json_body(resp.content) or {}
 
     def rendition_exists(self, asset_id: str, rendition_type: str) -> bool:
@@ -317,8 +330,16 @@ class LightroomClient:
             return False
         return True
 
-    def rendition(self, asset_id: str, rendition_type: str = "2048", *, generate: bool = True,
-                  wait_timeout: float = 600.0, poll_initial: float = 1.0, poll_max: float = 30.0) -> bytes:
+    def rendition(
+        self,
+        asset_id: str,
+        rendition_type: str = "2048",
+        *,
+        generate: bool = True,
+        wait_timeout: float = 600.0,
+        poll_initial: float = 1.0,
+        poll_max: float = 30.0,
+    ) -> bytes:
         """JPEG bytes of a rendition. For `fullsize`/`2560`, when `generate` is true and the
         rendition is missing (or invalid after an edit), request it and poll with HEAD, backing
         off exponentially, for up to `wait_timeout` seconds (Adobe's guidance: 10 minutes)."""
@@ -331,7 +352,9 @@ class LightroomClient:
                 if waited >= wait_timeout:
                     raise LightroomUnavailable(
                         f"rendition {rendition_type} of asset {asset_id} not ready after {waited:.0f}s",
-                        attempts=1, status=404)
+                        attempts=1,
+                        status=404,
+                    )
                 self._sleep(delay)
                 waited += delay
                 delay = min(poll_max, delay * 2)
@@ -339,14 +362,18 @@ class LightroomClient:
         try:
             ctype = resp.headers.get("Content-Type", "")
             if not ctype.startswith("image/"):
-                raise LightroomError(f"rendition {rendition_type} of {asset_id}: unexpected Content-Type {ctype!r}",
-                                     status=resp.status_code)
+                raise LightroomError(
+                    f"rendition {rendition_type} of {asset_id}: unexpected Content-Type {ctype!r}",
+                    status=resp.status_code,
+                )
             chunks, size = [], 0
             for chunk in resp.iter_content(chunk_size=256 * 1024):
                 size += len(chunk)
                 if size > self.max_rendition_bytes:
-                    raise LightroomError(f"rendition {rendition_type} of {asset_id} exceeds "
-                                         f"{self.max_rendition_bytes} bytes", status=resp.status_code)
+                    raise LightroomError(
+                        f"rendition {rendition_type} of {asset_id} exceeds {self.max_rendition_bytes} bytes",
+                        status=resp.status_code,
+                    )
                 chunks.append(chunk)
             return b"".join(chunks)
         finally:
@@ -398,8 +425,16 @@ class LightroomClient:
             seen.add(next_url)
             url, params = next_url, None  # the next href carries every query parameter
 
-    def _send(self, method: str, url: str, *, params: dict[str, str] | None = None,
-              headers: dict[str, str] | None = None, auth: bool = True, stream: bool = False) -> requests.Response:
+    def _send(
+        self,
+        method: str,
+        url: str,
+        *,
+        params: dict[str, str] | None = None,
+        headers: dict[str, str] | None = None,
+        auth: bool = True,
+        stream: bool = False,
+    ) -> requests.Response:
         """The single retry policy (see module docstring). Returns a 2xx response."""
         attempt = 0
         token = self._token(method, url) if auth else None
@@ -407,15 +442,23 @@ class LightroomClient:
         while True:
             retry_after: float | None = None
             try:
-                resp = self.session.request(method, url, params=params, headers=self._headers(token, headers),
-                                            timeout=self.timeout, allow_redirects=False, stream=stream)
+                resp = self.session.request(
+                    method,
+                    url,
+                    params=params,
+                    headers=self._headers(token, headers),
+                    timeout=self.timeout,
+                    allow_redirects=False,
+                    stream=stream,
+                )
             except egress.UnsafeDestination as exc:
                 raise LightroomError(f"{method} {_path(url)}: destination refused: {exc}") from None
             except (requests.Timeout, requests.ConnectionError) as exc:
                 outcome = type(exc).__name__
                 if attempt >= self.max_retries:
-                    raise LightroomUnavailable(f"{method} {_path(url)}: {outcome} after {attempt + 1} attempts",
-                                               attempts=attempt + 1) from None
+                    raise LightroomUnavailable(
+                        f"{method} {_path(url)}: {outcome} after {attempt + 1} attempts", attempts=attempt + 1
+                    ) from None
             else:
                 if resp.status_code < 300:
                     return resp  # 3xx is not followed (no credential forwarding): an error below
@@ -435,12 +478,23 @@ class LightroomClient:
                     resp.close()
                     raise LightroomUnavailable(
                         f"{method} {_path(url)}: HTTP {resp.status_code} after {attempt + 1} attempts",
-                        attempts=attempt + 1, retry_after=retry_after, status=resp.status_code,
-                        code=err.code, description=err.description, errors=err.errors)
+                        attempts=attempt + 1,
+                        retry_after=retry_after,
+                        status=resp.status_code,
+                        code=err.code,
+                        description=err.description,
+                        errors=err.errors,
+                    )
                 resp.close()
             delay = self._backoff(attempt, retry_after)
-            self._log.warning("lightroom_retry", method=method, path=_path(url), outcome=outcome,
-                              attempt=attempt + 1, delay_seconds=round(delay, 3))
+            self._log.warning(
+                "lightroom_retry",
+                method=method,
+                path=_path(url),
+                outcome=outcome,
+                attempt=attempt + 1,
+                delay_seconds=round(delay, 3),
+            )
             self._sleep(delay)
             attempt += 1
 
@@ -451,21 +505,26 @@ class LightroomClient:
         try:
             return self.tokens.refresh(stale) if stale is not None else self.tokens.access_token()
         except TokenRefused as exc:
-            raise LightroomAuthError(f"{method} {_path(url)}: Adobe IMS refused the refresh token "
-                                     f"(HTTP {exc.status} {exc.error}); re-authorise the Lightroom secret",
-                                     status=exc.status, code=exc.error, description=exc.description) from None
+            raise LightroomAuthError(
+                f"{method} {_path(url)}: Adobe IMS refused the refresh token "
+                f"(HTTP {exc.status} {exc.error}); re-authorise the Lightroom secret",
+                status=exc.status,
+                code=exc.error,
+                description=exc.description,
+            ) from None
         except TokenRefreshFailed as exc:
             message = f"{method} {_path(url)}: Adobe IMS {exc} ({exc.code})"
             if exc.kind in ("retryable", "unknown", "deferred"):
-                raise LightroomUnavailable(message, attempts=1, status=exc.status, retry_after=exc.retry_after,
-                                           code=exc.code) from None
-            raise LightroomError(message, status=exc.status, code=exc.code) from None   # e.g. a wrong ims_url
+                raise LightroomUnavailable(
+                    message, attempts=1, status=exc.status, retry_after=exc.retry_after, code=exc.code
+                ) from None
+            raise LightroomError(message, status=exc.status, code=exc.code) from None  # e.g. a wrong ims_url
 
     def _backoff(self, attempt: int, retry_after: float | None) -> float:
         if retry_after is not None:
             return max(0.0, retry_after)
         # Capped exponential backoff with full jitter.
-        return self._rng() * min(self.backoff_max, self.backoff_base * (2 ** attempt))
+        return self._rng() * min(self.backoff_max, self.backoff_base * (2**attempt))
 
     def _error(self, method: str, url: str, resp: requests.Response) -> LightroomError:
         try:

@@ -40,7 +40,10 @@ class LightroomSource:
             if self._newest is None or asset.version > self._newest:
                 self._newest = asset.version
             yield SourcePhoto(
-                source=self.name, asset_id=asset.id, version=asset.version, metadata=_metadata(asset),
+                source=self.name,
+                asset_id=asset.id,
+                version=asset.version,
+                metadata=_metadata(asset),
                 fetch=lambda asset_id=asset.id: self.client.rendition(asset_id, self.rendition),
             )
 
@@ -57,7 +60,13 @@ class LightroomSource:
 def _metadata(asset: LightroomAsset) -> dict[str, Any]:
     camera = " ".join(part for part in (asset.camera_make, asset.camera_model) if part)
     return {
-        "title": asset.title or "", "description": asset.description or "", "keywords": list(asset.keywords),
-        "camera": camera, "lens": asset.lens or "", "capture_date": asset.capture_date or "",
-        "file_name": asset.file_name or "", "width": asset.width, "height": asset.height,
+        "title": asset.title or "",
+        "description": asset.description or "",
+        "keywords": list(asset.keywords),
+        "camera": camera,
+        "lens": asset.lens or "",
+        "capture_date": asset.capture_date or "",
+        "file_name": asset.file_name or "",
+        "width": asset.width,
+        "height": asset.height,
     }

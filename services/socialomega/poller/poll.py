@@ -12,8 +12,14 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
-from socialomega.contracts.payloads import (MAX_ID, AssetDetected, PhotoMetadata, RawRendition, clean_metadata,
-                                           clean_text)
+from socialomega.contracts.payloads import (
+    MAX_ID,
+    AssetDetected,
+    PhotoMetadata,
+    RawRendition,
+    clean_metadata,
+    clean_text,
+)
 from socialomega.core import logging as solog
 from socialomega.core import store as keys
 from socialomega.core.envelope import new_event
@@ -49,7 +55,7 @@ class SourceFailed(Exception):
 @dataclass
 class Poller:
     store: Documents
-    raw: Blobs                 # the raw bucket: renditions go under raw/
+    raw: Blobs  # the raw bucket: renditions go under raw/
     sender: Events
     images_queue_url: str
 
@@ -71,8 +77,12 @@ class Poller:
         for photo in source.candidates(cursor):
             # Lightroom metadata and inbox sidecars are anyone's text: a lone surrogate would
             # fail this photo's event on every poll, and a megabyte title would ride every message.
-            photo = replace(photo, asset_id=clean_text(photo.asset_id, MAX_ID), version=clean_text(photo.version, MAX_ID),
-                            metadata=clean_metadata(photo.metadata))
+            photo = replace(
+                photo,
+                asset_id=clean_text(photo.asset_id, MAX_ID),
+                version=clean_text(photo.version, MAX_ID),
+                metadata=clean_metadata(photo.metadata),
+            )
             marker = keys.detection_key(source.name, photo.asset_id, photo.version)
             if self.store.get(marker) is not None:
                 result.already_seen += 1
@@ -85,16 +95,22 @@ class Poller:
                 log.error("detect_failed", asset_id=photo.asset_id, version=photo.version, error=str(exc))
                 continue
             result.detected.append(photo.asset_id)
-            log.info("asset_detected", asset_id=photo.asset_id, version=photo.version,
-                     correlation_id=correlation_id, source=source.name)
+            log.info(
+                "asset_detected",
+                asset_id=photo.asset_id,
+                version=photo.version,
+                correlation_id=correlation_id,
+                source=source.name,
+            )
         if complete:
             self.store.put(keys.cursor_key(source.name), {**source.next_cursor(), "polled_at": _now()})
 
     def _detect(self, photo: SourcePhoto, marker: str) -> str:
         data = photo.fetch()
         raw_key = keys.raw_key(photo.asset_id, photo.version)
-        version_id = self.raw.put(raw_key, data, content_type="image/jpeg",
-                                  metadata={"asset-id": photo.asset_id, "source": photo.source})
+        version_id = self.raw.put(
+            raw_key, data, content_type="image/jpeg", metadata={"asset-id": photo.asset_id, "source": photo.source}
+        )
         detected_at = _now()
         raw = {"bucket": self.raw.bucket, "key": raw_key, "version_id": version_id, "bytes": len(data)}
 
@@ -108,16 +124,28 @@ class Poller:
         event = new_event(
             "AssetDetected",
             asset_id=photo.asset_id,
-            payload=AssetDetected(source=photo.source, version=photo.version, raw=RawRendition(**raw),
-                                  metadata=PhotoMetadata.model_validate(photo.metadata), detected_at=detected_at),
+            payload=AssetDetected(
+                source=photo.source,
+                version=photo.version,
+                raw=RawRendition(**raw),
+                metadata=PhotoMetadata.model_validate(photo.metadata),
+                detected_at=detected_at,
+            ),
         )
         message_id = self.sender.to_queue(self.images_queue_url, event)
-        self.store.put(marker, {"asset_id": photo.asset_id, "version": photo.version, "event_id": event.event_id,
-                                "correlation_id": event.correlation_id, "message_id": message_id,
-                                "detected_at": detected_at})
+        self.store.put(
+            marker,
+            {
+                "asset_id": photo.asset_id,
+                "version": photo.version,
+                "event_id": event.event_id,
+                "correlation_id": event.correlation_id,
+                "message_id": message_id,
+                "detected_at": detected_at,
+            },
+        )
         return event.correlation_id
 
 
 def _now() -> str:
     return datetime.now(UTC).isoformat()
-

@@ -60,8 +60,13 @@ class S3InboxSource:
 
     def _metadata(self, key: str) -> dict[str, Any]:
         stem, _ = posixpath.splitext(key)
-        meta: dict[str, Any] = {"title": posixpath.basename(stem), "description": "", "keywords": [],
-                                "file_name": posixpath.basename(key), "inbox_key": key}
+        meta: dict[str, Any] = {
+            "title": posixpath.basename(stem),
+            "description": "",
+            "keywords": [],
+            "file_name": posixpath.basename(key),
+            "inbox_key": key,
+        }
         try:
             sidecar = json.loads(self.blobs.get(stem + ".json"))
         except Exception:

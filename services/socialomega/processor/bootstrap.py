@@ -14,8 +14,11 @@ from socialomega.core.targets import load_targets
 from socialomega.processor.service import ProcessorService
 
 
-def build(settings: config.Settings | None = None, clients: Clients | None = None,
-          configuration: config.Configuration | None = None) -> tuple[ProcessorService, QueueRecords]:
+def build(
+    settings: config.Settings | None = None,
+    clients: Clients | None = None,
+    configuration: config.Configuration | None = None,
+) -> tuple[ProcessorService, QueueRecords]:
     """The service and its queue's record operations, with production adapters by default."""
     # Each photo is decoded once and never again: libvips' operation cache would only hold memory.
     pyvips.cache_set_max(0)

@@ -11,8 +11,15 @@ from dataclasses import dataclass
 from typing import Protocol
 
 __all__ = [
-    "GeometryError", "Box", "VariantPlan", "displayed_size", "crop_box", "output_size",
-    "plan_variant", "shrink_on_load", "SWAPS_AXES",
+    "GeometryError",
+    "Box",
+    "VariantPlan",
+    "displayed_size",
+    "crop_box",
+    "output_size",
+    "plan_variant",
+    "shrink_on_load",
+    "SWAPS_AXES",
 ]
 
 # EXIF orientations whose display transform swaps width and height (a 90/270 degree turn).
@@ -43,9 +50,9 @@ class Box:
 
 @dataclass(frozen=True, slots=True)
 class VariantPlan:
-    display: tuple[int, int]   # displayed (oriented) size of the source
-    crop: Box                  # crop window in displayed coordinates
-    output: tuple[int, int]    # final output size
+    display: tuple[int, int]  # displayed (oriented) size of the source
+    crop: Box  # crop window in displayed coordinates
+    output: tuple[int, int]  # final output size
 
     @property
     def max_shrink(self) -> float:
@@ -87,10 +94,7 @@ def crop_box(
     elif aspect < min_aspect:
         ch = min(height, max(1, math.floor(width / min_aspect + _EPS)))
     if not (min_aspect - _EPS <= cw / ch <= max_aspect + _EPS):
-        raise GeometryError(
-            f"a {width}x{height} image has no crop with aspect in "
-            f"[{min_aspect:.4g}, {max_aspect:.4g}]"
-        )
+        raise GeometryError(f"a {width}x{height} image has no crop with aspect in [{min_aspect:.4g}, {max_aspect:.4g}]")
     if focus is None:
         left, top = (width - cw) // 2, (height - ch) // 2
     else:
@@ -122,7 +126,7 @@ def output_size(
     oh = min(max_height, crop_height, max(1, round(crop_height * scale)))
     if max_pixels is not None:
         while ow * oh > max_pixels and (ow > 1 or oh > 1):
-            if ow * crop_height >= oh * crop_width:   # trim the side that is relatively larger
+            if ow * crop_height >= oh * crop_width:  # trim the side that is relatively larger
                 ow -= 1
             else:
                 oh -= 1
@@ -148,13 +152,16 @@ def plan_variant(
     dw, dh = displayed_size(width, height, orientation)
     box = crop_box(dw, dh, spec.min_aspect, spec.max_aspect, focus)
     out = output_size(
-        box.width, box.height, spec.max_width, spec.max_height,
-        spec.max_pixels, spec.min_aspect, spec.max_aspect,
+        box.width,
+        box.height,
+        spec.max_width,
+        spec.max_height,
+        spec.max_pixels,
+        spec.min_aspect,
+        spec.max_aspect,
     )
     if spec.min_width is not None and out[0] < spec.min_width:
-        raise GeometryError(
-            f"output would be {out[0]} px wide, below the target's minimum {spec.min_width} px"
-        )
+        raise GeometryError(f"output would be {out[0]} px wide, below the target's minimum {spec.min_width} px")
     return VariantPlan((dw, dh), box, out)
 
 

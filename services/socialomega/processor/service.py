@@ -24,10 +24,10 @@ from socialomega.processor.variants import ImageRejected, VariantsIncomplete, bu
 
 @dataclass
 class ProcessorService:
-    originals: Blobs      # the raw bucket: a message naming an object elsewhere, or outside raw/, is
-                          # refused, so whoever can write to the images queue cannot have any
-                          # readable object cut and posted
-    variants: Blobs       # the processed bucket
+    originals: Blobs  # the raw bucket: a message naming an object elsewhere, or outside raw/, is
+    # refused, so whoever can write to the images queue cannot have any
+    # readable object cut and posted
+    variants: Blobs  # the processed bucket
     store: Documents
     sender: Events
     topic_arn: str
@@ -43,8 +43,10 @@ class ProcessorService:
         except SpecError as exc:
             raise PermanentFailure(f"invalid variant spec configuration: {exc}", "config") from exc
         if raw.bucket != self.originals.bucket or not raw.key.startswith("raw/"):
-            raise PermanentFailure(f"the original s3://{raw.bucket}/{raw.key} is not under "
-                                   f"s3://{self.originals.bucket}/raw/", "foreign_original")
+            raise PermanentFailure(
+                f"the original s3://{raw.bucket}/{raw.key} is not under s3://{self.originals.bucket}/raw/",
+                "foreign_original",
+            )
         data = self.originals.get(raw.key, raw.version_id)
         failures: dict[str, str] = {}
         try:
@@ -61,24 +63,46 @@ class ProcessorService:
         produced: dict[str, Variant] = {}
         for variant in variants:
             key = keys.variant_key(envelope.asset_id, version, variant.target)
-            version_id = self.variants.put(key, variant.data, content_type="image/jpeg",
-                                           metadata={"asset-id": envelope.asset_id, "target": variant.target})
+            version_id = self.variants.put(
+                key,
+                variant.data,
+                content_type="image/jpeg",
+                metadata={"asset-id": envelope.asset_id, "target": variant.target},
+            )
             produced[variant.target] = Variant(
-                bucket=self.variants.bucket, key=key, version_id=version_id, width=variant.width,
-                height=variant.height, bytes=len(variant.data), content_type="image/jpeg")
-        self._record(envelope.asset_id, version, {"status": "processed", "at": _now(), "failures": failures},
-                     {name: v.model_dump(mode="json") for name, v in produced.items()})
+                bucket=self.variants.bucket,
+                key=key,
+                version_id=version_id,
+                width=variant.width,
+                height=variant.height,
+                bytes=len(variant.data),
+                content_type="image/jpeg",
+            )
+        self._record(
+            envelope.asset_id,
+            version,
+            {"status": "processed", "at": _now(), "failures": failures},
+            {name: v.model_dump(mode="json") for name, v in produced.items()},
+        )
         metadata = payload.metadata.model_copy(update={"detected_at": payload.detected_at})
         for target_name, variant_ref in produced.items():
             target = by_target[target_name]
-            request = envelope.follow("PublishRequested", PublishRequested(
-                target=target.name, platform=target.platform, version=version, variant=variant_ref,
-                metadata=metadata))
+            request = envelope.follow(
+                "PublishRequested",
+                PublishRequested(
+                    target=target.name,
+                    platform=target.platform,
+                    version=version,
+                    variant=variant_ref,
+                    metadata=metadata,
+                ),
+            )
             self.sender.to_topic(self.topic_arn, request, platform=target.name)
         log.info("variants_published", targets=sorted(produced), version=version)
 
-    def _record(self, asset_id: str, version: str, processing: dict[str, Any],
-                variants: dict[str, Any] | None = None) -> None:
+    def _record(
+        self, asset_id: str, version: str, processing: dict[str, Any], variants: dict[str, Any] | None = None
+    ) -> None:
         def change(doc: dict[str, Any] | None) -> dict[str, Any]:
             doc = dict(doc or {"asset_id": asset_id, "versions": {}})
             versions = dict(doc.get("versions", {}))

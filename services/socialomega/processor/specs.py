@@ -59,7 +59,7 @@ class VariantSpec(BaseModel):
         return "centre" if v == "center" else v
 
     @model_validator(mode="after")
-    def _consistent(self) -> "VariantSpec":
+    def _consistent(self) -> VariantSpec:
         if self.min_aspect > self.max_aspect:
             raise ValueError(f"min_aspect {self.min_aspect} > max_aspect {self.max_aspect}")
         if self.min_quality > self.quality:

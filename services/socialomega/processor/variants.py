@@ -48,9 +48,9 @@ from __future__ import annotations
 
 import os
 import threading
+from collections.abc import Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Iterable, Sequence
 
 import pyvips
 from pydantic import BaseModel, ConfigDict, Field
@@ -59,8 +59,15 @@ from .geometry import Box, GeometryError, VariantPlan, displayed_size, plan_vari
 from .specs import VariantSpec
 
 __all__ = [
-    "ImageRejected", "VariantsIncomplete", "Variant", "Limits", "build_variants",
-    "harden_libvips", "release_memory", "SUPPORTED_LOADERS", "RESAMPLE_KERNEL",
+    "ImageRejected",
+    "VariantsIncomplete",
+    "Variant",
+    "Limits",
+    "build_variants",
+    "harden_libvips",
+    "release_memory",
+    "SUPPORTED_LOADERS",
+    "RESAMPLE_KERNEL",
 ]
 
 # Loader families that may ever run, mapped to their libvips base classes.
@@ -102,7 +109,7 @@ class VariantsIncomplete(ImageRejected):
     target to its reason. Permanent for the failed targets only.
     """
 
-    def __init__(self, variants: list["Variant"], failures: dict[str, str]) -> None:
+    def __init__(self, variants: list[Variant], failures: dict[str, str]) -> None:
         reason = "; ".join(f"{t}: {r}" for t, r in failures.items())
         super().__init__(f"{len(failures)} variant(s) failed: {reason}")
         self.variants = variants
@@ -132,11 +139,11 @@ class Limits(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    max_pixels: int = Field(default=100_000_000, ge=1)          # declared width*height
+    max_pixels: int = Field(default=100_000_000, ge=1)  # declared width*height
     max_input_bytes: int = Field(default=100 * 1024 * 1024, ge=1)
     allowed_loaders: tuple[str, ...] = ("jpeg", "png", "webp", "tiff")
     quality_step: int = Field(default=8, ge=1, le=50)
-    max_encodes: int = Field(default=5, ge=1, le=20)             # per variant, incl. the first
+    max_encodes: int = Field(default=5, ge=1, le=20)  # per variant, incl. the first
     optimize_coding: bool = False
     # Targets whose geometry and encoding parameters are identical share one render + encode.
     dedupe: bool = True
@@ -150,11 +157,12 @@ def _load_malloc_trim():
     try:
         import ctypes
         import ctypes.util
+
         libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
         trim = libc.malloc_trim
         trim.argtypes, trim.restype = [ctypes.c_size_t], ctypes.c_int
         return trim
-    except (OSError, AttributeError):   # not glibc (musl, macOS): nothing to do
+    except (OSError, AttributeError):  # not glibc (musl, macOS): nothing to do
         return None
 
 
@@ -251,20 +259,20 @@ def _icc_description(profile: bytes) -> str:
         count = int.from_bytes(profile[128:132], "big")
         for i in range(min(count, 100)):
             off = 132 + 12 * i
-            sig = profile[off:off + 4]
+            sig = profile[off : off + 4]
             if sig != b"desc":
                 continue
-            start = int.from_bytes(profile[off + 4:off + 8], "big")
-            size = int.from_bytes(profile[off + 8:off + 12], "big")
-            tag = profile[start:start + size]
+            start = int.from_bytes(profile[off + 4 : off + 8], "big")
+            size = int.from_bytes(profile[off + 8 : off + 12], "big")
+            tag = profile[start : start + size]
             if tag[:4] == b"desc":
                 n = int.from_bytes(tag[8:12], "big")
-                return tag[12:12 + n].rstrip(b"\0").decode("latin-1")
+                return tag[12 : 12 + n].rstrip(b"\0").decode("latin-1")
             if tag[:4] == b"mluc":
                 rec_len_off = 20
-                length = int.from_bytes(tag[rec_len_off:rec_len_off + 4], "big")
-                str_off = int.from_bytes(tag[rec_len_off + 4:rec_len_off + 8], "big")
-                return tag[str_off:str_off + length].decode("utf-16-be", "replace")
+                length = int.from_bytes(tag[rec_len_off : rec_len_off + 4], "big")
+                str_off = int.from_bytes(tag[rec_len_off + 4 : rec_len_off + 8], "big")
+                return tag[str_off : str_off + length].decode("utf-16-be", "replace")
     except Exception:  # malformed profile: treat as "not sRGB" and convert
         return ""
     return ""
@@ -281,10 +289,10 @@ def _to_srgb8(image: pyvips.Image) -> tuple[pyvips.Image, int]:
     if "icc-profile-data" in fields:
         profile = image.get("icc-profile-data")
         if _is_srgb(profile) and image.interpretation in ("srgb", "rgb16"):
-            keep = _KEEP_ICC      # already sRGB: no conversion, pass the profile through
+            keep = _KEEP_ICC  # already sRGB: no conversion, pass the profile through
         else:
             image = image.icc_transform("srgb", embedded=True, depth=8)
-            keep = _KEEP_ICC      # icc_transform attached the sRGB profile
+            keep = _KEEP_ICC  # icc_transform attached the sRGB profile
     elif image.interpretation == "cmyk":
         image = image.icc_transform("srgb", input_profile="cmyk", depth=8)
         keep = _KEEP_ICC
@@ -325,7 +333,7 @@ def _render(source: pyvips.Image, covers: Box, plan: VariantPlan) -> pyvips.Imag
     ow, oh = plan.output
     if (cw, ch) != (ow, oh):
         region = region.resize(ow / cw, vscale=oh / ch, kernel=RESAMPLE_KERNEL)
-        if (region.width, region.height) != (ow, oh):   # guard against rounding by libvips
+        if (region.width, region.height) != (ow, oh):  # guard against rounding by libvips
             region = region.gravity("centre", ow, oh, extend="copy")
     return region
 
@@ -334,14 +342,14 @@ def _render(source: pyvips.Image, covers: Box, plan: VariantPlan) -> pyvips.Imag
 class _Job:
     """One render + encode, shared by every target with the same geometry and quality."""
 
-    spec: VariantSpec            # the first target's spec (geometry/quality are shared)
+    spec: VariantSpec  # the first target's spec (geometry/quality are shared)
     plan: VariantPlan
-    budgets: dict[str, int]      # target -> its max_bytes (the group shares pixels, not budgets)
+    budgets: dict[str, int]  # target -> its max_bytes (the group shares pixels, not budgets)
     targets: list[str]
-    parent: "_Job | None" = None
-    children: list["_Job"] = field(default_factory=list)
-    source: pyvips.Image | None = None   # materialised render, when children derive from it
-    result: "dict[str, Variant | str] | None" = None
+    parent: _Job | None = None
+    children: list[_Job] = field(default_factory=list)
+    source: pyvips.Image | None = None  # materialised render, when children derive from it
+    result: dict[str, Variant | str] | None = None
     error: BaseException | None = None
 
     @property
@@ -349,17 +357,20 @@ class _Job:
         return self.plan.output[0] * self.plan.output[1]
 
     def scale(self) -> tuple[float, float]:
-        return (self.plan.output[0] / self.plan.crop.width,
-                self.plan.output[1] / self.plan.crop.height)
+        return (self.plan.output[0] / self.plan.crop.width, self.plan.output[1] / self.plan.crop.height)
 
 
 def _covers(parent: _Job, child: _Job) -> bool:
     """Can ``child`` be derived from ``parent``'s output without losing resolution?"""
     if "attention" in (parent.spec.interesting, child.spec.interesting):
-        return False                      # attention crops move; keep them independent
+        return False  # attention crops move; keep them independent
     p, c = parent.plan.crop, child.plan.crop
-    inside = (p.left <= c.left and p.top <= c.top
-              and c.left + c.width <= p.left + p.width and c.top + c.height <= p.top + p.height)
+    inside = (
+        p.left <= c.left
+        and p.top <= c.top
+        and c.left + c.width <= p.left + p.width
+        and c.top + c.height <= p.top + p.height
+    )
     (psx, psy), (csx, csy) = parent.scale(), child.scale()
     return inside and psx >= csx - 1e-9 and psy >= csy - 1e-9
 
@@ -375,8 +386,7 @@ def _plan_jobs(specs: Sequence[VariantSpec], plans: dict[str, VariantPlan], dedu
         plan = plans.get(spec.target)
         if plan is None:
             continue
-        key = ((plan, spec.interesting, spec.quality, spec.min_quality) if dedupe
-               else (spec.target,))
+        key = (plan, spec.interesting, spec.quality, spec.min_quality) if dedupe else (spec.target,)
         job = groups.get(key)
         if job is None:
             groups[key] = _Job(spec, plan, {spec.target: spec.max_bytes}, [spec.target])
@@ -426,7 +436,7 @@ class _Runner:
                 if job.children and out is not source:
                     job.source = out = out.copy_memory()
                 elif job.children:
-                    job.source = out    # the intermediate itself: already cached, never copied
+                    job.source = out  # the intermediate itself: already cached, never copied
             finally:
                 for child in job.children:
                     self.submit(child)
@@ -463,8 +473,9 @@ class _Runner:
                 job.source, job.parent, job.children = None, None, []
 
 
-def _encode(image: pyvips.Image, spec: VariantSpec, budgets: dict[str, int], keep: int,
-            limits: Limits) -> dict[str, tuple[bytes, int] | str]:
+def _encode(
+    image: pyvips.Image, spec: VariantSpec, budgets: dict[str, int], keep: int, limits: Limits
+) -> dict[str, tuple[bytes, int] | str]:
     """Encode from ``spec.quality`` down in bounded steps; each target (with its own byte
     budget) gets the first, i.e. highest-quality, encode that fits, or a failure reason."""
     quality = spec.quality
@@ -474,7 +485,10 @@ def _encode(image: pyvips.Image, spec: VariantSpec, budgets: dict[str, int], kee
     while True:
         attempts += 1
         buf = image.jpegsave_buffer(
-            Q=quality, keep=keep, optimize_coding=limits.optimize_coding, interlace=False,
+            Q=quality,
+            keep=keep,
+            optimize_coding=limits.optimize_coding,
+            interlace=False,
         )
         sizes.append(f"Q{quality}={len(buf)}")
         for target, budget in budgets.items():
@@ -485,8 +499,9 @@ def _encode(image: pyvips.Image, spec: VariantSpec, budgets: dict[str, int], kee
             return result
         if quality <= spec.min_quality or attempts >= limits.max_encodes:
             for target, budget in waiting.items():
-                result[target] = (f"encoded size exceeds max_bytes {budget} even at quality "
-                                  f"{quality} (tried {', '.join(sizes)})")
+                result[target] = (
+                    f"encoded size exceeds max_bytes {budget} even at quality {quality} (tried {', '.join(sizes)})"
+                )
             return result
         # Bytes shrink faster than linearly with Q near the top; step harder when far over.
         over = len(buf) / max(waiting.values())
@@ -494,9 +509,7 @@ def _encode(image: pyvips.Image, spec: VariantSpec, budgets: dict[str, int], kee
         quality = max(spec.min_quality, quality - step)
 
 
-def build_variants(
-    data: bytes, specs: Sequence[VariantSpec], limits: Limits | None = None
-) -> list[Variant]:
+def build_variants(data: bytes, specs: Sequence[VariantSpec], limits: Limits | None = None) -> list[Variant]:
     """Build one variant per spec from the encoded image ``data``, in ``specs`` order.
 
     Raises :class:`ImageRejected` (permanent) when the input is unusable, and
@@ -545,8 +558,10 @@ def build_variants(
     try:
         if family == "jpeg":
             shrink = shrink_on_load(list(plans.values()))
-            image = header if shrink == 1 else pyvips.Image.new_from_source(
-                source, "", access="sequential", fail_on="error", shrink=shrink
+            image = (
+                header
+                if shrink == 1
+                else pyvips.Image.new_from_source(source, "", access="sequential", fail_on="error", shrink=shrink)
             )
         else:
             image = header
@@ -560,25 +575,24 @@ def build_variants(
         # measured faster than keeping the decode and resizing per variant afterwards.
         if (iw, ih) != (ldw, ldh):
             tw, th = (ih, iw) if (ldw, ldh) != (image.width, image.height) else (iw, ih)
-            image = image.resize(tw / image.width, vscale=th / image.height,
-                                 kernel=RESAMPLE_KERNEL)
-            if (image.width, image.height) != (tw, th):   # libvips rounding guard
+            image = image.resize(tw / image.width, vscale=th / image.height, kernel=RESAMPLE_KERNEL)
+            if (image.width, image.height) != (tw, th):  # libvips rounding guard
                 image = image.gravity("centre", tw, th, extend="copy")
         image, keep = _to_srgb8(image)
-        inter = image.copy_memory()     # the one decode happens here
+        inter = image.copy_memory()  # the one decode happens here
     except pyvips.Error as exc:
         raise ImageRejected(f"image data is corrupt or truncated ({_first_line(exc)})") from None
 
-    if orientation != 1:    # autorot needs random access: rotate the materialised intermediate
+    if orientation != 1:  # autorot needs random access: rotate the materialised intermediate
         inter = inter.autorot().copy_memory()
 
     # 4. Derive, encode, check budgets.
     jobs = _plan_jobs(specs, plans, limits.dedupe)
     full = Box(0, 0, *displayed_size(width, height, orientation))
     try:
-        _Runner(inter, full, keep, limits,
-                lambda spec, plan, focus: plan_variant(width, height, orientation, spec, focus)
-                ).run_all(jobs)
+        _Runner(
+            inter, full, keep, limits, lambda spec, plan, focus: plan_variant(width, height, orientation, spec, focus)
+        ).run_all(jobs)
     finally:
         del inter, image, header, source
         release_memory(limits.trim_above_mb)

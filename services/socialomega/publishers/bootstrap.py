@@ -39,12 +39,16 @@ def publisher_for(configuration: config.Configuration, target_name: str) -> tupl
         platform = platforms.get(target.platform)
     except LookupError:
         raise config.ConfigError(f"target {target.name}: unknown platform {target.platform!r}") from None
-    entry = target.model_dump(exclude_unset=True)   # the entry as configured: its platform's model checks every key
+    entry = target.model_dump(exclude_unset=True)  # the entry as configured: its platform's model checks every key
     return platform.build_publisher(entry, configuration.credentials(target.name)), entry
 
 
-def build(target: str, settings: config.Settings | None = None, clients: Clients | None = None,
-          configuration: config.Configuration | None = None) -> tuple[PublishService, QueueRecords]:
+def build(
+    target: str,
+    settings: config.Settings | None = None,
+    clients: Clients | None = None,
+    configuration: config.Configuration | None = None,
+) -> tuple[PublishService, QueueRecords]:
     """The publish service of `target` and its queue's record operations, production adapters by default."""
     settings = settings or config.Settings.from_env()
     clients = clients or Clients.default()

@@ -25,10 +25,10 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from itertools import islice
-from typing import Any, Callable
+from typing import Any
 
 from jinja2.sandbox import SandboxedEnvironment
 
@@ -105,7 +105,7 @@ def x_weighted_length(text: str) -> int:
         url = _without_trailing_punctuation(url)
         if len(url) + (0 if _PROTOCOL.match(url) else _X_ADDED_PROTOCOL) > _X_MAX_URL_LENGTH:
             continue  # too long for X to link: plain text
-        total += _weigh_text(text[position:match.start()]) + _X_URL_LENGTH
+        total += _weigh_text(text[position : match.start()]) + _X_URL_LENGTH
         position = match.start() + len(url)
     return total + _weigh_text(text[position:])
 
@@ -135,12 +135,12 @@ def _weigh_text(text: str) -> int:
     total, covered = _weigh(text), 0
     for name in _DOTTED_NAME.finditer(text):
         if name.start() < covered or not _TLD.fullmatch(name.group().rsplit(".", 1)[1]):
-            continue   # inside the path of the link before it (also keeps this linear)
+            continue  # inside the path of the link before it (also keeps this linear)
         end = name.end()
-        if text.startswith("/", end):   # the link would take its path too
+        if text.startswith("/", end):  # the link would take its path too
             space = _SPACE_RUN.search(text, end)
             end = space.start() if space else len(text)
-        link, covered = text[name.start():end], end
+        link, covered = text[name.start() : end], end
         if len(link) + _X_ADDED_PROTOCOL <= _X_MAX_URL_LENGTH:
             total += max(0, _X_URL_LENGTH - _weigh(link))
     return total
@@ -172,8 +172,9 @@ def ranked_hashtags(metadata: dict[str, Any], exclude: list[str] | None = None) 
     """Keywords as hashtags, best first: those the title or description mention, then the
     rest in Lightroom's order. Duplicates (case-insensitive) and excluded keywords are dropped.
     Mentions are looked for in the capped title and description (see `FIELD_NON_SPACE_CAP`)."""
-    text = " ".join(_cap_text(str(metadata.get(key) or ""), FIELD_NON_SPACE_CAP)
-                    for key in ("title", "description")).lower()
+    text = " ".join(
+        _cap_text(str(metadata.get(key) or ""), FIELD_NON_SPACE_CAP) for key in ("title", "description")
+    ).lower()
     excluded = {e.lower() for e in exclude or []}
     seen: set[str] = set()
     tags: list[tuple[int, int, str]] = []
@@ -237,8 +238,9 @@ def build_caption(platform: str, metadata: dict[str, Any], target: dict[str, Any
 
 def alt_text(metadata: dict[str, Any], limit: int = ALT_TEXT_MAX) -> str:
     limit = max(1, limit)
-    source = _cap_text(str(metadata.get("description") or metadata.get("title") or ""),
-                       max(FIELD_NON_SPACE_CAP, limit + 1))
+    source = _cap_text(
+        str(metadata.get("description") or metadata.get("title") or ""), max(FIELD_NON_SPACE_CAP, limit + 1)
+    )
     text = " ".join(source.split())
     return _shorten(text, limit) if len(text) > limit else text
 
@@ -250,8 +252,9 @@ def _capped(metadata: dict[str, Any], non_space_cap: int) -> dict[str, Any]:
         if isinstance(capped.get(key), str):
             capped[key] = _cap_text(capped[key], non_space_cap)
     if capped.get("keywords"):
-        capped["keywords"] = [k[:MAX_KEYWORD_CHARS] if isinstance(k, str) else k
-                              for k in _capped_keywords(capped["keywords"])]
+        capped["keywords"] = [
+            k[:MAX_KEYWORD_CHARS] if isinstance(k, str) else k for k in _capped_keywords(capped["keywords"])
+        ]
     return capped
 
 
@@ -267,17 +270,17 @@ def _cap_text(text: str, non_space_cap: int) -> str:
         return text
     position, wanted = 0, non_space_cap
     while position < len(text):
-        chunk = text[position:position + max(wanted, 4096)]
+        chunk = text[position : position + max(wanted, 4096)]
         found = len(chunk) - sum(len(run) for run in _SPACE_RUN.findall(chunk))
         if found < wanted:
             wanted -= found
             position += len(chunk)
             continue
         if found == len(chunk):  # no whitespace at all: the cut is `wanted` characters on
-            return text[:position + wanted]
+            return text[: position + wanted]
         for run in _NON_SPACE_RUN.finditer(chunk):  # here the chunk is at most 4,096 long
             if run.end() - run.start() >= wanted:
-                return text[:position + run.start() + wanted]
+                return text[: position + run.start() + wanted]
             wanted -= run.end() - run.start()
     return text
 
@@ -315,7 +318,7 @@ def _shorten(text: str, limit: int, weighted: bool = False) -> str:
     that is cut at a character. O(n) by characters, O(n log n) by X's weight."""
     if not weighted:  # the last space that leaves room for the ellipsis
         space = text.rfind(" ", 0, limit)
-        return (text[:space].rstrip() if space >= 0 else text[:limit - 1]) + ELLIPSIS
+        return (text[:space].rstrip() if space >= 0 else text[: limit - 1]) + ELLIPSIS
 
     # Every character weighs at least 1 and a URL at most its own length... except that a
     # long URL weighs 23: keep generous headroom.
@@ -334,9 +337,9 @@ def _shorten(text: str, limit: int, weighted: bool = False) -> str:
         else:
             too_long = middle
     if fitting >= 0:
-        shortened = window[:ends[fitting]].rstrip() + ELLIPSIS
+        shortened = window[: ends[fitting]].rstrip() + ELLIPSIS
         # Stripping never adds weight, save for a URL that the ellipsis would push past 4,096.
-        return shortened if x_weighted_length(shortened) <= limit else window[:ends[fitting]] + ELLIPSIS
+        return shortened if x_weighted_length(shortened) <= limit else window[: ends[fitting]] + ELLIPSIS
     # Not even the first word fits (so ends[0] does not): the most characters of it that do.
     if not fits(0):  # a limit below the ellipsis' own weight (U+2026 weighs 2 on X)
         return ""

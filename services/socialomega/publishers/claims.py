@@ -47,8 +47,13 @@ class Publications:
         key = keys.publication_key(asset_id, version, target)
         now = _now()
         fresh = {
-            "asset_id": asset_id, "version": version, "target": target, "status": "in_progress",
-            "attempts": 1, "first_attempt_at": now.isoformat(), "lease_until": (now + self.lease).isoformat(),
+            "asset_id": asset_id,
+            "version": version,
+            "target": target,
+            "status": "in_progress",
+            "attempts": 1,
+            "first_attempt_at": now.isoformat(),
+            "lease_until": (now + self.lease).isoformat(),
             "event_id": event_id,
         }
         etag = self.store.claim(key, fresh)
@@ -62,8 +67,13 @@ class Publications:
         lease_until = datetime.fromisoformat(doc.data.get("lease_until", now.isoformat()))
         if doc.data.get("status") == "in_progress" and lease_until > now:
             raise ClaimHeld((lease_until - now).total_seconds())
-        taken = {**doc.data, "status": "in_progress", "attempts": int(doc.data.get("attempts", 0)) + 1,
-                 "lease_until": (now + self.lease).isoformat(), "event_id": event_id}
+        taken = {
+            **doc.data,
+            "status": "in_progress",
+            "attempts": int(doc.data.get("attempts", 0)) + 1,
+            "lease_until": (now + self.lease).isoformat(),
+            "event_id": event_id,
+        }
         etag = self.store.replace(doc, taken)
         if etag is None:
             raise ClaimHeld(0)

@@ -24,8 +24,8 @@ class TargetKeys(BaseModel):
     name: str | None = Field(None, pattern=r"^[a-z0-9-]{1,40}$")
     platform: str | None = None
     enabled: bool = True
-    spec: dict[str, Any] = Field(default_factory=dict)      # processor/specs.VariantSpec checks these
-    daily_cap: int | None = Field(None, ge=1)               # posts per rolling 24 h
+    spec: dict[str, Any] = Field(default_factory=dict)  # processor/specs.VariantSpec checks these
+    daily_cap: int | None = Field(None, ge=1)  # posts per rolling 24 h
     # Caption options (publishers/captions.build_caption reads them from the same entry).
     caption_template: str | None = None
     caption_max_length: int | None = Field(None, ge=1)
@@ -37,8 +37,8 @@ class PlatformSettings(TargetKeys):
     """The keys every social platform target has; each platform's settings model adds its own
     (and may change these defaults)."""
 
-    PLATFORM: ClassVar[str] = ""                            # set by each platform's model
-    INVALID: ClassVar[type[ConfigError]] = ConfigError      # the platform's config error
+    PLATFORM: ClassVar[str] = ""  # set by each platform's model
+    INVALID: ClassVar[type[ConfigError]] = ConfigError  # the platform's config error
     api_base_url: str
     allow_private_network: bool = False  # only for the local sandbox
     timeout_seconds: float = Field(20.0, gt=0, le=120)
@@ -81,8 +81,7 @@ class PlatformSettings(TargetKeys):
             raise cls.INVALID(f"{cls.PLATFORM} target {name!r} is invalid: {config_problems(exc)}") from None
 
 
-def secret_value(credentials: Any, key: str, target: Any, invalid: type[ConfigError], *,
-                 fresh: bool = False) -> str:
+def secret_value(credentials: Any, key: str, target: Any, invalid: type[ConfigError], *, fresh: bool = False) -> str:
     """One key of a target's secret (``fresh``: re-read, not the cached copy), stripped; missing
     or blank is the platform's config error. The value itself never reaches the message."""
     value = credentials.current(fresh=fresh).get(key)
@@ -95,12 +94,14 @@ def reread_token(token: Callable[..., str], log: Any) -> Callable[[str], str | N
     """The refresh hook (`http.ApiClient`) of a publisher whose token is a secret an operator
     rotates: after a refusal, `token(fresh=True)` re-reads the secret (another container may
     have held the old value in its cache); the call is repeated only with a token that changed."""
+
     def refreshed(refused: str) -> str | None:
         fresh = token(fresh=True)
         if fresh == refused:
             return None
         log.info("token_reloaded")
         return fresh
+
     return refreshed
 
 
@@ -145,7 +146,7 @@ def unsafe_destination(url: str, policy: Callable[[], EgressPolicy]) -> Outcome 
     return None
 
 
-json_body = http.json_object   # the publishers' name for it
+json_body = http.json_object  # the publishers' name for it
 
 
 def parse_time(value: Any) -> datetime | None:
@@ -165,6 +166,7 @@ def parse_time(value: Any) -> datetime | None:
 
 def config_problems(exc: ValidationError) -> str:
     """A target's validation errors on one line, for the ConfigError an operator reads."""
+
     def message(error: dict[str, Any]) -> str:
         where = ".".join(str(p) for p in error["loc"]) or "target"
         if error["type"] == "extra_forbidden":

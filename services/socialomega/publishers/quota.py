@@ -10,8 +10,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from socialomega.core.store import MetadataStore
-from socialomega.core.store import quota_key
+from socialomega.core.store import MetadataStore, quota_key
 
 WINDOW = timedelta(hours=24)
 

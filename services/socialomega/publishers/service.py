@@ -27,15 +27,15 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from socialomega.core import logging as solog
-from socialomega.core.logging import redact
-from socialomega.core.config import ConfigError
 from socialomega.contracts.payloads import PublishError, PublishFailed, PublishRequested, PublishSucceeded
+from socialomega.core import logging as solog
 from socialomega.core.blobs import S3Blobs
+from socialomega.core.config import ConfigError
 from socialomega.core.consumer import Deferred, PermanentFailure, RetryLater, checked_payload
 from socialomega.core.envelope import Envelope
 from socialomega.core.events import EventSender
 from socialomega.core.http import Outcome
+from socialomega.core.logging import redact
 from socialomega.core.store import Document, post_index_key, variant_key
 from socialomega.publishers.base import ImageAccess, Publisher, PublishRequest
 from socialomega.publishers.claims import Claim, ClaimHeld, Publications, StoredProgress
@@ -82,8 +82,9 @@ class PublishService:
 
     def handle(self, envelope: Envelope, payload: PublishRequested | None = None) -> str:
         log = solog.get_logger()
-        request = PublishRequest.from_payload(envelope.asset_id, envelope.correlation_id,
-                                              payload or checked_payload(envelope))
+        request = PublishRequest.from_payload(
+            envelope.asset_id, envelope.correlation_id, payload or checked_payload(envelope)
+        )
         self._check_scope(request)
         try:
             publisher, target_config = self.publisher_for(request.target)
@@ -103,16 +104,26 @@ class PublishService:
 
     def _check_scope(self, request: PublishRequest) -> None:
         if self.own_target is not None and request.target != self.own_target:
-            raise PermanentFailure(f"the message names target {request.target!r}; this function publishes "
-                                   f"{self.own_target!r} only", "wrong_target")
+            raise PermanentFailure(
+                f"the message names target {request.target!r}; this function publishes {self.own_target!r} only",
+                "wrong_target",
+            )
         if self.variants_bucket is not None:
             own = (self.variants_bucket, variant_key(request.asset_id, request.version, request.target))
             if (request.image_bucket, request.image_key) != own:
-                raise PermanentFailure(f"the message's image is not this target's own variant (expected "
-                                       f"s3://{own[0]}/{own[1]})", "foreign_variant")
+                raise PermanentFailure(
+                    f"the message's image is not this target's own variant (expected s3://{own[0]}/{own[1]})",
+                    "foreign_variant",
+                )
 
-    def _attempt(self, claim: Claim, request: PublishRequest, publisher: Publisher,
-                 target_config: dict[str, Any], envelope: Envelope) -> str:
+    def _attempt(
+        self,
+        claim: Claim,
+        request: PublishRequest,
+        publisher: Publisher,
+        target_config: dict[str, Any],
+        envelope: Envelope,
+    ) -> str:
         log = solog.get_logger()
         progress = StoredProgress(self.publications, claim)
         if progress.final_marker is not None and not publisher.retry_is_safe:
@@ -143,8 +154,11 @@ class PublishService:
         if outcome.kind == "auth":
             self._give_back_slot(claim, request)
             self.publications.settle(claim, "retrying", last_error=error, **common)
-            raise PermanentFailure(f"{request.target}: credentials rejected ({outcome.code}): {outcome.message}; "
-                                   "fix the target's secret, then redrive", "auth")
+            raise PermanentFailure(
+                f"{request.target}: credentials rejected ({outcome.code}): {outcome.message}; "
+                "fix the target's secret, then redrive",
+                "auth",
+            )
         if outcome.kind in ("retryable", "unknown"):
             # An unknown outcome of a final call (its marker is saved) is looked up on the
             # platform by the next delivery; of an earlier step, that step is simply redone.
@@ -154,55 +168,126 @@ class PublishService:
         self._give_back_slot(claim, request)
         return self._fail(claim, request, envelope, "failed", error)
 
-    def _reconcile(self, claim: Claim, request: PublishRequest, publisher: Publisher, progress: StoredProgress,
-                   envelope: Envelope) -> str | None:
+    def _reconcile(
+        self, claim: Claim, request: PublishRequest, publisher: Publisher, progress: StoredProgress, envelope: Envelope
+    ) -> str | None:
         """The last final call's outcome is unknown: ask the platform before posting again."""
         log = solog.get_logger()
         lookup = publisher.find_post(request, progress)
-        log.info("publish_reconciled", target=request.target, lookup=lookup.state, reason=lookup.reason,
-                 remote_id=lookup.remote_id)
+        log.info(
+            "publish_reconciled",
+            target=request.target,
+            lookup=lookup.state,
+            reason=lookup.reason,
+            remote_id=lookup.remote_id,
+        )
         if lookup.state == "found":
             return self._succeed(claim, request, envelope, lookup.remote_id, lookup.remote_url, reconciled=True)
         if lookup.state == "unavailable":
-            self.publications.settle(claim, "retrying", last_error={"code": "lookup_unavailable",
-                                                                    "message": redact(lookup.reason), "http_status": None})
+            self.publications.settle(
+                claim,
+                "retrying",
+                last_error={"code": "lookup_unavailable", "message": redact(lookup.reason), "http_status": None},
+            )
             raise RetryLater(f"{request.target}: cannot look the post up yet: {lookup.reason}", lookup.retry_after)
         if lookup.state == "undecided":
-            return self._fail(claim, request, envelope, "unconfirmed",
-                              {"code": "unconfirmed", "message": redact(lookup.reason), "http_status": None})
+            return self._fail(
+                claim,
+                request,
+                envelope,
+                "unconfirmed",
+                {"code": "unconfirmed", "message": redact(lookup.reason), "http_status": None},
+            )
         progress.forget("final")  # absent: the platform never made the post, so post again
         return None
 
-    def _succeed(self, claim: Claim, request: PublishRequest, envelope: Envelope, remote_id: str | None,
-                 remote_url: str | None, reconciled: bool = False) -> str:
-        event = envelope.follow("PublishSucceeded", PublishSucceeded(
-            target=request.target, platform=request.platform, version=request.version,
-            remote_id=remote_id, remote_url=remote_url, published_at=_now(),
-            detected_at=request.metadata.get("detected_at"), attempts=claim.data["attempts"], reconciled=reconciled))
-        if remote_id:   # first: a like can arrive as soon as the post exists, and a
+    def _succeed(
+        self,
+        claim: Claim,
+        request: PublishRequest,
+        envelope: Envelope,
+        remote_id: str | None,
+        remote_url: str | None,
+        reconciled: bool = False,
+    ) -> str:
+        event = envelope.follow(
+            "PublishSucceeded",
+            PublishSucceeded(
+                target=request.target,
+                platform=request.platform,
+                version=request.version,
+                remote_id=remote_id,
+                remote_url=remote_url,
+                published_at=_now(),
+                detected_at=request.metadata.get("detected_at"),
+                attempts=claim.data["attempts"],
+                reconciled=reconciled,
+            ),
+        )
+        if remote_id:  # first: a like can arrive as soon as the post exists, and a
             # redelivery of this message after `published` is settled never comes back here
-            self.publications.store.put(post_index_key(request.platform, remote_id), {
-                "platform": request.platform, "remote_id": remote_id, "target": request.target,
-                "asset_id": request.asset_id, "version": request.version,
-                "correlation_id": request.correlation_id, "published_at": event.payload["published_at"],
-            })
-        self.publications.settle(claim, "published", remote_id=remote_id, remote_url=remote_url,
-                                 published_at=event.payload["published_at"], event=event.model_dump(mode="json"),
-                                 announced=False, platform=request.platform, correlation_id=request.correlation_id)
+            self.publications.store.put(
+                post_index_key(request.platform, remote_id),
+                {
+                    "platform": request.platform,
+                    "remote_id": remote_id,
+                    "target": request.target,
+                    "asset_id": request.asset_id,
+                    "version": request.version,
+                    "correlation_id": request.correlation_id,
+                    "published_at": event.payload["published_at"],
+                },
+            )
+        self.publications.settle(
+            claim,
+            "published",
+            remote_id=remote_id,
+            remote_url=remote_url,
+            published_at=event.payload["published_at"],
+            event=event.model_dump(mode="json"),
+            announced=False,
+            platform=request.platform,
+            correlation_id=request.correlation_id,
+        )
         self._announce(claim, event)
-        solog.get_logger().info("publish_succeeded", target=request.target, remote_id=remote_id,
-                                attempts=claim.data["attempts"], reconciled=reconciled)
+        solog.get_logger().info(
+            "publish_succeeded",
+            target=request.target,
+            remote_id=remote_id,
+            attempts=claim.data["attempts"],
+            reconciled=reconciled,
+        )
         return "published"
 
-    def _fail(self, claim: Claim, request: PublishRequest, envelope: Envelope, status: str,
-              error: dict[str, Any]) -> str:
-        event = envelope.follow("PublishFailed", PublishFailed(
-            target=request.target, platform=request.platform, version=request.version, status=status,
-            error=PublishError(code=str(error.get("code") or ""), message=str(error.get("message") or ""),
-                               http_status=error.get("http_status")),
-            failed_at=_now(), detected_at=request.metadata.get("detected_at"), attempts=claim.data["attempts"]))
-        self.publications.settle(claim, status, error=error, event=event.model_dump(mode="json"), announced=False,
-                                 platform=request.platform, correlation_id=request.correlation_id)
+    def _fail(
+        self, claim: Claim, request: PublishRequest, envelope: Envelope, status: str, error: dict[str, Any]
+    ) -> str:
+        event = envelope.follow(
+            "PublishFailed",
+            PublishFailed(
+                target=request.target,
+                platform=request.platform,
+                version=request.version,
+                status=status,
+                error=PublishError(
+                    code=str(error.get("code") or ""),
+                    message=str(error.get("message") or ""),
+                    http_status=error.get("http_status"),
+                ),
+                failed_at=_now(),
+                detected_at=request.metadata.get("detected_at"),
+                attempts=claim.data["attempts"],
+            ),
+        )
+        self.publications.settle(
+            claim,
+            status,
+            error=error,
+            event=event.model_dump(mode="json"),
+            announced=False,
+            platform=request.platform,
+            correlation_id=request.correlation_id,
+        )
         self._announce(claim, event)
         solog.get_logger().error("publish_failed", target=request.target, status=status, **error)
         return status

@@ -65,8 +65,9 @@ class Fault:
         return values
 
 
-def parse_fault(spec: Any, *, retry_after_default: float = 1.0,
-                options: dict[str, Callable[[Any], Any]] | None = None) -> Fault:
+def parse_fault(
+    spec: Any, *, retry_after_default: float = 1.0, options: dict[str, Callable[[Any], Any]] | None = None
+) -> Fault:
     """A Fault from Python arguments or a `/_sandbox/faults` JSON body; ValueError if invalid."""
     if not isinstance(spec, dict):
         raise ValueError("the fault must be a JSON object")
@@ -76,18 +77,22 @@ def parse_fault(spec: Any, *, retry_after_default: float = 1.0,
     try:
         retry_after = spec.get("retry_after")
         path_contains = spec.get("path_contains")
-        return Fault(kind=kind, remaining=max(1, int(spec.get("count", 1))),
-                     retry_after=retry_after_default if retry_after is None else float(retry_after),
-                     delay=float(spec.get("delay") or 0.0),
-                     path_contains=None if path_contains is None else str(path_contains),
-                     skip=max(0, int(spec.get("skip") or 0)),
-                     options={name: convert(spec.get(name)) for name, convert in (options or {}).items()})
+        return Fault(
+            kind=kind,
+            remaining=max(1, int(spec.get("count", 1))),
+            retry_after=retry_after_default if retry_after is None else float(retry_after),
+            delay=float(spec.get("delay") or 0.0),
+            path_contains=None if path_contains is None else str(path_contains),
+            skip=max(0, int(spec.get("skip") or 0)),
+            options={name: convert(spec.get(name)) for name, convert in (options or {}).items()},
+        )
     except (TypeError, ValueError) as exc:
         raise ValueError(f"invalid fault: {exc}") from None
 
 
-def apply_fault(fault: Fault | None, act: Callable[[], Any], *, timeout: Callable[[Fault], Any],
-                error: Callable[[Fault], Any]) -> Any:
+def apply_fault(
+    fault: Fault | None, act: Callable[[], Any], *, timeout: Callable[[Fault], Any], error: Callable[[Fault], Any]
+) -> Any:
     """Run `act` under `fault`: None -> act; "timeout" -> sleep `delay`, then `timeout(fault)`
     (the 504, nothing done); "500"/"429" -> `error(fault)` (the platform's answer, or it raises);
     "slow_accept" -> act, then sleep `delay` before the answer goes out."""
@@ -148,16 +153,35 @@ class SandboxControl(ABC):
         self.faults = []
         self.requests = []
 
-    def fail_next(self, kind: str, count: int = 1, *, retry_after: float | None = None, delay: float = 0.0,
-                  path_contains: str | None = None, skip: int = 0, **options: Any) -> None:
+    def fail_next(
+        self,
+        kind: str,
+        count: int = 1,
+        *,
+        retry_after: float | None = None,
+        delay: float = 0.0,
+        path_contains: str | None = None,
+        skip: int = 0,
+        **options: Any,
+    ) -> None:
         """The next `count` calls whose path contains `path_contains` fail with `kind` (after
         `skip` matching calls pass). Options are the fake's FAULT_OPTIONS."""
         unknown = set(options) - set(self.FAULT_OPTIONS)
         if unknown:
             raise TypeError(f"fail_next() got unexpected keyword argument(s) {', '.join(sorted(unknown))}")
-        fault = parse_fault({"kind": kind, "count": count, "retry_after": retry_after, "delay": delay,
-                             "path_contains": path_contains, "skip": skip, **options},
-                            retry_after_default=self.RETRY_AFTER_DEFAULT, options=self.FAULT_OPTIONS)
+        fault = parse_fault(
+            {
+                "kind": kind,
+                "count": count,
+                "retry_after": retry_after,
+                "delay": delay,
+                "path_contains": path_contains,
+                "skip": skip,
+                **options,
+            },
+            retry_after_default=self.RETRY_AFTER_DEFAULT,
+            options=self.FAULT_OPTIONS,
+        )
         with self.lock:
             self.faults.append(fault)
 
@@ -176,9 +200,13 @@ class SandboxControl(ABC):
     def log_request(self, request: Request, status: int, fault: Fault | str | None, **extra: Any) -> None:
         """Record a call: method, path, status, fault, time, plus `extra`. Never credentials: the
         path has no query string and headers are not recorded."""
-        entry: dict[str, Any] = {"method": request.method, "path": request.path, "status": status,
-                                 "fault": fault.kind if isinstance(fault, Fault) else fault,
-                                 "at": datetime.now(UTC).isoformat()}
+        entry: dict[str, Any] = {
+            "method": request.method,
+            "path": request.path,
+            "status": status,
+            "fault": fault.kind if isinstance(fault, Fault) else fault,
+            "at": datetime.now(UTC).isoformat(),
+        }
         entry.update(extra)
         with self.lock:
             self.requests.append(entry)
@@ -212,8 +240,11 @@ class SandboxControl(ABC):
     def _ctl_faults(self, body: dict[str, Any], request: Request) -> Response:
         if request.method == "POST":
             try:
-                fault = parse_fault(request.get_json(silent=True), retry_after_default=self.RETRY_AFTER_DEFAULT,
-                                    options=self.FAULT_OPTIONS)
+                fault = parse_fault(
+                    request.get_json(silent=True),
+                    retry_after_default=self.RETRY_AFTER_DEFAULT,
+                    options=self.FAULT_OPTIONS,
+                )
             except ValueError as exc:
                 return self._control_error(str(exc))
             with self.lock:
@@ -239,7 +270,12 @@ class SandboxControl(ABC):
         return _json({"reset": True})
 
 
-_COMMON = {("GET", "/_sandbox/faults"): "_ctl_faults", ("POST", "/_sandbox/faults"): "_ctl_faults",
-           ("DELETE", "/_sandbox/faults"): "_ctl_faults", ("GET", "/_sandbox/posts"): "_ctl_posts",
-           ("GET", "/_sandbox/requests"): "_ctl_requests", ("POST", "/_sandbox/expire-token"): "_ctl_expire_token",
-           ("POST", "/_sandbox/reset"): "_ctl_reset"}
+_COMMON = {
+    ("GET", "/_sandbox/faults"): "_ctl_faults",
+    ("POST", "/_sandbox/faults"): "_ctl_faults",
+    ("DELETE", "/_sandbox/faults"): "_ctl_faults",
+    ("GET", "/_sandbox/posts"): "_ctl_posts",
+    ("GET", "/_sandbox/requests"): "_ctl_requests",
+    ("POST", "/_sandbox/expire-token"): "_ctl_expire_token",
+    ("POST", "/_sandbox/reset"): "_ctl_reset",
+}

@@ -104,10 +104,13 @@ FETCH_TIMEOUT = (3.0, 10.0)
 PHOTO_FIELDS = ("id", "name", "created_time", "page_story_id", "link", "alt_text_custom", "width", "height")
 POST_FIELDS = ("id", "message", "created_time", "permalink_url")
 
-_ROUTES = Map([
-    Rule("/<version>/<node>/photos", endpoint="photos", methods=["GET", "POST"]),
-    Rule("/<version>/<node>/published_posts", endpoint="published_posts", methods=["GET"]),
-], strict_slashes=False)
+_ROUTES = Map(
+    [
+        Rule("/<version>/<node>/photos", endpoint="photos", methods=["GET", "POST"]),
+        Rule("/<version>/<node>/published_posts", endpoint="published_posts", methods=["GET"]),
+    ],
+    strict_slashes=False,
+)
 
 
 def _json(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
@@ -135,8 +138,10 @@ class FacebookPageFake(control.SandboxControl):
     def reset(self) -> None:
         with self.lock:
             # token -> (page id, when it expired or None)
-            self.tokens: dict[str, tuple[str, datetime | None]] = {PAGE_TOKEN: (PAGE_ID, None),
-                                                                   OTHER_PAGE_TOKEN: (OTHER_PAGE_ID, None)}
+            self.tokens: dict[str, tuple[str, datetime | None]] = {
+                PAGE_TOKEN: (PAGE_ID, None),
+                OTHER_PAGE_TOKEN: (OTHER_PAGE_ID, None),
+            }
             self.photos: list[dict[str, Any]] = []  # oldest first
             self._reset_control()
             self.calls = 0
@@ -146,8 +151,9 @@ class FacebookPageFake(control.SandboxControl):
         """Every currently valid token of the sandbox Page expires (code 190, subcode 463)."""
         now = datetime.now(UTC).replace(microsecond=0)
         with self.lock:
-            self.tokens = {t: (page, expired or (now if page == PAGE_ID else None))
-                           for t, (page, expired) in self.tokens.items()}
+            self.tokens = {
+                t: (page, expired or (now if page == PAGE_ID else None)) for t, (page, expired) in self.tokens.items()
+            }
 
     def issue_token(self) -> str:
         """A fresh valid Page token (what an operator would put into the secret)."""
@@ -175,8 +181,12 @@ class FacebookPageFake(control.SandboxControl):
                 raise GraphError(400, 2500, f"Unknown path components: {request.path}")
             self._check_version(args["version"], request.path)
             fault = self.take_fault(request.path)
-            response = control.apply_fault(fault, lambda: getattr(self, "_" + endpoint)(request, **args),
-                                           timeout=_gateway_timeout, error=self._fault_error)
+            response = control.apply_fault(
+                fault,
+                lambda: getattr(self, "_" + endpoint)(request, **args),
+                timeout=_gateway_timeout,
+                error=self._fault_error,
+            )
         except GraphError as exc:
             response = _json(exc.body(), exc.status, exc.headers)
         except HTTPException as exc:  # werkzeug's form parser (e.g. a broken multipart body)
@@ -186,10 +196,15 @@ class FacebookPageFake(control.SandboxControl):
     def _fault_error(self, fault: control.Fault) -> Response:
         """Graph's answers to the "500" and "429" (Pages throttle) faults."""
         if fault.kind == "500":
-            raise GraphError(500, 2, "An unexpected error has occurred. Please retry your request later.",
-                             transient=True)
-        raise GraphError(403, 32, "(#32) Page request limit reached",
-                         headers={"X-Business-Use-Case-Usage": self._buc_usage(fault.retry_after)})
+            raise GraphError(
+                500, 2, "An unexpected error has occurred. Please retry your request later.", transient=True
+            )
+        raise GraphError(
+            403,
+            32,
+            "(#32) Page request limit reached",
+            headers={"X-Business-Use-Case-Usage": self._buc_usage(fault.retry_after)},
+        )
 
     def _finish(self, request: Request, response: Response, fault: control.Fault | None) -> Response:
         response.headers.setdefault("X-App-Usage", json.dumps(self._usage_entry()))
@@ -217,8 +232,12 @@ class FacebookPageFake(control.SandboxControl):
             return
         match = re.fullmatch(r"v(\d+)\.(\d+)", version)
         if match and int(match.group(1)) < int(SUPPORTED_VERSIONS[0][1:].split(".")[0]):
-            raise GraphError(400, 2635, "(#2635) You are calling a deprecated version of the Graph API. "
-                                        f"Please update to the latest version: {LATEST_VERSION}.")
+            raise GraphError(
+                400,
+                2635,
+                "(#2635) You are calling a deprecated version of the Graph API. "
+                f"Please update to the latest version: {LATEST_VERSION}.",
+            )
         raise GraphError(400, 2500, f"Unknown path components: {path}")
 
     # --- auth -----------------------------------------------------------------------------------
@@ -235,19 +254,33 @@ class FacebookPageFake(control.SandboxControl):
         page, expired = entry
         if expired is not None:
             stamp = "%A, %d-%b-%y %H:%M:%S UTC"
-            raise GraphError(400, 190, f"Error validating access token: Session has expired on "
-                                       f"{expired.strftime(stamp)}. The current time is "
-                                       f"{datetime.now(UTC).strftime(stamp)}.", subcode=463)
+            raise GraphError(
+                400,
+                190,
+                f"Error validating access token: Session has expired on "
+                f"{expired.strftime(stamp)}. The current time is "
+                f"{datetime.now(UTC).strftime(stamp)}.",
+                subcode=463,
+            )
         if node not in (PAGE_ID, OTHER_PAGE_ID):
             verb = "post" if writing else "get"
-            raise GraphError(400, 100, f"Unsupported {verb} request. Object with ID '{node}' does not exist, cannot "
-                                       "be loaded due to missing permissions, or does not support this operation. "
-                                       "Please read the Graph API documentation at "
-                                       "https://developers.facebook.com/docs/graph-api", error_type="GraphMethodException")
+            raise GraphError(
+                400,
+                100,
+                f"Unsupported {verb} request. Object with ID '{node}' does not exist, cannot "
+                "be loaded due to missing permissions, or does not support this operation. "
+                "Please read the Graph API documentation at "
+                "https://developers.facebook.com/docs/graph-api",
+                error_type="GraphMethodException",
+            )
         if page != node:
             if writing:
-                raise GraphError(403, 200, "(#200) If posting to a page, requires both pages_read_engagement and "
-                                           "pages_manage_posts as an admin with sufficient administrative permission")
+                raise GraphError(
+                    403,
+                    200,
+                    "(#200) If posting to a page, requires both pages_read_engagement and "
+                    "pages_manage_posts as an admin with sufficient administrative permission",
+                )
             raise GraphError(403, 200, "(#200) Permissions error")
 
     # --- API ------------------------------------------------------------------------------------
@@ -275,11 +308,21 @@ class FacebookPageFake(control.SandboxControl):
             photo_id = f"{PAGE_ID[:6]}{next(self._ids):09d}"
             post_id = f"{node}_{photo_id}" if published else None
             created = datetime.now(UTC).replace(microsecond=0)
-            self.photos.append({
-                "id": photo_id, "post_id": post_id, "page_id": node, "version": version, "origin": origin,
-                "caption": caption, "alt_text_custom": params.get("alt_text_custom"), "published": published,
-                "created_time": _graph_time(created), "created_at": created.isoformat(), **facts,
-            })
+            self.photos.append(
+                {
+                    "id": photo_id,
+                    "post_id": post_id,
+                    "page_id": node,
+                    "version": version,
+                    "origin": origin,
+                    "caption": caption,
+                    "alt_text_custom": params.get("alt_text_custom"),
+                    "published": published,
+                    "created_time": _graph_time(created),
+                    "created_at": created.isoformat(),
+                    **facts,
+                }
+            )
         return _json({"id": photo_id, "post_id": post_id} if post_id else {"id": photo_id})
 
     def _fetch(self, url: str) -> bytes:
@@ -303,9 +346,16 @@ class FacebookPageFake(control.SandboxControl):
             photos = []  # Graph's default type is `profile`: the Page's profile pictures
 
         def render(p: dict[str, Any]) -> dict[str, Any]:
-            values = {"id": p["id"], "name": p["caption"], "created_time": p["created_time"],
-                      "page_story_id": p["post_id"], "link": f"https://www.facebook.com/photo.php?fbid={p['id']}",
-                      "alt_text_custom": p["alt_text_custom"], "width": p["width"], "height": p["height"]}
+            values = {
+                "id": p["id"],
+                "name": p["caption"],
+                "created_time": p["created_time"],
+                "page_story_id": p["post_id"],
+                "link": f"https://www.facebook.com/photo.php?fbid={p['id']}",
+                "alt_text_custom": p["alt_text_custom"],
+                "width": p["width"],
+                "height": p["height"],
+            }
             return {f: values[f] for f in fields if values.get(f) not in (None, "")}
 
         return self._page(request, version, node, "photos", [render(p) for p in photos])
@@ -317,8 +367,12 @@ class FacebookPageFake(control.SandboxControl):
             photos = [p for p in reversed(self.photos) if p["page_id"] == node and p["published"]]
 
         def render(p: dict[str, Any]) -> dict[str, Any]:
-            values = {"id": p["post_id"], "message": p["caption"], "created_time": p["created_time"],
-                      "permalink_url": f"https://www.facebook.com/{p['post_id']}"}
+            values = {
+                "id": p["post_id"],
+                "message": p["caption"],
+                "created_time": p["created_time"],
+                "permalink_url": f"https://www.facebook.com/{p['post_id']}",
+            }
             return {f: values[f] for f in fields if values.get(f) not in (None, "")}
 
         return self._page(request, version, node, "published_posts", [render(p) for p in photos])
@@ -330,7 +384,7 @@ class FacebookPageFake(control.SandboxControl):
             start = int(base64.urlsafe_b64decode(request.args["after"]).decode()) + 1 if "after" in request.args else 0
         except (ValueError, UnicodeDecodeError):
             raise GraphError(400, 100, "(#100) Invalid paging parameters") from None
-        chunk = items[start:start + limit]
+        chunk = items[start : start + limit]
         body: dict[str, Any] = {"data": chunk}
         if chunk:
             cursor = lambda i: base64.urlsafe_b64encode(str(i).encode()).decode()  # noqa: E731
@@ -361,10 +415,15 @@ def _fields(request: Request, default: tuple[str, ...], known: tuple[str, ...], 
 
 
 def _image_facts(data: bytes) -> dict[str, Any]:
-    too_big = GraphError(400, 324, "(#324) Missing or invalid image file", subcode=1366046,
-                         user_title="Can't Read Files",
-                         user_msg="Your photos couldn't be uploaded. Photos should be less than 10 MB, not "
-                                  "animated, and saved as JPG, PNG, GIF, TIFF, HEIF or WebP files.")
+    too_big = GraphError(
+        400,
+        324,
+        "(#324) Missing or invalid image file",
+        subcode=1366046,
+        user_title="Can't Read Files",
+        user_msg="Your photos couldn't be uploaded. Photos should be less than 10 MB, not "
+        "animated, and saved as JPG, PNG, GIF, TIFF, HEIF or WebP files.",
+    )
     if len(data) >= MAX_PHOTO_BYTES:
         raise too_big
     try:

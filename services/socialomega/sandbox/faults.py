@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Protocol, TypeVar
+from typing import Protocol
 
 
 class Countdown(Protocol):
@@ -10,10 +10,7 @@ class Countdown(Protocol):
     path_contains: str | None
 
 
-F = TypeVar("F", bound=Countdown)
-
-
-def take_fault(faults: list[F], path: str) -> F | None:
+def take_fault[F: Countdown](faults: list[F], path: str) -> F | None:
     """The first pending fault matching `path`, counted down (and dropped when spent).
     Call it under the fake's lock."""
     for fault in list(faults):

@@ -19,9 +19,19 @@ def trace_id() -> str:
 class GraphError(Exception):
     """A Graph API error answer: raise it in a fake, answer with `status` and `body()`."""
 
-    def __init__(self, status: int, code: int, message: str, *, error_type: str = "OAuthException",
-                 subcode: int | None = None, transient: bool | None = None, user_title: str | None = None,
-                 user_msg: str | None = None, headers: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        status: int,
+        code: int,
+        message: str,
+        *,
+        error_type: str = "OAuthException",
+        subcode: int | None = None,
+        transient: bool | None = None,
+        user_title: str | None = None,
+        user_msg: str | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
         super().__init__(message)
         self.status, self.code, self.message, self.type = status, code, message, error_type
         self.subcode, self.transient, self.user_title, self.user_msg = subcode, transient, user_title, user_msg

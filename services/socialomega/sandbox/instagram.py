@@ -108,8 +108,16 @@ _HASHTAG = re.compile(r"(?<!\w)#\w+", re.UNICODE)
 class _GraphError(GraphError):
     """Instagram's errors always say whether they are transient (`is_transient`)."""
 
-    def __init__(self, status: int, code: int, message: str, *, title: str | None = None,
-                 transient: bool | None = False, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        status: int,
+        code: int,
+        message: str,
+        *,
+        title: str | None = None,
+        transient: bool | None = False,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(status, code, message, user_title=title, transient=transient, **kwargs)
 
 
@@ -127,11 +135,20 @@ class InstagramFake(control.SandboxControl):
     expiry, the 24 h quota window) without sleeping. fail_next, the request log and the common
     /_sandbox endpoints come from `control.SandboxControl`."""
 
-    EXTRA_CONTROL = {("POST", "/_sandbox/quota"): "_ctl_quota",
-                     ("POST", "/_sandbox/processing-polls"): "_ctl_processing_polls"}
+    EXTRA_CONTROL = {
+        ("POST", "/_sandbox/quota"): "_ctl_quota",
+        ("POST", "/_sandbox/processing-polls"): "_ctl_processing_polls",
+    }
 
-    def __init__(self, *, quota_total: int = 50, processing_polls: int = 1, max_hashtags: int = 5,
-                 fetch_timeout: float = 5.0, clock: Any = time.time) -> None:
+    def __init__(
+        self,
+        *,
+        quota_total: int = 50,
+        processing_polls: int = 1,
+        max_hashtags: int = 5,
+        fetch_timeout: float = 5.0,
+        clock: Any = time.time,
+    ) -> None:
         self.lock = threading.RLock()
         self.clock = clock
         self.fetch_timeout = fetch_timeout
@@ -182,8 +199,13 @@ class InstagramFake(control.SandboxControl):
         with self.lock:
             media_id = self._new_id("179")
             ts = self.clock() if at is None else at
-            self.media[media_id] = {"id": media_id, "caption": caption, "timestamp": ts, "via_api": False,
-                                    "permalink": f"https://www.instagram.com/p/{_shortcode(media_id)}/"}
+            self.media[media_id] = {
+                "id": media_id,
+                "caption": caption,
+                "timestamp": ts,
+                "via_api": False,
+                "permalink": f"https://www.instagram.com/p/{_shortcode(media_id)}/",
+            }
             return media_id
 
     # --- WSGI -----------------------------------------------------------------------------------
@@ -195,8 +217,9 @@ class InstagramFake(control.SandboxControl):
             self.calls += 1
         try:
             version_used, parts = self._route_version(request.path)
-            response = control.apply_fault(fault, lambda: self._dispatch(request, parts),
-                                           timeout=_gateway_timeout, error=self._fault_error)
+            response = control.apply_fault(
+                fault, lambda: self._dispatch(request, parts), timeout=_gateway_timeout, error=self._fault_error
+            )
             if fault is not None and fault.kind == "timeout":  # the gateway's page, no Graph headers
                 self._log(request, response, fault)
                 return response
@@ -215,22 +238,38 @@ class InstagramFake(control.SandboxControl):
     def _fault_error(self, fault: control.Fault) -> Response:
         """Graph's answers to the "500" and "429" faults."""
         if fault.kind == "500":
-            raise _GraphError(500, 2, "An unexpected error has occurred. Please retry your request later.",
-                              transient=True)
+            raise _GraphError(
+                500, 2, "An unexpected error has occurred. Please retry your request later.", transient=True
+            )
         minutes = max(1, math.ceil(fault.retry_after / 60))
-        raise _GraphError(403, 4, "(#4) Application request limit reached", transient=True,
-                          headers=self._usage_headers(throttled_minutes=minutes))
+        raise _GraphError(
+            403,
+            4,
+            "(#4) Application request limit reached",
+            transient=True,
+            headers=self._usage_headers(throttled_minutes=minutes),
+        )
 
     def _log(self, request: Request, response: Response, fault: control.Fault | None) -> None:
-        self.log_request(request, response.status_code, fault, fields=_params(request).get("fields"),
-                         at=_graph_time(self.clock()))
+        self.log_request(
+            request, response.status_code, fault, fields=_params(request).get("fields"), at=_graph_time(self.clock())
+        )
 
     def _usage_headers(self, throttled_minutes: int = 0) -> dict[str, str]:
         with self.lock:
             pct = 100 if throttled_minutes else min(80, self.calls)  # grows with use, stays under throttling
         app = {"call_count": pct, "total_time": pct // 2, "total_cputime": pct // 2}
-        buc = {IG_USER_ID: [{"type": "instagram", "call_count": pct, "total_cputime": pct // 2,
-                             "total_time": pct // 2, "estimated_time_to_regain_access": throttled_minutes}]}
+        buc = {
+            IG_USER_ID: [
+                {
+                    "type": "instagram",
+                    "call_count": pct,
+                    "total_cputime": pct // 2,
+                    "total_time": pct // 2,
+                    "estimated_time_to_regain_access": throttled_minutes,
+                }
+            ]
+        }
         return {"X-App-Usage": json.dumps(app), "X-Business-Use-Case-Usage": json.dumps(buc)}
 
     def _route_version(self, path: str) -> tuple[str, list[str]]:
@@ -262,9 +301,13 @@ class InstagramFake(control.SandboxControl):
         if len(parts) == 1 and method == "GET":
             return self._node(parts[0], params)
         node = parts[0] if parts else ""
-        raise _GraphError(400, 100, f"Unsupported {method.lower()} request. Object with ID '{node}' does not exist, "
-                          "cannot be loaded due to missing permissions, or does not support this operation.",
-                          subcode=33)
+        raise _GraphError(
+            400,
+            100,
+            f"Unsupported {method.lower()} request. Object with ID '{node}' does not exist, "
+            "cannot be loaded due to missing permissions, or does not support this operation.",
+            subcode=33,
+        )
 
     def _authenticate(self, request: Request, params: dict[str, str]) -> None:
         token = params.get("access_token")
@@ -272,15 +315,24 @@ class InstagramFake(control.SandboxControl):
         if token is None and scheme.lower() in ("bearer", "oauth"):
             token = value.strip()
         if not token:
-            raise _GraphError(400, 2500, "An active access token must be used to query information about the "
-                              "current user.", transient=None)
+            raise _GraphError(
+                400,
+                2500,
+                "An active access token must be used to query information about the current user.",
+                transient=None,
+            )
         with self.lock:
             valid, expired = secrets.compare_digest(token, self.token), self.token_expired
         if not valid:
             raise _GraphError(400, 190, "Invalid OAuth access token - Cannot parse access token", transient=None)
         if expired:
-            raise _GraphError(400, 190, "Error validating access token: Session has expired on "
-                              f"{datetime.now(UTC):%A, %d-%b-%y %H:%M:%S} PST.", subcode=463, transient=None)
+            raise _GraphError(
+                400,
+                190,
+                f"Error validating access token: Session has expired on {datetime.now(UTC):%A, %d-%b-%y %H:%M:%S} PST.",
+                subcode=463,
+                transient=None,
+            )
 
     # --- endpoints ----------------------------------------------------------------------------
     def _create_container(self, params: dict[str, str]) -> Response:
@@ -295,8 +347,14 @@ class InstagramFake(control.SandboxControl):
         with self.lock:
             cap = min(self.max_hashtags, MAX_HASHTAGS_HARD)
         if len(caption) > MAX_CAPTION or len(tags) > cap:
-            raise _GraphError(400, 36004, "The caption is too long.", subcode=2207010, title="Caption too long",
-                              user_msg=f"The caption can have at most {MAX_CAPTION} characters and {cap} hashtags.")
+            raise _GraphError(
+                400,
+                36004,
+                "The caption is too long.",
+                subcode=2207010,
+                title="Caption too long",
+                user_msg=f"The caption can have at most {MAX_CAPTION} characters and {cap} hashtags.",
+            )
         if len(alt_text) > MAX_ALT_TEXT:
             raise _GraphError(400, 100, f"(#100) Param alt_text must be at most {MAX_ALT_TEXT} characters long.")
         facts = self._fetch_image(image_url)
@@ -304,18 +362,29 @@ class InstagramFake(control.SandboxControl):
             container_id = self._new_id("180")
             error, self.next_processing_error = self.next_processing_error, None
             self.containers[container_id] = {
-                "id": container_id, "caption": caption, "alt_text": alt_text, "image_url_host": _host(image_url),
-                "created": self.clock(), "polls_left": self.processing_polls, "error": error,
-                "published_media_id": None, **facts,
+                "id": container_id,
+                "caption": caption,
+                "alt_text": alt_text,
+                "image_url_host": _host(image_url),
+                "created": self.clock(),
+                "polls_left": self.processing_polls,
+                "error": error,
+                "published_media_id": None,
+                **facts,
             }
         return _json({"id": container_id})
 
     def _fetch_image(self, url: str) -> dict[str, Any]:
         """Download like Meta's fetcher: real HTTP, at most 8 MiB, then decode with Pillow."""
-        failed = _GraphError(400, 9004, "Only photo or video can be accepted as media type.", subcode=2207052,
-                             title="Media download has failed.",
-                             user_msg=f"The media could not be fetched from this URI: {url.split('?')[0]}. "
-                             "Please check the URI and try again.")
+        failed = _GraphError(
+            400,
+            9004,
+            "Only photo or video can be accepted as media type.",
+            subcode=2207052,
+            title="Media download has failed.",
+            user_msg=f"The media could not be fetched from this URI: {url.split('?')[0]}. "
+            "Please check the URI and try again.",
+        )
         if not url.startswith(("http://", "https://")):
             raise failed
         try:
@@ -324,17 +393,33 @@ class InstagramFake(control.SandboxControl):
                     raise failed
                 data = response.raw.read(MAX_IMAGE_BYTES + 1, decode_content=True)
         except requests.Timeout:
-            raise _GraphError(400, -2, "It takes too long to download the media.", subcode=2207003,
-                              title="Download timeout", transient=True) from None
+            raise _GraphError(
+                400,
+                -2,
+                "It takes too long to download the media.",
+                subcode=2207003,
+                title="Download timeout",
+                transient=True,
+            ) from None
         except requests.RequestException:
             raise failed from None
         if len(data) > MAX_IMAGE_BYTES:
-            raise _GraphError(400, 36000, "The image size is too large.", subcode=2207004,
-                              title="Image size too large",
-                              user_msg="The image is too large to download. It should be less than 8 MiB.")
-        unsupported = _GraphError(400, 36001, "The image format is not supported.", subcode=2207005,
-                                  title="Unsupported image format",
-                                  user_msg="The image format is not supported. Supported format: JPEG.")
+            raise _GraphError(
+                400,
+                36000,
+                "The image size is too large.",
+                subcode=2207004,
+                title="Image size too large",
+                user_msg="The image is too large to download. It should be less than 8 MiB.",
+            )
+        unsupported = _GraphError(
+            400,
+            36001,
+            "The image format is not supported.",
+            subcode=2207005,
+            title="Unsupported image format",
+            user_msg="The image format is not supported. Supported format: JPEG.",
+        )
         try:
             image = Image.open(io.BytesIO(data))
             image.verify()
@@ -346,11 +431,16 @@ class InstagramFake(control.SandboxControl):
         width, height = image.size
         ratio = width / height
         if ratio < 0.8 - 1e-9 or ratio > 1.91 + 1e-9:
-            raise _GraphError(400, 36003, f"The submitted image with aspect ratio ('{width}/{height}') cannot be "
-                              "published. Please submit an image with a valid aspect ratio.", subcode=2207009,
-                              title="Aspect ratio is not supported.",
-                              user_msg=f"The image's aspect ratio ({width}/{height}) is not supported: it must be "
-                              "between 4:5 and 1.91:1.")
+            raise _GraphError(
+                400,
+                36003,
+                f"The submitted image with aspect ratio ('{width}/{height}') cannot be "
+                "published. Please submit an image with a valid aspect ratio.",
+                subcode=2207009,
+                title="Aspect ratio is not supported.",
+                user_msg=f"The image's aspect ratio ({width}/{height}) is not supported: it must be "
+                "between 4:5 and 1.91:1.",
+            )
         try:
             gps = bool(image.getexif().get_ifd(0x8825))
         except Exception:  # noqa: BLE001 - a broken EXIF block has no usable GPS
@@ -378,35 +468,66 @@ class InstagramFake(control.SandboxControl):
         with self.lock:
             container = self.containers.get(creation_id)
             if container is None or container["published_media_id"]:
-                raise _GraphError(400, 9007, "Media ID is not available", subcode=2207006,
-                                  title="Media not found",
-                                  user_msg=f"The media with {creation_id} cannot be found.")
+                raise _GraphError(
+                    400,
+                    9007,
+                    "Media ID is not available",
+                    subcode=2207006,
+                    title="Media not found",
+                    user_msg=f"The media with {creation_id} cannot be found.",
+                )
             status, _text = self._container_status(container, count_poll=False)
             if status == "EXPIRED":
-                raise _GraphError(400, -2, "The media you are trying to access has expired.", subcode=2207020,
-                                  title="Media expired",
-                                  user_msg="The media you are trying to access has expired. Please try to upload again.")
+                raise _GraphError(
+                    400,
+                    -2,
+                    "The media you are trying to access has expired.",
+                    subcode=2207020,
+                    title="Media expired",
+                    user_msg="The media you are trying to access has expired. Please try to upload again.",
+                )
             if status == "IN_PROGRESS":
-                raise _GraphError(400, 9007, "Media ID is not available", subcode=2207027,
-                                  title="Media not ready for publishing",
-                                  user_msg="The media is not ready for publishing, please wait for a moment.")
+                raise _GraphError(
+                    400,
+                    9007,
+                    "Media ID is not available",
+                    subcode=2207027,
+                    title="Media not ready for publishing",
+                    user_msg="The media is not ready for publishing, please wait for a moment.",
+                )
             if status == "ERROR":
-                raise _GraphError(400, -1, "Create media fail, please try to re-create media", subcode=2207032,
-                                  title="Create media fail")
+                raise _GraphError(
+                    400,
+                    -1,
+                    "Create media fail, please try to re-create media",
+                    subcode=2207032,
+                    title="Create media fail",
+                )
             now = self.clock()
             used = self._quota_usage(now - QUOTA_DURATION)
             if used >= self.quota_total:
-                raise _GraphError(400, 9, "Application request limit reached", subcode=2207042,
-                                  title="Publishing limit reached",
-                                  user_msg="You reached maximum number of posts that is allowed to be published "
-                                  "by Content Publishing API.")
+                raise _GraphError(
+                    400,
+                    9,
+                    "Application request limit reached",
+                    subcode=2207042,
+                    title="Publishing limit reached",
+                    user_msg="You reached maximum number of posts that is allowed to be published "
+                    "by Content Publishing API.",
+                )
             media_id = self._new_id("179")
             container["published_media_id"] = media_id
             self.media[media_id] = {
-                "id": media_id, "caption": container["caption"], "alt_text": container["alt_text"],
-                "timestamp": now, "via_api": True, "container_id": creation_id,
+                "id": media_id,
+                "caption": container["caption"],
+                "alt_text": container["alt_text"],
+                "timestamp": now,
+                "via_api": True,
+                "container_id": creation_id,
                 "permalink": f"https://www.instagram.com/p/{_shortcode(media_id)}/",
-                "width": container["width"], "height": container["height"], "bytes": container["bytes"],
+                "width": container["width"],
+                "height": container["height"],
+                "bytes": container["bytes"],
                 "has_exif_gps": container["has_exif_gps"],
             }
         return _json({"id": media_id})
@@ -446,9 +567,13 @@ class InstagramFake(control.SandboxControl):
             if node_id == IG_USER_ID:
                 values = {"id": IG_USER_ID, "username": USERNAME, "media_count": len(self.media)}
                 return _json({k: v for k, v in values.items() if k == "id" or k in (fields or ["id"])})
-        raise _GraphError(400, 100, f"Unsupported get request. Object with ID '{node_id}' does not exist, "
-                          "cannot be loaded due to missing permissions, or does not support this operation.",
-                          subcode=33)
+        raise _GraphError(
+            400,
+            100,
+            f"Unsupported get request. Object with ID '{node_id}' does not exist, "
+            "cannot be loaded due to missing permissions, or does not support this operation.",
+            subcode=33,
+        )
 
     def _list_media(self, request: Request, params: dict[str, str]) -> Response:
         fields = _fields(params) or ["id"]
@@ -459,12 +584,14 @@ class InstagramFake(control.SandboxControl):
             raise _GraphError(400, 100, "(#100) Invalid paging parameter") from None
         with self.lock:
             newest_first = list(reversed(self.media.values()))
-            page = [self._media_view(m) for m in newest_first[offset:offset + limit]]
+            page = [self._media_view(m) for m in newest_first[offset : offset + limit]]
             more = offset + limit < len(newest_first)
         body: dict[str, Any] = {"data": [{k: v for k, v in m.items() if k == "id" or k in fields} for m in page]}
         if page:
-            cursors = {"before": base64.urlsafe_b64encode(str(offset).encode()).decode(),
-                       "after": base64.urlsafe_b64encode(str(offset + len(page)).encode()).decode()}
+            cursors = {
+                "before": base64.urlsafe_b64encode(str(offset).encode()).decode(),
+                "after": base64.urlsafe_b64encode(str(offset + len(page)).encode()).decode(),
+            }
             body["paging"] = {"cursors": cursors}
             if more:
                 # Like Graph's, `next` repeats the query; the sandbox leaves the token out of it.
@@ -478,15 +605,29 @@ class InstagramFake(control.SandboxControl):
         return f"{prefix}{next(self._ids):014d}"
 
     def _media_view(self, media: dict[str, Any]) -> dict[str, Any]:
-        return {"id": media["id"], "caption": media["caption"], "timestamp": _graph_time(media["timestamp"]),
-                "permalink": media["permalink"], "media_type": "IMAGE", "media_product_type": "FEED",
-                "username": USERNAME}
+        return {
+            "id": media["id"],
+            "caption": media["caption"],
+            "timestamp": _graph_time(media["timestamp"]),
+            "permalink": media["permalink"],
+            "media_type": "IMAGE",
+            "media_product_type": "FEED",
+            "username": USERNAME,
+        }
 
     def _post_view(self, media: dict[str, Any]) -> dict[str, Any]:
-        return {"id": media["id"], "container_id": media.get("container_id"), "caption": media["caption"],
-                "alt_text": media.get("alt_text", ""), "width": media.get("width"), "height": media.get("height"),
-                "bytes": media.get("bytes"), "has_exif_gps": media.get("has_exif_gps"),
-                "permalink": media["permalink"], "timestamp": _graph_time(media["timestamp"])}
+        return {
+            "id": media["id"],
+            "container_id": media.get("container_id"),
+            "caption": media["caption"],
+            "alt_text": media.get("alt_text", ""),
+            "width": media.get("width"),
+            "height": media.get("height"),
+            "bytes": media.get("bytes"),
+            "has_exif_gps": media.get("has_exif_gps"),
+            "permalink": media["permalink"],
+            "timestamp": _graph_time(media["timestamp"]),
+        }
 
     # --- control API (the common endpoints are control.SandboxControl's) ------------------------
     def _ctl_quota(self, body: dict[str, Any], request: Request) -> Response:
@@ -529,7 +670,16 @@ def sandbox_secret() -> dict[str, Any]:
 
 def sandbox_target(base_url: str, name: str) -> dict[str, Any]:
     """A complete target entry pointing the Instagram publisher at this fake."""
-    return {"name": name, "platform": "instagram", "spec": {}, "api_base_url": base_url.rstrip("/"),
-            "graph_version": "v25.0", "ig_user_id": IG_USER_ID, "allow_private_network": True,
-            "timeout_seconds": 3, "status_poll_attempts": 4, "status_poll_initial_delay": 0.05,
-            "status_poll_max_delay": 0.2}
+    return {
+        "name": name,
+        "platform": "instagram",
+        "spec": {},
+        "api_base_url": base_url.rstrip("/"),
+        "graph_version": "v25.0",
+        "ig_user_id": IG_USER_ID,
+        "allow_private_network": True,
+        "timeout_seconds": 3,
+        "status_poll_attempts": 4,
+        "status_poll_initial_delay": 0.05,
+        "status_poll_max_delay": 0.2,
+    }

@@ -102,7 +102,9 @@ def _validation_error(param: str, message: str) -> LightroomApiError:
 
 
 def _not_found(resource: str) -> LightroomApiError:
-    return LightroomApiError(404, {"errors": {resource: ["does not exist"]}, "code": 1000, "description": "Resource not found"})
+    return LightroomApiError(
+        404, {"errors": {resource: ["does not exist"]}, "code": 1000, "description": "Resource not found"}
+    )
 
 
 def _ts(dt: datetime) -> str:
@@ -185,8 +187,8 @@ class LightroomState:
             self.faults: deque[_Fault] = deque()
             self.requests: list[dict[str, Any]] = []
             self.token_expired = False
-            self.refreshed_tokens: set[str] = set()     # access tokens issued by a refresh
-            self.refresh_token = REFRESH_TOKEN           # the one refresh token IMS accepts now
+            self.refreshed_tokens: set[str] = set()  # access tokens issued by a refresh
+            self.refresh_token = REFRESH_TOKEN  # the one refresh token IMS accepts now
             self.token_refreshes = 0
             self.rendition_generation_delay = 0.0
             self._renditions: dict[tuple[str, str, str], bytes] = {}
@@ -298,10 +300,19 @@ class LightroomState:
                     for a in self.albums.values()
                 ],
                 "assets": [
-                    {"id": a.id, "updated": _ts(a.updated), "title": a.title, "keywords": a.keywords,
-                     "capture_date": a.photo.capture_date, "file_name": a.photo.file_name,
-                     "width": a.photo.width, "height": a.photo.height, "orientation": a.photo.orientation,
-                     "gps": a.photo.gps is not None, "corrupt": a.photo.corrupt}
+                    {
+                        "id": a.id,
+                        "updated": _ts(a.updated),
+                        "title": a.title,
+                        "keywords": a.keywords,
+                        "capture_date": a.photo.capture_date,
+                        "file_name": a.photo.file_name,
+                        "width": a.photo.width,
+                        "height": a.photo.height,
+                        "orientation": a.photo.orientation,
+                        "gps": a.photo.gps is not None,
+                        "corrupt": a.photo.corrupt,
+                    }
                     for a in self.assets.values()
                 ],
                 "faults": [f.__dict__ for f in self.faults],
@@ -353,8 +364,9 @@ def _render(photo: photo_gen.SeedPhoto, rtype: str, edits: int) -> bytes:
 
 
 def _json(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
-    return Response(JSON_PREFIX + json.dumps(body), status=status, headers=headers,
-                    content_type="application/json;charset=utf-8")
+    return Response(
+        JSON_PREFIX + json.dumps(body), status=status, headers=headers, content_type="application/json;charset=utf-8"
+    )
 
 
 def _plain_json(body: Any, status: int = 200) -> Response:
@@ -362,19 +374,22 @@ def _plain_json(body: Any, status: int = 200) -> Response:
     return Response(json.dumps(body), status=status, content_type="application/json")
 
 
-_API_ROUTES = Map([
-    Rule("/v2/health", endpoint="health", methods=["GET"]),
-    Rule("/v2/account", endpoint="account", methods=["GET"]),
-    Rule("/v2/catalog", endpoint="catalog", methods=["GET"]),
-    Rule("/v2/catalogs/<cid>", endpoint="catalog_by_id", methods=["GET"]),
-    Rule("/v2/catalogs/<cid>/assets", endpoint="assets", methods=["GET"]),
-    Rule("/v2/catalogs/<cid>/assets/<aid>", endpoint="asset", methods=["GET"]),
-    Rule("/v2/catalogs/<cid>/assets/<aid>/renditions", endpoint="generate_renditions", methods=["POST"]),
-    Rule("/v2/catalogs/<cid>/assets/<aid>/renditions/<rtype>", endpoint="rendition", methods=["GET", "HEAD"]),
-    Rule("/v2/catalogs/<cid>/albums", endpoint="albums", methods=["GET"]),
-    Rule("/v2/catalogs/<cid>/albums/<alid>", endpoint="album", methods=["GET"]),
-    Rule("/v2/catalogs/<cid>/albums/<alid>/assets", endpoint="album_assets", methods=["GET"]),
-], strict_slashes=False)
+_API_ROUTES = Map(
+    [
+        Rule("/v2/health", endpoint="health", methods=["GET"]),
+        Rule("/v2/account", endpoint="account", methods=["GET"]),
+        Rule("/v2/catalog", endpoint="catalog", methods=["GET"]),
+        Rule("/v2/catalogs/<cid>", endpoint="catalog_by_id", methods=["GET"]),
+        Rule("/v2/catalogs/<cid>/assets", endpoint="assets", methods=["GET"]),
+        Rule("/v2/catalogs/<cid>/assets/<aid>", endpoint="asset", methods=["GET"]),
+        Rule("/v2/catalogs/<cid>/assets/<aid>/renditions", endpoint="generate_renditions", methods=["POST"]),
+        Rule("/v2/catalogs/<cid>/assets/<aid>/renditions/<rtype>", endpoint="rendition", methods=["GET", "HEAD"]),
+        Rule("/v2/catalogs/<cid>/albums", endpoint="albums", methods=["GET"]),
+        Rule("/v2/catalogs/<cid>/albums/<alid>", endpoint="album", methods=["GET"]),
+        Rule("/v2/catalogs/<cid>/albums/<alid>/assets", endpoint="album_assets", methods=["GET"]),
+    ],
+    strict_slashes=False,
+)
 
 # Control API (sandbox only, no credentials):
 #   GET    /_sandbox/state                      catalog summary: ids, albums, assets, faults
@@ -391,25 +406,33 @@ _API_ROUTES = Map([
 #                                               the fixed one (401 4002 until refreshed)
 #   POST   /_sandbox/config  {rendition_generation_delay: seconds}
 #   GET    /_sandbox/requests, DELETE /_sandbox/requests   log of /v2 and IMS calls (no headers, no form)
-_CONTROL_ROUTES = Map([
-    Rule("/_sandbox/state", endpoint="state", methods=["GET"]),
-    Rule("/_sandbox/reset", endpoint="reset", methods=["POST"]),
-    Rule("/_sandbox/corrupt", endpoint="corrupt", methods=["POST"]),
-    Rule("/_sandbox/assets", endpoint="add_asset", methods=["POST"]),
-    Rule("/_sandbox/assets/<aid>/edit", endpoint="edit", methods=["POST"]),
-    Rule("/_sandbox/albums/<alid>/assets", endpoint="album_membership", methods=["POST"]),
-    Rule("/_sandbox/faults", endpoint="faults", methods=["GET", "POST", "DELETE"]),
-    Rule("/_sandbox/token", endpoint="token", methods=["POST"]),
-    Rule("/_sandbox/config", endpoint="config", methods=["POST"]),
-    Rule("/_sandbox/requests", endpoint="requests", methods=["GET", "DELETE"]),
-])
+_CONTROL_ROUTES = Map(
+    [
+        Rule("/_sandbox/state", endpoint="state", methods=["GET"]),
+        Rule("/_sandbox/reset", endpoint="reset", methods=["POST"]),
+        Rule("/_sandbox/corrupt", endpoint="corrupt", methods=["POST"]),
+        Rule("/_sandbox/assets", endpoint="add_asset", methods=["POST"]),
+        Rule("/_sandbox/assets/<aid>/edit", endpoint="edit", methods=["POST"]),
+        Rule("/_sandbox/albums/<alid>/assets", endpoint="album_membership", methods=["POST"]),
+        Rule("/_sandbox/faults", endpoint="faults", methods=["GET", "POST", "DELETE"]),
+        Rule("/_sandbox/token", endpoint="token", methods=["POST"]),
+        Rule("/_sandbox/config", endpoint="config", methods=["POST"]),
+        Rule("/_sandbox/requests", endpoint="requests", methods=["GET", "DELETE"]),
+    ]
+)
 
 
 class LightroomFake:
     """The WSGI app. `state` is reachable directly for in-process tests."""
 
-    def __init__(self, seed: int = 1, count: int | None = None, include_corrupt: bool = False,
-                 api_key: str = API_KEY, access_token: str = ACCESS_TOKEN) -> None:
+    def __init__(
+        self,
+        seed: int = 1,
+        count: int | None = None,
+        include_corrupt: bool = False,
+        api_key: str = API_KEY,
+        access_token: str = ACCESS_TOKEN,
+    ) -> None:
         self.state = LightroomState(seed=seed, count=count, include_corrupt=include_corrupt)
         self.api_key = api_key
         self.access_token = access_token
@@ -420,7 +443,7 @@ class LightroomFake:
             response = self._control(request)
         elif request.path == IMS_TOKEN_PATH:
             response = self._ims_token(request)
-            self._log(request, response, query="")   # never the form: it holds secrets
+            self._log(request, response, query="")  # never the form: it holds secrets
         else:
             response = self._api(request)
         return response(environ, start_response)
@@ -446,19 +469,29 @@ class LightroomFake:
             else:
                 response = _json(exc.body, exc.status, exc.headers)
         except NotFound:
-            response = _json({"errors": {"path": ["does not exist"]}, "code": 1000, "description": "Resource not found"}, 404)
+            response = _json(
+                {"errors": {"path": ["does not exist"]}, "code": 1000, "description": "Resource not found"}, 404
+            )
         except MethodNotAllowed as exc:
-            response = _json({"code": 1005, "description": "Method not allowed"}, 405,
-                             {"Allow": ", ".join(exc.valid_methods or [])})
+            response = _json(
+                {"code": 1005, "description": "Method not allowed"}, 405, {"Allow": ", ".join(exc.valid_methods or [])}
+            )
         self._log(request, response, query=request.query_string.decode(), fault=fault_name)
         return response
 
     def _log(self, request: Request, response: Response, query: str, fault: str | None = None) -> None:
         """The request log of the control API (no headers)."""
         with self.state.lock:
-            self.state.requests.append({"method": request.method, "path": request.path, "query": query,
-                                        "status": response.status_code, "fault": fault,
-                                        "at": _ts(datetime.now(UTC))})
+            self.state.requests.append(
+                {
+                    "method": request.method,
+                    "path": request.path,
+                    "query": query,
+                    "status": response.status_code,
+                    "fault": fault,
+                    "at": _ts(datetime.now(UTC)),
+                }
+            )
 
     @staticmethod
     def _fault_error(fault: _Fault) -> LightroomApiError:
@@ -472,8 +505,10 @@ class LightroomFake:
             return LightroomApiError(503, {"code": 9999, "description": "Service is temporarily unavailable"})
         # Body of Lightroom 500/502/504 is UNCONFIRMED; same code/description shape.
         descriptions = {500: "Internal Server Error", 502: "Bad Gateway", 504: "Gateway Timeout"}
-        return LightroomApiError(fault.status or 500, {"code": str(fault.status),
-                                                       "description": descriptions.get(fault.status or 500, "Error")})
+        return LightroomApiError(
+            fault.status or 500,
+            {"code": str(fault.status), "description": descriptions.get(fault.status or 500, "Error")},
+        )
 
     def _authenticate(self, request: Request, token_required: bool) -> None:
         if request.headers.get("X-API-Key") != self.api_key:
@@ -484,8 +519,9 @@ class LightroomFake:
         scheme, _, token = auth.partition(" ")
         token = token.strip()
         with self.state.lock:
-            valid = ((token == self.access_token and not self.state.token_expired)
-                     or token in self.state.refreshed_tokens)
+            valid = (
+                token == self.access_token and not self.state.token_expired
+            ) or token in self.state.refreshed_tokens
         if scheme.lower() != "bearer" or not valid:
             raise LightroomApiError(401, {"code": "4002", "description": "Oauth token is not valid"})
 
@@ -513,16 +549,35 @@ class LightroomFake:
 
     def _ep_account(self, request: Request) -> Response:
         aid = self.state.account_id
-        return _json({
-            "base": self._base(request), "id": aid, "type": "account",
-            "created": _ts(_IMPORT_TIME - timedelta(days=900)), "updated": _ts(_IMPORT_TIME),
-            "email": "sandbox@example.com", "full_name": "Sandbox Photographer", "first_name": "Sandbox",
-            "last_name": "Photographer", "wcd_guid": aid, "country": "DE", "config": {},
-            "entitlement": {"status": "subscriber", "trial": {}, "current_subs": {},
-                            "storage": {"used": 123456789, "warn": 900000000000, "limit": 1000000000000,
-                                        "display_limit": 1000000000000}, "deletion_date": None},
-            "links": {"self": {"href": f"accounts/{aid}"}},
-        })
+        return _json(
+            {
+                "base": self._base(request),
+                "id": aid,
+                "type": "account",
+                "created": _ts(_IMPORT_TIME - timedelta(days=900)),
+                "updated": _ts(_IMPORT_TIME),
+                "email": "sandbox@example.com",
+                "full_name": "Sandbox Photographer",
+                "first_name": "Sandbox",
+                "last_name": "Photographer",
+                "wcd_guid": aid,
+                "country": "DE",
+                "config": {},
+                "entitlement": {
+                    "status": "subscriber",
+                    "trial": {},
+                    "current_subs": {},
+                    "storage": {
+                        "used": 123456789,
+                        "warn": 900000000000,
+                        "limit": 1000000000000,
+                        "display_limit": 1000000000000,
+                    },
+                    "deletion_date": None,
+                },
+                "links": {"self": {"href": f"accounts/{aid}"}},
+            }
+        )
 
     def _ep_catalog(self, request: Request) -> Response:
         cid = self.state.catalog_id
@@ -535,12 +590,23 @@ class LightroomFake:
     def _catalog_doc(self, request: Request, cid: str, base: str, self_href: str) -> dict[str, Any]:
         prefix = "" if base.endswith(f"catalogs/{cid}/") else f"catalogs/{cid}/"
         return {
-            "base": base, "id": cid, "type": "catalog", "subtype": "lightroom",
-            "created": _ts(_IMPORT_TIME - timedelta(days=900)), "updated": _ts(_IMPORT_TIME),
-            "payload": {"name": "Sandbox Catalog", "userCreated": _ts(_IMPORT_TIME - timedelta(days=900)),
-                        "userUpdated": _ts(_IMPORT_TIME), "assetSortOrder": "captureDateDesc"},
-            "links": {"self": {"href": self_href}, "/rels/albums": {"href": prefix + "albums"},
-                      "/rels/assets": {"href": prefix + "assets"}},
+            "base": base,
+            "id": cid,
+            "type": "catalog",
+            "subtype": "lightroom",
+            "created": _ts(_IMPORT_TIME - timedelta(days=900)),
+            "updated": _ts(_IMPORT_TIME),
+            "payload": {
+                "name": "Sandbox Catalog",
+                "userCreated": _ts(_IMPORT_TIME - timedelta(days=900)),
+                "userUpdated": _ts(_IMPORT_TIME),
+                "assetSortOrder": "captureDateDesc",
+            },
+            "links": {
+                "self": {"href": self_href},
+                "/rels/albums": {"href": prefix + "albums"},
+                "/rels/assets": {"href": prefix + "assets"},
+            },
         }
 
     # --- assets -------------------------------------------------------------------------------
@@ -565,32 +631,50 @@ class LightroomFake:
             xmp["dc"]["description"] = asset.description
         if p.make:
             xmp["tiff"] = {"Make": p.make, "Model": p.model, "Orientation": p.orientation}
-            xmp["exif"] = {"FNumber": list(p.f_number or (0, 1)), "ExposureTime": list(p.exposure_time or (0, 1)),
-                           "ISOSpeedRatings": p.iso, "DateTimeOriginal": p.capture_date}
+            xmp["exif"] = {
+                "FNumber": list(p.f_number or (0, 1)),
+                "ExposureTime": list(p.exposure_time or (0, 1)),
+                "ISOSpeedRatings": p.iso,
+                "DateTimeOriginal": p.capture_date,
+            }
             xmp["aux"] = {"Lens": p.lens}
         payload: dict[str, Any] = {
             "captureDate": p.capture_date,
             "userCreated": _ts(asset.created),
             "userUpdated": _ts(asset.updated),
             "importSource": {
-                "fileName": p.file_name, "fileSize": len(p.master),
+                "fileName": p.file_name,
+                "fileSize": len(p.master),
                 # original* = the master as stored (before EXIF orientation); develop.cropped*
                 # = the upright size after orientation and crop.
-                "originalWidth": p.stored_width, "originalHeight": p.stored_height,
-                "sha256": p.sha256, "contentType": "image/jpeg",
-                "importedOnDevice": "SocialOmega sandbox", "importedBy": self.state.account_id,
+                "originalWidth": p.stored_width,
+                "originalHeight": p.stored_height,
+                "sha256": p.sha256,
+                "contentType": "image/jpeg",
+                "importedOnDevice": "SocialOmega sandbox",
+                "importedBy": self.state.account_id,
                 "importTimestamp": _ts(asset.created),
             },
-            "develop": {"croppedWidth": p.width, "croppedHeight": p.height, "processingModel": "2012",
-                        "crsVersion": "15.0", "userOrientation": 0},
+            "develop": {
+                "croppedWidth": p.width,
+                "croppedHeight": p.height,
+                "processingModel": "2012",
+                "crsVersion": "15.0",
+                "userOrientation": 0,
+            },
             "xmp": xmp,
         }
         if p.gps:
             lat, lon, city = p.gps
             payload["location"] = {"latitude": lat, "longitude": lon, "city": city}
         doc: dict[str, Any] = {
-            "id": asset.id, "type": "asset", "subtype": "image",
-            "created": _ts(asset.created), "updated": _ts(asset.updated), "links": links, "payload": payload,
+            "id": asset.id,
+            "type": "asset",
+            "subtype": "image",
+            "created": _ts(asset.created),
+            "updated": _ts(asset.updated),
+            "links": links,
+            "payload": payload,
         }
         if with_base:
             doc = {"base": with_base, **doc}
@@ -621,7 +705,9 @@ class LightroomFake:
             raise _validation_error(name, "must be a valid XML Schema dateTime") from None
 
     @staticmethod
-    def _page_by_capture(items: list[_Asset], request: Request, limit: int) -> tuple[list[_Asset], str | None, str | None]:
+    def _page_by_capture(
+        items: list[_Asset], request: Request, limit: int
+    ) -> tuple[list[_Asset], str | None, str | None]:
         """Newest capture first. Returns (page, captured_before for `next`, captured_after for
         `prev`). A page may exceed `limit`: assets sharing the boundary capture date stay together."""
         before = LightroomFake._date_arg(request, "captured_before")
@@ -677,8 +763,11 @@ class LightroomFake:
                         errors.append({"id": aid, "code": 1000, "description": "Resource not found"})
                     else:
                         resources.append(self._asset_doc(asset))
-            body: dict[str, Any] = {"base": base, "resources": resources,
-                                    "links": {"/rels/asset": {"href": "assets/{asset_id}", "templated": True}}}
+            body: dict[str, Any] = {
+                "base": base,
+                "resources": resources,
+                "links": {"/rels/asset": {"href": "assets/{asset_id}", "templated": True}},
+            }
             if errors:
                 body["errors"] = errors
             return _json(body)
@@ -686,11 +775,18 @@ class LightroomFake:
         subtypes = self._subtypes(request, ASSET_SUBTYPES)
         updated_since = self._date_arg(request, "updated_since")
         with self.state.lock:
-            items = [a for a in self.state.assets.values()
-                     if "image" in subtypes and (updated_since is None or a.updated.replace(tzinfo=None) >= updated_since)]
+            items = [
+                a
+                for a in self.state.assets.values()
+                if "image" in subtypes and (updated_since is None or a.updated.replace(tzinfo=None) >= updated_since)
+            ]
             page, next_before, prev_after = self._page_by_capture(items, request, limit)
             resources = [self._asset_doc(a) for a in page]
-        common = {"updated_since": args.get("updated_since"), "subtype": args.get("subtype"), "limit": args.get("limit")}
+        common = {
+            "updated_since": args.get("updated_since"),
+            "subtype": args.get("subtype"),
+            "limit": args.get("limit"),
+        }
         links: dict[str, Any] = {}
         if prev_after:
             links["prev"] = {"href": self._href("assets", {"captured_after": prev_after, **common})}
@@ -744,13 +840,25 @@ class LightroomFake:
 
     # --- albums -------------------------------------------------------------------------------
     def _album_doc(self, album: _Album) -> dict[str, Any]:
-        payload: dict[str, Any] = {"name": album.name, "userCreated": _ts(album.created), "userUpdated": _ts(album.updated)}
+        payload: dict[str, Any] = {
+            "name": album.name,
+            "userCreated": _ts(album.created),
+            "userUpdated": _ts(album.updated),
+        }
         if album.asset_ids:
             payload["cover"] = {"id": album.asset_ids[0]}
-        return {"id": album.id, "type": "album", "subtype": album.subtype,
-                "created": _ts(album.created), "updated": _ts(album.updated), "payload": payload,
-                "links": {"self": {"href": f"albums/{album.id}"},
-                          "/rels/album_assets": {"href": f"albums/{album.id}/assets"}}}
+        return {
+            "id": album.id,
+            "type": "album",
+            "subtype": album.subtype,
+            "created": _ts(album.created),
+            "updated": _ts(album.updated),
+            "payload": payload,
+            "links": {
+                "self": {"href": f"albums/{album.id}"},
+                "/rels/album_assets": {"href": f"albums/{album.id}/assets"},
+            },
+        }
 
     def _ep_albums(self, request: Request, cid: str) -> Response:
         self._catalog(cid)
@@ -758,15 +866,25 @@ class LightroomFake:
         subtypes = self._subtypes(request, ALBUM_SUBTYPES)
         name_after = request.args.get("name_after")
         with self.state.lock:
-            albums = sorted((a for a in self.state.albums.values() if a.subtype in subtypes), key=lambda a: (a.name, a.id))
+            albums = sorted(
+                (a for a in self.state.albums.values() if a.subtype in subtypes), key=lambda a: (a.name, a.id)
+            )
             if name_after is not None:
                 albums = [a for a in albums if a.name > name_after]
             page = albums[:limit]
             resources = [self._album_doc(a) for a in page]
         links: dict[str, Any] = {}
         if len(albums) > limit:
-            links["next"] = {"href": self._href("albums", {"subtype": request.args.get("subtype"),
-                                                           "name_after": page[-1].name, "limit": request.args.get("limit")})}
+            links["next"] = {
+                "href": self._href(
+                    "albums",
+                    {
+                        "subtype": request.args.get("subtype"),
+                        "name_after": page[-1].name,
+                        "limit": request.args.get("limit"),
+                    },
+                )
+            }
         return _json({"base": self._base(request, cid), "resources": resources, "links": links})
 
     def _get_album(self, cid: str, alid: str) -> _Album:
@@ -808,28 +926,47 @@ class LightroomFake:
                     ordered = [a for a in ordered if album.orders[a.id] < order_before]
                 page = ordered[:limit]
                 if len(ordered) > limit:
-                    links["next"] = {"href": self._href(f"albums/{alid}/assets",
-                                                        {"order_after": album.orders[page[-1].id], **common})}
+                    links["next"] = {
+                        "href": self._href(
+                            f"albums/{alid}/assets", {"order_after": album.orders[page[-1].id], **common}
+                        )
+                    }
             else:
                 page, next_before, prev_after = self._page_by_capture(members, request, limit)
                 if prev_after:
-                    links["prev"] = {"href": self._href(f"albums/{alid}/assets", {"captured_after": prev_after, **common})}
+                    links["prev"] = {
+                        "href": self._href(f"albums/{alid}/assets", {"captured_after": prev_after, **common})
+                    }
                 if next_before:
-                    links["next"] = {"href": self._href(f"albums/{alid}/assets", {"captured_before": next_before, **common})}
+                    links["next"] = {
+                        "href": self._href(f"albums/{alid}/assets", {"captured_before": next_before, **common})
+                    }
             resources = []
             for asset in page:
-                embedded = (self._asset_doc(asset) if embed == "asset"
-                            else {"id": asset.id, "links": {"self": {"href": f"assets/{asset.id}"}}})
-                resources.append({
-                    "id": photo_gen.hex_id(0, "album_asset", alid, asset.id), "type": "album_asset",
-                    "created": UNDATED, "updated": UNDATED,
-                    "links": {"self": {"href": f"albums/{alid}/assets/{asset.id}"}},
-                    "asset": embedded,
-                    "payload": {"order": album.orders[asset.id], "cover": album.asset_ids[:1] == [asset.id]},
-                })
-        return _json({"base": self._base(request, cid),
-                      "album": {"id": alid, "links": {"self": {"href": f"albums/{alid}"}}},
-                      "resources": resources, "links": links})
+                embedded = (
+                    self._asset_doc(asset)
+                    if embed == "asset"
+                    else {"id": asset.id, "links": {"self": {"href": f"assets/{asset.id}"}}}
+                )
+                resources.append(
+                    {
+                        "id": photo_gen.hex_id(0, "album_asset", alid, asset.id),
+                        "type": "album_asset",
+                        "created": UNDATED,
+                        "updated": UNDATED,
+                        "links": {"self": {"href": f"albums/{alid}/assets/{asset.id}"}},
+                        "asset": embedded,
+                        "payload": {"order": album.orders[asset.id], "cover": album.asset_ids[:1] == [asset.id]},
+                    }
+                )
+        return _json(
+            {
+                "base": self._base(request, cid),
+                "album": {"id": alid, "links": {"self": {"href": f"albums/{alid}"}}},
+                "resources": resources,
+                "links": links,
+            }
+        )
 
     # --- Adobe IMS token endpoint ---------------------------------------------------------------
     def _ims_token(self, request: Request) -> Response:
@@ -853,10 +990,11 @@ class LightroomFake:
             self.state.token_refreshes += 1
             n = self.state.token_refreshes
             access, refresh = f"{ACCESS_TOKEN}-{n}", f"{REFRESH_TOKEN}-{n}"
-            self.state.refresh_token = refresh        # the used one is revoked
-            self.state.refreshed_tokens.add(access)      # expired tokens stay expired
-        return _plain_json({"access_token": access, "refresh_token": refresh, "token_type": "bearer",
-                            "expires_in": IMS_EXPIRES_IN})
+            self.state.refresh_token = refresh  # the used one is revoked
+            self.state.refreshed_tokens.add(access)  # expired tokens stay expired
+        return _plain_json(
+            {"access_token": access, "refresh_token": refresh, "token_type": "bearer", "expires_in": IMS_EXPIRES_IN}
+        )
 
     # --- control API --------------------------------------------------------------------------
     def _control(self, request: Request) -> Response:
@@ -875,8 +1013,11 @@ class LightroomFake:
         return _plain_json(self.state.summary())
 
     def _ctl_reset(self, request: Request, body: dict[str, Any]) -> Response:
-        self.state.reset(seed=int(body.get("seed", self.state.seed)),
-                         count=body.get("count"), include_corrupt=bool(body.get("include_corrupt", False)))
+        self.state.reset(
+            seed=int(body.get("seed", self.state.seed)),
+            count=body.get("count"),
+            include_corrupt=bool(body.get("include_corrupt", False)),
+        )
         return _plain_json(self.state.summary())
 
     def _ctl_corrupt(self, request: Request, body: dict[str, Any]) -> Response:
@@ -915,10 +1056,15 @@ class LightroomFake:
                 if status is None and not delay:
                     return _plain_json({"error": "give a status or a delay"}, 400)
                 retry_after = body.get("retry_after")
-                self.state.faults.append(_Fault(
-                    status=int(status) if status is not None else None, remaining=int(body.get("count", 1)),
-                    retry_after=str(retry_after) if retry_after is not None else None, delay=delay,
-                    path_contains=body.get("path_contains")))
+                self.state.faults.append(
+                    _Fault(
+                        status=int(status) if status is not None else None,
+                        remaining=int(body.get("count", 1)),
+                        retry_after=str(retry_after) if retry_after is not None else None,
+                        delay=delay,
+                        path_contains=body.get("path_contains"),
+                    )
+                )
             return _plain_json({"faults": [f.__dict__ for f in self.state.faults]})
 
     def _ctl_token(self, request: Request, body: dict[str, Any]) -> Response:

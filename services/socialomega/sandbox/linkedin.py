@@ -102,14 +102,16 @@ VERSION_WINDOW_MONTHS = 12
 _VERSION = re.compile(r"^(\d{4})(\d{2})(?:\.\d{2})?$")
 _URN_OWNER = re.compile(r"^urn:li:(person|organization):[A-Za-z0-9_-]+$")
 
-_ROUTES = Map([
-    Rule("/rest/images", endpoint="images_action", methods=["POST"]),
-    Rule("/rest/images/<path:urn>", endpoint="get_image", methods=["GET"]),
-    Rule("/dms-uploads/<token>", endpoint="upload", methods=["PUT"]),
-    Rule("/rest/posts", endpoint="create_post", methods=["POST"]),
-    Rule("/rest/posts", endpoint="find_posts", methods=["GET"]),
-    Rule("/rest/posts/<path:urn>", endpoint="get_post", methods=["GET"]),
-])
+_ROUTES = Map(
+    [
+        Rule("/rest/images", endpoint="images_action", methods=["POST"]),
+        Rule("/rest/images/<path:urn>", endpoint="get_image", methods=["GET"]),
+        Rule("/dms-uploads/<token>", endpoint="upload", methods=["PUT"]),
+        Rule("/rest/posts", endpoint="create_post", methods=["POST"]),
+        Rule("/rest/posts", endpoint="find_posts", methods=["GET"]),
+        Rule("/rest/posts/<path:urn>", endpoint="get_post", methods=["GET"]),
+    ]
+)
 
 
 class _ApiError(Exception):
@@ -179,8 +181,14 @@ def _image_facts(data: bytes) -> dict[str, Any]:
             img.load()
     except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError) as exc:
         return {"error": f"not a decodable image: {type(exc).__name__}", "bytes": len(data)}
-    facts = {"format": fmt, "width": width, "height": height, "bytes": len(data), "has_exif_gps": has_gps,
-             "frames": frames}
+    facts = {
+        "format": fmt,
+        "width": width,
+        "height": height,
+        "bytes": len(data),
+        "has_exif_gps": has_gps,
+        "frames": frames,
+    }
     if fmt not in ALLOWED_FORMATS:
         facts["error"] = f"unsupported format {fmt}"
     elif width * height >= MAX_PIXELS:
@@ -198,8 +206,12 @@ class LinkedInFake(control.SandboxControl):
     FAULT_OPTIONS = {"daily": bool}
     EXPIRE_TOKEN_ANSWER = {"revoked": True}
 
-    def __init__(self, processing_delay: float = 0.0, upload_url_ttl: float = UPLOAD_URL_TTL,
-                 clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self,
+        processing_delay: float = 0.0,
+        upload_url_ttl: float = UPLOAD_URL_TTL,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
         self.lock = threading.RLock()
         self.clock = clock
         self._defaults = (processing_delay, upload_url_ttl)
@@ -235,12 +247,18 @@ class LinkedInFake(control.SandboxControl):
             return _json({"status": status, "code": code, "message": exc.description}, status)
         fault = self.take_fault(request.full_path)  # path_contains may match the query (q=author)
         try:
-            response = control.apply_fault(fault, lambda: self._api(request, endpoint, args),
-                                           timeout=_gateway_timeout, error=_fault_error)
+            response = control.apply_fault(
+                fault, lambda: self._api(request, endpoint, args), timeout=_gateway_timeout, error=_fault_error
+            )
         except _ApiError as exc:
             response = _json(exc.body(), exc.status)
-        self.log_request(request, response.status_code, fault, query=control.redacted_query(request),
-                         path=_loggable_path(request.path))
+        self.log_request(
+            request,
+            response.status_code,
+            fault,
+            query=control.redacted_query(request),
+            path=_loggable_path(request.path),
+        )
         return response
 
     def _api(self, request: Request, endpoint: str, args: dict[str, Any]) -> Response:
@@ -256,8 +274,11 @@ class LinkedInFake(control.SandboxControl):
     def _check_headers(self, request: Request) -> None:
         version = request.headers.get("Linkedin-Version")
         if not version:
-            raise _ApiError(400, "VERSION_MISSING", "A version must be present. "
-                            "Please specify a version by adding the LinkedIn-Version header.")
+            raise _ApiError(
+                400,
+                "VERSION_MISSING",
+                "A version must be present. Please specify a version by adding the LinkedIn-Version header.",
+            )
         match = _VERSION.match(version.strip())
         if not match or f"{match[1]}{match[2]}" not in active_versions(self.clock()):
             shown = f"{match[1]}{match[2]}01" if match else version.strip()
@@ -272,8 +293,9 @@ class LinkedInFake(control.SandboxControl):
         with self.lock:
             revoked = self.token_revoked
         if revoked:
-            raise _ApiError(401, "REVOKED_ACCESS_TOKEN", "The token used in the request has been revoked by the user",
-                            65601)
+            raise _ApiError(
+                401, "REVOKED_ACCESS_TOKEN", "The token used in the request has been revoked by the user", 65601
+            )
 
     @staticmethod
     def _authorize(urn: Any, method: str, path: str) -> None:
@@ -298,16 +320,25 @@ class LinkedInFake(control.SandboxControl):
         init = self._body(request).get("initializeUploadRequest")
         owner = init.get("owner") if isinstance(init, dict) else None
         if not isinstance(owner, str) or not _URN_OWNER.match(owner):
-            raise _ApiError(422, "MISSING_REQUIRED_FIELD",
-                            "ERROR :: /initializeUploadRequest/owner :: field is required and must be a person or "
-                            "organization URN")
+            raise _ApiError(
+                422,
+                "MISSING_REQUIRED_FIELD",
+                "ERROR :: /initializeUploadRequest/owner :: field is required and must be a person or organization URN",
+            )
         self._authorize(owner, "POST", "/rest/images")
         token = secrets.token_urlsafe(18)
         urn = "urn:li:image:D4D10AQ" + secrets.token_urlsafe(12).replace("-", "x").replace("_", "y")
         expires_ms = int((self.clock() + self.upload_url_ttl) * 1000)
         with self.lock:
-            self.images[urn] = {"urn": urn, "owner": owner, "status": "WAITING_UPLOAD", "upload_token": token,
-                                "upload_expires_ms": expires_ms, "facts": None, "uploaded_at": None}
+            self.images[urn] = {
+                "urn": urn,
+                "owner": owner,
+                "status": "WAITING_UPLOAD",
+                "upload_token": token,
+                "upload_expires_ms": expires_ms,
+                "facts": None,
+                "uploaded_at": None,
+            }
             self.uploads[token] = urn
         upload_url = f"{request.host_url.rstrip('/')}/dms-uploads/{token}"
         return _json({"value": {"uploadUrlExpiresAt": expires_ms, "uploadUrl": upload_url, "image": urn}})
@@ -352,25 +383,33 @@ class LinkedInFake(control.SandboxControl):
         body = self._body(request)
         for field in ("author", "commentary", "visibility", "distribution", "lifecycleState"):
             if field not in body:
-                raise _ApiError(422, "MISSING_REQUIRED_FIELD",
-                                f"ERROR :: /{field} :: field is required but not found and has no default value")
+                raise _ApiError(
+                    422,
+                    "MISSING_REQUIRED_FIELD",
+                    f"ERROR :: /{field} :: field is required but not found and has no default value",
+                )
         author = body["author"]
         self._authorize(author, "POST", "/rest/posts")
         commentary = body["commentary"]
         if not isinstance(commentary, str):
             raise _ApiError(422, "INVALID_FIELD_VALUE", "ERROR :: /commentary :: must be a string")
         if len(commentary) > COMMENTARY_MAX:
-            raise _ApiError(422, "FIELD_VALUE_TOO_LONG",
-                            f"ERROR :: /commentary :: length {len(commentary)} exceeds the maximum of {COMMENTARY_MAX}")
+            raise _ApiError(
+                422,
+                "FIELD_VALUE_TOO_LONG",
+                f"ERROR :: /commentary :: length {len(commentary)} exceeds the maximum of {COMMENTARY_MAX}",
+            )
         if body["visibility"] not in ("PUBLIC", "CONNECTIONS", "LOGGED_IN"):
             raise _ApiError(422, "INVALID_FIELD_VALUE", f"ERROR :: /visibility :: invalid value {body['visibility']!r}")
         distribution = body["distribution"]
         if not isinstance(distribution, dict) or distribution.get("feedDistribution") not in ("MAIN_FEED", "NONE"):
-            raise _ApiError(422, "INVALID_FIELD_VALUE",
-                            "ERROR :: /distribution/feedDistribution :: must be MAIN_FEED or NONE")
+            raise _ApiError(
+                422, "INVALID_FIELD_VALUE", "ERROR :: /distribution/feedDistribution :: must be MAIN_FEED or NONE"
+            )
         if body["lifecycleState"] not in ("PUBLISHED", "DRAFT"):
-            raise _ApiError(422, "INVALID_FIELD_VALUE",
-                            f"ERROR :: /lifecycleState :: invalid value {body['lifecycleState']!r}")
+            raise _ApiError(
+                422, "INVALID_FIELD_VALUE", f"ERROR :: /lifecycleState :: invalid value {body['lifecycleState']!r}"
+            )
         media = (body.get("content") or {}).get("media") if isinstance(body.get("content"), dict) else None
         if body.get("content") is not None and not isinstance(media, dict):
             raise _ApiError(422, "INVALID_FIELD_VALUE", "ERROR :: /content :: only content.media is supported here")
@@ -379,19 +418,33 @@ class LinkedInFake(control.SandboxControl):
             if media is not None:
                 image = self.images.get(media.get("id"))
                 if image is None or image["owner"] != author:
-                    raise _ApiError(422, "INVALID_FIELD_VALUE",
-                                    f"ERROR :: /content/media/id :: {media.get('id')!r} is not an image of the author")
+                    raise _ApiError(
+                        422,
+                        "INVALID_FIELD_VALUE",
+                        f"ERROR :: /content/media/id :: {media.get('id')!r} is not an image of the author",
+                    )
                 status = self._image_status(image)
                 if status != "AVAILABLE":
-                    raise _ApiError(422, "MEDIA_NOT_AVAILABLE",
-                                    f"ERROR :: /content/media/id :: image status is {status}, not AVAILABLE")
+                    raise _ApiError(
+                        422,
+                        "MEDIA_NOT_AVAILABLE",
+                        f"ERROR :: /content/media/id :: image status is {status}, not AVAILABLE",
+                    )
             now_ms = int(self.clock() * 1000)
             urn = f"urn:li:share:{next(self._ids)}"
-            post = {"id": urn, "author": author, "commentary": commentary, "visibility": body["visibility"],
-                    "distribution": distribution, "lifecycleState": body["lifecycleState"],
-                    "isReshareDisabledByAuthor": bool(body.get("isReshareDisabledByAuthor", False)),
-                    "createdAt": now_ms, "lastModifiedAt": now_ms, "publishedAt": now_ms,
-                    "_image": dict(image["facts"]) if image else None}
+            post = {
+                "id": urn,
+                "author": author,
+                "commentary": commentary,
+                "visibility": body["visibility"],
+                "distribution": distribution,
+                "lifecycleState": body["lifecycleState"],
+                "isReshareDisabledByAuthor": bool(body.get("isReshareDisabledByAuthor", False)),
+                "createdAt": now_ms,
+                "lastModifiedAt": now_ms,
+                "publishedAt": now_ms,
+                "_image": dict(image["facts"]) if image else None,
+            }
             if media is not None:
                 post["content"] = {"media": {k: v for k, v in media.items() if k in ("id", "altText", "title")}}
             self.post_list.append(post)
@@ -422,7 +475,7 @@ class LinkedInFake(control.SandboxControl):
         with self.lock:
             mine = [self._public(p) for p in self.post_list if p["author"] == author]
         mine.sort(key=lambda p: (p[sort_key], p["id"]), reverse=True)
-        page = mine[start:start + count]
+        page = mine[start : start + count]
         return _json({"paging": {"start": start, "count": count, "links": [], "total": len(mine)}, "elements": page})
 
     def _get_post(self, request: Request, urn: str) -> Response:
@@ -438,12 +491,21 @@ class LinkedInFake(control.SandboxControl):
     def _sandbox_view(post: dict[str, Any]) -> dict[str, Any]:
         media = (post.get("content") or {}).get("media") or {}
         facts = post.get("_image") or {}
-        return {"id": post["id"], "author": post["author"], "commentary": post["commentary"],
-                "text": post["commentary"], "alt_text": media.get("altText"), "title": media.get("title"),
-                "image_urn": media.get("id"), "visibility": post["visibility"],
-                "lifecycle_state": post["lifecycleState"], "created_at": post["createdAt"],
-                "image": ({k: facts.get(k) for k in ("width", "height", "bytes", "format", "has_exif_gps")}
-                          if facts else None)}
+        return {
+            "id": post["id"],
+            "author": post["author"],
+            "commentary": post["commentary"],
+            "text": post["commentary"],
+            "alt_text": media.get("altText"),
+            "title": media.get("title"),
+            "image_urn": media.get("id"),
+            "visibility": post["visibility"],
+            "lifecycle_state": post["lifecycleState"],
+            "created_at": post["createdAt"],
+            "image": (
+                {k: facts.get(k) for k in ("width", "height", "bytes", "format", "has_exif_gps")} if facts else None
+            ),
+        }
 
 
 def _gateway_timeout(fault: control.Fault) -> Response:
@@ -454,8 +516,9 @@ def _fault_error(fault: control.Fault) -> Response:
     if fault.kind == "500":
         raise _ApiError(500, "INTERNAL_SERVER_ERROR", "Internal Server Error")
     scope = " APPLICATION DAY" if fault.options.get("daily") else ""
-    raise _ApiError(429, "TOO_MANY_REQUESTS",
-                    f"Resource level throttle{scope} limit for calls to this resource is reached.", 101)
+    raise _ApiError(
+        429, "TOO_MANY_REQUESTS", f"Resource level throttle{scope} limit for calls to this resource is reached.", 101
+    )
 
 
 def _loggable_path(path: str) -> str:

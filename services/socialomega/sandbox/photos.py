@@ -118,13 +118,23 @@ _TITLES = [
 ]
 
 _KEYWORD_POOL = [
-    "landscape", "city", "street", "travel", "night", "portrait", "nature", "architecture",
-    "water", "bridge", "panorama", "minimal", "colour", "rain",
+    "landscape",
+    "city",
+    "street",
+    "travel",
+    "night",
+    "portrait",
+    "nature",
+    "architecture",
+    "water",
+    "bridge",
+    "panorama",
+    "minimal",
+    "colour",
+    "rain",
 ]
 
-_LONG_DESCRIPTION = (
-    "A very long description to exercise caption limits on the social networks. " * 5
-).strip()
+_LONG_DESCRIPTION = ("A very long description to exercise caption limits on the social networks. " * 5).strip()
 
 
 @dataclass
@@ -240,8 +250,10 @@ def _make_photo(seed: int, index: int) -> SeedPhoto:
     keywords = sorted(set(rng.sample(_KEYWORD_POOL, k=rng.randint(1, 4))))
     if index % 3 == 0:
         keywords.append(PUBLISH_KEYWORD)
-    description = _LONG_DESCRIPTION if index % len(_SPECS) == 5 else (
-        f"{title or 'Untitled'} — generated sandbox photo {index} (seed {seed})."
+    description = (
+        _LONG_DESCRIPTION
+        if index % len(_SPECS) == 5
+        else (f"{title or 'Untitled'} — generated sandbox photo {index} (seed {seed}).")
     )
     return SeedPhoto(
         index=index,
@@ -314,7 +326,10 @@ def _draw(rng: random.Random, width: int, height: int, index: int) -> Image.Imag
     draw = ImageDraw.Draw(small)
     for _ in range(6):
         x0, y0 = rng.randint(0, small_w - 1), rng.randint(0, small_h - 1)
-        x1, y1 = min(small_w, x0 + rng.randint(4, max(5, small_w // 3))), min(small_h, y0 + rng.randint(4, max(5, small_h // 3)))
+        x1, y1 = (
+            min(small_w, x0 + rng.randint(4, max(5, small_w // 3))),
+            min(small_h, y0 + rng.randint(4, max(5, small_h // 3))),
+        )
         colour = (rng.randint(0, 255), rng.randint(0, 255), rng.randint(0, 255))
         (draw.ellipse if rng.random() < 0.5 else draw.rectangle)((x0, y0, x1, y1), fill=colour)
     img = small.resize((width, height), Image.Resampling.BILINEAR)

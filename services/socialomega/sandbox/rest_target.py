@@ -78,26 +78,35 @@ KNOWN_SCOPES = {"posts:read", "posts:write", "media:write"}
 MAX_MEDIA_BYTES = 8 * 1024 * 1024
 _HIDDEN_HEADERS = {"authorization", "x-api-key", "cookie", "proxy-authorization"}
 
-_ROUTES = Map([
-    Rule("/oauth/token", endpoint="token", methods=["POST"]),
-    Rule("/v1/posts", endpoint="create_post", methods=["POST"]),
-    Rule("/v1/posts", endpoint="list_posts", methods=["GET"]),
-    Rule("/v1/posts/<post_id>", endpoint="get_post", methods=["GET"]),
-    Rule("/v1/media", endpoint="upload_media", methods=["POST"]),
-    Rule("/_sandbox/received", endpoint="ctl_received", methods=["GET"]),
-    Rule("/_sandbox/requests", endpoint="ctl_requests", methods=["GET"]),
-    Rule("/_sandbox/faults", endpoint="ctl_faults", methods=["GET", "POST", "DELETE"]),
-    Rule("/_sandbox/auth", endpoint="ctl_auth", methods=["POST"]),
-    Rule("/_sandbox/expire-tokens", endpoint="ctl_expire_tokens", methods=["POST"]),
-    Rule("/_sandbox/reset", endpoint="ctl_reset", methods=["POST"]),
-])
+_ROUTES = Map(
+    [
+        Rule("/oauth/token", endpoint="token", methods=["POST"]),
+        Rule("/v1/posts", endpoint="create_post", methods=["POST"]),
+        Rule("/v1/posts", endpoint="list_posts", methods=["GET"]),
+        Rule("/v1/posts/<post_id>", endpoint="get_post", methods=["GET"]),
+        Rule("/v1/media", endpoint="upload_media", methods=["POST"]),
+        Rule("/_sandbox/received", endpoint="ctl_received", methods=["GET"]),
+        Rule("/_sandbox/requests", endpoint="ctl_requests", methods=["GET"]),
+        Rule("/_sandbox/faults", endpoint="ctl_faults", methods=["GET", "POST", "DELETE"]),
+        Rule("/_sandbox/auth", endpoint="ctl_auth", methods=["POST"]),
+        Rule("/_sandbox/expire-tokens", endpoint="ctl_expire_tokens", methods=["POST"]),
+        Rule("/_sandbox/reset", endpoint="ctl_reset", methods=["POST"]),
+    ]
+)
 
 
 class _ApiError(Exception):
-    def __init__(self, status: int, error: str, message: str, headers: dict[str, str] | None = None,
-                 details: Any = None) -> None:
+    def __init__(
+        self, status: int, error: str, message: str, headers: dict[str, str] | None = None, details: Any = None
+    ) -> None:
         super().__init__(message)
-        self.status, self.error, self.message, self.headers, self.details = status, error, message, headers or {}, details
+        self.status, self.error, self.message, self.headers, self.details = (
+            status,
+            error,
+            message,
+            headers or {},
+            details,
+        )
 
 
 @dataclass
@@ -120,8 +129,13 @@ def _now() -> str:
 class RestTarget:
     """The WSGI app; state reachable for in-process tests (`received`, `requests`)."""
 
-    def __init__(self, modes: tuple[str, ...] | list[str] = ALL_MODES, token_ttl: float = 3600.0,
-                 max_media_bytes: int = MAX_MEDIA_BYTES, strict_idempotency: bool = False) -> None:
+    def __init__(
+        self,
+        modes: tuple[str, ...] | list[str] = ALL_MODES,
+        token_ttl: float = 3600.0,
+        max_media_bytes: int = MAX_MEDIA_BYTES,
+        strict_idempotency: bool = False,
+    ) -> None:
         self.lock = threading.RLock()
         self.strict_idempotency = strict_idempotency
         self._defaults = (tuple(modes), token_ttl, max_media_bytes)
@@ -147,8 +161,10 @@ class RestTarget:
         try:
             endpoint, args = _ROUTES.bind_to_environ(environ).match()
         except HTTPException as exc:
-            return _json({"error": "not_found" if exc.code == 404 else "method_not_allowed",
-                          "message": exc.description}, exc.code or 404)(environ, start_response)
+            return _json(
+                {"error": "not_found" if exc.code == 404 else "method_not_allowed", "message": exc.description},
+                exc.code or 404,
+            )(environ, start_response)
         if endpoint.startswith("ctl_"):
             response = getattr(self, "_" + endpoint)(request)
             return response(environ, start_response)
@@ -161,9 +177,10 @@ class RestTarget:
                     if fault.kind == "delay":
                         time.sleep(fault.delay)
                     elif fault.kind == "429":
-                        raise _ApiError(429, "rate_limited", "Too many requests",
-                                        {"Retry-After": str(fault.retry_after)})
-                    elif fault.kind == "echo":   # careless APIs quote the request back in errors
+                        raise _ApiError(
+                            429, "rate_limited", "Too many requests", {"Retry-After": str(fault.retry_after)}
+                        )
+                    elif fault.kind == "echo":  # careless APIs quote the request back in errors
                         raise _ApiError(400, "bad_request", f"Rejected request with headers {dict(request.headers)}")
                     else:
                         raise _ApiError(500, "internal_error", "Injected server error")
@@ -176,8 +193,15 @@ class RestTarget:
         except HTTPException as exc:  # e.g. 413 from werkzeug's form parser
             response = _json({"error": "request_error", "message": exc.description}, exc.code or 400)
         with self.lock:
-            self.requests.append({"method": request.method, "path": request.path,
-                                  "status": response.status_code, "fault": fault_name, "at": _now()})
+            self.requests.append(
+                {
+                    "method": request.method,
+                    "path": request.path,
+                    "status": response.status_code,
+                    "fault": fault_name,
+                    "at": _now(),
+                }
+            )
         return response(environ, start_response)
 
     def _take_fault(self, path: str) -> _Fault | None:
@@ -217,14 +241,29 @@ class RestTarget:
                 if issued is not None:
                     expires, scopes = issued
                     if time.monotonic() >= expires:
-                        raise _ApiError(401, "invalid_token", "The access token expired",
-                                        {"WWW-Authenticate": 'Bearer realm="sandbox", error="invalid_token"'})
+                        raise _ApiError(
+                            401,
+                            "invalid_token",
+                            "The access token expired",
+                            {"WWW-Authenticate": 'Bearer realm="sandbox", error="invalid_token"'},
+                        )
                     if scope not in scopes:
-                        raise _ApiError(403, "insufficient_scope", f"Token lacks scope {scope}",
-                                        {"WWW-Authenticate": f'Bearer realm="sandbox", error="insufficient_scope", scope="{scope}"'})
+                        raise _ApiError(
+                            403,
+                            "insufficient_scope",
+                            f"Token lacks scope {scope}",
+                            {
+                                "WWW-Authenticate": 'Bearer realm="sandbox", error="insufficient_scope", '
+                                f'scope="{scope}"'
+                            },
+                        )
                     return "oauth2"
-            raise _ApiError(401, "invalid_token", "Invalid access token",
-                            {"WWW-Authenticate": 'Bearer realm="sandbox", error="invalid_token"'})
+            raise _ApiError(
+                401,
+                "invalid_token",
+                "Invalid access token",
+                {"WWW-Authenticate": 'Bearer realm="sandbox", error="invalid_token"'},
+            )
         raise _ApiError(401, "unauthorized", "Missing or unsupported credentials", challenge)
 
     def _token(self, request: Request) -> Response:
@@ -241,18 +280,33 @@ class RestTarget:
         auth = request.authorization
         if auth is not None and auth.type == "basic":
             client_id, client_secret = auth.username, auth.password
-        if not (client_id and client_secret and hmac.compare_digest(client_id, CLIENT_ID)
-                and hmac.compare_digest(client_secret, CLIENT_SECRET)):
-            return _json({"error": "invalid_client", "error_description": "Client authentication failed"}, 401,
-                         {**no_store, "WWW-Authenticate": 'Basic realm="sandbox"'})
+        if not (
+            client_id
+            and client_secret
+            and hmac.compare_digest(client_id, CLIENT_ID)
+            and hmac.compare_digest(client_secret, CLIENT_SECRET)
+        ):
+            return _json(
+                {"error": "invalid_client", "error_description": "Client authentication failed"},
+                401,
+                {**no_store, "WWW-Authenticate": 'Basic realm="sandbox"'},
+            )
         requested = set((form.get("scope") or DEFAULT_SCOPE).split())
         if not requested <= KNOWN_SCOPES:
             return _json({"error": "invalid_scope", "error_description": "Unknown scope"}, 400, no_store)
         token = secrets.token_urlsafe(24)
         with self.lock:
             self.tokens[token] = (time.monotonic() + ttl, requested)
-        return _json({"access_token": token, "token_type": "Bearer", "expires_in": int(ttl),
-                      "scope": " ".join(sorted(requested))}, 200, no_store)
+        return _json(
+            {
+                "access_token": token,
+                "token_type": "Bearer",
+                "expires_in": int(ttl),
+                "scope": " ".join(sorted(requested)),
+            },
+            200,
+            no_store,
+        )
 
     # --- API ----------------------------------------------------------------------------------
     def _create_post(self, request: Request) -> Response:
@@ -289,17 +343,27 @@ class RestTarget:
             post = {"id": post_id, "body": body, "created_at": _now(), "auth_mode": mode}
             self.posts[post_id] = post
             self._remember(request, digest, {"id": post_id})
-            self.received.append({"kind": "post", "id": post_id, "method": request.method, "path": request.path,
-                                  "headers": _visible_headers(request), "auth_mode": mode, "json": body,
-                                  "received_at": post["created_at"]})
+            self.received.append(
+                {
+                    "kind": "post",
+                    "id": post_id,
+                    "method": request.method,
+                    "path": request.path,
+                    "headers": _visible_headers(request),
+                    "auth_mode": mode,
+                    "json": body,
+                    "received_at": post["created_at"],
+                }
+            )
         return _json({"id": post_id}, 201, {"Location": f"/v1/posts/{post_id}"})
 
     def _list_posts(self, request: Request) -> Response:
         self._authenticate(request, "posts:write")
         external_id = request.args.get("external_id")
         with self.lock:
-            posts = [p for p in self.posts.values()
-                     if external_id is None or p["body"].get("external_id") == external_id]
+            posts = [
+                p for p in self.posts.values() if external_id is None or p["body"].get("external_id") == external_id
+            ]
         return _json({"posts": [{"id": p["id"], **p["body"], "created_at": p["created_at"]} for p in posts]})
 
     def _get_post(self, request: Request, post_id: str) -> Response:
@@ -336,14 +400,32 @@ class RestTarget:
             if replay is not None:
                 return replay
             media_id = f"media_{next(self._ids):06d}"
-            info = {"id": media_id, "width": width, "height": height, "bytes": len(data),
-                    "content_type": part.mimetype or "application/octet-stream", "format": fmt}
+            info = {
+                "id": media_id,
+                "width": width,
+                "height": height,
+                "bytes": len(data),
+                "content_type": part.mimetype or "application/octet-stream",
+                "format": fmt,
+            }
             self._remember(request, digest, info)
             self.media[media_id] = {**info, "sha256": hashlib.sha256(data).hexdigest()}
-            self.received.append({"kind": "media", "id": media_id, "method": request.method, "path": request.path,
-                                  "headers": _visible_headers(request), "auth_mode": mode,
-                                  "field": field_name, "filename": part.filename, "form": fields,
-                                  "sha256": hashlib.sha256(data).hexdigest(), **info, "received_at": _now()})
+            self.received.append(
+                {
+                    "kind": "media",
+                    "id": media_id,
+                    "method": request.method,
+                    "path": request.path,
+                    "headers": _visible_headers(request),
+                    "auth_mode": mode,
+                    "field": field_name,
+                    "filename": part.filename,
+                    "form": fields,
+                    "sha256": hashlib.sha256(data).hexdigest(),
+                    **info,
+                    "received_at": _now(),
+                }
+            )
         return _json(info, 201, {"Location": f"/v1/media/{media_id}"})
 
     def _replay(self, request: Request, digest: str) -> Response | None:
@@ -379,10 +461,15 @@ class RestTarget:
                 kind = str(body.get("kind", ""))
                 if kind not in ("500", "429", "echo", "delay"):
                     return _json({"error": "kind must be 500, 429, echo or delay"}, 400)
-                self.faults.append(_Fault(kind=kind, remaining=int(body.get("count", 1)),
-                                          retry_after=int(body.get("retry_after", 1)),
-                                          delay=float(body.get("delay", 0.0)),
-                                          path_contains=body.get("path_contains")))
+                self.faults.append(
+                    _Fault(
+                        kind=kind,
+                        remaining=int(body.get("count", 1)),
+                        retry_after=int(body.get("retry_after", 1)),
+                        delay=float(body.get("delay", 0.0)),
+                        path_contains=body.get("path_contains"),
+                    )
+                )
             return _json({"faults": [f.__dict__ for f in self.faults]})
 
     def _ctl_auth(self, request: Request) -> Response:

@@ -43,8 +43,9 @@ class _QuietHandlerServer:
             # method is the narrowest place to silence it for this server only.
             handler = self.server.RequestHandlerClass
             self.server.RequestHandlerClass = type("QuietHandler", (handler,), {"log_request": lambda *a, **k: None})
-        self.thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.1},
-                                       name=f"sandbox-{port}", daemon=True)
+        self.thread = threading.Thread(
+            target=self.server.serve_forever, kwargs={"poll_interval": 0.1}, name=f"sandbox-{port}", daemon=True
+        )
 
     @property
     def url(self) -> str:
@@ -69,8 +70,17 @@ SOCIAL_FAKES: dict[str, tuple[ModuleType, Any]] = {
 }
 # Fixed ports for `make demo`, `python -m socialomega.sandbox` and the compose stack, each
 # movable with SANDBOX_<NAME>_PORT (tests use ephemeral ones).
-DEMO_PORTS = {name: int(os.environ.get(f"SANDBOX_{name.upper()}_PORT") or default) for name, default in {
-    "lightroom": 8701, "rest": 8702, "instagram": 8703, "x": 8704, "facebook": 8705, "linkedin": 8706}.items()}
+DEMO_PORTS = {
+    name: int(os.environ.get(f"SANDBOX_{name.upper()}_PORT") or default)
+    for name, default in {
+        "lightroom": 8701,
+        "rest": 8702,
+        "instagram": 8703,
+        "x": 8704,
+        "facebook": 8705,
+        "linkedin": 8706,
+    }.items()
+}
 
 
 def fixed_credentials() -> dict[str, str]:
@@ -108,17 +118,29 @@ class Sandbox:
     `lightroom` and `rest` are the WSGI apps, so tests can reach their state directly.
     """
 
-    def __init__(self, *, host: str = "127.0.0.1", lightroom_port: int = 0, rest_port: int = 0,
-                 seed: int = 1, photo_count: int | None = None, include_corrupt: bool = False,
-                 quiet: bool = True, social_ports: dict[str, int] | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        host: str = "127.0.0.1",
+        lightroom_port: int = 0,
+        rest_port: int = 0,
+        seed: int = 1,
+        photo_count: int | None = None,
+        include_corrupt: bool = False,
+        quiet: bool = True,
+        social_ports: dict[str, int] | None = None,
+    ) -> None:
         self.host = host
         self.quiet = quiet
         self.lightroom = lightroom.LightroomFake(seed=seed, count=photo_count, include_corrupt=include_corrupt)
         self.rest = rest_target.RestTarget()
         # The social platform fakes, by platform name (`instagram`, `x`, `facebook`, `linkedin`).
         self.social: dict[str, Any] = {name: app() for name, (_, app) in SOCIAL_FAKES.items()}
-        self._ports = {"lightroom": lightroom_port, "rest": rest_port,
-                       **{name: (social_ports or {}).get(name, 0) for name in self.social}}
+        self._ports = {
+            "lightroom": lightroom_port,
+            "rest": rest_port,
+            **{name: (social_ports or {}).get(name, 0) for name in self.social},
+        }
         self._servers: dict[str, _QuietHandlerServer] = {}
 
     def start(self) -> Sandbox:
@@ -173,11 +195,17 @@ class Sandbox:
     def photos(self) -> list[SandboxPhoto]:
         state = self.lightroom.state
         with state.lock:
-            members = {aid for album in state.albums.values() for aid in album.asset_ids
-                       if album.name == photo_gen.PUBLISH_ALBUM}
+            members = {
+                aid
+                for album in state.albums.values()
+                for aid in album.asset_ids
+                if album.name == photo_gen.PUBLISH_ALBUM
+            }
             return [SandboxPhoto.of(asset, asset.id in members) for asset in state.assets.values()]
 
-    def selected_photos(self, album: str | None = photo_gen.PUBLISH_ALBUM, keyword: str | None = None) -> list[SandboxPhoto]:
+    def selected_photos(
+        self, album: str | None = photo_gen.PUBLISH_ALBUM, keyword: str | None = None
+    ) -> list[SandboxPhoto]:
         """Photos a poller configured with this album and/or keyword must pick up (corrupt
         ones included: filter on `.corrupt`)."""
         state = self.lightroom.state
@@ -200,22 +228,40 @@ class Sandbox:
         asset = self.lightroom.state.add_photo(in_album=in_album, corrupt=corrupt)
         return SandboxPhoto.of(asset, in_album or corrupt)
 
-    def fail_lightroom_next(self, count: int, status: int | None = 503, retry_after: float | None = None,
-                            delay: float = 0.0, path_contains: str | None = None) -> None:
+    def fail_lightroom_next(
+        self,
+        count: int,
+        status: int | None = 503,
+        retry_after: float | None = None,
+        delay: float = 0.0,
+        path_contains: str | None = None,
+    ) -> None:
         """The next `count` Lightroom API calls answer `status` (429 with an empty body and
         `Retry-After` if given, 500/502/503/504), after sleeping `delay` seconds; with
         `status=None` they are only delayed (to trip a client timeout)."""
         state = self.lightroom.state
         with state.lock:
-            state.faults.append(lightroom._Fault(status=status, remaining=count, path_contains=path_contains,
-                                                 retry_after=None if retry_after is None else str(retry_after),
-                                                 delay=delay))
+            state.faults.append(
+                lightroom._Fault(
+                    status=status,
+                    remaining=count,
+                    path_contains=path_contains,
+                    retry_after=None if retry_after is None else str(retry_after),
+                    delay=delay,
+                )
+            )
 
     def expire_lightroom_token(self, expired: bool = True) -> None:
         self.lightroom.state.expire_tokens(expired)
 
-    def fail_rest_next(self, count: int, status: int = 500, retry_after: int = 1, delay: float | None = None,
-                       path_contains: str | None = None) -> None:
+    def fail_rest_next(
+        self,
+        count: int,
+        status: int = 500,
+        retry_after: int = 1,
+        delay: float | None = None,
+        path_contains: str | None = None,
+    ) -> None:
         """The next `count` REST target calls answer `status` (500 or 429 + Retry-After, or 400
         quoting the request's headers back, credentials included, as careless APIs do), or, with
         `delay`, are delayed (and then processed) -- longer than a client timeout."""
@@ -223,8 +269,11 @@ class Sandbox:
         if kind not in ("500", "429", "echo", "delay"):
             raise ValueError("status must be 500, 429 or 400 (or give a delay)")
         with self.rest.lock:
-            self.rest.faults.append(rest_target._Fault(kind=kind, remaining=count, retry_after=retry_after,
-                                                       delay=delay or 0.0, path_contains=path_contains))
+            self.rest.faults.append(
+                rest_target._Fault(
+                    kind=kind, remaining=count, retry_after=retry_after, delay=delay or 0.0, path_contains=path_contains
+                )
+            )
 
     def social_posts(self, platform: str) -> list[dict[str, Any]]:
         """What one social fake published (its `/_sandbox/posts`)."""
@@ -277,9 +326,19 @@ class SandboxPhoto:
     @classmethod
     def of(cls, asset: Any, in_album: bool) -> SandboxPhoto:
         p = asset.photo
-        return cls(id=asset.id, version=lightroom._ts(asset.updated), title=asset.title, keywords=list(asset.keywords),
-                   width=p.width, height=p.height, orientation=p.orientation, gps=p.gps is not None,
-                   in_album=in_album, corrupt=p.corrupt, file_name=p.file_name)
+        return cls(
+            id=asset.id,
+            version=lightroom._ts(asset.updated),
+            title=asset.title,
+            keywords=list(asset.keywords),
+            width=p.width,
+            height=p.height,
+            orientation=p.orientation,
+            gps=p.gps is not None,
+            in_album=in_album,
+            corrupt=p.corrupt,
+            file_name=p.file_name,
+        )
 
     def displayed_size(self) -> tuple[int, int]:
         return self.width, self.height

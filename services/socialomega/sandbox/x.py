@@ -123,42 +123,89 @@ MEDIA_TTL = 86400
 MAX_IMAGE_BYTES = 5 * 1024 * 1024
 IMAGE_FORMATS = {"JPEG": "image/jpeg", "PNG": "image/png", "GIF": "image/gif", "WEBP": "image/webp"}
 MEDIA_CATEGORIES = {"tweet_image", "tweet_video", "tweet_gif", "dm_image", "dm_video", "dm_gif", "subtitles"}
-INIT_MEDIA_TYPES = {"video/mp4", "video/webm", "video/mp2t", "video/quicktime", "text/srt", "text/vtt",
-                    "image/jpeg", "image/gif", "image/bmp", "image/png", "image/webp", "image/pjpeg",
-                    "image/tiff", "model/gltf-binary", "model/vnd.usdz+zip"}
+INIT_MEDIA_TYPES = {
+    "video/mp4",
+    "video/webm",
+    "video/mp2t",
+    "video/quicktime",
+    "text/srt",
+    "text/vtt",
+    "image/jpeg",
+    "image/gif",
+    "image/bmp",
+    "image/png",
+    "image/webp",
+    "image/pjpeg",
+    "image/tiff",
+    "model/gltf-binary",
+    "model/vnd.usdz+zip",
+}
 DAILY_CAP = 17  # free tier, posts per user per 24 h
 PROBLEMS = "https://api.x.com/2/problems/"
-TIMELINE_PARAMS = {"max_results", "pagination_token", "start_time", "end_time", "since_id", "until_id", "exclude",
-                   "tweet.fields", "post.fields", "expansions", "media.fields", "user.fields", "poll.fields",
-                   "place.fields"}
+TIMELINE_PARAMS = {
+    "max_results",
+    "pagination_token",
+    "start_time",
+    "end_time",
+    "since_id",
+    "until_id",
+    "exclude",
+    "tweet.fields",
+    "post.fields",
+    "expansions",
+    "media.fields",
+    "user.fields",
+    "poll.fields",
+    "place.fields",
+}
 # (limit per 15 minutes per user), x-api/fundamentals/rate-limits.mdx
-RATE_LIMITS = {"media_upload": 500, "media_chunked": 1875, "media_status": 1875, "media_metadata": 500,
-               "create_post": 100, "users_me": 75, "user_posts": 900}
+RATE_LIMITS = {
+    "media_upload": 500,
+    "media_chunked": 1875,
+    "media_status": 1875,
+    "media_metadata": 500,
+    "create_post": 100,
+    "users_me": 75,
+    "user_posts": 900,
+}
 
-_ROUTES = Map([
-    Rule("/2/oauth2/token", endpoint="token", methods=["POST"]),
-    Rule("/2/media/upload", endpoint="media_upload", methods=["POST"]),
-    Rule("/2/media/upload", endpoint="media_status", methods=["GET"]),
-    Rule("/2/media/upload/initialize", endpoint="media_initialize", methods=["POST"]),
-    Rule("/2/media/upload/<media_id>/append", endpoint="media_append", methods=["POST"]),
-    Rule("/2/media/upload/<media_id>/finalize", endpoint="media_finalize", methods=["POST"]),
-    Rule("/2/media/metadata", endpoint="media_metadata", methods=["POST"]),
-    Rule("/2/tweets", endpoint="create_post", methods=["POST"]),
-    Rule("/2/users/me", endpoint="users_me", methods=["GET"]),
-    Rule("/2/users/<user_id>/tweets", endpoint="user_posts", methods=["GET"]),
-])
+_ROUTES = Map(
+    [
+        Rule("/2/oauth2/token", endpoint="token", methods=["POST"]),
+        Rule("/2/media/upload", endpoint="media_upload", methods=["POST"]),
+        Rule("/2/media/upload", endpoint="media_status", methods=["GET"]),
+        Rule("/2/media/upload/initialize", endpoint="media_initialize", methods=["POST"]),
+        Rule("/2/media/upload/<media_id>/append", endpoint="media_append", methods=["POST"]),
+        Rule("/2/media/upload/<media_id>/finalize", endpoint="media_finalize", methods=["POST"]),
+        Rule("/2/media/metadata", endpoint="media_metadata", methods=["POST"]),
+        Rule("/2/tweets", endpoint="create_post", methods=["POST"]),
+        Rule("/2/users/me", endpoint="users_me", methods=["GET"]),
+        Rule("/2/users/<user_id>/tweets", endpoint="user_posts", methods=["GET"]),
+    ]
+)
 
 
 def sandbox_secret() -> dict[str, Any]:
     """The target's secret as stored in Secrets Manager (the keys XPublisher reads)."""
-    return {"client_id": CLIENT_ID, "client_secret": CLIENT_SECRET, "access_token": ACCESS_TOKEN,
-            "refresh_token": REFRESH_TOKEN, "expires_at": int(time.time()) + TOKEN_TTL}
+    return {
+        "client_id": CLIENT_ID,
+        "client_secret": CLIENT_SECRET,
+        "access_token": ACCESS_TOKEN,
+        "refresh_token": REFRESH_TOKEN,
+        "expires_at": int(time.time()) + TOKEN_TTL,
+    }
 
 
 def sandbox_target(base_url: str, name: str) -> dict[str, Any]:
     """A complete target entry pointing XPublisher at this fake."""
-    return {"name": name, "platform": "x", "spec": {}, "api_base_url": base_url.rstrip("/"),
-            "allow_private_network": True, "timeout_seconds": 3}
+    return {
+        "name": name,
+        "platform": "x",
+        "spec": {},
+        "api_base_url": base_url.rstrip("/"),
+        "allow_private_network": True,
+        "timeout_seconds": 3,
+    }
 
 
 # --- X's weighted text length (twitter-text v3) -----------------------------------------------------
@@ -178,8 +225,51 @@ MAX_WEIGHTED_LENGTH = 280
 _LIGHT_RANGES = ((0, 4351), (8192, 8205), (8208, 8223), (8242, 8247))
 _URL_WEIGHT = 23
 _MAX_URL_CHARS = 4096
-_TLDS = frozenset("com net org edu gov info biz io co me ly app dev ai tv photo photography blog "
-                  "de uk fr nl es it eu ch at be se no dk fi pl jp cn kr in au ca us br".split())
+_TLDS = frozenset(
+    [
+        "com",
+        "net",
+        "org",
+        "edu",
+        "gov",
+        "info",
+        "biz",
+        "io",
+        "co",
+        "me",
+        "ly",
+        "app",
+        "dev",
+        "ai",
+        "tv",
+        "photo",
+        "photography",
+        "blog",
+        "de",
+        "uk",
+        "fr",
+        "nl",
+        "es",
+        "it",
+        "eu",
+        "ch",
+        "at",
+        "be",
+        "se",
+        "no",
+        "dk",
+        "fi",
+        "pl",
+        "jp",
+        "cn",
+        "kr",
+        "in",
+        "au",
+        "ca",
+        "us",
+        "br",
+    ]
+)
 
 
 def weighted_length(text: str) -> int:
@@ -203,7 +293,7 @@ def _url_at(text: str, i: int) -> tuple[int, bool]:
     before = text[i - 1] if i else " "
     if _ascii_alnum(before) or before in "@$#＠＃":
         return i + 1, False
-    head = text[i:i + 8].lower()
+    head = text[i : i + 8].lower()
     scheme = next((p for p in ("https://", "http://") if head.startswith(p)), "")
     if scheme:
         end = _trim(text, i, _next_space(text, i))
@@ -260,24 +350,38 @@ def _domain_end(text: str, i: int) -> int | None:
 
 
 class _ApiError(Exception):
-    def __init__(self, status: int, body: dict[str, Any], headers: dict[str, str] | None = None,
-                 content_type: str = "application/json") -> None:
+    def __init__(
+        self,
+        status: int,
+        body: dict[str, Any],
+        headers: dict[str, str] | None = None,
+        content_type: str = "application/json",
+    ) -> None:
         super().__init__(str(body))
         self.status, self.body, self.headers, self.content_type = status, body, headers or {}, content_type
 
 
 def _problem(status: int, title: str, detail: str) -> _ApiError:
-    return _ApiError(status, {"title": title, "detail": detail, "type": "about:blank", "status": status},
-                     content_type="application/problem+json")
+    return _ApiError(
+        status,
+        {"title": title, "detail": detail, "type": "about:blank", "status": status},
+        content_type="application/problem+json",
+    )
 
 
 def _invalid(message: str, parameter: str | None = None, value: Any = None) -> _ApiError:
     error: dict[str, Any] = {"message": message}
     if parameter is not None:
         error["parameters"] = {parameter: [value if isinstance(value, str) else json.dumps(value)]}
-    return _ApiError(400, {"errors": [error], "title": "Invalid Request",
-                           "detail": "One or more parameters to your request was invalid.",
-                           "type": PROBLEMS + "invalid-request"})
+    return _ApiError(
+        400,
+        {
+            "errors": [error],
+            "title": "Invalid Request",
+            "detail": "One or more parameters to your request was invalid.",
+            "type": PROBLEMS + "invalid-request",
+        },
+    )
 
 
 def _unauthorized() -> _ApiError:
@@ -300,8 +404,9 @@ class _Media:
     polls_left: int = 0
 
 
-def _json(body: Any, status: int = 200, headers: dict[str, str] | None = None,
-          content_type: str = "application/json") -> Response:
+def _json(
+    body: Any, status: int = 200, headers: dict[str, str] | None = None, content_type: str = "application/json"
+) -> Response:
     return Response(json.dumps(body), status=status, headers=headers, content_type=content_type)
 
 
@@ -313,8 +418,9 @@ def _parse_time(value: str, name: str) -> float:
     try:
         parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
-        raise _invalid(f"Invalid '{name}': '{value}'. '{name}' must be a date-time (YYYY-MM-DDTHH:mm:ssZ).",
-                       name, value) from None
+        raise _invalid(
+            f"Invalid '{name}': '{value}'. '{name}' must be a date-time (YYYY-MM-DDTHH:mm:ssZ).", name, value
+        ) from None
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=UTC)
     return parsed.timestamp()
@@ -324,10 +430,12 @@ class XFake(control.SandboxControl):
     """The WSGI app; state is reachable for in-process tests. fail_next (with `skip`),
     request_log and the common /_sandbox endpoints come from `control.SandboxControl`."""
 
-    EXTRA_CONTROL = {("POST", "/_sandbox/revoke-refresh"): "_ctl_revoke_refresh",
-                     ("POST", "/_sandbox/daily-cap"): "_ctl_daily_cap",
-                     ("POST", "/_sandbox/processing"): "_ctl_processing",
-                     ("POST", "/_sandbox/expire-media"): "_ctl_expire_media"}
+    EXTRA_CONTROL = {
+        ("POST", "/_sandbox/revoke-refresh"): "_ctl_revoke_refresh",
+        ("POST", "/_sandbox/daily-cap"): "_ctl_daily_cap",
+        ("POST", "/_sandbox/processing"): "_ctl_processing",
+        ("POST", "/_sandbox/expire-media"): "_ctl_expire_media",
+    }
 
     def __init__(self, daily_cap: int = DAILY_CAP, token_ttl: int = TOKEN_TTL, media_ttl: int = MEDIA_TTL) -> None:
         self.lock = threading.RLock()
@@ -390,40 +498,65 @@ class XFake(control.SandboxControl):
             endpoint, args = _ROUTES.bind_to_environ(request.environ).match()
         except HTTPException as exc:
             code = exc.code or 404
-            body = {"title": "Not Found Error" if code == 404 else "Method Not Allowed",
-                    "detail": f"Sorry, that page does not exist: {request.method} {request.path}",
-                    "type": "about:blank", "status": code}
+            body = {
+                "title": "Not Found Error" if code == 404 else "Method Not Allowed",
+                "detail": f"Sorry, that page does not exist: {request.method} {request.path}",
+                "type": "about:blank",
+                "status": code,
+            }
             return _json(body, code, content_type="application/problem+json")
         fault = self.take_fault(request.path) if request.path.startswith("/2/") else None
         # "500"/"429" are answered by _dispatch too: after the rate-limit window counts the call
-        response = control.apply_fault(fault, lambda: self._dispatch(endpoint, args, request, None),
-                                       timeout=_gateway_timeout,
-                                       error=lambda f: self._dispatch(endpoint, args, request, f))
+        response = control.apply_fault(
+            fault,
+            lambda: self._dispatch(endpoint, args, request, None),
+            timeout=_gateway_timeout,
+            error=lambda f: self._dispatch(endpoint, args, request, f),
+        )
         self.log_request(request, response.status_code, fault, at=_iso(time.time()))
         return response
 
-    def _dispatch(self, endpoint: str, args: dict[str, Any], request: Request,
-                  fault: control.Fault | None) -> Response:
-        bucket = None if endpoint == "token" else (
-            "media_chunked" if endpoint in ("media_initialize", "media_append", "media_finalize") else endpoint)
+    def _dispatch(self, endpoint: str, args: dict[str, Any], request: Request, fault: control.Fault | None) -> Response:
+        bucket = (
+            None
+            if endpoint == "token"
+            else ("media_chunked" if endpoint in ("media_initialize", "media_append", "media_finalize") else endpoint)
+        )
         headers: dict[str, str] = {}
         try:
             if bucket is not None:
                 headers = self._count(bucket)
             if fault is not None and fault.kind == "429":
-                headers.update({"x-rate-limit-remaining": "0",
-                                "x-rate-limit-reset": str(int(time.time()) + int(fault.retry_after))})
+                headers.update(
+                    {
+                        "x-rate-limit-remaining": "0",
+                        "x-rate-limit-reset": str(int(time.time()) + int(fault.retry_after)),
+                    }
+                )
                 raise _problem(429, "Too Many Requests", "Too Many Requests")
             if fault is not None and fault.kind == "500":
-                raise _ApiError(500, {"title": "Internal Error", "detail": "Something went wrong. Please try again.",
-                                      "type": PROBLEMS + "internal-error"}, content_type="application/problem+json")
+                raise _ApiError(
+                    500,
+                    {
+                        "title": "Internal Error",
+                        "detail": "Something went wrong. Please try again.",
+                        "type": PROBLEMS + "internal-error",
+                    },
+                    content_type="application/problem+json",
+                )
             response = getattr(self, "_" + endpoint)(request, **args)
         except _ApiError as exc:
             response = _json(exc.body, exc.status, exc.headers, exc.content_type)
         except HTTPException as exc:  # werkzeug's form parser
-            response = _json({"title": "Invalid Request", "detail": exc.description or "Bad request",
-                              "type": PROBLEMS + "invalid-request"}, exc.code or 400,
-                             content_type="application/problem+json")
+            response = _json(
+                {
+                    "title": "Invalid Request",
+                    "detail": exc.description or "Bad request",
+                    "type": PROBLEMS + "invalid-request",
+                },
+                exc.code or 400,
+                content_type="application/problem+json",
+            )
         for name, value in headers.items():
             response.headers.setdefault(name, value)
         return response
@@ -437,8 +570,11 @@ class XFake(control.SandboxControl):
                 start, used = now, 0
             used += 1
             self.windows[bucket] = (start, used)
-        return {"x-rate-limit-limit": str(limit), "x-rate-limit-remaining": str(max(0, limit - used)),
-                "x-rate-limit-reset": str(int(start + 900))}
+        return {
+            "x-rate-limit-limit": str(limit),
+            "x-rate-limit-remaining": str(max(0, limit - used)),
+            "x-rate-limit-reset": str(int(start + 900)),
+        }
 
     # --- auth -------------------------------------------------------------------------------------
     def _authenticate(self, request: Request, *scopes: str) -> None:
@@ -455,30 +591,57 @@ class XFake(control.SandboxControl):
     def _token(self, request: Request) -> Response:
         no_store = {"Cache-Control": "no-store"}
         auth = request.authorization
-        if auth is None or auth.type != "basic" or not (
+        if (
+            auth is None
+            or auth.type != "basic"
+            or not (
                 hmac.compare_digest(auth.username or "", CLIENT_ID)
-                and hmac.compare_digest(auth.password or "", CLIENT_SECRET)):
-            return _json({"error": "unauthorized_client", "error_description": "Missing valid authorization header"},
-                         401, no_store)
+                and hmac.compare_digest(auth.password or "", CLIENT_SECRET)
+            )
+        ):
+            return _json(
+                {"error": "unauthorized_client", "error_description": "Missing valid authorization header"},
+                401,
+                no_store,
+            )
         form = request.form
         if form.get("grant_type") != "refresh_token":
-            return _json({"error": "invalid_request", "error_description": "Missing required parameter [grant_type]."
-                          if not form.get("grant_type") else "Value passed for the grant type was invalid."},
-                         400, no_store)
+            return _json(
+                {
+                    "error": "invalid_request",
+                    "error_description": "Missing required parameter [grant_type]."
+                    if not form.get("grant_type")
+                    else "Value passed for the grant type was invalid.",
+                },
+                400,
+                no_store,
+            )
         old = form.get("refresh_token") or ""
         with self.lock:
             scopes = self.refresh_tokens.pop(old, None)
             if scopes is None:
-                return _json({"error": "invalid_request",
-                              "error_description": "Value passed for the token was invalid."}, 400, no_store)
+                return _json(
+                    {"error": "invalid_request", "error_description": "Value passed for the token was invalid."},
+                    400,
+                    no_store,
+                )
             self.used_refresh_tokens.add(old)
             access = "sbx-at-" + secrets.token_urlsafe(24)
             refresh = "sbx-rt-" + secrets.token_urlsafe(24)
             self.access_tokens[access] = (time.time() + self.token_ttl, set(scopes))
             self.refresh_tokens[refresh] = scopes
             ttl = self.token_ttl
-        return _json({"token_type": "bearer", "expires_in": ttl, "access_token": access,
-                      "scope": " ".join(sorted(scopes)), "refresh_token": refresh}, 200, no_store)
+        return _json(
+            {
+                "token_type": "bearer",
+                "expires_in": ttl,
+                "access_token": access,
+                "scope": " ".join(sorted(scopes)),
+                "refresh_token": refresh,
+            },
+            200,
+            no_store,
+        )
 
     # --- media ------------------------------------------------------------------------------------
     def _new_media(self, category: str, **extra: Any) -> _Media:
@@ -486,8 +649,9 @@ class XFake(control.SandboxControl):
             number = next(self._ids)
             media_id = str(1_860_000_000_000_000_000 + number)
             now = time.time()
-            media = _Media(id=media_id, key=f"3_{media_id}", category=category, created=now,
-                           expires=now + self.media_ttl, **extra)
+            media = _Media(
+                id=media_id, key=f"3_{media_id}", category=category, created=now, expires=now + self.media_ttl, **extra
+            )
             self.media[media_id] = media
             return media
 
@@ -504,13 +668,18 @@ class XFake(control.SandboxControl):
         except Exception:
             raise _invalid("media type unrecognized.", "media", "unrecognized") from None
         if fmt not in IMAGE_FORMATS:
-            raise _invalid(f"Unsupported media type {fmt or 'unknown'}: images must be JPG, PNG, GIF or WEBP.",
-                           "media", fmt)
+            raise _invalid(
+                f"Unsupported media type {fmt or 'unknown'}: images must be JPG, PNG, GIF or WEBP.", "media", fmt
+            )
         return {"image_type": IMAGE_FORMATS[fmt], "w": width, "h": height, "bytes": len(data), "has_exif_gps": has_gps}
 
     def _media_data(self, media: _Media) -> dict[str, Any]:
-        data: dict[str, Any] = {"id": media.id, "media_key": media.key, "size": len(media.data or b""),
-                                "expires_after_secs": max(0, int(media.expires - time.time()))}
+        data: dict[str, Any] = {
+            "id": media.id,
+            "media_key": media.key,
+            "size": len(media.data or b""),
+            "expires_after_secs": max(0, int(media.expires - time.time())),
+        }
         if media.facts:
             data["image"] = {k: media.facts[k] for k in ("image_type", "w", "h")}
         return data
@@ -539,8 +708,9 @@ class XFake(control.SandboxControl):
             category = request.form.get("media_category")
             data = self._media_part(request)
         if category not in MEDIA_CATEGORIES:
-            raise _invalid("media_category must be one of " + ", ".join(sorted(MEDIA_CATEGORIES)) + ".",
-                           "media_category", category)
+            raise _invalid(
+                "media_category must be one of " + ", ".join(sorted(MEDIA_CATEGORIES)) + ".", "media_category", category
+            )
         facts = self._image_facts(data, category)
         media = self._new_media(category)
         with self.lock:
@@ -595,8 +765,11 @@ class XFake(control.SandboxControl):
             if media.data is None:
                 data = b"".join(media.segments[i] for i in sorted(media.segments))
                 if len(data) != media.total_bytes:
-                    raise _invalid(f"File size mismatch: received {len(data)} bytes, "
-                                   f"total_bytes was {media.total_bytes}.", "total_bytes", media.total_bytes)
+                    raise _invalid(
+                        f"File size mismatch: received {len(data)} bytes, total_bytes was {media.total_bytes}.",
+                        "total_bytes",
+                        media.total_bytes,
+                    )
                 media.facts = self._image_facts(data, media.category)
                 media.data, media.segments = data, {}
                 media.polls_left = self.processing_polls
@@ -630,8 +803,11 @@ class XFake(control.SandboxControl):
             raise _invalid("The `id` field is required.", "id", None)
         alt = ((body.get("metadata") or {}).get("alt_text") or {}).get("text")
         if alt is not None and (not isinstance(alt, str) or len(alt) > 1000):
-            raise _invalid("alt_text.text must be a string of at most 1000 characters.", "metadata.alt_text.text",
-                           f"{len(alt) if isinstance(alt, str) else alt}")
+            raise _invalid(
+                "alt_text.text must be a string of at most 1000 characters.",
+                "metadata.alt_text.text",
+                f"{len(alt) if isinstance(alt, str) else alt}",
+            )
         with self.lock:
             media = self.media.get(body["id"])
             if media is None or media.data is None or media.expires <= time.time():
@@ -648,11 +824,16 @@ class XFake(control.SandboxControl):
             recent = [p for p in self.post_list if p["created"] > now - 86400]
             if len(recent) >= self.daily_cap:
                 reset = int(min(p["created"] for p in recent) + 86400) if recent else int(now + 86400)
-                raise _ApiError(429, {"title": "Too Many Requests", "detail": "Too Many Requests",
-                                      "type": "about:blank", "status": 429},
-                                {"x-user-limit-24hour-limit": str(self.daily_cap),
-                                 "x-user-limit-24hour-remaining": "0", "x-user-limit-24hour-reset": str(reset)},
-                                content_type="application/problem+json")
+                raise _ApiError(
+                    429,
+                    {"title": "Too Many Requests", "detail": "Too Many Requests", "type": "about:blank", "status": 429},
+                    {
+                        "x-user-limit-24hour-limit": str(self.daily_cap),
+                        "x-user-limit-24hour-remaining": "0",
+                        "x-user-limit-24hour-reset": str(reset),
+                    },
+                    content_type="application/problem+json",
+                )
         if request.mimetype != "application/json":
             raise _invalid("Content-Type must be application/json.")
         body = request.get_json(silent=True)
@@ -679,16 +860,32 @@ class XFake(control.SandboxControl):
                 raise _problem(403, "Forbidden", "You are not allowed to create a Tweet with duplicate content.")
             post_id = str(1_870_000_000_000_000_000 + next(self._ids))
             first = attached[0].facts if attached else {}
-            self.post_list.append({
-                "id": post_id, "text": text, "created": now, "created_at": _iso(now),
-                "alt_text": attached[0].alt_text if attached else None,
-                "width": first.get("w"), "height": first.get("h"), "bytes": first.get("bytes"),
-                "has_exif_gps": first.get("has_exif_gps"),
-                "media": [{"media_id": m.id, "media_key": m.key, "alt_text": m.alt_text, "width": m.facts.get("w"),
-                           "height": m.facts.get("h"), "bytes": m.facts.get("bytes"),
-                           "image_type": m.facts.get("image_type"), "has_exif_gps": m.facts.get("has_exif_gps")}
-                          for m in attached],
-            })
+            self.post_list.append(
+                {
+                    "id": post_id,
+                    "text": text,
+                    "created": now,
+                    "created_at": _iso(now),
+                    "alt_text": attached[0].alt_text if attached else None,
+                    "width": first.get("w"),
+                    "height": first.get("h"),
+                    "bytes": first.get("bytes"),
+                    "has_exif_gps": first.get("has_exif_gps"),
+                    "media": [
+                        {
+                            "media_id": m.id,
+                            "media_key": m.key,
+                            "alt_text": m.alt_text,
+                            "width": m.facts.get("w"),
+                            "height": m.facts.get("h"),
+                            "bytes": m.facts.get("bytes"),
+                            "image_type": m.facts.get("image_type"),
+                            "has_exif_gps": m.facts.get("has_exif_gps"),
+                        }
+                        for m in attached
+                    ],
+                }
+            )
         return _json({"data": {"id": post_id, "text": text, "edit_history_post_ids": [post_id]}}, 201)
 
     def _users_me(self, request: Request) -> Response:
@@ -700,30 +897,41 @@ class XFake(control.SandboxControl):
         args = request.args
         unknown = [name for name in args if name not in TIMELINE_PARAMS]
         if unknown:
-            raise _invalid(f"The query parameter [{unknown[0]}] is not one of [{','.join(sorted(TIMELINE_PARAMS))}]",
-                           unknown[0], args[unknown[0]])
+            raise _invalid(
+                f"The query parameter [{unknown[0]}] is not one of [{','.join(sorted(TIMELINE_PARAMS))}]",
+                unknown[0],
+                args[unknown[0]],
+            )
         if not user_id.isdigit():
             raise _invalid(f"The `id` query parameter value [{user_id}] is not valid", "id", user_id)
         raw_max = args.get("max_results", "10")
         if not raw_max.isdigit() or not 5 <= int(raw_max) <= 100:
-            raise _invalid(f"The `max_results` query parameter value [{raw_max}] is not between 5 and 100",
-                           "max_results", raw_max)
+            raise _invalid(
+                f"The `max_results` query parameter value [{raw_max}] is not between 5 and 100", "max_results", raw_max
+            )
         fields = set((args.get("tweet.fields", "") + "," + args.get("post.fields", "")).split(",")) - {""}
         expansions = set(args.get("expansions", "").split(",")) - {""}
         start = _parse_time(args["start_time"], "start_time") if "start_time" in args else None
         end = _parse_time(args["end_time"], "end_time") if "end_time" in args else None
         with self.lock:
             posts = [p for p in reversed(self.post_list) if user_id == USER_ID]
-        posts = [p for p in posts if (start is None or p["created"] >= start) and (end is None or p["created"] < end)
-                 and (not args.get("since_id") or int(p["id"]) > int(args["since_id"]))
-                 and (not args.get("until_id") or int(p["id"]) < int(args["until_id"]))]
+        posts = [
+            p
+            for p in posts
+            if (start is None or p["created"] >= start)
+            and (end is None or p["created"] < end)
+            and (not args.get("since_id") or int(p["id"]) > int(args["since_id"]))
+            and (not args.get("until_id") or int(p["id"]) < int(args["until_id"]))
+        ]
         offset = 0
         if args.get("pagination_token"):
             try:
-                offset = int(base64.b32hexdecode(args["pagination_token"].upper() + "=" * (-len(args["pagination_token"]) % 8)))
+                offset = int(
+                    base64.b32hexdecode(args["pagination_token"].upper() + "=" * (-len(args["pagination_token"]) % 8))
+                )
             except (binascii.Error, ValueError):
                 raise _invalid("Invalid pagination_token.", "pagination_token", args["pagination_token"]) from None
-        page = posts[offset: offset + int(raw_max)]
+        page = posts[offset : offset + int(raw_max)]
         data, media = [], []
         for p in page:
             item: dict[str, Any] = {"id": p["id"], "text": p["text"], "edit_history_tweet_ids": [p["id"]]}
@@ -768,5 +976,8 @@ class XFake(control.SandboxControl):
 
 def _gateway_timeout(fault: control.Fault) -> Response:
     """The client gave up meanwhile; nothing was done."""
-    return _json({"title": "Gateway Timeout", "detail": "Gateway Timeout", "type": "about:blank", "status": 504},
-                 504, content_type="application/problem+json")
+    return _json(
+        {"title": "Gateway Timeout", "detail": "Gateway Timeout", "type": "about:blank", "status": 504},
+        504,
+        content_type="application/problem+json",
+    )

@@ -9,11 +9,14 @@ from socialomega.core.store import MetadataStore
 from socialomega.webhooks.service import WebhookService
 from socialomega.webhooks.signatures import WebhookKeys
 
-SECRET_NAME = "webhooks"   # socialomega/<env>/webhooks: one verification key per platform family
+SECRET_NAME = "webhooks"  # socialomega/<env>/webhooks: one verification key per platform family
 
 
-def build(settings: config.Settings | None = None, clients: Clients | None = None,
-          configuration: config.Configuration | None = None) -> WebhookService:
+def build(
+    settings: config.Settings | None = None,
+    clients: Clients | None = None,
+    configuration: config.Configuration | None = None,
+) -> WebhookService:
     settings = settings or config.Settings.from_env()
     clients = clients or Clients.default()
     configuration = configuration or config.Configuration.default(settings)

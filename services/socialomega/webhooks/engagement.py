@@ -25,8 +25,8 @@ from socialomega import platforms
 
 MAX_ID_CHARS = 256
 MAX_KEY_CHARS = 512
-_POST_ID = re.compile(r"[\x21-\x7e]{1,%d}" % MAX_ID_CHARS)    # fullmatch: no space, no control, ASCII
-_KEY = re.compile(r"[\x20-\x7e]{1,%d}" % MAX_KEY_CHARS)
+_POST_ID = re.compile(rf"[\x21-\x7e]{{1,{MAX_ID_CHARS}}}")  # fullmatch: no space, no control, ASCII
+_KEY = re.compile(rf"[\x20-\x7e]{{1,{MAX_KEY_CHARS}}}")
 
 
 class NotANotification(ValueError):
@@ -36,10 +36,10 @@ class NotANotification(ValueError):
 @dataclass(frozen=True)
 class Engagement:
     platform: str
-    remote_id: str        # the post, as our publisher recorded it
-    kind: str             # like | comment | share
-    delta: int            # +1, or -1 when the platform says it was taken back
-    key: str              # the platform's identity of this notification: retries repeat it
+    remote_id: str  # the post, as our publisher recorded it
+    kind: str  # like | comment | share
+    delta: int  # +1, or -1 when the platform says it was taken back
+    key: str  # the platform's identity of this notification: retries repeat it
     occurred_at: str | None = None
 
     @property
@@ -86,7 +86,7 @@ def engagements(platform: str, doc: Any) -> list[Engagement]:
         return parse(doc)
     except NotANotification:
         raise
-    except (AttributeError, TypeError, KeyError, ValueError) as exc:   # a field of an unexpected type
+    except (AttributeError, TypeError, KeyError, ValueError) as exc:  # a field of an unexpected type
         raise NotANotification(f"unexpected {platform} notification shape: {str(exc)[:200]!r}") from exc
-    except RecursionError as exc:   # a field nested too deeply to turn into a string
+    except RecursionError as exc:  # a field nested too deeply to turn into a string
         raise NotANotification(f"{platform} notification nested too deeply") from exc

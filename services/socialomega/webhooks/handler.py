@@ -18,6 +18,7 @@ from socialomega.webhooks import bootstrap
 from socialomega.webhooks.service import WebhookRequest, WebhookService
 from socialomega.webhooks.signatures import Answer
 
+
 @cache
 def _service() -> WebhookService:
     return bootstrap.build()
@@ -41,20 +42,21 @@ def request_from_event(event: dict[str, Any]) -> WebhookRequest:
 
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     solog.clear()
-    structlog.contextvars.bind_contextvars(service="webhooks",
-                                           request_id=(event.get("requestContext") or {}).get("requestId"))
+    structlog.contextvars.bind_contextvars(
+        service="webhooks", request_id=(event.get("requestContext") or {}).get("requestId")
+    )
     try:
         request = request_from_event(event)
-    except (ValueError, TypeError, AttributeError) as exc:   # binascii.Error is a ValueError
+    except (ValueError, TypeError, AttributeError) as exc:  # binascii.Error is a ValueError
         solog.get_logger().warning("webhook_rejected", status=400, reason=f"malformed request: {str(exc)[:200]}")
         return _response(Answer(400, '{"error": "malformed request"}'))
     structlog.contextvars.bind_contextvars(platform=request.platform[:40])
     try:
         answer = _service().handle(request)
-    except config.ConfigError as exc:   # e.g. the webhooks secret has no value yet: an operator's job
+    except config.ConfigError as exc:  # e.g. the webhooks secret has no value yet: an operator's job
         solog.get_logger().error("webhook_not_configured", error=str(exc)[:300])
         answer = Answer(503, '{"error": "temporarily unavailable"}')
-    except Exception as exc:   # store or EventBridge unavailable: 500, and the platform retries
+    except Exception as exc:  # store or EventBridge unavailable: 500, and the platform retries
         solog.get_logger().exception("webhook_failed", error=str(exc)[:300])
         answer = Answer(500, '{"error": "temporarily unable to record the notification"}')
     return _response(answer)

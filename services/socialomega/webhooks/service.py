@@ -49,13 +49,13 @@ EVENT_SOURCE = "socialomega.webhooks"
 UNREADABLE_PREFIX = "webhooks/unreadable"
 # Fixed namespace: the same notification always maps to the same event id.
 _EVENT_NAMESPACE = uuid.UUID("5d0f3c1e-8a61-4f5e-9a3e-6f1f0c2b7e41")
-MAX_BODY_BYTES = 6 * 1024 * 1024   # Lambda's synchronous payload limit (Meta batches <= 1000 updates)
+MAX_BODY_BYTES = 6 * 1024 * 1024  # Lambda's synchronous payload limit (Meta batches <= 1000 updates)
 # Meta batches at most 1000 updates, LinkedIn 10, X a handful; a body reporting more is not a
 # platform's notification, and reading one index and sending one event for each could not
 # finish within the function's 10 s (a timeout is retried by the platform for hours).
 MAX_ENGAGEMENTS = 1000
-UNREADABLE_SLOTS = 16                  # objects per platform per UTC day, at most
-UNREADABLE_KEPT_BYTES = 64 * 1024      # of each kept body
+UNREADABLE_SLOTS = 16  # objects per platform per UTC day, at most
+UNREADABLE_KEPT_BYTES = 64 * 1024  # of each kept body
 _POST_FIELDS = ("correlation_id", "asset_id", "target")
 
 
@@ -64,7 +64,7 @@ class WebhookRequest:
     method: str
     platform: str
     query: dict[str, str]
-    headers: dict[str, str]    # lower-case names
+    headers: dict[str, str]  # lower-case names
     body: bytes
 
 
@@ -104,12 +104,16 @@ class WebhookService:
             # Logged either way; kept_at is None when the day's slot already holds another body.
             log.error("webhook_unreadable", error=problem[:300], kept_at=key, bytes=len(request.body), sha256=digest)
             return _json(200, received=0, recorded=0, unmatched=0, unreadable=True)
-        posts: dict[str, dict[str, Any] | None] = {}   # one index read per post, not per engagement
+        posts: dict[str, dict[str, Any] | None] = {}  # one index read per post, not per engagement
         events = []
         for engagement in found:
-            if not well_formed(engagement):   # not an id of ours: never a store key
-                log.info("engagement_unmatched", remote_id=engagement.remote_id[:MAX_ID_CHARS],
-                         kind=engagement.kind, malformed=True)
+            if not well_formed(engagement):  # not an id of ours: never a store key
+                log.info(
+                    "engagement_unmatched",
+                    remote_id=engagement.remote_id[:MAX_ID_CHARS],
+                    kind=engagement.kind,
+                    malformed=True,
+                )
                 continue
             if engagement.remote_id not in posts:
                 index = self.store.get(post_index_key(engagement.platform, engagement.remote_id))
@@ -131,10 +135,18 @@ class WebhookService:
         slot = int(digest, 16) % UNREADABLE_SLOTS
         key = f"{UNREADABLE_PREFIX}/{request.platform}/{now:%Y-%m-%d}/{slot:02d}.json"
         kept = request.body[:UNREADABLE_KEPT_BYTES]
-        etag = self.store.claim(key, {
-            "platform": request.platform, "reason": reason[:500], "received_at": now.isoformat(),
-            "sha256": digest, "bytes": len(request.body), "truncated": len(kept) < len(request.body),
-            "body": kept.decode("utf-8", "replace")})
+        etag = self.store.claim(
+            key,
+            {
+                "platform": request.platform,
+                "reason": reason[:500],
+                "received_at": now.isoformat(),
+                "sha256": digest,
+                "bytes": len(request.body),
+                "truncated": len(kept) < len(request.body),
+                "body": kept.decode("utf-8", "replace"),
+            },
+        )
         return key if etag is not None else None
 
 
@@ -145,11 +157,11 @@ def _read(request: WebhookRequest) -> tuple[list[Engagement], str | None]:
         doc = json.loads(request.body, parse_constant=_not_json)
     except RecursionError:
         return [], "JSON nested too deeply"
-    except ValueError as exc:   # not JSON, not UTF-8, NaN/Infinity, an integer above 4300 digits
+    except ValueError as exc:  # not JSON, not UTF-8, NaN/Infinity, an integer above 4300 digits
         return [], f"not JSON: {str(exc)[:200]}"
     try:
         found = engagements(request.platform, doc)
-    except Exception as exc:   # NotANotification, or a shape no parser anticipated
+    except Exception as exc:  # NotANotification, or a shape no parser anticipated
         return [], f"{type(exc).__name__}: {str(exc)[:300]}"
     if len(found) > MAX_ENGAGEMENTS:
         return [], f"{len(found)} engagements in one notification (more than {MAX_ENGAGEMENTS})"
@@ -173,15 +185,25 @@ def _indexed_post(index: dict[str, Any] | None, remote_id: str) -> dict[str, Any
 
 def _event(engagement: Engagement, post: dict[str, Any]) -> Envelope:
     """The engagement's event, with an id (and time) that a retried notification repeats."""
-    event_id = uuid.uuid5(_EVENT_NAMESPACE, f"{engagement.platform}|{engagement.key}|{engagement.remote_id}|"
-                                            f"{engagement.kind}|{engagement.delta}")
+    event_id = uuid.uuid5(
+        _EVENT_NAMESPACE,
+        f"{engagement.platform}|{engagement.key}|{engagement.remote_id}|{engagement.kind}|{engagement.delta}",
+    )
     fields: dict[str, Any] = {
-        "event_id": str(event_id), "type": "EngagementReceived",
-        "correlation_id": post["correlation_id"], "asset_id": post["asset_id"],
+        "event_id": str(event_id),
+        "type": "EngagementReceived",
+        "correlation_id": post["correlation_id"],
+        "asset_id": post["asset_id"],
         "payload": EngagementReceived(
-            platform=engagement.platform, target=post["target"], version=post.get("version"),
-            remote_id=engagement.remote_id, kind=engagement.kind, delta=engagement.delta,   # type: ignore[arg-type]
-            engagement_key=engagement.key, engaged_at=engagement.occurred_at).model_dump(mode="json"),
+            platform=engagement.platform,
+            target=post["target"],
+            version=post.get("version"),
+            remote_id=engagement.remote_id,
+            kind=engagement.kind,
+            delta=engagement.delta,  # type: ignore[arg-type]
+            engagement_key=engagement.key,
+            engaged_at=engagement.occurred_at,
+        ).model_dump(mode="json"),
     }
     if engagement.occurred_at:
         fields["occurred_at"] = engagement.occurred_at

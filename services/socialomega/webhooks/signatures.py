@@ -31,8 +31,8 @@ class Rejected(Exception):
     def __init__(self, status: int, reason: str, public: str | None = None) -> None:
         super().__init__(reason)
         self.status = status
-        self.reason = reason                           # logged
-        self.public = reason if public is None else public   # answered
+        self.reason = reason  # logged
+        self.public = reason if public is None else public  # answered
 
 
 class WebhookKeys:
@@ -57,9 +57,12 @@ class WebhookKeys:
 
     def require(self, name: str, platform: str) -> str:
         key = self._values.get(name)
-        if not key:   # the log says which key is missing; the caller only learns "not here"
-            raise Rejected(404, f"webhooks for {platform} are not configured (no {name} in the webhooks secret)",
-                           public="not found")
+        if not key:  # the log says which key is missing; the caller only learns "not here"
+            raise Rejected(
+                404,
+                f"webhooks for {platform} are not configured (no {name} in the webhooks secret)",
+                public="not found",
+            )
         return key
 
 

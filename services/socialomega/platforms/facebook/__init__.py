@@ -9,8 +9,16 @@ Sources: ../shared/reference/platform-apis.md.
 from socialomega.platforms.base import MB, CaptionRules, Platform
 
 PLATFORM = Platform(
-    name="facebook", package=__name__, webhooks=True,
+    name="facebook",
+    package=__name__,
+    webhooks=True,
     caption=CaptionRules(63206),
-    spec={"min_aspect": 1 / 4, "max_aspect": 4.0, "max_width": 2048, "max_height": 2048,
-          "max_bytes": 10 * MB - 1, "quality": 85},   # "less than 10MB"
+    spec={
+        "min_aspect": 1 / 4,
+        "max_aspect": 4.0,
+        "max_width": 2048,
+        "max_height": 2048,
+        "max_bytes": 10 * MB - 1,
+        "quality": 85,
+    },  # "less than 10MB"
 )

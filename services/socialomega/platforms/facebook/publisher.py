@@ -37,7 +37,12 @@ from socialomega.platforms.meta import errors as meta
 from socialomega.publishers.base import Credentials, ImageAccess, Lookup, Progress, PublishRequest, PublishResult
 from socialomega.publishers.captions import build_caption
 from socialomega.publishers.platform import (
-    guarded_session, logger, parse_time, reread_token, secret_value, unsafe_destination,
+    guarded_session,
+    logger,
+    parse_time,
+    reread_token,
+    secret_value,
+    unsafe_destination,
 )
 
 PERMALINK = "https://www.facebook.com/{}"
@@ -47,17 +52,26 @@ class FacebookPublisher:
     platform = "facebook"
     retry_is_safe = False
 
-    def __init__(self, settings: FacebookSettings, credentials: Credentials, target: dict[str, Any],
-                 session: requests.Session | None = None) -> None:
+    def __init__(
+        self,
+        settings: FacebookSettings,
+        credentials: Credentials,
+        target: dict[str, Any],
+        session: requests.Session | None = None,
+    ) -> None:
         self.settings = settings
         self.credentials = credentials
         self.target = target
         self.session = session or guarded_session(settings)
         # On "auth" the secret may have been rotated since it was cached: one more try with the
         # fresh value. Safe: Graph rejected the token before doing anything.
-        self.api = http.ApiClient(self.session, errors=meta.ERRORS, token=self._token,
-                                  refresh=reread_token(self._token, logger(self.platform, target.get("name"))),
-                                  timeout=(settings.connect_timeout_seconds, settings.timeout_seconds))
+        self.api = http.ApiClient(
+            self.session,
+            errors=meta.ERRORS,
+            token=self._token,
+            refresh=reread_token(self._token, logger(self.platform, target.get("name"))),
+            timeout=(settings.connect_timeout_seconds, settings.timeout_seconds),
+        )
 
     # --- publish ----------------------------------------------------------------------------------
     def publish(self, request: PublishRequest, images: ImageAccess, progress: Progress) -> PublishResult:
@@ -76,26 +90,45 @@ class FacebookPublisher:
             fields["url"] = images.url(request, s.image_url_ttl_seconds)
         else:
             files = {"source": (f"{request.asset_id}.jpg", images.read(request), request.content_type)}
-        self._token()   # a secret without the token fails here, before the final marker
+        self._token()  # a secret without the token fails here, before the final marker
         progress.mark_final({"page_id": s.page_id, "caption": caption.text, "upload": s.upload})
         log.info("step_sending", step="photos", upload=s.upload, caption_chars=len(caption.text))
         response, outcome = self.api.call("POST", url, data=fields, files=files)
         if not outcome.ok:
-            log.warning("step_failed", kind=outcome.kind, code=outcome.code, status=outcome.status,
-                        message=outcome.message, retry_after=outcome.retry_after)
+            log.warning(
+                "step_failed",
+                kind=outcome.kind,
+                code=outcome.code,
+                status=outcome.status,
+                message=outcome.message,
+                retry_after=outcome.retry_after,
+            )
             return PublishResult(outcome)
         assert response is not None
         try:
             body = response.json()
             photo_id = str(body["id"])
         except (ValueError, KeyError, TypeError):
-            return PublishResult(Outcome("unknown", response.status_code, "invalid_response",
-                                         "Graph accepted the photo but the answer has no id"))
+            return PublishResult(
+                Outcome(
+                    "unknown",
+                    response.status_code,
+                    "invalid_response",
+                    "Graph accepted the photo but the answer has no id",
+                )
+            )
         post_id = str(body.get("post_id") or "") or None
-        log.info("post_published", remote_id=post_id or photo_id, photo_id=photo_id,
-                 usage=meta.usage_percent(response.headers))
-        return PublishResult(Outcome("ok", response.status_code), remote_id=post_id or photo_id,
-                             remote_url=PERMALINK.format(post_id or photo_id))
+        log.info(
+            "post_published",
+            remote_id=post_id or photo_id,
+            photo_id=photo_id,
+            usage=meta.usage_percent(response.headers),
+        )
+        return PublishResult(
+            Outcome("ok", response.status_code),
+            remote_id=post_id or photo_id,
+            remote_url=PERMALINK.format(post_id or photo_id),
+        )
 
     # --- find_post --------------------------------------------------------------------------------
     def find_post(self, request: PublishRequest, progress: Progress) -> Lookup:
@@ -117,8 +150,11 @@ class FacebookPublisher:
             return Lookup.undecided(unsafe.message)
         wanted = _normal(caption)
         matches: list[dict[str, Any]] = []
-        params: dict[str, Any] = {"type": "uploaded", "fields": "id,name,created_time,page_story_id",
-                                  "limit": s.lookup_page_size}
+        params: dict[str, Any] = {
+            "type": "uploaded",
+            "fields": "id,name,created_time,page_story_id",
+            "limit": s.lookup_page_size,
+        }
         for _ in range(s.lookup_max_pages):
             response, outcome = self.api.call("GET", url, params=params)
             if response is None or not outcome.ok:
@@ -159,8 +195,9 @@ class FacebookPublisher:
         return f"{s.api_base_url}/{s.graph_version}/{s.page_id}/{edge}"
 
     def _token(self, fresh: bool = False) -> str:
-        return secret_value(self.credentials, "page_access_token", self.target.get("name"), InvalidFacebookTarget,
-                            fresh=fresh)
+        return secret_value(
+            self.credentials, "page_access_token", self.target.get("name"), InvalidFacebookTarget, fresh=fresh
+        )
 
 
 def _normal(text: str) -> str:

@@ -30,12 +30,20 @@ def engagements(doc: dict[str, Any]) -> list[Engagement]:
         if field != "feed" or kind is None or verb not in ("add", "remove") or not post_id:
             continue
         if kind == "like" and value.get("comment_id"):
-            continue   # a reaction to a comment, not to the post
+            continue  # a reaction to a comment, not to the post
         sender = (value.get("from") or {}).get("id") if isinstance(value.get("from"), dict) else None
         if sender is not None and str(sender) == str(entry.get("id")):
-            continue   # the Page itself (e.g. the post being created, or our own reply)
+            continue  # the Page itself (e.g. the post being created, or our own reply)
         who = value.get("comment_id") or sender or ""
         when = value.get("created_time")
-        found.append(Engagement("facebook", str(post_id), kind, 1 if verb == "add" else -1,
-                                f"{value.get('item')}:{verb}:{post_id}:{who}:{when}", iso_time(when)))
+        found.append(
+            Engagement(
+                "facebook",
+                str(post_id),
+                kind,
+                1 if verb == "add" else -1,
+                f"{value.get('item')}:{verb}:{post_id}:{who}:{when}",
+                iso_time(when),
+            )
+        )
     return found

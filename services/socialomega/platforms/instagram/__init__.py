@@ -9,8 +9,17 @@ Sources: ../shared/reference/platform-apis.md.
 from socialomega.platforms.base import MB, CaptionRules, Platform
 
 PLATFORM = Platform(
-    name="instagram", package=__name__, webhooks=True,
+    name="instagram",
+    package=__name__,
+    webhooks=True,
     caption=CaptionRules(2200, max_hashtags=5),
-    spec={"min_aspect": 4 / 5, "max_aspect": 1.91, "max_width": 1080, "max_height": 1350,
-          "max_bytes": 8 * MB, "quality": 85, "min_width": 320},
+    spec={
+        "min_aspect": 4 / 5,
+        "max_aspect": 1.91,
+        "max_width": 1080,
+        "max_height": 1350,
+        "max_bytes": 8 * MB,
+        "quality": 85,
+        "min_width": 320,
+    },
 )

@@ -42,7 +42,14 @@ from socialomega.platforms.meta import errors as meta
 from socialomega.publishers.base import Credentials, ImageAccess, Lookup, Progress, PublishRequest, PublishResult
 from socialomega.publishers.captions import build_caption
 from socialomega.publishers.platform import (
-    StepFailed, guarded_session, logger, parse_time, reread_token, secret_value, timeouts, unsafe_destination,
+    StepFailed,
+    guarded_session,
+    logger,
+    parse_time,
+    reread_token,
+    secret_value,
+    timeouts,
+    unsafe_destination,
 )
 from socialomega.publishers.platform import json_body as _body
 
@@ -55,9 +62,15 @@ class InstagramPublisher:
     platform = PLATFORM
     retry_is_safe = False  # media_publish has no idempotency key: a repeat is a second post
 
-    def __init__(self, settings: InstagramSettings, target: dict[str, Any], credentials: Credentials,
-                 session: requests.Session | None = None, sleep: Callable[[float], None] = time.sleep,
-                 now: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
+    def __init__(
+        self,
+        settings: InstagramSettings,
+        target: dict[str, Any],
+        credentials: Credentials,
+        session: requests.Session | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+        now: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
         self.settings = settings
         self.target = target
         self.credentials = credentials
@@ -67,9 +80,15 @@ class InstagramPublisher:
         self.log = logger(PLATFORM, target.get("name"))
         # Graph refuses a token (codes 102, 190) before acting on the call: re-read the secret
         # once (an operator may have rotated it) and repeat the call with a new token.
-        self.api = http.ApiClient(self.session, base_url=f"{settings.api_base_url}/{settings.graph_version}/",
-                                  errors=meta.ERRORS, timeout=timeouts(settings.timeout_seconds), token=self._token,
-                                  refresh=reread_token(self._token, self.log), rejected=meta.token_rejected)
+        self.api = http.ApiClient(
+            self.session,
+            base_url=f"{settings.api_base_url}/{settings.graph_version}/",
+            errors=meta.ERRORS,
+            timeout=timeouts(settings.timeout_seconds),
+            token=self._token,
+            refresh=reread_token(self._token, self.log),
+            rejected=meta.token_rejected,
+        )
 
     # --- Publisher protocol -------------------------------------------------------------------
     def publish(self, request: PublishRequest, images: ImageAccess, progress: Progress) -> PublishResult:
@@ -81,11 +100,13 @@ class InstagramPublisher:
             caption = build_caption(PLATFORM, request.metadata, self.target)
             self._check_quota()
             container_id = self._ready_container(request, images, progress, caption.text, caption.alt_text)
-            progress.mark_final({"container_id": container_id, "caption": caption.text,
-                                 "ig_user_id": self.settings.ig_user_id})
+            progress.mark_final(
+                {"container_id": container_id, "caption": caption.text, "ig_user_id": self.settings.ig_user_id}
+            )
             self.log.info("step_sending", step="media_publish", container_id=container_id)
-            response = self._call("POST", f"{self.settings.ig_user_id}/media_publish",
-                                  params={"creation_id": container_id}, final=True)
+            response = self._call(
+                "POST", f"{self.settings.ig_user_id}/media_publish", params={"creation_id": container_id}, final=True
+            )
             outcome = self.api.classify(response)
             if not outcome.ok:
                 if outcome.kind == "retryable" and (outcome.status or 500) >= 500:
@@ -98,8 +119,11 @@ class InstagramPublisher:
                 return PublishResult(outcome)
             media_id = _body(response).get("id")
             if not media_id:
-                return PublishResult(Outcome("unknown", response.status_code, "invalid_response",
-                                             "media_publish answered without a media id"))
+                return PublishResult(
+                    Outcome(
+                        "unknown", response.status_code, "invalid_response", "media_publish answered without a media id"
+                    )
+                )
             progress.save("media_id", str(media_id))
             return self._done(str(media_id))
         except StepFailed as failed:
@@ -137,8 +161,9 @@ class InstagramPublisher:
 
     # --- steps --------------------------------------------------------------------------------
     def _check_quota(self) -> None:
-        response = self._call("GET", f"{self.settings.ig_user_id}/content_publishing_limit",
-                              params={"fields": "quota_usage,config"})
+        response = self._call(
+            "GET", f"{self.settings.ig_user_id}/content_publishing_limit", params={"fields": "quota_usage,config"}
+        )
         self._require_ok(response)
         entries = _body(response).get("data") or [{}]
         entry = entries[0] if isinstance(entries[0], dict) else {}
@@ -150,25 +175,37 @@ class InstagramPublisher:
         if usage >= total:
             wait = self._quota_wait(int(config.get("quota_duration") or QUOTA_WINDOW))
             self.log.info("quota_used_up", quota_usage=usage, quota_total=total, retry_after=wait)
-            raise StepFailed(Outcome("deferred", response.status_code, "ig:quota",
-                                  f"Instagram publishing quota used up ({usage}/{total} in 24 h)", wait))
+            raise StepFailed(
+                Outcome(
+                    "deferred",
+                    response.status_code,
+                    "ig:quota",
+                    f"Instagram publishing quota used up ({usage}/{total} in 24 h)",
+                    wait,
+                )
+            )
 
     def _quota_wait(self, window: int) -> float:
         """Seconds until the oldest post of the current window leaves it. The listing includes
         posts made outside the API, so this may be early (then we are deferred again)."""
-        response = self._call("GET", f"{self.settings.ig_user_id}/media",
-                              params={"fields": "id,timestamp", "limit": "100"})
+        response = self._call(
+            "GET", f"{self.settings.ig_user_id}/media", params={"fields": "id,timestamp", "limit": "100"}
+        )
         if not self.api.classify(response).ok:
             return self.settings.quota_retry_seconds
         now = self.now()
-        stamps = [t for t in (parse_time(m.get("timestamp")) for m in _body(response).get("data") or [])
-                  if t is not None and now - t < timedelta(seconds=window)]
+        stamps = [
+            t
+            for t in (parse_time(m.get("timestamp")) for m in _body(response).get("data") or [])
+            if t is not None and now - t < timedelta(seconds=window)
+        ]
         if not stamps:
             return self.settings.quota_retry_seconds
         return max(60.0, (min(stamps) + timedelta(seconds=window) - now).total_seconds())
 
-    def _ready_container(self, request: PublishRequest, images: ImageAccess, progress: Progress,
-                         caption: str, alt_text: str) -> str:
+    def _ready_container(
+        self, request: PublishRequest, images: ImageAccess, progress: Progress, caption: str, alt_text: str
+    ) -> str:
         """A FINISHED container, reusing the saved one; an EXPIRED one is recreated once."""
         for _ in range(2):
             saved = progress.get("container")
@@ -192,8 +229,11 @@ class InstagramPublisher:
         self._require_ok(response)
         container_id = _body(response).get("id")
         if not container_id:
-            raise StepFailed(Outcome("retryable", response.status_code, "invalid_response",
-                                  "container creation answered without an id"))
+            raise StepFailed(
+                Outcome(
+                    "retryable", response.status_code, "invalid_response", "container creation answered without an id"
+                )
+            )
         return str(container_id)
 
     def _wait_finished(self, container_id: str) -> str:
@@ -211,21 +251,45 @@ class InstagramPublisher:
             if code in ("FINISHED", "EXPIRED"):
                 return str(code)
             if code == "ERROR":
-                raise StepFailed(Outcome("permanent", response.status_code, "ig:container_error",
-                                      str(body.get("status") or "container processing failed")[:300]))
+                raise StepFailed(
+                    Outcome(
+                        "permanent",
+                        response.status_code,
+                        "ig:container_error",
+                        str(body.get("status") or "container processing failed")[:300],
+                    )
+                )
             if code == "PUBLISHED":
                 # Only an earlier media_publish can have done this; find_post reconciles it.
-                raise StepFailed(Outcome("unknown", response.status_code, "ig:container_published",
-                                      "the container was already published by an earlier attempt"))
+                raise StepFailed(
+                    Outcome(
+                        "unknown",
+                        response.status_code,
+                        "ig:container_published",
+                        "the container was already published by an earlier attempt",
+                    )
+                )
             if code != "IN_PROGRESS":
-                raise StepFailed(Outcome("retryable", response.status_code, "invalid_response",
-                                      f"unexpected container status_code {code!r}"))
+                raise StepFailed(
+                    Outcome(
+                        "retryable",
+                        response.status_code,
+                        "invalid_response",
+                        f"unexpected container status_code {code!r}",
+                    )
+                )
             if attempt + 1 < s.status_poll_attempts:
                 self.sleep(delay)
                 delay = min(s.status_poll_max_delay, max(delay * 2, 0.01))
-        raise StepFailed(Outcome("retryable", None, "ig:container_in_progress",
-                              "the container is still IN_PROGRESS; polling resumes on the next delivery",
-                              s.in_progress_retry_seconds))
+        raise StepFailed(
+            Outcome(
+                "retryable",
+                None,
+                "ig:container_in_progress",
+                "the container is still IN_PROGRESS; polling resumes on the next delivery",
+                s.in_progress_retry_seconds,
+            )
+        )
 
     def _done(self, media_id: str) -> PublishResult:
         permalink = None
@@ -277,11 +341,20 @@ class InstagramPublisher:
             raise StepFailed(unsafe)
 
     def _token(self, fresh: bool = False) -> str:
-        return secret_value(self.credentials, "access_token", self.target.get("name"), InvalidInstagramConfig,
-                            fresh=fresh)
+        return secret_value(
+            self.credentials, "access_token", self.target.get("name"), InvalidInstagramConfig, fresh=fresh
+        )
 
-    def _call(self, method: str, path: str, *, params: dict[str, str] | None = None,
-              data: dict[str, str] | None = None, final: bool = False, quiet: bool = False) -> Any:
+    def _call(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: dict[str, str] | None = None,
+        data: dict[str, str] | None = None,
+        final: bool = False,
+        quiet: bool = False,
+    ) -> Any:
         """One Graph call. Failures to connect raise StepFailed (or return None when `quiet`).
         Only the `final` call (media_publish) can end "unknown": a timed-out read or container
         creation is simply redone (at worst an orphan container, which expires in 24 h)."""
@@ -307,7 +380,11 @@ def _subcode(response: requests.Response) -> Any:
     return meta.error_codes(response)[1]
 
 
-def build(target: dict[str, Any], credentials: Credentials, *, session: requests.Session | None = None,
-          sleep: Callable[[float], None] = time.sleep) -> InstagramPublisher:
-    return InstagramPublisher(InstagramSettings.from_target(target), target, credentials, session=session,
-                              sleep=sleep)
+def build(
+    target: dict[str, Any],
+    credentials: Credentials,
+    *,
+    session: requests.Session | None = None,
+    sleep: Callable[[float], None] = time.sleep,
+) -> InstagramPublisher:
+    return InstagramPublisher(InstagramSettings.from_target(target), target, credentials, session=session, sleep=sleep)

@@ -20,7 +20,10 @@ def engagements(doc: dict[str, Any]) -> list[Engagement]:
         if field != "comments" or not value.get("id") or not media.get("id"):
             continue
         if str((value.get("from") or {}).get("id", "")) == str(entry.get("id")):
-            continue   # our own account's reply
-        found.append(Engagement("instagram", str(media["id"]), "comment", 1, f"comment:{value['id']}",
-                                iso_time(entry.get("time"))))
+            continue  # our own account's reply
+        found.append(
+            Engagement(
+                "instagram", str(media["id"]), "comment", 1, f"comment:{value['id']}", iso_time(entry.get("time"))
+            )
+        )
     return found

@@ -9,9 +9,17 @@ Sources: ../shared/reference/platform-apis.md.
 from socialomega.platforms.base import MB, CaptionRules, Platform
 
 PLATFORM = Platform(
-    name="linkedin", package=__name__, webhooks=True,
+    name="linkedin",
+    package=__name__,
+    webhooks=True,
     caption=CaptionRules(3000),
-    spec={"min_aspect": 1 / 4, "max_aspect": 4.0, "max_width": 2048, "max_height": 2048,
-          "max_pixels": 36_152_320 - 1,      # "fewer than 36,152,320 pixels"
-          "max_bytes": 10 * MB, "quality": 85},
+    spec={
+        "min_aspect": 1 / 4,
+        "max_aspect": 4.0,
+        "max_width": 2048,
+        "max_height": 2048,
+        "max_pixels": 36_152_320 - 1,  # "fewer than 36,152,320 pixels"
+        "max_bytes": 10 * MB,
+        "quality": 85,
+    },
 )

@@ -41,7 +41,14 @@ from socialomega.platforms.linkedin.settings import InvalidLinkedInConfig, Linke
 from socialomega.publishers.base import Credentials, ImageAccess, Lookup, Progress, PublishRequest, PublishResult
 from socialomega.publishers.captions import build_caption
 from socialomega.publishers.platform import (
-    StepFailed, guarded_session, logger, parse_time, reread_token, secret_value, timeouts, unsafe_destination,
+    StepFailed,
+    guarded_session,
+    logger,
+    parse_time,
+    reread_token,
+    secret_value,
+    timeouts,
+    unsafe_destination,
 )
 
 PLATFORM = "linkedin"
@@ -53,9 +60,15 @@ class LinkedInPublisher:
     platform = PLATFORM
     retry_is_safe = False  # /rest/posts has no idempotency key: a repeat is a second post
 
-    def __init__(self, settings: LinkedInSettings, credentials: Credentials, target: dict[str, Any] | None = None,
-                 session: requests.Session | None = None, sleep: Callable[[float], None] = time.sleep,
-                 clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self,
+        settings: LinkedInSettings,
+        credentials: Credentials,
+        target: dict[str, Any] | None = None,
+        session: requests.Session | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
         self.settings = settings
         self.credentials = credentials
         self.target = dict(target or settings.model_dump())
@@ -67,11 +80,15 @@ class LinkedInPublisher:
         # A 401 means the call was not acted on, so repeating it is safe even for POST /rest/posts;
         # the secret is re-read once (an operator may have rotated the token) and the call
         # repeated only if the token changed.
-        self.api = http.ApiClient(self.session, base_url=settings.api_base_url, errors=ERRORS, timeout=timeout,
-                                  headers={"Linkedin-Version": settings.linkedin_version,
-                                           "X-Restli-Protocol-Version": "2.0.0"},
-                                  token=self._access_token,
-                                  refresh=reread_token(self._access_token, logger(PLATFORM, settings.name)))
+        self.api = http.ApiClient(
+            self.session,
+            base_url=settings.api_base_url,
+            errors=ERRORS,
+            timeout=timeout,
+            headers={"Linkedin-Version": settings.linkedin_version, "X-Restli-Protocol-Version": "2.0.0"},
+            token=self._access_token,
+            refresh=reread_token(self._access_token, logger(PLATFORM, settings.name)),
+        )
         # The pre-signed upload URL: the bearer token, no API headers, no second try.
         self.uploads = http.ApiClient(self.session, errors=ERRORS, timeout=timeout, token=self._access_token)
 
@@ -88,8 +105,11 @@ class LinkedInPublisher:
                 "author": self.settings.author,
                 "commentary": caption.text,
                 "visibility": self.settings.visibility,
-                "distribution": {"feedDistribution": "MAIN_FEED", "targetEntities": [],
-                                 "thirdPartyDistributionChannels": []},
+                "distribution": {
+                    "feedDistribution": "MAIN_FEED",
+                    "targetEntities": [],
+                    "thirdPartyDistributionChannels": [],
+                },
                 "content": {"media": {"id": image["urn"], "altText": caption.alt_text}},
                 "lifecycleState": "PUBLISHED",
                 "isReshareDisabledByAuthor": False,
@@ -103,11 +123,18 @@ class LinkedInPublisher:
             return PublishResult(failed.outcome)
         post_urn = response.headers.get("x-restli-id")
         if not post_urn:
-            return PublishResult(Outcome("unknown", response.status_code, "invalid_response",
-                                         "LinkedIn accepted the post but sent no x-restli-id"))
+            return PublishResult(
+                Outcome(
+                    "unknown",
+                    response.status_code,
+                    "invalid_response",
+                    "LinkedIn accepted the post but sent no x-restli-id",
+                )
+            )
         bound.info("post_published", remote_id=post_urn, image_urn=image["urn"])
-        return PublishResult(Outcome("ok", response.status_code), remote_id=post_urn,
-                             remote_url=PERMALINK.format(urn=post_urn))
+        return PublishResult(
+            Outcome("ok", response.status_code), remote_id=post_urn, remote_url=PERMALINK.format(urn=post_urn)
+        )
 
     def find_post(self, request: PublishRequest, progress: Progress) -> Lookup:
         marker = progress.final_marker or {}
@@ -120,8 +147,10 @@ class LinkedInPublisher:
         matches: list[str] = []
         covered = False
         for page in range(self.settings.finder_pages):
-            path = (f"/rest/posts?author={quote(author, safe='')}&q=author&count={count}"
-                    f"&start={page * count}&sortBy=LAST_MODIFIED")
+            path = (
+                f"/rest/posts?author={quote(author, safe='')}&q=author&count={count}"
+                f"&start={page * count}&sortBy=LAST_MODIFIED"
+            )
             try:
                 response = self._call("GET", path, headers={"X-RestLi-Method": "FINDER"})
                 elements = response.json().get("elements")
@@ -152,23 +181,35 @@ class LinkedInPublisher:
     # --- steps --------------------------------------------------------------------------------
     def _initialized_image(self, progress: Progress, bound: Any) -> dict[str, Any]:
         image = progress.get("image")
-        if image and not progress.get("uploaded"):
-            if self.clock() * 1000 >= image.get("expires_at_ms", 0) - UPLOAD_URL_MARGIN_SECONDS * 1000:
-                bound.info("upload_url_expired", image_urn=image.get("urn"))
-                progress.forget("image")
-                image = None
+        expired = self.clock() * 1000 >= (image or {}).get("expires_at_ms", 0) - UPLOAD_URL_MARGIN_SECONDS * 1000
+        if image and not progress.get("uploaded") and expired:
+            bound.info("upload_url_expired", image_urn=image.get("urn"))
+            progress.forget("image")
+            image = None
         if image:
             return image
         progress.forget("uploaded")  # an upload belongs to the image it was made for
-        response = self._call("POST", "/rest/images?action=initializeUpload",
-                              json={"initializeUploadRequest": {"owner": self.settings.author}})
+        response = self._call(
+            "POST",
+            "/rest/images?action=initializeUpload",
+            json={"initializeUploadRequest": {"owner": self.settings.author}},
+        )
         try:
             value = response.json()["value"]
-            image = {"urn": str(value["image"]), "upload_url": str(value["uploadUrl"]),
-                     "expires_at_ms": int(value.get("uploadUrlExpiresAt") or 0)}
+            image = {
+                "urn": str(value["image"]),
+                "upload_url": str(value["uploadUrl"]),
+                "expires_at_ms": int(value.get("uploadUrlExpiresAt") or 0),
+            }
         except (ValueError, KeyError, TypeError):
-            raise StepFailed(Outcome("retryable", response.status_code, "invalid_response",
-                                  "initializeUpload answered without value.image/uploadUrl")) from None
+            raise StepFailed(
+                Outcome(
+                    "retryable",
+                    response.status_code,
+                    "invalid_response",
+                    "initializeUpload answered without value.image/uploadUrl",
+                )
+            ) from None
         self._check_upload_url(image["upload_url"])
         progress.save("image", image)
         bound.info("image_initialized", image_urn=image["urn"])
@@ -178,16 +219,21 @@ class LinkedInPublisher:
         self._check_upload_url(image["upload_url"])  # again: a saved step may predate a change of the allow-list
         # The URL is pre-signed; LinkedIn's own example still sends the Bearer token, which is
         # safe here because the host is on the LinkedIn allow-list.
-        response, outcome = self.uploads.call("PUT", image["upload_url"], final=False, data=data,
-                                              headers={"Content-Type": "application/octet-stream"})
+        response, outcome = self.uploads.call(
+            "PUT", image["upload_url"], final=False, data=data, headers={"Content-Type": "application/octet-stream"}
+        )
         if response is None:
             raise StepFailed(outcome)
         if not outcome.ok:
             if response.status_code in (400, 403, 404, 409, 410):
                 # Expired or spent upload URL: start over with a fresh one on the next delivery.
                 progress.forget("image", "uploaded")
-                outcome = Outcome("retryable", outcome.status, outcome.code or "upload_rejected",
-                                  f"upload URL rejected, will re-initialize: {outcome.message}")
+                outcome = Outcome(
+                    "retryable",
+                    outcome.status,
+                    outcome.code or "upload_rejected",
+                    f"upload URL rejected, will re-initialize: {outcome.message}",
+                )
             raise StepFailed(outcome)
         progress.save("uploaded", True)
         bound.info("image_uploaded", image_urn=image["urn"], bytes=len(data))
@@ -203,13 +249,25 @@ class LinkedInPublisher:
             if status == "AVAILABLE":
                 return
             if status == "PROCESSING_FAILED":
-                raise StepFailed(Outcome("permanent", response.status_code, "linkedin:PROCESSING_FAILED",
-                                      f"LinkedIn could not process image {urn}"))
+                raise StepFailed(
+                    Outcome(
+                        "permanent",
+                        response.status_code,
+                        "linkedin:PROCESSING_FAILED",
+                        f"LinkedIn could not process image {urn}",
+                    )
+                )
             if self.clock() >= deadline:
                 # The saved steps stay: the next delivery only waits again.
-                raise StepFailed(Outcome("retryable", response.status_code, "linkedin:IMAGE_NOT_AVAILABLE",
-                                      f"image {urn} still {status} after {self.settings.image_wait_seconds:g}s",
-                                      retry_after=max(self.settings.image_wait_seconds, 5.0)))
+                raise StepFailed(
+                    Outcome(
+                        "retryable",
+                        response.status_code,
+                        "linkedin:IMAGE_NOT_AVAILABLE",
+                        f"image {urn} still {status} after {self.settings.image_wait_seconds:g}s",
+                        retry_after=max(self.settings.image_wait_seconds, 5.0),
+                    )
+                )
             bound.debug("image_processing", image_urn=urn, status=status)
             self.sleep(self.settings.image_poll_seconds)
 
@@ -221,12 +279,14 @@ class LinkedInPublisher:
 
     def _access_token(self, fresh: bool = False) -> str:
         if self._token is None or fresh:
-            self._token = secret_value(self.credentials, "access_token", self.settings.name, InvalidLinkedInConfig,
-                                       fresh=fresh)
+            self._token = secret_value(
+                self.credentials, "access_token", self.settings.name, InvalidLinkedInConfig, fresh=fresh
+            )
         return self._token
 
-    def _call(self, method: str, path: str, json: Any = None,
-              headers: dict[str, str] | None = None, final: bool = False) -> requests.Response:
+    def _call(
+        self, method: str, path: str, json: Any = None, headers: dict[str, str] | None = None, final: bool = False
+    ) -> requests.Response:
         """One API call with LinkedIn's headers (on 401 the token re-read once, see `self.api`).
         Only the `final` call can end "unknown"; any other timed-out step is simply redone."""
         unsafe = unsafe_destination(self.settings.api_base_url + path, self.settings.api_policy)

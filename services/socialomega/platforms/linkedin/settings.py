@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import ClassVar
 
-from pydantic import ConfigDict, Field, field_validator
+from pydantic import Field, field_validator
 
 from socialomega.core import egress
 from socialomega.core.config import ConfigError
@@ -68,7 +68,7 @@ class LinkedInSettings(PlatformSettings):
         return sorted({*self.upload_hosts, self.api_host} - {""})
 
     def egress_hosts(self) -> list[str] | None:
-        return self.allowed_upload_hosts   # the API host and LinkedIn's upload hosts
+        return self.allowed_upload_hosts  # the API host and LinkedIn's upload hosts
 
     def upload_policy(self) -> egress.EgressPolicy:
         """Where an `uploadUrl` from initializeUpload may point (it receives the bearer token)."""

@@ -23,7 +23,7 @@ from socialomega.webhooks.engagement import Engagement, NotANotification, iso_ti
 from socialomega.webhooks.signatures import Answer, Rejected, WebhookKeys, check_signature, mac
 
 SECRET_KEY = "linkedin_client_secret"
-_UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")   # fullmatch
+_UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")  # fullmatch
 _ACTIONS = {"LIKE": ("like", 1), "COMMENT": ("comment", 1), "SHARE": ("share", 1), "COMMENT_DELETE": ("comment", -1)}
 
 
@@ -48,6 +48,14 @@ def engagements(doc: dict[str, Any]) -> list[Engagement]:
         action = _ACTIONS.get(str(item.get("action")))
         if action is None or not item.get("sourcePost") or item.get("notificationId") is None:
             continue
-        found.append(Engagement("linkedin", str(item["sourcePost"]), action[0], action[1],
-                                f"notification:{item['notificationId']}", iso_time(item.get("lastModifiedAt"), 1000)))
+        found.append(
+            Engagement(
+                "linkedin",
+                str(item["sourcePost"]),
+                action[0],
+                action[1],
+                f"notification:{item['notificationId']}",
+                iso_time(item.get("lastModifiedAt"), 1000),
+            )
+        )
     return found

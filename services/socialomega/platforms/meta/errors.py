@@ -44,8 +44,11 @@ def _parse(status: int, body: Any, headers: Headers, hint: float | None) -> Outc
 
 
 def _wait(headers: Headers) -> float | None:
-    minutes = [e["estimated_time_to_regain_access"] for e in _usage_entries(headers.get("X-Business-Use-Case-Usage"))
-               if isinstance(e.get("estimated_time_to_regain_access"), int | float)]
+    minutes = [
+        e["estimated_time_to_regain_access"]
+        for e in _usage_entries(headers.get("X-Business-Use-Case-Usage"))
+        if isinstance(e.get("estimated_time_to_regain_access"), int | float)
+    ]
     return max(minutes) * 60.0 if minutes and max(minutes) else None
 
 

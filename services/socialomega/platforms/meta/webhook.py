@@ -22,15 +22,18 @@ from socialomega.webhooks.signatures import Answer, Rejected, WebhookKeys, as_by
 
 SECRET_KEY = "meta_app_secret"
 VERIFY_TOKEN_KEY = "meta_verify_token"
-_CHALLENGE = re.compile(r"[A-Za-z0-9_.-]{1,256}")   # fullmatch only ($ would allow a trailing newline)
+_CHALLENGE = re.compile(r"[A-Za-z0-9_.-]{1,256}")  # fullmatch only ($ would allow a trailing newline)
 
 
 def answer_challenge(query: dict[str, str], key: str, keys: WebhookKeys) -> Answer:
     token = query.get("hub.verify_token", "")
     challenge = query.get("hub.challenge", "")
     verify_token = keys.get(VERIFY_TOKEN_KEY)
-    if (query.get("hub.mode") != "subscribe" or not verify_token
-            or not hmac.compare_digest(as_bytes(token), as_bytes(verify_token))):
+    if (
+        query.get("hub.mode") != "subscribe"
+        or not verify_token
+        or not hmac.compare_digest(as_bytes(token), as_bytes(verify_token))
+    ):
         raise Rejected(403, "verify token mismatch or not a subscribe request")
     if not _CHALLENGE.fullmatch(challenge):
         raise Rejected(400, "hub.challenge missing or malformed")

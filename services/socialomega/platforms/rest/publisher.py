@@ -24,6 +24,7 @@ from socialomega.core.logging import register_secret_values
 from socialomega.platforms.rest.settings import InvalidTargetConfig, RestEndpoint, from_target
 from socialomega.publishers.base import Credentials, ImageAccess, Lookup, Progress, PublishRequest, PublishResult
 
+
 def _as_json(value: Any) -> Any:
     """Every `{{ expression }}` is written as a JSON value: a title holding `", "admin": true`
     stays inside its string, whether or not the template says `| tojson` (whose output, already
@@ -42,8 +43,10 @@ def render_body(template: str, context: dict[str, Any]) -> dict[str, Any]:
     try:
         body = json.loads(text)
     except (json.JSONDecodeError, RecursionError) as exc:
-        raise InvalidTargetConfig(f"body_template did not render valid JSON (every {{{{ value }}}} is written as "
-                                  f"JSON: do not put quotes around it): {exc}") from None
+        raise InvalidTargetConfig(
+            f"body_template did not render valid JSON (every {{{{ value }}}} is written as "
+            f"JSON: do not put quotes around it): {exc}"
+        ) from None
     if not isinstance(body, dict):
         raise InvalidTargetConfig("body_template must render a JSON object")
     return body
@@ -97,8 +100,13 @@ class AuthFailed(Exception):
 class RestPublisher:
     platform = "rest"
 
-    def __init__(self, endpoint: RestEndpoint, secret: dict[str, Any], session: requests.Session | None = None,
-                 idempotent_retries: bool = True) -> None:
+    def __init__(
+        self,
+        endpoint: RestEndpoint,
+        secret: dict[str, Any],
+        session: requests.Session | None = None,
+        idempotent_retries: bool = True,
+    ) -> None:
         self.endpoint = endpoint
         self.secret = secret
         self._session = session
@@ -128,7 +136,7 @@ class RestPublisher:
     def publish(self, request: PublishRequest, images: ImageAccess, progress: Progress) -> PublishResult:
         ep = self.endpoint
         try:
-            ep.egress_policy()   # refuses an unsafe url or token_url before any call
+            ep.egress_policy()  # refuses an unsafe url or token_url before any call
             headers = {**ep.headers, **self._auth_headers()}
         except egress.UnsafeDestination as exc:
             return PublishResult(Outcome("permanent", code="unsafe_destination", message=str(exc)))
@@ -155,15 +163,25 @@ class RestPublisher:
         try:
             body = response.json()
         except ValueError:
-            return PublishResult(Outcome("unknown", response.status_code, "invalid_response",
-                                         "target accepted the post but answered without JSON"))
+            return PublishResult(
+                Outcome(
+                    "unknown",
+                    response.status_code,
+                    "invalid_response",
+                    "target accepted the post but answered without JSON",
+                )
+            )
         remote_id = _dig(body, self.endpoint.id_field)
         if remote_id in (None, ""):
-            return PublishResult(Outcome("unknown", response.status_code, "invalid_response",
-                                         f"response has no {self.endpoint.id_field!r}"))
+            return PublishResult(
+                Outcome(
+                    "unknown", response.status_code, "invalid_response", f"response has no {self.endpoint.id_field!r}"
+                )
+            )
         url = _dig(body, self.endpoint.url_field) if self.endpoint.url_field else None
-        return PublishResult(Outcome("ok", response.status_code), remote_id=str(remote_id),
-                             remote_url=str(url) if url else None)
+        return PublishResult(
+            Outcome("ok", response.status_code), remote_id=str(remote_id), remote_url=str(url) if url else None
+        )
 
     def _auth_headers(self) -> dict[str, str]:
         auth = self.endpoint.auth
@@ -189,20 +207,32 @@ class RestPublisher:
         data = {"grant_type": "client_credentials"}
         if auth.scope:
             data["scope"] = auth.scope
-        response, outcome = self.api.call("POST", auth.token_url, data=data, timeout=http.DEFAULT_TIMEOUT,
-                                          auth=(self._secret("client_id"), self._secret("client_secret")))
+        response, outcome = self.api.call(
+            "POST",
+            auth.token_url,
+            data=data,
+            timeout=http.DEFAULT_TIMEOUT,
+            auth=(self._secret("client_id"), self._secret("client_secret")),
+        )
         if response is None:
             raise AuthFailed(outcome)
         if not outcome.ok:
-            raise AuthFailed(Outcome(outcome.kind, outcome.status, "token_" + outcome.code, outcome.message,
-                                     outcome.retry_after))
+            raise AuthFailed(
+                Outcome(outcome.kind, outcome.status, "token_" + outcome.code, outcome.message, outcome.retry_after)
+            )
         try:
             body = response.json()
             token = str(body["access_token"])
             expires_in = float(body.get("expires_in", 300))
         except (ValueError, KeyError, TypeError):
-            raise AuthFailed(Outcome("retryable", response.status_code, "token_invalid_response",
-                                     "the token endpoint answered without an access_token")) from None
+            raise AuthFailed(
+                Outcome(
+                    "retryable",
+                    response.status_code,
+                    "token_invalid_response",
+                    "the token endpoint answered without an access_token",
+                )
+            ) from None
         register_secret_values(token)
         _tokens.put(cache_key, token, expires_in)
         return token

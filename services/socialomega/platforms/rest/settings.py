@@ -51,8 +51,9 @@ class RestEndpoint(BaseModel):
     def egress_policy(self) -> egress.EgressPolicy:
         """The publisher may call `url` and `token_url` (their hosts, or `allowed_hosts`, which
         must then name both), on their ports; raises UnsafeDestination when either fails."""
-        return egress.EgressPolicy.of(self.url, self.auth.token_url, hosts=self.allowed_hosts,
-                                      allow_private=self.allow_private_network)
+        return egress.EgressPolicy.of(
+            self.url, self.auth.token_url, hosts=self.allowed_hosts, allow_private=self.allow_private_network
+        )
 
 
 class InvalidTargetConfig(ConfigError):

@@ -11,8 +11,16 @@ Sources: ../shared/reference/platform-apis.md.
 from socialomega.platforms.base import MB, CaptionRules, Platform
 
 PLATFORM = Platform(
-    name="x", package=__name__, webhooks=True,
+    name="x",
+    package=__name__,
+    webhooks=True,
     caption=CaptionRules(280, weighted=True),
-    spec={"min_aspect": 1 / 4, "max_aspect": 4.0, "max_width": 4096, "max_height": 4096,
-          "max_bytes": 5 * MB, "quality": 85},
+    spec={
+        "min_aspect": 1 / 4,
+        "max_aspect": 4.0,
+        "max_width": 4096,
+        "max_height": 4096,
+        "max_bytes": 5 * MB,
+        "quality": 85,
+    },
 )

@@ -32,8 +32,7 @@ def _daily_cap(status: int, headers: Headers) -> Outcome | None:
         if (headers.get(f"{prefix}-remaining") or "").strip() == "0":
             reset = (headers.get(f"{prefix}-reset") or "").strip()
             wait = max(0.0, float(reset) - time.time()) if reset.isdigit() else 3600.0
-            return Outcome("deferred", status, f"x:{prefix}", "X's 24-hour posting limit is used up",
-                           retry_after=wait)
+            return Outcome("deferred", status, f"x:{prefix}", "X's 24-hour posting limit is used up", retry_after=wait)
     return None
 
 
@@ -58,8 +57,13 @@ def _problem(status: int, body: Any, hint: float | None) -> Outcome | None:
             return Outcome("auth", status, label, message)
         return Outcome("permanent", status, label, message)
     errors = body.get("errors")
-    if isinstance(errors, list) and errors and isinstance(errors[0], dict) and "code" in errors[0] \
-            and "data" not in body:
+    if (
+        isinstance(errors, list)
+        and errors
+        and isinstance(errors[0], dict)
+        and "code" in errors[0]
+        and "data" not in body
+    ):
         first = errors[0]
         label, message = f"x:{first.get('code')}", str(first.get("message", ""))[:300]
         if status == 429 or first.get("code") == 88:

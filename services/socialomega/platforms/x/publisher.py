@@ -56,7 +56,12 @@ from socialomega.publishers.base import (
 )
 from socialomega.publishers.captions import build_caption
 from socialomega.publishers.platform import (
-    StepFailed, guarded_session, logger, parse_time, timeouts, unsafe_destination,
+    StepFailed,
+    guarded_session,
+    logger,
+    parse_time,
+    timeouts,
+    unsafe_destination,
 )
 from socialomega.publishers.platform import json_body as _body
 
@@ -68,9 +73,15 @@ class XPublisher:
     platform = "x"
     retry_is_safe = False  # POST /2/tweets has no idempotency key
 
-    def __init__(self, settings: XSettings, target: dict[str, Any], credentials: Credentials,
-                 session: requests.Session | None = None, sleep: Callable[[float], None] = time.sleep,
-                 clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self,
+        settings: XSettings,
+        target: dict[str, Any],
+        credentials: Credentials,
+        session: requests.Session | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
         self.settings = settings
         self.target = target
         self.credentials = credentials
@@ -79,14 +90,28 @@ class XPublisher:
         self.clock = clock
         self.log = logger("x", settings.name)
         self.tokens = RotatingToken(
-            credentials, settings.api_base_url + "/2/oauth2/token", client_auth="basic",
-            session=self.session, timeout=timeouts(settings.timeout_seconds), log=self.log,
-            what=f"X target {settings.name!r}", margin_seconds=settings.refresh_margin_seconds,
-            default_expires_in=7200, clock=lambda: self.clock(), errors=ERRORS)
+            credentials,
+            settings.api_base_url + "/2/oauth2/token",
+            client_auth="basic",
+            session=self.session,
+            timeout=timeouts(settings.timeout_seconds),
+            log=self.log,
+            what=f"X target {settings.name!r}",
+            margin_seconds=settings.refresh_margin_seconds,
+            default_expires_in=7200,
+            clock=lambda: self.clock(),
+            errors=ERRORS,
+        )
         # A 401 means X did nothing: refresh the token once and repeat the call.
-        self.api = http.ApiClient(self.session, base_url=settings.api_base_url, errors=ERRORS,
-                                  timeout=timeouts(settings.timeout_seconds), token=self._access_token,
-                                  refresh=self._refresh, rejected=lambda response: response.status_code == 401)
+        self.api = http.ApiClient(
+            self.session,
+            base_url=settings.api_base_url,
+            errors=ERRORS,
+            timeout=timeouts(settings.timeout_seconds),
+            token=self._access_token,
+            refresh=self._refresh,
+            rejected=lambda response: response.status_code == 401,
+        )
 
     # --- Publisher protocol -----------------------------------------------------------------------
     def publish(self, request: PublishRequest, images: ImageAccess, progress: Progress) -> PublishResult:
@@ -99,8 +124,11 @@ class XPublisher:
             caption = build_caption("x", request.metadata, self.target)
             media = self._media(request, images, progress)
             if caption.alt_text and (progress.get("alt_text") or {}).get("media_id") != media["id"]:
-                self._api("POST", "/2/media/metadata",
-                          json={"id": media["id"], "metadata": {"alt_text": {"text": caption.alt_text}}})
+                self._api(
+                    "POST",
+                    "/2/media/metadata",
+                    json={"id": media["id"], "metadata": {"alt_text": {"text": caption.alt_text}}},
+                )
                 progress.save("alt_text", {"media_id": media["id"]})
                 self.log.info("alt_text_set", media_id=media["id"])
             body = {"text": caption.text, "media": {"media_ids": [media["id"]]}}
@@ -112,13 +140,18 @@ class XPublisher:
                 # X forgot the media (expired early): nothing was posted, upload again next time
                 progress.forget("media", "upload", "alt_text")
                 stop = StepFailed(Outcome("retryable", stop.outcome.status, "x:media_expired", stop.outcome.message))
-            self.log.warning("step_failed", kind=stop.outcome.kind, code=stop.outcome.code,
-                             status=stop.outcome.status)
+            self.log.warning("step_failed", kind=stop.outcome.kind, code=stop.outcome.code, status=stop.outcome.status)
             return PublishResult(stop.outcome)
         post_id = _dig(_body(response), "data", "id")
         if not post_id:
-            return PublishResult(Outcome("unknown", response.status_code, "invalid_response",
-                                         "X accepted the post but the answer has no data.id"))
+            return PublishResult(
+                Outcome(
+                    "unknown",
+                    response.status_code,
+                    "invalid_response",
+                    "X accepted the post but the answer has no data.id",
+                )
+            )
         progress.save("post", {"id": str(post_id)})
         self.log.info("post_published", remote_id=str(post_id))
         return self._posted(str(post_id))
@@ -136,8 +169,12 @@ class XPublisher:
                 if not user_id:
                     return Lookup.undecided("GET /2/users/me answered without data.id")
                 progress.save("user_id", str(user_id))
-            params: dict[str, Any] = {"max_results": 100, "tweet.fields": "created_at,attachments",
-                                      "expansions": "attachments.media_keys", "exclude": "replies,retweets"}
+            params: dict[str, Any] = {
+                "max_results": 100,
+                "tweet.fields": "created_at,attachments",
+                "expansions": "attachments.media_keys",
+                "exclude": "replies,retweets",
+            }
             start = _start_time(marker.get("sent_at"), self.settings.lookup_slack_seconds)
             if start:
                 params["start_time"] = start
@@ -176,9 +213,12 @@ class XPublisher:
         if len(data) > self.settings.chunked_threshold_bytes:
             media = self._chunked(data, request.content_type or "image/jpeg", progress)
         else:
-            response = self._api("POST", "/2/media/upload",
-                                 files={"media": (f"{request.asset_id}.jpg", data, request.content_type or "image/jpeg")},
-                                 data={"media_category": self.settings.media_category})
+            response = self._api(
+                "POST",
+                "/2/media/upload",
+                files={"media": (f"{request.asset_id}.jpg", data, request.content_type or "image/jpeg")},
+                data={"media_category": self.settings.media_category},
+            )
             media = self._media_record(_dig(_body(response), "data") or {}, len(data))
         progress.save("media", media)
         self.log.info("media_uploaded", media_id=media["id"], bytes=len(data))
@@ -188,26 +228,50 @@ class XPublisher:
         size = self.settings.chunk_bytes
         segments = math.ceil(len(data) / size)
         if segments > MAX_SEGMENTS:
-            raise StepFailed(Outcome("permanent", code="too_many_segments",
-                                message=f"{len(data)} bytes need {segments} chunks; X allows {MAX_SEGMENTS}"))
+            raise StepFailed(
+                Outcome(
+                    "permanent",
+                    code="too_many_segments",
+                    message=f"{len(data)} bytes need {segments} chunks; X allows {MAX_SEGMENTS}",
+                )
+            )
         upload = progress.get("upload")
-        if not (upload and upload.get("total_bytes") == len(data) and upload.get("chunk_bytes") == size
-                and self._fresh(upload)):
-            response = self._api("POST", "/2/media/upload/initialize",
-                                 json={"media_type": media_type, "total_bytes": len(data),
-                                       "media_category": self.settings.media_category})
+        if not (
+            upload
+            and upload.get("total_bytes") == len(data)
+            and upload.get("chunk_bytes") == size
+            and self._fresh(upload)
+        ):
+            response = self._api(
+                "POST",
+                "/2/media/upload/initialize",
+                json={
+                    "media_type": media_type,
+                    "total_bytes": len(data),
+                    "media_category": self.settings.media_category,
+                },
+            )
             init = _dig(_body(response), "data") or {}
             if not init.get("id"):
-                raise StepFailed(Outcome("retryable", response.status_code, "invalid_response", "initialize without id"))
-            upload = {**self._media_record(init, len(data)), "total_bytes": len(data), "chunk_bytes": size,
-                      "segments": 0}
+                raise StepFailed(
+                    Outcome("retryable", response.status_code, "invalid_response", "initialize without id")
+                )
+            upload = {
+                **self._media_record(init, len(data)),
+                "total_bytes": len(data),
+                "chunk_bytes": size,
+                "segments": 0,
+            }
             progress.save("upload", upload)
         media_id = upload["id"]
         for index in range(int(upload.get("segments", 0)), segments):
-            chunk = data[index * size:(index + 1) * size]
-            self._api("POST", f"/2/media/upload/{media_id}/append",
-                      files={"media": ("chunk", chunk, "application/octet-stream")},
-                      data={"segment_index": str(index)})
+            chunk = data[index * size : (index + 1) * size]
+            self._api(
+                "POST",
+                f"/2/media/upload/{media_id}/append",
+                files={"media": ("chunk", chunk, "application/octet-stream")},
+                data={"segment_index": str(index)},
+            )
             upload["segments"] = index + 1
             progress.save("upload", upload)
         response = self._api("POST", f"/2/media/upload/{media_id}/finalize")
@@ -215,8 +279,13 @@ class XPublisher:
         polls = 0
         while (final.get("processing_info") or {}).get("state") in ("pending", "in_progress"):
             if polls >= self.settings.max_status_polls:
-                raise StepFailed(Outcome("retryable", code="media_processing",
-                                    message=f"media {media_id} still processing after {polls} polls"))
+                raise StepFailed(
+                    Outcome(
+                        "retryable",
+                        code="media_processing",
+                        message=f"media {media_id} still processing after {polls} polls",
+                    )
+                )
             self.sleep(min(float(final["processing_info"].get("check_after_secs") or 1), 30.0))
             polls += 1
             response = self._api("GET", "/2/media/upload", params={"media_id": media_id, "command": "STATUS"})
@@ -225,15 +294,23 @@ class XPublisher:
         if info.get("state") == "failed":
             progress.forget("upload")
             error = info.get("error") or {}
-            raise StepFailed(Outcome("permanent", code="x:media_processing_failed",
-                                message=str(error.get("message") or "X could not process the image")[:300]))
-        record = self._media_record({**upload, **final, "media_key": final.get("media_key") or upload.get("media_key")},
-                                    len(data))
+            raise StepFailed(
+                Outcome(
+                    "permanent",
+                    code="x:media_processing_failed",
+                    message=str(error.get("message") or "X could not process the image")[:300],
+                )
+            )
+        record = self._media_record(
+            {**upload, **final, "media_key": final.get("media_key") or upload.get("media_key")}, len(data)
+        )
         return record
 
     def _media_record(self, data: dict[str, Any], size: int) -> dict[str, Any]:
         if not data.get("id"):
-            raise StepFailed(Outcome("retryable", code="invalid_response", message="X answered the upload without an id"))
+            raise StepFailed(
+                Outcome("retryable", code="invalid_response", message="X answered the upload without an id")
+            )
         expires_after = data.get("expires_after_secs")
         expires_at = self.clock() + float(expires_after) if expires_after is not None else data.get("expires_at")
         return {"id": str(data["id"]), "media_key": data.get("media_key"), "expires_at": expires_at, "bytes": size}
@@ -241,7 +318,8 @@ class XPublisher:
     def _fresh(self, record: dict[str, Any]) -> bool:
         expires_at = record.get("expires_at")
         return bool(record.get("id")) and (
-            expires_at is None or float(expires_at) > self.clock() + self.settings.media_expiry_margin_seconds)
+            expires_at is None or float(expires_at) > self.clock() + self.settings.media_expiry_margin_seconds
+        )
 
     # --- HTTP and tokens --------------------------------------------------------------------------
     def _api(self, method: str, path: str, final: bool = False, **kwargs: Any) -> requests.Response:

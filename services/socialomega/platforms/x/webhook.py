@@ -27,8 +27,8 @@ from socialomega.webhooks.signatures import Answer, Rejected, WebhookKeys, check
 
 SECRET_KEY = "x_consumer_secret"
 SIGNATURE_HEADER = "x-twitter-webhooks-signature"
-_CRC_TOKEN = re.compile(r"[A-Za-z0-9+/=_-]{1,256}")   # fullmatch only ($ would allow a trailing newline)
-_CRC_TOKEN_BODY = re.compile(_CRC_TOKEN.pattern.encode())   # a body whose signature a CRC answer can be
+_CRC_TOKEN = re.compile(r"[A-Za-z0-9+/=_-]{1,256}")  # fullmatch only ($ would allow a trailing newline)
+_CRC_TOKEN_BODY = re.compile(_CRC_TOKEN.pattern.encode())  # a body whose signature a CRC answer can be
 
 
 def answer_challenge(query: dict[str, str], key: str, keys: WebhookKeys) -> Answer:
@@ -42,8 +42,11 @@ def verify_signature(headers: dict[str, str], body: bytes, key: str) -> None:
     check_signature(headers, SIGNATURE_HEADER, f"sha256={_signature(key, body)}")
     if _CRC_TOKEN_BODY.fullmatch(body):
         # Anyone can have this signature: it is the CRC answer for a crc_token equal to the body.
-        raise Rejected(401, "x body in the crc_token format: its signature may be a minted CRC answer",
-                       public=f"{SIGNATURE_HEADER} does not match the body")
+        raise Rejected(
+            401,
+            "x body in the crc_token format: its signature may be a minted CRC answer",
+            public=f"{SIGNATURE_HEADER} does not match the body",
+        )
 
 
 def _signature(key: str, message: bytes) -> str:
@@ -58,14 +61,22 @@ def engagements(doc: dict[str, Any]) -> list[Engagement]:
     for event in list_field(doc, "favorite_events"):
         status = event.get("favorited_status") if isinstance(event, dict) else None
         if not isinstance(status, dict) or str((status.get("user") or {}).get("id_str")) != me:
-            continue   # we liked someone else's post
+            continue  # we liked someone else's post
         if str((event.get("user") or {}).get("id_str")) == me:
-            continue   # we liked our own post
-        found.append(Engagement("x", str(status.get("id_str")), "like", 1, f"favorite:{event.get('id')}",
-                                iso_time(event.get("timestamp_ms"), 1000)))
+            continue  # we liked our own post
+        found.append(
+            Engagement(
+                "x",
+                str(status.get("id_str")),
+                "like",
+                1,
+                f"favorite:{event.get('id')}",
+                iso_time(event.get("timestamp_ms"), 1000),
+            )
+        )
     for tweet in list_field(doc, "tweet_create_events"):
         if not isinstance(tweet, dict) or str((tweet.get("user") or {}).get("id_str")) == me:
-            continue   # our own posts
+            continue  # our own posts
         when, key = iso_time(tweet.get("timestamp_ms"), 1000), f"tweet:{tweet.get('id_str')}"
         for shared in (tweet.get("retweeted_status"), tweet.get("quoted_status")):
             if isinstance(shared, dict) and str((shared.get("user") or {}).get("id_str")) == me:
