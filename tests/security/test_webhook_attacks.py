@@ -26,14 +26,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from socialomega.analytics.aggregate import Aggregator
-from socialomega.core.store import post_index_key, status_key
+from socialomega.core.store import UNREADABLE_PREFIX, post_index_key, status_key
 from socialomega.sandbox import webhooks as platform_side
 from socialomega.webhooks import handler as webhook_handler
 from socialomega.webhooks.service import (
     MAX_BODY_BYTES,
     MAX_ENGAGEMENTS,
     UNREADABLE_KEPT_BYTES,
-    UNREADABLE_PREFIX,
     UNREADABLE_SLOTS,
     WebhookRequest,
     WebhookService,

@@ -32,7 +32,7 @@ def schema_files() -> dict[Path, str]:
 
 def _type(spec: dict[str, Any], defs: dict[str, Any]) -> str:
     if "$ref" in spec:
-        return spec["$ref"].rsplit("/", 1)[-1]
+        return str(spec["$ref"]).rsplit("/", 1)[-1]
     if "anyOf" in spec:
         return " | ".join(_type(s, defs) for s in spec["anyOf"])
     if "enum" in spec:

@@ -172,7 +172,7 @@ def clean_metadata(metadata: dict[str, Any]) -> dict[str, Any]:
             return [clean(v) for v in value]
         return value
 
-    cleaned = clean(metadata)
+    cleaned: dict[str, Any] = clean(metadata)
     for name, limit in (
         ("title", MAX_TEXT),
         ("description", MAX_TEXT),

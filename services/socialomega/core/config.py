@@ -156,7 +156,8 @@ class Configuration:
 
         if fresh:
             _secrets.clear()
-        return _secrets.get(full, load)
+        value: dict[str, Any] = _secrets.get(full, load)
+        return value
 
     def store_secret(self, name: str, value: dict[str, Any]) -> None:
         """Write a new value of `socialomega/<env>/<name>` (rotated OAuth tokens) and drop the

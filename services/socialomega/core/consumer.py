@@ -65,7 +65,7 @@ class InvalidPayload(PermanentFailure, InvalidMessage):
     and a permanent failure, whichever a caller asks about."""
 
 
-RecordHandler = Callable[[Envelope, Any], None]  # (envelope, its typed payload)
+RecordHandler = Callable[[Envelope, Any], object]  # (envelope, its typed payload); what it returns is ignored
 
 
 def checked_payload(envelope: Envelope) -> Any:
@@ -111,7 +111,7 @@ class QueueRecords:
             if arn in self._urls:
                 return self._urls[arn]
         _, _, _, _region, account, name = arn.split(":", 5)
-        url = self.sqs.get_queue_url(QueueName=name, QueueOwnerAWSAccountId=account)["QueueUrl"]
+        url: str = self.sqs.get_queue_url(QueueName=name, QueueOwnerAWSAccountId=account)["QueueUrl"]
         with self._lock:
             self._urls[arn] = url
         return url

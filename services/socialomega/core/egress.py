@@ -263,14 +263,16 @@ class _GuardedHTTPConnection(HTTPConnection):
     egress_policy: EgressPolicy
 
     def _new_conn(self) -> socket.socket:
-        return _connect_pinned(self, self.egress_policy, super()._new_conn)
+        sock: socket.socket = _connect_pinned(self, self.egress_policy, super()._new_conn)
+        return sock
 
 
 class _GuardedHTTPSConnection(HTTPSConnection):
     egress_policy: EgressPolicy
 
     def _new_conn(self) -> socket.socket:
-        return _connect_pinned(self, self.egress_policy, super()._new_conn)
+        sock: socket.socket = _connect_pinned(self, self.egress_policy, super()._new_conn)
+        return sock
 
 
 class GuardedAdapter(HTTPAdapter):
@@ -290,12 +292,20 @@ class GuardedAdapter(HTTPAdapter):
             "https": type("PinnedHTTPSConnectionPool", (HTTPSConnectionPool,), {"ConnectionCls": https_conn}),
         }
 
-    def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:
-        if kwargs.get("proxies"):
+    def send(
+        self,
+        request: requests.PreparedRequest,
+        stream: bool = False,
+        timeout: float | tuple[float | None, float | None] | None = None,
+        verify: bool | str = True,
+        cert: str | tuple[str, str] | None = None,
+        proxies: dict[str, str] | None = None,
+    ) -> requests.Response:
+        if proxies:
             raise UnsafeDestination("proxies are not used for guarded requests")
         check_url(request.url or "", self.policy)
         try:
-            return super().send(request, **kwargs)
+            return super().send(request, stream=stream, timeout=timeout, verify=verify, cert=cert, proxies=proxies)
         except _Refused as exc:
             raise UnsafeDestination(str(exc), request=request) from None
 

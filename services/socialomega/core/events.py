@@ -12,21 +12,23 @@ class EventSender:
         self.sqs, self.sns, self.events = sqs, sns, events
 
     def to_queue(self, queue_url: str, envelope: Envelope) -> str:
-        return self.sqs.send_message(
+        message_id: str = self.sqs.send_message(
             QueueUrl=queue_url,
             MessageBody=envelope.to_json(),
             MessageAttributes=_attrs({"event_type": envelope.type, "correlation_id": envelope.correlation_id}),
         )["MessageId"]
+        return message_id
 
     def to_topic(self, topic_arn: str, envelope: Envelope, platform: str) -> str:
         # The `platform` attribute is what each publisher queue's filter policy matches.
-        return self.sns.publish(
+        message_id: str = self.sns.publish(
             TopicArn=topic_arn,
             Message=envelope.to_json(),
             MessageAttributes=_attrs(
                 {"platform": platform, "event_type": envelope.type, "correlation_id": envelope.correlation_id}
             ),
         )["MessageId"]
+        return message_id
 
     def to_bus(self, bus_name: str, envelope: Envelope, source: str) -> None:
         self.to_bus_many(bus_name, [envelope], source)
@@ -40,7 +42,7 @@ class EventSender:
             ]
             result = self.events.put_events(Entries=entries)
             if result.get("FailedEntryCount"):
-                entry = next((e for e in result["Entries"] if e.get("ErrorCode")), {})
+                entry: dict[str, Any] = next((e for e in result["Entries"] if e.get("ErrorCode")), {})
                 raise RuntimeError(
                     f"EventBridge refused {result['FailedEntryCount']} event(s): "
                     f"{entry.get('ErrorCode')} {entry.get('ErrorMessage')}"

@@ -169,7 +169,7 @@ def _error_message(response: requests.Response, body: Any) -> str:
         if isinstance(err, dict):
             for key in ("message", "error_description", "detail", "description", "title"):
                 if isinstance(err.get(key), str):
-                    return err[key][:300]
+                    return str(err[key])[:300]
         elif isinstance(err, str):
             # {"error": "invalid_request", "error_description"|"message": "..."} (OAuth 2.0, many REST APIs)
             detail = next(
@@ -253,6 +253,7 @@ class ApiClient:
         self, method: str, url: str, token: str | None, headers: Mapping[str, str] | None, kwargs: dict[str, Any]
     ) -> requests.Response:
         bearer = {"Authorization": f"Bearer {token}"} if token is not None else {}
-        return self.session.request(
+        response: requests.Response = self.session.request(
             method, url, headers={**self.headers, **bearer, **(headers or {})}, allow_redirects=False, **kwargs
         )
+        return response

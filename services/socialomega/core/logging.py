@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import re
 import sys
+from collections.abc import MutableMapping
 from typing import Any
 
 import structlog
@@ -84,7 +85,7 @@ def _redact_value(value: Any) -> Any:
     return value
 
 
-def redact_secrets(_logger: Any, _method: str, event_dict: dict[str, Any]) -> dict[str, Any]:
+def redact_secrets(_logger: Any, _method: str, event_dict: MutableMapping[str, Any]) -> dict[str, Any]:
     """structlog processor: mask secret-looking keys and bearer/query tokens in values."""
     return {
         key: (REDACTED if _SECRET_KEY.search(key) and key != "event" else _redact_value(value))
@@ -115,7 +116,8 @@ def configure(level: str = "INFO", stream: Any = None) -> None:
     _configured = True
 
 
-def get_logger(**initial: Any) -> structlog.stdlib.BoundLogger:
+def get_logger(**initial: Any) -> Any:
+    """A structlog logger (a filtering bound logger: `info`, `warning`, `bind`, ...)."""
     configure()
     return structlog.get_logger(**initial)
 

@@ -56,7 +56,7 @@ class TokenRefreshFailed(Exception):
     """The refresh did not complete (network, 5xx, 429, malformed answer): try again later."""
 
     def __init__(
-        self, kind: str, code: str, message: str, status: int | None = None, retry_after: float | None = None
+        self, kind: http.Kind, code: str, message: str, status: int | None = None, retry_after: float | None = None
     ) -> None:
         super().__init__(message)
         self.kind, self.code, self.status, self.retry_after = kind, code, status, retry_after

@@ -59,14 +59,18 @@ class MetadataStore:
         return any(item.get("Key") == key for item in listed.get("Contents", []))
 
     def put(self, key: str, data: dict[str, Any]) -> str:
-        return self.s3.put_object(Bucket=self.bucket, Key=key, Body=_dump(data), ContentType="application/json")["ETag"]
+        etag: str = self.s3.put_object(Bucket=self.bucket, Key=key, Body=_dump(data), ContentType="application/json")[
+            "ETag"
+        ]
+        return etag
 
     def claim(self, key: str, data: dict[str, Any]) -> str | None:
         """Create `key` only if absent. Returns the ETag, or None when it already exists."""
         try:
-            return self.s3.put_object(
+            etag: str = self.s3.put_object(
                 Bucket=self.bucket, Key=key, Body=_dump(data), ContentType="application/json", IfNoneMatch="*"
             )["ETag"]
+            return etag
         except ClientError as exc:
             if _is_precondition_failure(exc):
                 return None
@@ -75,9 +79,10 @@ class MetadataStore:
     def replace(self, doc: Document, data: dict[str, Any]) -> str | None:
         """Overwrite `doc` only if nobody changed it since it was read; None if they did."""
         try:
-            return self.s3.put_object(
+            etag: str = self.s3.put_object(
                 Bucket=self.bucket, Key=doc.key, Body=_dump(data), ContentType="application/json", IfMatch=doc.etag
             )["ETag"]
+            return etag
         except ClientError as exc:
             if _is_precondition_failure(exc):
                 return None
@@ -153,6 +158,14 @@ def event_log_key(event: Any) -> str:
 def quota_key(target: str) -> str:
     """A target's rolling-24 h posting slots (targets with a `daily_cap`)."""
     return f"quotas/{target}.json"
+
+
+UNREADABLE_PREFIX = "webhooks/unreadable"
+
+
+def unreadable_webhook_key(platform: str, day: str, slot: int) -> str:
+    """A signed webhook body the endpoint could not read, kept in one of a day's slots."""
+    return f"{UNREADABLE_PREFIX}/{platform}/{day}/{slot:02d}.json"
 
 
 def cursor_key(source: str) -> str:

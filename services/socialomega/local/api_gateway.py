@@ -85,6 +85,7 @@ class WebhookGateway:
     @property
     def url(self) -> str:
         host, port = self.server.server_address[:2]
+        assert isinstance(host, str)  # an AF_INET server's bound address: getsockname() gives a str host
         return f"http://{host}:{port}"
 
     def _serve(self, request: BaseHTTPRequestHandler, method: str) -> None:

@@ -22,7 +22,9 @@ def _fans_engage(store: MetadataStore, webhook_url: str, new_post_keys: set[str]
     counts = {"sent": 0, "recorded": 0, "refused": 0}
     for key in sorted(new_post_keys):
         post = store.get(key)
-        platform = post.data["platform"] if post else ""
+        if post is None:
+            continue  # no post: nothing a fan could engage with
+        platform = post.data["platform"]
         for kind in sandbox_webhooks.NOTIFIED_KINDS.get(platform, ())[:2]:
             answer = sandbox_webhooks.deliver(
                 webhook_url, platform, sandbox_webhooks.notification(platform, kind, post.data["remote_id"])

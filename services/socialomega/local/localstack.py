@@ -52,7 +52,7 @@ def endpoint() -> str:
         or f"127.0.0.1:{os.environ.get('LOCALSTACK_PORT') or DEFAULT_PORT}"
     )
     try:
-        from localstack_client.config import get_service_endpoint  # type: ignore[import-untyped]
+        from localstack_client.config import get_service_endpoint
     except ModuleNotFoundError:
         # The service images run local mode too (docker-compose.yml: `python -m socialomega.local
         # serve <service>`), but they carry only what runs in AWS, not the dev extra that
@@ -96,7 +96,8 @@ NATIVE_ENV = native_env(PORT)
 def healthy(url: str | None = None, timeout: float = 2.0) -> bool:
     try:
         with urllib.request.urlopen(f"{url or endpoint()}/_localstack/health", timeout=timeout) as response:
-            return response.status == 200
+            status: int = response.status
+            return status == 200
     except OSError:
         return False
 

@@ -55,8 +55,13 @@ def dlq_depths(dlq_urls: dict[str, str]) -> dict[str, int]:
 def redrive(dlq_url: str, source_queue_url: str) -> str:
     """Move every message of a DLQ back to its queue with SQS's own message move task."""
     sqs = aws.client("sqs")
-    arn = lambda url: sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]  # noqa: E731
+
+    def arn(url: str) -> str:
+        queue_arn: str = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        return queue_arn
+
     # An explicit destination: records the consumers dead-lettered themselves carry no
     # "original source" for SQS to infer.
     task = sqs.start_message_move_task(SourceArn=arn(dlq_url), DestinationArn=arn(source_queue_url))
-    return task["TaskHandle"]
+    handle: str = task["TaskHandle"]
+    return handle

@@ -32,7 +32,8 @@ Handler = Callable[[dict[str, Any], Any], Any]
 
 def load_handler(dotted: str) -> Handler:
     module, _, name = dotted.rpartition(".")
-    return getattr(importlib.import_module(module), name)
+    handler: Handler = getattr(importlib.import_module(module), name)
+    return handler
 
 
 @dataclass

@@ -182,7 +182,10 @@ def parse_json_body(content: bytes) -> Any:
 
 
 class TokenSource(Protocol):
-    """Where a refreshable user token comes from (core/oauth.RotatingToken)."""
+    """Where a refreshable user token comes from (core/oauth.RotatingToken). `unsaved`: a
+    renewed token could not be written back and the stored refresh token is spent."""
+
+    unsaved: bool
 
     def access_token(self) -> str: ...
 
@@ -394,7 +397,7 @@ class LightroomClient:
             headers.update(extra)
         return headers
 
-    def _get_json(self, url: str, params: dict[str, str] | None = None, *, auth: bool = True) -> Any:
+    def _get_json(self, url: str, params: dict[str, str] | None = None, *, auth: bool = True) -> dict[str, Any]:
         resp = self._send("GET", url, params=params, auth=auth)
         try:
             body = parse_json_body(resp.content)
@@ -524,7 +527,8 @@ class LightroomClient:
         if retry_after is not None:
             return max(0.0, retry_after)
         # Capped exponential backoff with full jitter.
-        return self._rng() * min(self.backoff_max, self.backoff_base * (2**attempt))
+        cap: float = min(self.backoff_max, self.backoff_base * (2**attempt))  # int ** int is Any to mypy
+        return self._rng() * cap
 
     def _error(self, method: str, url: str, resp: requests.Response) -> LightroomError:
         try:
@@ -542,7 +546,7 @@ class LightroomClient:
             message += f" code={code} {description or ''}".rstrip()
         if errors:
             message += f" errors={errors}"
-        kwargs = {"status": status, "code": code, "description": description, "errors": errors}
+        kwargs: dict[str, Any] = {"status": status, "code": code, "description": description, "errors": errors}
         if status in (401, 403):
             return LightroomAuthError(message, **kwargs)
         if status == 404:

@@ -8,6 +8,7 @@ assets changed since the last complete pass (`updated_since`).
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator
 from typing import Any
 
@@ -44,7 +45,7 @@ class LightroomSource:
                 asset_id=asset.id,
                 version=asset.version,
                 metadata=_metadata(asset),
-                fetch=lambda asset_id=asset.id: self.client.rendition(asset_id, self.rendition),
+                fetch=functools.partial(self.client.rendition, asset.id, self.rendition),
             )
 
     def next_cursor(self) -> dict[str, Any]:
@@ -54,7 +55,8 @@ class LightroomSource:
         album = self.client.find_album(name)
         if album is None:
             raise ConfigError(f"Lightroom album {name!r} does not exist in the catalog")
-        return album["id"]
+        album_id: str = album["id"]
+        return album_id
 
 
 def _metadata(asset: LightroomAsset) -> dict[str, Any]:

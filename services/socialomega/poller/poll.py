@@ -112,7 +112,7 @@ class Poller:
             raw_key, data, content_type="image/jpeg", metadata={"asset-id": photo.asset_id, "source": photo.source}
         )
         detected_at = _now()
-        raw = {"bucket": self.raw.bucket, "key": raw_key, "version_id": version_id, "bytes": len(data)}
+        raw: dict[str, Any] = {"bucket": self.raw.bucket, "key": raw_key, "version_id": version_id, "bytes": len(data)}
 
         def record_version(doc: dict[str, Any] | None) -> dict[str, Any]:
             doc = dict(doc or {"asset_id": photo.asset_id, "source": photo.source, "versions": {}})

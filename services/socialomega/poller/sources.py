@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import posixpath
@@ -52,7 +53,7 @@ class S3InboxSource:
                 asset_id=asset_id,
                 version=etag,  # content hash: a re-upload with changes is a new version
                 metadata=self._metadata(key),
-                fetch=lambda key=key: self.blobs.get(key),
+                fetch=functools.partial(self.blobs.get, key),
             )
 
     def next_cursor(self) -> dict[str, Any]:

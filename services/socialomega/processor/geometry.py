@@ -32,12 +32,19 @@ class GeometryError(ValueError):
 
 
 class _SpecLike(Protocol):
-    min_aspect: float
-    max_aspect: float
-    max_width: int
-    max_height: int
-    max_pixels: int | None
-    min_width: int | None
+    # Read-only: a VariantSpec is frozen.
+    @property
+    def min_aspect(self) -> float: ...
+    @property
+    def max_aspect(self) -> float: ...
+    @property
+    def max_width(self) -> int: ...
+    @property
+    def max_height(self) -> int: ...
+    @property
+    def max_pixels(self) -> int | None: ...
+    @property
+    def min_width(self) -> int | None: ...
 
 
 @dataclass(frozen=True, slots=True)

@@ -97,7 +97,7 @@ def parse_specs(obj: Any) -> list[VariantSpec]:
     for i, entry in enumerate(obj):
         if not isinstance(entry, dict) or not isinstance(entry.get("name"), str):
             raise SpecError(f"targets[{i}]: expected an object with a string 'name'")
-        name = entry["name"]
+        name: str = entry["name"]
         platform = entry.get("platform", name)
         overrides = entry.get("spec") or {}
         if not isinstance(overrides, dict):

@@ -48,7 +48,7 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
@@ -153,7 +153,7 @@ class Limits(BaseModel):
     threads: int = Field(default_factory=lambda: max(1, min(2, os.cpu_count() or 1)), ge=1)
 
 
-def _load_malloc_trim():
+def _load_malloc_trim() -> Callable[[int], int] | None:
     try:
         import ctypes
         import ctypes.util
@@ -381,7 +381,7 @@ def _plan_jobs(specs: Sequence[VariantSpec], plans: dict[str, VariantPlan], dedu
     Deriving a 1080 px variant from the 2048 px render (instead of the large intermediate) is
     a pyramid: fewer pixels read, and deterministic because the tree is fixed up front.
     """
-    groups: dict[tuple, _Job] = {}
+    groups: dict[tuple[object, ...], _Job] = {}
     for spec in specs:
         plan = plans.get(spec.target)
         if plan is None:
@@ -409,7 +409,14 @@ class _Runner:
     would keep the (large) intermediate alive until the cyclic GC happens to run.
     """
 
-    def __init__(self, inter: pyvips.Image, full: Box, keep: int, limits: Limits, replan) -> None:
+    def __init__(
+        self,
+        inter: pyvips.Image,
+        full: Box,
+        keep: int,
+        limits: Limits,
+        replan: Callable[[VariantSpec, VariantPlan, tuple[float, float]], VariantPlan],
+    ) -> None:
         self.inter, self.full, self.keep, self.limits, self.replan = inter, full, keep, limits, replan
         self.done = threading.Semaphore(0)
         self.pool: ThreadPoolExecutor | None = None

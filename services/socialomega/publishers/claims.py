@@ -116,7 +116,8 @@ class StoredProgress:
 
     @property
     def final_marker(self) -> dict[str, Any] | None:
-        return self.get("final")
+        marker: dict[str, Any] | None = self.get("final")
+        return marker
 
     def _write(self, steps: dict[str, Any]) -> None:
         lease_until = (_now() + self.publications.lease).isoformat()

@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from typing import Any, ClassVar, Self
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic_core import ErrorDetails
 
 from socialomega.core import egress, http
 from socialomega.core.config import ConfigError
@@ -167,7 +168,7 @@ def parse_time(value: Any) -> datetime | None:
 def config_problems(exc: ValidationError) -> str:
     """A target's validation errors on one line, for the ConfigError an operator reads."""
 
-    def message(error: dict[str, Any]) -> str:
+    def message(error: ErrorDetails) -> str:
         where = ".".join(str(p) for p in error["loc"]) or "target"
         if error["type"] == "extra_forbidden":
             return f"{where}: unknown key (misspelt? see README, Configuration)"

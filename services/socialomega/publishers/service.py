@@ -25,7 +25,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Literal
 
 from socialomega.contracts.payloads import PublishError, PublishFailed, PublishRequested, PublishSucceeded
 from socialomega.core import logging as solog
@@ -260,7 +260,12 @@ class PublishService:
         return "published"
 
     def _fail(
-        self, claim: Claim, request: PublishRequest, envelope: Envelope, status: str, error: dict[str, Any]
+        self,
+        claim: Claim,
+        request: PublishRequest,
+        envelope: Envelope,
+        status: Literal["failed", "unconfirmed"],
+        error: dict[str, Any],
     ) -> str:
         event = envelope.follow(
             "PublishFailed",

@@ -90,9 +90,9 @@ def parse_fault(
         raise ValueError(f"invalid fault: {exc}") from None
 
 
-def apply_fault(
-    fault: Fault | None, act: Callable[[], Any], *, timeout: Callable[[Fault], Any], error: Callable[[Fault], Any]
-) -> Any:
+def apply_fault[R](
+    fault: Fault | None, act: Callable[[], R], *, timeout: Callable[[Fault], R], error: Callable[[Fault], R]
+) -> R:
     """Run `act` under `fault`: None -> act; "timeout" -> sleep `delay`, then `timeout(fault)`
     (the 504, nothing done); "500"/"429" -> `error(fault)` (the platform's answer, or it raises);
     "slow_accept" -> act, then sleep `delay` before the answer goes out."""
@@ -235,7 +235,8 @@ class SandboxControl(ABC):
                 return self._control_error("method not allowed", 405)
             return self._control_error("not found", 404)
         body = request.get_json(silent=True)
-        return getattr(self, name)(body if isinstance(body, dict) else {}, request)
+        endpoint: Callable[[dict[str, Any], Request], Response] = getattr(self, name)
+        return endpoint(body if isinstance(body, dict) else {}, request)
 
     def _ctl_faults(self, body: dict[str, Any], request: Request) -> Response:
         if request.method == "POST":

@@ -332,7 +332,7 @@ class FacebookPageFake(control.SandboxControl):
             with http_client.get(url, timeout=self.fetch_timeout, stream=True, allow_redirects=True) as response:
                 if response.status_code != 200:
                     raise invalid
-                data = response.raw.read(MAX_PHOTO_BYTES + 1, decode_content=True)
+                data: bytes = response.raw.read(MAX_PHOTO_BYTES + 1, decode_content=True)
         except http_client.RequestException:
             raise invalid from None
         return data
@@ -387,7 +387,10 @@ class FacebookPageFake(control.SandboxControl):
         chunk = items[start : start + limit]
         body: dict[str, Any] = {"data": chunk}
         if chunk:
-            cursor = lambda i: base64.urlsafe_b64encode(str(i).encode()).decode()  # noqa: E731
+
+            def cursor(i: int) -> str:
+                return base64.urlsafe_b64encode(str(i).encode()).decode()
+
             paging: dict[str, Any] = {"cursors": {"before": cursor(start), "after": cursor(start + len(chunk) - 1)}}
             if start + len(chunk) < len(items):
                 query = {k: v for k, v in request.args.items() if k not in ("after", "access_token")}

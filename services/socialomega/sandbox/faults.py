@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import MutableSequence
 from typing import Protocol
 
 
@@ -10,7 +11,7 @@ class Countdown(Protocol):
     path_contains: str | None
 
 
-def take_fault[F: Countdown](faults: list[F], path: str) -> F | None:
+def take_fault[F: Countdown](faults: MutableSequence[F], path: str) -> F | None:
     """The first pending fault matching `path`, counted down (and dropped when spent).
     Call it under the fake's lock."""
     for fault in list(faults):

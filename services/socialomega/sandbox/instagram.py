@@ -558,7 +558,7 @@ class InstagramFake(control.SandboxControl):
             container = self.containers.get(node_id)
             if container is not None:
                 status_code, status = self._container_status(container, count_poll=True)
-                values = {"id": node_id, "status_code": status_code, "status": status}
+                values: dict[str, object] = {"id": node_id, "status_code": status_code, "status": status}
                 return _json({k: v for k, v in values.items() if k == "id" or k in (fields or ["id"])})
             media = self.media.get(node_id)
             if media is not None:

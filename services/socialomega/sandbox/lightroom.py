@@ -51,6 +51,7 @@ import json
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -337,7 +338,7 @@ def _render(photo: photo_gen.SeedPhoto, rtype: str, edits: int) -> bytes:
         # so the processor meets them exactly as a corrupt file.
         return photo.master
     long_edge = ALL_RENDITIONS[rtype]
-    img = Image.open(io.BytesIO(photo.master))
+    img: Image.Image = Image.open(io.BytesIO(photo.master))  # an ImageFile until converted below
     exif = img.info.get("exif")
     icc = img.info.get("icc_profile")
     w, h = img.size
@@ -462,7 +463,8 @@ class LightroomFake:
             adapter = _API_ROUTES.bind_to_environ(request.environ)
             endpoint, args = adapter.match()
             self._authenticate(request, token_required=endpoint != "health")
-            response = getattr(self, "_ep_" + endpoint)(request, **args)
+            api: Callable[..., Response] = getattr(self, "_ep_" + endpoint)  # each endpoint takes its own URL args
+            response = api(request, **args)
         except LightroomApiError as exc:
             if exc.body is None:
                 response = Response(b"", status=exc.status, headers=exc.headers)
@@ -1003,7 +1005,8 @@ class LightroomFake:
             body = request.get_json(silent=True) if request.data else {}
             if request.data and not isinstance(body, dict):
                 return _plain_json({"error": "body must be a JSON object"}, 400)
-            return getattr(self, "_ctl_" + endpoint)(request, body or {}, **args)
+            ctl: Callable[..., Response] = getattr(self, "_ctl_" + endpoint)  # each endpoint takes its own URL args
+            return ctl(request, body or {}, **args)
         except HTTPException as exc:
             return _plain_json({"error": exc.name}, exc.code or 500)
         except (KeyError, ValueError, TypeError) as exc:

@@ -77,7 +77,7 @@ import re
 import secrets
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -261,11 +261,12 @@ class LinkedInFake(control.SandboxControl):
         )
         return response
 
-    def _api(self, request: Request, endpoint: str, args: dict[str, Any]) -> Response:
+    def _api(self, request: Request, endpoint: str, args: Mapping[str, Any]) -> Response:
         if endpoint != "upload":
             self._check_headers(request)
             self._authenticate(request)
-        return getattr(self, "_" + endpoint)(request, **args)
+        api: Callable[..., Response] = getattr(self, "_" + endpoint)  # each endpoint takes its own URL args
+        return api(request, **args)
 
     def _control_error(self, message: str, status: int = 400) -> Response:
         code = {400: "ILLEGAL_ARGUMENT", 404: "NOT_FOUND", 405: "METHOD_NOT_ALLOWED"}.get(status, "ILLEGAL_ARGUMENT")
@@ -363,7 +364,8 @@ class LinkedInFake(control.SandboxControl):
     def _image_status(self, image: dict[str, Any]) -> str:
         if image["status"] == "PROCESSING" and self.clock() - image["uploaded_at"] >= self.processing_delay:
             image["status"] = "AVAILABLE"
-        return image["status"]
+        status: str = image["status"]
+        return status
 
     def _get_image(self, request: Request, urn: str) -> Response:
         with self.lock:

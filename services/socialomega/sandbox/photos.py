@@ -224,6 +224,7 @@ def _make_photo(seed: int, index: int) -> SeedPhoto:
     exif_ifd = exif.get_ifd(0x8769)
     exif_ifd[0x9003] = capture.strftime("%Y:%m:%d %H:%M:%S")  # DateTimeOriginal
     if camera:
+        assert f_number is not None and exposure is not None  # drawn above whenever there is a camera
         exif[0x010F], exif[0x0110] = camera[0], camera[1]  # Make, Model
         exif_ifd[0xA434] = camera[2]  # LensModel
         exif_ifd[0x829D] = f_number[0] / f_number[1]  # FNumber

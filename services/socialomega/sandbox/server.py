@@ -28,7 +28,7 @@ from typing import Any
 
 from werkzeug.serving import BaseWSGIServer, make_server
 
-from socialomega.sandbox import facebook, instagram, lightroom, linkedin, rest_target, x
+from socialomega.sandbox import control, facebook, instagram, lightroom, linkedin, rest_target, x
 from socialomega.sandbox import photos as photo_gen
 
 
@@ -42,6 +42,7 @@ class _QuietHandlerServer:
             # werkzeug logs every request through the "werkzeug" logger; the handler class
             # method is the narrowest place to silence it for this server only.
             handler = self.server.RequestHandlerClass
+            assert isinstance(handler, type)  # werkzeug's WSGIRequestHandler (typeshed: any callable)
             self.server.RequestHandlerClass = type("QuietHandler", (handler,), {"log_request": lambda *a, **k: None})
         self.thread = threading.Thread(
             target=self.server.serve_forever, kwargs={"poll_interval": 0.1}, name=f"sandbox-{port}", daemon=True
@@ -50,6 +51,7 @@ class _QuietHandlerServer:
     @property
     def url(self) -> str:
         host, port = self.server.server_address[:2]
+        assert isinstance(host, str)  # an AF_INET(6) server's bound address: getsockname() gives a str host
         return f"http://{host}:{port}"
 
     def start(self) -> None:
@@ -62,7 +64,7 @@ class _QuietHandlerServer:
 
 
 # platform -> (its fake's module, with `sandbox_target()` and `sandbox_secret()`; the WSGI app class)
-SOCIAL_FAKES: dict[str, tuple[ModuleType, Any]] = {
+SOCIAL_FAKES: dict[str, tuple[ModuleType, type[control.SandboxControl]]] = {
     "instagram": (instagram, instagram.InstagramFake),
     "x": (x, x.XFake),
     "facebook": (facebook, facebook.FacebookPageFake),
@@ -135,7 +137,7 @@ class Sandbox:
         self.lightroom = lightroom.LightroomFake(seed=seed, count=photo_count, include_corrupt=include_corrupt)
         self.rest = rest_target.RestTarget()
         # The social platform fakes, by platform name (`instagram`, `x`, `facebook`, `linkedin`).
-        self.social: dict[str, Any] = {name: app() for name, (_, app) in SOCIAL_FAKES.items()}
+        self.social: dict[str, control.SandboxControl] = {name: app() for name, (_, app) in SOCIAL_FAKES.items()}
         self._ports = {
             "lightroom": lightroom_port,
             "rest": rest_port,

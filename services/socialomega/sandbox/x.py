@@ -100,6 +100,7 @@ import secrets
 import threading
 import time
 import unicodedata
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -300,9 +301,10 @@ def _url_at(text: str, i: int) -> tuple[int, bool]:
         if end - i == len(scheme):  # nothing after the scheme
             return i + 1, False
     else:
-        end = _domain_end(text, i) if before not in "-_./" else None
-        if end is None:
+        domain_end = _domain_end(text, i) if before not in "-_./" else None
+        if domain_end is None:
             return i + 1, False
+        end = domain_end
         if end < len(text) and text[end] == "/":
             end = _trim(text, i, _next_space(text, end))
     return end, (end - i) + (0 if scheme else len("https://")) <= _MAX_URL_CHARS
@@ -516,7 +518,9 @@ class XFake(control.SandboxControl):
         self.log_request(request, response.status_code, fault, at=_iso(time.time()))
         return response
 
-    def _dispatch(self, endpoint: str, args: dict[str, Any], request: Request, fault: control.Fault | None) -> Response:
+    def _dispatch(
+        self, endpoint: str, args: Mapping[str, Any], request: Request, fault: control.Fault | None
+    ) -> Response:
         bucket = (
             None
             if endpoint == "token"
@@ -544,7 +548,8 @@ class XFake(control.SandboxControl):
                     },
                     content_type="application/problem+json",
                 )
-            response = getattr(self, "_" + endpoint)(request, **args)
+            api: Callable[..., Response] = getattr(self, "_" + endpoint)  # each endpoint takes its own URL args
+            response = api(request, **args)
         except _ApiError as exc:
             response = _json(exc.body, exc.status, exc.headers, exc.content_type)
         except HTTPException as exc:  # werkzeug's form parser
@@ -687,7 +692,8 @@ class XFake(control.SandboxControl):
     def _media_part(self, request: Request) -> bytes:
         part = request.files.get("media")
         if part is not None:
-            return part.read()
+            data: bytes = part.read()
+            return data
         if "media" in request.form:  # base64 in a form field
             try:
                 return base64.b64decode(request.form["media"], validate=True)

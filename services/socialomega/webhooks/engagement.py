@@ -19,7 +19,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Literal
 
 from socialomega import platforms
 
@@ -33,11 +33,14 @@ class NotANotification(ValueError):
     """The body is not this platform's notification envelope."""
 
 
+EngagementKind = Literal["like", "comment", "share"]
+
+
 @dataclass(frozen=True)
 class Engagement:
     platform: str
     remote_id: str  # the post, as our publisher recorded it
-    kind: str  # like | comment | share
+    kind: EngagementKind
     delta: int  # +1, or -1 when the platform says it was taken back
     key: str  # the platform's identity of this notification: retries repeat it
     occurred_at: str | None = None
@@ -83,7 +86,8 @@ def engagements(platform: str, doc: Any) -> list[Engagement]:
     if not isinstance(doc, dict):
         raise NotANotification("body is not a JSON object")
     try:
-        return parse(doc)
+        found: list[Engagement] = parse(doc)
+        return found
     except NotANotification:
         raise
     except (AttributeError, TypeError, KeyError, ValueError) as exc:  # a field of an unexpected type

@@ -41,12 +41,11 @@ from socialomega.contracts.payloads import EngagementReceived
 from socialomega.core import logging as solog
 from socialomega.core.envelope import Envelope, utc_now
 from socialomega.core.events import EventSender
-from socialomega.core.store import MetadataStore, post_index_key
+from socialomega.core.store import MetadataStore, post_index_key, unreadable_webhook_key
 from socialomega.webhooks.engagement import MAX_ID_CHARS, Engagement, engagements, well_formed
 from socialomega.webhooks.signatures import PLATFORMS, Answer, Rejected, WebhookKeys, answer_challenge, verify_signature
 
 EVENT_SOURCE = "socialomega.webhooks"
-UNREADABLE_PREFIX = "webhooks/unreadable"
 # Fixed namespace: the same notification always maps to the same event id.
 _EVENT_NAMESPACE = uuid.UUID("5d0f3c1e-8a61-4f5e-9a3e-6f1f0c2b7e41")
 MAX_BODY_BYTES = 6 * 1024 * 1024  # Lambda's synchronous payload limit (Meta batches <= 1000 updates)
@@ -117,7 +116,9 @@ class WebhookService:
                 continue
             if engagement.remote_id not in posts:
                 index = self.store.get(post_index_key(engagement.platform, engagement.remote_id))
-                posts[engagement.remote_id] = _indexed_post(index and index.data, engagement.remote_id)
+                posts[engagement.remote_id] = _indexed_post(
+                    index.data if index is not None else None, engagement.remote_id
+                )
             post = posts[engagement.remote_id]
             if post is None:
                 log.info("engagement_unmatched", remote_id=engagement.remote_id, kind=engagement.kind)
@@ -133,7 +134,7 @@ class WebhookService:
         A store failure raises (500, so the platform retries): nothing is dropped silently."""
         now = utc_now()
         slot = int(digest, 16) % UNREADABLE_SLOTS
-        key = f"{UNREADABLE_PREFIX}/{request.platform}/{now:%Y-%m-%d}/{slot:02d}.json"
+        key = unreadable_webhook_key(request.platform, f"{now:%Y-%m-%d}", slot)
         kept = request.body[:UNREADABLE_KEPT_BYTES]
         etag = self.store.claim(
             key,
@@ -200,7 +201,7 @@ def _event(engagement: Engagement, post: dict[str, Any]) -> Envelope:
             version=post.get("version"),
             remote_id=engagement.remote_id,
             kind=engagement.kind,
-            delta=engagement.delta,  # type: ignore[arg-type]
+            delta=engagement.delta,
             engagement_key=engagement.key,
             engaged_at=engagement.occurred_at,
         ).model_dump(mode="json"),

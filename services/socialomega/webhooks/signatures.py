@@ -97,7 +97,8 @@ def check_signature(headers: dict[str, str], header: str, expected: str) -> None
 def answer_challenge(platform: str, query: dict[str, str], keys: WebhookKeys) -> Answer:
     """The answer to the platform's subscription check (a GET on the callback URL)."""
     webhook = platforms.get(platform).webhook()
-    return webhook.answer_challenge(query, keys.require(webhook.SECRET_KEY, platform), keys)
+    answer: Answer = webhook.answer_challenge(query, keys.require(webhook.SECRET_KEY, platform), keys)
+    return answer
 
 
 def verify_signature(platform: str, headers: dict[str, str], body: bytes, keys: WebhookKeys) -> None:

@@ -11,14 +11,14 @@ from __future__ import annotations
 from typing import Any
 
 from socialomega.platforms.meta.webhook import SECRET_KEY, answer_challenge, changes, verify_signature
-from socialomega.webhooks.engagement import Engagement, iso_time
+from socialomega.webhooks.engagement import Engagement, EngagementKind, iso_time
 
 __all__ = ["SECRET_KEY", "answer_challenge", "engagements", "verify_signature"]
 
 # Reactions (of which a like is one) arrive as item "reaction"; the older item "like" is not
 # counted as well, lest one action count twice. "share" is in Meta's item list but no captured
 # payload shows it on a Page post (UNCONFIRMED).
-_KINDS = {"reaction": "like", "comment": "comment", "share": "share"}
+_KINDS: dict[str, EngagementKind] = {"reaction": "like", "comment": "comment", "share": "share"}
 
 
 def engagements(doc: dict[str, Any]) -> list[Engagement]:

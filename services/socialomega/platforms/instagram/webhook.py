@@ -16,7 +16,9 @@ __all__ = ["SECRET_KEY", "answer_challenge", "engagements", "verify_signature"]
 def engagements(doc: dict[str, Any]) -> list[Engagement]:
     found = []
     for entry, field, value in changes(doc, "instagram"):
-        media = value.get("media") if isinstance(value.get("media"), dict) else {}
+        media = value.get("media")
+        if not isinstance(media, dict):
+            media = {}
         if field != "comments" or not value.get("id") or not media.get("id"):
             continue
         if str((value.get("from") or {}).get("id", "")) == str(entry.get("id")):

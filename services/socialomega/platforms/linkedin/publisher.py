@@ -101,7 +101,7 @@ class LinkedInPublisher:
             if not progress.get("uploaded"):
                 self._upload(image, images.read(request), progress, bound)
             self._wait_available(image["urn"], bound)
-            body = {
+            body: dict[str, Any] = {
                 "author": self.settings.author,
                 "commentary": caption.text,
                 "visibility": self.settings.visibility,
@@ -180,7 +180,7 @@ class LinkedInPublisher:
 
     # --- steps --------------------------------------------------------------------------------
     def _initialized_image(self, progress: Progress, bound: Any) -> dict[str, Any]:
-        image = progress.get("image")
+        image: dict[str, Any] | None = progress.get("image")
         expired = self.clock() * 1000 >= (image or {}).get("expires_at_ms", 0) - UPLOAD_URL_MARGIN_SECONDS * 1000
         if image and not progress.get("uploaded") and expired:
             bound.info("upload_url_expired", image_urn=image.get("urn"))

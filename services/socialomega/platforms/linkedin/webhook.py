@@ -19,12 +19,17 @@ import json
 import re
 from typing import Any
 
-from socialomega.webhooks.engagement import Engagement, NotANotification, iso_time, list_field
+from socialomega.webhooks.engagement import Engagement, EngagementKind, NotANotification, iso_time, list_field
 from socialomega.webhooks.signatures import Answer, Rejected, WebhookKeys, check_signature, mac
 
 SECRET_KEY = "linkedin_client_secret"
 _UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")  # fullmatch
-_ACTIONS = {"LIKE": ("like", 1), "COMMENT": ("comment", 1), "SHARE": ("share", 1), "COMMENT_DELETE": ("comment", -1)}
+_ACTIONS: dict[str, tuple[EngagementKind, int]] = {
+    "LIKE": ("like", 1),
+    "COMMENT": ("comment", 1),
+    "SHARE": ("share", 1),
+    "COMMENT_DELETE": ("comment", -1),
+}
 
 
 def answer_challenge(query: dict[str, str], key: str, keys: WebhookKeys) -> Answer:

@@ -203,7 +203,7 @@ class XPublisher:
 
     # --- media ------------------------------------------------------------------------------------
     def _media(self, request: PublishRequest, images: ImageAccess, progress: Progress) -> dict[str, Any]:
-        saved = progress.get("media")
+        saved: dict[str, Any] | None = progress.get("media")
         if saved and self._fresh(saved):
             return saved
         if saved:
