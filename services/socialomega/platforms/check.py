@@ -15,6 +15,7 @@ from typing import Any
 
 from socialomega import platforms
 from socialomega.core.config import ConfigError
+from socialomega.processor.specs import SpecError, parse_specs  # the processor's own spec check
 
 
 def problems(entries: Any) -> list[str]:
@@ -41,7 +42,6 @@ def problems(entries: Any) -> list[str]:
             platforms.get(entry["platform"]).settings(entry)
         except ConfigError as exc:
             found.append(str(exc))
-        from socialomega.processor.specs import SpecError, parse_specs  # the processor's own check
 
         try:
             parse_specs([{"name": name, "platform": entry["platform"], "spec": entry.get("spec") or {}}])

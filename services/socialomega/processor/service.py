@@ -24,9 +24,9 @@ from socialomega.processor.variants import ImageRejected, VariantsIncomplete, bu
 
 @dataclass
 class ProcessorService:
-    originals: Blobs  # the raw bucket: a message naming an object elsewhere, or outside raw/, is
-    # refused, so whoever can write to the images queue cannot have any
-    # readable object cut and posted
+    # The raw bucket. A message naming an object elsewhere, or outside raw/, is refused, so whoever
+    # can write to the images queue cannot have any readable object cut and posted.
+    originals: Blobs
     variants: Blobs  # the processed bucket
     store: Documents
     sender: Events
