@@ -73,6 +73,9 @@ class RecordingSender:
         self.topic.append((arn, envelope, platform))
         return f"t-{len(self.topic)}"
 
+    def to_topic_many(self, arn: str, messages: list[tuple[Any, str]]) -> list[str]:
+        return [self.to_topic(arn, envelope, platform) for envelope, platform in messages]
+
 
 class MemoryProgress:
     """`publishers.base.Progress` in a dict, for publisher contract tests."""
@@ -198,7 +201,7 @@ class RecordedQueue:
     def dead_letter(self, record, reason, code, service):
         self.dead.append((record["messageId"], reason, code))
 
-    def defer(self, record, seconds):
+    def send_again(self, record, seconds, state):
         self.deferred.append((record["messageId"], seconds))
         return int(seconds)
 

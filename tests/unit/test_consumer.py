@@ -1,27 +1,47 @@
-"""Partial batch responses: which records are retried, dead-lettered or acknowledged."""
+"""Partial batch responses: which records are retried, sent again, dead-lettered or acknowledged,
+within the invocation's deadline, and for how long retries go on."""
 
 import json
+import time
 
 import pytest
 
-from socialomega.core import consumer
-from socialomega.core.consumer import PermanentFailure, RetryLater, backoff_seconds, process_batch
+from socialomega.core import consumer, deadline
+from socialomega.core.config import Resilience
+from socialomega.core.consumer import PermanentFailure, RetryLater, RetryState, backoff_seconds, process_batch
 from socialomega.core.envelope import new_event
+
+POLICY = Resilience(retry_base_seconds=4, retry_max_delay_seconds=3600, retry_max_age_seconds=86400)
+
+
+class _RecordingSqs:
+    def __init__(self, fail: bool = False) -> None:
+        self.sent: list[dict] = []
+        self.visibility: list[tuple[str, int]] = []
+        self.fail = fail
+
+    def get_queue_url(self, QueueName, QueueOwnerAWSAccountId):  # noqa: N803 (boto3's names)
+        return {"QueueUrl": f"https://sqs.local/{QueueOwnerAWSAccountId}/{QueueName}"}
+
+    def send_message(self, **kwargs):
+        if self.fail:
+            raise RuntimeError("SQS down")
+        self.sent.append(kwargs)
+
+    def change_message_visibility(self, QueueUrl, ReceiptHandle, VisibilityTimeout):  # noqa: N803
+        self.visibility.append((ReceiptHandle, VisibilityTimeout))
 
 
 class Records(consumer.QueueRecords):
-    """The real SQS record operations over a recording client, except that dead-letters and
-    visibility delays are recorded (no redrive policy to read) and the 5th receive is the last."""
+    """The real SQS record operations over a recording client, except that dead-letters are
+    recorded (no redrive policy to read) and the 5th receive is the last."""
 
     def __init__(self, sqs=None) -> None:
         super().__init__(sqs or _RecordingSqs())
-        self.calls = {"dead": [], "delay": []}
+        self.calls = {"dead": []}
 
     def dead_letter(self, record, reason, code, service):
         self.calls["dead"].append((record["messageId"], reason, code))
-
-    def delay(self, record, seconds):
-        self.calls["delay"].append((record["messageId"], seconds))
 
     def last_receive(self, record, receive_count):
         return receive_count >= 5
@@ -32,17 +52,16 @@ def records():
     return Records()
 
 
-@pytest.fixture
-def sqs_calls(records):
-    return records.calls
-
-
-def record(message_id: str, body: str, receive_count: int = 1) -> dict:
+def record(message_id: str, body: str, receive_count: int = 1, **attributes: str) -> dict:
     return {
         "messageId": message_id,
-        "receiptHandle": "rh",
+        "receiptHandle": f"rh-{message_id}",
         "body": body,
         "attributes": {"ApproximateReceiveCount": str(receive_count)},
+        "messageAttributes": {
+            name: {"dataType": "Number" if name.startswith("so_") else "String", "stringValue": value}
+            for name, value in attributes.items()
+        },
         "eventSourceARN": "arn:aws:sqs:x:1:q",
     }
 
@@ -55,8 +74,18 @@ def ok_body(asset: str) -> str:
     ).to_json()
 
 
-def test_each_record_gets_its_own_outcome(sqs_calls, records):
-    def handle(envelope, _record):
+def run(event, handle, records, **kwargs):
+    return process_batch(
+        event, handle, service="test", expect="AssetDetected", records=records, policy=POLICY, **kwargs
+    )
+
+
+def sent_attributes(sent: dict) -> dict[str, str]:
+    return {name: value["StringValue"] for name, value in sent["MessageAttributes"].items()}
+
+
+def test_each_record_gets_its_own_outcome(records):
+    def handle(envelope, _payload):
         if envelope.asset_id == "permanent":
             raise PermanentFailure("corrupt JPEG", "image_rejected")
         if envelope.asset_id == "later":
@@ -73,57 +102,96 @@ def test_each_record_gets_its_own_outcome(sqs_calls, records):
             record("5", ok_body("boom")),
         ]
     }
-    result = process_batch(event, handle, service="test", expect="AssetDetected", records=records)
-    assert result == {"batchItemFailures": [{"itemIdentifier": "3"}, {"itemIdentifier": "5"}]}
-    assert [(m, c) for m, _, c in sqs_calls["dead"]] == [("2", "image_rejected"), ("4", "invalid_message")]
-    assert "corrupt JPEG" in sqs_calls["dead"][0][1]
-    assert dict(sqs_calls["delay"])["3"] >= 60
+    assert run(event, handle, records) == {"batchItemFailures": []}  # every record is dealt with
+    assert [(m, c) for m, _, c in records.calls["dead"]] == [("2", "image_rejected"), ("4", "invalid_message")]
+    assert "corrupt JPEG" in records.calls["dead"][0][1]
+    later, boom = records.sqs.sent  # both sent again as fresh messages, delayed
+    assert later["MessageBody"] == event["Records"][2]["body"] and later["DelaySeconds"] >= 60
+    assert sent_attributes(later)["so_attempts"] == "1" and sent_attributes(later)["so_last_reason"] == "429"
+    assert sent_attributes(boom)["so_last_reason"] == "RuntimeError: unexpected"
+    assert 2 <= boom["DelaySeconds"] <= 4  # the first retry: base 4 s with full jitter
 
 
-def test_a_record_that_cannot_be_dead_lettered_is_retried_instead(records, monkeypatch):
-    def broken(*args):
-        raise RuntimeError("SQS down")
+def test_retries_back_off_exponentially_up_to_the_cap_and_keep_their_first_failure_time(records):
+    since = time.time() - 600
+    event = {"Records": [record("1", ok_body("a"), so_attempts="9", so_retrying_since=str(since))]}
 
-    monkeypatch.setattr(records, "dead_letter", broken)
-    result = process_batch(
-        {"Records": [record("1", "[]")]}, lambda e, r: None, service="t", expect="AssetDetected", records=records
-    )
+    def handle(envelope, _payload):
+        raise RetryLater("503")
+
+    assert run(event, handle, records) == {"batchItemFailures": []}
+    (sent,) = records.sqs.sent
+    attributes = sent_attributes(sent)
+    assert attributes["so_attempts"] == "10"
+    assert float(attributes["so_retrying_since"]) == pytest.approx(since, abs=1)
+    # attempt 10: 4 * 2**9 = 2048 s, jittered to 1024..2048 s: longer than SQS's 15 minutes,
+    # so it waits in hops and `so_not_before` says when it is due.
+    assert sent["DelaySeconds"] == consumer.MAX_BACKOFF_SECONDS
+    assert 1024 <= float(attributes["so_not_before"]) - time.time() <= 2049
+
+
+def test_a_record_woken_before_its_time_goes_on_waiting_without_being_handled(records):
+    due = time.time() + 2000
+    event = {"Records": [record("1", ok_body("a"), so_attempts="3", so_not_before=str(due))]}
+    handled = []
+    assert run(event, lambda e, p: handled.append(e), records) == {"batchItemFailures": []}
+    assert handled == []  # the platform is not called before its time
+    (sent,) = records.sqs.sent
+    assert sent["DelaySeconds"] == consumer.MAX_BACKOFF_SECONDS
+    assert sent_attributes(sent)["so_attempts"] == "3"  # waiting is not an attempt
+
+
+def test_a_due_record_is_handled(records):
+    event = {"Records": [record("1", ok_body("a"), so_attempts="3", so_not_before=str(time.time() - 1))]}
+    handled = []
+    assert run(event, lambda e, p: handled.append(e.asset_id), records) == {"batchItemFailures": []}
+    assert handled == ["a"] and records.sqs.sent == []
+
+
+def test_after_the_maximum_age_the_record_is_dead_lettered_with_the_last_reason(records):
+    since = time.time() - 86400 - 5
+    event = {"Records": [record("1", ok_body("a"), so_attempts="31", so_retrying_since=str(since))]}
+
+    def handle(envelope, _payload):
+        raise RetryLater("rest: 503 Service Unavailable")
+
+    assert run(event, handle, records) == {"batchItemFailures": []}
+    ((message, reason, code),) = records.calls["dead"]
+    assert code == "retries_exhausted" and records.sqs.sent == []
+    assert "after 24.0 h (32 attempts): rest: 503 Service Unavailable" in reason
+
+
+def test_a_deferred_record_is_sent_again_delayed_and_does_not_age(records):
+    deferred = record("1", ok_body("over-quota"), receive_count=4, platform="x", so_deferrals="2")
+
+    def handle(envelope, _payload):
+        raise consumer.Deferred("x: 17 posts in 24 h reached", 7200)
+
+    assert run({"Records": [deferred]}, handle, records) == {"batchItemFailures": []}
+    (sent,) = records.sqs.sent
+    assert sent["QueueUrl"] == "https://sqs.local/1/q" and sent["MessageBody"] == deferred["body"]
+    assert sent["DelaySeconds"] == 900  # SQS's maximum; the rest of the wait in hops
+    attributes = sent_attributes(sent)
+    assert attributes["platform"] == "x" and attributes["so_deferrals"] == "3"
+    assert "so_attempts" not in attributes and "so_retrying_since" not in attributes
+    assert records.calls["dead"] == []
+
+
+def test_when_sending_again_fails_sqs_redelivers_it_after_a_visibility_delay():
+    records = Records(_RecordingSqs(fail=True))
+
+    def handle(envelope, _payload):
+        raise consumer.Deferred("quota", 120)
+
+    result = run({"Records": [record("1", ok_body("a"))]}, handle, records)
     assert result == {"batchItemFailures": [{"itemIdentifier": "1"}]}
+    assert records.sqs.visibility[0][1] >= 120
 
 
-def test_wrong_event_type_is_dead_lettered(sqs_calls, records):
-    body = new_event("PublishFailed", "a", {"target": "rest"}).to_json()
-    assert process_batch(
-        {"Records": [record("1", body)]}, lambda e, r: None, service="t", expect="AssetDetected", records=records
-    ) == {"batchItemFailures": []}
-    assert "unexpected event type" in sqs_calls["dead"][0][1]
+def test_the_last_receive_is_dead_lettered_with_the_last_reason_when_it_cannot_be_sent_again():
+    records = Records(_RecordingSqs(fail=True))
 
-
-def test_eventbridge_wrapper_is_unwrapped(sqs_calls, records):
-    seen = []
-    detail = json.loads(ok_body("a"))
-    wrapper = json.dumps({"version": "0", "detail-type": "AssetDetected", "source": "s", "detail": detail})
-    process_batch(
-        {"Records": [record("1", wrapper), record("2", "{}")]},
-        lambda e, r: seen.append(e.asset_id),
-        service="t",
-        expect="AssetDetected",
-        unwrap=consumer.unwrap_eventbridge,
-        records=records,
-    )
-    assert seen == ["a"]
-    assert "not an EventBridge event" in sqs_calls["dead"][0][1]
-
-
-def test_backoff_grows_is_capped_and_honours_retry_after():
-    assert 1 <= backoff_seconds(1) <= 2
-    assert 16 <= backoff_seconds(5) <= 32
-    assert backoff_seconds(50) <= consumer.MAX_BACKOFF_SECONDS
-    assert backoff_seconds(1, retry_after=120) >= 120
-
-
-def test_the_last_receive_is_dead_lettered_with_the_last_reason(sqs_calls, records):
-    def handle(envelope, _record):
+    def handle(envelope, _payload):
         if envelope.asset_id == "slow":
             raise RetryLater("rest: 503 Service Unavailable")
         raise RuntimeError("boom")
@@ -135,62 +203,100 @@ def test_the_last_receive_is_dead_lettered_with_the_last_reason(sqs_calls, recor
             record("3", ok_body("slow"), receive_count=4),
         ]
     }
-    assert process_batch(event, handle, service="t", expect="AssetDetected", records=records) == {
-        "batchItemFailures": [{"itemIdentifier": "3"}]
-    }
-    assert [(m, c) for m, _, c in sqs_calls["dead"]] == [("1", "retries_exhausted"), ("2", "retries_exhausted")]
-    assert "after 5 receives: rest: 503 Service Unavailable" in sqs_calls["dead"][0][1]
-    assert "RuntimeError: boom" in sqs_calls["dead"][1][1]
+    assert run(event, handle, records) == {"batchItemFailures": [{"itemIdentifier": "3"}]}
+    assert [(m, c) for m, _, c in records.calls["dead"]] == [("1", "retries_exhausted"), ("2", "retries_exhausted")]
+    assert "after 5 receives: rest: 503 Service Unavailable" in records.calls["dead"][0][1]
+    assert "RuntimeError: boom" in records.calls["dead"][1][1]
 
 
-class _RecordingSqs:
-    def __init__(self, fail: bool = False) -> None:
-        self.sent: list[dict] = []
-        self.fail = fail
+def test_a_record_that_cannot_be_dead_lettered_is_retried_instead(records, monkeypatch):
+    def broken(*args):
+        raise RuntimeError("SQS down")
 
-    def get_queue_url(self, QueueName, QueueOwnerAWSAccountId):  # noqa: N803 (boto3's names)
-        return {"QueueUrl": f"https://sqs.local/{QueueOwnerAWSAccountId}/{QueueName}"}
-
-    def send_message(self, **kwargs):
-        if self.fail:
-            raise RuntimeError("SQS down")
-        self.sent.append(kwargs)
-
-
-def test_a_deferred_record_is_sent_again_delayed_and_acknowledged():
-    sqs = _RecordingSqs()
-    records = Records(sqs)
-    sqs_calls = records.calls
-    deferred = record("1", ok_body("over-quota"), receive_count=4)
-    deferred["messageAttributes"] = {
-        "platform": {"dataType": "String", "stringValue": "x"},
-        "so_deferrals": {"dataType": "Number", "stringValue": "2"},
-    }
-
-    def handle(envelope, _record):
-        raise consumer.Deferred("x: 17 posts in 24 h reached", 7200)
-
-    result = process_batch(
-        {"Records": [deferred]}, handle, service="publisher", expect="AssetDetected", records=records
-    )
-    assert result == {"batchItemFailures": []}  # acknowledged: waiting is not a failure
-    (sent,) = sqs.sent
-    assert sent["QueueUrl"] == "https://sqs.local/1/q" and sent["MessageBody"] == deferred["body"]
-    assert sent["DelaySeconds"] == 900  # SQS's maximum; a longer wait is reached by deferring again
-    assert sent["MessageAttributes"]["platform"]["StringValue"] == "x"
-    assert sent["MessageAttributes"]["so_deferrals"]["StringValue"] == "3"
-    assert sqs_calls["dead"] == []
-
-
-def test_a_deferral_that_cannot_be_sent_falls_back_to_a_visibility_delay():
-    records = Records(_RecordingSqs(fail=True))
-    sqs_calls = records.calls
-
-    def handle(envelope, _record):
-        raise consumer.Deferred("quota", 120)
-
-    result = process_batch(
-        {"Records": [record("1", ok_body("a"))]}, handle, service="p", expect="AssetDetected", records=records
-    )
+    monkeypatch.setattr(records, "dead_letter", broken)
+    result = run({"Records": [record("1", "[]")]}, lambda e, r: None, records)
     assert result == {"batchItemFailures": [{"itemIdentifier": "1"}]}
-    assert dict(sqs_calls["delay"])["1"] >= 120
+
+
+def test_wrong_event_type_is_dead_lettered(records):
+    body = new_event("PublishFailed", "a", {"target": "rest"}).to_json()
+    assert run({"Records": [record("1", body)]}, lambda e, r: None, records) == {"batchItemFailures": []}
+    assert "unexpected event type" in records.calls["dead"][0][1]
+
+
+def test_eventbridge_wrapper_is_unwrapped(records):
+    seen = []
+    detail = json.loads(ok_body("a"))
+    wrapper = json.dumps({"version": "0", "detail-type": "AssetDetected", "source": "s", "detail": detail})
+    run(
+        {"Records": [record("1", wrapper), record("2", "{}")]},
+        lambda e, r: seen.append(e.asset_id),
+        records,
+        unwrap=consumer.unwrap_eventbridge,
+    )
+    assert seen == ["a"]
+    assert "not an EventBridge event" in records.calls["dead"][0][1]
+
+
+def test_backoff_grows_is_capped_and_honours_retry_after():
+    assert 1 <= backoff_seconds(1) <= 2
+    assert 16 <= backoff_seconds(5) <= 32
+    assert backoff_seconds(50) <= consumer.MAX_BACKOFF_SECONDS
+    assert backoff_seconds(1, retry_after=120) >= 120
+    assert 2 <= consumer.retry_delay(1, POLICY) <= 4
+    assert consumer.retry_delay(40, POLICY) <= 3600
+    assert consumer.retry_delay(1, POLICY, hint=7200) == 7200  # a platform's hint beats the cap
+
+
+class Context:
+    def __init__(self, seconds: float) -> None:
+        self.end = time.monotonic() + seconds
+
+    def get_remaining_time_in_millis(self) -> int:
+        return int((self.end - time.monotonic()) * 1000)
+
+
+def test_records_not_started_in_time_go_back_at_once_and_are_not_failures(records):
+    started = []
+
+    def handle(envelope, _payload):
+        started.append(envelope.asset_id)
+
+    # 12 s left, 3 s margin, 10 s needed per record: nothing can start.
+    event = {"Records": [record("1", ok_body("a")), record("2", ok_body("b"), receive_count=5)]}
+    result = run(event, handle, records, context=Context(12))
+    assert started == []
+    assert result == {"batchItemFailures": [{"itemIdentifier": "1"}]}
+    assert records.sqs.visibility == [("rh-1", 0)]  # visible again at once, no backoff
+    # On its last receive SQS would dead-letter it unstarted: it is sent again fresh instead.
+    (fresh,) = records.sqs.sent
+    assert fresh["MessageBody"] == event["Records"][1]["body"] and fresh["DelaySeconds"] == 0
+    assert records.calls["dead"] == []
+
+
+def test_a_record_handler_sees_the_invocations_deadline(records):
+    seen = []
+    run(
+        {"Records": [record("1", ok_body("a"))]},
+        lambda e, p: seen.append(deadline.current().remaining()),
+        records,
+        context=Context(60),
+    )
+    assert 55 < seen[0] <= 57  # 60 s less the 3 s margin
+    assert deadline.current() is deadline.NEVER  # unbound after the batch
+
+
+def test_a_record_stopped_by_the_deadline_comes_back_soon_without_counting_an_attempt(records):
+    def handle(envelope, _payload):
+        raise deadline.DeadlineReached("instagram: container still IN_PROGRESS", 0.5)
+
+    event = {"Records": [record("1", ok_body("a"), so_attempts="2", so_retrying_since=str(time.time() - 30))]}
+    assert run(event, handle, records) == {"batchItemFailures": []}
+    (sent,) = records.sqs.sent
+    assert sent["DelaySeconds"] == 1 and sent_attributes(sent)["so_attempts"] == "2"
+
+
+def test_retry_state_round_trips_through_message_attributes():
+    state = RetryState(attempts=3, retrying_since=1700000000.5, not_before=1700000100, deferrals=1, last_reason="x")
+    attributes = {k: {"stringValue": v["StringValue"]} for k, v in state.attributes().items()}
+    assert RetryState.of({"messageAttributes": attributes}) == state

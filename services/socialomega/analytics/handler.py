@@ -1,5 +1,6 @@
-"""Lambda entry point of the analytics aggregator (EventBridge -> SQS -> here): publish
-results from the publishers, engagement from the webhook endpoint."""
+"""Lambda entry point of the analytics aggregator (EventBridge -> SQS -> here): every domain event
+on the bus, appended once to the event log; publish results from the publishers and engagement
+from the webhook endpoint are also counted (analytics/aggregate.py)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,8 @@ from typing import Any
 
 from socialomega.analytics import bootstrap
 from socialomega.analytics.aggregate import Aggregator
-from socialomega.core.consumer import QueueRecords, process_batch, unwrap_eventbridge
+from socialomega.analytics.eventlog import LOGGED_TYPES, unwrap_with_source
+from socialomega.core.consumer import QueueRecords, process_batch
 
 
 @cache
@@ -23,6 +25,7 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         aggregator.apply,
         service="analytics",
         records=records,
-        expect=("PublishSucceeded", "PublishFailed", "EngagementReceived"),
-        unwrap=unwrap_eventbridge,
+        expect=LOGGED_TYPES,  # every type is logged; only results and engagement are counted
+        unwrap=unwrap_with_source,  # EventBridge's detail, its source kept for replay
+        context=context,
     )

@@ -23,9 +23,11 @@ def endpoint_url() -> str | None:
 
 def _config() -> Config:
     return Config(
+        # Every AWS call must fit the handlers' deadlines (core/deadline.py): a read timeout
+        # bounds each wait for bytes (not a whole download), so 10 s is ample for S3 and SQS.
         retries={"mode": "standard", "max_attempts": 3},
-        connect_timeout=5,
-        read_timeout=30,
+        connect_timeout=3,
+        read_timeout=10,
         s3={"addressing_style": "path"} if endpoint_url() else {},
     )
 

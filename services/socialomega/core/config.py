@@ -12,7 +12,7 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
 from types import MappingProxyType
-from typing import Any
+from typing import Any, ClassVar
 
 from socialomega.core import aws
 from socialomega.core import logging as solog
@@ -188,3 +188,59 @@ class Credentials:
 def clear_caches() -> None:
     _parameters.clear()
     _secrets.clear()
+
+
+@dataclass(frozen=True)
+class Resilience:
+    """How long work is retried and when a target's breaker opens (the same in every function;
+    Terraform sets the variables, a test suite may shorten them, the logic never changes).
+
+    * retries: exponential backoff with full jitter from `retry_base_seconds`, each wait at most
+      `retry_max_delay_seconds` (a platform's own hint may ask for longer), for up to
+      `retry_max_age_seconds` after the first failure; only then the dead-letter queue;
+    * breaker: opens after `breaker_threshold` consecutive retryable failures of one target,
+      lets one probe through after `breaker_cooldown_seconds` (doubling after each failed probe,
+      up to `breaker_max_cooldown_seconds`); an open breaker older than
+      `breaker_alarm_seconds` is reported in the `BreakerOpenSeconds` metric's alarm.
+    * `record_min_seconds`: a record is not started with less time than this left in the
+      invocation (it goes back to its queue, not counted as a failure).
+    """
+
+    retry_base_seconds: float = 4.0
+    retry_max_delay_seconds: float = 3600.0
+    retry_max_age_seconds: float = 86400.0
+    breaker_threshold: int = 5
+    breaker_cooldown_seconds: float = 60.0
+    breaker_max_cooldown_seconds: float = 900.0
+    breaker_alarm_seconds: float = 1800.0
+    record_min_seconds: float = 10.0
+
+    VARIABLES: ClassVar[dict[str, str]] = {
+        "retry_base_seconds": "SO_RETRY_BASE_SECONDS",
+        "retry_max_delay_seconds": "SO_RETRY_MAX_DELAY_SECONDS",
+        "retry_max_age_seconds": "SO_RETRY_MAX_AGE_SECONDS",
+        "breaker_threshold": "SO_BREAKER_THRESHOLD",
+        "breaker_cooldown_seconds": "SO_BREAKER_COOLDOWN_SECONDS",
+        "breaker_max_cooldown_seconds": "SO_BREAKER_MAX_COOLDOWN_SECONDS",
+        "breaker_alarm_seconds": "SO_BREAKER_ALARM_SECONDS",
+        "record_min_seconds": "SO_RECORD_MIN_SECONDS",
+    }
+
+    @classmethod
+    def from_env(cls, variables: Mapping[str, str] | None = None) -> Resilience:
+        """Defaults, overridden by whichever variables are set; a malformed one is a ConfigError."""
+        variables = environ() if variables is None else variables
+        values: dict[str, Any] = {}
+        for field_name, variable in cls.VARIABLES.items():
+            raw = variables.get(variable)
+            if raw in (None, ""):
+                continue
+            kind = int if field_name == "breaker_threshold" else float
+            try:
+                value = kind(raw)
+            except ValueError:
+                raise ConfigError(f"{variable} must be a number, not {raw!r}") from None
+            if value <= 0:
+                raise ConfigError(f"{variable} must be positive, not {raw!r}")
+            values[field_name] = value
+        return cls(**values)

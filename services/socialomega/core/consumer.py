@@ -1,36 +1,51 @@
 """SQS consumer contract shared by every queue-driven handler.
 
 The event source mapping has `ReportBatchItemFailures` on, so a handler returns the ids
-of the records to retry and only those come back. Three outcomes per record:
+of the records to retry and only those come back. Outcomes per record:
 
 * success: the record is acknowledged (deleted by the event source mapping);
 * `PermanentFailure` / `InvalidMessage`: retrying cannot help, so the record is sent to
   the queue's DLQ at once with its reason as message attributes, then acknowledged;
-* `Deferred` (a posting quota is used up): the record is sent again to its own queue with a
-  delay and acknowledged, so waiting for quota never counts towards `maxReceiveCount`;
-* anything else (`RetryLater` or an unexpected error): reported as a batch item failure
-  with a backoff set through the message's visibility, so SQS redelivers it later; on its
-  last receive (the queue's `maxReceiveCount`) the record is dead-lettered here, with the
-  last reason, rather than by SQS without one.
+* `RetryLater` or an unexpected error: sent again to its own queue as a fresh message, delayed
+  by exponential backoff with full jitter (never shorter than the platform's hint), and
+  acknowledged; its attempts and the time of its first failure travel in `so_*` message
+  attributes. Retries go on for hours (`Resilience.retry_max_age_seconds`, 24 h by default)
+  without touching SQS's receive count; only then is it dead-lettered, with the last reason.
+  A wait longer than SQS's 15-minute delay is reached in hops (`so_not_before`): a record that
+  wakes up early is sent on again without being handled, so the platform is not called;
+* `Deferred` (a posting quota is used up, a breaker is open): sent again the same way, but it
+  is not a failure and does not age towards the DLQ;
+* not started (too little of the invocation left, see core/deadline.py): reported as a batch
+  item failure made visible again at once, not counted as a failure.
+
+SQS's own `maxReceiveCount` then only counts invocations that died with the record (a Lambda
+timeout, a crash): on its last receive a failing record is dead-lettered here with its reason,
+and one that could not be started is sent again fresh rather than lost to the DLQ.
 """
 
 from __future__ import annotations
 
 import json
+import math
 import random
 import threading
+import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
 from pydantic import ValidationError
 
 from socialomega.contracts import payloads
+from socialomega.core import deadline
 from socialomega.core import logging as solog
+from socialomega.core.config import Resilience
 from socialomega.core.envelope import Envelope, EventType, InvalidMessage, parse, problems
 
-MAX_BACKOFF_SECONDS = 900
+MAX_BACKOFF_SECONDS = 900  # SQS's longest message delay
+# SQS delays are whole seconds and arrive a little early or late: within this, a record is due.
+NOT_BEFORE_TOLERANCE_SECONDS = 1.0
 
 
 class PermanentFailure(Exception):
@@ -150,22 +165,22 @@ class QueueRecords:
             MessageAttributes=attributes,
         )
 
-    def defer(self, record: dict[str, Any], seconds: float) -> int:
-        """Send the record's body again to its own queue, delayed (SQS allows at most 900 s; a
-        longer wait is reached by deferring again). Returns the delay used."""
-        delay = int(min(MAX_BACKOFF_SECONDS, max(1, seconds)))
+    def send_again(self, record: dict[str, Any], seconds: float, state: RetryState) -> int:
+        """Send the record's body again to its own queue, delayed (SQS allows at most 900 s: a
+        longer wait is reached by hops, see `so_not_before`), carrying its producer's attributes
+        and its retry state. Returns the delay used."""
+        delay = int(min(MAX_BACKOFF_SECONDS, max(0, math.ceil(seconds))))
         attributes = {
             name: {"DataType": value.get("dataType", "String"), "StringValue": value["stringValue"]}
             for name, value in (record.get("messageAttributes") or {}).items()
             if value.get("stringValue") is not None and not name.startswith("so_")
         }
-        previous = (record.get("messageAttributes") or {}).get("so_deferrals", {}).get("stringValue") or "0"
-        attributes["so_deferrals"] = {"DataType": "Number", "StringValue": str(int(previous) + 1)}
+        attributes.update(state.attributes())
         self.sqs.send_message(
             QueueUrl=self.queue_url(record["eventSourceARN"]),
             MessageBody=record["body"],
             DelaySeconds=delay,
-            MessageAttributes=dict(list(attributes.items())[:10]),
+            MessageAttributes=dict(list(attributes.items())[:10]),  # SQS allows 10
         )
         return delay
 
@@ -186,6 +201,70 @@ class QueueRecords:
             solog.get_logger().warning("backoff_not_set", error=str(exc))
 
 
+def retry_delay(attempts: int, policy: Resilience, hint: float | None = None) -> float:
+    """Seconds before retry number `attempts` (1 = the first): exponential from the policy's
+    base with full jitter, capped, and never shorter than the platform's hint."""
+    exponential = min(policy.retry_max_delay_seconds, policy.retry_base_seconds * 2 ** min(attempts - 1, 30))
+    delay = random.uniform(exponential / 2, exponential)
+    if hint is not None:
+        delay = max(delay, hint)
+    return max(1.0, delay)
+
+
+@dataclass(frozen=True)
+class RetryState:
+    """What a record carries about its earlier tries, in `so_*` message attributes."""
+
+    attempts: int = 0
+    retrying_since: float | None = None  # epoch seconds of the first failure
+    not_before: float = 0.0  # epoch seconds: do not handle before
+    deferrals: int = 0
+    last_reason: str = ""
+
+    @classmethod
+    def of(cls, record: dict[str, Any]) -> RetryState:
+        attributes = record.get("messageAttributes") or {}
+
+        def value(name: str) -> str:
+            return str((attributes.get(name) or {}).get("stringValue") or "")
+
+        def number(name: str) -> float:
+            try:
+                return float(value(name) or 0)
+            except ValueError:
+                return 0.0
+
+        since = number("so_retrying_since")
+        return cls(
+            attempts=int(number("so_attempts")),
+            retrying_since=since or None,
+            not_before=number("so_not_before"),
+            deferrals=int(number("so_deferrals")),
+            last_reason=value("so_last_reason"),
+        )
+
+    def attributes(self) -> dict[str, dict[str, str]]:
+        found: dict[str, dict[str, str]] = {}
+        for name, number in (
+            ("so_attempts", self.attempts),
+            ("so_retrying_since", self.retrying_since),
+            ("so_not_before", self.not_before),
+            ("so_deferrals", self.deferrals),
+        ):
+            if number:
+                found[name] = {"DataType": "Number", "StringValue": _number(number)}
+        if self.last_reason:
+            found["so_last_reason"] = {"DataType": "String", "StringValue": self.last_reason}
+        return found
+
+    def age(self, now: float) -> float:
+        return 0.0 if self.retrying_since is None else now - self.retrying_since
+
+
+def _number(value: float) -> str:
+    return str(int(value)) if float(value).is_integer() else f"{value:.3f}"
+
+
 def process_batch(
     event: dict[str, Any],
     handle: RecordHandler,
@@ -194,74 +273,168 @@ def process_batch(
     expect: EventType | tuple[EventType, ...],
     records: QueueRecords,
     unwrap: Callable[[dict[str, Any]], Any] = lambda record: record["body"],
+    context: Any = None,
+    policy: Resilience | None = None,
 ) -> dict[str, Any]:
     """Run `handle(envelope, payload)` on every record of an SQS event, the payload checked
-    against its event's model; return the partial batch response."""
-    log = solog.get_logger()
+    against its event's model, within the invocation's deadline (from `context`); return the
+    partial batch response."""
+    policy = policy or Resilience.from_env()
+    limit = deadline.Deadline.from_context(context)
     failures: list[dict[str, str]] = []
-    for record in event.get("Records", []):
-        message_id = record.get("messageId", "")
-        receive_count = int((record.get("attributes") or {}).get("ApproximateReceiveCount", "1"))
-        solog.clear()
-        try:
-            envelope = parse(unwrap(record), expect=expect)
-            solog.bind_event(envelope, service)
-            handle(envelope, checked_payload(envelope))
-            log.info("record_done", message_id=message_id)
-        except (InvalidMessage, PermanentFailure) as exc:
-            reason = getattr(exc, "reason", str(exc))
-            code = getattr(exc, "code", "invalid_message")
-            log.error("record_dead_lettered", message_id=message_id, reason=reason, code=code)
-            try:
-                records.dead_letter(record, reason, code, service)
-            except Exception as dlq_exc:  # never lose it: let SQS retry and redrive it
-                log.error("dead_letter_failed", message_id=message_id, error=str(dlq_exc))
-                failures.append({"itemIdentifier": message_id})
-        except Deferred as exc:
-            try:
-                delay = records.defer(record, exc.delay_seconds)
-                log.info("record_deferred", message_id=message_id, reason=exc.reason, delay_seconds=delay)
-            except Exception as send_exc:  # could not re-queue: fall back to a visibility delay
-                log.warning("defer_failed", message_id=message_id, error=str(send_exc))
-                records.delay(record, backoff_seconds(receive_count, exc.delay_seconds))
-                failures.append({"itemIdentifier": message_id})
-        except Exception as exc:
-            reason = exc.reason if isinstance(exc, RetryLater) else f"{type(exc).__name__}: {exc}"
-            if records.last_receive(record, receive_count):
-                # SQS would dead-letter it on the next receive, but without the reason: do it now.
-                log.error("record_retries_exhausted", message_id=message_id, reason=reason, receive_count=receive_count)
-                try:
-                    records.dead_letter(
-                        record,
-                        f"retries exhausted after {receive_count} receives: {reason}",
-                        "retries_exhausted",
-                        service,
-                    )
-                    continue
-                except Exception as dlq_exc:
-                    log.error("dead_letter_failed", message_id=message_id, error=str(dlq_exc))
-            delay = backoff_seconds(receive_count, exc.delay_seconds if isinstance(exc, RetryLater) else None)
-            if isinstance(exc, RetryLater):
-                log.warning(
-                    "record_retry",
-                    message_id=message_id,
-                    reason=reason,
-                    delay_seconds=delay,
-                    receive_count=receive_count,
-                )
-            else:
-                log.exception(
-                    "record_failed",
-                    message_id=message_id,
-                    error=reason,
-                    delay_seconds=delay,
-                    receive_count=receive_count,
-                )
-            records.delay(record, delay)
-            failures.append({"itemIdentifier": message_id})
-        finally:
+    not_started: list[dict[str, Any]] = []
+    with deadline.bound(limit):
+        for record in event.get("Records", []):
+            if not_started or limit.expired(policy.record_min_seconds):
+                not_started.append(record)
+                continue
             solog.clear()
+            try:
+                if not _handle_record(record, handle, service, expect, records, unwrap, policy):
+                    failures.append({"itemIdentifier": record.get("messageId", "")})
+            finally:
+                solog.clear()
+    if not_started:
+        _give_back(not_started, records, failures, limit)
     return {"batchItemFailures": failures}
+
+
+def _handle_record(
+    record: dict[str, Any],
+    handle: RecordHandler,
+    service: str,
+    expect: EventType | tuple[EventType, ...],
+    records: QueueRecords,
+    unwrap: Callable[[dict[str, Any]], Any],
+    policy: Resilience,
+) -> bool:
+    """Handle one record; True when it is dealt with (done, dead-lettered or sent again),
+    False when SQS must deliver it again (a batch item failure)."""
+    log = solog.get_logger()
+    message_id = record.get("messageId", "")
+    receive_count = int((record.get("attributes") or {}).get("ApproximateReceiveCount", "1"))
+    state = RetryState.of(record)
+    now = time.time()
+    if state.not_before > now + NOT_BEFORE_TOLERANCE_SECONDS:
+        # Woken before its time (SQS delays at most 15 minutes): on to the next hop, unhandled.
+        return _send_again(record, records, state.not_before - now, state, receive_count, "record_waiting")
+    try:
+        envelope = parse(unwrap(record), expect=expect)
+        solog.bind_event(envelope, service)
+        handle(envelope, checked_payload(envelope))
+        log.info("record_done", message_id=message_id, attempts=state.attempts + 1)
+        return True
+    except (InvalidMessage, PermanentFailure) as exc:
+        reason = getattr(exc, "reason", str(exc))
+        code = getattr(exc, "code", "invalid_message")
+        log.error("record_dead_lettered", message_id=message_id, reason=reason, code=code)
+        return _dead_letter(record, records, reason, code, service)
+    except Deferred as exc:
+        later = replace(state, deferrals=state.deferrals + 1, not_before=now + exc.delay_seconds)
+        log.info("record_deferred", message_id=message_id, reason=exc.reason, delay_seconds=round(exc.delay_seconds))
+        return _send_again(record, records, exc.delay_seconds, later, receive_count, "record_deferred")
+    except deadline.DeadlineReached as exc:
+        # Stopped for lack of time with its progress saved: straight back, not a failure.
+        log.info("record_out_of_time", message_id=message_id, reason=str(exc))
+        wait = max(1.0, exc.retry_after or 1.0)
+        return _send_again(record, records, wait, replace(state, not_before=0.0), receive_count, "record_out_of_time")
+    except Exception as exc:
+        retry = exc if isinstance(exc, RetryLater) else None
+        reason = retry.reason if retry else f"{type(exc).__name__}: {exc}"
+        failed = replace(
+            state,
+            attempts=state.attempts + 1,
+            retrying_since=state.retrying_since or now,
+            last_reason=solog.redact(reason)[:500],
+        )
+        if failed.age(now) >= policy.retry_max_age_seconds:
+            log.error("record_retries_exhausted", message_id=message_id, reason=reason, attempts=failed.attempts)
+            return _dead_letter(
+                record,
+                records,
+                f"retries exhausted after {_duration(failed.age(now))} ({failed.attempts} attempts): {reason}",
+                "retries_exhausted",
+                service,
+            )
+        delay = retry_delay(failed.attempts, policy, retry.delay_seconds if retry else None)
+        fields = {"message_id": message_id, "delay_seconds": round(delay), "attempts": failed.attempts}
+        if retry:
+            log.warning("record_retry", reason=reason, **fields)
+        else:
+            log.exception("record_failed", error=reason, **fields)
+        if _send_again(record, records, delay, replace(failed, not_before=now + delay), receive_count, None):
+            return True
+        # Could not send it again: let SQS redeliver it, and dead-letter it on its last receive.
+        if records.last_receive(record, receive_count):
+            return _dead_letter(
+                record,
+                records,
+                f"retries exhausted after {receive_count} receives: {reason}",
+                "retries_exhausted",
+                service,
+            )
+        records.delay(record, backoff_seconds(receive_count, retry.delay_seconds if retry else None))
+        return False
+
+
+def _send_again(
+    record: dict[str, Any],
+    records: QueueRecords,
+    seconds: float,
+    state: RetryState,
+    receive_count: int,
+    event: str | None,
+) -> bool:
+    """Send the record again (delayed); when that fails, fall back to a visibility delay so
+    SQS delivers it again (False: report it as a batch item failure)."""
+    log = solog.get_logger()
+    try:
+        delay = records.send_again(record, seconds, state)
+    except Exception as exc:
+        log.warning("send_again_failed", message_id=record.get("messageId", ""), error=str(exc))
+        if event is not None:
+            records.delay(record, backoff_seconds(receive_count, seconds))
+        return False
+    if event == "record_waiting":
+        log.debug(event, message_id=record.get("messageId", ""), delay_seconds=delay)
+    return True
+
+
+def _dead_letter(record: dict[str, Any], records: QueueRecords, reason: str, code: str, service: str) -> bool:
+    try:
+        records.dead_letter(record, reason, code, service)
+        return True
+    except Exception as exc:  # never lose it: let SQS retry and redrive it
+        solog.get_logger().error("dead_letter_failed", message_id=record.get("messageId", ""), error=str(exc))
+        return False
+
+
+def _give_back(
+    not_started: list[dict[str, Any]], records: QueueRecords, failures: list[dict[str, str]], limit: deadline.Deadline
+) -> None:
+    """Records the invocation had no time to start: visible again at once (a batch item failure
+    that is not a failure). On its last receive SQS would dead-letter it unstarted, so such a
+    record is sent again fresh instead."""
+    log = solog.get_logger()
+    log.info("records_not_started", count=len(not_started), remaining_seconds=round(limit.remaining(), 1))
+    for record in not_started:
+        receive_count = int((record.get("attributes") or {}).get("ApproximateReceiveCount", "1"))
+        if records.last_receive(record, receive_count):
+            try:
+                records.send_again(record, 0, RetryState.of(record))
+                continue
+            except Exception as exc:
+                log.warning("send_again_failed", message_id=record.get("messageId", ""), error=str(exc))
+        records.delay(record, 0)
+        failures.append({"itemIdentifier": record.get("messageId", "")})
+
+
+def _duration(seconds: float) -> str:
+    if seconds >= 3600:
+        return f"{seconds / 3600:.1f} h"
+    if seconds >= 60:
+        return f"{seconds / 60:.0f} min"
+    return f"{seconds:.0f} s"
 
 
 def unwrap_eventbridge(record: dict[str, Any]) -> Any:

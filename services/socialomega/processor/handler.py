@@ -17,4 +17,6 @@ def _built() -> tuple[ProcessorService, QueueRecords]:
 
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     service, records = _built()
-    return process_batch(event, service.handle, service="processor", expect="AssetDetected", records=records)
+    return process_batch(
+        event, service.handle, service="processor", expect="AssetDetected", records=records, context=context
+    )

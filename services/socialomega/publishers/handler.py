@@ -17,4 +17,6 @@ def _built(target: str) -> tuple[PublishService, QueueRecords]:
 
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     service, records = _built(bootstrap.own_target())
-    return process_batch(event, service.handle, service="publisher", expect="PublishRequested", records=records)
+    return process_batch(
+        event, service.handle, service="publisher", expect="PublishRequested", records=records, context=context
+    )

@@ -12,7 +12,7 @@ from typing import Any
 
 import structlog
 
-from socialomega.core import config
+from socialomega.core import config, deadline
 from socialomega.core import logging as solog
 from socialomega.webhooks import bootstrap
 from socialomega.webhooks.service import WebhookRequest, WebhookService
@@ -52,7 +52,8 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         return _response(Answer(400, '{"error": "malformed request"}'))
     structlog.contextvars.bind_contextvars(platform=request.platform[:40])
     try:
-        answer = _service().handle(request)
+        with deadline.bound(deadline.Deadline.from_context(context, margin=1.0)):
+            answer = _service().handle(request)
     except config.ConfigError as exc:  # e.g. the webhooks secret has no value yet: an operator's job
         solog.get_logger().error("webhook_not_configured", error=str(exc)[:300])
         answer = Answer(503, '{"error": "temporarily unavailable"}')
