@@ -28,3 +28,21 @@ def test_rows_show_status_remote_id_error_and_timing():
     assert "Dune" in text and "2.50 s" in text
     assert all(line == line.rstrip() for line in text.splitlines())
     assert report.summary(rows) == {"rejected": 1, "published": 1}
+
+
+def test_a_days_line_sums_its_shards():
+    from socialomega.analytics.daily import SHARDS
+
+    store = FakeStore()
+    shards = {
+        0: {"counts": {"rest": {"PublishSucceeded": 2}}, "engagement": {"x": {"likes": 1}}, "applied": ["e1", "e2"]},
+        7: {"counts": {"rest": {"PublishSucceeded": 1, "PublishFailed": 1}}, "applied": ["e3", "e4", "e5"]},
+        SHARDS - 1: {"engagement": {"x": {"likes": 2, "comments": -1}}, "applied": ["e6", "e7"]},
+    }
+    for shard, data in shards.items():
+        store.put(keys.daily_key("2026-11-24", shard), {"day": "2026-11-24", "shard": shard, **data})
+    assert report.day_lines(store, "2026-11-24") == [
+        "2026-11-24: 7 event(s) counted",
+        "  rest: 1 failed, 3 succeeded",
+        "  x: 3 likes",  # a negative net sum shows as none
+    ]

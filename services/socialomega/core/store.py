@@ -145,19 +145,33 @@ def status_key(asset_id: str) -> str:
     return f"analytics/status/{asset_id}.json"
 
 
-def daily_key(day: str) -> str:
-    """Analytics: counts per target and event type of one day (yyyy-mm-dd)."""
-    return f"analytics/daily/{day}.json"
+def daily_key(day: str, shard: int) -> str:
+    """Analytics: one shard of a day's (yyyy-mm-dd) counts per target and event type; a day is
+    the sum of its shards (analytics/daily.py), so no single document is every event's
+    compare-and-swap hot spot."""
+    return f"analytics/daily/{day}/{shard:02d}.json"
 
 
 def event_log_key(event: Any) -> str:
-    """The event log: every event analytics applied, write-once (`event`: an Envelope)."""
-    return f"events/{event.occurred_at:%Y/%m/%d}/{event.event_id}.json"
+    """The event log: every domain event, write-once, by type and the UTC day it occurred
+    (`event`: an Envelope). Everything in the key comes from the envelope, so a redelivery or a
+    replay of the event finds its own record."""
+    return f"{event_log_prefix(event.type, event.occurred_at)}{event.event_id}.json"
+
+
+def event_log_prefix(event_type: str, day: Any) -> str:
+    """The event log's folder of one type and UTC day (`day`: a date or an aware datetime)."""
+    return f"events/{event_type}/{day:%Y/%m/%d}/"
 
 
 def quota_key(target: str) -> str:
     """A target's rolling-24 h posting slots (targets with a `daily_cap`)."""
     return f"quotas/{target}.json"
+
+
+def breaker_key(target: str) -> str:
+    """A target's circuit breaker, shared by every invocation that publishes to it."""
+    return f"breakers/{target}.json"
 
 
 UNREADABLE_PREFIX = "webhooks/unreadable"

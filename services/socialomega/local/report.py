@@ -6,7 +6,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from socialomega.analytics.daily import read_day
 from socialomega.core import store as keys
+from socialomega.core.ports import Documents
 from socialomega.core.store import MetadataStore, status_key
 
 
@@ -92,6 +94,18 @@ def render(table: list[Row]) -> str:
     out = [fmt.format(*headers), fmt.format(*("-" * w for w in widths))]
     out += [fmt.format(*line) for line in lines]
     return "\n".join(line.rstrip() for line in out)
+
+
+def day_lines(store: Documents, day: str) -> list[str]:
+    """One day's analytics (yyyy-mm-dd), summed over its shards: results and net engagement per target."""
+    totals = read_day(store, day)
+    lines = [f"{day}: {totals['events']} event(s) counted"]
+    for target in sorted(set(totals["counts"]) | set(totals["engagement"])):
+        counts = totals["counts"].get(target, {})
+        results = ", ".join(f"{n} {name.removeprefix('Publish').lower()}" for name, n in sorted(counts.items()))
+        engaged = _engagement_text(totals["engagement"].get(target) or {})
+        lines.append(f"  {target}: " + "; ".join(part for part in (results, engaged) if part))
+    return lines
 
 
 def summary(table: list[Row]) -> dict[str, Any]:

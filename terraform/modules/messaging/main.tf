@@ -25,19 +25,33 @@ resource "aws_cloudwatch_event_bus" "this" {
   tags = var.tags
 }
 
-resource "aws_cloudwatch_event_rule" "status_to_analytics" {
-  name           = "${var.prefix}-status-to-analytics"
-  description    = "Publish results go to the analytics aggregator."
+# Every domain event on the bus goes to the analytics aggregator, which appends each one once
+# to the S3 event log (events/<type>/<yyyy>/<mm>/<dd>/<id>.json) and counts results and
+# engagement: detections and publish requests (poller, processor), publish results and breaker
+# transitions (publisher), engagement (webhooks). Any socialomega source, any detail-type: a type
+# the aggregator does not know is dead-lettered with its reason, never dropped by the pattern.
+resource "aws_cloudwatch_event_rule" "events_to_analytics" {
+  name           = "${var.prefix}-events-to-analytics"
+  description    = "Every SocialOmega event goes to the analytics aggregator (event log and counters)."
   event_bus_name = aws_cloudwatch_event_bus.this.name
   event_pattern = jsonencode({
-    source        = ["socialomega.publisher"]
-    "detail-type" = ["PublishSucceeded", "PublishFailed"]
+    source = [{ prefix = "socialomega." }]
   })
   tags = var.tags
+  # Replaces the per-type rules: the new one routes before the old ones go (a duplicate in
+  # between is counted once by the aggregator; anything missed is in the archive).
+  lifecycle {
+    create_before_destroy = true
+  }
+}
+
+moved {
+  from = aws_cloudwatch_event_rule.status_to_analytics
+  to   = aws_cloudwatch_event_rule.events_to_analytics
 }
 
 resource "aws_cloudwatch_event_target" "analytics" {
-  rule           = aws_cloudwatch_event_rule.status_to_analytics.name
+  rule           = aws_cloudwatch_event_rule.events_to_analytics.name
   event_bus_name = aws_cloudwatch_event_bus.this.name
   target_id      = "analytics-queue"
   arn            = var.analytics_queue.arn
@@ -49,35 +63,13 @@ resource "aws_cloudwatch_event_target" "analytics" {
   dead_letter_config {
     arn = var.analytics_queue.dlq_arn
   }
-}
-
-# Engagement (likes, comments, shares) the webhook endpoint verified and matched to a post
-# SocialOmega published: to the same analytics queue, with the same retries and DLQ.
-resource "aws_cloudwatch_event_rule" "engagement_to_analytics" {
-  name           = "${var.prefix}-engagement-to-analytics"
-  description    = "Engagement received by the webhook endpoint goes to the analytics aggregator."
-  event_bus_name = aws_cloudwatch_event_bus.this.name
-  event_pattern = jsonencode({
-    source        = ["socialomega.webhooks"]
-    "detail-type" = ["EngagementReceived"]
-  })
-  tags = var.tags
-}
-
-resource "aws_cloudwatch_event_target" "engagement_analytics" {
-  rule           = aws_cloudwatch_event_rule.engagement_to_analytics.name
-  event_bus_name = aws_cloudwatch_event_bus.this.name
-  target_id      = "analytics-queue"
-  arn            = var.analytics_queue.arn
-  retry_policy {
-    maximum_event_age_in_seconds = 86400
-    maximum_retry_attempts       = 185
-  }
-  dead_letter_config {
-    arn = var.analytics_queue.dlq_arn
+  lifecycle {
+    create_before_destroy = true
   }
 }
 
+# No event_pattern: the archive keeps every event put on the bus, whatever its source, for
+# EventBridge's own replay (StartReplay) beside the S3 event log.
 resource "aws_cloudwatch_event_archive" "this" {
   name             = substr("${var.prefix}-events", 0, 48)
   description      = "Every event on the bus, replayable (StartReplay)."

@@ -3,23 +3,23 @@ output "topic_arn" {
   value       = aws_sns_topic.publish.arn
 }
 
-output "status_rule_arn" {
-  description = "The rule sending status events to the analytics queue (its queue policy admits it)."
-  value       = aws_cloudwatch_event_rule.status_to_analytics.arn
-}
-
-output "engagement_rule_arn" {
-  description = "The rule sending engagement events (source socialomega.webhooks, EngagementReceived) to the analytics queue (its queue policy admits it)."
-  value       = aws_cloudwatch_event_rule.engagement_to_analytics.arn
+output "analytics_rule_arn" {
+  description = "The rule sending every event of a socialomega source to the analytics queue."
+  value       = aws_cloudwatch_event_rule.events_to_analytics.arn
 }
 
 output "analytics_rule_arns" {
   description = "Every rule delivering to the analytics queue and, on failure, to its DLQ: the senders its queue policies admit."
-  value       = [aws_cloudwatch_event_rule.status_to_analytics.arn, aws_cloudwatch_event_rule.engagement_to_analytics.arn]
+  value       = [aws_cloudwatch_event_rule.events_to_analytics.arn]
+}
+
+output "archive_arn" {
+  description = "The bus's archive (every event, replayable with StartReplay)."
+  value       = aws_cloudwatch_event_archive.this.arn
 }
 
 output "bus_name" {
-  description = "EventBridge bus for status and engagement events."
+  description = "EventBridge bus: every domain event (detections, publish requests and results, engagement, breakers)."
   value       = aws_cloudwatch_event_bus.this.name
 }
 
@@ -42,19 +42,17 @@ output "wiring" {
       redrive_policy       = jsondecode(s.redrive_policy)
     } }
     analytics_target = {
-      rule_arn                     = aws_cloudwatch_event_rule.status_to_analytics.arn
+      rule_arn                     = aws_cloudwatch_event_rule.events_to_analytics.arn
+      event_pattern                = jsondecode(aws_cloudwatch_event_rule.events_to_analytics.event_pattern)
       arn                          = aws_cloudwatch_event_target.analytics.arn
       maximum_retry_attempts       = aws_cloudwatch_event_target.analytics.retry_policy[0].maximum_retry_attempts
       maximum_event_age_in_seconds = aws_cloudwatch_event_target.analytics.retry_policy[0].maximum_event_age_in_seconds
       dead_letter_arn              = aws_cloudwatch_event_target.analytics.dead_letter_config[0].arn
     }
-    engagement_target = {
-      rule_arn                     = aws_cloudwatch_event_rule.engagement_to_analytics.arn
-      event_pattern                = jsondecode(aws_cloudwatch_event_rule.engagement_to_analytics.event_pattern)
-      arn                          = aws_cloudwatch_event_target.engagement_analytics.arn
-      maximum_retry_attempts       = aws_cloudwatch_event_target.engagement_analytics.retry_policy[0].maximum_retry_attempts
-      maximum_event_age_in_seconds = aws_cloudwatch_event_target.engagement_analytics.retry_policy[0].maximum_event_age_in_seconds
-      dead_letter_arn              = aws_cloudwatch_event_target.engagement_analytics.dead_letter_config[0].arn
+    archive = {
+      event_source_arn = aws_cloudwatch_event_archive.this.event_source_arn
+      event_pattern    = aws_cloudwatch_event_archive.this.event_pattern
+      retention_days   = aws_cloudwatch_event_archive.this.retention_days
     }
   }
 }

@@ -14,7 +14,7 @@ variable "publish_queues" {
 }
 
 variable "analytics_queue" {
-  description = "The analytics queue (from the queue module), target of the status and engagement rules."
+  description = "The analytics queue (from the queue module), target of the rule that carries every event."
   type = object({
     arn     = string
     url     = string

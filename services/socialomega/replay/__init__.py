@@ -1,0 +1,1 @@
+"""Replay of the event log: `python -m socialomega.replay --from ... --to ...` (replayer.py)."""
