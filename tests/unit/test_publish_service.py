@@ -316,3 +316,80 @@ def test_a_config_error_dead_letters_without_posting_and_a_redrive_can_resume():
     assert store.get(publication_key("asset-1", "v1", "rest")).data["status"] == "retrying"
     fixed, _, _ = service(ScriptedPublisher(OK), store=store)
     assert fixed.handle(request_event()) == "published"
+
+
+# -- the target's circuit breaker -------------------------------------------------------------
+def breaker_service(publisher, threshold=2):
+    from socialomega.core.breaker import Breaker
+    from socialomega.core.config import Resilience
+    from socialomega.publishers.service import breaker_announcer
+
+    svc, store, sender = service(publisher)
+    settings = Resilience(breaker_threshold=threshold, breaker_cooldown_seconds=60)
+    svc.breaker_for = lambda target: Breaker(
+        store, target, settings, on_transition=breaker_announcer(sender, "bus", target, "rest")
+    )
+    return svc, store, sender
+
+
+def other_photo(asset: str):
+    event = request_event()
+    return event.model_copy(update={"asset_id": asset, "event_id": new_event("AssetDetected", asset, {}).event_id})
+
+
+DOWN = PublishResult(Outcome("retryable", 503, "503", "Service Unavailable"))
+
+
+def test_an_open_breaker_defers_messages_without_calling_the_platform():
+    publisher = ScriptedPublisher(DOWN, DOWN)
+    svc, store, sender = breaker_service(publisher, threshold=2)
+    for asset in ("a1", "a2"):
+        with pytest.raises(RetryLater):
+            svc.handle(other_photo(asset))
+    assert [e.type for _, e, _ in sender.bus] == ["BreakerOpened"]
+    opened = sender.bus[0][1]
+    assert opened.asset_id == "target:rest" and opened.payload["failures"] == 2
+    assert "503" in opened.payload["reason"]
+    with pytest.raises(Deferred) as deferred:  # a third photo waits: the platform is not called
+        svc.handle(other_photo("a3"))
+    assert publisher.calls == 2
+    assert 60 <= deferred.value.delay_seconds <= 68
+    doc = store.get(publication_key("a3", "v1", "rest")).data
+    assert doc["status"] == "deferred" and doc["last_error"]["code"] == "breaker_open"
+
+
+def test_the_probe_after_the_cool_down_closes_the_breaker_and_announces_it(monkeypatch):
+    publisher = ScriptedPublisher(DOWN, DOWN, OK)
+    svc, store, sender = breaker_service(publisher, threshold=2)
+    for asset in ("a1", "a2"):
+        with pytest.raises(RetryLater):
+            svc.handle(other_photo(asset))
+    doc = store.get("breakers/rest.json")
+    store.put(doc.key, {**doc.data, "opened_at": doc.data["opened_at"] - 61})  # the cool-down is over
+    assert svc.handle(other_photo("a3")) == "published"
+    assert [e.type for _, e, _ in sender.bus] == ["BreakerOpened", "BreakerClosed", "PublishSucceeded"]
+    closed = sender.bus[1][1]
+    assert closed.correlation_id == sender.bus[0][1].correlation_id  # one outage, one correlation id
+    assert store.get("breakers/rest.json").data["state"] == "closed"
+
+
+def test_a_refusal_shows_the_platform_is_up_and_a_deadline_counts_nothing():
+    refused = PublishResult(Outcome("permanent", 400, "400", "caption too long"))
+    out_of_time = PublishResult(Outcome("retryable", None, "deadline", "container still IN_PROGRESS", 1.0))
+    publisher = ScriptedPublisher(DOWN, refused, DOWN, out_of_time, DOWN)
+    svc, store, sender = breaker_service(publisher, threshold=2)
+    from socialomega.core.deadline import DeadlineReached
+
+    with pytest.raises(RetryLater):
+        svc.handle(other_photo("a1"))
+    assert svc.handle(other_photo("a2")) == "failed"  # a 400 resets the count
+    with pytest.raises(RetryLater):
+        svc.handle(other_photo("a3"))
+    with pytest.raises(DeadlineReached):  # out of time: neither a failure nor a success
+        svc.handle(other_photo("a4"))
+    assert store.get("breakers/rest.json").data["failures"] == 1
+    doc = store.get(publication_key("a4", "v1", "rest")).data
+    assert doc["status"] == "retrying" and doc["last_error"]["code"] == "deadline"
+    with pytest.raises(RetryLater):
+        svc.handle(other_photo("a5"))
+    assert [e.type for _, e, _ in sender.bus if e.type.startswith("Breaker")] == ["BreakerOpened"]

@@ -141,12 +141,37 @@ class EngagementReceived(Payload):
         return value
 
 
+class BreakerOpened(Payload):
+    """publisher -> bus (source socialomega.publisher): a target's circuit breaker opened after
+    `failures` consecutive retryable failures; its messages wait without calling the platform.
+    The envelope's asset_id is `target:<name>`, its correlation id follows this one opening."""
+
+    target: str = Field(max_length=64)
+    platform: str | None = Field(None, max_length=32)
+    failures: int = Field(ge=1)
+    reason: str = Field("", max_length=1000, description="the last failure, redacted")
+    opened_at: str
+    cooldown_seconds: float = Field(ge=0)
+
+
+class BreakerClosed(Payload):
+    """publisher -> bus (source socialomega.publisher): a probe succeeded and the target's breaker
+    closed again; `open_seconds` is how long it was open."""
+
+    target: str = Field(max_length=64)
+    platform: str | None = Field(None, max_length=32)
+    closed_at: str
+    open_seconds: float | None = Field(None, ge=0)
+
+
 MODELS: dict[str, type[Payload]] = {
     "AssetDetected": AssetDetected,
     "PublishRequested": PublishRequested,
     "PublishSucceeded": PublishSucceeded,
     "PublishFailed": PublishFailed,
     "EngagementReceived": EngagementReceived,
+    "BreakerOpened": BreakerOpened,
+    "BreakerClosed": BreakerClosed,
 }
 
 _LONE_SURROGATE = re.compile(r"[\ud800-\udfff]")

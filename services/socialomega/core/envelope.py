@@ -22,6 +22,8 @@ EventType = Literal[
     "PublishSucceeded",
     "PublishFailed",
     "EngagementReceived",
+    "BreakerOpened",
+    "BreakerClosed",
 ]
 
 

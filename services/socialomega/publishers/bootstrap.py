@@ -11,6 +11,7 @@ from socialomega import platforms
 from socialomega.core import config
 from socialomega.core.aws import Clients
 from socialomega.core.blobs import S3Blobs
+from socialomega.core.breaker import Breaker
 from socialomega.core.consumer import QueueRecords
 from socialomega.core.events import EventSender
 from socialomega.core.store import MetadataStore
@@ -18,7 +19,7 @@ from socialomega.core.targets import load_targets
 from socialomega.publishers.base import Publisher
 from socialomega.publishers.claims import Publications
 from socialomega.publishers.quota import DailyCaps
-from socialomega.publishers.service import PublishService, S3Images
+from socialomega.publishers.service import PublishService, S3Images, breaker_announcer
 
 TARGET_VARIABLE = "SO_PUBLISHER_TARGET"
 
@@ -54,14 +55,29 @@ def build(
     clients = clients or Clients.default()
     configuration = configuration or config.Configuration.default(settings)
     store = MetadataStore(clients.s3, settings.store_bucket)
+    sender = EventSender(events=clients.events)
+    resilience = config.Resilience.from_env()
+    publications = Publications(store)
+
+    def breaker_for(name: str) -> Breaker:
+        platform = {t.name: t.platform for t in load_targets(configuration)}.get(name)
+        return Breaker(
+            store,
+            name,
+            resilience,
+            probe_lease=publications.lease.total_seconds(),
+            on_transition=breaker_announcer(sender, settings.event_bus, name, platform),
+        )
+
     service = PublishService(
-        publications=Publications(store),
+        publications=publications,
         images=S3Images(S3Blobs(clients.s3, settings.processed_bucket)),
-        sender=EventSender(events=clients.events),
+        sender=sender,
         event_bus=settings.event_bus,
         publisher_for=lambda name: publisher_for(configuration, name),
         caps=DailyCaps(store),
         own_target=target,
         variants_bucket=settings.processed_bucket,
+        breaker_for=breaker_for,
     )
     return service, QueueRecords(clients.sqs)

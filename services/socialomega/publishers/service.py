@@ -18,21 +18,37 @@ The outcome of the platform call decides everything:
   idempotent (`retry_is_safe`, e.g. a REST endpoint honouring Idempotency-Key) just retry.
 Multi-step publishers save each step's result in the publication record, so every retry
 resumes from the step reached.
+
+Each target has a circuit breaker (core/breaker.py) shared by all invocations: a retryable or
+unknown outcome counts against it, any answer that shows the platform is up (a success, a 4xx,
+a quota) closes it. While it is open a message is deferred without calling the platform; its
+openings and closings are events on the bus (`BreakerOpened`, `BreakerClosed`).
 """
 
 from __future__ import annotations
 
+import random
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal
 
-from socialomega.contracts.payloads import PublishError, PublishFailed, PublishRequested, PublishSucceeded
+from socialomega.contracts.payloads import (
+    BreakerClosed,
+    BreakerOpened,
+    PublishError,
+    PublishFailed,
+    PublishRequested,
+    PublishSucceeded,
+)
+from socialomega.core import deadline, metrics
 from socialomega.core import logging as solog
 from socialomega.core.blobs import S3Blobs
+from socialomega.core.breaker import Breaker, BreakerOpen, Ticket, Transition
 from socialomega.core.config import ConfigError
 from socialomega.core.consumer import Deferred, PermanentFailure, RetryLater, checked_payload
-from socialomega.core.envelope import Envelope
+from socialomega.core.envelope import Envelope, new_event
 from socialomega.core.events import EventSender
 from socialomega.core.http import Outcome
 from socialomega.core.logging import redact
@@ -73,6 +89,7 @@ class PublishService:
     # platform fetch any object this role can read (the raw originals keep their GPS).
     own_target: str | None = None
     variants_bucket: str | None = None
+    breaker_for: Callable[[str], Breaker] | None = None  # target -> its breaker (None: no breaker)
 
     def handle(self, envelope: Envelope, payload: PublishRequested | None = None) -> str:
         log = solog.get_logger()
@@ -94,7 +111,27 @@ class PublishService:
             self._reannounce(reserved, envelope)
             log.info("publish_skipped_duplicate", target=request.target, status=reserved.data.get("status"))
             return str(reserved.data.get("status"))
-        return self._attempt(reserved, request, publisher, target_config, envelope)
+        breaker = self.breaker_for(request.target) if self.breaker_for is not None else None
+        ticket = self._admit(breaker, reserved, request)
+        verdict = _Verdict(breaker, ticket)
+        try:
+            return self._attempt(reserved, request, publisher, target_config, envelope, verdict)
+        finally:
+            verdict.release()  # no verdict on the platform's health was reached: give a probe back
+
+    def _admit(self, breaker: Breaker | None, claim: Claim, request: PublishRequest) -> Ticket:
+        if breaker is None:
+            return Ticket("closed")
+        try:
+            return breaker.admit()
+        except BreakerOpen as exc:
+            # Not a failure of this message: it waits, without calling the platform.
+            self.publications.settle(
+                claim, "deferred", last_error={"code": "breaker_open", "message": redact(str(exc)), "http_status": None}
+            )
+            metrics.emit({"BreakerOpenSeconds": round(exc.open_seconds)}, {"Target": request.target}, unit="Seconds")
+            wait = exc.seconds + random.uniform(0, min(10.0, exc.seconds / 10 + 1))  # spread the wake-ups
+            raise Deferred(str(exc), wait) from exc
 
     def _check_scope(self, request: PublishRequest) -> None:
         if self.own_target is not None and request.target != self.own_target:
@@ -117,11 +154,12 @@ class PublishService:
         publisher: Publisher,
         target_config: dict[str, Any],
         envelope: Envelope,
+        verdict: _Verdict,
     ) -> str:
         log = solog.get_logger()
         progress = StoredProgress(self.publications, claim)
         if progress.final_marker is not None and not publisher.retry_is_safe:
-            decided = self._reconcile(claim, request, publisher, progress, envelope)
+            decided = self._reconcile(claim, request, publisher, progress, envelope, verdict)
             if decided is not None:
                 return decided
         self._take_slot(claim, request, target_config)
@@ -135,6 +173,14 @@ class PublishService:
         outcome = result.outcome
         if outcome.kind not in ("ok", "unknown") and progress.final_marker is not None and not _may_have_acted(outcome):
             progress.forget("final")  # the platform refused the call: no post was made, nothing to look up
+        if outcome.code == "deadline" and not outcome.ok:
+            # Stopped for lack of time before sending, or in a wait loop with its progress saved.
+            self._give_back_slot(claim, request)
+            self.publications.settle(claim, "retrying", last_error={"code": "deadline", "message": outcome.message})
+            raise deadline.DeadlineReached(
+                f"{request.target}: {outcome.message}", deadline.current().remaining(), outcome.retry_after
+            )
+        verdict.judge(outcome, request.target)
         if outcome.ok:
             return self._succeed(claim, request, envelope, result.remote_id, result.remote_url)
         # Platforms quote requests back in their errors: what is stored and announced is redacted.
@@ -163,11 +209,21 @@ class PublishService:
         return self._fail(claim, request, envelope, "failed", error)
 
     def _reconcile(
-        self, claim: Claim, request: PublishRequest, publisher: Publisher, progress: StoredProgress, envelope: Envelope
+        self,
+        claim: Claim,
+        request: PublishRequest,
+        publisher: Publisher,
+        progress: StoredProgress,
+        envelope: Envelope,
+        verdict: _Verdict,
     ) -> str | None:
         """The last final call's outcome is unknown: ask the platform before posting again."""
         log = solog.get_logger()
         lookup = publisher.find_post(request, progress)
+        if lookup.state == "unavailable":
+            verdict.failed(f"lookup unavailable: {lookup.reason}", request.target)
+        elif lookup.state in ("found", "absent"):
+            verdict.succeeded(request.target)
         log.info(
             "publish_reconciled",
             target=request.target,
@@ -315,6 +371,79 @@ class PublishService:
             event = Envelope.model_validate(doc.data["event"])
             self.sender.to_bus(self.event_bus, event, EVENT_SOURCE)
             self.publications.store.put(doc.key, {**doc.data, "announced": True})
+
+
+class _Verdict:
+    """What one attempt tells the target's breaker, told once: the platform is up (it answered),
+    down (a retryable or unknown outcome), or nothing (our own error, a rejected token, no time):
+    then a probe is given back."""
+
+    def __init__(self, breaker: Breaker | None, ticket: Ticket) -> None:
+        self.breaker = breaker
+        self.ticket = ticket
+        self.given = breaker is None
+
+    def judge(self, outcome: Outcome, target: str) -> None:
+        if outcome.ok or outcome.kind == "deferred" or (outcome.kind == "permanent" and outcome.status is not None):
+            self.succeeded(target)
+        elif outcome.kind in ("retryable", "unknown"):
+            self.failed(f"{outcome.code} {redact(outcome.message)}".strip(), target)
+
+    def succeeded(self, target: str) -> None:
+        if not self.given and self.breaker is not None:
+            self.given = True
+            self.breaker.succeeded(self.ticket)
+
+    def failed(self, reason: str, target: str) -> None:
+        if not self.given and self.breaker is not None:
+            self.given = True
+            self.breaker.failed(self.ticket, reason)
+
+    def release(self) -> None:
+        if not self.given and self.breaker is not None:
+            self.given = True
+            self.breaker.released(self.ticket)
+
+
+def breaker_announcer(
+    sender: EventSender, event_bus: str, target: str, platform: str | None
+) -> Callable[[Transition, dict[str, Any]], None]:
+    """What a breaker does when it opens or closes: log it, and put the event on the bus. The
+    breaker's document is the truth; an event that cannot be sent is logged, not retried (the
+    message that caused it has its own fate)."""
+
+    def announce(transition: Transition, state: dict[str, Any]) -> None:
+        log = solog.get_logger()
+        open_since = float(state.get("open_since") or 0.0)
+        # One outage: the opening and the closing share a correlation id.
+        correlation = str(uuid.uuid5(uuid.NAMESPACE_URL, f"socialomega:breaker:{target}:{open_since}"))
+        now = datetime.now(UTC)
+        if transition == "opened":
+            payload: BreakerOpened | BreakerClosed = BreakerOpened(
+                target=target,
+                platform=platform,
+                failures=max(1, int(state.get("failures", 1))),
+                reason=redact(str(state.get("last_reason", "")))[:1000],
+                opened_at=now.isoformat(),
+                cooldown_seconds=float(state.get("cooldown", 0.0)),
+            )
+            log.warning(
+                "breaker_opened", target=target, failures=state.get("failures"), reason=state.get("last_reason")
+            )
+            event = new_event("BreakerOpened", f"target:{target}", payload, correlation)
+        else:
+            open_seconds = round(now.timestamp() - open_since, 3) if open_since else None
+            payload = BreakerClosed(
+                target=target, platform=platform, closed_at=now.isoformat(), open_seconds=open_seconds
+            )
+            log.warning("breaker_closed", target=target, open_seconds=open_seconds)
+            event = new_event("BreakerClosed", f"target:{target}", payload, correlation)
+        try:
+            sender.to_bus(event_bus, event, EVENT_SOURCE)
+        except Exception as exc:
+            log.error("breaker_event_not_sent", target=target, transition=transition, error=str(exc))
+
+    return announce
 
 
 def _may_have_acted(outcome: Outcome) -> bool:
