@@ -1,5 +1,6 @@
 """core.http.ApiClient, the one authenticated client every publisher calls its platform with,
-and the Retry-After parsing every client shares (fake transport)."""
+within the invocation's deadline, and the Retry-After parsing every client shares (fake
+transport, fake clock)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,9 @@ import email.utils
 import pytest
 import requests
 
-from socialomega.core.http import ApiClient, Outcome, PlatformErrors, retry_after_seconds
+from socialomega.core import deadline as deadline_module
+from socialomega.core.deadline import DeadlineReached
+from socialomega.core.http import ApiClient, DeadlineSession, Outcome, PlatformErrors, retry_after_seconds
 from tests.unit.test_rest_publisher import FakeSession as Session  # records request(method, url, **kwargs)
 
 
@@ -111,3 +114,96 @@ def test_retry_after_is_delta_seconds_or_an_http_date_and_nothing_else():
     zoneless = email.utils.formatdate(1_000_090, usegmt=False).replace("+0000", "-0000")  # parsed without a zone
     assert retry_after_seconds(zoneless, now=1_000_000) == pytest.approx(90)
     assert retry_after_seconds(email.utils.formatdate(999_000, usegmt=True), now=1_000_000) == 0.0
+
+
+# --- the invocation's deadline (core/deadline.py) ------------------------------------------------
+
+
+class FakeMonotonic:
+    """The deadline module's clock, moved by hand: no test waits for real time."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def monotonic(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+def clock(monkeypatch):
+    fake = FakeMonotonic()
+    monkeypatch.setattr(deadline_module, "time", fake)
+    return fake
+
+
+def left(seconds: float):
+    """Bind a deadline that leaves `seconds` (the 3 s margin already deducted)."""
+    return deadline_module.bound(deadline_module.Deadline.in_seconds(seconds + 3.0, margin=3.0))
+
+
+def test_a_call_with_half_a_second_left_is_not_sent_and_is_retryable_even_when_final(clock):
+    session = Session((200, {}))
+    client = ApiClient(session, token=lambda: pytest.fail("no token is fetched for a call not sent"))
+    with left(0.5):
+        response, outcome = client.call("POST", "https://api.example.com/p", final=True)
+        with pytest.raises(DeadlineReached):
+            client.send("POST", "https://api.example.com/p")
+    assert response is None and session.requests == []
+    assert (outcome.kind, outcome.code, outcome.status, outcome.retry_after) == ("retryable", "deadline", None, 1.0)
+    assert outcome.message == "POST not sent: only 0.5 s left in this invocation"
+
+
+def test_a_calls_timeouts_are_cut_to_what_is_left(clock):
+    session = Session((200, {}), (200, {}), (200, {}))
+    client = ApiClient(session, timeout=(5.0, 20.0))
+    with left(7.0):
+        client.send("GET", "https://api.example.com/a")
+        client.send("GET", "https://api.example.com/b", timeout=(1.0, 3.0))  # a call's own, shorter: kept
+    with left(2.5):
+        client.send("GET", "https://api.example.com/c")
+    assert [kwargs["timeout"] for _, _, kwargs in session.requests] == [(5.0, 7.0), (1.0, 3.0), (2.5, 2.5)]
+
+
+def test_the_repeat_with_a_new_token_gets_only_the_time_left_after_the_refresh(clock):
+    def slow_refresh(refused: str) -> str:
+        clock.now += 4.0  # the token refresh took 4 s
+        return "new"
+
+    session = Session((401, {}), (200, {}))
+    with left(10.0):
+        ApiClient(session, token=lambda: "old", refresh=slow_refresh).call("POST", "https://api.example.com/p")
+    assert [kwargs["timeout"] for _, _, kwargs in session.requests] == [(5.0, 10.0), (5.0, 6.0)]
+
+    def slower_refresh(refused: str) -> str:
+        clock.now += 9.5
+        return "new"
+
+    session = Session((401, {}))
+    with left(10.0):
+        _, outcome = ApiClient(session, token=lambda: "old", refresh=slower_refresh).call(
+            "POST", "https://api.example.com/p"
+        )
+    assert len(session.requests) == 1 and (outcome.kind, outcome.code) == ("retryable", "deadline")
+
+
+def test_outside_an_invocation_the_configured_timeouts_hold(clock):
+    session = Session((200, {}))
+    ApiClient(session, timeout=(2.0, 90.0)).send("GET", "https://api.example.com/p")
+    assert session.requests[0][2]["timeout"] == (2.0, 90.0)
+
+
+def test_a_deadline_session_cuts_the_timeouts_of_code_that_calls_requests_itself(clock):
+    inner = Session((200, {}))
+    bounded = DeadlineSession(inner)
+    with left(4.0):
+        bounded.post("https://api.example.com/token", data={"a": "b"}, timeout=(5.0, 20.0), allow_redirects=False)
+        with pytest.raises(DeadlineReached):
+            clock.now += 3.5
+            bounded.post("https://api.example.com/token", timeout=(5.0, 20.0))
+    [(method, url, kwargs)] = inner.requests
+    assert (method, kwargs["timeout"], kwargs["data"], kwargs["allow_redirects"]) == (
+        "POST",
+        (4.0, 4.0),
+        {"a": "b"},
+        False,
+    )

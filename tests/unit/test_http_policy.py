@@ -303,3 +303,68 @@ def test_an_exception_outcome_never_quotes_the_url_it_was_sent_to():
     url = "https://www.linkedin.com/dms-uploads/sp/v2/D4D?ut=SECRET-UPLOAD-TOKEN&access_token=SECRET"
     for error in (requests.ReadTimeout(f"read timed out: {url}"), requests.ConnectionError(f"refused: {url}")):
         assert "SECRET" not in classify(error=error).message
+
+
+# --- platform hints first: what each platform's headers say to wait ----------------------------
+
+
+def test_x_waits_for_x_rate_limit_reset_or_a_longer_retry_after():
+    now = int(time.time())
+
+    def hint(headers):
+        outcome = classify(response(429, b"", headers), platform_errors=X_ERRORS)
+        assert outcome.kind == "retryable"
+        return outcome.retry_after
+
+    in_5_minutes = {"x-rate-limit-limit": "100", "x-rate-limit-remaining": "0", "x-rate-limit-reset": str(now + 300)}
+    assert 290 <= hint(in_5_minutes) <= 300
+    assert hint({**in_5_minutes, "Retry-After": "900"}) == 900  # the later of the two
+    assert 290 <= hint({**in_5_minutes, "Retry-After": "5"}) <= 300
+    assert hint({**in_5_minutes, "x-rate-limit-reset": str(now - 60)}) == 0.0  # the window has reset already
+    # Calls left in this endpoint's window: its reset says nothing about this 429.
+    assert hint({**in_5_minutes, "x-rate-limit-remaining": "12"}) is None
+    assert hint({"x-rate-limit-remaining": "0", "x-rate-limit-reset": "soon"}) is None
+    assert hint({}) is None  # the queue's own backoff applies
+
+
+def test_x_a_used_up_24_hour_cap_defers_until_its_epoch_reset():
+    reset = int(time.time()) + 3600
+    headers = {"x-app-limit-24hour-remaining": "0", "x-app-limit-24hour-reset": str(reset)}
+    outcome = classify(response(429, b"{}", headers), platform_errors=X_ERRORS)
+    assert (outcome.kind, outcome.code) == ("deferred", "x:x-app-limit-24hour")
+    assert 3590 <= outcome.retry_after <= 3600
+
+
+def test_meta_waits_for_the_longest_buc_estimate_in_minutes_and_app_usage_gives_no_time():
+    throttle = json.dumps({"error": {"message": "(#4) Application request limit reached", "code": 4}}).encode()
+
+    def hint(headers):
+        outcome = classify(response(403, throttle, headers), platform_errors=META_ERRORS)
+        assert (outcome.kind, outcome.code) == ("retryable", "meta:4")
+        return outcome.retry_after
+
+    buc = {
+        "104857600000001": [{"type": "pages", "call_count": 100, "estimated_time_to_regain_access": 2}],
+        "17841400000000001": [
+            {"type": "instagram", "call_count": 40, "estimated_time_to_regain_access": 0},
+            {"type": "instagram", "total_time": 100, "estimated_time_to_regain_access": 5},
+        ],
+    }
+    assert hint({"X-Business-Use-Case-Usage": json.dumps(buc)}) == 5 * 60
+    assert hint({"X-Business-Use-Case-Usage": json.dumps(buc), "Retry-After": "900"}) == 900  # the later
+    # X-App-Usage holds percentages only: no time to wait, so a throttle waits its default minute.
+    assert hint({"X-App-Usage": '{"call_count": 100, "total_time": 40, "total_cputime": 10}'}) == 60.0
+    assert hint({"X-Business-Use-Case-Usage": json.dumps({"1": [{"estimated_time_to_regain_access": 0}]})}) == 60.0
+    assert hint({"X-Business-Use-Case-Usage": "not json"}) == 60.0
+    # A transient server error carries the estimate too.
+    transient = json.dumps({"error": {"message": "busy", "code": 2, "is_transient": True}}).encode()
+    outcome = classify(
+        response(500, transient, {"X-Business-Use-Case-Usage": json.dumps(buc)}), platform_errors=META_ERRORS
+    )
+    assert (outcome.kind, outcome.retry_after) == ("retryable", 300.0)
+
+
+def test_linkedin_honours_a_retry_after_when_one_is_sent():
+    body = json.dumps({"status": 429, "serviceErrorCode": 101, "code": "TOO_MANY_REQUESTS", "message": "slow down"})
+    outcome = classify(response(429, body.encode(), {"Retry-After": "30"}), platform_errors=LINKEDIN_ERRORS)
+    assert (outcome.kind, outcome.code, outcome.retry_after) == ("retryable", "linkedin:TOO_MANY_REQUESTS", 30.0)

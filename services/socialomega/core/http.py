@@ -5,6 +5,10 @@
   and repeats a call once with a new token when the platform refused the old one.
 * Nothing here retries a POST: posting is not idempotent, so retries happen at the
   queue level (the message comes back) where the publication claim decides what to do.
+* Every call fits the invocation's deadline (`core/deadline.py`): its timeouts are the
+  configured ones cut to what is left (`deadline.current().timeout`), and a call that cannot
+  get `MIN_CALL_SECONDS` is not sent at all: `ApiClient.call` answers it with the retryable
+  outcome `deadline_outcome` (nothing was sent, so even a final call is safe to repeat).
 * `classify` turns a response or an exception into one of six outcomes that every
   publisher handles the same way (see `classify`). It knows HTTP only; what a platform adds
   (its error bodies, its rate-limit headers) comes in as that platform's `PlatformErrors`
@@ -23,9 +27,14 @@ from typing import Any, Literal
 
 import requests
 
+from socialomega.core import deadline
+from socialomega.core.deadline import DeadlineReached
 from socialomega.core.egress import UnsafeDestination
 
 DEFAULT_TIMEOUT = (5.0, 20.0)  # (connect, read) seconds
+# When a step stopped at the deadline with nothing sent, the message may come back at once:
+# the next invocation has its whole time. A second only keeps a redelivery from being immediate.
+DEADLINE_RETRY_SECONDS = 1.0
 
 Kind = Literal["ok", "retryable", "permanent", "unknown", "deferred", "auth"]
 
@@ -62,6 +71,12 @@ def retry_after_seconds(value: str | None, now: float | None = None) -> float | 
     if when.tzinfo is None:
         when = when.replace(tzinfo=UTC)
     return max(0.0, when.timestamp() - (time.time() if now is None else now))
+
+
+def deadline_outcome(message: str, retry_after: float = DEADLINE_RETRY_SECONDS) -> Outcome:
+    """A step stopped at the invocation's deadline where stopping loses nothing (a call not sent,
+    a wait loop stopped with its progress saved): retryable, code "deadline", soon."""
+    return Outcome("retryable", code="deadline", message=message[:300], retry_after=max(retry_after, 0.0))
 
 
 RETRYABLE_STATUSES = {408, 425, 429, 500, 502, 503, 504}
@@ -184,7 +199,8 @@ class ApiClient:
 
     * `session`: the publisher's guarded session (`egress.session(policy)`): every destination,
       the first and any later one, passes the SSRF guard;
-    * `timeout`: (connect, read) seconds for every call (one call may pass its own);
+    * `timeout`: (connect, read) seconds for every call (one call may pass its own), cut to
+      what the bound deadline leaves (`deadline.current().timeout`) for each request sent;
     * no redirect is followed (a 3xx is the answer);
     * `base_url` is put before a path that is not a full `http(s)://` URL;
     * `headers` go on every call (a call's own headers win);
@@ -220,15 +236,17 @@ class ApiClient:
     def send(
         self, method: str, path: str, *, headers: Mapping[str, str] | None = None, **kwargs: Any
     ) -> requests.Response:
-        """One call (and its one repeat with a new token); raises `requests.RequestException`."""
+        """One call (and its one repeat with a new token); raises `requests.RequestException`, or
+        `DeadlineReached` before sending a request the deadline leaves too little time for."""
         url = path if path.startswith(("https://", "http://")) else self.base_url + path
-        kwargs.setdefault("timeout", self.timeout)
+        configured = kwargs.pop("timeout", None) or self.timeout
+        deadline.current().timeout(configured, f"{method} not sent")  # before a token refresh, too
         token = self.token() if self.token is not None else None
-        response = self._request(method, url, token, headers, kwargs)
+        response = self._request(method, url, token, headers, configured, kwargs)
         if token is not None and self.refresh is not None and self.rejected(response):
             fresh = self.refresh(token)
             if fresh is not None:
-                response = self._request(method, url, fresh, headers, kwargs)
+                response = self._request(method, url, fresh, headers, configured, kwargs)
         return response
 
     def call(
@@ -236,9 +254,12 @@ class ApiClient:
     ) -> tuple[requests.Response | None, Outcome]:
         """`send`, classified: (the response, its outcome), or (None, the exception's outcome).
         `final=False` for a call that is harmless to repeat (an upload, a read, a step before
-        the post): a timeout after sending it is then "retryable", not "unknown"."""
+        the post): a timeout after sending it is then "retryable", not "unknown". A call the
+        deadline leaves too little time for is not sent: `deadline_outcome`, even when final."""
         try:
             response = self.send(method, path, **kwargs)
+        except DeadlineReached as reached:
+            return None, deadline_outcome(str(reached))
         except requests.RequestException as exc:
             outcome = self.classify(error=exc)
             if outcome.kind == "unknown" and not final:
@@ -250,10 +271,46 @@ class ApiClient:
         return classify(response, error, self.errors)
 
     def _request(
-        self, method: str, url: str, token: str | None, headers: Mapping[str, str] | None, kwargs: dict[str, Any]
+        self,
+        method: str,
+        url: str,
+        token: str | None,
+        headers: Mapping[str, str] | None,
+        configured: tuple[float, float] | float,
+        kwargs: dict[str, Any],
     ) -> requests.Response:
+        timeout = deadline.current().timeout(configured, f"{method} not sent")  # per request: time has passed
         bearer = {"Authorization": f"Bearer {token}"} if token is not None else {}
         response: requests.Response = self.session.request(
-            method, url, headers={**self.headers, **bearer, **(headers or {})}, allow_redirects=False, **kwargs
+            method,
+            url,
+            headers={**self.headers, **bearer, **(headers or {})},
+            allow_redirects=False,
+            timeout=timeout,
+            **kwargs,
         )
         return response
+
+
+class DeadlineSession:
+    """A session's `request`/`get`/`post` with every timeout cut to the bound deadline, for code
+    that calls `requests` itself rather than through `ApiClient` (core/oauth.RotatingToken's
+    token refresh). Raises `DeadlineReached` before sending when too little time is left. The
+    wrapped session (the publisher's guarded one) does the sending, so the SSRF guard holds."""
+
+    def __init__(self, session: Any) -> None:
+        self.session = session
+
+    def request(
+        self, method: str, url: str, *, timeout: tuple[float, float] | float = DEFAULT_TIMEOUT, **kwargs: Any
+    ) -> requests.Response:
+        response: requests.Response = self.session.request(
+            method, url, timeout=deadline.current().timeout(timeout, f"{method} not sent"), **kwargs
+        )
+        return response
+
+    def get(self, url: str, **kwargs: Any) -> requests.Response:
+        return self.request("GET", url, **kwargs)
+
+    def post(self, url: str, **kwargs: Any) -> requests.Response:
+        return self.request("POST", url, **kwargs)

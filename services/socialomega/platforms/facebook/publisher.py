@@ -70,7 +70,7 @@ class FacebookPublisher:
             errors=meta.ERRORS,
             token=self._token,
             refresh=reread_token(self._token, logger(self.platform, target.get("name"))),
-            timeout=(settings.connect_timeout_seconds, settings.timeout_seconds),
+            timeout=settings.call_timeout(),
         )
 
     # --- publish ----------------------------------------------------------------------------------

@@ -40,6 +40,14 @@ class FacebookSettings(PlatformSettings):
     def egress_hosts(self) -> list[str] | None:
         return self.allowed_hosts
 
+    def call_timeout(self) -> tuple[float, float]:
+        """(connect, read) seconds of each of its publisher's calls (before the deadline cuts them)."""
+        return (self.connect_timeout_seconds, self.timeout_seconds)
+
+    def longest_call_seconds(self) -> float:
+        """The longest one call of its publisher may take: connect + read timeout (`platforms/fit.py`)."""
+        return sum(self.call_timeout())
+
     @field_validator("page_id", mode="before")
     @classmethod
     def _page_id_as_text(cls, value: Any) -> Any:

@@ -10,7 +10,8 @@ one stopped:
      and `alt_text` -> container id, saved as step "container". A container is not a post:
      an unknown outcome here is retried (the orphan expires after 24 h).
   3. `GET /{container-id}?fields=status_code,status` until FINISHED, bounded, with backoff and
-     an injectable `sleep`. Still IN_PROGRESS at the bound -> retryable; the saved container
+     an injectable `sleep`. Still IN_PROGRESS at the bound -> retryable; at the invocation's
+     deadline (`platforms/waiting.py`) -> retryable "deadline"; either way the saved container
      is polled again on the next delivery instead of creating another. ERROR -> permanent
      with the status text. EXPIRED (containers live 24 h) -> forgotten and recreated.
   4. `progress.mark_final({container_id, caption, ...})`, then
@@ -37,6 +38,7 @@ import requests
 
 from socialomega.core import http
 from socialomega.core.http import Outcome
+from socialomega.platforms import waiting
 from socialomega.platforms.instagram.settings import InstagramSettings, InvalidInstagramConfig
 from socialomega.platforms.meta import errors as meta
 from socialomega.publishers.base import Credentials, ImageAccess, Lookup, Progress, PublishRequest, PublishResult
@@ -48,7 +50,6 @@ from socialomega.publishers.platform import (
     parse_time,
     reread_token,
     secret_value,
-    timeouts,
     unsafe_destination,
 )
 from socialomega.publishers.platform import json_body as _body
@@ -84,7 +85,7 @@ class InstagramPublisher:
             self.session,
             base_url=f"{settings.api_base_url}/{settings.graph_version}/",
             errors=meta.ERRORS,
-            timeout=timeouts(settings.timeout_seconds),
+            timeout=settings.call_timeout(),
             token=self._token,
             refresh=reread_token(self._token, self.log),
             rejected=meta.token_rejected,
@@ -237,7 +238,8 @@ class InstagramPublisher:
         return str(container_id)
 
     def _wait_finished(self, container_id: str) -> str:
-        """FINISHED or EXPIRED; raises StepFailed for ERROR, call failures and the polling bound."""
+        """FINISHED or EXPIRED; raises StepFailed for ERROR, call failures, the polling bound and
+        the deadline (a wait it leaves no time for, or a status call it leaves no time to send)."""
         s = self.settings
         delay = s.status_poll_initial_delay
         for attempt in range(s.status_poll_attempts):
@@ -279,7 +281,8 @@ class InstagramPublisher:
                     )
                 )
             if attempt + 1 < s.status_poll_attempts:
-                self.sleep(delay)
+                if not waiting.pause(delay, self.sleep):
+                    raise StepFailed(waiting.stopped(f"container {container_id} is still IN_PROGRESS", delay))
                 delay = min(s.status_poll_max_delay, max(delay * 2, 0.01))
         raise StepFailed(
             Outcome(

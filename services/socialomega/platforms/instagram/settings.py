@@ -8,7 +8,7 @@ from typing import ClassVar
 from pydantic import Field, field_validator
 
 from socialomega.core.config import ConfigError
-from socialomega.publishers.platform import PlatformSettings
+from socialomega.publishers.platform import PlatformSettings, timeouts
 
 REAL_HOST = "https://graph.facebook.com"
 # Meta's fetcher downloads `image_url` when the container is created, and retries on its side
@@ -46,6 +46,14 @@ class InstagramSettings(PlatformSettings):
 
     def egress_hosts(self) -> list[str] | None:
         return self.allowed_hosts
+
+    def call_timeout(self) -> tuple[float, float]:
+        """(connect, read) seconds of each of its publisher's calls (before the deadline cuts them)."""
+        return timeouts(self.timeout_seconds)
+
+    def longest_call_seconds(self) -> float:
+        """The longest one call of its publisher may take: connect + read timeout (`platforms/fit.py`)."""
+        return sum(self.call_timeout())
 
     @field_validator("ig_user_id")
     @classmethod

@@ -6,7 +6,8 @@ Steps, each saved with `progress.save` right after it succeeds so a redelivery r
   2. "uploaded": PUT the variant's bytes to the upload URL (SSRF-checked against the LinkedIn
                  upload hosts plus the configured API host).
   3. wait (bounded, injected sleep) until GET /rest/images/{urn} says AVAILABLE; not saved,
-     it is a read.
+     it is a read. At the bound or the invocation's deadline (`platforms/waiting.py`) the
+     publish is retryable, and the next delivery waits for the same image again.
   4. `progress.mark_final({"image_urn", "author"})`, then POST /rest/posts -> 201 with the post
      URN in `x-restli-id`; the permalink is https://www.linkedin.com/feed/update/<urn>/.
 `find_post` lists the author's recent posts (finder q=author, newest first) and matches
@@ -36,6 +37,7 @@ import requests
 
 from socialomega.core import http
 from socialomega.core.http import Outcome
+from socialomega.platforms import waiting
 from socialomega.platforms.linkedin.errors import ERRORS
 from socialomega.platforms.linkedin.settings import InvalidLinkedInConfig, LinkedInSettings
 from socialomega.publishers.base import Credentials, ImageAccess, Lookup, Progress, PublishRequest, PublishResult
@@ -47,7 +49,6 @@ from socialomega.publishers.platform import (
     parse_time,
     reread_token,
     secret_value,
-    timeouts,
     unsafe_destination,
 )
 
@@ -76,7 +77,7 @@ class LinkedInPublisher:
         self.sleep = sleep
         self.clock = clock
         self._token: str | None = None
-        timeout = timeouts(settings.timeout_seconds)
+        timeout = settings.call_timeout()
         # A 401 means the call was not acted on, so repeating it is safe even for POST /rest/posts;
         # the secret is re-read once (an operator may have rotated the token) and the call
         # repeated only if the token changed.
@@ -239,7 +240,7 @@ class LinkedInPublisher:
         bound.info("image_uploaded", image_urn=image["urn"], bytes=len(data))
 
     def _wait_available(self, urn: str, bound: Any) -> None:
-        deadline = self.clock() + self.settings.image_wait_seconds
+        give_up_at = self.clock() + self.settings.image_wait_seconds
         while True:
             response = self._call("GET", f"/rest/images/{quote(urn, safe='')}")
             try:
@@ -257,7 +258,7 @@ class LinkedInPublisher:
                         f"LinkedIn could not process image {urn}",
                     )
                 )
-            if self.clock() >= deadline:
+            if self.clock() >= give_up_at:
                 # The saved steps stay: the next delivery only waits again.
                 raise StepFailed(
                     Outcome(
@@ -269,7 +270,9 @@ class LinkedInPublisher:
                     )
                 )
             bound.debug("image_processing", image_urn=urn, status=status)
-            self.sleep(self.settings.image_poll_seconds)
+            if not waiting.pause(self.settings.image_poll_seconds, self.sleep):
+                # As at the bound: the saved steps stay, the next delivery only waits again.
+                raise StepFailed(waiting.stopped(f"image {urn} is still {status}", self.settings.image_poll_seconds))
 
     # --- HTTP -------------------------------------------------------------------------------
     def _check_upload_url(self, url: str) -> None:

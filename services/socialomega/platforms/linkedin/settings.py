@@ -9,7 +9,7 @@ from pydantic import Field, field_validator
 
 from socialomega.core import egress
 from socialomega.core.config import ConfigError
-from socialomega.publishers.platform import PlatformSettings
+from socialomega.publishers.platform import PlatformSettings, timeouts
 
 DEFAULT_API_BASE = "https://api.linkedin.com"
 # LinkedIn versions live about a year; this pin is a default only, targets set `linkedin_version`.
@@ -62,6 +62,15 @@ class LinkedInSettings(PlatformSettings):
         if value not in ("PUBLIC", "CONNECTIONS"):
             raise ValueError("visibility must be PUBLIC or CONNECTIONS")
         return value
+
+    def call_timeout(self) -> tuple[float, float]:
+        """(connect, read) seconds of each of its publisher's calls, the image upload included
+        (before the deadline cuts them)."""
+        return timeouts(self.timeout_seconds)
+
+    def longest_call_seconds(self) -> float:
+        """The longest one call of its publisher may take: connect + read timeout (`platforms/fit.py`)."""
+        return sum(self.call_timeout())
 
     @property
     def allowed_upload_hosts(self) -> list[str]:

@@ -21,7 +21,7 @@ from markupsafe import Markup
 from socialomega.core import egress, http
 from socialomega.core.http import Outcome
 from socialomega.core.logging import register_secret_values
-from socialomega.platforms.rest.settings import InvalidTargetConfig, RestEndpoint, from_target
+from socialomega.platforms.rest.settings import TOKEN_TIMEOUT, InvalidTargetConfig, RestEndpoint, from_target
 from socialomega.publishers.base import Credentials, ImageAccess, Lookup, Progress, PublishRequest, PublishResult
 
 
@@ -127,7 +127,7 @@ class RestPublisher:
     def api(self) -> http.ApiClient:
         """The endpoint's calls: its auth headers are the caller's (no bearer hook to refresh)."""
         if self._api is None:
-            self._api = http.ApiClient(self.session, timeout=(5.0, self.endpoint.timeout_seconds))
+            self._api = http.ApiClient(self.session, timeout=self.endpoint.call_timeout())
         return self._api
 
     def find_post(self, request: PublishRequest, progress: Progress) -> Lookup:
@@ -211,7 +211,7 @@ class RestPublisher:
             "POST",
             auth.token_url,
             data=data,
-            timeout=http.DEFAULT_TIMEOUT,
+            timeout=TOKEN_TIMEOUT,
             auth=(self._secret("client_id"), self._secret("client_secret")),
         )
         if response is None:

@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from socialomega.core import egress
 from socialomega.core.config import ConfigError
+from socialomega.core.http import DEFAULT_TIMEOUT
 from socialomega.publishers.platform import TargetKeys, config_problems
 
 DEFAULT_BODY_TEMPLATE = """{
@@ -21,6 +22,10 @@ DEFAULT_BODY_TEMPLATE = """{
   "asset_id": {{ asset_id | tojson }},
   "version": {{ version | tojson }}
 }"""
+
+
+CONNECT_TIMEOUT = 5.0  # seconds to connect to the endpoint
+TOKEN_TIMEOUT = DEFAULT_TIMEOUT  # (connect, read) of the OAuth2 client-credentials token request
 
 
 class RestAuth(BaseModel):
@@ -44,9 +49,19 @@ class RestEndpoint(BaseModel):
     url_field: str | None = None
     allowed_hosts: list[str] | None = None
     allow_private_network: bool = False  # only for the local sandbox
-    timeout_seconds: float = 20.0
+    timeout_seconds: float = Field(20.0, gt=0, le=300)  # read timeout of the post (connect: CONNECT_TIMEOUT)
     image_url_ttl_seconds: int = 3600
     idempotency_header: str | None = "Idempotency-Key"
+
+    def call_timeout(self) -> tuple[float, float]:
+        """(connect, read) seconds of the post (before the deadline cuts them)."""
+        return (CONNECT_TIMEOUT, self.timeout_seconds)
+
+    def longest_call_seconds(self) -> float:
+        """The longest one call of its publisher may take: connect + read timeout of the post, or
+        of the OAuth2 token request (`TOKEN_TIMEOUT`) if longer (`platforms/fit.py`)."""
+        token = sum(TOKEN_TIMEOUT) if self.auth.type == "oauth2_client_credentials" else 0.0
+        return max(sum(self.call_timeout()), token)
 
     def egress_policy(self) -> egress.EgressPolicy:
         """The publisher may call `url` and `token_url` (their hosts, or `allowed_hosts`, which

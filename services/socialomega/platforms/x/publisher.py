@@ -2,8 +2,11 @@
 
 Steps (each saved in Progress right after it succeeds, reused on redelivery):
   "upload"   chunked uploads only: {id, media_key, expires_at, total_bytes, chunk_bytes,
-             segments} -- `segments` counts the appended chunks, so a failed append resumes
-             at the next segment instead of starting over.
+             segments, processing?} -- `segments` counts the appended chunks, so a failed
+             append resumes at the next segment instead of starting over; `processing` says
+             finalize answered processing_info, so a delivery that stopped while X processed
+             the media (at `max_status_polls` or the invocation's deadline) is followed by one
+             that asks STATUS for the same media id instead of finalizing or uploading again.
   "media"    {id, media_key, expires_at, bytes}: the finalized media id (reused unless it
              expires within `media_expiry_margin_seconds`).
   "alt_text" {media_id}: alt text set on that media id.
@@ -14,11 +17,13 @@ Steps (each saved in Progress right after it succeeds, reused on redelivery):
 Upload: files up to `chunked_threshold_bytes` (default 1 MiB) go one-shot
 (`POST /2/media/upload`, multipart `media` + `media_category=tweet_image`); larger ones
 use initialize / append (`chunk_bytes`, default 1 MiB) / finalize, then poll
-`GET /2/media/upload?command=STATUS` while finalize reports processing_info. Why 1 MiB:
-our variants are 2048 px JPEGs of roughly 0.3-1.5 MB; below 1 MiB a single request is
-cheapest (one call instead of three or more, and a retry re-sends under 1 MiB); above it a
-Lambda on a slow link risks a read timeout on one large request, and chunks let a
-redelivery resume from the last appended segment. X's image limit is 5 MB either way.
+`GET /2/media/upload?command=STATUS` while finalize reports processing_info, waiting
+`check_after_secs` (at most 30 s) between polls, never past the deadline
+(`platforms/waiting.py`). Why 1 MiB: our variants are 2048 px JPEGs of roughly 0.3-1.5 MB;
+below 1 MiB a single request is cheapest (one call instead of three or more, and a retry
+re-sends under 1 MiB); above it a Lambda on a slow link risks a read timeout on one large
+request, and chunks let a redelivery resume from the last appended segment. X's image limit
+is 5 MB either way.
 
 Tokens: OAuth 2.0 user tokens with single-use refresh tokens, kept current by
 core/oauth.RotatingToken (refreshed proactively near `expires_at` and reactively on a 401,
@@ -37,13 +42,15 @@ import math
 import time
 from collections.abc import Callable
 from datetime import UTC, timedelta
-from typing import Any
+from typing import Any, cast
 
 import requests
 
 from socialomega.core import http
+from socialomega.core.deadline import DeadlineReached
 from socialomega.core.http import Outcome
 from socialomega.core.oauth import RotatingToken, TokenRefreshFailed, TokenRefused
+from socialomega.platforms import waiting
 from socialomega.platforms.x.errors import ERRORS
 from socialomega.platforms.x.settings import XSettings
 from socialomega.publishers.base import (
@@ -60,7 +67,6 @@ from socialomega.publishers.platform import (
     guarded_session,
     logger,
     parse_time,
-    timeouts,
     unsafe_destination,
 )
 from socialomega.publishers.platform import json_body as _body
@@ -93,8 +99,9 @@ class XPublisher:
             credentials,
             settings.api_base_url + "/2/oauth2/token",
             client_auth="basic",
-            session=self.session,
-            timeout=timeouts(settings.timeout_seconds),
+            # RotatingToken calls requests itself: its refresh fits the deadline through this.
+            session=cast(requests.Session, http.DeadlineSession(self.session)),
+            timeout=settings.call_timeout(),
             log=self.log,
             what=f"X target {settings.name!r}",
             margin_seconds=settings.refresh_margin_seconds,
@@ -107,7 +114,7 @@ class XPublisher:
             self.session,
             base_url=settings.api_base_url,
             errors=ERRORS,
-            timeout=timeouts(settings.timeout_seconds),
+            timeout=settings.call_timeout(),
             token=self._access_token,
             refresh=self._refresh,
             rejected=lambda response: response.status_code == 401,
@@ -264,20 +271,35 @@ class XPublisher:
             }
             progress.save("upload", upload)
         media_id = upload["id"]
-        for index in range(int(upload.get("segments", 0)), segments):
-            chunk = data[index * size : (index + 1) * size]
-            self._api(
-                "POST",
-                f"/2/media/upload/{media_id}/append",
-                files={"media": ("chunk", chunk, "application/octet-stream")},
-                data={"segment_index": str(index)},
-            )
-            upload["segments"] = index + 1
-            progress.save("upload", upload)
-        response = self._api("POST", f"/2/media/upload/{media_id}/finalize")
-        final = _dig(_body(response), "data") or {}
+        if upload.get("processing"):
+            # Finalized by an earlier delivery that stopped while X processed it: ask where it is.
+            try:
+                final = self._status(media_id)
+            except StepFailed as failed:
+                if failed.outcome.kind != "permanent":
+                    raise
+                progress.forget("upload")  # X no longer knows this media id: upload again next time
+                raise StepFailed(
+                    Outcome("retryable", failed.outcome.status, "x:media_expired", failed.outcome.message)
+                ) from None
+        else:
+            for index in range(int(upload.get("segments", 0)), segments):
+                chunk = data[index * size : (index + 1) * size]
+                self._api(
+                    "POST",
+                    f"/2/media/upload/{media_id}/append",
+                    files={"media": ("chunk", chunk, "application/octet-stream")},
+                    data={"segment_index": str(index)},
+                )
+                upload["segments"] = index + 1
+                progress.save("upload", upload)
+            response = self._api("POST", f"/2/media/upload/{media_id}/finalize")
+            final = _dig(_body(response), "data") or {}
+            if _processing(final):
+                upload["processing"] = True
+                progress.save("upload", upload)
         polls = 0
-        while (final.get("processing_info") or {}).get("state") in ("pending", "in_progress"):
+        while _processing(final):
             if polls >= self.settings.max_status_polls:
                 raise StepFailed(
                     Outcome(
@@ -286,10 +308,11 @@ class XPublisher:
                         message=f"media {media_id} still processing after {polls} polls",
                     )
                 )
-            self.sleep(min(float(final["processing_info"].get("check_after_secs") or 1), 30.0))
+            wait = min(float(final["processing_info"].get("check_after_secs") or 1), 30.0)
+            if not waiting.pause(wait, self.sleep):
+                raise StepFailed(waiting.stopped(f"media {media_id} is still processing", wait))
             polls += 1
-            response = self._api("GET", "/2/media/upload", params={"media_id": media_id, "command": "STATUS"})
-            final = _dig(_body(response), "data") or {}
+            final = self._status(media_id)
         info = final.get("processing_info") or {}
         if info.get("state") == "failed":
             progress.forget("upload")
@@ -305,6 +328,11 @@ class XPublisher:
             {**upload, **final, "media_key": final.get("media_key") or upload.get("media_key")}, len(data)
         )
         return record
+
+    def _status(self, media_id: str) -> dict[str, Any]:
+        response = self._api("GET", "/2/media/upload", params={"media_id": media_id, "command": "STATUS"})
+        data: dict[str, Any] = _dig(_body(response), "data") or {}
+        return data
 
     def _media_record(self, data: dict[str, Any], size: int) -> dict[str, Any]:
         if not data.get("id"):
@@ -351,6 +379,8 @@ class XPublisher:
             raise StepFailed(Outcome("auth", exc.status, f"x:token_{exc.error}", exc.description)) from None
         except TokenRefreshFailed as exc:
             raise StepFailed(Outcome(exc.kind, exc.status, f"x:{exc.code}", str(exc), exc.retry_after)) from None
+        except DeadlineReached as exc:  # the refresh was not sent (self.tokens' DeadlineSession)
+            raise StepFailed(http.deadline_outcome(f"token refresh: {exc}")) from None
 
     def _check_destination(self) -> None:
         unsafe = unsafe_destination(self.settings.api_base_url, self.settings.api_policy)
@@ -372,6 +402,11 @@ def _dig(body: Any, *path: str) -> Any:
             return None
         body = body.get(part)
     return body
+
+
+def _processing(data: dict[str, Any]) -> bool:
+    """X is still processing the media (finalize's or STATUS's `processing_info`)."""
+    return (data.get("processing_info") or {}).get("state") in ("pending", "in_progress")
 
 
 def _number(value: Any) -> float | None:

@@ -7,7 +7,7 @@ from typing import ClassVar
 from pydantic import Field
 
 from socialomega.core.config import ConfigError
-from socialomega.publishers.platform import PlatformSettings
+from socialomega.publishers.platform import PlatformSettings, timeouts
 
 
 class InvalidXConfig(ConfigError):
@@ -30,6 +30,15 @@ class XSettings(PlatformSettings):
     max_status_polls: int = Field(20, ge=1, le=200)
     lookup_pages: int = Field(3, ge=1, le=10)
     lookup_slack_seconds: int = Field(120, ge=0, le=3600)
+
+    def call_timeout(self) -> tuple[float, float]:
+        """(connect, read) seconds of each of its publisher's calls, media uploads and token
+        refreshes included (before the deadline cuts them)."""
+        return timeouts(self.timeout_seconds)
+
+    def longest_call_seconds(self) -> float:
+        """The longest one call of its publisher may take: connect + read timeout (`platforms/fit.py`)."""
+        return sum(self.call_timeout())
 
 
 from_target = XSettings.from_target
