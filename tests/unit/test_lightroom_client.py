@@ -336,3 +336,153 @@ def test_without_a_token_source_an_expired_token_is_an_auth_error(sandbox, lr):
     with pytest.raises(LightroomAuthError):
         make_client(sandbox).account()
     assert lr.token_refreshes == 0
+
+
+# --- answers broken in transit: retried like a 5xx ----------------------------------------------
+def break_next(sandbox, kind: str, count: int = 1, path_contains: str | None = None) -> None:
+    resp = requests.post(
+        sandbox.lightroom_url + "/_sandbox/faults",
+        json={"kind": kind, "count": count, "path_contains": path_contains},
+        timeout=5,
+    )
+    resp.raise_for_status()
+
+
+@pytest.mark.parametrize("kind", ["cut_body", "cut_chunked"])
+def test_a_rendition_cut_mid_body_is_fetched_again(sandbox, lr, kind):
+    asset = next(iter(lr.assets.values()))
+    whole = make_client(sandbox).rendition(asset.id, "1280")
+    lr.requests.clear()
+    sleeps = SleepRecorder()
+    break_next(sandbox, kind, path_contains="/renditions/1280")
+    assert make_client(sandbox, sleeps, rng=lambda: 1.0).rendition(asset.id, "1280") == whole
+    assert [(r["status"], r["fault"]) for r in api_calls(lr, "/renditions/1280")] == [(200, kind), (200, None)]
+    assert sleeps.calls == [0.5]
+
+
+def test_a_rendition_cut_on_every_attempt_is_unavailable_after_the_retries(sandbox, lr):
+    from socialomega.poller.sources import SourceUnavailable
+
+    asset = next(iter(lr.assets.values()))
+    break_next(sandbox, "cut_chunked", count=10, path_contains="/renditions/640")
+    with pytest.raises(LightroomUnavailable, match="ChunkedEncodingError after 4 attempts") as exc:
+        make_client(sandbox).rendition(asset.id, "640")
+    assert isinstance(exc.value, SourceUnavailable) and exc.value.attempts == 4
+
+
+class ScriptedSession:
+    """A session answering from a script: (status, headers, body) per request."""
+
+    def __init__(self, answers) -> None:
+        self.answers = list(answers)
+        self.timeouts: list = []
+
+    def request(self, method, url, **kwargs):
+        self.timeouts.append(kwargs.get("timeout"))
+        status, headers, body = self.answers.pop(0)
+        resp = requests.Response()
+        resp.status_code, resp.url, resp.raw = status, url, io.BytesIO(body)
+        resp.headers.update(headers)
+        return resp
+
+
+def test_a_body_shorter_than_its_content_length_is_fetched_again_whatever_the_transport():
+    jpeg = b"\xff\xd8" + b"x" * 98
+    session = ScriptedSession(
+        [
+            (
+                200,
+                {"Content-Type": "image/jpeg", "Content-Length": "100"},
+                jpeg[:60],
+            ),  # urllib3 would raise; a raw read does not
+            (200, {"Content-Type": "image/jpeg", "Content-Length": "100"}, jpeg),
+        ]
+    )
+    sleeps = SleepRecorder()
+    client = LightroomClient("https://lr.adobe.io/", "key", "token", session=session, sleep=sleeps, catalog_id="c" * 32)
+    assert client.rendition("a" * 32, "2048") == jpeg
+    assert len(sleeps.calls) == 1 and not session.answers
+
+
+def test_invalid_json_on_a_200_is_retried(sandbox, lr):
+    sleeps = SleepRecorder()
+    break_next(sandbox, "invalid_json", path_contains="/v2/catalog")
+    assert make_client(sandbox, sleeps).catalog()["id"] == lr.catalog_id
+    assert [(r["status"], r["fault"]) for r in api_calls(lr, "/v2/catalog")] == [(200, "invalid_json"), (200, None)]
+    assert len(sleeps.calls) == 1
+    break_next(sandbox, "invalid_json", count=10, path_contains="/v2/catalog")
+    with pytest.raises(LightroomUnavailable, match="not JSON.*after 4 attempts"):
+        make_client(sandbox).catalog()
+
+
+# --- the invocation's deadline ------------------------------------------------------------------
+def test_a_retry_after_longer_than_the_time_left_is_not_slept_on(sandbox, lr):
+    from socialomega.core import deadline
+
+    sleeps = SleepRecorder()
+    sandbox.fail_lightroom_next(1, status=429, retry_after=30)
+    with deadline.bound(deadline.Deadline.in_seconds(10)), pytest.raises(deadline.DeadlineReached, match="429"):
+        make_client(sandbox, sleeps).catalog()  # 7 s left: a 30 s wait and a call do not fit
+    assert sleeps.calls == [] and len(api_calls(lr, "/v2/catalog")) == 1
+    sandbox.fail_lightroom_next(1, status=429, retry_after=2)
+    with deadline.bound(deadline.Deadline.in_seconds(10)):
+        assert make_client(sandbox, sleeps).catalog()["id"] == lr.catalog_id  # 2 s fits: waited
+    assert sleeps.calls == [2]
+
+
+def test_each_call_gets_at_most_the_time_left_and_none_is_sent_without_enough(sandbox, lr):
+    from socialomega.core import deadline
+
+    class Recording:
+        def __init__(self, session) -> None:
+            self.session, self.timeouts = session, []
+
+        def request(self, method, url, **kwargs):
+            self.timeouts.append(kwargs["timeout"])
+            return self.session.request(method, url, **kwargs)
+
+    client = make_client(sandbox, timeout=(3.05, 30.0))
+    client.session = Recording(client.session)
+    with deadline.bound(deadline.Deadline.in_seconds(8)):  # 5 s left after the margin
+        client.catalog()
+    [(connect, read)] = client.session.timeouts
+    assert connect == 3.05 and 0 < read <= 5.0
+    lr.requests.clear()
+    with deadline.bound(deadline.Deadline.in_seconds(3.5)), pytest.raises(deadline.DeadlineReached, match="not sent"):
+        client.account()
+    assert lr.requests == [] and len(client.session.timeouts) == 1
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def monotonic(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.now += seconds
+
+
+def test_the_wait_for_a_rendition_being_generated_stops_at_the_deadline(sandbox, lr, monkeypatch):
+    from socialomega.core import deadline
+    from socialomega.poller.lightroom import RenditionPending
+    from socialomega.poller.sources import PhotoNotReady
+
+    clock = FakeClock()
+    monkeypatch.setattr(deadline, "time", clock)  # the deadline module's clock; the client sleeps on it
+    lr.rendition_generation_delay = 10_000  # Lightroom takes ages
+    asset = list(lr.assets.values())[1]
+    client = make_client(sandbox, sleeps=clock.sleep)
+    try:
+        usable_37_seconds = deadline.bound(deadline.Deadline(clock.now + 40))
+        with usable_37_seconds, pytest.raises(RenditionPending, match="at this invocation's deadline") as exc:
+            client.rendition(asset.id, "fullsize")  # the default wait_timeout is 600 s
+        assert isinstance(exc.value, PhotoNotReady) and exc.value.waited == 31  # 1+2+4+8+16; 30 more would not fit
+        assert clock.now - 1000.0 == 31 <= 37
+        heads = [r for r in api_calls(lr, f"/assets/{asset.id}/renditions/fullsize") if r["method"] == "HEAD"]
+        assert len(heads) == 7  # one before asking, one right after, one after each of the 5 waits
+        with pytest.raises(RenditionPending, match="after 7 s"):  # and its own bound, with no deadline
+            client.rendition(asset.id, "fullsize", wait_timeout=5)
+    finally:
+        asset.generated.clear()

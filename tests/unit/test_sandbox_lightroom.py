@@ -286,3 +286,78 @@ def test_reset_reseeds(sandbox, lr):
     requests.post(url(sandbox, "/_sandbox/reset"), json={"seed": 3}, timeout=10).raise_for_status()
     assert set(sandbox.lightroom.state.assets) <= before | set(sandbox.lightroom.state.assets)
     assert len(sandbox.lightroom.state.assets) == 12
+
+
+# --- answers broken in transit, renditions that stay missing ------------------------------------
+def fault(sandbox, **spec) -> requests.Response:
+    return requests.post(url(sandbox, "/_sandbox/faults"), json=spec, timeout=5)
+
+
+def test_a_cut_body_announces_its_whole_length_and_sends_half(sandbox, lr):
+    asset = list(lr.assets.values())[4]
+    path = url(sandbox, cat(lr, f"assets/{asset.id}/renditions/640"))
+    whole = requests.get(path, headers=AUTH, timeout=10).content
+    fault(sandbox, kind="cut_body", path_contains="/renditions/640").raise_for_status()
+    assert requests.head(path, headers=AUTH, timeout=5).status_code == 200  # a HEAD has no body to cut
+    resp = requests.get(path, headers=AUTH, timeout=10, stream=True)
+    assert resp.status_code == 200 and resp.headers["Content-Length"] == str(len(whole))
+    with pytest.raises(requests.exceptions.ChunkedEncodingError):
+        b"".join(resp.iter_content(4096))
+    assert requests.get(path, headers=AUTH, timeout=10).content == whole  # one answer only
+    assert [r["fault"] for r in lr.requests if r["method"] == "GET"][-2:] == ["cut_body", None]
+
+
+def test_a_cut_chunked_body_drops_the_connection_mid_stream(sandbox, lr):
+    asset = list(lr.assets.values())[4]
+    path = url(sandbox, cat(lr, f"assets/{asset.id}/renditions/640"))
+    fault(sandbox, kind="cut_chunked").raise_for_status()
+    resp = requests.get(path, headers=AUTH, timeout=10, stream=True)
+    assert resp.status_code == 200 and resp.headers.get("Transfer-Encoding") == "chunked"
+    with pytest.raises(requests.exceptions.ChunkedEncodingError):
+        b"".join(resp.iter_content(4096))
+
+
+def test_invalid_json_is_a_complete_200_whose_json_stops_halfway(sandbox, lr):
+    fault(sandbox, kind="invalid_json", path_contains="/v2/catalog").raise_for_status()
+    resp = requests.get(url(sandbox, "/v2/catalog"), headers=AUTH, timeout=5)
+    assert resp.status_code == 200 and resp.text.startswith(JSON_PREFIX)
+    assert len(resp.content) == int(resp.headers["Content-Length"])
+    with pytest.raises(ValueError):
+        json.loads(resp.text[len(JSON_PREFIX) :])
+    assert body(requests.get(url(sandbox, "/v2/catalog"), headers=AUTH, timeout=5))["id"] == lr.catalog_id
+    assert fault(sandbox, kind="truncated").status_code == 400
+
+
+def test_renditions_that_stay_missing_until_the_photo_is_edited(sandbox, lr):
+    asset = list(lr.assets.values())[5]
+    path = cat(lr, f"assets/{asset.id}/renditions")
+    control = url(sandbox, f"/_sandbox/assets/{asset.id}/renditions")
+    assert requests.post(control, json={"missing": True}, timeout=5).json()["renditions_missing"] is True
+    for _ in range(3):  # it stays so
+        got = requests.get(url(sandbox, path + "/2048"), headers=AUTH, timeout=5)
+        assert got.status_code == 404 and body(got)["errors"] == {"rendition": ["does not exist"]}
+        assert requests.head(url(sandbox, path + "/thumbnail2x"), headers=AUTH, timeout=5).status_code == 404
+    gen = requests.post(url(sandbox, path), headers={**AUTH, "X-Generate-Renditions": "fullsize"}, timeout=5)
+    assert gen.status_code == 202  # accepted, and never completes
+    assert requests.head(url(sandbox, path + "/fullsize"), headers=AUTH, timeout=5).status_code == 404
+    state = requests.get(url(sandbox, "/_sandbox/state"), timeout=5).json()
+    assert next(a for a in state["assets"] if a["id"] == asset.id)["renditions_missing"] is True
+    requests.post(url(sandbox, f"/_sandbox/assets/{asset.id}/edit"), json={"title": "Again"}, timeout=5)
+    assert requests.get(url(sandbox, path + "/2048"), headers=AUTH, timeout=10).status_code == 200
+    requests.post(control, json={"missing": True}, timeout=5)
+    requests.post(control, json={"missing": False}, timeout=5)
+    assert requests.get(url(sandbox, path + "/2048"), headers=AUTH, timeout=10).status_code == 200
+    assert requests.post(url(sandbox, "/_sandbox/assets/nope/renditions"), json={}, timeout=5).status_code == 404
+
+
+def test_asking_again_for_a_rendition_being_generated_does_not_start_over(sandbox, lr):
+    asset = list(lr.assets.values())[6]
+    path = cat(lr, f"assets/{asset.id}/renditions")
+    lr.rendition_generation_delay = 10_000
+    try:
+        requests.post(url(sandbox, path), headers={**AUTH, "X-Generate-Renditions": "2560"}, timeout=5)
+        first = asset.generated["2560"]
+        requests.post(url(sandbox, path), headers={**AUTH, "X-Generate-Renditions": "2560"}, timeout=5)
+        assert asset.generated["2560"] == first
+    finally:
+        asset.generated.clear()

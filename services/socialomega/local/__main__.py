@@ -1,4 +1,4 @@
-"""`python -m socialomega.local demo|run|serve|apply|dlq|redrive`: local mode entry points.
+"""`python -m socialomega.local demo|run|serve|apply|dlq|redrive|parked`: local mode entry points.
 
 `serve` and `apply` are what docker-compose.yml's containers run: `apply` is the one-shot job
 that applies terraform/envs/local for the sandbox and writes the outputs to a JSON file;
@@ -52,6 +52,8 @@ def main(argv: list[str] | None = None) -> int:
     apply.add_argument("--outputs", required=True, help="where to write the outputs JSON")
     dlq = sub.add_parser("dlq", help="show what is in the dead-letter queues, with reasons")
     dlq.add_argument("--env", default="local")
+    parked = sub.add_parser("parked", help="list the photos the poller parked (failing on every poll), with reasons")
+    parked.add_argument("--env", default="local")
     args = parser.parse_args(argv)
 
     if args.command == "serve":
@@ -59,7 +61,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "apply":
         return apply_for_sandbox(args)
 
-    if args.command in ("dlq", "redrive") and not localstack.healthy():
+    if args.command in ("dlq", "redrive", "parked") and not localstack.healthy():
         print("LocalStack is not running: nothing to inspect (run `make demo` first)", file=sys.stderr)
         return 2
     localstack.start()
@@ -77,6 +79,10 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{name}: {len(items)} message(s)")
             for item in items:
                 print(f"  {item['asset_id']}: [{item['code']}] {item['reason']}")
+        return 0
+    if args.command == "parked":
+        for line in ops.parked_lines(ops.parked_photos(outputs["service_env"]["SO_STORE_BUCKET"])):
+            print(line)
         return 0
     if args.command == "redrive":
         consumer = outputs["consumers"].get(args.queue)

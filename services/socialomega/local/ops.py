@@ -1,4 +1,4 @@
-"""Operator tasks on a deployed stack: what is in the DLQs, and redriving them."""
+"""Operator tasks on a deployed stack: what is in the DLQs, redriving them, parked photos."""
 
 from __future__ import annotations
 
@@ -6,6 +6,8 @@ import json
 from typing import Any
 
 from socialomega.core import aws
+from socialomega.core.store import MetadataStore
+from socialomega.poller import parking
 
 
 def dlq_contents(dlq_urls: dict[str, str], limit: int = 10) -> dict[str, list[dict[str, Any]]]:
@@ -65,3 +67,25 @@ def redrive(dlq_url: str, source_queue_url: str) -> str:
     task = sqs.start_message_move_task(SourceArn=arn(dlq_url), DestinationArn=arn(source_queue_url))
     handle: str = task["TaskHandle"]
     return handle
+
+
+def parked_photos(store_bucket: str) -> list[dict[str, Any]]:
+    """The photos the poller parked (poller/parking.py), oldest parking first."""
+    return parking.parked_photos(MetadataStore(aws.client("s3"), store_bucket))
+
+
+PARKED_COLUMNS = ("source", "asset_id", "version", "attempts", "parked_at", "reason")
+
+
+def parked_lines(rows: list[dict[str, Any]]) -> list[str]:
+    """`parked_photos` as a table: source, asset, version, attempts, parked_at, reason (last:
+    it is the longest)."""
+    if not rows:
+        return ["no parked photos"]
+    header = ["SOURCE", "ASSET", "VERSION", "ATTEMPTS", "PARKED_AT", "REASON"]
+    table = [[str(row.get(column, "")) for column in PARKED_COLUMNS] for row in rows]
+    widths = [max(len(line[i]) for line in [header, *table]) for i in range(len(header) - 1)]
+    return [
+        "  ".join([*(cell.ljust(width) for cell, width in zip(line, widths, strict=False)), line[-1]])
+        for line in [header, *table]
+    ]

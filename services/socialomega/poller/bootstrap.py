@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import ipaddress
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
-from socialomega.core import config, egress
+import requests
+
+from socialomega.core import config, egress, http
 from socialomega.core import logging as solog
 from socialomega.core.aws import Clients
 from socialomega.core.blobs import S3Blobs
@@ -17,6 +19,7 @@ from socialomega.core.store import MetadataStore
 from socialomega.poller.lightroom import IMS_TOKEN_URL, LightroomClient
 from socialomega.poller.lightroom_source import LightroomSource
 from socialomega.poller.poll import Poller
+from socialomega.poller.settings import PollerSettings
 from socialomega.poller.sources import PhotoSource, S3InboxSource
 
 
@@ -31,17 +34,23 @@ def build(
     settings: config.Settings | None = None,
     clients: Clients | None = None,
     configuration: config.Configuration | None = None,
+    poller_settings: PollerSettings | None = None,
 ) -> PollerApp:
     """The poller with production adapters; tests pass their own settings, clients or configuration."""
     settings = settings or config.Settings.from_env()
+    poller_settings = poller_settings or PollerSettings.from_env()
     clients = clients or Clients.default()
     configuration = configuration or config.Configuration.default(settings)
     raw = S3Blobs(clients.s3, settings.raw_bucket)
     poller = Poller(
         store=MetadataStore(clients.s3, settings.store_bucket),
         raw=raw,
-        sender=EventSender(sqs=clients.sqs),
+        # Detections are archived on the bus too: the event log and replay (socialomega/replay).
+        sender=EventSender(
+            sqs=clients.sqs, events=clients.events, history_bus=settings.event_bus, history_source="socialomega.poller"
+        ),
         images_queue_url=settings.images_queue_url,
+        settings=poller_settings,
     )
     selection = configuration.parameter("lightroom")
     lightroom = lightroom_client(selection, configuration.credentials("lightroom"))
@@ -90,7 +99,8 @@ def lightroom_client(selection: dict[str, Any], credentials: SecretStore) -> Lig
             credentials,
             token_url,
             client_auth="body",
-            session=session,
+            # RotatingToken calls requests itself: its refresh fits the deadline through this.
+            session=cast(requests.Session, http.DeadlineSession(session)),
             timeout=(3.05, 30.0),
             log=solog.get_logger(service="poller", component="ims"),
             what="Lightroom",

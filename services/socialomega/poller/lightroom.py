@@ -11,11 +11,20 @@ Facts it relies on (see /work/shared/reference/platform-apis.md section 1):
   retries. Whether Lightroom sends `Retry-After` is UNCONFIRMED: it is honoured when present.
 
 One retry policy, in `_send`: up to `max_retries` (3) retries on 429/500/502/503/504, on
-timeouts and on connection errors, with capped exponential backoff and full jitter, or exactly
-the `Retry-After` delay when the server gives one (a `Retry-After` beyond `max_retry_after`
-is not slept on in-process: the call fails fast as `LightroomUnavailable` so the caller can
-reschedule). Every call this client makes is idempotent (GET/HEAD, and the rendition
-generation POST, which only asks for renditions to exist), so retrying is safe.
+timeouts, on connection errors and on a 2xx answer that arrives broken (a body cut mid-stream,
+`requests.ChunkedEncodingError`, or shorter than its Content-Length; JSON that does not
+parse), with capped exponential backoff and full jitter, or exactly the `Retry-After` delay
+when the server gives one (a `Retry-After` beyond `max_retry_after` is not slept on
+in-process: the call fails fast as `LightroomUnavailable` so the caller can reschedule). Every
+call this client makes is idempotent (GET/HEAD, and the rendition generation POST, which only
+asks for renditions to exist), so retrying is safe.
+
+Everything fits the invocation's deadline (core/deadline.py, `deadline.current()`): each
+request's timeouts are the configured ones cut to what is left (`DeadlineReached` before
+sending when too little is left); a retry whose wait would not leave time for the call after
+it is not waited for (`DeadlineReached`); the wait for a `fullsize`/`2560` rendition being
+generated stops at the deadline, or after `wait_timeout`, with `RenditionPending` (the poller
+tries the photo again on its next poll; Lightroom keeps generating meanwhile).
 
 Tokens: a fixed user token, or a `tokens` source (core/oauth.RotatingToken over the Adobe IMS
 token endpoint) that refreshes the 24-hour IMS token before it expires; on a 401 the client
@@ -33,14 +42,16 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, Protocol
-from urllib.parse import urljoin, urlsplit
+from typing import Any, Protocol, TypeVar
+from urllib.parse import parse_qs, urljoin, urlsplit
 
 import requests
 
-from socialomega.core import egress, http
+from socialomega.core import deadline, egress, http
 from socialomega.core import logging as solog
+from socialomega.core.deadline import MIN_CALL_SECONDS, DeadlineReached
 from socialomega.core.oauth import TokenRefreshFailed, TokenRefused
+from socialomega.poller.sources import PhotoNotReady, SourceUnavailable
 
 DEFAULT_BASE_URL = "https://lr.adobe.io/"
 # Adobe IMS token endpoint (authenticate-customers guide; refresh: grant_type=refresh_token).
@@ -48,6 +59,15 @@ IMS_TOKEN_URL = "https://ims-na1.adobelogin.com/ims/token/v3"
 # Adobe's regex (guides/calling-api; LrRequestor.mjs): /^while\s*\(\s*1\s*\)\s*{\s*}\s*/
 _JSON_PREFIX = re.compile(r"^while\s*\(\s*1\s*\)\s*{\s*}\s*")
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
+# Failures of the transport, while sending or while reading a 2xx body: worth another try.
+# (ChunkedEncodingError: the body was cut mid-stream, or short of its Content-Length, urllib3 2.)
+TRANSIENT_ERRORS: tuple[type[Exception], ...] = (
+    requests.Timeout,
+    requests.ConnectionError,
+    requests.exceptions.ChunkedEncodingError,
+    requests.exceptions.ContentDecodingError,
+)
+T = TypeVar("T")
 RENDITION_TYPES = ("thumbnail2x", "640", "1280", "2048", "2560", "fullsize")
 ON_DEMAND_RENDITIONS = ("2560", "fullsize")
 
@@ -86,14 +106,41 @@ class LightroomCatalogChanged(LightroomNotFound):
     next call fetches `/v2/catalog` again."""
 
 
-class LightroomUnavailable(LightroomError):
-    """Retryable failure (429, 5xx, timeout, connection error) that persisted through all
-    retries, or a `Retry-After` too long to wait for in-process."""
+class LightroomUnavailable(LightroomError, SourceUnavailable):
+    """Retryable failure (429, 5xx, timeout, connection error, a 2xx answer cut short or not
+    parsing) that persisted through all retries, or a `Retry-After` too long to wait for
+    in-process."""
 
     def __init__(self, message: str, *, attempts: int, retry_after: float | None = None, **kwargs: Any) -> None:
         super().__init__(message, **kwargs)
         self.attempts = attempts
         self.retry_after = retry_after
+
+
+class RenditionPending(LightroomError, PhotoNotReady):
+    """A `fullsize`/`2560` rendition asked for is still being generated when the wait stopped
+    (the invocation's deadline, or `wait_timeout`). Lightroom goes on generating it; a later
+    call finds it (generated renditions are kept for a day)."""
+
+    def __init__(self, message: str, *, waited: float) -> None:
+        super().__init__(message, status=404)
+        self.waited = waited
+
+
+class _BrokenBody(Exception):
+    """A 2xx answer whose body arrived incomplete or unreadable: retried like a 5xx."""
+
+
+_BODY_ERRORS: tuple[type[Exception], ...] = (*TRANSIENT_ERRORS, _BrokenBody)
+
+
+@dataclass
+class AssetPage:
+    """One page of an asset listing, and the `captured_before` that fetches it again (None: the
+    first page), so a poll stopped part-way resumes at its page instead of the first."""
+
+    captured_before: str | None
+    assets: list[LightroomAsset]
 
 
 @dataclass
@@ -286,23 +333,45 @@ class LightroomClient:
         self, album_id: str, *, subtype: str | None = "image", limit: int | None = None
     ) -> Iterator[LightroomAsset]:
         """Every asset of an album (all pages, `embed=asset` so each item is a full document)."""
-        params = _params(embed="asset", subtype=subtype, limit=limit)
-        for item in self._paginate(self._catalog_url(f"albums/{album_id}/assets"), params):
-            doc = item.get("asset") or {}
-            if doc.get("id"):
-                yield LightroomAsset.from_document(doc)
+        for page in self.album_asset_pages(album_id, subtype=subtype, limit=limit):
+            yield from page.assets
+
+    def album_asset_pages(
+        self,
+        album_id: str,
+        *,
+        captured_before: str | None = None,
+        subtype: str | None = "image",
+        limit: int | None = None,
+    ) -> Iterator[AssetPage]:
+        """`album_assets` page by page, from the page `captured_before` fetches (None: the first)."""
+        params = _params(embed="asset", subtype=subtype, limit=limit, captured_before=captured_before)
+        for before, body in self._pages(self._catalog_url(f"albums/{album_id}/assets"), params):
+            docs = [item.get("asset") or {} for item in body.get("resources") or []]
+            yield AssetPage(before, [LightroomAsset.from_document(doc) for doc in docs if doc.get("id")])
 
     # --- assets -------------------------------------------------------------------------------
     def assets(
         self, updated_since: str | datetime | None = None, *, subtype: str | None = "image", limit: int | None = None
     ) -> Iterator[LightroomAsset]:
         """Every asset of the catalog, optionally only those updated since a timestamp."""
+        for page in self.asset_pages(updated_since, subtype=subtype, limit=limit):
+            yield from page.assets
+
+    def asset_pages(
+        self,
+        updated_since: str | datetime | None = None,
+        *,
+        captured_before: str | None = None,
+        subtype: str | None = "image",
+        limit: int | None = None,
+    ) -> Iterator[AssetPage]:
+        """`assets` page by page, from the page `captured_before` fetches (None: the first)."""
         if isinstance(updated_since, datetime):
-            since = updated_since.astimezone(UTC) if updated_since.tzinfo else updated_since.replace(tzinfo=UTC)
-            updated_since = since.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-        params = _params(updated_since=updated_since, subtype=subtype, limit=limit)
-        for doc in self._paginate(self._catalog_url("assets"), params):
-            yield LightroomAsset.from_document(doc)
+            updated_since = timestamp(updated_since)
+        params = _params(updated_since=updated_since, subtype=subtype, limit=limit, captured_before=captured_before)
+        for before, body in self._pages(self._catalog_url("assets"), params):
+            yield AssetPage(before, [LightroomAsset.from_document(doc) for doc in body.get("resources") or []])
 
     def asset_document(self, asset_id: str) -> dict[str, Any]:
         return self._get_json(self._catalog_url(f"assets/{asset_id}"))
@@ -317,16 +386,16 @@ class LightroomClient:
         bad = [t for t in types if t not in ON_DEMAND_RENDITIONS]
         if bad or not types:
             raise ValueError(f"only {ON_DEMAND_RENDITIONS} can be generated, got {types}")
-        resp = self._send(
+        return self._send(
             "POST",
             self._catalog_url(f"assets/{asset_id}/renditions"),
+            _json_or_empty,
             headers={"X-Generate-Renditions": ",".join(types)},
         )
-        return parse_json_body(resp.content) or {}
 
     def rendition_exists(self, asset_id: str, rendition_type: str) -> bool:
         try:
-            self._send("HEAD", self._rendition_url(asset_id, rendition_type))
+            self._send("HEAD", self._rendition_url(asset_id, rendition_type), _nothing)
         except LightroomCatalogChanged:
             raise
         except LightroomNotFound:
@@ -345,42 +414,47 @@ class LightroomClient:
     ) -> bytes:
         """JPEG bytes of a rendition. For `fullsize`/`2560`, when `generate` is true and the
         rendition is missing (or invalid after an edit), request it and poll with HEAD, backing
-        off exponentially, for up to `wait_timeout` seconds (Adobe's guidance: 10 minutes)."""
+        off exponentially (Adobe's guidance: for up to 10 minutes), for up to `wait_timeout`
+        seconds and never past the invocation's deadline: then `RenditionPending`. A body cut
+        short is fetched again (`_send`)."""
         if rendition_type not in RENDITION_TYPES:
             raise ValueError(f"unknown rendition type {rendition_type!r}; one of {RENDITION_TYPES}")
         if rendition_type in ON_DEMAND_RENDITIONS and generate and not self.rendition_exists(asset_id, rendition_type):
             self.generate_renditions(asset_id, (rendition_type,))
             waited, delay = 0.0, poll_initial
             while not self.rendition_exists(asset_id, rendition_type):
+                what = f"rendition {rendition_type} of asset {asset_id} still being generated after {waited:.0f} s"
                 if waited >= wait_timeout:
-                    raise LightroomUnavailable(
-                        f"rendition {rendition_type} of asset {asset_id} not ready after {waited:.0f}s",
-                        attempts=1,
-                        status=404,
-                    )
+                    raise RenditionPending(what, waited=waited)
+                # No wait the deadline would cut: no HEAD could follow it.
+                if deadline.current().expired(delay + MIN_CALL_SECONDS):
+                    raise RenditionPending(what + " at this invocation's deadline", waited=waited)
                 self._sleep(delay)
                 waited += delay
                 delay = min(poll_max, delay * 2)
-        resp = self._send("GET", self._rendition_url(asset_id, rendition_type), stream=True)
-        try:
-            ctype = resp.headers.get("Content-Type", "")
-            if not ctype.startswith("image/"):
-                raise LightroomError(
-                    f"rendition {rendition_type} of {asset_id}: unexpected Content-Type {ctype!r}",
-                    status=resp.status_code,
-                )
-            chunks, size = [], 0
-            for chunk in resp.iter_content(chunk_size=256 * 1024):
-                size += len(chunk)
-                if size > self.max_rendition_bytes:
-                    raise LightroomError(
-                        f"rendition {rendition_type} of {asset_id} exceeds {self.max_rendition_bytes} bytes",
-                        status=resp.status_code,
-                    )
-                chunks.append(chunk)
-            return b"".join(chunks)
-        finally:
-            resp.close()
+        what = f"rendition {rendition_type} of {asset_id}"
+        return self._send(
+            "GET", self._rendition_url(asset_id, rendition_type), lambda resp: self._image(what, resp), stream=True
+        )
+
+    def _image(self, what: str, resp: requests.Response) -> bytes:
+        """A rendition's bytes, whole: a body shorter than its Content-Length is `_BrokenBody`."""
+        ctype = resp.headers.get("Content-Type", "")
+        if not ctype.startswith("image/"):
+            raise LightroomError(f"{what}: unexpected Content-Type {ctype!r}", status=resp.status_code)
+        chunks, size = [], 0
+        for chunk in resp.iter_content(chunk_size=256 * 1024):
+            size += len(chunk)
+            if size > self.max_rendition_bytes:
+                raise LightroomError(f"{what} exceeds {self.max_rendition_bytes} bytes", status=resp.status_code)
+            chunks.append(chunk)
+        # urllib3 2 raises on a short body itself (ChunkedEncodingError); this holds whatever
+        # the transport, unless a content coding makes the sizes differ.
+        declared = resp.headers.get("Content-Length", "")
+        encoded = resp.headers.get("Content-Encoding", "identity").lower() not in ("", "identity")
+        if declared.isdigit() and not encoded and int(declared) != size:
+            raise _BrokenBody(f"body cut at {size} of {declared} bytes")
+        return b"".join(chunks)
 
     def _rendition_url(self, asset_id: str, rendition_type: str) -> str:
         return self._catalog_url(f"assets/{asset_id}/renditions/{rendition_type}")
@@ -398,20 +472,20 @@ class LightroomClient:
         return headers
 
     def _get_json(self, url: str, params: dict[str, str] | None = None, *, auth: bool = True) -> dict[str, Any]:
-        resp = self._send("GET", url, params=params, auth=auth)
-        try:
-            body = parse_json_body(resp.content)
-        except (UnicodeDecodeError, ValueError) as exc:
-            raise LightroomError(f"GET {_path(url)}: response is not JSON ({exc})", status=resp.status_code) from None
-        if not isinstance(body, dict):
-            raise LightroomError(f"GET {_path(url)}: expected a JSON object", status=resp.status_code)
-        return body
+        return self._send("GET", url, _json_object, params=params, auth=auth)
 
     def _paginate(self, url: str, params: dict[str, str] | None) -> Iterator[dict[str, Any]]:
+        for _, body in self._pages(url, params):
+            yield from body.get("resources") or []
+
+    def _pages(self, url: str, params: dict[str, str] | None) -> Iterator[tuple[str | None, dict[str, Any]]]:
+        """Each page's body, with the `captured_before` its request carried (the position that
+        fetches it again: Lightroom pages by capture date, its next links carry the parameter)."""
         seen = {url}
+        before = (params or {}).get("captured_before")
         while True:
             body = self._get_json(url, params)
-            yield from body.get("resources") or []
+            yield before, body
             href = ((body.get("links") or {}).get("next") or {}).get("href")
             if not href:
                 return
@@ -427,69 +501,89 @@ class LightroomClient:
                 raise LightroomError(f"pagination loop at {_path(next_url)}")
             seen.add(next_url)
             url, params = next_url, None  # the next href carries every query parameter
+            found = parse_qs(urlsplit(next_url).query).get("captured_before")
+            before = found[0] if found else None
 
     def _send(
         self,
         method: str,
         url: str,
+        read: Callable[[requests.Response], T],
         *,
         params: dict[str, str] | None = None,
         headers: dict[str, str] | None = None,
         auth: bool = True,
         stream: bool = False,
-    ) -> requests.Response:
-        """The single retry policy (see module docstring). Returns a 2xx response."""
+    ) -> T:
+        """The single retry policy (see module docstring): `read` of a 2xx response, which may
+        raise `_BrokenBody` or a transport error while reading to have the call retried."""
         attempt = 0
         token = self._token(method, url) if auth else None
         refreshed = False
         while True:
             retry_after: float | None = None
+            status: int | None = None
             try:
                 resp = self.session.request(
                     method,
                     url,
                     params=params,
                     headers=self._headers(token, headers),
-                    timeout=self.timeout,
+                    timeout=deadline.current().timeout(self.timeout, f"{method} {_path(url)} not sent"),
                     allow_redirects=False,
                     stream=stream,
                 )
             except egress.UnsafeDestination as exc:
                 raise LightroomError(f"{method} {_path(url)}: destination refused: {exc}") from None
-            except (requests.Timeout, requests.ConnectionError) as exc:
+            except TRANSIENT_ERRORS as exc:
                 outcome = type(exc).__name__
-                if attempt >= self.max_retries:
-                    raise LightroomUnavailable(
-                        f"{method} {_path(url)}: {outcome} after {attempt + 1} attempts", attempts=attempt + 1
-                    ) from None
             else:
-                if resp.status_code < 300:
-                    return resp  # 3xx is not followed (no credential forwarding): an error below
-                if resp.status_code == 401 and token is not None and self.tokens is not None and not refreshed:
+                status = resp.status_code
+                if status < 300:  # 3xx is not followed (no credential forwarding): an error below
+                    try:
+                        return read(resp)
+                    except _BODY_ERRORS as exc:
+                        outcome = f"HTTP {status} {exc}" if isinstance(exc, _BrokenBody) else type(exc).__name__
+                    finally:
+                        resp.close()
+                elif status == 401 and token is not None and self.tokens is not None and not refreshed:
                     # Expired or revoked: one new token, one repeat (a 401 changed nothing).
                     resp.close()
                     self._log.info("lightroom_token_rejected", method=method, path=_path(url))
                     token = self._token(method, url, stale=token)
                     refreshed = True
                     continue
-                if resp.status_code not in RETRY_STATUSES:
+                elif status not in RETRY_STATUSES:
                     raise self._error(method, url, resp)
-                outcome = str(resp.status_code)
-                retry_after = http.retry_after_seconds(resp.headers.get("Retry-After"))
-                if attempt >= self.max_retries or (retry_after is not None and retry_after > self.max_retry_after):
-                    err = self._error(method, url, resp)
+                else:
+                    outcome = str(status)
+                    retry_after = http.retry_after_seconds(resp.headers.get("Retry-After"))
+                    if attempt >= self.max_retries or (retry_after is not None and retry_after > self.max_retry_after):
+                        err = self._error(method, url, resp)
+                        resp.close()
+                        raise LightroomUnavailable(
+                            f"{method} {_path(url)}: HTTP {status} after {attempt + 1} attempts",
+                            attempts=attempt + 1,
+                            retry_after=retry_after,
+                            status=status,
+                            code=err.code,
+                            description=err.description,
+                            errors=err.errors,
+                        )
                     resp.close()
-                    raise LightroomUnavailable(
-                        f"{method} {_path(url)}: HTTP {resp.status_code} after {attempt + 1} attempts",
-                        attempts=attempt + 1,
-                        retry_after=retry_after,
-                        status=resp.status_code,
-                        code=err.code,
-                        description=err.description,
-                        errors=err.errors,
-                    )
-                resp.close()
+            if attempt >= self.max_retries:
+                raise LightroomUnavailable(
+                    f"{method} {_path(url)}: {outcome} after {attempt + 1} attempts",
+                    attempts=attempt + 1,
+                    status=status,
+                ) from None
             delay = self._backoff(attempt, retry_after)
+            left = deadline.current()
+            if left.expired(delay + MIN_CALL_SECONDS):
+                # The retry would come after the deadline: stop now, nothing is lost.
+                raise DeadlineReached(
+                    f"{method} {_path(url)} ({outcome}): no time to retry in {delay:.1f} s", left.remaining()
+                )
             self._log.warning(
                 "lightroom_retry",
                 method=method,
@@ -555,6 +649,36 @@ class LightroomClient:
                 return LightroomCatalogChanged(message, **kwargs)
             return LightroomNotFound(message, **kwargs)
         return LightroomError(message, **kwargs)
+
+
+def timestamp(when: datetime) -> str:
+    """A datetime as Lightroom writes `updated` (UTC, microseconds, `Z`): such strings sort in time."""
+    when = when.astimezone(UTC) if when.tzinfo else when.replace(tzinfo=UTC)
+    return when.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def _json_object(resp: requests.Response) -> dict[str, Any]:
+    """A 2xx JSON answer: one that does not parse arrived broken (`_BrokenBody`, retried)."""
+    try:
+        body = parse_json_body(resp.content)
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise _BrokenBody(f"response is not JSON ({type(exc).__name__})") from None
+    if not isinstance(body, dict):
+        raise LightroomError(f"{_path(resp.url)}: expected a JSON object", status=resp.status_code)
+    return body
+
+
+def _json_or_empty(resp: requests.Response) -> dict[str, Any]:
+    """The rendition generation answer (202): a JSON object, or nothing."""
+    try:
+        body = parse_json_body(resp.content)
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise _BrokenBody(f"response is not JSON ({type(exc).__name__})") from None
+    return body if isinstance(body, dict) else {}
+
+
+def _nothing(resp: requests.Response) -> None:
+    return None
 
 
 def _params(**values: Any) -> dict[str, str]:

@@ -1,20 +1,35 @@
 """The Lightroom intake: photos in the configured album and/or with the configured keyword.
 
 Selection lives in SSM (`/socialomega/<env>/lightroom`): `{"album": "Publish",
-"keyword": "publish", "rendition": "2048"}`; either or both may be set. The cursor keeps
-the newest `updated` timestamp seen, so keyword-only polling asks Lightroom only for
-assets changed since the last complete pass (`updated_since`).
+"keyword": "publish", "rendition": "2048"}`; either or both may be set. `page_size` (optional,
+1-500) is the listing's `limit` (Lightroom's default: 100).
+
+The cursor's watermark `updated_since` lets keyword-only polling ask Lightroom only for assets
+changed since the last complete pass. It is the time that pass began (the poller's clock) less
+`WATERMARK_SLACK`, not the newest `updated` it saw: Lightroom lists by capture date, so a photo
+edited after its page was read can be older than a photo read later, and a pass may span
+several polls. This assumes the poller's clock is within `WATERMARK_SLACK` of Adobe's; a photo
+listed twice costs one marker read.
+
+A poll stopped part-way (its deadline) resumes at the page of the first photo it did not
+handle: each photo's `position` is the `captured_before` of its page.
 """
 
 from __future__ import annotations
 
 import functools
 from collections.abc import Iterator
+from datetime import datetime, timedelta
 from typing import Any
 
 from socialomega.core.config import ConfigError
-from socialomega.poller.lightroom import LightroomAsset, LightroomClient
+from socialomega.poller.lightroom import LightroomAsset, LightroomClient, timestamp
 from socialomega.poller.sources import SourcePhoto
+
+WATERMARK_SLACK = timedelta(minutes=5)
+# The longest one poll waits for a `fullsize`/`2560` rendition being generated, so one slow
+# photo does not use up the poll: the photo is "not ready" and tried again next poll.
+RENDITION_WAIT_SECONDS = 30.0
 
 
 class LightroomSource:
@@ -25,31 +40,44 @@ class LightroomSource:
         self.album = selection.get("album") or None
         self.keyword = (selection.get("keyword") or "").strip().lower() or None
         self.rendition = str(selection.get("rendition") or "2048")
+        self.page_size = int(selection["page_size"]) if selection.get("page_size") else None
         if not self.album and not self.keyword:
             raise ConfigError("lightroom selection needs an album and/or a keyword")
-        self._newest: str | None = None
+        self._pass_started_at: str | None = None
 
     def candidates(self, cursor: dict[str, Any]) -> Iterator[SourcePhoto]:
-        self._newest = cursor.get("updated_since")
+        self._pass_started_at = cursor.get("pass_started_at")
+        resume = cursor.get("resume") or {}
+        before = resume.get("captured_before") if isinstance(resume.get("captured_before"), str) else None
         if self.album:
-            assets = self.client.album_assets(self._album_id(self.album))
-        else:
-            assets = self.client.assets(updated_since=cursor.get("updated_since"))
-        for asset in assets:
-            if self.keyword and self.keyword not in {k.lower() for k in asset.keywords}:
-                continue
-            if self._newest is None or asset.version > self._newest:
-                self._newest = asset.version
-            yield SourcePhoto(
-                source=self.name,
-                asset_id=asset.id,
-                version=asset.version,
-                metadata=_metadata(asset),
-                fetch=functools.partial(self.client.rendition, asset.id, self.rendition),
+            pages = self.client.album_asset_pages(
+                self._album_id(self.album), captured_before=before, limit=self.page_size
             )
+        else:
+            pages = self.client.asset_pages(
+                updated_since=cursor.get("updated_since"), captured_before=before, limit=self.page_size
+            )
+        for page in pages:
+            position = {"captured_before": page.captured_before} if page.captured_before else {}
+            for asset in page.assets:
+                if self.keyword and self.keyword not in {k.lower() for k in asset.keywords}:
+                    continue
+                yield SourcePhoto(
+                    source=self.name,
+                    asset_id=asset.id,
+                    version=asset.version,
+                    metadata=_metadata(asset),
+                    fetch=functools.partial(
+                        self.client.rendition, asset.id, self.rendition, wait_timeout=RENDITION_WAIT_SECONDS
+                    ),
+                    position=position,
+                )
 
     def next_cursor(self) -> dict[str, Any]:
-        return {"updated_since": self._newest} if self._newest else {}
+        if not self._pass_started_at:
+            return {}
+        started = datetime.fromisoformat(self._pass_started_at)
+        return {"updated_since": timestamp(started - WATERMARK_SLACK)}
 
     def _album_id(self, name: str) -> str:
         album = self.client.find_album(name)

@@ -20,16 +20,35 @@ class SourcePhoto:
     version: str  # changes whenever the photo is edited: (asset_id, version) is the idempotency key
     metadata: dict[str, Any]
     fetch: Callable[[], bytes] = field(repr=False)
+    # Where a listing resumes to reach this photo again (e.g. its page): the cursor's `resume`
+    # when a poll stops at its deadline before this photo. {}: from the start.
+    position: dict[str, Any] = field(default_factory=dict)
+
+
+class PhotoNotReady(Exception):
+    """The photo cannot be fetched yet (its rendition is still being generated): it is tried
+    again on the next poll, and this is not a failure that counts towards parking it."""
+
+
+class SourceUnavailable(Exception):
+    """The source answered "try later" (throttled, 5xx, unreachable) after its own retries.
+    Several photos in a row failing so look like an outage of the source, not bad photos."""
 
 
 class PhotoSource(Protocol):
     name: str
 
     def candidates(self, cursor: dict[str, Any]) -> Iterator[SourcePhoto]:
-        """Photos selected for publishing, possibly including ones already seen."""
+        """Photos selected for publishing, possibly including ones already seen. `cursor` is what
+        the last complete pass saved (`next_cursor`), plus, while a pass spans several polls,
+        `resume` (the position of the first photo not handled yet) and `pass_started_at`
+        (ISO-8601 UTC, the poller's clock, when the pass began)."""
 
     def next_cursor(self) -> dict[str, Any]:
-        """Cursor to persist after a complete pass."""
+        """Cursor to persist after a complete pass. Its values are watermarks that only move
+        forward (compared as strings, e.g. ISO-8601 UTC timestamps): the poller keeps the
+        greater of the stored and the new value, so a slower concurrent poll never moves
+        them back."""
 
 
 class S3InboxSource:

@@ -15,7 +15,9 @@ OpenAPI description `lightroom-swagger.json`):
 - `thumbnail2x` (320), `640`, `1280`, `2048` renditions exist for every asset (long edge,
   never upscaled); `fullsize` and `2560` only after `POST .../renditions` with
   `X-Generate-Renditions` (202), become "invalid" (404) after an edit, and may take a while to
-  appear (configurable, polled with HEAD);
+  appear (configurable, polled with HEAD). Asking again for a rendition already asked for at
+  this version does not start its generation over (UNCONFIRMED: Adobe documents only "if it
+  has not appeared in 10 minutes, generate again");
 - error bodies use `code`/`description` (the shape of the spec and of real captures):
   400 code 1005 "Input Validation Error", 404 code 1000 "Resource not found" with
   `errors:{<resource>:["does not exist"]}` (e.g. `catalog` for a changed catalog id),
@@ -29,7 +31,11 @@ processor's autorotation and GPS/EXIF stripping are exercised end to end.
 
 A control API lives under `/_sandbox/` on the same server. It is NOT part of the real API and
 needs no credentials; tests and the demo use it to reset/seed the catalog, inject faults,
-expire the token and edit photos. See `_CONTROL_ROUTES` below for the list.
+expire the token and edit photos. See `_CONTROL_ROUTES` below for the list. Besides error
+statuses and delays, faults break an answer the way networks and proxies do: a 200 whose body
+is cut mid-stream (`cut_body`: shorter than its Content-Length; `cut_chunked`: a chunked body
+whose connection drops), or a 200 whose JSON does not parse (`invalid_json`); and a photo's
+renditions can be made to stay 404 (Lightroom could not render that version) until it is edited.
 
 Adobe IMS (really `https://ims-na1.adobelogin.com`, a different host) is emulated for the one
 call the poller makes: `POST /ims/token/v3`, form-encoded `grant_type=refresh_token`,
@@ -51,7 +57,7 @@ import json
 import threading
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -142,6 +148,8 @@ class _Asset:
     edits: int = 0
     # on-demand rendition type -> (updated at generation time, monotonic time it becomes ready)
     generated: dict[str, tuple[datetime, float]] = field(default_factory=dict)
+    # Every rendition of the version with this `updated` answers 404 (control API), until an edit.
+    renditions_missing_at: datetime | None = None
 
     @property
     def id(self) -> str:
@@ -160,13 +168,18 @@ class _Album:
     next_order: int = 1
 
 
+# Faults that break a 200's body instead of answering an error (see `_break_body`).
+BODY_FAULTS = ("cut_body", "cut_chunked", "invalid_json")
+
+
 @dataclass
 class _Fault:
-    status: int | None  # 429/500/502/503/504, or None for a pure delay
+    status: int | None  # 429/500/502/503/504, or None for a pure delay or a body fault
     remaining: int
     retry_after: str | None = None
     delay: float = 0.0
     path_contains: str | None = None
+    kind: str = "status"  # "status" (an error status and/or a delay) or one of BODY_FAULTS
 
 
 class LightroomState:
@@ -276,9 +289,27 @@ class LightroomState:
             now = previous + timedelta(microseconds=1)
         return now
 
-    def take_fault(self, path: str) -> _Fault | None:
+    def take_fault(self, path: str, method: str = "GET") -> _Fault | None:
+        """The next fault for this call (faults.take_fault's rule), except that a body fault
+        waits for a GET: a HEAD has no body to break."""
         with self.lock:
-            return faults.take_fault(self.faults, path)
+            if method == "GET":
+                return faults.take_fault(self.faults, path)
+            for fault in list(self.faults):
+                if fault.kind in BODY_FAULTS or (fault.path_contains and fault.path_contains not in path):
+                    continue
+                fault.remaining -= 1
+                if fault.remaining <= 0:
+                    self.faults.remove(fault)
+                return fault
+            return None
+
+    def set_renditions_missing(self, asset_id: str, missing: bool = True) -> _Asset:
+        """Every rendition of the photo's current version answers 404 (or again not)."""
+        with self.lock:
+            asset = self.assets[asset_id]
+            asset.renditions_missing_at = asset.updated if missing else None
+            return asset
 
     def expire_tokens(self, expired: bool = True) -> None:
         """Expire (or restore) the fixed user token; expiring also drops refreshed ones."""
@@ -313,6 +344,7 @@ class LightroomState:
                         "orientation": a.photo.orientation,
                         "gps": a.photo.gps is not None,
                         "corrupt": a.photo.corrupt,
+                        "renditions_missing": a.renditions_missing_at == a.updated,
                     }
                     for a in self.assets.values()
                 ],
@@ -364,6 +396,39 @@ def _render(photo: photo_gen.SeedPhoto, rtype: str, edits: int) -> bytes:
     return buf.getvalue()
 
 
+def _break_body(response: Response, kind: str) -> Response:
+    """A 200 answer broken in transit (a body fault); other answers are left as they are.
+
+    * `cut_body`: the whole Content-Length is announced, half the body is sent, then the
+      connection closes (the client reads fewer bytes than announced);
+    * `cut_chunked`: the body goes out chunked and the connection drops after half of it
+      (no terminating chunk), as when a proxy or the server dies mid-stream;
+    * `invalid_json`: a JSON answer whose text stops halfway (prefix kept, complete transfer).
+    """
+    if response.status_code != 200:
+        return response
+    data = response.get_data()
+    half = data[: len(data) // 2]
+    if kind == "invalid_json":
+        if response.mimetype != "application/json":
+            return response
+        text = data.decode()
+        payload = text[len(JSON_PREFIX) :] if text.startswith(JSON_PREFIX) else text
+        return Response(
+            JSON_PREFIX + payload[: len(payload) // 2], status=200, content_type="application/json;charset=utf-8"
+        )
+    if kind == "cut_body":
+        headers = {"Content-Type": response.content_type or "", "Content-Length": str(len(data))}
+        return Response(iter([half]), status=200, headers=headers, direct_passthrough=True)
+
+    def dropped() -> Iterator[bytes]:
+        yield half
+        # werkzeug's server treats a ConnectionError as the client gone: the socket just closes.
+        raise ConnectionAbortedError("sandbox fault: connection dropped mid-body")
+
+    return Response(dropped(), status=200, content_type=response.content_type, direct_passthrough=True)
+
+
 def _json(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
     return Response(
         JSON_PREFIX + json.dumps(body), status=status, headers=headers, content_type="application/json;charset=utf-8"
@@ -399,9 +464,17 @@ _API_ROUTES = Map(
 #   POST   /_sandbox/assets  {in_album?=true, title?}           add one more generated photo
 #   POST   /_sandbox/assets/<aid>/edit {title?, description?, keywords?, develop?=true}
 #                                               edit a photo: bumps `updated` (a new version)
+#   POST   /_sandbox/assets/<aid>/renditions {missing?=true}
+#                                               every rendition of the photo's current version
+#                                               answers 404 "does not exist" (HEAD too; a generation
+#                                               request is accepted but never completes) until the
+#                                               photo is edited, or {missing: false}
 #   POST   /_sandbox/albums/<id-or-name>/assets {add?: [ids], remove?: [ids]}
 #   POST   /_sandbox/faults  {status: 429|500|502|503|504|null, count?=1, retry_after?, delay?,
 #                             path_contains?}   fail (or delay) the next N matching /v2 calls
+#   POST   /_sandbox/faults  {kind: cut_body|cut_chunked|invalid_json, count?=1, delay?, path_contains?}
+#                                               break the body of the next N matching 200 answers
+#                                               to GETs (see `_break_body`); other answers pass
 #   GET    /_sandbox/faults, DELETE /_sandbox/faults
 #   POST   /_sandbox/token   {expired: bool}    expire every access token issued so far / restore
 #                                               the fixed one (401 4002 until refreshed)
@@ -414,6 +487,7 @@ _CONTROL_ROUTES = Map(
         Rule("/_sandbox/corrupt", endpoint="corrupt", methods=["POST"]),
         Rule("/_sandbox/assets", endpoint="add_asset", methods=["POST"]),
         Rule("/_sandbox/assets/<aid>/edit", endpoint="edit", methods=["POST"]),
+        Rule("/_sandbox/assets/<aid>/renditions", endpoint="renditions_missing", methods=["POST"]),
         Rule("/_sandbox/albums/<alid>/assets", endpoint="album_membership", methods=["POST"]),
         Rule("/_sandbox/faults", endpoint="faults", methods=["GET", "POST", "DELETE"]),
         Rule("/_sandbox/token", endpoint="token", methods=["POST"]),
@@ -452,10 +526,11 @@ class LightroomFake:
     # --- the emulated API ---------------------------------------------------------------------
     def _api(self, request: Request) -> Response:
         fault_name = None
+        fault = None
         try:
-            fault = self.state.take_fault(request.path)
+            fault = self.state.take_fault(request.path, request.method)
             if fault is not None:
-                fault_name = str(fault.status or f"delay {fault.delay}s")
+                fault_name = fault.kind if fault.kind in BODY_FAULTS else str(fault.status or f"delay {fault.delay}s")
                 if fault.delay:
                     time.sleep(fault.delay)
                 if fault.status is not None:
@@ -479,6 +554,8 @@ class LightroomFake:
                 {"code": 1005, "description": "Method not allowed"}, 405, {"Allow": ", ".join(exc.valid_methods or [])}
             )
         self._log(request, response, query=request.query_string.decode(), fault=fault_name)
+        if fault is not None and fault.kind in BODY_FAULTS:
+            return _break_body(response, fault.kind)
         return response
 
     def _log(self, request: Request, response: Response, query: str, fault: str | None = None) -> None:
@@ -818,6 +895,8 @@ class LightroomFake:
             asset = self._get_asset(cid, aid)
             if rtype not in ALL_RENDITIONS:
                 raise _validation_error("rendition_type", "not supported")
+            if asset.renditions_missing_at == asset.updated:
+                raise _not_found("rendition")
             if rtype in ON_DEMAND_RENDITIONS:
                 generated = asset.generated.get(rtype)
                 if generated is None or generated[0] != asset.updated or time.monotonic() < generated[1]:
@@ -836,7 +915,8 @@ class LightroomFake:
                 raise _validation_error("rendition_type", "not supported")
             ready_at = time.monotonic() + self.state.rendition_generation_delay
             for t in types:
-                asset.generated[t] = (asset.updated, ready_at)
+                if asset.generated.get(t, (None, 0.0))[0] != asset.updated:  # already asked for: goes on
+                    asset.generated[t] = (asset.updated, ready_at)
         links = {f"/rels/rendition_type/{t}": {"href": f"assets/{aid}/renditions/{t}"} for t in types}
         return _json({"base": self._base(request, cid), "links": links}, 202)
 
@@ -1037,6 +1117,18 @@ class LightroomFake:
         asset = self.state.edit(aid, body)
         return _plain_json({"asset_id": asset.id, "updated": _ts(asset.updated)})
 
+    def _ctl_renditions_missing(self, request: Request, body: dict[str, Any], aid: str) -> Response:
+        if aid not in self.state.assets:
+            return _plain_json({"error": "no such asset"}, 404)
+        asset = self.state.set_renditions_missing(aid, bool(body.get("missing", True)))
+        return _plain_json(
+            {
+                "asset_id": aid,
+                "updated": _ts(asset.updated),
+                "renditions_missing": asset.renditions_missing_at is not None,
+            }
+        )
+
     def _ctl_album_membership(self, request: Request, body: dict[str, Any], alid: str) -> Response:
         with self.state.lock:
             try:
@@ -1052,11 +1144,16 @@ class LightroomFake:
             if request.method == "DELETE":
                 self.state.faults.clear()
             elif request.method == "POST":
+                kind = str(body.get("kind", "status"))
                 status = body.get("status")
-                if status is not None and int(status) not in (429, 500, 502, 503, 504):
-                    return _plain_json({"error": "status must be 429, 500, 502, 503, 504 or null"}, 400)
                 delay = float(body.get("delay", 0.0))
-                if status is None and not delay:
+                if kind in BODY_FAULTS:
+                    status = None
+                elif kind != "status":
+                    return _plain_json({"error": f"kind must be status or one of {', '.join(BODY_FAULTS)}"}, 400)
+                elif status is not None and int(status) not in (429, 500, 502, 503, 504):
+                    return _plain_json({"error": "status must be 429, 500, 502, 503, 504 or null"}, 400)
+                elif status is None and not delay:
                     return _plain_json({"error": "give a status or a delay"}, 400)
                 retry_after = body.get("retry_after")
                 self.state.faults.append(
@@ -1066,6 +1163,7 @@ class LightroomFake:
                         retry_after=str(retry_after) if retry_after is not None else None,
                         delay=delay,
                         path_contains=body.get("path_contains"),
+                        kind=kind,
                     )
                 )
             return _plain_json({"faults": [f.__dict__ for f in self.state.faults]})

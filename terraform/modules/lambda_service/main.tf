@@ -130,6 +130,15 @@ resource "aws_lambda_function" "this" {
   depends_on = [aws_cloudwatch_log_group.this, aws_iam_role_policy.this]
 }
 
+# Lambda's handling of asynchronous invocations, set explicitly where a caller asks for it (the
+# scheduled poller); left to Lambda's defaults otherwise.
+resource "aws_lambda_function_event_invoke_config" "this" {
+  count                        = var.async_maximum_retry_attempts == null && var.async_maximum_event_age_seconds == null ? 0 : 1
+  function_name                = aws_lambda_function.this.function_name
+  maximum_retry_attempts       = var.async_maximum_retry_attempts
+  maximum_event_age_in_seconds = var.async_maximum_event_age_seconds
+}
+
 resource "aws_lambda_event_source_mapping" "queue" {
   count                              = var.queue == null ? 0 : 1
   event_source_arn                   = var.queue.arn

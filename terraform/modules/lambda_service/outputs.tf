@@ -21,16 +21,21 @@ output "role_arn" {
 output "wiring" {
   description = "The settings reviews and `terraform test` check (tracing, role, policy, mapping)."
   value = {
-    package_type       = aws_lambda_function.this.package_type
-    tracing_mode       = aws_lambda_function.this.tracing_config[0].mode
-    timeout            = aws_lambda_function.this.timeout
-    role_name          = aws_iam_role.this.name
-    policy             = jsondecode(aws_iam_role_policy.this.policy)
-    s3                 = local.s3_access
-    environment        = one([for e in aws_lambda_function.this.environment : e.variables])
-    log_retention_days = aws_cloudwatch_log_group.this.retention_in_days
-    log_group_name     = aws_cloudwatch_log_group.this.name
-    dead_letter_arn    = one([for d in aws_lambda_function.this.dead_letter_config : d.target_arn])
+    package_type         = aws_lambda_function.this.package_type
+    tracing_mode         = aws_lambda_function.this.tracing_config[0].mode
+    timeout              = aws_lambda_function.this.timeout
+    role_name            = aws_iam_role.this.name
+    policy               = jsondecode(aws_iam_role_policy.this.policy)
+    s3                   = local.s3_access
+    environment          = one([for e in aws_lambda_function.this.environment : e.variables])
+    log_retention_days   = aws_cloudwatch_log_group.this.retention_in_days
+    log_group_name       = aws_cloudwatch_log_group.this.name
+    dead_letter_arn      = one([for d in aws_lambda_function.this.dead_letter_config : d.target_arn])
+    reserved_concurrency = aws_lambda_function.this.reserved_concurrent_executions
+    async_invoke = one([for c in aws_lambda_function_event_invoke_config.this : {
+      maximum_retry_attempts       = c.maximum_retry_attempts
+      maximum_event_age_in_seconds = c.maximum_event_age_in_seconds
+    }])
     event_source_mapping = one([for m in aws_lambda_event_source_mapping.queue : {
       event_source_arn        = m.event_source_arn
       batch_size              = m.batch_size

@@ -83,6 +83,26 @@ variable "reserved_concurrency" {
   default     = -1
 }
 
+variable "async_maximum_retry_attempts" {
+  description = "Asynchronous invocations (a schedule): how often Lambda retries one that failed, 0-2. null with async_maximum_event_age_seconds null: no event invoke config, Lambda's defaults (2 retries, 6 hours)."
+  type        = number
+  default     = null
+  validation {
+    condition     = var.async_maximum_retry_attempts == null || (coalesce(var.async_maximum_retry_attempts, 0) >= 0 && coalesce(var.async_maximum_retry_attempts, 0) <= 2)
+    error_message = "async_maximum_retry_attempts is 0, 1 or 2 (Lambda's range)."
+  }
+}
+
+variable "async_maximum_event_age_seconds" {
+  description = "Asynchronous invocations: how long Lambda keeps an event it could not run yet (throttled) or is retrying, 60-21600 s; older ones go to the dead-letter queue. null: Lambda's default (6 hours)."
+  type        = number
+  default     = null
+  validation {
+    condition     = var.async_maximum_event_age_seconds == null || (coalesce(var.async_maximum_event_age_seconds, 60) >= 60 && coalesce(var.async_maximum_event_age_seconds, 60) <= 21600)
+    error_message = "async_maximum_event_age_seconds is between 60 and 21600 (Lambda's range)."
+  }
+}
+
 variable "log_retention_days" {
   description = "CloudWatch Logs retention."
   type        = number
