@@ -167,8 +167,8 @@ def test_each_spec_bounds_on_extreme_and_camera_sizes(name, w, h):
     spec = DEFAULT_SPECS[name]
     try:
         plan = plan_variant(w, h, 1, spec)
-    except GeometryError:
-        assert name == "instagram" and (w, h) == (1, 1)  # below IG's 320 px minimum
+    except GeometryError as exc:
+        assert (w, h) == (1, 1) and "minimum" in str(exc)  # below every platform's minimum
         return
     check_plan(w, h, 1, spec, plan)
 
@@ -186,6 +186,44 @@ def test_min_width_fails_small_images():
     with pytest.raises(GeometryError, match="minimum 320"):
         plan_variant(300, 300, 1, DEFAULT_SPECS["instagram"])
     assert plan_variant(320, 320, 1, DEFAULT_SPECS["instagram"]).output == (320, 320)
+
+
+def test_every_platform_has_a_minimum_size():
+    # No 1x1 posts: a platform added without a minimum fails here (see specs.MINIMUM_SIZES).
+    for name, spec in DEFAULT_SPECS.items():
+        assert spec.min_width is not None and spec.min_width >= 32, name
+        lowest = spec.min_height or math.ceil(spec.min_width / spec.max_aspect)
+        assert lowest >= 32, name
+
+
+@pytest.mark.parametrize(
+    "name,w,h,refused",
+    [
+        ("x", 199, 1000, "minimum 200 px width"),
+        ("x", 1000, 150, "minimum 200 px height"),  # cropped to 4:1 -> 600x150
+        ("facebook", 150, 150, "minimum 200 px width"),
+        ("linkedin", 800, 199, "minimum 200 px height"),
+        ("rest", 31, 100, "minimum 32 px width"),
+        ("instagram", 319, 319, "minimum 320 px width"),
+    ],
+)
+def test_below_a_platform_minimum_is_refused_with_the_reason(name, w, h, refused):
+    spec = DEFAULT_SPECS[name]
+    with pytest.raises(GeometryError, match=refused) as exc:
+        plan_variant(w, h, 1, spec)
+    assert f"{min(w, round(h * spec.max_aspect))}x" in str(exc.value)  # says what the output would be
+    ok_w = max(w, spec.min_width or 1, round((spec.min_height or 1) * spec.min_aspect) + 1)
+    ok_h = max(h, spec.min_height or 1, math.ceil((spec.min_width or 1) / spec.max_aspect) + 1)
+    plan_variant(ok_w, ok_h, 1, spec)  # at or above the minimum: planned
+
+
+def test_a_minimum_above_the_box_is_a_configuration_error():
+    with pytest.raises(SpecError, match="min_height"):
+        parse_specs([{"name": "x", "platform": "x", "spec": {"max_height": 100}}])
+    with pytest.raises(SpecError, match="min_width"):
+        parse_specs([{"name": "small", "platform": "instagram", "spec": {"max_width": 300}}])
+    [spec] = parse_specs([{"name": "small", "platform": "x", "spec": {"min_width": 8, "min_height": 8}}])
+    assert plan_variant(10, 10, 1, spec).output == (10, 10)  # a target may lower its minimum
 
 
 # ---------------------------------------------------------------- shrink on load

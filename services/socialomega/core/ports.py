@@ -4,7 +4,7 @@ service's `bootstrap`, never a global client, so tests hand them fakes."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any, Protocol
 
 from socialomega.core.envelope import Envelope
@@ -44,6 +44,8 @@ class Events(Protocol):
     def to_queue(self, queue_url: str, envelope: Envelope) -> str: ...
 
     def to_topic(self, topic_arn: str, envelope: Envelope, platform: str) -> str: ...
+
+    def to_topic_many(self, topic_arn: str, messages: Sequence[tuple[Envelope, str]]) -> list[str]: ...
 
     def to_bus(self, bus_name: str, envelope: Envelope, source: str) -> None: ...
 

@@ -13,6 +13,9 @@ from socialomega.core.store import MetadataStore
 from socialomega.core.targets import load_targets
 from socialomega.processor.service import ProcessorService
 
+# The Source of the processor's events on the bus (its IAM policy may allow only this one).
+HISTORY_SOURCE = "socialomega.processor"
+
 
 def build(
     settings: config.Settings | None = None,
@@ -29,7 +32,13 @@ def build(
         originals=S3Blobs(clients.s3, settings.raw_bucket),
         variants=S3Blobs(clients.s3, settings.processed_bucket),
         store=MetadataStore(clients.s3, settings.store_bucket),
-        sender=EventSender(sns=clients.sns),
+        # Every PublishRequested is archived on the event bus too, for the event log.
+        sender=EventSender(
+            sns=clients.sns,
+            events=clients.events,
+            history_bus=settings.event_bus,
+            history_source=HISTORY_SOURCE,
+        ),
         topic_arn=settings.publish_topic_arn,
         targets=lambda: load_targets(configuration),
     )

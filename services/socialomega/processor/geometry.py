@@ -45,6 +45,8 @@ class _SpecLike(Protocol):
     def max_pixels(self) -> int | None: ...
     @property
     def min_width(self) -> int | None: ...
+    @property
+    def min_height(self) -> int | None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -168,7 +170,13 @@ def plan_variant(
         spec.max_aspect,
     )
     if spec.min_width is not None and out[0] < spec.min_width:
-        raise GeometryError(f"output would be {out[0]} px wide, below the target's minimum {spec.min_width} px")
+        raise GeometryError(
+            f"output would be {out[0]}x{out[1]} px, below the target's minimum {spec.min_width} px width"
+        )
+    if spec.min_height is not None and out[1] < spec.min_height:
+        raise GeometryError(
+            f"output would be {out[0]}x{out[1]} px, below the target's minimum {spec.min_height} px height"
+        )
     return VariantPlan((dw, dh), box, out)
 
 

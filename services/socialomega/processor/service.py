@@ -1,25 +1,47 @@
 """Turn one `AssetDetected` into a variant per target and one `PublishRequested` each.
 
-A photo that cannot be processed (corrupt, truncated, not an image, too many pixels)
-fails that record only: it is recorded on the asset and dead-lettered with the reason.
+A photo that cannot be processed (corrupt, truncated, not an image, too many pixels), or that
+no target can take (each too small, say), fails that record only: it is recorded on the asset
+as `rejected` with the reason (every target's, in the second case) and dead-lettered with it.
+A photo some targets cannot take goes on to the others; the status records the others' reasons.
+
+The I/O after the build overlaps: the variants are uploaded in parallel (a small bounded pool;
+boto3 clients are thread-safe) and the requests go out with SNS `PublishBatch`. Nothing is
+announced unless every variant was uploaded: a failed upload fails the record, which is retried
+whole (the uploads are idempotent overwrites of the same keys). Every wait stops at the
+invocation's deadline (`DeadlineReached`: the record comes back, nothing announced).
 """
 
 from __future__ import annotations
 
+import contextvars
+import math
+import uuid
 from collections.abc import Callable
+from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from socialomega.contracts.payloads import AssetDetected, PublishRequested, Variant
+from socialomega.core import deadline
 from socialomega.core import logging as solog
 from socialomega.core import store as keys
 from socialomega.core.consumer import PermanentFailure, checked_payload
 from socialomega.core.envelope import Envelope
 from socialomega.core.ports import Blobs, Documents, Events
 from socialomega.core.targets import Target
-from socialomega.processor.specs import SpecError, parse_specs
+from socialomega.processor.specs import SpecError, VariantSpec, parse_specs
 from socialomega.processor.variants import ImageRejected, VariantsIncomplete, build_variants
+from socialomega.processor.variants import Variant as Built
+
+# Parallel uploads per photo, at most: one round for every target configured today (5) and some
+# more, and still inside botocore's default pool of 10 connections per client (the originals,
+# variants and store share one S3 client; the processor handles one record at a time).
+UPLOAD_WORKERS = 8
+# PublishRequested ids derive from the AssetDetected id and the target, so the requests a retried
+# or replayed record sends again carry the ids of the first ones (the event log keeps one each).
+_REQUEST_IDS = uuid.UUID("6f1d0c55-2a8e-4a4f-9d36-0b1e8f3f7a11")
 
 
 @dataclass
@@ -32,6 +54,7 @@ class ProcessorService:
     sender: Events
     topic_arn: str
     targets: Callable[[], list[Target]]
+    upload_workers: int = UPLOAD_WORKERS
 
     def handle(self, envelope: Envelope, payload: AssetDetected | None = None) -> None:
         log = solog.get_logger()
@@ -48,36 +71,8 @@ class ProcessorService:
                 "foreign_original",
             )
         data = self.originals.get(raw.key, raw.version_id)
-        failures: dict[str, str] = {}
-        try:
-            variants = build_variants(data, specs)
-        except VariantsIncomplete as exc:
-            # Some targets cannot take this photo (e.g. too small): the others still publish.
-            variants, failures = exc.variants, exc.failures
-            log.warning("variants_incomplete", failures=failures)
-        except ImageRejected as exc:
-            self._record(envelope.asset_id, version, {"status": "rejected", "reason": str(exc)})
-            raise PermanentFailure(f"image rejected: {exc}", "image_rejected") from exc
-
-        by_target = {t.name: t for t in targets}
-        produced: dict[str, Variant] = {}
-        for variant in variants:
-            key = keys.variant_key(envelope.asset_id, version, variant.target)
-            version_id = self.variants.put(
-                key,
-                variant.data,
-                content_type="image/jpeg",
-                metadata={"asset-id": envelope.asset_id, "target": variant.target},
-            )
-            produced[variant.target] = Variant(
-                bucket=self.variants.bucket,
-                key=key,
-                version_id=version_id,
-                width=variant.width,
-                height=variant.height,
-                bytes=len(variant.data),
-                content_type="image/jpeg",
-            )
+        variants, failures = self._build(envelope.asset_id, version, data, specs)
+        produced = self._upload(envelope.asset_id, version, variants)
         self._record(
             envelope.asset_id,
             version,
@@ -85,20 +80,99 @@ class ProcessorService:
             {name: v.model_dump(mode="json") for name, v in produced.items()},
         )
         metadata = payload.metadata.model_copy(update={"detected_at": payload.detected_at})
-        for target_name, variant_ref in produced.items():
-            target = by_target[target_name]
-            request = envelope.follow(
-                "PublishRequested",
-                PublishRequested(
-                    target=target.name,
-                    platform=target.platform,
-                    version=version,
-                    variant=variant_ref,
-                    metadata=metadata,
+        by_target = {t.name: t for t in targets}
+        requests = [
+            (
+                _request(
+                    envelope,
+                    PublishRequested(
+                        target=name,
+                        platform=by_target[name].platform,
+                        version=version,
+                        variant=ref,
+                        metadata=metadata,
+                    ),
                 ),
+                name,  # the topic's `platform` attribute: each publisher queue filters on its target
             )
-            self.sender.to_topic(self.topic_arn, request, platform=target.name)
+            for name, ref in produced.items()
+        ]
+        self._announce(requests)
         log.info("variants_published", targets=sorted(produced), version=version)
+
+    def _build(
+        self, asset_id: str, version: str, data: bytes, specs: list[VariantSpec]
+    ) -> tuple[list[Built], dict[str, str]]:
+        """The variants and the reason of each target that cannot take the photo; a photo no
+        target can take is recorded as rejected and fails permanently."""
+        try:
+            return build_variants(data, specs), {}
+        except VariantsIncomplete as exc:
+            if exc.variants:
+                # Some targets cannot take this photo (e.g. too small): the others still publish.
+                solog.get_logger().warning("variants_incomplete", failures=exc.failures)
+                return exc.variants, exc.failures
+            reason = "no target can take it: " + "; ".join(f"{t}: {r}" for t, r in exc.failures.items())
+            self._record(
+                asset_id, version, {"status": "rejected", "at": _now(), "reason": reason, "failures": exc.failures}
+            )
+            raise PermanentFailure(f"image rejected: {reason}", "image_rejected") from exc
+        except ImageRejected as exc:
+            self._record(asset_id, version, {"status": "rejected", "at": _now(), "reason": str(exc)})
+            raise PermanentFailure(f"image rejected: {exc}", "image_rejected") from exc
+
+    def _upload(self, asset_id: str, version: str, variants: list[Built]) -> dict[str, Variant]:
+        """Upload every variant in parallel; their references by target, in order. Raises the
+        first failure (nothing is announced for a half-uploaded set) or `DeadlineReached`."""
+        if not variants:
+            return {}
+        limit = deadline.current()
+        timeout = _wait_seconds(limit, "variant uploads")
+        pool = ThreadPoolExecutor(
+            max_workers=max(1, min(self.upload_workers, len(variants))), thread_name_prefix="upload"
+        )
+        try:
+            # Each task runs in a copy of this context: log fields and the deadline go along.
+            futures: list[Future[Variant]] = [
+                pool.submit(contextvars.copy_context().run, self._put, asset_id, version, v) for v in variants
+            ]
+            done, pending = wait(futures, timeout=timeout, return_when=FIRST_EXCEPTION)
+            for future in futures:  # the first failure in the variants' order, for a stable reason
+                failure = future.exception() if future in done else None
+                if failure is not None:
+                    raise failure
+            if pending:
+                raise deadline.DeadlineReached(
+                    f"variant uploads ({len(pending)} of {len(futures)} unfinished)", limit.remaining()
+                )
+            return {v.target: f.result() for v, f in zip(variants, futures, strict=True)}
+        finally:
+            # Never wait here: an upload still running when the deadline came finishes on its own.
+            pool.shutdown(wait=False, cancel_futures=True)
+
+    def _put(self, asset_id: str, version: str, variant: Built) -> Variant:
+        key = keys.variant_key(asset_id, version, variant.target)
+        version_id = self.variants.put(
+            key,
+            variant.data,
+            content_type="image/jpeg",
+            metadata={"asset-id": asset_id, "target": variant.target},
+        )
+        return Variant(
+            bucket=self.variants.bucket,
+            key=key,
+            version_id=version_id,
+            width=variant.width,
+            height=variant.height,
+            bytes=len(variant.data),
+            content_type="image/jpeg",
+        )
+
+    def _announce(self, requests: list[tuple[Envelope, str]]) -> None:
+        if not requests:
+            return
+        _wait_seconds(deadline.current(), "publish requests")
+        self.sender.to_topic_many(self.topic_arn, requests)  # one PublishBatch call per ten
 
     def _record(
         self, asset_id: str, version: str, processing: dict[str, Any], variants: dict[str, Any] | None = None
@@ -113,6 +187,20 @@ class ProcessorService:
             return {**doc, "versions": versions}
 
         self.store.update(keys.asset_key(asset_id), change)
+
+
+def _request(cause: Envelope, request: PublishRequested) -> Envelope:
+    envelope = cause.follow("PublishRequested", request)
+    event_id = uuid.uuid5(_REQUEST_IDS, f"{cause.event_id}/{request.target}")
+    return envelope.model_copy(update={"event_id": str(event_id)})
+
+
+def _wait_seconds(limit: deadline.Deadline, what: str) -> float | None:
+    """How long a wait may last (None: no deadline); `DeadlineReached` when nothing is left."""
+    left = limit.remaining()
+    if left <= 0:
+        raise deadline.DeadlineReached(what, left)
+    return None if math.isinf(left) else left
 
 
 def _now() -> str:

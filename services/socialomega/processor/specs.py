@@ -2,10 +2,13 @@
 
 A :class:`VariantSpec` says what one publish target accepts: an aspect-ratio range (anything
 outside is centre- or attention-cropped to the nearest bound), a bounding box for the output
-(never upscaled), an optional pixel-count cap, a byte budget and the JPEG quality to start from.
+(never upscaled), an optional pixel-count cap, a byte budget, the JPEG quality to start from,
+and a minimum output size: a photo whose variant would be smaller is refused for that target
+with the reason (no 1x1 posts).
 
 Each platform's default spec is in its package (``socialomega/platforms/<name>/__init__.py``,
-with its sources); ``DEFAULT_SPECS`` holds them as specs, by platform name.
+with its sources); its minimum size, where the package sets none, comes from
+``MINIMUM_SIZES`` below. ``DEFAULT_SPECS`` holds them as specs, by platform name.
 
 Specs are configuration: the ``/socialomega/<env>/targets`` SSM parameter holds a JSON list of
 ``{"name": ..., "platform": ..., "spec": {...}}``; :func:`parse_specs` turns it into specs,
@@ -21,7 +24,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from socialomega import platforms
 
-__all__ = ["VariantSpec", "DEFAULT_SPECS", "parse_specs", "SpecError"]
+__all__ = ["VariantSpec", "DEFAULT_SPECS", "MINIMUM_SIZES", "parse_specs", "SpecError"]
 
 
 class SpecError(ValueError):
@@ -50,8 +53,9 @@ class VariantSpec(BaseModel):
     quality: int = Field(default=85, ge=1, le=100)
     # Lowest quality the byte-budget loop may go down to before the variant fails.
     min_quality: int = Field(default=60, ge=1, le=100)
-    # A variant narrower than this fails (the image is too small for the target).
+    # A variant narrower or lower than this fails (the image is too small for the target).
     min_width: int | None = Field(default=None, ge=1)
+    min_height: int | None = Field(default=None, ge=1)
 
     @field_validator("interesting", mode="before")
     @classmethod
@@ -66,11 +70,37 @@ class VariantSpec(BaseModel):
             raise ValueError(f"min_quality {self.min_quality} > quality {self.quality}")
         if self.min_width is not None and self.min_width > self.max_width:
             raise ValueError(f"min_width {self.min_width} > max_width {self.max_width}")
+        if self.min_height is not None and self.min_height > self.max_height:
+            raise ValueError(f"min_height {self.min_height} > max_height {self.max_height}")
         return self
 
 
+# The smallest variant each platform is sent, in px, where its package sets no minimum itself.
+# Only Instagram documents one; the others are our choice, so that nothing thumbnail-sized (let
+# alone 1x1) is ever posted, and a target may override them in its spec.
+# * instagram: 320 px wide. Content publishing's image specifications: width 320 to 1440, a
+#   narrower image is *scaled up* by Instagram; we refuse it rather than post upscaled pixels
+#   (its package sets this; its 4:5..1.91:1 range then implies >= 168 px high).
+# * x: UNCONFIRMED. X's media docs give only byte limits (docs.x.com/x-api/media: image 5 MB);
+#   a third-party guide (ayrshare.com media guidelines) says >= 4x4. We take 200x200.
+# * facebook: UNCONFIRMED. The Graph API Photo reference gives only "less than 10MB";
+#   third-party guides give 200x200 as the smallest shared (link) image. We take 200x200.
+# * linkedin: UNCONFIRMED. The Images API gives only a maximum (fewer than 36,152,320 pixels);
+#   a third-party guide (HubSpot) *recommends* at least 552x276. We take 200x200.
+# * rest: UNCONFIRMED, our own generic endpoint with no platform rule: 32x32 keeps 1x1 and
+#   icon-sized images out while a receiver may still ask for small renditions.
+MINIMUM_SIZES: dict[str, dict[str, int]] = {
+    "instagram": {"min_width": 320},
+    "x": {"min_width": 200, "min_height": 200},
+    "facebook": {"min_width": 200, "min_height": 200},
+    "linkedin": {"min_width": 200, "min_height": 200},
+    "rest": {"min_width": 32, "min_height": 32},
+}
+
+
 DEFAULT_SPECS: dict[str, VariantSpec] = {
-    name: VariantSpec(target=name, platform=name, **platform.spec) for name, platform in platforms.PLATFORMS.items()
+    name: VariantSpec(target=name, platform=name, **{**MINIMUM_SIZES.get(name, {}), **platform.spec})
+    for name, platform in platforms.PLATFORMS.items()
 }
 
 

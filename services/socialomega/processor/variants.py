@@ -2,9 +2,10 @@
 
 Pipeline (see ``build_variants``):
 
-1. Open the header only (libvips is lazy) with ``fail_on="error"`` and reject, before any pixel
-   is decoded: empty/oversized input, unknown formats, loaders outside the allow-list, and
-   images whose declared width x height exceeds ``Limits.max_pixels`` (decompression bombs).
+1. Open the header only (libvips is lazy) with ``fail_on=Limits.fail_on`` ("warning") and
+   reject, before any pixel is decoded: empty/oversized input, unknown formats, loaders outside
+   the allow-list, and images whose declared width x height exceeds ``Limits.max_pixels``
+   (decompression bombs).
 2. Plan every variant geometrically (:mod:`.geometry`): displayed size after EXIF orientation,
    crop window into the spec's aspect range, output size fitted in the box, never upscaled.
 3. Decode ONCE: JPEGs reopen with the largest shrink-on-load factor (DCT scaling 1/2/4/8) that
@@ -29,9 +30,21 @@ third worker thread (no gain), Catmull-Rom (as fast as lanczos2, a little softer
 one intermediate buffer across calls (saves ~8,000 page faults, ~30 ms of CPU, but no wall
 time: the decode, not the CPU, bounds that phase).
 
+Damaged data: the decode fails on libjpeg's *warnings* too (``fail_on="warning"``), because a
+JPEG whose scan data ends early is only a warning to libjpeg ("Corrupt JPEG data: premature end
+of data segment"), which fills the missing rows with grey: under ``fail_on="error"`` and
+``"truncated"`` alike (measured, libvips 8.18), 64x64 of scan data under an SOF claiming
+9000x9000 (issue 12's case: a 4096x4096 grey X post), or a JPEG cut mid-scan with its EOI
+marker put back, decoded to grey.
+Measured on the 88 JPEGs of github.com/ianare/exif-samples (cameras and phones of many makes,
+several with malformed EXIF), through ``build_variants`` with every default spec: the 87 sound
+ones decode under "warning" (25 of them are thumbnails that the minimum sizes then refuse for
+some or all targets); the one that fails (``corrupted.jpg``) already failed under "error".
+EXIF parsing problems are not decoder warnings and do not count. Not every damage warns: bytes
+zeroed mid-scan can decode silently to wrong pixels, and are not detected.
+
 Not done: WebP/PNG/TIFF shrink-on-load (only JPEG has a DCT shrink; others decode at full
-size, still once). Corrupt entropy-coded data that libjpeg only *warns* about decodes (with
-grey blocks) under ``fail_on="error"``; truncation and structural errors are rejected.
+size, still once).
 
 Colour: with no ICC profile the pixels are taken as sRGB and nothing is converted (conversion
 is costly); an embedded sRGB profile is kept as is; any other profile (Display P3, Adobe RGB,
@@ -51,6 +64,7 @@ import threading
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from typing import Literal
 
 import pyvips
 from pydantic import BaseModel, ConfigDict, Field
@@ -141,6 +155,9 @@ class Limits(BaseModel):
 
     max_pixels: int = Field(default=100_000_000, ge=1)  # declared width*height
     max_input_bytes: int = Field(default=100 * 1024 * 1024, ge=1)
+    # libvips' fail_on for every load: "warning" also rejects data libjpeg only warns about
+    # (scan data that ends early, decoded as grey); see the module docstring.
+    fail_on: Literal["none", "truncated", "error", "warning"] = "warning"
     allowed_loaders: tuple[str, ...] = ("jpeg", "png", "webp", "tiff")
     quality_step: int = Field(default=8, ge=1, le=50)
     max_encodes: int = Field(default=5, ge=1, le=20)  # per variant, incl. the first
@@ -536,7 +553,7 @@ def build_variants(data: bytes, specs: Sequence[VariantSpec], limits: Limits | N
     # shrink-on-load reopen (new_from_buffer copies the whole input into a blob on each call).
     source = pyvips.Source.new_from_memory(data)
     try:
-        header = pyvips.Image.new_from_source(source, "", access="sequential", fail_on="error")
+        header = pyvips.Image.new_from_source(source, "", access="sequential", fail_on=limits.fail_on)
     except pyvips.Error as exc:
         raise ImageRejected(f"not a supported image ({_first_line(exc)})") from None
     family = _loader_family(header)
@@ -568,7 +585,9 @@ def build_variants(data: bytes, specs: Sequence[VariantSpec], limits: Limits | N
             image = (
                 header
                 if shrink == 1
-                else pyvips.Image.new_from_source(source, "", access="sequential", fail_on="error", shrink=shrink)
+                else pyvips.Image.new_from_source(
+                    source, "", access="sequential", fail_on=limits.fail_on, shrink=shrink
+                )
             )
         else:
             image = header
