@@ -55,7 +55,8 @@ def test_docker_without_the_localstack_image_falls_back_to_native(monkeypatch, t
     monkeypatch.setattr(subprocess, "run", lambda cmd, **k: commands.append(cmd))
     monkeypatch.setattr(subprocess, "Popen", lambda cmd, **k: (commands.append(cmd), _Process())[1])
     assert localstack.start() == "native process 4242"
-    assert commands == [[str(venv_python), "-m", "localstack.runtime.main"]]
+    # The launcher that keeps LocalStack's state across a restart (local/localstack_state.py).
+    assert commands == [[str(venv_python), "-P", str(localstack.STATE_LAUNCHER)]]
     assert "is not present" in capsys.readouterr().err
 
 

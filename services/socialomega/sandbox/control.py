@@ -16,8 +16,15 @@ platform-specific behaviour via hooks:
 Common control API (no auth):
   POST   /_sandbox/faults        {"kind": "500"|"429"|"timeout"|"slow_accept", "count": 1,
                                   "retry_after": s, "delay": s, "path_contains": "...",
-                                  "skip": 0, <FAULT_OPTIONS>} -> {"faults": [...]}; 400 if invalid.
+                                  "skip": 0, "rate": r, "seed": n, "for_seconds": s,
+                                  <FAULT_OPTIONS>} -> {"faults": [...]}; 400 if invalid.
                                  `skip`: let that many matching calls pass first.
+                                 Without `rate`/`for_seconds` the next `count` matching calls
+                                 fail; with `rate` (0 < r <= 1) each matching call fails with
+                                 that probability, deterministic given `seed`; with
+                                 `for_seconds` every matching call fails until the window
+                                 ends (an outage: "500" answers the platform's own 5xx); both
+                                 together: a rate for that long (`faults.py`).
   GET/DELETE /_sandbox/faults    the pending faults (DELETE clears them first)
   GET    /_sandbox/posts         {"posts": fake.posts()}
   GET    /_sandbox/requests      {"requests": the request log} (never any credentials)
@@ -34,7 +41,7 @@ import threading
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime
 from typing import Any, ClassVar
 from urllib.parse import parse_qsl, urlencode
@@ -42,6 +49,7 @@ from urllib.parse import parse_qsl, urlencode
 from werkzeug.wrappers import Request, Response
 
 from socialomega.sandbox import faults as countdown
+from socialomega.sandbox.faults import Trigger
 
 FAULT_KINDS = ("500", "429", "timeout", "slow_accept")
 # Query/form parameter names that carry credentials; never written to the request log.
@@ -57,18 +65,28 @@ class Fault:
     path_contains: str | None = None
     skip: int = 0
     options: dict[str, Any] = field(default_factory=dict)  # platform extras, e.g. LinkedIn's `daily`
+    trigger: Trigger | None = None  # rate / outage window; None: counted (`remaining`)
 
-    def view(self) -> dict[str, Any]:
-        """The fault as the control API lists it (options flattened)."""
-        values = asdict(self)
-        values.update(values.pop("options"))
+    def view(self, now: float | None = None) -> dict[str, Any]:
+        """The fault as the control API lists it (options flattened; a rate or window fault with
+        its trigger, whose `remaining` is None)."""
+        values = {f.name: getattr(self, f.name) for f in fields(self) if f.name not in ("options", "trigger")}
+        values.update(self.options)
+        if self.trigger is not None:
+            values["remaining"] = None
+            values.update(self.trigger.view(time.monotonic() if now is None else now))
         return values
 
 
 def parse_fault(
-    spec: Any, *, retry_after_default: float = 1.0, options: dict[str, Callable[[Any], Any]] | None = None
+    spec: Any,
+    *,
+    retry_after_default: float = 1.0,
+    options: dict[str, Callable[[Any], Any]] | None = None,
+    now: float | None = None,
 ) -> Fault:
-    """A Fault from Python arguments or a `/_sandbox/faults` JSON body; ValueError if invalid."""
+    """A Fault from Python arguments or a `/_sandbox/faults` JSON body; ValueError if invalid.
+    A `for_seconds` window starts at `now` (the fake's fault clock)."""
     if not isinstance(spec, dict):
         raise ValueError("the fault must be a JSON object")
     kind = str(spec.get("kind", ""))
@@ -85,6 +103,7 @@ def parse_fault(
             path_contains=None if path_contains is None else str(path_contains),
             skip=max(0, int(spec.get("skip") or 0)),
             options={name: convert(spec.get(name)) for name, convert in (options or {}).items()},
+            trigger=countdown.parse_trigger(spec, time.monotonic() if now is None else now),
         )
     except (TypeError, ValueError) as exc:
         raise ValueError(f"invalid fault: {exc}") from None
@@ -147,6 +166,10 @@ class SandboxControl(ABC):
     def _control_error(self, message: str, status: int = 400) -> Response:
         return _json({"error": message}, status)
 
+    def fault_now(self) -> float:
+        """The clock of outage windows (tests replace it on an instance)."""
+        return time.monotonic()
+
     # --- state ----------------------------------------------------------------------------------
     def _reset_control(self) -> None:
         """Call from reset(), under the lock."""
@@ -162,10 +185,15 @@ class SandboxControl(ABC):
         delay: float = 0.0,
         path_contains: str | None = None,
         skip: int = 0,
+        rate: float | None = None,
+        seed: int | None = None,
+        for_seconds: float | None = None,
         **options: Any,
     ) -> None:
         """The next `count` calls whose path contains `path_contains` fail with `kind` (after
-        `skip` matching calls pass). Options are the fake's FAULT_OPTIONS."""
+        `skip` matching calls pass); with `rate` each such call fails with that probability
+        (seeded), with `for_seconds` every one until the window ends. Options are the fake's
+        FAULT_OPTIONS."""
         unknown = set(options) - set(self.FAULT_OPTIONS)
         if unknown:
             raise TypeError(f"fail_next() got unexpected keyword argument(s) {', '.join(sorted(unknown))}")
@@ -177,10 +205,14 @@ class SandboxControl(ABC):
                 "delay": delay,
                 "path_contains": path_contains,
                 "skip": skip,
+                "rate": rate,
+                "seed": seed,
+                "for_seconds": for_seconds,
                 **options,
             },
             retry_after_default=self.RETRY_AFTER_DEFAULT,
             options=self.FAULT_OPTIONS,
+            now=self.fault_now(),
         )
         with self.lock:
             self.faults.append(fault)
@@ -195,7 +227,7 @@ class SandboxControl(ABC):
                     fault.skip -= 1
                     return None
                 break
-            return countdown.take_fault(self.faults, path)
+            return countdown.take_fault(self.faults, path, clock=self.fault_now)
 
     def log_request(self, request: Request, status: int, fault: Fault | str | None, **extra: Any) -> None:
         """Record a call: method, path, status, fault, time, plus `extra`. Never credentials: the
@@ -245,6 +277,7 @@ class SandboxControl(ABC):
                     request.get_json(silent=True),
                     retry_after_default=self.RETRY_AFTER_DEFAULT,
                     options=self.FAULT_OPTIONS,
+                    now=self.fault_now(),
                 )
             except ValueError as exc:
                 return self._control_error(str(exc))
@@ -253,8 +286,9 @@ class SandboxControl(ABC):
         elif request.method == "DELETE":
             with self.lock:
                 self.faults.clear()
+        now = self.fault_now()
         with self.lock:
-            return _json({"faults": [f.view() for f in self.faults]})
+            return _json({"faults": [f.view(now) for f in self.faults]})
 
     def _ctl_posts(self, body: dict[str, Any], request: Request) -> Response:
         return _json({"posts": self.posts()})
