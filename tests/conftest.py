@@ -23,6 +23,14 @@ from socialomega.local.runtime import LocalRuntime, apply_service_env
 from socialomega.sandbox.server import Sandbox
 
 ENV = "itest"
+RESILIENCE = {
+    "retry_base_seconds": 1,
+    "retry_max_delay_seconds": 8,
+    "breaker_threshold": 5,
+    "breaker_cooldown_seconds": 4,
+    "breaker_max_cooldown_seconds": 8,
+    "record_min_seconds": 5,
+}
 
 
 @pytest.fixture(scope="session")
@@ -43,6 +51,8 @@ def stack(sandbox) -> dict[str, Any]:
         "lightroom_settings": sandbox_config.lightroom_settings(sandbox.lightroom_url),
         "targets": sandbox_config.targets(sandbox.urls, misconfigured=True),
         "secrets": sandbox_config.secrets(sandbox.credentials),
+        # The same logic as in AWS, on a shorter clock: waits of seconds, not minutes.
+        "resilience": RESILIENCE,
     }
     outputs, seconds = terraform.apply(ENV, variables)
     print(f"\nterraform apply envs/local ({ENV}): {seconds:.1f} s")

@@ -267,28 +267,35 @@ def test_a_dead_lettered_message_can_be_redriven(sandbox, stack, runtime, first_
     }
 
 
-def test_an_outage_longer_than_the_retries_dead_letters_with_the_reason_and_a_redrive_resumes(
+def test_an_outage_longer_than_five_receives_opens_the_breaker_then_the_probe_publishes_once(
     sandbox, stack, store, runtime, first_run
 ):
+    """Five fast receives used to dead-letter a photo during any outage longer than ~30 s. Now
+    retries back off (as fresh messages: the receive count is not used up), the gallery target's
+    breaker opens after 5 consecutive failures (the 6th call, the first probe, fails too and
+    reopens it), the next probe succeeds and closes it, and the photo is posted once: no DLQ,
+    no operator."""
     photo = selected(sandbox)[3]
     new_version = sandbox.edit_photo(photo.id, title="During the outage")
     publisher = stack["consumers"]["publisher-gallery"]
-    sandbox.fail_rest_next(5, status=500, path_contains="/v1/media")  # one failure per receive
+    sandbox.fail_rest_next(6, status=500, path_contains="/v1/media")
     assert runtime.run_schedule("poller")["detected"] == [photo.id]
-    wait_idle(runtime, timeout=240)
-    (dead,) = ops.dlq_contents({"gallery": publisher["dlq_url"]})["gallery"]
-    assert dead["asset_id"] == photo.id and dead["code"] == "retries_exhausted"
-    assert "after 5 receives" in dead["reason"] and "500" in dead["reason"]
-    record = store.get(keys.publication_key(photo.id, new_version, "gallery")).data
-    assert record["status"] == "retrying" and record["attempts"] == 5
-    # The outage is over: redrive, and the publication resumes and posts once.
-    ops.redrive(publisher["dlq_url"], publisher["queue_url"])
+
+    def breaker_closed_and_published() -> bool:
+        breaker = store.get(keys.breaker_key("gallery"))
+        record = store.get(keys.publication_key(photo.id, new_version, "gallery"))
+        return bool(
+            breaker and breaker.data.get("state") == "closed" and record and record.data["status"] == "published"
+        )
+
     wait_for(
-        lambda: ops.dlq_depths({"gallery": publisher["dlq_url"]})["gallery"] == 0,
-        timeout=30,
-        what="the redrive to empty the gallery publisher's DLQ",
+        breaker_closed_and_published, timeout=180, what="the gallery breaker to open and close, and the photo to go out"
     )
     wait_idle(runtime)
+    breaker = store.get(keys.breaker_key("gallery")).data
+    assert breaker["open_since"] and breaker["failures"] == 0  # it was open, and the probe closed it
+    assert ops.dlq_depths({"gallery": publisher["dlq_url"]})["gallery"] == 0
+    record = store.get(keys.publication_key(photo.id, new_version, "gallery")).data
+    assert record["status"] == "published" and record["attempts"] >= 6
     posts = [p for p in sandbox.rest_posts() if p["asset_id"] == photo.id and p["version"] == new_version]
     assert Counter(p["target"] for p in posts) == Counter({t: 1 for t in TARGETS})
-    assert store.get(keys.publication_key(photo.id, new_version, "gallery")).data["status"] == "published"

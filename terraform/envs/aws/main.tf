@@ -9,6 +9,10 @@ module "pipeline" {
   targets            = var.targets
   alarm_actions      = var.alarm_topic_arn == null ? [] : [var.alarm_topic_arn]
   sns_kms_key_id     = "alias/aws/sns"
+  resilience         = var.resilience == null ? {} : var.resilience
+  function_timeouts  = var.function_timeouts
+  # The event source mappings' concurrency (the local runtime runs as many instances of each).
+  maximum_concurrency = { publisher = var.publisher_max_concurrency }
 }
 
 data "aws_partition" "current" {}
@@ -39,11 +43,11 @@ locals {
       analytics = { read = ["analytics/*", "events/*"], write = ["analytics/*", "events/*"] }
     },
     # A publisher (one per target): publications/<asset>/<version>/<target>.json (its claims),
-    # quotas/<target>.json, and writes posts/<platform>/<remote id>.json (the index the
+    # quotas/<target>.json, breakers/<target>.json (its circuit breaker), and writes posts/<platform>/<remote id>.json (the index the
     # webhook function reads) of its target's platform only.
     { for t in var.targets : "publisher-${t.name}" => {
-      read  = ["publications/*/${t.name}.json", "quotas/${t.name}.json"]
-      write = ["publications/*/${t.name}.json", "quotas/${t.name}.json", "posts/${t.platform}/*"]
+      read  = ["publications/*/${t.name}.json", "quotas/${t.name}.json", "breakers/${t.name}.json"]
+      write = ["publications/*/${t.name}.json", "quotas/${t.name}.json", "breakers/${t.name}.json", "posts/${t.platform}/*"]
     } },
   )
   store_rw = { for name, a in local.store_access : name => [
@@ -56,9 +60,11 @@ locals {
   store_list = { for name, a in local.store_access : name => [
     { sid = "StoreList", actions = ["s3:ListBucket"], resources = [local.buckets["store"]], conditions = { StringLike = { "s3:prefix" = a.read } } },
   ] }
-  # Consumers move permanent failures to their own DLQ themselves, with the reason.
+  # Consumers move permanent failures to their own DLQ themselves, with the reason, and send
+  # retries and deferrals again, delayed, to their own queue (core/consumer.py).
   own_dlq = { for name, c in local.consumers : name => [
     { sid = "OwnDeadLetterQueue", actions = ["sqs:SendMessage", "sqs:GetQueueAttributes", "sqs:GetQueueUrl"], resources = [c.dlq_arn] },
+    { sid = "RetryOnOwnQueue", actions = ["sqs:SendMessage"], resources = [c.queue_arn] },
   ] }
 }
 
@@ -80,31 +86,48 @@ module "poller" {
     { sid = "AnnounceAssets", actions = ["sqs:SendMessage"], resources = [local.consumers["processor"].queue_arn] },
   ])
   conditional_statements = concat(local.store_list["poller"], [
+    # Its detections are archived on the bus too (the event log and replay), as its own source only.
+    { sid = "ArchiveEvents", actions = ["events:PutEvents"], resources = [module.pipeline.bus.arn],
+    conditions = { StringEquals = { "events:source" = ["socialomega.poller"] } } },
     { sid = "InboxList", actions = ["s3:ListBucket"], resources = [local.buckets["raw"]], conditions = { StringLike = { "s3:prefix" = ["inbox/", "inbox/*"] } } },
   ])
   log_retention_days = var.log_retention_days
-  # Scheduled invocations are asynchronous: the ones still failing after Lambda's two
-  # retries land in the schedule's DLQ, whose alarm says the poller is failing.
+  # Scheduled invocations are asynchronous: a failed one lands in the schedule's DLQ, whose
+  # alarm says the poller is failing.
   dead_letter_queue_arn = aws_sqs_queue.poller_schedule_dlq.arn
+  # One poll at a time: two would walk the same photos and race on the cursor for nothing
+  # (the cursor's compare-and-swap keeps that safe, not useful).
+  reserved_concurrency = 1
+  # No Lambda retry of a failed poll: the schedule fires again anyway, and that poll resumes
+  # from the saved cursor (a retry would only run it again sooner, back to back). An event
+  # throttled behind a poll still running (the one reserved slot) waits about one function
+  # timeout; one older than two is stale (the next schedule is coming), and goes to the DLQ.
+  async_maximum_retry_attempts    = 0
+  async_maximum_event_age_seconds = max(60, 2 * module.pipeline.poller.function_timeout)
 }
 
 module "processor" {
-  source      = "../../modules/lambda_service"
-  name        = "${local.prefix}-processor"
-  image_uri   = var.image_uris["processor"]
-  command     = local.consumers["processor"].handler
-  timeout     = local.consumers["processor"].function_timeout
-  memory_size = var.memory_sizes.processor
-  environment = merge(local.env_vars, local.consumers["processor"].environment)
-  queue       = { arn = local.consumers["processor"].queue_arn, batch_size = local.consumers["processor"].batch_size }
+  source              = "../../modules/lambda_service"
+  name                = "${local.prefix}-processor"
+  image_uri           = var.image_uris["processor"]
+  command             = local.consumers["processor"].handler
+  timeout             = local.consumers["processor"].function_timeout
+  memory_size         = var.memory_sizes.processor
+  environment         = merge(local.env_vars, local.consumers["processor"].environment)
+  queue               = { arn = local.consumers["processor"].queue_arn, batch_size = local.consumers["processor"].batch_size }
+  maximum_concurrency = local.consumers["processor"].maximum_concurrency
   policy_statements = concat(local.store_rw["processor"], local.own_dlq["processor"], [
     { sid = "TargetsSettings", actions = ["ssm:GetParameter"], resources = [local.params["targets"]] },
     { sid = "RawRead", actions = ["s3:GetObject", "s3:GetObjectVersion"], resources = ["${local.buckets["raw"]}/raw/*"] },
     { sid = "VariantsWrite", actions = ["s3:PutObject"], resources = ["${local.buckets["processed"]}/processed/*"] },
     { sid = "RequestPublishing", actions = ["sns:Publish"], resources = [module.pipeline.topic_arn] },
   ])
-  conditional_statements = local.store_list["processor"]
-  log_retention_days     = var.log_retention_days
+  conditional_statements = concat(local.store_list["processor"], [
+    # Its publish requests are archived on the bus too (the event log and replay), as its own source only.
+    { sid = "ArchiveEvents", actions = ["events:PutEvents"], resources = [module.pipeline.bus.arn],
+    conditions = { StringEquals = { "events:source" = ["socialomega.processor"] } } },
+  ])
+  log_retention_days = var.log_retention_days
 }
 
 module "publisher" {
@@ -117,12 +140,10 @@ module "publisher" {
   memory_size         = var.memory_sizes.publisher
   environment         = merge(local.env_vars, each.value.environment) # + SO_PUBLISHER_TARGET
   queue               = { arn = each.value.queue_arn, batch_size = each.value.batch_size }
-  maximum_concurrency = var.publisher_max_concurrency
+  maximum_concurrency = each.value.maximum_concurrency
   policy_statements = concat(local.store_rw[each.key], local.own_dlq[each.key], [
     { sid = "TargetsSettings", actions = ["ssm:GetParameter"], resources = [local.params["targets"]] },
     { sid = "OwnTargetSecret", actions = ["secretsmanager:GetSecretValue"], resources = [local.secrets[trimprefix(each.key, "publisher-")]] },
-    # Over quota, a photo is deferred by sending it again, delayed, to the function's own queue.
-    { sid = "DeferOnOwnQueue", actions = ["sqs:SendMessage"], resources = [each.value.queue_arn] },
     # Its own target's variants only: processed/<asset>/<version>/<target>.<extension>.
     { sid = "VariantsRead", actions = ["s3:GetObject", "s3:GetObjectVersion"], resources = ["${local.buckets["processed"]}/processed/*/${trimprefix(each.key, "publisher-")}.*"] },
     ], contains(local.rotating_token_targets, trimprefix(each.key, "publisher-")) ? [
@@ -145,9 +166,8 @@ module "analytics" {
   memory_size = var.memory_sizes.analytics
   environment = merge(local.env_vars, local.consumers["analytics"].environment)
   queue       = { arn = local.consumers["analytics"].queue_arn, batch_size = local.consumers["analytics"].batch_size }
-  # Every event updates the same day's document by compare-and-swap: more parallel writers
-  # would mostly lose races (8 attempts, then a retry through the queue), not add throughput.
-  maximum_concurrency    = 2
+  # Why 2: modules/pipeline variables.tf, maximum_concurrency.
+  maximum_concurrency    = local.consumers["analytics"].maximum_concurrency
   policy_statements      = concat(local.store_rw["analytics"], local.own_dlq["analytics"])
   conditional_statements = local.store_list["analytics"]
   log_retention_days     = var.log_retention_days

@@ -37,6 +37,8 @@ module "pipeline" {
   targets                 = var.targets
   secret_values           = var.secrets
   poll_every_seconds      = var.poll_every_seconds
+  resilience              = var.resilience == null ? {} : var.resilience
+  function_timeouts       = var.function_timeouts
   force_destroy           = true
   noncurrent_version_days = null # throwaway buckets; spares a slow lifecycle wait on LocalStack
   recovery_window_in_days = 0

@@ -31,3 +31,23 @@ variable "poll_every_seconds" {
   type        = number
   default     = 300
 }
+
+variable "resilience" {
+  description = "Retries and circuit breakers (see modules/pipeline `resilience`); null: the defaults."
+  type        = any
+  default     = null
+}
+
+variable "function_timeouts" {
+  description = <<-EOT
+    Function timeout in seconds per service. Every handler stops starting records SO_RECORD_MIN_SECONDS
+    before its deadline and every call and wait is cut to what is left (core/deadline.py), so a
+    timeout only has to fit the longest single step. Sized from the worst cases of the defaults:
+    publisher 90 = Facebook's longest call (5 s connect + 60 s read) + 3 s margin + an Instagram
+    status wait; `terraform/bin/check-targets` refuses a target whose longest call cannot fit.
+    processor 60: variants of a 24 MP photo take 0.2-0.3 s, its S3 and SNS traffic about a second.
+    poller 120: it saves its cursor and stops before the deadline, resuming on the next run.
+  EOT
+  type        = object({ processor = number, publisher = number, analytics = number, poller = number })
+  default     = { processor = 60, publisher = 90, analytics = 30, poller = 120 }
+}

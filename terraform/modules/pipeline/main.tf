@@ -23,6 +23,15 @@ locals {
     SO_EVENT_BUS         = module.messaging.bus_name
     SO_CONFIG_PREFIX     = module.config.config_prefix
     SO_SECRET_PREFIX     = module.config.secret_prefix
+    # Retries and breakers (core/config.py Resilience).
+    SO_RETRY_BASE_SECONDS           = tostring(var.resilience.retry_base_seconds)
+    SO_RETRY_MAX_DELAY_SECONDS      = tostring(var.resilience.retry_max_delay_seconds)
+    SO_RETRY_MAX_AGE_SECONDS        = tostring(var.resilience.retry_max_age_seconds)
+    SO_BREAKER_THRESHOLD            = tostring(var.resilience.breaker_threshold)
+    SO_BREAKER_COOLDOWN_SECONDS     = tostring(var.resilience.breaker_cooldown_seconds)
+    SO_BREAKER_MAX_COOLDOWN_SECONDS = tostring(var.resilience.breaker_max_cooldown_seconds)
+    SO_BREAKER_ALARM_SECONDS        = tostring(var.resilience.breaker_alarm_seconds)
+    SO_RECORD_MIN_SECONDS           = tostring(var.resilience.record_min_seconds)
   }
 }
 

@@ -4,7 +4,7 @@ output "service_env" {
 }
 
 output "consumers" {
-  description = "Queue consumers: name => queue, DLQ, batch size, timeouts, handler and the function's own environment variables (on top of service_env; a publisher's SO_PUBLISHER_TARGET). The local runtime reads this; envs/aws builds its functions and event source mappings from it."
+  description = "Queue consumers: name => queue, DLQ, batch size, timeouts, maximum concurrency, handler and the function's own environment variables (on top of service_env; a publisher's SO_PUBLISHER_TARGET). The local runtime reads this; envs/aws builds its functions and event source mappings from it."
   value = merge(
     {
       processor = {
@@ -12,23 +12,27 @@ output "consumers" {
         dlq_url            = module.images_queue.dlq_url, dlq_arn = module.images_queue.dlq_arn
         batch_size         = 5, function_timeout = var.function_timeouts.processor
         visibility_timeout = module.images_queue.visibility_timeout
-        handler            = "socialomega.processor.handler.handler", service = "processor"
-        environment        = tomap({})
+        # The event source mapping's scaling_config in AWS; the local runtime's instances.
+        maximum_concurrency = var.maximum_concurrency.processor
+        handler             = "socialomega.processor.handler.handler", service = "processor"
+        environment         = tomap({})
       }
       analytics = {
-        queue_url          = module.analytics_queue.url, queue_arn = module.analytics_queue.arn
-        dlq_url            = module.analytics_queue.dlq_url, dlq_arn = module.analytics_queue.dlq_arn
-        batch_size         = 10, function_timeout = var.function_timeouts.analytics
-        visibility_timeout = module.analytics_queue.visibility_timeout
-        handler            = "socialomega.analytics.handler.handler", service = "analytics"
-        environment        = tomap({})
+        queue_url           = module.analytics_queue.url, queue_arn = module.analytics_queue.arn
+        dlq_url             = module.analytics_queue.dlq_url, dlq_arn = module.analytics_queue.dlq_arn
+        batch_size          = 10, function_timeout = var.function_timeouts.analytics
+        visibility_timeout  = module.analytics_queue.visibility_timeout
+        maximum_concurrency = var.maximum_concurrency.analytics
+        handler             = "socialomega.analytics.handler.handler", service = "analytics"
+        environment         = tomap({})
       }
     },
     { for name, q in module.publish_queue : "publisher-${name}" => {
-      queue_url          = q.url, queue_arn = q.arn, dlq_url = q.dlq_url, dlq_arn = q.dlq_arn
-      batch_size         = 5, function_timeout = var.function_timeouts.publisher
-      visibility_timeout = q.visibility_timeout
-      handler            = "socialomega.publishers.handler.handler", service = "publisher"
+      queue_url           = q.url, queue_arn = q.arn, dlq_url = q.dlq_url, dlq_arn = q.dlq_arn
+      batch_size          = 5, function_timeout = var.function_timeouts.publisher
+      visibility_timeout  = q.visibility_timeout
+      maximum_concurrency = var.maximum_concurrency.publisher
+      handler             = "socialomega.publishers.handler.handler", service = "publisher"
       # The publisher's own target: it publishes only for this one, whatever a message names.
       environment = tomap({ SO_PUBLISHER_TARGET = name })
     } },
@@ -81,4 +85,9 @@ output "wiring" {
     )
     messaging = module.messaging.wiring
   }
+}
+
+output "resilience" {
+  description = "Retry and breaker settings, defaults applied (the functions get them as SO_RETRY_* / SO_BREAKER_* variables)."
+  value       = var.resilience
 }

@@ -39,9 +39,31 @@ variable "secret_values" {
 }
 
 variable "function_timeouts" {
-  description = "Function timeout in seconds per service; each queue's visibility timeout is 6x its consumer's."
+  description = "Function timeout in seconds per service (the roots hold the defaults, sized in their variables.tf); each queue's visibility timeout is 6x its consumer's."
   type        = object({ processor = number, publisher = number, analytics = number, poller = number })
-  default     = { processor = 60, publisher = 30, analytics = 30, poller = 120 }
+}
+
+variable "resilience" {
+  description = "Retries and circuit breakers, the same for every function (services/socialomega/core/config.py `Resilience`): retries back off from retry_base_seconds up to retry_max_delay_seconds between tries, for up to retry_max_age_seconds before the DLQ; a target's breaker opens after breaker_threshold consecutive retryable failures, probes after breaker_cooldown_seconds (doubling up to breaker_max_cooldown_seconds), and its alarm fires when it stays open over breaker_alarm_seconds; a record is not started with less than record_min_seconds of its invocation left."
+  type = object({
+    retry_base_seconds           = optional(number, 4)
+    retry_max_delay_seconds      = optional(number, 3600)
+    retry_max_age_seconds        = optional(number, 86400)
+    breaker_threshold            = optional(number, 5)
+    breaker_cooldown_seconds     = optional(number, 60)
+    breaker_max_cooldown_seconds = optional(number, 900)
+    breaker_alarm_seconds        = optional(number, 1800)
+    record_min_seconds           = optional(number, 10)
+  })
+  default = {}
+  validation {
+    condition     = alltrue([for k, v in var.resilience : v > 0])
+    error_message = "Every resilience setting must be positive."
+  }
+  validation {
+    condition     = var.resilience.retry_max_age_seconds <= 1209600
+    error_message = "retry_max_age_seconds must be at most 14 days (an SQS message's longest retention)."
+  }
 }
 
 variable "poll_every_seconds" {
@@ -90,4 +112,27 @@ variable "tags" {
   description = "Tags for every resource."
   type        = map(string)
   default     = {}
+}
+
+variable "maximum_concurrency" {
+  description = <<-EOT
+    Concurrent invocations per queue consumer: each event source mapping's scaling_config
+    maximum_concurrency in AWS (envs/aws reads it from the consumers output), and the number of
+    instances the local runtime runs of each (it reads the same output). Lambda accepts 2..1000.
+    processor: not a platform limit but a cap on a burst; Lambda starts an SQS mapping at five
+    concurrent batches, and more photos processed at once only lengthen the publish queues,
+    which the publishers drain at their own (capped) pace. publisher: per target, the
+    platforms' rate limits. analytics: every event updates its photo's status document and one
+    of its day's 16 shards by compare-and-swap; two writers keep up with the pipeline here.
+  EOT
+  type = object({
+    processor = optional(number, 5)
+    publisher = optional(number, 2)
+    analytics = optional(number, 2)
+  })
+  default = {}
+  validation {
+    condition     = alltrue([for v in values(var.maximum_concurrency) : v >= 2 && v <= 1000 && floor(v) == v])
+    error_message = "An SQS event source mapping's maximum concurrency is a whole number in 2..1000."
+  }
 }

@@ -70,3 +70,22 @@ resource "aws_cloudwatch_metric_alarm" "dlq_depth" {
   alarm_actions       = var.alarm_actions
   tags                = var.tag_alarm ? var.tags : {}
 }
+
+# Work waiting too long: consumers failing whole batches, throttled, or not running. Retries and
+# deferrals are fresh messages (delayed at most 15 minutes each), so a healthy queue's oldest
+# message is never much older than that.
+resource "aws_cloudwatch_metric_alarm" "oldest_message_age" {
+  alarm_name          = "${var.name}-oldest-message-too-old"
+  alarm_description   = "The oldest message in ${var.name} has waited over ${var.oldest_message_alarm_seconds} s: its consumer is not keeping up or not running."
+  namespace           = "AWS/SQS"
+  metric_name         = "ApproximateAgeOfOldestMessage"
+  dimensions          = { QueueName = aws_sqs_queue.this.name }
+  statistic           = "Maximum"
+  period              = 300
+  evaluation_periods  = 1
+  threshold           = var.oldest_message_alarm_seconds
+  comparison_operator = "GreaterThanThreshold"
+  treat_missing_data  = "notBreaching"
+  alarm_actions       = var.alarm_actions
+  tags                = var.tag_alarm ? var.tags : {}
+}

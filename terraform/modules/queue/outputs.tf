@@ -36,6 +36,8 @@ output "wiring" {
     dlq_name           = aws_sqs_queue.dlq.name
     alarm_queue_name   = aws_cloudwatch_metric_alarm.dlq_depth.dimensions["QueueName"]
     alarm_threshold    = aws_cloudwatch_metric_alarm.dlq_depth.threshold
+    age_alarm_queue    = aws_cloudwatch_metric_alarm.oldest_message_age.dimensions["QueueName"]
+    age_alarm_seconds  = aws_cloudwatch_metric_alarm.oldest_message_age.threshold
     visibility_timeout = aws_sqs_queue.this.visibility_timeout_seconds
     policy             = local.policies["queue"] == null ? null : jsondecode(local.policies["queue"])
     dlq_policy         = local.policies["dlq"] == null ? null : jsondecode(local.policies["dlq"])

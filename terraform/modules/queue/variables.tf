@@ -40,6 +40,12 @@ variable "dlq_allowed_senders" {
   default     = []
 }
 
+variable "oldest_message_alarm_seconds" {
+  description = "Alarm when the queue's oldest message is older than this (seconds)."
+  type        = number
+  default     = 1800
+}
+
 variable "alarm_actions" {
   description = "ARNs notified when the DLQ holds messages (e.g. an SNS topic)."
   type        = list(string)

@@ -105,9 +105,16 @@ run "the_processor_reads_raw_originals_and_asset_metadata_and_writes_variants" {
     ])
     error_message = "the processor lists the store only under metadata/assets/; its ListBucket statements are ${jsonencode(module.processor.wiring.s3.list)}"
   }
+  assert {
+    condition = [for st in module.processor.wiring.policy.Statement : { resources = st.Resource, condition = lookup(st, "Condition", null) }
+      if anytrue([for a in st.Action : a == "*" || startswith(a, "events:")])] == [
+      { resources = ["arn:aws:events:eu-west-1:123456789012:event-bus/socialomega-test-bus"], condition = { StringEquals = { "events:source" = ["socialomega.processor"] } } },
+    ]
+    error_message = "the processor may put only its own events (source socialomega.processor) on the bus"
+  }
 }
 
-run "each_publisher_touches_only_its_own_target_claims_quota_variants_and_platform_index" {
+run "each_publisher_touches_only_its_own_target_claims_quota_breaker_variants_and_platform_index" {
   command = apply
 
   assert {
@@ -123,17 +130,17 @@ run "each_publisher_touches_only_its_own_target_claims_quota_variants_and_platfo
   }
   assert {
     condition = alltrue([for k, m in module.publisher : toset(lookup(m.wiring.s3.read, "arn:aws:s3:::so-store", [])) == toset([
-      "publications/*/${trimprefix(k, "publisher-")}.json", "quotas/${trimprefix(k, "publisher-")}.json",
+      "publications/*/${trimprefix(k, "publisher-")}.json", "quotas/${trimprefix(k, "publisher-")}.json", "breakers/${trimprefix(k, "publisher-")}.json",
     ])])
-    error_message = "a publisher reads exactly its own target's claims (publications/*/<target>.json) and quota (quotas/<target>.json) in the store; they may read ${jsonencode({ for k, m in module.publisher : k => lookup(m.wiring.s3.read, "arn:aws:s3:::so-store", []) })}"
+    error_message = "a publisher reads exactly its own target's claims (publications/*/<target>.json), quota (quotas/<target>.json) and breaker (breakers/<target>.json) in the store; they may read ${jsonencode({ for k, m in module.publisher : k => lookup(m.wiring.s3.read, "arn:aws:s3:::so-store", []) })}"
   }
   assert {
     condition = (
-      toset(lookup(module.publisher["publisher-rest"].wiring.s3.write, "arn:aws:s3:::so-store", [])) == toset(["publications/*/rest.json", "quotas/rest.json", "posts/rest/*"]) &&
-      toset(lookup(module.publisher["publisher-gallery"].wiring.s3.write, "arn:aws:s3:::so-store", [])) == toset(["publications/*/gallery.json", "quotas/gallery.json", "posts/rest/*"]) &&
-      toset(lookup(module.publisher["publisher-xacct"].wiring.s3.write, "arn:aws:s3:::so-store", [])) == toset(["publications/*/xacct.json", "quotas/xacct.json", "posts/x/*"])
+      toset(lookup(module.publisher["publisher-rest"].wiring.s3.write, "arn:aws:s3:::so-store", [])) == toset(["publications/*/rest.json", "quotas/rest.json", "breakers/rest.json", "posts/rest/*"]) &&
+      toset(lookup(module.publisher["publisher-gallery"].wiring.s3.write, "arn:aws:s3:::so-store", [])) == toset(["publications/*/gallery.json", "quotas/gallery.json", "breakers/gallery.json", "posts/rest/*"]) &&
+      toset(lookup(module.publisher["publisher-xacct"].wiring.s3.write, "arn:aws:s3:::so-store", [])) == toset(["publications/*/xacct.json", "quotas/xacct.json", "breakers/xacct.json", "posts/x/*"])
     )
-    error_message = "a publisher writes exactly its own target's claims and quota and its platform's post index (posts/<platform>/*) in the store; they may write ${jsonencode({ for k, m in module.publisher : k => lookup(m.wiring.s3.write, "arn:aws:s3:::so-store", []) })}"
+    error_message = "a publisher writes exactly its own target's claims, quota and breaker and its platform's post index (posts/<platform>/*) in the store; they may write ${jsonencode({ for k, m in module.publisher : k => lookup(m.wiring.s3.write, "arn:aws:s3:::so-store", []) })}"
   }
   assert {
     condition = alltrue([for k, m in module.publisher :
@@ -143,9 +150,9 @@ run "each_publisher_touches_only_its_own_target_claims_quota_variants_and_platfo
   }
   assert {
     condition = alltrue([for k, m in module.publisher : jsonencode(m.wiring.s3.list) == jsonencode([
-      { bucket = "arn:aws:s3:::so-store", key = "", condition = { StringLike = { "s3:prefix" = ["publications/*/${trimprefix(k, "publisher-")}.json", "quotas/${trimprefix(k, "publisher-")}.json"] } } },
+      { bucket = "arn:aws:s3:::so-store", key = "", condition = { StringLike = { "s3:prefix" = ["publications/*/${trimprefix(k, "publisher-")}.json", "quotas/${trimprefix(k, "publisher-")}.json", "breakers/${trimprefix(k, "publisher-")}.json"] } } },
     ])])
-    error_message = "a publisher lists the store only under its own claims and quota; their ListBucket statements are ${jsonencode({ for k, m in module.publisher : k => m.wiring.s3.list })}"
+    error_message = "a publisher lists the store only under its own claims, quota and breaker; their ListBucket statements are ${jsonencode({ for k, m in module.publisher : k => m.wiring.s3.list })}"
   }
   assert {
     condition = alltrue([for k, m in module.publisher : [

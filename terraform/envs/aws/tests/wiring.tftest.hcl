@@ -38,12 +38,8 @@ override_resource {
   values = { arn = "arn:aws:events:eu-west-1:123456789012:event-bus/socialomega-test-bus" }
 }
 override_resource {
-  target = module.pipeline.module.messaging.aws_cloudwatch_event_rule.status_to_analytics
-  values = { arn = "arn:aws:events:eu-west-1:123456789012:rule/socialomega-test-bus/socialomega-test-status-to-analytics" }
-}
-override_resource {
-  target = module.pipeline.module.messaging.aws_cloudwatch_event_rule.engagement_to_analytics
-  values = { arn = "arn:aws:events:eu-west-1:123456789012:rule/socialomega-test-bus/socialomega-test-engagement-to-analytics" }
+  target = module.pipeline.module.messaging.aws_cloudwatch_event_rule.events_to_analytics
+  values = { arn = "arn:aws:events:eu-west-1:123456789012:rule/socialomega-test-bus/socialomega-test-events-to-analytics" }
 }
 override_resource {
   target = module.webhook_api.aws_cloudwatch_log_group.access
@@ -100,6 +96,8 @@ variables {
     { name = "rest", platform = "rest", spec = {}, endpoint = { url = "https://api.example.com/v1/posts" } },
     { name = "gallery", platform = "rest", spec = {}, endpoint = { url = "https://gallery.example.com/v1/media" } },
   ]
+  # The runs below that plan modules/pipeline alone need what the roots pass it.
+  function_timeouts = { processor = 60, publisher = 90, analytics = 30, poller = 120 }
 }
 
 run "every_consumer_has_a_mapping_with_partial_batch_failures" {
@@ -121,9 +119,9 @@ run "every_consumer_has_a_mapping_with_partial_batch_failures" {
     condition = (
       module.analytics.wiring.event_source_mapping.maximum_concurrency == 2 &&
       alltrue([for k, m in module.publisher : m.wiring.event_source_mapping.maximum_concurrency == 2]) &&
-      module.processor.wiring.event_source_mapping.maximum_concurrency == null
+      module.processor.wiring.event_source_mapping.maximum_concurrency == 5
     )
-    error_message = "analytics (one compare-and-swap document per day) and each publisher (platform rate limits) run at most 2 at a time; the processor is not capped"
+    error_message = "analytics and each publisher (platform rate limits) run at most 2 at a time, the processor 5 (modules/pipeline maximum_concurrency)"
   }
   assert {
     condition     = module.poller.wiring.event_source_mapping == null
@@ -251,6 +249,11 @@ run "each_consumer_touches_only_its_own_queue_dlq_and_secret" {
       one([for st in m.wiring.policy.Statement : st.Resource if st.Sid == "ConsumeOwnQueue"]) == [module.pipeline.consumers[name].queue_arn] &&
     one([for st in m.wiring.policy.Statement : st.Resource if st.Sid == "OwnDeadLetterQueue"]) == [module.pipeline.consumers[name].dlq_arn]])
     error_message = "every consumer receives from its own queue and dead-letters to its own DLQ, nothing else"
+  }
+  assert {
+    condition = alltrue([for name, m in merge({ processor = module.processor, analytics = module.analytics }, module.publisher) :
+    one([for st in m.wiring.policy.Statement : st.Resource if st.Sid == "RetryOnOwnQueue"]) == [module.pipeline.consumers[name].queue_arn]])
+    error_message = "every consumer sends retries and deferrals to its own queue, and only there"
   }
   assert {
     condition = alltrue([for name, m in merge({ processor = module.processor, analytics = module.analytics }, module.publisher) :
@@ -471,45 +474,41 @@ run "the_webhook_function_reads_the_post_index_and_its_secret_and_announces_on_t
   }
 }
 
-run "engagement_events_reach_the_analytics_queue_with_retries_and_its_dlq" {
+run "every_event_reaches_the_analytics_queue_with_retries_and_its_dlq_and_the_archive_keeps_all" {
   command = apply
 
   assert {
     condition = (
-      module.pipeline.wiring.messaging.engagement_target.event_pattern.source == ["socialomega.webhooks"] &&
-      module.pipeline.wiring.messaging.engagement_target.event_pattern["detail-type"] == ["EngagementReceived"] &&
-      length(module.pipeline.wiring.messaging.engagement_target.event_pattern) == 2
+      module.pipeline.wiring.messaging.analytics_target.event_pattern == { source = [{ prefix = "socialomega." }] }
     )
-    error_message = "the engagement rule matches source socialomega.webhooks, detail-type EngagementReceived"
+    error_message = "one rule sends every event of every socialomega source, any detail-type, to analytics (the event log)"
+  }
+  assert {
+    condition     = module.pipeline.wiring.messaging.analytics_target.arn == module.pipeline.consumers["analytics"].queue_arn
+    error_message = "every event reaches the analytics queue"
   }
   assert {
     condition = (
-      module.pipeline.wiring.messaging.engagement_target.arn == module.pipeline.consumers["analytics"].queue_arn &&
-      module.pipeline.wiring.messaging.analytics_target.arn == module.pipeline.consumers["analytics"].queue_arn
-    )
-    error_message = "engagement and status events reach the same analytics queue"
-  }
-  assert {
-    condition = (
-      module.pipeline.wiring.messaging.engagement_target.maximum_retry_attempts == 185 &&
-      module.pipeline.wiring.messaging.engagement_target.maximum_event_age_in_seconds == 86400 &&
-      module.pipeline.wiring.messaging.engagement_target.dead_letter_arn == module.pipeline.wiring.queues["analytics"].dlq_arn &&
+      module.pipeline.wiring.messaging.analytics_target.maximum_retry_attempts == 185 &&
+      module.pipeline.wiring.messaging.analytics_target.maximum_event_age_in_seconds == 86400 &&
+      module.pipeline.wiring.messaging.analytics_target.dead_letter_arn == module.pipeline.wiring.queues["analytics"].dlq_arn &&
       module.pipeline.wiring.queues["analytics"].dlq_arn == "arn:aws:sqs:eu-west-1:123456789012:socialomega-test-analytics-dlq"
     )
-    error_message = "the engagement rule target has an explicit retry policy and the analytics DLQ"
+    error_message = "the analytics rule target has an explicit retry policy and the analytics DLQ"
   }
   assert {
     condition = alltrue([for p in [module.pipeline.wiring.queues["analytics"].policy, module.pipeline.wiring.queues["analytics"].dlq_policy] :
-      toset([for st in p.Statement : st.Condition.ArnEquals["aws:SourceArn"]]) == toset([
-        module.pipeline.wiring.messaging.analytics_target.rule_arn, module.pipeline.wiring.messaging.engagement_target.rule_arn,
-      ]) &&
-      alltrue([for st in p.Statement : st.Principal.Service == "events.amazonaws.com" && st.Action == "sqs:SendMessage"]) &&
-    length(p.Statement) == 2])
-    error_message = "the analytics queue and its DLQ admit exactly the status and the engagement rule"
+      [for st in p.Statement : st.Condition.ArnEquals["aws:SourceArn"]] == [module.pipeline.wiring.messaging.analytics_target.rule_arn] &&
+      alltrue([for st in p.Statement : st.Principal.Service == "events.amazonaws.com" && st.Action == "sqs:SendMessage"])
+    ])
+    error_message = "the analytics queue and its DLQ admit exactly the analytics rule"
   }
   assert {
-    condition     = module.pipeline.wiring.messaging.engagement_target.rule_arn != module.pipeline.wiring.messaging.analytics_target.rule_arn
-    error_message = "two distinct rules (the check above tells them apart)"
+    condition = (
+      module.pipeline.wiring.messaging.archive.event_pattern == null &&
+      module.pipeline.wiring.messaging.archive.event_source_arn == module.pipeline.bus.arn
+    )
+    error_message = "the bus's archive has no event pattern: it keeps every event"
   }
 }
 
@@ -549,4 +548,46 @@ run "max_receive_count_below_5_is_rejected" {
     max_receive_count = 3
   }
   expect_failures = [var.max_receive_count]
+}
+
+run "retries_breakers_and_waiting_work_are_configured_and_alarmed" {
+  command = apply
+
+  variables {
+    resilience = { retry_max_age_seconds = 43200, breaker_threshold = 3, breaker_alarm_seconds = 600 }
+  }
+
+  assert {
+    condition = (
+      module.pipeline.service_env.SO_RETRY_MAX_AGE_SECONDS == "43200" &&
+      module.pipeline.service_env.SO_BREAKER_THRESHOLD == "3" &&
+      module.pipeline.service_env.SO_BREAKER_COOLDOWN_SECONDS == "60" &&
+      module.pipeline.service_env.SO_RECORD_MIN_SECONDS == "10"
+    )
+    error_message = "every function gets the resilience settings, defaults filled in: ${jsonencode(module.pipeline.service_env)}"
+  }
+  assert {
+    condition     = toset(keys(aws_cloudwatch_metric_alarm.breaker_open_too_long)) == toset([for t in var.targets : t.name])
+    error_message = "every target has a breaker-open-too-long alarm"
+  }
+  assert {
+    condition = alltrue([for name, a in aws_cloudwatch_metric_alarm.breaker_open_too_long :
+    a.namespace == "SocialOmega" && a.metric_name == "BreakerOpenSeconds" && a.dimensions.Target == name && a.threshold == 600])
+    error_message = "a breaker alarm watches its own target's BreakerOpenSeconds (what publishers/service.py emits) against breaker_alarm_seconds"
+  }
+  assert {
+    condition     = alltrue([for q in values(module.pipeline.wiring.queues) : q.age_alarm_seconds > 0 && q.age_alarm_seconds <= 3600])
+    error_message = "every queue's oldest-message age is alarmed within an hour"
+  }
+}
+
+run "resilience_settings_must_be_positive" {
+  command = plan
+  module {
+    source = "../../modules/pipeline"
+  }
+  variables {
+    resilience = { breaker_threshold = 0 }
+  }
+  expect_failures = [var.resilience]
 }

@@ -26,7 +26,7 @@ run "one_rest_target_gives_the_handler_contract" {
   assert {
     condition = (
       output.consumers["processor"].handler == "socialomega.processor.handler.handler" && output.consumers["processor"].batch_size == 5 && output.consumers["processor"].function_timeout == 60 &&
-      output.consumers["publisher-rest"].handler == "socialomega.publishers.handler.handler" && output.consumers["publisher-rest"].batch_size == 5 && output.consumers["publisher-rest"].function_timeout == 30 &&
+      output.consumers["publisher-rest"].handler == "socialomega.publishers.handler.handler" && output.consumers["publisher-rest"].batch_size == 5 && output.consumers["publisher-rest"].function_timeout == 90 &&
       output.consumers["analytics"].handler == "socialomega.analytics.handler.handler" && output.consumers["analytics"].batch_size == 10 && output.consumers["analytics"].function_timeout == 30
     )
     error_message = "handler, batch size and timeout per consumer are the contract the local runtime plays"
@@ -47,6 +47,9 @@ run "one_rest_target_gives_the_handler_contract" {
     condition = toset(keys(output.service_env)) == toset([
       "SO_ENV", "SO_RAW_BUCKET", "SO_PROCESSED_BUCKET", "SO_STORE_BUCKET", "SO_IMAGES_QUEUE_URL",
       "SO_PUBLISH_TOPIC_ARN", "SO_EVENT_BUS", "SO_CONFIG_PREFIX", "SO_SECRET_PREFIX",
+      "SO_RETRY_BASE_SECONDS", "SO_RETRY_MAX_DELAY_SECONDS", "SO_RETRY_MAX_AGE_SECONDS",
+      "SO_BREAKER_THRESHOLD", "SO_BREAKER_COOLDOWN_SECONDS", "SO_BREAKER_MAX_COOLDOWN_SECONDS",
+      "SO_BREAKER_ALARM_SECONDS", "SO_RECORD_MIN_SECONDS",
     ])
     error_message = "service_env carries exactly the variables of services/CONTRACTS.md every handler shares"
   }
