@@ -9,7 +9,7 @@ BUILD     := .build
 LS_VENV   := $(BUILD)/localstack-venv
 PYTEST    := $(PY) -m pytest -c tests/pytest.ini
 
-.PHONY: help venv localstack-venv localstack-up down demo test lint test-unit test-security test-integration tf-test bench dlq redrive clean \
+.PHONY: help venv localstack-venv localstack-up down demo test lint test-unit test-security test-integration tf-test test-faults bench bench-pipeline dlq redrive clean \
         docker images up test-containers
 
 help: ## list the targets
@@ -39,7 +39,7 @@ down: venv ## stop what `make demo` / `make up` started (native LocalStack and t
 demo: localstack-up ## one real pipeline run over the sandbox, then a result table
 	$(PY) -m socialomega.local demo
 
-test: lint test-unit tf-test test-integration plan-preview test-containers ## everything CI runs (test-integration includes test-security)
+test: lint test-unit tf-test test-integration plan-preview test-faults test-containers ## everything CI runs (test-integration includes test-security)
 
 RUFF := $(PY) -m ruff --config services/pyproject.toml
 lint: venv ## ruff (lint and format check) and mypy (strict on core and the contracts): zero findings
@@ -57,6 +57,10 @@ test-security: localstack-up ## attack suites: SSRF, webhooks, hostile inputs, s
 test-integration: localstack-up ## the pipeline on LocalStack, deployed by Terraform, then the attack suites
 	$(PYTEST) tests/integration tests/security
 
+# The fault suite starts its own LocalStack (port 4577), sandbox and runtime processes.
+test-faults: venv localstack-venv ## 50 photos x 5 targets under 20 % faults, a 3-min outage, an expired token, poison images, SIGKILL and a LocalStack restart: accounting table in .build/fault-suite.json
+	$(PYTEST) -m faults tests/faults
+
 docker: ## a Docker engine and Compose v2 (installs docker.io, starts dockerd, pinned compose plugin)
 	images/bin/docker-up
 
@@ -65,7 +69,7 @@ images: docker ## build and check every image (OFFLINE=1: base and LocalStack fr
 
 # The compose stack's apply job runs the host's Terraform with the offline provider mirror.
 up test-containers: export TERRAFORM_BIN ?= $(shell command -v terraform)
-up test-containers: export TF_PLUGIN_MIRROR ?= $(shell dirname "$$(find / -maxdepth 4 -type d -name registry.terraform.io -not -path '/proc/*' 2>/dev/null | head -n1)")
+up test-containers: export TF_PLUGIN_MIRROR ?= $(shell dirname "$$(dirname "$$(dirname "$$(find / -maxdepth 5 -type d -path '*/registry.terraform.io/hashicorp/aws' -not -path '/proc/*' 2>/dev/null | head -n1)")")")
 
 up: images ## the whole stack in containers (docker-compose.yml); `make down` stops it
 	docker compose up -d
@@ -79,6 +83,10 @@ tf-test: ## terraform fmt, validate and `terraform test` (mock provider, no AWS)
 
 bench: venv ## variant building vs Pillow and the libjpeg-turbo floor
 	$(PY) tests/bench/bench_variants.py
+
+PHOTOS ?= 40
+bench-pipeline: localstack-up ## PHOTOS (40) camera-like 24 MP photos through the whole local pipeline: posts/min, p50/p95, CPU per photo
+	$(PY) tests/bench/bench_pipeline.py --photos $(PHOTOS)
 
 dlq: venv ## what is in the dead-letter queues of the local stack, with reasons
 	$(PY) -m socialomega.local dlq
