@@ -27,7 +27,7 @@ import json
 import random
 import time
 from dataclasses import asdict
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -36,6 +36,7 @@ from PIL import Image
 
 from socialomega.core import aws
 from socialomega.local import localstack
+from socialomega.replay.__main__ import main as replay_main
 from tests.faults import accounting
 from tests.faults.conftest import BUILD, RuntimeProcess, Scenario, write_report
 
@@ -46,6 +47,7 @@ REST_KINDS = ("500", "429", "delay")
 FAULT_DELAY = 4.0  # past the social targets' 3 s timeouts
 REST_DELAY = 6.0  # past the REST target's 5 s
 QUIET_SECONDS = 15.0  # every queue empty this long: idle
+REPLAY_BUDGET_SECONDS = 300.0
 
 
 class Timeline:
@@ -253,6 +255,60 @@ def test_every_photo_x_target_is_accounted_for_under_faults(
         assert tables["photos"]["total"]["dlq"] == 0, "dead-lettered photos (the breakers should defer them)"
         assert tables["photos"][scenario.outage_platform]["dlq"] == 0
         assert tables["poison"]["total"]["published"] == 0, "a poison image was posted"
+    replay_whole_run(report, stack, urls, runtime_process, timeline.wall_start)
+
+
+def replay_whole_run(
+    report: dict[str, Any], stack: dict[str, Any], urls: dict[str, str], runtime: RuntimeProcess, wall_start: float
+) -> None:
+    """Replay every logged event of the run (python -m socialomega.replay over its whole time
+    range): no platform gets a new post and no analytics document changes."""
+    posts_before = {t: len(p) for t, p in accounting.platform_posts(urls, TARGETS).items()}
+    analytics_before = analytics_documents(stack)
+    first_day = datetime.fromtimestamp(wall_start, UTC).date().isoformat()
+    today = datetime.now(UTC).date().isoformat()
+    started = time.monotonic()
+    runtime.start()
+    try:
+        assert replay_main(["--from", first_day, "--to", today]) == 0
+        quiet_since: float | None = None
+        while time.monotonic() - started < REPLAY_BUDGET_SECONDS:
+            if any(pending(stack).values()):
+                quiet_since = None
+            elif quiet_since is None:
+                quiet_since = time.monotonic()
+            elif time.monotonic() - quiet_since >= QUIET_SECONDS:
+                break
+            time.sleep(2)
+    finally:
+        runtime.stop()
+    posts_after = {t: len(p) for t, p in accounting.platform_posts(urls, TARGETS).items()}
+    analytics_after = analytics_documents(stack)
+    report["replay"] = {
+        "seconds": round(time.monotonic() - started, 1),
+        "new_posts": {t: posts_after[t] - posts_before[t] for t in TARGETS},
+        "analytics_documents": len(analytics_before),
+        "analytics_changed": sorted(
+            k
+            for k in analytics_before.keys() | analytics_after.keys()
+            if analytics_before.get(k) != analytics_after.get(k)
+        ),
+    }
+    path = write_report(report)
+    print(f"replay of the whole run: {report['replay']} (in {path})")
+    assert not any(pending(stack).values()), f"the replay did not settle within {REPLAY_BUDGET_SECONDS:.0f} s"
+    assert posts_after == posts_before, f"the replay posted again: {report['replay']['new_posts']}"
+    assert analytics_before and analytics_after == analytics_before, report["replay"]["analytics_changed"]
+
+
+def analytics_documents(stack: dict[str, Any]) -> dict[str, bytes]:
+    """Every analytics document of the store bucket, as stored."""
+    s3, bucket = aws.client("s3"), stack["service_env"]["SO_STORE_BUCKET"]
+    found = {}
+    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix="analytics/"):
+        for item in page.get("Contents", []):
+            found[item["Key"]] = s3.get_object(Bucket=bucket, Key=item["Key"])["Body"].read()
+    return found
 
 
 def breaker_transitions(wall_start: float) -> list[dict[str, Any]]:

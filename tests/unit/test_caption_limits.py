@@ -211,3 +211,14 @@ def test_nfc_composes_at_most_the_assumed_number_of_code_points_into_one():
         if unicodedata.decomposition(ch)[:1] not in ("", "<") and unicodedata.normalize("NFC", ch) == ch
     )
     assert longest == captions._NFC_MAX_COMPOSITION
+
+
+def test_hashtags_already_in_the_text_count_against_the_platforms_cap():
+    """Found by the fault suite: "Harbour #2" titles made Instagram captions with 6 hashtags
+    (the keyword tags filled the cap of 5 on their own), and the platform refused them."""
+    metadata = {"title": "Harbour #2", "description": "Dusk #blue", "keywords": [f"kw{i}" for i in range(10)]}
+    caption = captions.build_caption("instagram", metadata)
+    assert len(caption.hashtags) == 3
+    assert len(captions._TEXT_HASHTAG.findall(caption.text)) == 5
+    crowded = {"title": " ".join(f"#t{i}" for i in range(7)), "keywords": ["sea"]}
+    assert captions.build_caption("instagram", crowded).hashtags == ()  # no room left: none added

@@ -40,6 +40,8 @@ from socialomega.platforms.base import CaptionRules
 RULES: Mapping[str, CaptionRules] = {name: platform.caption for name, platform in platforms.PLATFORMS.items()}
 ALT_TEXT_MAX = 1000
 DEFAULT_TEMPLATE = "{{ title }}\n\n{{ caption }}\n\n{{ hashtags }}"
+# What reads as a hashtag in a caption's text (as the platforms and the sandbox fakes count them).
+_TEXT_HASHTAG = re.compile(r"(?<!\w)#\w+")
 ELLIPSIS = "\u2026"
 
 # Input caps. Every non-whitespace character of a field survives rendering (only blank lines
@@ -207,14 +209,17 @@ def build_caption(platform: str, metadata: dict[str, Any], target: dict[str, Any
     if rules.max_hashtags is not None and cap is not None:
         cap = min(int(cap), rules.max_hashtags)  # never above the platform's own cap
     tags = ranked_hashtags(metadata, target.get("exclude_keywords"))
-    if cap is not None:
-        tags = tags[: int(cap)]
     measure = x_weighted_length if rules.weighted else len
 
     def fits(candidate: str) -> bool:
         return len(candidate) <= longest and measure(candidate) <= limit  # the first test is O(1)
 
     render = _renderer(target.get("caption_template") or DEFAULT_TEMPLATE, metadata)
+    if cap is not None:
+        # A platform counts every hashtag of the caption, those in the title or description
+        # too ("Sunset #2"): only what is left of its cap goes to keywords. Whether Instagram
+        # counts a tag of digits only is UNCONFIRMED; counting it is the side that never fails.
+        tags = tags[: max(0, int(cap) - len(_TEXT_HASHTAG.findall(render([]))))]
     text = render(tags)
     if not fits(text) and tags:
         bare = render([])
