@@ -389,7 +389,7 @@ def test_a_failed_send_fails_the_whole_notification_and_its_retry_records_each_o
     assert len({e.event_id for _, e, _ in sender.bus}) == 2
 
 
-def test_the_handler_answers_503_while_the_webhooks_secret_is_missing(monkeypatch):
+def test_the_handler_answers_503_while_the_webhooks_secret_is_missing(monkeypatch, capsys):
     def unconfigured():
         raise ConfigError("secret socialomega/prod/webhooks does not exist")
 
@@ -399,6 +399,12 @@ def test_the_handler_answers_503_while_the_webhooks_secret_is_missing(monkeypatc
         {"httpMethod": "GET", "pathParameters": {"platform": "x"}, "queryStringParameters": {"crc_token": "abc"}}, None
     )
     assert answer["statusCode"] == 503 and "socialomega" not in answer["body"]
+    # Not a Lambda error: the handler counts it for its alarm, as one valid EMF line.
+    (emf,) = [json.loads(line) for line in capsys.readouterr().out.splitlines() if '"_aws"' in line]
+    (directive,) = emf["_aws"]["CloudWatchMetrics"]
+    assert directive["Namespace"] == "SocialOmega" and directive["Dimensions"] == [["Service"]]
+    assert directive["Metrics"] == [{"Name": "WebhookServerErrors", "Unit": "Count"}]
+    assert emf["Service"] == "webhooks" and emf["WebhookServerErrors"] == 1 and emf["_aws"]["Timestamp"] > 0
 
 
 def test_the_handler_answers_500_when_events_cannot_be_sent(monkeypatch):

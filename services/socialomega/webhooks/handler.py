@@ -12,7 +12,7 @@ from typing import Any
 
 import structlog
 
-from socialomega.core import config, deadline
+from socialomega.core import config, deadline, metrics
 from socialomega.core import logging as solog
 from socialomega.webhooks import bootstrap
 from socialomega.webhooks.service import WebhookRequest, WebhookService
@@ -60,6 +60,9 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     except Exception as exc:  # store or EventBridge unavailable: 500, and the platform retries
         solog.get_logger().exception("webhook_failed", error=str(exc)[:300])
         answer = Answer(500, '{"error": "temporarily unable to record the notification"}')
+    if answer.status >= 500:
+        # Not a Lambda error (the function answered): counted for its alarm (terraform/envs/aws/alerting.tf).
+        metrics.emit({"WebhookServerErrors": 1}, {"Service": "webhooks"})
     return _response(answer)
 
 

@@ -4,7 +4,7 @@
 
 locals {
   resilience    = module.pipeline.resilience
-  alarm_actions = var.alarm_topic_arn == null ? [] : [var.alarm_topic_arn]
+  alarm_actions = [local.alarm_topic_arn]
 }
 
 # A publisher defers every message of a target whose breaker is open and reports how long it

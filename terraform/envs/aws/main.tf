@@ -7,7 +7,7 @@ module "pipeline" {
   bucket_prefix      = var.bucket_prefix
   lightroom_settings = var.lightroom_settings
   targets            = var.targets
-  alarm_actions      = var.alarm_topic_arn == null ? [] : [var.alarm_topic_arn]
+  alarm_actions      = [local.alarm_topic_arn]
   sns_kms_key_id     = "alias/aws/sns"
   resilience         = var.resilience == null ? {} : var.resilience
   function_timeouts  = var.function_timeouts
@@ -240,7 +240,7 @@ resource "aws_cloudwatch_metric_alarm" "poller_schedule_dlq" {
   threshold           = 0
   comparison_operator = "GreaterThanThreshold"
   treat_missing_data  = "notBreaching"
-  alarm_actions       = var.alarm_topic_arn == null ? [] : [var.alarm_topic_arn]
+  alarm_actions       = [local.alarm_topic_arn]
 }
 
 locals {

@@ -71,9 +71,25 @@ variable "log_retention_days" {
 }
 
 variable "alarm_topic_arn" {
-  description = "SNS topic notified by the DLQ alarms, e.g. one with an e-mail subscription (null: alarms without actions, visible in the CloudWatch console only)."
+  description = "An existing SNS topic for every alarm and failed-post notification (null: this root creates <prefix>-alarms, subscribed by alarm_email and alarm_subscriptions)."
   type        = string
   default     = null
+}
+
+variable "alarm_email" {
+  description = "E-mail address told about every alarm and every failed post (AWS mails a confirmation link first). null: none."
+  type        = string
+  default     = null
+  validation {
+    condition     = var.alarm_email == null || can(regex("^[^@\\s]+@[^@\\s]+\\.[^@\\s]+$", var.alarm_email))
+    error_message = "alarm_email must be an e-mail address."
+  }
+}
+
+variable "alarm_subscriptions" {
+  description = "More subscriptions of the alarm topic, e.g. [{ protocol = \"https\", endpoint = \"https://hooks.example.com/...\" }] or an SMS number."
+  type        = list(object({ protocol = string, endpoint = string }))
+  default     = []
 }
 
 variable "resilience" {

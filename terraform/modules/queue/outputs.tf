@@ -38,6 +38,7 @@ output "wiring" {
     alarm_threshold    = aws_cloudwatch_metric_alarm.dlq_depth.threshold
     age_alarm_queue    = aws_cloudwatch_metric_alarm.oldest_message_age.dimensions["QueueName"]
     age_alarm_seconds  = aws_cloudwatch_metric_alarm.oldest_message_age.threshold
+    alarm_actions      = setunion(aws_cloudwatch_metric_alarm.dlq_depth.alarm_actions, aws_cloudwatch_metric_alarm.oldest_message_age.alarm_actions)
     visibility_timeout = aws_sqs_queue.this.visibility_timeout_seconds
     policy             = local.policies["queue"] == null ? null : jsondecode(local.policies["queue"])
     dlq_policy         = local.policies["dlq"] == null ? null : jsondecode(local.policies["dlq"])

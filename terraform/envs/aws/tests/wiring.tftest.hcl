@@ -591,3 +591,76 @@ run "resilience_settings_must_be_positive" {
   }
   expect_failures = [var.resilience]
 }
+
+run "alerts_reach_a_person_by_the_alarm_topic" {
+  command = apply
+  variables {
+    alarm_email         = "ops@example.com"
+    alarm_subscriptions = [{ protocol = "https", endpoint = "https://hooks.example.com/socialomega" }]
+  }
+
+  assert {
+    condition     = length(aws_sns_topic.alarms) == 1 && aws_sns_topic.alarms[0].kms_master_key_id == aws_kms_key.alarms[0].arn
+    error_message = "without alarm_topic_arn the root creates its alarm topic, encrypted with its own key (CloudWatch and EventBridge cannot use aws/sns)"
+  }
+  assert {
+    condition = (
+      aws_sns_topic_subscription.alarm_email[0].protocol == "email" && aws_sns_topic_subscription.alarm_email[0].endpoint == "ops@example.com" &&
+      one(values(aws_sns_topic_subscription.alarm_other)).endpoint == "https://hooks.example.com/socialomega"
+    )
+    error_message = "alarm_email and alarm_subscriptions subscribe to the topic"
+  }
+  assert {
+    condition = (
+      toset(keys(aws_cloudwatch_metric_alarm.function_errors)) == toset(["poller", "processor", "analytics", "webhooks", "publisher-rest", "publisher-gallery"]) &&
+      toset(keys(aws_cloudwatch_metric_alarm.function_throttles)) == toset(keys(aws_cloudwatch_metric_alarm.function_errors))
+    )
+    error_message = "every function has an errors and a throttles alarm"
+  }
+  assert {
+    condition = alltrue([for a in concat(
+      values(aws_cloudwatch_metric_alarm.function_errors), values(aws_cloudwatch_metric_alarm.function_throttles),
+      values(aws_cloudwatch_metric_alarm.breaker_open_too_long),
+      [aws_cloudwatch_metric_alarm.webhook_api_5xx, aws_cloudwatch_metric_alarm.webhook_server_errors],
+      [aws_cloudwatch_metric_alarm.photos_parked, aws_cloudwatch_metric_alarm.poller_schedule_dlq],
+    ) : toset(a.alarm_actions) == toset([aws_sns_topic.alarms[0].arn])])
+    error_message = "every alarm of the root notifies the alarm topic"
+  }
+  assert {
+    condition     = alltrue([for q in values(module.pipeline.wiring.queues) : toset(q.alarm_actions) == toset([aws_sns_topic.alarms[0].arn])])
+    error_message = "every queue's DLQ-depth and oldest-message alarm notifies the alarm topic"
+  }
+  assert {
+    condition = (
+      jsondecode(aws_cloudwatch_event_rule.publish_failed.event_pattern) == { source = ["socialomega.publisher"], "detail-type" = ["PublishFailed"] } &&
+      aws_cloudwatch_event_target.publish_failed.arn == aws_sns_topic.alarms[0].arn &&
+      strcontains(aws_cloudwatch_event_target.publish_failed.input_transformer[0].input_template, "<asset>") &&
+      strcontains(aws_cloudwatch_event_target.publish_failed.input_transformer[0].input_template, "<target>") &&
+      strcontains(aws_cloudwatch_event_target.publish_failed.input_transformer[0].input_template, "<reason>")
+    )
+    error_message = "every PublishFailed (failed or unconfirmed) becomes a notification naming the photo, the target and the reason"
+  }
+  assert {
+    condition = contains([for st in jsondecode(aws_sns_topic_policy.alarms[0].policy).Statement : st.Condition.ArnEquals["aws:SourceArn"] if st.Sid == "TheFailedPostRule"],
+    aws_cloudwatch_event_rule.publish_failed.arn)
+    error_message = "only the failed-post rule may publish to the topic from EventBridge"
+  }
+}
+
+run "an_existing_alarm_topic_is_used_not_created" {
+  command = apply
+  variables {
+    alarm_topic_arn = "arn:aws:sns:eu-west-1:123456789012:ops-pager"
+  }
+
+  assert {
+    condition     = length(aws_sns_topic.alarms) == 0 && length(aws_kms_key.alarms) == 0 && length(aws_sns_topic_subscription.alarm_email) == 0
+    error_message = "with alarm_topic_arn no topic, key or subscription is created"
+  }
+  assert {
+    condition = alltrue([for a in values(aws_cloudwatch_metric_alarm.function_errors) : toset(a.alarm_actions) == toset(["arn:aws:sns:eu-west-1:123456789012:ops-pager"])]) && (
+    aws_cloudwatch_event_target.publish_failed.arn == "arn:aws:sns:eu-west-1:123456789012:ops-pager")
+    error_message = "alarms and the failed-post rule notify the given topic"
+  }
+}
+
