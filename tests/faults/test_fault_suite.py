@@ -255,6 +255,11 @@ def test_every_photo_x_target_is_accounted_for_under_faults(
         assert tables["photos"]["total"]["dlq"] == 0, "dead-lettered photos (the breakers should defer them)"
         assert tables["photos"][scenario.outage_platform]["dlq"] == 0
         assert tables["poison"]["total"]["published"] == 0, "a poison image was posted"
+        photos_total = tables["photos"]["total"]
+        assert photos_total["in_flight"] == 0, "work still in flight when the pipeline was idle"
+        # A change that fails every post "with a reason" must not pass: under these faults every
+        # photo goes out (a rare "unconfirmed" after a timed-out final call is the only excuse).
+        assert photos_total["published"] >= 0.95 * photos_total["expected"], photos_total
     replay_whole_run(report, stack, urls, runtime_process, timeline.wall_start)
 
 

@@ -300,3 +300,57 @@ def test_retry_state_round_trips_through_message_attributes():
     state = RetryState(attempts=3, retrying_since=1700000000.5, not_before=1700000100, deferrals=1, last_reason="x")
     attributes = {k: {"stringValue": v["StringValue"]} for k, v in state.attributes().items()}
     assert RetryState.of({"messageAttributes": attributes}) == state
+
+
+def test_a_record_stopped_by_the_deadline_again_and_again_becomes_a_failed_attempt(records):
+    """Work that never fits one invocation (media that stays in processing) must back off and
+    age towards the DLQ, not come back every second for ever."""
+
+    def handle(envelope, _payload):
+        raise deadline.DeadlineReached("x: media still processing", 0.5, retry_after=2)
+
+    free = {"Records": [record("1", ok_body("a"), so_deadline_stops=str(consumer.MAX_FREE_DEADLINE_STOPS - 1))]}
+    run(free, handle, records)
+    counted = {"Records": [record("2", ok_body("a"), so_deadline_stops=str(consumer.MAX_FREE_DEADLINE_STOPS))]}
+    run(counted, handle, records)
+    first, second = (sent_attributes(s) for s in records.sqs.sent)
+    assert "so_attempts" not in first and first["so_deadline_stops"] == str(consumer.MAX_FREE_DEADLINE_STOPS)
+    assert second["so_attempts"] == "1" and "so_retrying_since" in second
+    assert "stopped by the deadline" in second["so_last_reason"]
+
+
+def test_a_breaker_wait_ages_and_ends_in_the_dlq_but_a_quota_wait_does_not(records):
+    old = str(time.time() - 86400 - 5)
+
+    def breaker_open(envelope, _payload):
+        raise consumer.Deferred("x: circuit breaker open", 900, ages=True)
+
+    def quota(envelope, _payload):
+        raise consumer.Deferred("x: 17 posts in 24 h", 900)
+
+    run({"Records": [record("1", ok_body("a"))]}, breaker_open, records)
+    assert "so_retrying_since" in sent_attributes(records.sqs.sent[0])  # the wait starts its age
+    run({"Records": [record("2", ok_body("a"), so_retrying_since=old)]}, breaker_open, records)
+    run({"Records": [record("3", ok_body("a"), so_retrying_since=old)]}, quota, records)
+    ((message, reason, code),) = records.calls["dead"]
+    assert (message, code) == ("2", "retries_exhausted") and "circuit breaker open" in reason
+    assert len(records.sqs.sent) == 2  # the quota wait was sent on
+
+
+def test_text_sqs_refuses_never_reaches_a_message_attribute(records):
+    def handle(envelope, _payload):
+        raise RetryLater("platform said \x00\x07 bad \ud800 bytes")
+
+    run({"Records": [record("1", ok_body("a"))]}, handle, records)
+    assert sent_attributes(records.sqs.sent[0])["so_last_reason"] == "platform said ?? bad ? bytes"
+
+
+def test_a_record_that_cannot_be_sent_on_at_its_last_receive_is_dead_lettered_with_a_reason():
+    records = Records(_RecordingSqs(fail=True))
+
+    def handle(envelope, _payload):
+        raise consumer.Deferred("quota", 60)
+
+    assert run({"Records": [record("1", ok_body("a"), receive_count=5)]}, handle, records) == {"batchItemFailures": []}
+    ((_, reason, code),) = records.calls["dead"]
+    assert code == "send_again_failed" and "last receive" in reason

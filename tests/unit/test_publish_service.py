@@ -367,8 +367,9 @@ def test_the_probe_after_the_cool_down_closes_the_breaker_and_announces_it(monke
     doc = store.get("breakers/rest.json")
     store.put(doc.key, {**doc.data, "opened_at": doc.data["opened_at"] - 61})  # the cool-down is over
     assert svc.handle(other_photo("a3")) == "published"
-    assert [e.type for _, e, _ in sender.bus] == ["BreakerOpened", "BreakerClosed", "PublishSucceeded"]
-    closed = sender.bus[1][1]
+    # The breaker is told after the outcome is recorded: a breaker write never fails a publish.
+    assert [e.type for _, e, _ in sender.bus] == ["BreakerOpened", "PublishSucceeded", "BreakerClosed"]
+    closed = sender.bus[2][1]
     assert closed.correlation_id == sender.bus[0][1].correlation_id  # one outage, one correlation id
     assert store.get("breakers/rest.json").data["state"] == "closed"
 
@@ -393,3 +394,24 @@ def test_a_refusal_shows_the_platform_is_up_and_a_deadline_counts_nothing():
     with pytest.raises(RetryLater):
         svc.handle(other_photo("a5"))
     assert [e.type for _, e, _ in sender.bus if e.type.startswith("Breaker")] == ["BreakerOpened"]
+
+
+def test_a_breaker_that_cannot_be_written_never_fails_the_post_it_judges():
+    publisher = ScriptedPublisher(OK)
+    svc, store, sender = breaker_service(publisher)
+
+    class Unwritable:
+        target = "rest"
+
+        def admit(self):
+            from socialomega.core.breaker import Ticket
+
+            return Ticket("closed")
+
+        def succeeded(self, ticket):
+            raise RuntimeError("S3 unavailable")
+
+    svc.breaker_for = lambda target: Unwritable()
+    assert svc.handle(other_photo("a1")) == "published"
+    assert store.get(publication_key("a1", "v1", "rest")).data["status"] == "published"
+    assert [e.type for _, e, _ in sender.bus] == ["PublishSucceeded"]

@@ -28,6 +28,7 @@ from __future__ import annotations
 import json
 import math
 import random
+import re
 import threading
 import time
 from collections.abc import Callable
@@ -46,6 +47,19 @@ from socialomega.core.envelope import Envelope, EventType, InvalidMessage, parse
 MAX_BACKOFF_SECONDS = 900  # SQS's longest message delay
 # SQS delays are whole seconds and arrive a little early or late: within this, a record is due.
 NOT_BEFORE_TOLERANCE_SECONDS = 1.0
+# A record stopped by its invocation's deadline comes straight back this many times; after
+# that each stop is a failed attempt (backoff, and the maximum age), so work that never fits
+# one invocation cannot loop for ever.
+MAX_FREE_DEADLINE_STOPS = 3
+# What SQS accepts in a message attribute (#x9 | #xA | #xD | #x20 to #xD7FF | #xE000 to
+# #xFFFD | #x10000 to #x10FFFF): anything else in a platform's error text would make every
+# send of the record fail.
+_NOT_IN_SQS_TEXT = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+
+def attribute_text(value: str) -> str:
+    """`value` with what SQS refuses in a message attribute replaced by '?'."""
+    return _NOT_IN_SQS_TEXT.sub("?", value) or "?"
 
 
 class PermanentFailure(Exception):
@@ -69,10 +83,11 @@ class RetryLater(Exception):
 class Deferred(Exception):
     """Not now, and not a failure: redeliver after `delay_seconds` as a fresh message."""
 
-    def __init__(self, reason: str, delay_seconds: float) -> None:
+    def __init__(self, reason: str, delay_seconds: float, *, ages: bool = False) -> None:
         super().__init__(reason)
         self.reason = reason
         self.delay_seconds = delay_seconds
+        self.ages = ages  # True: the wait counts towards the maximum retry age (an open breaker)
 
 
 class InvalidPayload(PermanentFailure, InvalidMessage):
@@ -148,7 +163,7 @@ class QueueRecords:
     def dead_letter(self, record: dict[str, Any], reason: str, code: str, service: str) -> None:
         """Move a record to its DLQ now, keeping the body intact and the reason beside it."""
         attributes = {
-            "so_failure_reason": {"DataType": "String", "StringValue": solog.redact(reason)[:1000]},
+            "so_failure_reason": {"DataType": "String", "StringValue": attribute_text(solog.redact(reason)[:1000])},
             "so_failure_code": {"DataType": "String", "StringValue": code},
             "so_failed_service": {"DataType": "String", "StringValue": service},
             "so_failed_at": {"DataType": "String", "StringValue": datetime.now(UTC).isoformat()},
@@ -220,6 +235,7 @@ class RetryState:
     not_before: float = 0.0  # epoch seconds: do not handle before
     deferrals: int = 0
     last_reason: str = ""
+    deadline_stops: int = 0
 
     @classmethod
     def of(cls, record: dict[str, Any]) -> RetryState:
@@ -241,6 +257,7 @@ class RetryState:
             not_before=number("so_not_before"),
             deferrals=int(number("so_deferrals")),
             last_reason=value("so_last_reason"),
+            deadline_stops=int(number("so_deadline_stops")),
         )
 
     def attributes(self) -> dict[str, dict[str, str]]:
@@ -250,11 +267,12 @@ class RetryState:
             ("so_retrying_since", self.retrying_since),
             ("so_not_before", self.not_before),
             ("so_deferrals", self.deferrals),
+            ("so_deadline_stops", self.deadline_stops),
         ):
             if number:
                 found[name] = {"DataType": "Number", "StringValue": _number(number)}
         if self.last_reason:
-            found["so_last_reason"] = {"DataType": "String", "StringValue": self.last_reason}
+            found["so_last_reason"] = {"DataType": "String", "StringValue": attribute_text(self.last_reason)}
         return found
 
     def age(self, now: float) -> float:
@@ -317,7 +335,7 @@ def _handle_record(
     now = time.time()
     if state.not_before > now + NOT_BEFORE_TOLERANCE_SECONDS:
         # Woken before its time (SQS delays at most 15 minutes): on to the next hop, unhandled.
-        return _send_again(record, records, state.not_before - now, state, receive_count, "record_waiting")
+        return _send_again_or_dead_letter(record, records, state.not_before - now, state, receive_count, service)
     try:
         envelope = parse(unwrap(record), expect=expect)
         solog.bind_event(envelope, service)
@@ -330,51 +348,105 @@ def _handle_record(
         log.error("record_dead_lettered", message_id=message_id, reason=reason, code=code)
         return _dead_letter(record, records, reason, code, service)
     except Deferred as exc:
-        later = replace(state, deferrals=state.deferrals + 1, not_before=now + exc.delay_seconds)
+        # A quota wait never ages; a breaker's does (a target down for days must reach the DLQ).
+        since = (state.retrying_since or now) if exc.ages else state.retrying_since
+        later = replace(state, deferrals=state.deferrals + 1, not_before=now + exc.delay_seconds, retrying_since=since)
+        if exc.ages and later.age(now) >= policy.retry_max_age_seconds:
+            return _dead_letter(
+                record, records, f"waited {_duration(later.age(now))}: {exc.reason}", "retries_exhausted", service
+            )
         log.info("record_deferred", message_id=message_id, reason=exc.reason, delay_seconds=round(exc.delay_seconds))
-        return _send_again(record, records, exc.delay_seconds, later, receive_count, "record_deferred")
+        return _send_again_or_dead_letter(record, records, exc.delay_seconds, later, receive_count, service)
     except deadline.DeadlineReached as exc:
-        # Stopped for lack of time with its progress saved: straight back, not a failure.
-        log.info("record_out_of_time", message_id=message_id, reason=str(exc))
-        wait = max(1.0, exc.retry_after or 1.0)
-        return _send_again(record, records, wait, replace(state, not_before=0.0), receive_count, "record_out_of_time")
+        # Stopped for lack of time with its progress saved: straight back, not a failure, unless
+        # it keeps happening (work that never fits one invocation must age and back off too).
+        stops = state.deadline_stops + 1
+        if stops <= MAX_FREE_DEADLINE_STOPS:
+            log.info("record_out_of_time", message_id=message_id, reason=str(exc), stops=stops)
+            wait = max(1.0, exc.retry_after or 1.0)
+            later = replace(state, not_before=0.0, deadline_stops=stops)
+            return _send_again_or_dead_letter(record, records, wait, later, receive_count, service)
+        return _retry(
+            record,
+            records,
+            replace(state, deadline_stops=stops),
+            f"stopped by the deadline {stops} times: {exc}",
+            exc.retry_after,
+            now,
+            policy,
+            service,
+            receive_count,
+            unexpected=False,
+        )
     except Exception as exc:
         retry = exc if isinstance(exc, RetryLater) else None
         reason = retry.reason if retry else f"{type(exc).__name__}: {exc}"
-        failed = replace(
-            state,
-            attempts=state.attempts + 1,
-            retrying_since=state.retrying_since or now,
-            last_reason=solog.redact(reason)[:500],
+        hint = retry.delay_seconds if retry else None
+        return _retry(record, records, state, reason, hint, now, policy, service, receive_count, unexpected=not retry)
+
+
+def _retry(
+    record: dict[str, Any],
+    records: QueueRecords,
+    state: RetryState,
+    reason: str,
+    hint: float | None,
+    now: float,
+    policy: Resilience,
+    service: str,
+    receive_count: int,
+    *,
+    unexpected: bool,
+) -> bool:
+    """A failed attempt: send it again after the backoff, or dead-letter it once it is too old."""
+    log = solog.get_logger()
+    message_id = record.get("messageId", "")
+    failed = replace(
+        state,
+        attempts=state.attempts + 1,
+        retrying_since=state.retrying_since or now,
+        last_reason=solog.redact(reason)[:500],
+    )
+    if failed.age(now) >= policy.retry_max_age_seconds:
+        log.error("record_retries_exhausted", message_id=message_id, reason=reason, attempts=failed.attempts)
+        return _dead_letter(
+            record,
+            records,
+            f"retries exhausted after {_duration(failed.age(now))} ({failed.attempts} attempts): {reason}",
+            "retries_exhausted",
+            service,
         )
-        if failed.age(now) >= policy.retry_max_age_seconds:
-            log.error("record_retries_exhausted", message_id=message_id, reason=reason, attempts=failed.attempts)
-            return _dead_letter(
-                record,
-                records,
-                f"retries exhausted after {_duration(failed.age(now))} ({failed.attempts} attempts): {reason}",
-                "retries_exhausted",
-                service,
-            )
-        delay = retry_delay(failed.attempts, policy, retry.delay_seconds if retry else None)
-        fields = {"message_id": message_id, "delay_seconds": round(delay), "attempts": failed.attempts}
-        if retry:
-            log.warning("record_retry", reason=reason, **fields)
-        else:
-            log.exception("record_failed", error=reason, **fields)
-        if _send_again(record, records, delay, replace(failed, not_before=now + delay), receive_count, None):
-            return True
-        # Could not send it again: let SQS redeliver it, and dead-letter it on its last receive.
-        if records.last_receive(record, receive_count):
-            return _dead_letter(
-                record,
-                records,
-                f"retries exhausted after {receive_count} receives: {reason}",
-                "retries_exhausted",
-                service,
-            )
-        records.delay(record, backoff_seconds(receive_count, retry.delay_seconds if retry else None))
-        return False
+    delay = retry_delay(failed.attempts, policy, hint)
+    fields = {"message_id": message_id, "delay_seconds": round(delay), "attempts": failed.attempts}
+    if unexpected:
+        log.exception("record_failed", error=reason, **fields)
+    else:
+        log.warning("record_retry", reason=reason, **fields)
+    if _send_again(
+        record, records, delay, replace(failed, not_before=now + delay), receive_count, delay_on_failure=False
+    ):
+        return True
+    # Could not send it again: let SQS redeliver it, and dead-letter it on its last receive.
+    if records.last_receive(record, receive_count):
+        return _dead_letter(
+            record, records, f"retries exhausted after {receive_count} receives: {reason}", "retries_exhausted", service
+        )
+    records.delay(record, backoff_seconds(receive_count, hint))
+    return False
+
+
+def _send_again_or_dead_letter(
+    record: dict[str, Any], records: QueueRecords, seconds: float, state: RetryState, receive_count: int, service: str
+) -> bool:
+    """Send a record that did not fail again; if SQS refuses that on its last receive, SQS would
+    dead-letter it without a reason: do it here, with one."""
+    if _send_again(record, records, seconds, state, receive_count, delay_on_failure=True):
+        return True
+    if records.last_receive(record, receive_count):
+        return _dead_letter(
+            record, records, "could not be sent again to its queue on its last receive", "send_again_failed", service
+        )
+    return False
 
 
 def _send_again(
@@ -383,20 +455,20 @@ def _send_again(
     seconds: float,
     state: RetryState,
     receive_count: int,
-    event: str | None,
+    delay_on_failure: bool,
 ) -> bool:
-    """Send the record again (delayed); when that fails, fall back to a visibility delay so
-    SQS delivers it again (False: report it as a batch item failure)."""
+    """Send the record again (delayed); when that fails, False: the caller reports it as a batch
+    item failure (with `delay_on_failure`, after a visibility delay so SQS waits before it comes
+    back)."""
     log = solog.get_logger()
     try:
         delay = records.send_again(record, seconds, state)
     except Exception as exc:
         log.warning("send_again_failed", message_id=record.get("messageId", ""), error=str(exc))
-        if event is not None:
+        if delay_on_failure:
             records.delay(record, backoff_seconds(receive_count, seconds))
         return False
-    if event == "record_waiting":
-        log.debug(event, message_id=record.get("messageId", ""), delay_seconds=delay)
+    log.debug("record_sent_again", message_id=record.get("messageId", ""), delay_seconds=delay)
     return True
 
 

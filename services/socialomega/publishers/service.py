@@ -117,7 +117,7 @@ class PublishService:
         try:
             return self._attempt(reserved, request, publisher, target_config, envelope, verdict)
         finally:
-            verdict.release()  # no verdict on the platform's health was reached: give a probe back
+            verdict.tell()  # after the outcome is recorded, whatever it was
 
     def _admit(self, breaker: Breaker | None, claim: Claim, request: PublishRequest) -> Ticket:
         if breaker is None:
@@ -131,7 +131,7 @@ class PublishService:
             )
             metrics.emit({"BreakerOpenSeconds": round(exc.open_seconds)}, {"Target": request.target}, unit="Seconds")
             wait = exc.seconds + random.uniform(0, min(10.0, exc.seconds / 10 + 1))  # spread the wake-ups
-            raise Deferred(str(exc), wait) from exc
+            raise Deferred(str(exc), wait, ages=True) from exc  # a target down for days still ends in the DLQ
 
     def _check_scope(self, request: PublishRequest) -> None:
         if self.own_target is not None and request.target != self.own_target:
@@ -180,7 +180,7 @@ class PublishService:
             raise deadline.DeadlineReached(
                 f"{request.target}: {outcome.message}", deadline.current().remaining(), outcome.retry_after
             )
-        verdict.judge(outcome, request.target)
+        verdict.judge(outcome)
         if outcome.ok:
             return self._succeed(claim, request, envelope, result.remote_id, result.remote_url)
         # Platforms quote requests back in their errors: what is stored and announced is redacted.
@@ -221,9 +221,9 @@ class PublishService:
         log = solog.get_logger()
         lookup = publisher.find_post(request, progress)
         if lookup.state == "unavailable":
-            verdict.failed(f"lookup unavailable: {lookup.reason}", request.target)
+            verdict.down(f"lookup unavailable: {lookup.reason}")
         elif lookup.state in ("found", "absent"):
-            verdict.succeeded(request.target)
+            verdict.up()
         log.info(
             "publish_reconciled",
             target=request.target,
@@ -374,35 +374,42 @@ class PublishService:
 
 
 class _Verdict:
-    """What one attempt tells the target's breaker, told once: the platform is up (it answered),
-    down (a retryable or unknown outcome), or nothing (our own error, a rejected token, no time):
-    then a probe is given back."""
+    """What one attempt tells the target's breaker: the platform is up (it answered), down (a
+    retryable or unknown outcome), or nothing (our own error, a rejected token, no time: a probe
+    is then given back). The first judgement counts. It is told after the outcome is recorded,
+    and a breaker that cannot be written never fails the publish it judges."""
 
     def __init__(self, breaker: Breaker | None, ticket: Ticket) -> None:
         self.breaker = breaker
         self.ticket = ticket
-        self.given = breaker is None
+        self.health: Literal["up", "down"] | None = None
+        self.reason = ""
 
-    def judge(self, outcome: Outcome, target: str) -> None:
+    def judge(self, outcome: Outcome) -> None:
         if outcome.ok or outcome.kind == "deferred" or (outcome.kind == "permanent" and outcome.status is not None):
-            self.succeeded(target)
+            self.up()
         elif outcome.kind in ("retryable", "unknown"):
-            self.failed(f"{outcome.code} {redact(outcome.message)}".strip(), target)
+            self.down(f"{outcome.code} {redact(outcome.message)}".strip())
 
-    def succeeded(self, target: str) -> None:
-        if not self.given and self.breaker is not None:
-            self.given = True
-            self.breaker.succeeded(self.ticket)
+    def up(self) -> None:
+        self.health = self.health or "up"
 
-    def failed(self, reason: str, target: str) -> None:
-        if not self.given and self.breaker is not None:
-            self.given = True
-            self.breaker.failed(self.ticket, reason)
+    def down(self, reason: str) -> None:
+        if self.health is None:
+            self.health, self.reason = "down", reason
 
-    def release(self) -> None:
-        if not self.given and self.breaker is not None:
-            self.given = True
-            self.breaker.released(self.ticket)
+    def tell(self) -> None:
+        if self.breaker is None:
+            return
+        try:
+            if self.health == "up":
+                self.breaker.succeeded(self.ticket)
+            elif self.health == "down":
+                self.breaker.failed(self.ticket, self.reason)
+            else:
+                self.breaker.released(self.ticket)
+        except Exception as exc:  # a probe not given back frees itself when its lease ends
+            solog.get_logger().error("breaker_update_failed", target=self.breaker.target, error=str(exc)[:300])
 
 
 def breaker_announcer(
