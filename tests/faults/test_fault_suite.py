@@ -83,6 +83,11 @@ def install_rate_faults(urls: dict[str, str], scenario: Scenario) -> list[dict[s
                 spec["retry_after"] = 2
             if target == "rest":
                 spec["path_contains"] = "/v1/"
+            if target == "x" and kind == "slow_accept":
+                # A refresh answer lost after X rotated the pair loses the refresh token for good
+                # (X and Adobe IMS rotate it on every use): nothing can recover that but a person
+                # re-authorising, so the slow accept is kept to the post itself.
+                spec["path_contains"] = "/2/tweets"
             answer = requests.post(f"{urls[target]}/_sandbox/faults", json=spec, timeout=10)
             answer.raise_for_status()
             installed.append({"target": target, **spec})
