@@ -8,9 +8,8 @@ deadline (`current()`) instead of trusting its own constants:
 * an HTTP call's timeout is `timeout(configured)`: never longer than what is left minus a
   margin, and `DeadlineReached` before sending when too little is left to wait for an answer;
 * a wait loop (a platform processing media, a rendition being generated, a Retry-After)
-  sleeps with `sleep(seconds)`, which never sleeps past the deadline and says whether it slept
-  the whole time, so the loop stops with its progress saved and the work resumes on the next
-  delivery.
+  sleeps only while `allows_wait(seconds)`: otherwise it stops with its progress saved and the
+  work resumes on the next delivery.
 
 `DeadlineReached` is a `RetryLater`-style signal: nothing was lost, the message comes back.
 Outside any invocation (tests, scripts) `current()` is a deadline that never comes.
@@ -82,17 +81,11 @@ class Deadline:
             raise DeadlineReached(what, left)
         return (min(connect, left), min(read, left))
 
-    def sleep(self, seconds: float) -> bool:
-        """Sleep `seconds`, or until the deadline if that comes first. True if the whole time was
-        slept (the caller may go on), False if the deadline cut it short (the caller stops)."""
-        left = self.remaining()
-        if seconds <= left:
-            if seconds > 0:
-                time.sleep(seconds)
-            return True
-        if left > 0:
-            time.sleep(left)
-        return False
+    def allows_wait(self, seconds: float) -> bool:
+        """Whether a wait of `seconds` still leaves time for the call that follows it (at least
+        `MIN_CALL_SECONDS`). A wait loop sleeps only when it does, and otherwise stops at once
+        with its progress saved: sleeping up to the deadline would leave no time to use it."""
+        return not self.expired(max(seconds, 0.0) + MIN_CALL_SECONDS)
 
     def __repr__(self) -> str:
         return f"Deadline(remaining={self.remaining():.1f}s)"

@@ -17,14 +17,13 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from socialomega.core import deadline, http
-from socialomega.core.deadline import MIN_CALL_SECONDS
 from socialomega.core.http import Outcome
 
 
 def pause(seconds: float, sleep: Callable[[float], None]) -> bool:
     """Sleep `seconds` with `sleep` if the bound deadline leaves time for them and for one more
     status call (`MIN_CALL_SECONDS`) after; True once slept, False at once (nothing slept) if not."""
-    if deadline.current().expired(max(seconds, 0.0) + MIN_CALL_SECONDS):
+    if not deadline.current().allows_wait(seconds):
         return False
     if seconds > 0:
         sleep(seconds)

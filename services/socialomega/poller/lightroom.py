@@ -49,7 +49,7 @@ import requests
 
 from socialomega.core import deadline, egress, http
 from socialomega.core import logging as solog
-from socialomega.core.deadline import MIN_CALL_SECONDS, DeadlineReached
+from socialomega.core.deadline import DeadlineReached
 from socialomega.core.oauth import TokenRefreshFailed, TokenRefused
 from socialomega.poller.sources import PhotoNotReady, SourceUnavailable
 
@@ -427,7 +427,7 @@ class LightroomClient:
                 if waited >= wait_timeout:
                     raise RenditionPending(what, waited=waited)
                 # No wait the deadline would cut: no HEAD could follow it.
-                if deadline.current().expired(delay + MIN_CALL_SECONDS):
+                if not deadline.current().allows_wait(delay):
                     raise RenditionPending(what + " at this invocation's deadline", waited=waited)
                 self._sleep(delay)
                 waited += delay
@@ -579,7 +579,7 @@ class LightroomClient:
                 ) from None
             delay = self._backoff(attempt, retry_after)
             left = deadline.current()
-            if left.expired(delay + MIN_CALL_SECONDS):
+            if not left.allows_wait(delay):
                 # The retry would come after the deadline: stop now, nothing is lost.
                 raise DeadlineReached(
                     f"{method} {_path(url)} ({outcome}): no time to retry in {delay:.1f} s", left.remaining()

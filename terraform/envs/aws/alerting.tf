@@ -1,6 +1,6 @@
 # Alerts that reach a person: one SNS topic every alarm and every failed post notifies, with an
 # e-mail subscription (`alarm_email`) and any others (`alarm_subscriptions`); or an existing
-# topic (`alarm_topic_arn`), which this root then only uses.
+# topic (`alarm_topic_arn`), which this root then only uses. Every alarm of this root is here.
 
 locals {
   create_alarm_topic = var.alarm_topic_arn == null
@@ -176,6 +176,43 @@ resource "aws_cloudwatch_metric_alarm" "webhook_server_errors" {
   namespace           = "SocialOmega"
   metric_name         = "WebhookServerErrors"
   dimensions          = { Service = "webhooks" }
+  statistic           = "Sum"
+  period              = 300
+  evaluation_periods  = 1
+  threshold           = 0
+  comparison_operator = "GreaterThanThreshold"
+  treat_missing_data  = "notBreaching"
+  alarm_actions       = [local.alarm_topic_arn]
+}
+
+# --- what the services report themselves (EMF lines, services/socialomega/core/metrics.py,
+# namespace SocialOmega); the queues' own alarms (DLQ depth, oldest message) are in modules/queue
+# A publisher defers every message of a target whose breaker is open and reports how long it
+# has been open (BreakerOpenSeconds, per Target): an outage nobody looks at is still an outage.
+resource "aws_cloudwatch_metric_alarm" "breaker_open_too_long" {
+  for_each            = toset([for t in var.targets : t.name])
+  alarm_name          = "${local.prefix}-breaker-${each.key}-open-too-long"
+  alarm_description   = "The circuit breaker of target ${each.key} has been open for over ${module.pipeline.resilience.breaker_alarm_seconds} s: the platform keeps failing, its photos wait (nothing is lost; they go out when it closes)."
+  namespace           = "SocialOmega"
+  metric_name         = "BreakerOpenSeconds"
+  dimensions          = { Target = each.key }
+  statistic           = "Maximum"
+  period              = 300
+  evaluation_periods  = 1
+  threshold           = module.pipeline.resilience.breaker_alarm_seconds
+  comparison_operator = "GreaterThanThreshold"
+  treat_missing_data  = "notBreaching"
+  alarm_actions       = [local.alarm_topic_arn]
+}
+
+# The poller parks a photo that failed on every poll (services/socialomega/poller): it waits
+# for a person (a new Lightroom version of it is tried again).
+resource "aws_cloudwatch_metric_alarm" "photos_parked" {
+  alarm_name          = "${local.prefix}-photos-parked"
+  alarm_description   = "The poller parked photos that failed on every poll; `python -m socialomega.local parked` (locally) or the parked/ prefix of the store bucket lists them with their reasons."
+  namespace           = "SocialOmega"
+  metric_name         = "PhotosParked"
+  dimensions          = { Service = "poller" }
   statistic           = "Sum"
   period              = 300
   evaluation_periods  = 1
