@@ -10,6 +10,7 @@ from typing import Any
 from socialomega.analytics import bootstrap
 from socialomega.analytics.aggregate import Aggregator
 from socialomega.analytics.eventlog import LOGGED_TYPES, unwrap_with_source
+from socialomega.core import tracing
 from socialomega.core.consumer import QueueRecords, process_batch
 
 
@@ -18,6 +19,7 @@ def _built() -> tuple[Aggregator, QueueRecords]:
     return bootstrap.build()
 
 
+@tracing.traced_handler("analytics")
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     aggregator, records = _built()
     return process_batch(

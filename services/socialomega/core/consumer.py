@@ -39,7 +39,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from socialomega.contracts import payloads
-from socialomega.core import deadline
+from socialomega.core import deadline, metrics, tracing
 from socialomega.core import logging as solog
 from socialomega.core.config import Resilience
 from socialomega.core.envelope import Envelope, EventType, InvalidMessage, parse, problems
@@ -308,7 +308,9 @@ def process_batch(
                 continue
             solog.clear()
             try:
-                if not _handle_record(record, handle, service, expect, records, unwrap, policy):
+                with tracing.subsegment("record", message_id=record.get("messageId", "")):
+                    handled = _handle_record(record, handle, service, expect, records, unwrap, policy)
+                if not handled:
                     failures.append({"itemIdentifier": record.get("messageId", "")})
             finally:
                 solog.clear()
@@ -339,6 +341,7 @@ def _handle_record(
     try:
         envelope = parse(unwrap(record), expect=expect)
         solog.bind_event(envelope, service)
+        tracing.annotate(asset_id=envelope.asset_id, event_type=envelope.type, correlation_id=envelope.correlation_id)
         handle(envelope, checked_payload(envelope))
         log.info("record_done", message_id=message_id, attempts=state.attempts + 1)
         return True
@@ -363,6 +366,7 @@ def _handle_record(
         stops = state.deadline_stops + 1
         if stops <= MAX_FREE_DEADLINE_STOPS:
             log.info("record_out_of_time", message_id=message_id, reason=str(exc), stops=stops)
+            metrics.emit({"RecordsOutOfTime": 1}, {"Service": service})
             wait = max(1.0, exc.retry_after or 1.0)
             later = replace(state, not_before=0.0, deadline_stops=stops)
             return _send_again_or_dead_letter(record, records, wait, later, receive_count, service)
@@ -425,6 +429,7 @@ def _retry(
     if _send_again(
         record, records, delay, replace(failed, not_before=now + delay), receive_count, delay_on_failure=False
     ):
+        metrics.emit({"RecordsRetried": 1}, {"Service": service}, attempts=failed.attempts)
         return True
     # Could not send it again: let SQS redeliver it, and dead-letter it on its last receive.
     if records.last_receive(record, receive_count):
@@ -475,9 +480,11 @@ def _send_again(
 def _dead_letter(record: dict[str, Any], records: QueueRecords, reason: str, code: str, service: str) -> bool:
     try:
         records.dead_letter(record, reason, code, service)
+        metrics.emit({"RecordsDeadLettered": 1}, {"Service": service}, code=code)
         return True
     except Exception as exc:  # never lose it: let SQS retry and redrive it
         solog.get_logger().error("dead_letter_failed", message_id=record.get("messageId", ""), error=str(exc))
+        metrics.emit({"DeadLetterFailures": 1}, {"Service": service}, code=code)
         return False
 
 

@@ -27,7 +27,7 @@ from typing import Any, Literal
 
 import requests
 
-from socialomega.core import deadline
+from socialomega.core import deadline, tracing
 from socialomega.core.deadline import DeadlineReached
 from socialomega.core.egress import UnsafeDestination
 
@@ -281,7 +281,8 @@ class ApiClient:
     ) -> requests.Response:
         timeout = deadline.current().timeout(configured, f"{method} not sent")  # per request: time has passed
         bearer = {"Authorization": f"Bearer {token}"} if token is not None else {}
-        response: requests.Response = self.session.request(
+        response: requests.Response = tracing.http_request(  # an X-Ray subsegment (a no-op locally)
+            self.session.request,
             method,
             url,
             headers={**self.headers, **bearer, **(headers or {})},
@@ -304,8 +305,12 @@ class DeadlineSession:
     def request(
         self, method: str, url: str, *, timeout: tuple[float, float] | float = DEFAULT_TIMEOUT, **kwargs: Any
     ) -> requests.Response:
-        response: requests.Response = self.session.request(
-            method, url, timeout=deadline.current().timeout(timeout, f"{method} not sent"), **kwargs
+        response: requests.Response = tracing.http_request(
+            self.session.request,
+            method,
+            url,
+            timeout=deadline.current().timeout(timeout, f"{method} not sent"),
+            **kwargs,
         )
         return response
 

@@ -2,7 +2,10 @@
 
 Every log line carries whatever `bind_event` put in the context (correlation_id,
 asset_id, event_type, service), so one photo can be followed across services with one
-filter, e.g. `jq 'select(.correlation_id=="...")'`.
+filter, e.g. `jq 'select(.correlation_id=="...")'`. Every line written during an invocation
+also carries the invocation's own fields (`bind_invocation`, called by core/tracing.py):
+`aws_request_id`, `cold_start` and the X-Ray `trace_id`. They live apart from the bound
+event fields, so the consumer's per-record `clear()` keeps them.
 """
 
 from __future__ import annotations
@@ -10,17 +13,21 @@ from __future__ import annotations
 import logging
 import re
 import sys
-from collections.abc import MutableMapping
-from typing import Any
+import threading
+from collections.abc import Iterator, Mapping, MutableMapping
+from contextlib import contextmanager
+from contextvars import ContextVar
+from types import MappingProxyType
+from typing import Any, TextIO, cast
 
 import structlog
 
 # Names whose values are secret, as dict keys or log fields.
 _SECRET_KEY = re.compile(r"(token|secret|password|passwd|authorization|api[_-]?key|signature|credential|cookie)", re.I)
-_NAMES = (
-    r"access_token|refresh_token|id_token|token|client_secret|secret|password|passwd|api[_-]?key|apikey"
-    r"|x-api-key|signature|x-amz-signature|x-amz-credential|x-amz-security-token|session_token|key|code"
-)
+# A name ending in one of these, whatever comes before it (`fb_exchange_token`, `input_token`,
+# `client_secret`, `x-amz-credential`): `\b` would not fire after `_` or inside a word. `code`
+# (an OAuth authorization code) only as a whole name, so `status_code=500` stays readable.
+_NAMES = r"(?<![\w-])(?:[\w-]*(?:token|secret|password|passwd|key|signature|credential)|code)"
 # An auth scheme and its credentials, anywhere: "Bearer abc", "Basic abc=".
 _SCHEME = re.compile(r"(?i)\b(bearer|basic)\s+[A-Za-z0-9._~+/=-]+")
 # The value of an Authorization or API-key header in any notation: "Authorization: Token abc",
@@ -30,7 +37,7 @@ _AUTHORIZATION = re.compile(
     r"[^\"'\s,;&}]+(?:[ ][^\"'\s,;&}]+)?"
 )
 # name=value in queries, forms and reprs: "access_token=abc", "client_secret=abc".
-_ASSIGNED = re.compile(rf"(?i)(\b(?:{_NAMES})=)[^&\s\"',}}]+")
+_ASSIGNED = re.compile(rf"(?i)({_NAMES}=)[^&\s\"',}}]+")
 # "name": "value" in JSON and reprs: '"access_token": "abc"', "'X-Api-Key': 'abc'".
 _QUOTED = re.compile(rf"(?i)([\"'](?:{_NAMES})[\"']\s*:\s*)([\"'])(?:\\.|(?!\2).)*\2")
 REDACTED = "[REDACTED]"
@@ -93,6 +100,57 @@ def redact_secrets(_logger: Any, _method: str, event_dict: MutableMapping[str, A
     }
 
 
+# The fields of the invocation being handled (a context variable: the local runtime runs
+# several functions' invocations at once, each in its own context).
+_invocation: ContextVar[Mapping[str, Any]] = ContextVar("invocation_fields", default=MappingProxyType({}))
+
+
+@contextmanager
+def bind_invocation(**fields: Any) -> Iterator[None]:
+    """Put `fields` (those not None) on every line logged until the block ends."""
+    token = _invocation.set({k: v for k, v in fields.items() if v is not None})
+    try:
+        yield
+    finally:
+        _invocation.reset(token)
+
+
+def add_invocation_fields(_logger: Any, _method: str, event_dict: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
+    """structlog processor: the invocation's fields, under any the line sets itself."""
+    for key, value in _invocation.get().items():
+        event_dict.setdefault(key, value)
+    return event_dict
+
+
+class _Stdout:
+    """Whatever `sys.stdout` is when a line is written (the one Lambda reads; a test may have
+    swapped it since logging was configured), so no logger keeps writing to a stream gone.
+
+    Whole lines only, one at a time: `print` writes a message and its newline in two calls, and
+    the processor's threads log and emit EMF lines at once. A metric line that landed between a
+    log line and its newline would not be a line of its own, and CloudWatch would drop it. So each
+    thread's text is held until its newline and written under one lock (`metrics.emit` writes
+    here too)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._pending = threading.local()
+
+    def write(self, text: str) -> int:
+        held: str = getattr(self._pending, "text", "") + text
+        if not held.endswith("\n"):
+            self._pending.text = held
+            return len(text)
+        self._pending.text = ""
+        with self._lock:
+            sys.stdout.write(held)
+        return len(text)
+
+    def flush(self) -> None:
+        sys.stdout.flush()
+
+
+STDOUT = cast(TextIO, _Stdout())
 _configured = False
 
 
@@ -103,6 +161,7 @@ def configure(level: str = "INFO", stream: Any = None) -> None:
     structlog.configure(
         processors=[
             structlog.contextvars.merge_contextvars,
+            add_invocation_fields,
             structlog.processors.add_log_level,
             structlog.processors.TimeStamper(fmt="iso", utc=True),
             structlog.processors.format_exc_info,
@@ -110,7 +169,7 @@ def configure(level: str = "INFO", stream: Any = None) -> None:
             structlog.processors.JSONRenderer(),
         ],
         wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelName(level)),
-        logger_factory=structlog.PrintLoggerFactory(stream or sys.stdout),
+        logger_factory=structlog.PrintLoggerFactory(stream or STDOUT),
         cache_logger_on_first_use=False,
     )
     _configured = True

@@ -8,12 +8,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from socialomega.core import deadline
+from socialomega.core import deadline, tracing
 from socialomega.core import logging as solog
 from socialomega.poller import bootstrap
 from socialomega.poller.poll import SourceFailed
 
 
+@tracing.traced_handler("poller")
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     with deadline.bound(deadline.Deadline.from_context(context)):
         app = bootstrap.build()

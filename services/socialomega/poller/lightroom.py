@@ -47,7 +47,7 @@ from urllib.parse import parse_qs, urljoin, urlsplit
 
 import requests
 
-from socialomega.core import deadline, egress, http
+from socialomega.core import deadline, egress, http, tracing
 from socialomega.core import logging as solog
 from socialomega.core.deadline import DeadlineReached
 from socialomega.core.oauth import TokenRefreshFailed, TokenRefused
@@ -524,7 +524,8 @@ class LightroomClient:
             retry_after: float | None = None
             status: int | None = None
             try:
-                resp = self.session.request(
+                resp = tracing.http_request(
+                    self.session.request,
                     method,
                     url,
                     params=params,

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextvars
 import math
+import time
 import uuid
 from collections.abc import Callable
 from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
@@ -24,7 +25,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from socialomega.contracts.payloads import AssetDetected, PublishRequested, Variant
-from socialomega.core import deadline
+from socialomega.core import deadline, metrics
 from socialomega.core import logging as solog
 from socialomega.core import store as keys
 from socialomega.core.consumer import PermanentFailure, checked_payload
@@ -71,7 +72,10 @@ class ProcessorService:
                 "foreign_original",
             )
         data = self.originals.get(raw.key, raw.version_id)
+        started = time.perf_counter()
         variants, failures = self._build(envelope.asset_id, version, data, specs)
+        # One decode serves every target, so the build time is the photo's, not a target's.
+        metrics.emit({"VariantBuildTime": (time.perf_counter() - started) * 1000}, {"Service": "processor"})
         produced = self._upload(envelope.asset_id, version, variants)
         self._record(
             envelope.asset_id,
@@ -99,6 +103,10 @@ class ProcessorService:
         ]
         self._announce(requests)
         log.info("variants_published", targets=sorted(produced), version=version)
+        for name, ref in produced.items():
+            metrics.emit({"VariantBytes": ref.bytes}, {"Target": name}, width=ref.width, height=ref.height)
+        for name in failures:
+            metrics.emit({"VariantsSkipped": 1}, {"Target": name})
 
     def _build(
         self, asset_id: str, version: str, data: bytes, specs: list[VariantSpec]
@@ -116,9 +124,11 @@ class ProcessorService:
             self._record(
                 asset_id, version, {"status": "rejected", "at": _now(), "reason": reason, "failures": exc.failures}
             )
+            metrics.emit({"PhotosRejected": 1}, {"Service": "processor"})
             raise PermanentFailure(f"image rejected: {reason}", "image_rejected") from exc
         except ImageRejected as exc:
             self._record(asset_id, version, {"status": "rejected", "at": _now(), "reason": str(exc)})
+            metrics.emit({"PhotosRejected": 1}, {"Service": "processor"})
             raise PermanentFailure(f"image rejected: {exc}", "image_rejected") from exc
 
     def _upload(self, asset_id: str, version: str, variants: list[Built]) -> dict[str, Variant]:

@@ -42,7 +42,7 @@ from socialomega.contracts.payloads import (
     PublishRequested,
     PublishSucceeded,
 )
-from socialomega.core import deadline, metrics
+from socialomega.core import deadline, metrics, tracing
 from socialomega.core import logging as solog
 from socialomega.core.blobs import S3Blobs
 from socialomega.core.breaker import Breaker, BreakerOpen, Ticket, Transition
@@ -96,6 +96,7 @@ class PublishService:
         request = PublishRequest.from_payload(
             envelope.asset_id, envelope.correlation_id, payload or checked_payload(envelope)
         )
+        tracing.annotate(target=request.target)
         self._check_scope(request)
         try:
             publisher, target_config = self.publisher_for(request.target)
@@ -129,7 +130,7 @@ class PublishService:
             self.publications.settle(
                 claim, "deferred", last_error={"code": "breaker_open", "message": redact(str(exc)), "http_status": None}
             )
-            metrics.emit({"BreakerOpenSeconds": round(exc.open_seconds)}, {"Target": request.target}, unit="Seconds")
+            metrics.emit({"BreakerOpenSeconds": round(exc.open_seconds), "Deferred": 1}, {"Target": request.target})
             wait = exc.seconds + random.uniform(0, min(10.0, exc.seconds / 10 + 1))  # spread the wake-ups
             raise Deferred(str(exc), wait, ages=True) from exc  # a target down for days still ends in the DLQ
 
@@ -190,10 +191,12 @@ class PublishService:
             self._give_back_slot(claim, request)
             self.publications.settle(claim, "deferred", last_error=error, **common)
             log.info("publish_deferred", target=request.target, **error, retry_after=outcome.retry_after)
+            metrics.emit({"Deferred": 1}, {"Target": request.target}, reason=outcome.code)
             raise Deferred(f"{request.target}: {outcome.code} {outcome.message}", outcome.retry_after or 3600.0)
         if outcome.kind == "auth":
             self._give_back_slot(claim, request)
             self.publications.settle(claim, "retrying", last_error=error, **common)
+            metrics.emit({"CredentialsRejected": 1}, {"Target": request.target})
             raise PermanentFailure(
                 f"{request.target}: credentials rejected ({outcome.code}): {outcome.message}; "
                 "fix the target's secret, then redrive",
@@ -204,6 +207,7 @@ class PublishService:
             # platform by the next delivery; of an earlier step, that step is simply redone.
             self.publications.settle(claim, "retrying", last_error=error, **common)
             log.warning("publish_retryable", target=request.target, **error)
+            metrics.emit({"PublishRetries": 1}, {"Target": request.target}, code=outcome.code)
             raise RetryLater(f"{request.target}: {outcome.code} {outcome.message}", outcome.retry_after)
         self._give_back_slot(claim, request)
         return self._fail(claim, request, envelope, "failed", error)
@@ -276,8 +280,8 @@ class PublishService:
         )
         if remote_id:  # first: a like can arrive as soon as the post exists, and a
             # redelivery of this message after `published` is settled never comes back here
-            self.publications.store.put(
-                post_index_key(request.platform, remote_id),
+            self._index_post(
+                request,
                 {
                     "platform": request.platform,
                     "remote_id": remote_id,
@@ -307,7 +311,40 @@ class PublishService:
             attempts=claim.data["attempts"],
             reconciled=reconciled,
         )
+        latency = metrics.seconds_between(request.metadata.get("detected_at"), event.payload["published_at"])
+        published = {"Published": 1, "DetectionToPublishLatency": latency}  # None (no detection time): left out
+        metrics.emit(published, {"Target": request.target}, attempts=claim.data["attempts"], reconciled=reconciled)
         return "published"
+
+    def _index_post(self, request: PublishRequest, entry: dict[str, Any]) -> None:
+        """Create the post index entry, never overwrite it: a platform names one post by an id, so
+        an entry for another publication means an id was reused (a sandbox restarted with a
+        counter, a clock stepped back). The first entry keeps the engagement; the clash is logged
+        and counted for an operator. The same publication again (a redelivery after a crash
+        between this write and `settle`) finds its own entry: nothing to do."""
+        key = post_index_key(request.platform, entry["remote_id"])
+        store = self.publications.store
+        if store.claim(key, entry) is not None:
+            return
+        # The entry held (or ours, if it vanished meanwhile: then it is written now).
+        first = store.update(key, lambda held: entry if held is None else None) or entry
+        same = ("platform", "remote_id", "target", "asset_id", "version")
+        if all(first.get(field) == entry[field] for field in same):
+            return
+        solog.get_logger().error(
+            "post_index_conflict",
+            key=key,
+            target=request.target,
+            remote_id=entry["remote_id"],
+            asset_id=request.asset_id,
+            version=request.version,
+            correlation_id=request.correlation_id,
+            indexed_asset_id=first.get("asset_id"),
+            indexed_version=first.get("version"),
+            indexed_target=first.get("target"),
+            indexed_correlation_id=first.get("correlation_id"),
+        )
+        metrics.emit({"PostIndexConflicts": 1}, {"Target": request.target})
 
     def _fail(
         self,
@@ -345,6 +382,8 @@ class PublishService:
         )
         self._announce(claim, event)
         solog.get_logger().error("publish_failed", target=request.target, status=status, **error)
+        counts = {"Failed": 1, "Unconfirmed": int(status == "unconfirmed")}
+        metrics.emit(counts, {"Target": request.target}, code=error.get("code"))
         return status
 
     def _take_slot(self, claim: Claim, request: PublishRequest, target_config: dict[str, Any]) -> None:
@@ -355,6 +394,7 @@ class PublishService:
             self.caps.take(request.target, int(cap), claim.key)
         except QuotaFull as exc:
             self.publications.settle(claim, "deferred", last_error={"code": "daily_cap", "message": str(exc)})
+            metrics.emit({"Deferred": 1}, {"Target": request.target}, reason="daily_cap")
             raise Deferred(str(exc), exc.seconds) from exc
 
     def _give_back_slot(self, claim: Claim, request: PublishRequest) -> None:

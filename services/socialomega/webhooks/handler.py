@@ -12,7 +12,7 @@ from typing import Any
 
 import structlog
 
-from socialomega.core import config, deadline, metrics
+from socialomega.core import config, deadline, metrics, tracing
 from socialomega.core import logging as solog
 from socialomega.webhooks import bootstrap
 from socialomega.webhooks.service import WebhookRequest, WebhookService
@@ -40,6 +40,7 @@ def request_from_event(event: dict[str, Any]) -> WebhookRequest:
     )
 
 
+@tracing.traced_handler("webhooks")
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     solog.clear()
     structlog.contextvars.bind_contextvars(

@@ -39,6 +39,7 @@ from typing import Any
 
 from socialomega.contracts.payloads import EngagementReceived
 from socialomega.core import logging as solog
+from socialomega.core import metrics, tracing
 from socialomega.core.envelope import Envelope, utc_now
 from socialomega.core.events import EventSender
 from socialomega.core.store import MetadataStore, post_index_key, unreadable_webhook_key
@@ -82,11 +83,14 @@ class WebhookService:
         log = solog.get_logger()
         if request.platform not in PLATFORMS:
             return _json(404, error=f"unknown platform {request.platform[:40]!r}")
+        tracing.annotate(platform=request.platform)
+        platform = {"Platform": request.platform}  # a known platform only: a bounded set of metrics
         try:
             keys = self.keys()
             if request.method == "GET":
                 answer = answer_challenge(request.platform, request.query, keys)
                 log.info("webhook_challenge_answered")
+                metrics.emit({"WebhookAccepted": 1}, platform, kind="challenge")
                 return answer
             if request.method != "POST":
                 return _json(405, error="use GET (challenge) or POST (notification)")
@@ -95,13 +99,16 @@ class WebhookService:
             verify_signature(request.platform, request.headers, request.body, keys)
         except Rejected as exc:
             log.warning("webhook_rejected", status=exc.status, reason=exc.reason)
+            metrics.emit({"WebhookRejected": 1}, platform, status=exc.status)
             return _json(exc.status, error=exc.public)
+        metrics.emit({"WebhookAccepted": 1}, platform, kind="notification")
         found, problem = _read(request)
         if problem is not None:
             digest = hashlib.sha256(request.body).hexdigest()
             key = self._keep_unreadable(request, problem, digest)
             # Logged either way; kept_at is None when the day's slot already holds another body.
             log.error("webhook_unreadable", error=problem[:300], kept_at=key, bytes=len(request.body), sha256=digest)
+            metrics.emit({"WebhookUnreadable": 1}, platform)
             return _json(200, received=0, recorded=0, unmatched=0, unreadable=True)
         posts: dict[str, dict[str, Any] | None] = {}  # one index read per post, not per engagement
         events = []
@@ -127,6 +134,7 @@ class WebhookService:
         self.sender.to_bus_many(self.event_bus, events, EVENT_SOURCE)
         unmatched = len(found) - len(events)
         log.info("webhook_received", engagements=len(found), recorded=len(events), unmatched=unmatched)
+        metrics.emit({"EngagementsRecorded": len(events), "EngagementsUnmatched": unmatched}, platform)
         return _json(200, received=len(found), recorded=len(events), unmatched=unmatched)
 
     def _keep_unreadable(self, request: WebhookRequest, reason: str, digest: str) -> str | None:
