@@ -1,9 +1,12 @@
 terraform {
-  required_version = ">= 1.6"
+  required_version = ">= 1.10"
   required_providers {
     aws = { source = "hashicorp/aws", version = "~> 5.100" }
   }
-  # Local state until a backend is configured (README: Deploying to a real AWS account).
+  # Remote state in S3 (partial configuration): terraform/bin/bootstrap-state writes the settings
+  # and terraform/bin/deploy passes them (terraform init -backend-config=...); tests, validate
+  # and plan-preview use -backend=false or a local-backend override.
+  backend "s3" {}
 }
 
 provider "aws" {

@@ -1,10 +1,12 @@
 terraform {
-  required_version = ">= 1.6"
+  required_version = ">= 1.10"
   required_providers {
     aws = { source = "hashicorp/aws", version = "~> 5.100" }
   }
-  # Configure a remote backend for real use, e.g. `terraform init -backend-config=...` with
-  # an S3 backend block added here; state stays local until then.
+  # Remote state in S3 (partial configuration): terraform/bin/bootstrap-state writes the settings
+  # and terraform/bin/deploy passes them (terraform init -backend-config=...); tests, validate
+  # and plan-preview use -backend=false or a local-backend override.
+  backend "s3" {}
 }
 
 provider "aws" {

@@ -2,7 +2,7 @@
 # cannot run here; `python -m socialomega.local` plays the Lambda service instead.
 
 terraform {
-  required_version = ">= 1.6"
+  required_version = ">= 1.10"
   required_providers {
     aws = { source = "hashicorp/aws", version = "~> 5.100" }
   }

@@ -32,7 +32,7 @@ import requests
 
 from socialomega.core import http
 from socialomega.core.http import Outcome
-from socialomega.platforms.facebook.settings import FacebookSettings, InvalidFacebookTarget
+from socialomega.platforms.facebook.settings import TOKEN_KEY, FacebookSettings, InvalidFacebookTarget
 from socialomega.platforms.meta import errors as meta
 from socialomega.publishers.base import Credentials, ImageAccess, Lookup, Progress, PublishRequest, PublishResult
 from socialomega.publishers.captions import build_caption
@@ -195,9 +195,7 @@ class FacebookPublisher:
         return f"{s.api_base_url}/{s.graph_version}/{s.page_id}/{edge}"
 
     def _token(self, fresh: bool = False) -> str:
-        return secret_value(
-            self.credentials, "page_access_token", self.target.get("name"), InvalidFacebookTarget, fresh=fresh
-        )
+        return secret_value(self.credentials, TOKEN_KEY, self.target.get("name"), InvalidFacebookTarget, fresh=fresh)
 
 
 def _normal(text: str) -> str:

@@ -10,6 +10,10 @@ from socialomega.core.config import ConfigError
 from socialomega.publishers.platform import PlatformSettings
 
 DEFAULT_HOST = "graph.facebook.com"
+# The target's secret: the Page token the publisher sends. The one declaration of its keys: the
+# publisher, tokens/meta.py and the preflight read these.
+TOKEN_KEY = "page_access_token"
+SECRET_KEYS: tuple[str, ...] = (TOKEN_KEY,)
 
 
 class InvalidFacebookTarget(ConfigError):

@@ -39,7 +39,7 @@ import requests
 from socialomega.core import http
 from socialomega.core.http import Outcome
 from socialomega.platforms import waiting
-from socialomega.platforms.instagram.settings import InstagramSettings, InvalidInstagramConfig
+from socialomega.platforms.instagram.settings import TOKEN_KEY, InstagramSettings, InvalidInstagramConfig
 from socialomega.platforms.meta import errors as meta
 from socialomega.publishers.base import Credentials, ImageAccess, Lookup, Progress, PublishRequest, PublishResult
 from socialomega.publishers.captions import build_caption
@@ -344,9 +344,7 @@ class InstagramPublisher:
             raise StepFailed(unsafe)
 
     def _token(self, fresh: bool = False) -> str:
-        return secret_value(
-            self.credentials, "access_token", self.target.get("name"), InvalidInstagramConfig, fresh=fresh
-        )
+        return secret_value(self.credentials, TOKEN_KEY, self.target.get("name"), InvalidInstagramConfig, fresh=fresh)
 
     def _call(
         self,

@@ -17,6 +17,10 @@ REAL_HOST = "https://graph.facebook.com"
 # presigned URL short-lived (SigV4 allows up to 7 days; Lambda role credentials cap it anyway
 # at the session's lifetime, so the URL is re-signed on every container creation).
 DEFAULT_IMAGE_URL_TTL = 6 * 3600
+# The target's secret: the long-lived user token the publisher sends (and the token keeper renews).
+# The one declaration of its keys: the publisher, tokens/meta.py and the preflight read these.
+TOKEN_KEY = "access_token"
+SECRET_KEYS: tuple[str, ...] = (TOKEN_KEY,)
 
 
 class InvalidInstagramConfig(ConfigError):

@@ -39,7 +39,7 @@ from socialomega.core import http
 from socialomega.core.http import Outcome
 from socialomega.platforms import waiting
 from socialomega.platforms.linkedin.errors import ERRORS
-from socialomega.platforms.linkedin.settings import InvalidLinkedInConfig, LinkedInSettings
+from socialomega.platforms.linkedin.settings import TOKEN_KEY, InvalidLinkedInConfig, LinkedInSettings
 from socialomega.publishers.base import Credentials, ImageAccess, Lookup, Progress, PublishRequest, PublishResult
 from socialomega.publishers.captions import build_caption
 from socialomega.publishers.platform import (
@@ -283,7 +283,7 @@ class LinkedInPublisher:
     def _access_token(self, fresh: bool = False) -> str:
         if self._token is None or fresh:
             self._token = secret_value(
-                self.credentials, "access_token", self.settings.name, InvalidLinkedInConfig, fresh=fresh
+                self.credentials, TOKEN_KEY, self.settings.name, InvalidLinkedInConfig, fresh=fresh
             )
         return self._token
 

@@ -12,6 +12,7 @@ from socialomega.core.config import ConfigError
 from socialomega.publishers.platform import PlatformSettings, timeouts
 
 DEFAULT_API_BASE = "https://api.linkedin.com"
+DEFAULT_OAUTH_BASE = "https://www.linkedin.com"
 # LinkedIn versions live about a year; this pin is a default only, targets set `linkedin_version`.
 DEFAULT_VERSION = "202610"
 # Where LinkedIn's upload URLs point (https://www.linkedin.com/dms-uploads/..., older
@@ -19,6 +20,11 @@ DEFAULT_VERSION = "202610"
 LINKEDIN_UPLOAD_HOSTS = ("www.linkedin.com", "api.linkedin.com")
 _AUTHOR = re.compile(r"^urn:li:(person|organization):[A-Za-z0-9_-]+$")
 _VERSION = re.compile(r"^\d{6}(\.\d{2})?$")
+# The target's secret: the member's access token the publisher sends (client_id, client_secret and
+# refresh_token are optional: introspection and refresh, tokens/linkedin.py). The one declaration
+# of its required keys: the publisher, tokens/linkedin.py and the preflight read these.
+TOKEN_KEY = "access_token"
+SECRET_KEYS: tuple[str, ...] = (TOKEN_KEY,)
 
 
 class InvalidLinkedInConfig(ConfigError):
@@ -35,12 +41,21 @@ class LinkedInSettings(PlatformSettings):
     author: str  # urn:li:person:<id> or urn:li:organization:<id>
     linkedin_version: str = DEFAULT_VERSION
     api_base_url: str = DEFAULT_API_BASE
+    # LinkedIn's OAuth host (token introspection and refresh, `socialomega/tokens/linkedin.py`).
+    oauth_base_url: str = DEFAULT_OAUTH_BASE
     visibility: str = "PUBLIC"
     upload_hosts: list[str] = Field(default_factory=lambda: list(LINKEDIN_UPLOAD_HOSTS))
     image_wait_seconds: float = Field(30.0, ge=0, le=300)  # bounded wait for AVAILABLE
     image_poll_seconds: float = Field(1.0, gt=0, le=30)
     finder_count: int = Field(20, ge=1, le=100)
     finder_pages: int = Field(3, ge=1, le=10)
+
+    @field_validator("oauth_base_url")
+    @classmethod
+    def _oauth_origin(cls, value: str) -> str:
+        if not re.match(r"^https?://[^/\s]+$", value.rstrip("/")) or egress.origin(value) is None:
+            raise ValueError("oauth_base_url must be scheme://host[:port] without a path")
+        return value.rstrip("/")
 
     @field_validator("author")
     @classmethod

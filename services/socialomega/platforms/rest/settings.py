@@ -71,6 +71,21 @@ class RestEndpoint(BaseModel):
         )
 
 
+# The secret keys each auth type reads (platforms/rest/publisher.py `_auth_headers`).
+AUTH_SECRET_KEYS: dict[str, tuple[str, ...]] = {
+    "none": (),
+    "api_key": ("api_key",),
+    "bearer": ("token",),
+    "basic": ("username", "password"),
+    "oauth2_client_credentials": ("client_id", "client_secret"),
+}
+
+
+def SECRET_KEYS(endpoint: RestEndpoint) -> tuple[str, ...]:  # noqa: N802 - the settings modules' hook name
+    """The keys a REST target's secret needs: those of its auth type (the preflight reads this)."""
+    return AUTH_SECRET_KEYS[endpoint.auth.type]
+
+
 class InvalidTargetConfig(ConfigError):
     """The target's configuration or secret cannot work; an operator must fix it."""
 

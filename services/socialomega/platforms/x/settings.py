@@ -6,8 +6,13 @@ from typing import ClassVar
 
 from pydantic import Field
 
+from socialomega.core import oauth
 from socialomega.core.config import ConfigError
 from socialomega.publishers.platform import PlatformSettings, timeouts
+
+# The target's secret: the OAuth 2.0 pair and the client the publisher renews it with
+# (core/oauth.RotatingToken). The one declaration of its keys: tokens/x.py and the preflight.
+SECRET_KEYS: tuple[str, ...] = oauth.REQUIRED_KEYS
 
 
 class InvalidXConfig(ConfigError):
