@@ -19,3 +19,13 @@ output "wiring" {
     policy          = jsondecode(aws_ecr_repository_policy.this[k].policy)
   } }
 }
+
+output "image_tags" {
+  description = "The tags terraform/bin/deploy pushes, which the lifecycle rules rely on: every image it deploys to <env> carries <env>-<commit> (its rollback identity) and, from before its `terraform apply` until a later successful deploy replaces it, deployed-<env>-<UTC yyyymmddThhmmssZ> (never expired)."
+  value = {
+    environment_tag = "<env>-<commit>"
+    deployed_prefix = local.deployed_tag_prefix
+    deployed_tag    = "${local.deployed_tag_prefix}<env>-<UTC yyyymmddThhmmssZ>"
+    environments    = sort(var.environments)
+  }
+}

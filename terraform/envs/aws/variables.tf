@@ -24,6 +24,17 @@ variable "image_uris" {
   }
 }
 
+variable "architecture" {
+  description = "Instruction set of every function: x86_64 (default) or arm64 (Graviton, priced lower per GB-second). The images must be built for it, linux/amd64 or linux/arm64, each a single-platform image: make deploy builds for this value and refuses an image of another platform."
+  type        = string
+  default     = "x86_64"
+  nullable    = false
+  validation {
+    condition     = contains(["x86_64", "arm64"], var.architecture)
+    error_message = "architecture is x86_64 or arm64."
+  }
+}
+
 variable "lightroom_settings" {
   description = "Lightroom intake, written to SSM /socialomega/<env>/lightroom: base_url (https://lr.adobe.io), album (album name to publish from, or \"\"), keyword (only assets with this keyword, or \"\"), rendition (the Lightroom rendition to fetch, default \"2048\"), ims_url (Adobe IMS token endpoint, default https://ims-na1.adobelogin.com/ims/token/v3). Credentials go in the secret socialomega/<env>/lightroom, not here: client_id and access_token, plus client_secret and refresh_token (offline_access) so the poller renews the 24-hour IMS token itself and writes the rotated pair back."
   type        = any
@@ -110,4 +121,10 @@ variable "function_timeouts" {
   EOT
   type        = object({ processor = number, publisher = number, analytics = number, poller = number })
   default     = { processor = 60, publisher = 90, analytics = 30, poller = 120 }
+}
+
+variable "object_lifecycle" {
+  description = "Retention and tiering of raw images, variants and the event log (fields and defaults: terraform/modules/storage/variables.tf object_lifecycle). Default: after 30 days raw/ and processed/ move to STANDARD_IA; nothing expires."
+  type        = any
+  default     = {}
 }

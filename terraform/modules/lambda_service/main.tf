@@ -101,7 +101,7 @@ resource "aws_lambda_function" "this" {
   memory_size                    = var.memory_size
   reserved_concurrent_executions = var.reserved_concurrency
   kms_key_arn                    = var.kms_key_arn
-  architectures                  = ["x86_64"]
+  architectures                  = [var.architecture]
 
   image_config {
     command = [var.command]

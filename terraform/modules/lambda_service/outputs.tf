@@ -19,9 +19,10 @@ output "role_arn" {
 }
 
 output "wiring" {
-  description = "The settings reviews and `terraform test` check (tracing, role, policy, mapping)."
+  description = "The settings reviews and `terraform test` check (architecture, tracing, role, policy, mapping)."
   value = {
     package_type         = aws_lambda_function.this.package_type
+    architectures        = aws_lambda_function.this.architectures
     tracing_mode         = aws_lambda_function.this.tracing_config[0].mode
     timeout              = aws_lambda_function.this.timeout
     role_name            = aws_iam_role.this.name

@@ -8,6 +8,17 @@ variable "image_uri" {
   type        = string
 }
 
+variable "architecture" {
+  description = "Instruction set the function runs on, x86_64 or arm64; the image must be built for it (linux/amd64 or linux/arm64, a single-platform image: Lambda runs no multi-architecture index)."
+  type        = string
+  default     = "x86_64"
+  nullable    = false
+  validation {
+    condition     = contains(["x86_64", "arm64"], var.architecture)
+    error_message = "architecture is x86_64 or arm64 (Lambda's two)."
+  }
+}
+
 variable "command" {
   description = "Handler to run (the image CMD), e.g. socialomega.processor.handler.handler."
   type        = string

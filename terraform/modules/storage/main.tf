@@ -52,10 +52,47 @@ resource "aws_s3_bucket_server_side_encryption_configuration" "this" {
   }
 }
 
-# Every bucket: abandoned multipart uploads go after a day; the versioned image buckets
-# also drop non-current versions after noncurrent_version_days.
+# Lifecycle (var.object_lifecycle; why each default is safe: its description). Every bucket:
+# abandoned multipart uploads are aborted, and the versioned image buckets drop non-current
+# versions after noncurrent_version_days. The whole-bucket rule and the prefix rules never
+# carry the same kind of action, so no two rules overlap on one (S3 refused that once:
+# "overlapping prefixes ... for same action type", ceph/ceph#23668).
+# Per prefix: the renditions (raw/) and the variants (processed/) move to a cheaper, still
+# instantly readable storage class and expire only if asked; the store's event log (events/)
+# expires only if asked, and nothing else of the store (claims, cursors, quotas, breakers, the
+# post index) ever does. inbox/ (photos dropped for intake) is never touched. Transition days:
+# S3 takes 0+ for INTELLIGENT_TIERING and GLACIER_IR and refuses fewer than 30 for STANDARD_IA
+# and ONEZONE_IA (S3 API reference, Transition "Days"; User Guide, "Constraints and
+# considerations for transitions").
+locals {
+  lifecycle = var.noncurrent_version_days == null ? null : var.object_lifecycle
+  prefix_rules = local.lifecycle == null ? {} : {
+    raw = {
+      id              = "raw-renditions"
+      prefix          = "raw/"
+      storage_class   = local.lifecycle.raw_storage_class
+      transition_days = local.lifecycle.raw_storage_class == "STANDARD" ? null : local.lifecycle.raw_transition_days
+      expiration_days = local.lifecycle.raw_expiration_days
+    }
+    processed = {
+      id              = "variants"
+      prefix          = "processed/"
+      storage_class   = local.lifecycle.processed_storage_class
+      transition_days = local.lifecycle.processed_storage_class == "STANDARD" ? null : local.lifecycle.processed_transition_days
+      expiration_days = local.lifecycle.processed_expiration_days
+    }
+    store = {
+      id              = "event-log"
+      prefix          = "events/"
+      storage_class   = null
+      transition_days = null
+      expiration_days = local.lifecycle.events_expiration_days
+    }
+  }
+}
+
 resource "aws_s3_bucket_lifecycle_configuration" "this" {
-  for_each = var.noncurrent_version_days == null ? {} : local.buckets
+  for_each = local.lifecycle == null ? {} : local.buckets
   bucket   = aws_s3_bucket.this[each.key].id
   rule {
     id     = each.value ? "expire-noncurrent-versions" : "abort-incomplete-uploads"
@@ -68,7 +105,30 @@ resource "aws_s3_bucket_lifecycle_configuration" "this" {
       }
     }
     abort_incomplete_multipart_upload {
-      days_after_initiation = 1
+      days_after_initiation = local.lifecycle.abort_incomplete_multipart_days
+    }
+  }
+  dynamic "rule" {
+    for_each = [for r in [local.prefix_rules[each.key]] : r if r.transition_days != null || r.expiration_days != null]
+    content {
+      id     = rule.value.id
+      status = "Enabled"
+      filter {
+        prefix = rule.value.prefix
+      }
+      dynamic "transition" {
+        for_each = rule.value.transition_days == null ? [] : [rule.value.transition_days]
+        content {
+          days          = transition.value
+          storage_class = rule.value.storage_class
+        }
+      }
+      dynamic "expiration" {
+        for_each = rule.value.expiration_days == null ? [] : [rule.value.expiration_days]
+        content {
+          days = expiration.value
+        }
+      }
     }
   }
   depends_on = [aws_s3_bucket_versioning.this]

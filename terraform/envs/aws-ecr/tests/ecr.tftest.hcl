@@ -16,7 +16,7 @@ run "one_immutable_scanned_repository_per_service" {
     error_message = "tags are immutable, images scanned on push, encrypted with KMS"
   }
   assert {
-    condition     = alltrue([for k, r in output.wiring : r.name == "socialomega-${k}" && r.lifecycle_rules[0].selection.countNumber == 30])
+    condition     = alltrue([for k, r in output.wiring : r.name == "socialomega-${k}" && one([for rule in r.lifecycle_rules : rule.selection.countNumber if rule.selection.tagStatus == "any"]) == 30])
     error_message = "repositories are named socialomega-<service> and keep a bounded number of images"
   }
   assert {
