@@ -1,5 +1,8 @@
 """`python -m socialomega.local demo|run|serve|apply|dlq|redrive|parked`: local mode entry points.
 
+`dlq`, `redrive` and `parked` are thin wrappers over the operator command on the local stack
+(`socialomega --env <env> dlq list`, `dlq redrive <queue>`, `parked`: cli/), kept for old habits.
+
 `serve` and `apply` are what docker-compose.yml's containers run: `apply` is the one-shot job
 that applies terraform/envs/local for the sandbox and writes the outputs to a JSON file;
 `serve <service>` is one service's container, the local runtime for that service only (its
@@ -61,36 +64,28 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "apply":
         return apply_for_sandbox(args)
 
-    if args.command in ("dlq", "redrive", "parked") and not localstack.healthy():
-        print("LocalStack is not running: nothing to inspect (run `make demo` first)", file=sys.stderr)
-        return 2
+    if args.command in ("dlq", "redrive", "parked"):
+        if not localstack.healthy():
+            print("LocalStack is not running: nothing to inspect (run `make demo` first)", file=sys.stderr)
+            return 2
+        from socialomega.cli.main import main as socialomega
+
+        command = {
+            "dlq": ["dlq", "list"],
+            "redrive": ["dlq", "redrive", getattr(args, "queue", "")],
+            "parked": ["parked"],
+        }
+        return socialomega(["--env", args.env, "--endpoint-url", localstack.ENDPOINT, *command[args.command]])
     localstack.start()
     if args.command == "demo":
         from socialomega.local.demo import run_demo
 
         return run_demo(args.env, args.timeout)
-    from socialomega.local import ops, terraform
+    from socialomega.local import terraform
     from socialomega.local.runtime import LocalRuntime, apply_service_env
 
     outputs = terraform.outputs_for(args.env)
     apply_service_env(outputs, localstack.ENDPOINT)
-    if args.command == "dlq":
-        for name, items in ops.dlq_contents(outputs["dlq_urls"]).items():
-            print(f"{name}: {len(items)} message(s)")
-            for item in items:
-                print(f"  {item['asset_id']}: [{item['code']}] {item['reason']}")
-        return 0
-    if args.command == "parked":
-        for line in ops.parked_lines(ops.parked_photos(outputs["service_env"]["SO_STORE_BUCKET"])):
-            print(line)
-        return 0
-    if args.command == "redrive":
-        consumer = outputs["consumers"].get(args.queue)
-        if consumer is None:
-            print(f"unknown queue {args.queue!r}; one of: {', '.join(outputs['consumers'])}", file=sys.stderr)
-            return 2
-        print("move task", ops.redrive(consumer["dlq_url"], consumer["queue_url"]))
-        return 0
     solog.configure()
     runtime = LocalRuntime.from_terraform_outputs(outputs, only=set(args.only) if args.only else None)
     runtime.start()

@@ -155,8 +155,12 @@ def start(wait_seconds: float = 120.0, *, restore_state: bool = False) -> str:
         )
         use_docker = False
     if use_docker:
+        # On another port than the default, a compose project of its own: in the default
+        # project (`make up`'s) compose would recreate that LocalStack on the new port and
+        # lose its state.
+        project = [] if gateway_port == DEFAULT_PORT else ["-p", f"socialomega-localstack-{gateway_port}"]
         subprocess.run(
-            ["docker", "compose", "up", "-d", "localstack"],
+            ["docker", "compose", *project, "up", "-d", "localstack"],
             cwd=ROOT,
             check=True,
             env={**os.environ, "LOCALSTACK_PORT": str(gateway_port)},

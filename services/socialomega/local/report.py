@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 from socialomega.analytics.daily import read_day
-from socialomega.core import store as keys
+from socialomega.cli import output
+from socialomega.cli import status as photo_status
 from socialomega.core.ports import Documents
-from socialomega.core.store import MetadataStore, status_key
+from socialomega.core.store import MetadataStore
+
+# One reading of the store for the demo and `socialomega status` (cli/status.py).
+_engagement_text = photo_status.engagement_text
 
 
 @dataclass
@@ -25,75 +28,38 @@ class Row:
 
 
 def rows(store: MetadataStore, targets: list[str]) -> list[Row]:
-    result: list[Row] = []
-    for key in sorted(store.list_keys("metadata/assets/")):
-        doc = store.get(key)
-        if doc is None:
-            continue
-        asset = doc.data
-        analytics = store.get(status_key(asset["asset_id"]))
-        engagement = (analytics.data.get("engagement") or {}) if analytics else {}
-        version = asset.get("latest_version", "")
-        detected = (asset.get("versions", {}).get(version) or {}).get("detected_at")
-        title = (asset.get("metadata") or {}).get("title") or ""
-        processing = (asset.get("versions", {}).get(version) or {}).get("processing") or {}
-        for target in targets:
-            pub = store.get(keys.publication_key(asset["asset_id"], version, target))
-            if pub is None:
-                target_failure = (processing.get("failures") or {}).get(target)
-                if processing.get("status") == "rejected" or target_failure:
-                    status, remote = "rejected", target_failure or processing.get("reason", "")
-                else:
-                    status, remote = "pending", ""
-                result.append(Row(asset["asset_id"], title, version, target, status, remote, None))
-                continue
-            data = pub.data
-            error = data.get("error") or data.get("last_error") or {}
-            remote = data.get("remote_id") or (f"{error.get('code', '')}: {error.get('message', '')}" if error else "")
-            seconds = None
-            if data.get("published_at") and detected:
-                seconds = (
-                    datetime.fromisoformat(data["published_at"]) - datetime.fromisoformat(detected)
-                ).total_seconds()
-            result.append(
-                Row(
-                    asset["asset_id"],
-                    title,
-                    version,
-                    target,
-                    data.get("status", "?"),
-                    remote,
-                    seconds,
-                    _engagement_text(engagement.get(target) or {}),
-                )
-            )
-    return result
-
-
-def _engagement_text(counts: dict[str, Any]) -> str:
-    shown = {name: max(0, int(counts.get(name) or 0)) for name in ("likes", "comments", "shares")}
-    return ", ".join(f"{n} {name[:-1] if n == 1 else name}" for name, n in shown.items() if n)
+    """The demo's view of `cli/status.photo_statuses`: the remote id, else the reason."""
+    return [
+        Row(
+            s.asset_id,
+            s.title,
+            s.version,
+            s.target,
+            s.state,
+            s.remote_id or s.reason,
+            s.seconds_to_publish,
+            _engagement_text(s.engagement),
+        )
+        for s in photo_status.photo_statuses(store, targets)
+    ]
 
 
 def render(table: list[Row]) -> str:
-    headers = ("photo", "asset", "target", "status", "remote id / error", "detect->publish", "engagement")
-    lines = [
-        (
+    """The rows as the operator command's tables are drawn (cli/output.table: the one renderer)."""
+    headers = ["photo", "asset", "target", "status", "remote id / error", "detect->publish", "engagement"]
+    cells = [
+        [
             r.title[:28],
             r.asset_id[:12],
             r.target,
             r.status,
             r.remote[:60],
-            "" if r.seconds is None else f"{r.seconds:6.2f} s",
+            None if r.seconds is None else f"{r.seconds:.2f} s",
             r.engagement,
-        )
+        ]
         for r in table
     ]
-    widths = [max(len(h), *(len(str(line[i])) for line in lines)) if lines else len(h) for i, h in enumerate(headers)]
-    fmt = "  ".join(f"{{:<{w}}}" for w in widths)
-    out = [fmt.format(*headers), fmt.format(*("-" * w for w in widths))]
-    out += [fmt.format(*line) for line in lines]
-    return "\n".join(line.rstrip() for line in out)
+    return output.table(headers, cells, empty="no photos")
 
 
 def day_lines(store: Documents, day: str) -> list[str]:

@@ -521,6 +521,21 @@ class LocalRuntime:
                 )
             ]
         )
+        keeper = outputs.get("token_keeper")  # absent from outputs applied before it existed
+        if keeper and (only is None or "token-keeper" in only):
+            # Checks every target's credential and refreshes those due (socialomega/tokens); its
+            # first run comes one period after start, as a new schedule's would: run_schedule
+            # ("token-keeper") runs it now.
+            every = float(keeper["schedule_seconds"])
+            schedules.append(
+                Schedule(
+                    "token-keeper",
+                    keeper["handler"],
+                    every,
+                    function_timeout=float(keeper["function_timeout"]),
+                    last_run=time.monotonic(),
+                )
+            )
         return cls(consumers, schedules, webhook_port=webhook_port)
 
     def _sqs(self) -> Any:

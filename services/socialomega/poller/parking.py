@@ -7,7 +7,7 @@ source, asset, version, attempts, last reason and when. Later polls skip it, unt
 changes (the photo was edited in Lightroom, the inbox file replaced): then it is un-parked and
 tried again, its attempts counted afresh. Every parking is logged (`photo_parked`) and counted
 in the CloudWatch metric `PhotosParked` (namespace SocialOmega, dimension Service=poller,
-embedded-metric-format log line), which an alarm watches. `python -m socialomega.local parked`
+embedded-metric-format log line), which an alarm watches. `socialomega --env <env> parked`
 lists them.
 
 What does not count: a rendition still being generated (`PhotoNotReady`), until it has been

@@ -14,7 +14,7 @@ from socialomega.core import config
 class PollerSettings:
     """* `park_after`: a photo whose fetch fails on this many polls (a rendition that stays
       404, a download that always breaks) is parked: skipped by later polls until its version
-      changes, listed by `python -m socialomega.local parked` and counted in the `PhotosParked`
+      changes, listed by `socialomega --env <env> parked` and counted in the `PhotosParked`
       metric (poller/parking.py);
     * `photo_min_seconds`: a photo is not started with less than this left in the invocation
       (a rendition download and four small AWS writes; a rendition still being generated waits

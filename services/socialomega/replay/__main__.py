@@ -20,9 +20,11 @@ from socialomega.core.aws import Clients
 from socialomega.replay.replayer import Replayer, Selection
 
 
-def parser() -> argparse.ArgumentParser:
+def parser(prog: str = "python -m socialomega.replay", with_env: bool = True) -> argparse.ArgumentParser:
+    """The replay's options, one definition for both entry points: this module and `socialomega
+    replay` (cli/commands.py), which finds the environment itself (`with_env=False`)."""
     p = argparse.ArgumentParser(
-        prog="python -m socialomega.replay",
+        prog=prog,
         description="Re-send logged events (by when they occurred) to where their producers sent them.",
     )
     p.add_argument("--from", dest="start", required=True, help="ISO date or time, UTC unless given (inclusive)")
@@ -39,19 +41,25 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--asset", help="only this photo's events (asset id)")
     p.add_argument("--target", help="only this target's events (leaves out AssetDetected, which names none)")
     p.add_argument("--dry-run", action="store_true", help="count what would be re-sent, send nothing")
-    p.add_argument(
-        "--env", help="a local stack: terraform/envs/local's workspace (e.g. local); default: SO_* variables"
-    )
+    if with_env:
+        p.add_argument(
+            "--env", help="a local stack: terraform/envs/local's workspace (e.g. local); default: SO_* variables"
+        )
     return p
 
 
-def main(argv: list[str] | None = None) -> int:
-    p = parser()
+def parse(p: argparse.ArgumentParser, argv: list[str] | None) -> tuple[argparse.Namespace, Selection]:
+    """The options and the selection they make; a bad one exits 2 with argparse's message."""
     args = p.parse_args(argv)
     try:
         selection = Selection.parse(args.start, args.end, args.types, args.asset, args.target)
     except ValueError as exc:
         p.error(str(exc))
+    return args, selection
+
+
+def main(argv: list[str] | None = None) -> int:
+    args, selection = parse(parser(), argv)
     if args.env:
         _use_local_stack(args.env)
     try:

@@ -11,8 +11,19 @@ module "pipeline" {
   sns_kms_key_id     = "alias/aws/sns"
   resilience         = var.resilience == null ? {} : var.resilience
   function_timeouts  = var.function_timeouts
+  object_lifecycle   = var.object_lifecycle
   # The event source mappings' concurrency (the local runtime runs as many instances of each).
   maximum_concurrency = { publisher = var.publisher_max_concurrency }
+  # The operator manifest's aws-only part (`socialomega --env <env>`, ops/environment.py).
+  operations = {
+    functions = local.functions
+    # Failed scheduled invocations (`socialomega dlq list|show`, `doctor`), by schedule.
+    schedule_dlqs = {
+      poller-schedule       = aws_sqs_queue.poller_schedule_dlq.url
+      token-keeper-schedule = aws_sqs_queue.token_schedule_dlq.url
+    }
+    alarm_topic_arn = local.alarm_topic_arn
+  }
 }
 
 data "aws_partition" "current" {}
@@ -69,13 +80,14 @@ locals {
 }
 
 module "poller" {
-  source      = "../../modules/lambda_service"
-  name        = "${local.prefix}-poller"
-  image_uri   = var.image_uris["poller"]
-  command     = module.pipeline.poller.handler
-  timeout     = module.pipeline.poller.function_timeout
-  memory_size = var.memory_sizes.poller
-  environment = local.env_vars
+  source       = "../../modules/lambda_service"
+  name         = "${local.prefix}-poller"
+  image_uri    = var.image_uris["poller"]
+  architecture = var.architecture
+  command      = module.pipeline.poller.handler
+  timeout      = module.pipeline.poller.function_timeout
+  memory_size  = var.memory_sizes.poller
+  environment  = local.env_vars
   policy_statements = concat(local.store_rw["poller"], [
     { sid = "LightroomSettings", actions = ["ssm:GetParameter"], resources = [local.params["lightroom"]] },
     { sid = "LightroomSecret", actions = ["secretsmanager:GetSecretValue"], resources = [local.secrets["lightroom"]] },
@@ -110,6 +122,7 @@ module "processor" {
   source              = "../../modules/lambda_service"
   name                = "${local.prefix}-processor"
   image_uri           = var.image_uris["processor"]
+  architecture        = var.architecture
   command             = local.consumers["processor"].handler
   timeout             = local.consumers["processor"].function_timeout
   memory_size         = var.memory_sizes.processor
@@ -135,6 +148,7 @@ module "publisher" {
   for_each            = local.publishers
   name                = "${local.prefix}-${each.key}"
   image_uri           = var.image_uris["publisher"]
+  architecture        = var.architecture
   command             = each.value.handler
   timeout             = each.value.function_timeout
   memory_size         = var.memory_sizes.publisher
@@ -158,14 +172,15 @@ module "publisher" {
 }
 
 module "analytics" {
-  source      = "../../modules/lambda_service"
-  name        = "${local.prefix}-analytics"
-  image_uri   = var.image_uris["analytics"]
-  command     = local.consumers["analytics"].handler
-  timeout     = local.consumers["analytics"].function_timeout
-  memory_size = var.memory_sizes.analytics
-  environment = merge(local.env_vars, local.consumers["analytics"].environment)
-  queue       = { arn = local.consumers["analytics"].queue_arn, batch_size = local.consumers["analytics"].batch_size }
+  source       = "../../modules/lambda_service"
+  name         = "${local.prefix}-analytics"
+  image_uri    = var.image_uris["analytics"]
+  architecture = var.architecture
+  command      = local.consumers["analytics"].handler
+  timeout      = local.consumers["analytics"].function_timeout
+  memory_size  = var.memory_sizes.analytics
+  environment  = merge(local.env_vars, local.consumers["analytics"].environment)
+  queue        = { arn = local.consumers["analytics"].queue_arn, batch_size = local.consumers["analytics"].batch_size }
   # Why 2: modules/pipeline variables.tf, maximum_concurrency.
   maximum_concurrency    = local.consumers["analytics"].maximum_concurrency
   policy_statements      = concat(local.store_rw["analytics"], local.own_dlq["analytics"])
@@ -182,10 +197,11 @@ module "analytics" {
 # see terraform/modules/webhook_api/main.tf.
 
 module "webhooks" {
-  source    = "../../modules/lambda_service"
-  name      = "${local.prefix}-webhooks"
-  image_uri = var.image_uris["analytics"] # the webhook handler ships in the analytics image
-  command   = "socialomega.webhooks.handler.handler"
+  source       = "../../modules/lambda_service"
+  name         = "${local.prefix}-webhooks"
+  image_uri    = var.image_uris["analytics"] # the webhook handler ships in the analytics image
+  architecture = var.architecture
+  command      = "socialomega.webhooks.handler.handler"
   # The platforms expect an answer within a few seconds (3-10 s) and retry otherwise.
   timeout     = 10
   memory_size = var.memory_sizes.webhooks

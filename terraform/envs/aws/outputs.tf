@@ -40,3 +40,8 @@ output "webhook_url_template" {
   description = "Engagement webhook callback URL to register with each platform (replace {platform} with instagram, facebook, x or linkedin). Its verification keys go in the secret socialomega/<env>/webhooks (secret_arns.webhooks)."
   value       = module.webhook_api.webhook_url_template
 }
+
+output "operations_parameter" {
+  description = "The operator manifest `socialomega --env <env>` reads (SSM parameter name)."
+  value       = module.pipeline.operations.parameter
+}

@@ -17,3 +17,13 @@ output "poller" {
   description = "Poller handler and schedule."
   value       = module.pipeline.poller
 }
+
+output "token_keeper" {
+  description = "Token keeper handler and schedule (the local runtime runs it like the poller)."
+  value       = module.pipeline.token_keeper
+}
+
+output "operations" {
+  description = "The operator manifest (SSM parameter and JSON value) that `socialomega --env <env>` reads."
+  value       = module.pipeline.operations
+}

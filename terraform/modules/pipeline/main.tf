@@ -42,6 +42,7 @@ module "storage" {
   tags          = var.tags
 
   noncurrent_version_days = var.noncurrent_version_days
+  object_lifecycle        = var.object_lifecycle
 }
 
 module "images_queue" {
@@ -103,4 +104,44 @@ module "config" {
   secret_values           = var.secret_values
   recovery_window_in_days = var.recovery_window_in_days
   tags                    = var.tags
+}
+
+# The operator manifest: everything `socialomega --env <env>` needs to find this environment
+# from its name alone (services/socialomega/ops/environment.py reads it). Only operators read
+# it: no function's role names it. Intelligent-Tiering: Standard while it fits 4 KB, Advanced
+# once many targets make it longer, without a change here.
+locals {
+  operations = merge(
+    {
+      schema_version = 1
+      env            = var.env
+      buckets        = module.storage.names
+      consumers = merge(
+        {
+          processor = { queue_url = module.images_queue.url, dlq_url = module.images_queue.dlq_url, service = "processor", target = null, maximum_concurrency = var.maximum_concurrency.processor }
+          analytics = { queue_url = module.analytics_queue.url, dlq_url = module.analytics_queue.dlq_url, service = "analytics", target = null, maximum_concurrency = var.maximum_concurrency.analytics }
+        },
+        { for name, q in module.publish_queue : "publisher-${name}" => {
+          queue_url = q.url, dlq_url = q.dlq_url, service = "publisher", target = name, maximum_concurrency = var.maximum_concurrency.publisher
+        } },
+      )
+      images_queue_url  = module.images_queue.url
+      publish_topic_arn = module.messaging.topic_arn
+      event_bus         = module.messaging.bus_name
+      config_prefix     = module.config.config_prefix
+      secret_prefix     = module.config.secret_prefix
+      secret_names      = sort(concat(local.service_secret_names, local.target_names))
+    },
+    # What only the root knows (envs/aws: its functions, the schedules' DLQs, the alarm topic).
+    var.operations,
+  )
+}
+
+resource "aws_ssm_parameter" "operations" {
+  # checkov:skip=CKV2_AWS_34:Resource names and URLs (buckets, queues, topics, functions), no credentials: those live in Secrets Manager.
+  name  = "/socialomega/${var.env}/operations"
+  type  = "String"
+  tier  = "Intelligent-Tiering"
+  value = jsonencode(local.operations)
+  tags  = var.tags
 }

@@ -56,6 +56,15 @@ output "poller" {
   }
 }
 
+output "token_keeper" {
+  description = "The scheduled token keeper (services/socialomega/tokens): checks every target's credential, refreshes those due, one metric and log line per target. It ships in the publisher image."
+  value = {
+    handler          = "socialomega.tokens.handler.handler"
+    schedule_seconds = var.token_check_every_seconds
+    function_timeout = var.token_keeper_timeout
+  }
+}
+
 output "buckets" {
   description = "Bucket names and ARNs by role."
   value       = { names = module.storage.names, arns = module.storage.arns }
@@ -90,4 +99,10 @@ output "wiring" {
 output "resilience" {
   description = "Retry and breaker settings, defaults applied (the functions get them as SO_RETRY_* / SO_BREAKER_* variables)."
   value       = var.resilience
+}
+
+output "operations" {
+  description = "The operator manifest: the SSM parameter `socialomega --env <env>` reads, and its JSON value."
+  # The JSON from the local, not the resource: the provider marks every parameter value sensitive.
+  value = { parameter = aws_ssm_parameter.operations.name, value = jsonencode(local.operations) }
 }

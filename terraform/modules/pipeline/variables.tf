@@ -78,6 +78,12 @@ variable "noncurrent_version_days" {
   default     = 30
 }
 
+variable "object_lifecycle" {
+  description = "Retention and tiering of raw/processed objects and the event log: modules/storage's object_lifecycle (its description gives the fields and why the defaults keep everything)."
+  type        = any
+  default     = {}
+}
+
 variable "force_destroy" {
   description = "Allow destroying non-empty buckets (local stacks)."
   type        = bool
@@ -134,5 +140,40 @@ variable "maximum_concurrency" {
   validation {
     condition     = alltrue([for v in values(var.maximum_concurrency) : v >= 2 && v <= 1000 && floor(v) == v])
     error_message = "An SQS event source mapping's maximum concurrency is a whole number in 2..1000."
+  }
+}
+
+variable "operations" {
+  description = "The root's part of the operator manifest (/socialomega/<env>/operations): its function names by service or consumer, each EventBridge schedule's DLQ URL by name (poller-schedule, token-keeper-schedule: `socialomega dlq` lists them, never redrives them) and the alarm topic ARN; null where the root has none (envs/local)."
+  type = object({
+    functions       = optional(map(string))
+    schedule_dlqs   = optional(map(string))
+    alarm_topic_arn = optional(string)
+  })
+  default = {}
+  validation {
+    # `socialomega dlq show|redrive NAME` picks a queue by name: a schedule's may not be a consumer's.
+    condition     = alltrue([for name in keys(coalesce(var.operations.schedule_dlqs, {})) : can(regex("-schedule$", name))])
+    error_message = "Every schedule DLQ's name ends in -schedule (e.g. poller-schedule), so it never shadows a consumer's DLQ."
+  }
+}
+
+variable "token_check_every_seconds" {
+  description = "How often the token keeper checks every target's credential and refreshes those due (the local runtime's schedule; envs/aws has its own schedule expression, `token_check_schedule`)."
+  type        = number
+  default     = 86400
+  validation {
+    condition     = var.token_check_every_seconds >= 60
+    error_message = "token_check_every_seconds must be at least 60."
+  }
+}
+
+variable "token_keeper_timeout" {
+  description = "Function timeout of the token keeper in seconds: a few calls per target (inspect, refresh, inspect again), each at most 25 s (services/socialomega/tokens/health.py TOKEN_TIMEOUT)."
+  type        = number
+  default     = 120
+  validation {
+    condition     = var.token_keeper_timeout >= 30 && var.token_keeper_timeout <= 900
+    error_message = "token_keeper_timeout must be between 30 and 900 seconds."
   }
 }

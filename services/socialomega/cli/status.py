@@ -1,0 +1,163 @@
+"""Every photo x target as the store knows it: state, remote post, reason, timings, engagement.
+
+One reading of where that state lives, shared by `socialomega status` and the demo's table
+(local/report.py):
+* `metadata/assets/<asset>.json` (poller, processor): the latest version, when it was detected,
+  and the processing outcome (`processing.status == "rejected"` or a per-target
+  `processing.failures[target]`: no variant, so no publication);
+* `publications/<asset>/<version>/<target>.json` (publishers/claims.py): `in_progress`,
+  `retrying`, `deferred`, `published`, `failed`, `unconfirmed`, with `remote_id`/`remote_url`,
+  `published_at`, `error` (final) or `last_error` (the last try's), `attempts`;
+* `analytics/status/<asset>.json` (analytics/aggregate.py): the engagement per target (net sums;
+  a negative one is shown as 0).
+No publication and no rejection means `pending` (not yet processed, or in a publish queue).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, dataclass, field
+from typing import Any, Protocol
+
+from socialomega.core import metrics
+from socialomega.core import store as keys
+from socialomega.core.deadline import Deadline, DeadlineReached, current
+
+# What `--failed` shows: final failures, and records whose last try failed (an `auth` or
+# `config` failure is dead-lettered as `retrying` with its error, waiting for a fix and a redrive).
+FAILED_STATES = frozenset({"failed", "unconfirmed", "rejected"})
+
+
+class Readable(Protocol):
+    """core/store.MetadataStore (tests: a fake)."""
+
+    def list_keys(self, prefix: str) -> list[str]: ...
+
+    def get(self, key: str) -> Any: ...
+
+
+@dataclass(frozen=True)
+class PhotoStatus:
+    asset_id: str
+    title: str
+    version: str
+    target: str
+    state: str
+    remote_id: str | None = None
+    remote_url: str | None = None
+    reason: str = ""  # why it failed, was rejected, or is retrying
+    attempts: int | None = None
+    detected_at: str | None = None
+    published_at: str | None = None
+    seconds_to_publish: float | None = None
+    engagement: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def needs_attention(self) -> bool:
+        return self.state in FAILED_STATES or (self.state == "retrying" and bool(self.reason))
+
+    def as_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def error_text(error: dict[str, Any] | None) -> str:
+    if not error:
+        return ""
+    code, message = str(error.get("code") or ""), str(error.get("message") or "")
+    return f"{code}: {message}" if code and message else code or message
+
+
+def engagement_counts(counts: dict[str, Any]) -> dict[str, int]:
+    """Likes, comments and shares of one target; net sums below 0 read as 0."""
+    return {name: max(0, int(counts.get(name) or 0)) for name in ("likes", "comments", "shares")}
+
+
+def engagement_text(counts: dict[str, Any]) -> str:
+    shown = engagement_counts(counts)
+    return ", ".join(f"{n} {name[:-1] if n == 1 else name}" for name, n in shown.items() if n)
+
+
+def photo_statuses(
+    store: Readable,
+    targets: Iterable[str],
+    asset_id: str | None = None,
+    target: str | None = None,
+    failed_only: bool = False,
+    workers: int = 8,
+    deadline: Deadline | None = None,
+) -> list[PhotoStatus]:
+    """Every photo (or `asset_id`) x every target (or `target`), by asset id then target.
+    S3 reads run `workers` at a time (one asset document, then its targets' records); no photo
+    is started once `deadline` (default: the bound one, core/deadline.current) has passed:
+    `DeadlineReached` instead of a partial answer."""
+    names = [t for t in targets if target is None or t == target]
+    until = deadline or current()  # read here: the pool's threads do not see this context's deadline
+    asset_keys = [keys.asset_key(asset_id)] if asset_id else sorted(store.list_keys("metadata/assets/"))
+
+    def photo(key: str) -> list[PhotoStatus]:
+        if until.expired():
+            raise DeadlineReached(f"reading the state of {len(asset_keys)} photo(s)", until.remaining())
+        return _photo(store, key, names)
+
+    with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
+        rows = [row for found in pool.map(photo, asset_keys) for row in found]
+    return [row for row in rows if row.needs_attention] if failed_only else rows
+
+
+def _photo(store: Readable, key: str, targets: list[str]) -> list[PhotoStatus]:
+    doc = store.get(key)
+    if doc is None:
+        return []
+    asset = doc.data
+    asset_id = str(asset.get("asset_id") or "")
+    version = str(asset.get("latest_version") or "")
+    entry = (asset.get("versions") or {}).get(version) or {}
+    detected = entry.get("detected_at")
+    title = str((asset.get("metadata") or {}).get("title") or "")
+    processing = entry.get("processing") or {}
+    analytics = store.get(keys.status_key(asset_id))
+    engagement = (analytics.data.get("engagement") or {}) if analytics else {}
+    rows = []
+    for target in targets:
+        base: dict[str, Any] = {
+            "asset_id": asset_id,
+            "title": title,
+            "version": version,
+            "target": target,
+            "detected_at": detected,
+        }
+        pub = store.get(keys.publication_key(asset_id, version, target)) if version else None
+        if pub is None:
+            rejected = (processing.get("failures") or {}).get(target)
+            if processing.get("status") == "rejected" or rejected:
+                rows.append(PhotoStatus(**base, state="rejected", reason=str(rejected or processing.get("reason", ""))))
+            else:
+                rows.append(PhotoStatus(**base, state="pending"))
+            continue
+        data = pub.data
+        published = data.get("published_at")
+        rows.append(
+            PhotoStatus(
+                **base,
+                state=str(data.get("status") or "unknown"),
+                remote_id=data.get("remote_id"),
+                remote_url=data.get("remote_url"),
+                # A published record keeps its earlier tries' `last_error`: no reason to show then.
+                reason=""
+                if data.get("status") == "published"
+                else error_text(data.get("error") or data.get("last_error")),
+                attempts=data.get("attempts"),
+                published_at=published,
+                seconds_to_publish=metrics.seconds_between(detected, published),
+                engagement=engagement_counts(engagement.get(target) or {}) if target in engagement else {},
+            )
+        )
+    return rows
+
+
+def summary(rows: Iterable[PhotoStatus]) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for row in rows:
+        counts[row.state] = counts.get(row.state, 0) + 1
+    return counts
