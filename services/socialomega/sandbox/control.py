@@ -53,7 +53,9 @@ from socialomega.sandbox.faults import Trigger
 
 FAULT_KINDS = ("500", "429", "timeout", "slow_accept")
 # Query/form parameter names that carry credentials; never written to the request log.
-CREDENTIAL_PARAMS = frozenset({"access_token", "client_secret", "refresh_token", "token", "api_key", "code"})
+CREDENTIAL_PARAMS = frozenset(
+    {"access_token", "client_secret", "refresh_token", "token", "api_key", "code", "input_token", "fb_exchange_token"}
+)
 
 
 @dataclass

@@ -18,6 +18,10 @@ and "Photo", developers.facebook.com/docs/graph-api/reference/page/photos):
         id,name,created_time,page_story_id,link,alt_text_custom,width,height -> code 100.
   GET  /{version}/{page-id}/published_posts?fields=id,message,created_time,permalink_url
       -> the same posts seen as Page posts.
+  GET  /{version}/debug_token?input_token=<token>  with the app token `APP_ID|APP_SECRET` ->
+      `{"data": {"type": "PAGE", "expires_at": 0, "is_valid", "profile_id", ...}}`: a Page token
+      derived from a long-lived user token never expires (graph.GraphApp; an expired one is
+      `is_valid: false` with error 190/463).
   Versions: v23.0-v26.0 are served; an older vNN.N -> (#2635) deprecated version; anything
   else -> code 2500 "Unknown path components" (UNCONFIRMED for unknown versions: chosen).
 Auth: the Page access token as `Authorization: Bearer|OAuth <token>` or an `access_token`
@@ -65,6 +69,41 @@ Control API (sandbox only, no auth):
                                  image facts (width, height, bytes, format, has_exif_gps)
   GET    /_sandbox/requests      method, path, status, fault (no credentials)
   POST   /_sandbox/reset         forget everything, restore the fixed token
+  plus the engagement controls of sandbox/engagement.py (engage, engagement, clock,
+  permissions, delete-post, webhook-url)
+
+Engagement reads (answered from the engagement truth, sandbox/engagement.py). The Page token's
+granted scopes start as PAGE_SCOPES + `read_insights` (`/_sandbox/permissions` changes them):
+  GET /{v}/{page-post-id}?fields=reactions.summary(total_count).limit(0),
+        comments.filter(stream).summary(total_count).limit(0),shares,message,created_time,...
+      -> {"reactions": {"data": [], "summary": {"total_count", "viewer_reaction"}},
+          "comments": {"data": [], "summary": {"order", "total_count", "can_comment"}},
+          "shares": {"count"}, "id"}: REF-I section 2.1.A, a third-party shape (UNCONFIRMED).
+      `shares` is left out at 0 (third-party reports, UNCONFIRMED). Every reaction here is a
+      LIKE (the truth's likes); `filter(stream)` and `filter(toplevel)` count the same (the
+      fake's comments have no replies). Without `.limit(0)` `data` lists up to `limit` (25)
+      made-up fans, without paging. The photo id is a node too (type Photo: no `shares`).
+      Reading reactions/comments needs `pages_read_engagement`: else 400 code 10 "(#10) This
+      endpoint requires the 'pages_read_engagement' permission ..." (the widely captured
+      message; status UNCONFIRMED).
+  GET /{v}/?ids=<id,...>&fields=...   {"<id>": <node>, ...}; at most 50 ids (UNCONFIRMED:
+      "(#100) Too many IDs. Maximum: 50."); an unknown id fails the whole call with 404 code
+      803 "(#803) Some of the aliases you requested do not exist: <id>" (captured message).
+  GET /{v}/{page-post-id}/insights?metric=post_media_view,post_total_media_view_unique,post_clicks
+      -> {"data": [{"name", "period": "lifetime", "values": [{"value"}], "title", "description",
+      "id": "{post}/insights/{name}/lifetime"}]} (element shape: developers.facebook.com/blog/
+      post/2023/04/12/introducing-new-metric-to-the-page-insights-api). Served: post_media_view
+      (views), post_total_media_view_unique (reach), post_clicks (clicks),
+      post_reactions_by_type_total ({"like": n}), post_reactions_like_total,
+      post_activity_by_action_type ({"like", "comment", "share"}): the list a third party found
+      valid on v25.0 (REF-I 2.1.B, UNCONFIRMED first-party). Anything else, the deprecated
+      post_impressions* and post_engaged_users included -> 400 code 100 "(#100) The value must
+      be a valid insights metric" (widely captured message). Needs `read_insights` and
+      `pages_read_engagement` (third-party scope list, UNCONFIRMED): else 403 code 200
+      "(#200) Requires extended permission: read_insights" (message shape UNCONFIRMED).
+      `page_likes` below 100 -> {"data": []} ("only available on Pages with 100 or more likes").
+  A deleted post (/_sandbox/delete-post) or unknown id -> 400 code 100 GraphMethodException
+  "Unsupported get request. Object with ID ... does not exist ..." (subcode 33).
 """
 
 from __future__ import annotations
@@ -72,7 +111,6 @@ from __future__ import annotations
 import base64
 import hmac
 import io
-import itertools
 import json
 import math
 import re
@@ -88,14 +126,19 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
-from socialomega.sandbox import control
-from socialomega.sandbox.graph import GraphError
+from socialomega.sandbox import control, engagement
+from socialomega.sandbox.graph import GraphApp, GraphError, GraphToken
+from socialomega.sandbox.ids import id_source
 
 PAGE_ID = "104857600000001"
 PAGE_NAME = "SocialOmega Sandbox Page"
 PAGE_TOKEN = "sandbox-facebook-page-token"
 OTHER_PAGE_ID = "104857600000002"
 OTHER_PAGE_TOKEN = "sandbox-facebook-other-page-token"  # valid, but for another Page: code 200
+# The Meta app the Page tokens belong to (debug_token's app token `APP_ID|APP_SECRET`); not secrets.
+APP_ID = "730000000000002"
+APP_SECRET = "sandbox-facebook-app-secret"
+PAGE_SCOPES = ("pages_show_list", "pages_read_engagement", "pages_manage_posts")
 SUPPORTED_VERSIONS = ("v23.0", "v24.0", "v25.0", "v26.0")
 LATEST_VERSION = "v25.0"
 MAX_PHOTO_BYTES = 10 * 1024 * 1024  # "a photo must be less than 10MB in size"
@@ -108,6 +151,10 @@ _ROUTES = Map(
     [
         Rule("/<version>/<node>/photos", endpoint="photos", methods=["GET", "POST"]),
         Rule("/<version>/<node>/published_posts", endpoint="published_posts", methods=["GET"]),
+        Rule("/<version>/debug_token", endpoint="debug_token", methods=["GET"]),
+        Rule("/<version>/", endpoint="multi_node", methods=["GET"]),
+        Rule("/<version>/<node>", endpoint="node", methods=["GET"]),
+        Rule("/<version>/<node>/insights", endpoint="insights", methods=["GET"]),
     ],
     strict_slashes=False,
 )
@@ -122,16 +169,21 @@ def _graph_time(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S+0000")
 
 
-class FacebookPageFake(control.SandboxControl):
+class FacebookPageFake(control.SandboxControl, engagement.EngagementControl):
     """The WSGI app. State is reachable for in-process tests; every change holds `lock`.
     fail_next, the request log and the common /_sandbox endpoints: `control.SandboxControl`."""
 
     RETRY_AFTER_DEFAULT = 60.0
-    EXTRA_CONTROL = {("POST", "/_sandbox/issue-token"): "_ctl_issue_token"}
+    EXTRA_CONTROL = {("POST", "/_sandbox/issue-token"): "_ctl_issue_token", **engagement.CONTROL_ROUTES}
+    PLATFORM = "facebook"
+    DEFAULT_GRANTS = frozenset(PAGE_SCOPES) | {"read_insights"}
+    page_likes = 1000  # Page insights need "100 or more likes"
 
-    def __init__(self, fetch_timeout: tuple[float, float] = FETCH_TIMEOUT) -> None:
+    def __init__(self, fetch_timeout: tuple[float, float] = FETCH_TIMEOUT, clock: Any = None) -> None:
         self.lock = threading.RLock()
         self.fetch_timeout = fetch_timeout
+        # Engagement and insights only (engagement.py); tokens and photo times stay on wall time.
+        self.clock = engagement.SandboxClock() if clock is None else clock
         self.reset()
 
     # --- Python-side control (same effects as /_sandbox/*) ------------------------------------
@@ -144,8 +196,9 @@ class FacebookPageFake(control.SandboxControl):
             }
             self.photos: list[dict[str, Any]] = []  # oldest first
             self._reset_control()
+            self._reset_engagement()
             self.calls = 0
-            self._ids = itertools.count(1)
+            self._ids = id_source()  # unique across runs too (sandbox/ids.py)
 
     def expire_token(self) -> None:
         """Every currently valid token of the sandbox Page expires (code 190, subcode 463)."""
@@ -284,6 +337,20 @@ class FacebookPageFake(control.SandboxControl):
             raise GraphError(403, 200, "(#200) Permissions error")
 
     # --- API ------------------------------------------------------------------------------------
+    def _debug_token(self, request: Request, version: str) -> Response:
+        """debug_token (graph.GraphApp): the sandbox's Page tokens never expire (`expires_at: 0`)."""
+        params = {**request.args.to_dict(), **request.form.to_dict()}
+        scheme, _, value = request.headers.get("Authorization", "").partition(" ")
+        caller = params.get("access_token") or (value.strip() if scheme.lower() in ("bearer", "oauth") else None)
+        now = datetime.now(UTC).timestamp()
+        app = GraphApp(APP_ID, APP_SECRET, "SocialOmega Sandbox")
+        with self.lock:
+            app.tokens = {
+                token: GraphToken("PAGE", page, now, None, PAGE_SCOPES, expired=expired is not None)
+                for token, (page, expired) in self.tokens.items()
+            }
+        return _json(app.debug(caller, params.get("input_token"), now))
+
     def _photos(self, request: Request, version: str, node: str) -> Response:
         if request.method == "GET":
             return self._list_photos(request, version, node)
@@ -305,7 +372,7 @@ class FacebookPageFake(control.SandboxControl):
         facts = _image_facts(data)
         published = str(params.get("published", "true")).lower() not in ("false", "0")
         with self.lock:
-            photo_id = f"{PAGE_ID[:6]}{next(self._ids):09d}"
+            photo_id = f"{PAGE_ID[:4]}{next(self._ids):014d}"  # 18 digits, like a new-style id
             post_id = f"{node}_{photo_id}" if published else None
             created = datetime.now(UTC).replace(microsecond=0)
             self.photos.append(
@@ -323,6 +390,8 @@ class FacebookPageFake(control.SandboxControl):
                     **facts,
                 }
             )
+            if post_id:
+                self.truth.track(post_id, at=self.clock(), aliases=(photo_id,))
         return _json({"id": photo_id, "post_id": post_id} if post_id else {"id": photo_id})
 
     def _fetch(self, url: str) -> bytes:
@@ -399,6 +468,133 @@ class FacebookPageFake(control.SandboxControl):
             body["paging"] = paging
         return _json(body)
 
+    # --- engagement reads (the truth is sandbox/engagement.py's) ----------------------------------
+    def _photo_of(self, node: str) -> dict[str, Any]:
+        """The published photo whose post id or photo id is `node`, unless deleted."""
+        with self.lock:
+            photo = next((p for p in self.photos if p["published"] and node in (p["post_id"], p["id"])), None)
+        if photo is None or self.truth.live(node) is None:
+            raise GraphError(
+                400,
+                100,
+                f"Unsupported get request. Object with ID '{node}' does not exist, cannot be loaded due to "
+                "missing permissions, or does not support this operation. Please read the Graph API "
+                "documentation at https://developers.facebook.com/docs/graph-api",
+                error_type="GraphMethodException",
+                subcode=33,
+            )
+        return photo
+
+    def _node(self, request: Request, version: str, node: str) -> Response:
+        photo = self._photo_of(node)
+        self._authenticate(request, photo["page_id"], writing=False)
+        return _json(self._render_node(photo, node, request.args.get("fields")))
+
+    def _multi_node(self, request: Request, version: str) -> Response:
+        ids = [i.strip() for i in request.args.get("ids", "").split(",") if i.strip()]
+        if not ids:
+            raise GraphError(400, 100, "(#100) Missing ids parameter")  # UNCONFIRMED message
+        if len(ids) > 50:
+            raise GraphError(400, 100, "(#100) Too many IDs. Maximum: 50.")
+        photos = {}
+        for node in ids:
+            try:
+                photos[node] = self._photo_of(node)
+            except GraphError:
+                raise GraphError(404, 803, f"(#803) Some of the aliases you requested do not exist: {node}") from None
+        for photo in photos.values():
+            self._authenticate(request, photo["page_id"], writing=False)
+        fields = request.args.get("fields")
+        return _json({node: self._render_node(photo, node, fields) for node, photo in photos.items()})
+
+    def _render_node(self, photo: dict[str, Any], node: str, raw_fields: str | None) -> dict[str, Any]:
+        is_post = node == photo["post_id"]
+        node_type = "Post" if is_post else "Photo"
+        plain = POST_FIELDS if is_post else PHOTO_FIELDS
+        edges = ("reactions", "comments", "shares") if is_post else ("reactions", "comments")
+        specs = [_field_spec(f) for f in _split_fields(raw_fields)] if raw_fields else []
+        for name, _mods in specs:
+            if name not in plain and name not in edges:
+                raise GraphError(
+                    400, 100, f"(#100) Tried accessing nonexisting field ({name}) on node type ({node_type})"
+                )
+        if any(name in ("reactions", "comments") for name, _ in specs) and not self.truth.has("pages_read_engagement"):
+            raise GraphError(
+                400,
+                10,
+                "(#10) This endpoint requires the 'pages_read_engagement' permission or the 'Page Public Content "
+                "Access' feature. Refer to https://developers.facebook.com/docs/apps/review/login-permissions#"
+                "manage-pages and https://developers.facebook.com/docs/apps/review/feature#reference-PAGES_ACCESS "
+                "for details.",
+            )
+        post = self.truth.live(node)
+        assert post is not None  # _photo_of checked it
+        counts = self.truth.metrics(post, self.clock())
+        values: dict[str, Any] = {
+            "id": node,
+            "message": photo["caption"],
+            "name": photo["caption"],
+            "created_time": photo["created_time"],
+            "permalink_url": f"https://www.facebook.com/{photo['post_id']}",
+            "page_story_id": photo["post_id"],
+            "link": f"https://www.facebook.com/photo.php?fbid={photo['id']}",
+            "alt_text_custom": photo["alt_text_custom"],
+            "width": photo["width"],
+            "height": photo["height"],
+        }
+        body: dict[str, Any] = {}
+        for name, mods in specs or [("id", {})]:
+            if name == "reactions":
+                wanted = mods.get("type", "LIKE").upper()
+                total = counts["likes"] if wanted in ("LIKE", "NONE", "") else 0
+                body[name] = _edge(
+                    total,
+                    mods,
+                    {"viewer_reaction": "NONE"},
+                    lambda i: {"id": _fan(i)["id"], "name": _fan(i)["name"], "type": "LIKE"},
+                )
+            elif name == "comments":
+                body[name] = _edge(
+                    counts["comments"],
+                    mods,
+                    {"order": "ranked", "total_count": counts["comments"], "can_comment": True},
+                    lambda i: {"from": _fan(i), "message": "Lovely light", "id": f"{photo['post_id']}_{i + 1}"},
+                )
+            elif name == "shares":
+                if counts["shares"]:
+                    body[name] = {"count": counts["shares"]}
+            elif values.get(name) not in (None, ""):
+                body[name] = values[name]
+        body.setdefault("id", node)
+        return body
+
+    def _insights(self, request: Request, version: str, node: str) -> Response:
+        photo = self._photo_of(node)
+        self._authenticate(request, photo["page_id"], writing=False)
+        names = [m.strip() for m in request.args.get("metric", "").split(",") if m.strip()]
+        for name in names:
+            if name not in _POST_METRICS:
+                raise GraphError(400, 100, "(#100) The value must be a valid insights metric")
+        if not self.truth.has("read_insights", "pages_read_engagement"):
+            raise GraphError(403, 200, "(#200) Requires extended permission: read_insights")
+        if self.page_likes < 100:
+            return _json({"data": []})
+        post = self.truth.live(node)
+        assert post is not None  # _photo_of checked it
+        values = self.truth.metrics(post, self.clock())
+        data = [
+            {
+                "name": name,
+                "period": "lifetime",
+                "values": [{"value": _POST_METRICS[name][2](values)}],
+                "title": _POST_METRICS[name][0],
+                "description": _POST_METRICS[name][1],
+                "id": f"{node}/insights/{name}/lifetime",
+            }
+            for name in dict.fromkeys(names)
+        ]
+        return _json({"data": data})
+
     # --- control (the common endpoints are control.SandboxControl's) ----------------------------
     def _ctl_issue_token(self, body: dict[str, Any], request: Request) -> Response:
         return _json({"page_access_token": self.issue_token()})
@@ -406,6 +602,63 @@ class FacebookPageFake(control.SandboxControl):
 
 def _gateway_timeout(fault: control.Fault) -> Response:
     return Response("Gateway Timeout", status=504, content_type="text/plain")
+
+
+# Post insights served: name -> (title, description, value from engagement.PostTruth.metrics()).
+_POST_METRICS: dict[str, tuple[str, str, Any]] = {
+    "post_media_view": ("Views", "The number of times the post was on screen.", lambda m: m["views"]),
+    "post_total_media_view_unique": ("Viewers", "The number of people who saw the post.", lambda m: m["reach"]),
+    "post_clicks": ("Post clicks", "The number of clicks anywhere in the post.", lambda m: m["clicks"]),
+    "post_reactions_by_type_total": (
+        "Reactions by type",
+        "Reactions on the post by type.",
+        lambda m: {"like": m["likes"]},
+    ),
+    "post_reactions_like_total": ("Like reactions", "Like reactions on the post.", lambda m: m["likes"]),
+    "post_activity_by_action_type": (
+        "Post stories by action type",
+        "Stories created about the post, by action type.",
+        lambda m: {"like": m["likes"], "comment": m["comments"], "share": m["shares"]},
+    ),
+}
+
+
+def _split_fields(raw: str) -> list[str]:
+    """`a,b.summary(x,y){c,d},e` -> ["a", "b.summary(x,y){c,d}", "e"] (commas inside () and {} kept)."""
+    parts, depth, current = [], 0, ""
+    for char in raw:
+        depth += char in "({"
+        depth -= char in ")}"
+        if char == "," and depth == 0:
+            parts.append(current.strip())
+            current = ""
+        else:
+            current += char
+    parts.append(current.strip())
+    return [p for p in parts if p]
+
+
+def _field_spec(spec: str) -> tuple[str, dict[str, str]]:
+    """`comments.filter(stream).summary(total_count).limit(0)` -> ("comments", {"filter": "stream", ...})."""
+    match = re.match(r"[A-Za-z_]+", spec)
+    name = match.group(0) if match else spec
+    return name, dict(re.findall(r"\.(\w+)\(([^)]*)\)", spec[len(name) :]))
+
+
+def _fan(i: int) -> dict[str, str]:
+    return {"id": f"{5550000000000100 + i}", "name": f"Sandbox Fan {i + 1}"}
+
+
+def _edge(total: int, mods: dict[str, str], summary: dict[str, Any], item: Any) -> dict[str, Any]:
+    """A reactions/comments edge: up to `limit` (default 25) made-up items, a summary if asked."""
+    try:
+        limit = max(0, int(mods.get("limit", "25")))
+    except ValueError:
+        raise GraphError(400, 100, "(#100) limit must be an integer") from None
+    edge: dict[str, Any] = {"data": [item(i) for i in range(min(limit, total))]}
+    if "summary" in mods:
+        edge["summary"] = {"total_count": total, **summary} if "total_count" not in summary else summary
+    return edge
 
 
 def _fields(request: Request, default: tuple[str, ...], known: tuple[str, ...], node_type: str) -> list[str]:
@@ -444,7 +697,7 @@ def _image_facts(data: bytes) -> dict[str, Any]:
 
 def sandbox_secret() -> dict[str, str]:
     """The target's secret as the publisher reads it from Secrets Manager."""
-    return {"page_access_token": PAGE_TOKEN}
+    return {"page_access_token": PAGE_TOKEN, "app_id": APP_ID, "app_secret": APP_SECRET}
 
 
 def sandbox_target(base_url: str, name: str) -> dict[str, Any]:

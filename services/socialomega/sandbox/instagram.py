@@ -21,8 +21,14 @@ API (paths are `/{version}/...`, e.g. `/v25.0/17841400000000001/media`):
   GET  /{v}/{ig-user-id}/content_publishing_limit?fields=quota_usage,config[&since=unix]
                                           `{"data": [{"quota_usage": n, "config":
                                           {"quota_total": 50, "quota_duration": 86400}}]}`.
+  GET  /{v}/debug_token?input_token=<token>   app token `APP_ID|APP_SECRET` as `access_token` or
+                                          Bearer -> the token's expiry, validity, scopes
+  GET  /{v}/oauth/access_token?grant_type=fb_exchange_token&client_id&client_secret&fb_exchange_token
+                                          -> a NEW long-lived token (~60 days); see graph.GraphApp
 Auth: `access_token` query/form parameter or `Authorization: Bearer|OAuth <token>`; the fixed
-sandbox token is `ACCESS_TOKEN` (not a secret). Missing -> 400 code 2500; unknown -> 400 code
+sandbox token is `ACCESS_TOKEN` (not a secret), a long-lived user token of app `APP_ID` that
+expires 60 days after `reset()` on the fake's clock (`set_token_expiry`); an exchanged token
+becomes the current one and the old one works until its own expiry. Missing -> 400 code 2500; unknown -> 400 code
 190; expired (`expire_token`) -> 400 code 190 subcode 463 with `WWW-Authenticate: OAuth ...`
 (Graph answers OAuthException with HTTP 400, not 401).
 Every API answer carries `facebook-api-version`, `x-fb-trace-id`, `X-App-Usage` and
@@ -64,22 +70,48 @@ Control API (sandbox only, no auth):
   GET  /_sandbox/requests          method, path, status, fields, fault (no credentials)
   POST /_sandbox/quota             {"total": n}       quota_total (default 50)
   POST /_sandbox/processing-polls  {"polls": n}       IN_PROGRESS reads before FINISHED
+  POST /_sandbox/token-expiry      {"expires_in": s|null} the current token expires in s seconds
   POST /_sandbox/reset
+  plus the engagement controls of sandbox/engagement.py (engage, engagement, clock,
+  permissions, delete-post, webhook-url)
 Python helpers: fail_next, posts, expire_token, reset, set_quota, set_processing_polls,
-expire_container, fail_processing, add_media (a post made outside the API).
+expire_container, fail_processing, add_media (a post made outside the API), and engagement.py's.
+
+Insights (answered from the engagement truth, sandbox/engagement.py; Facebook Login host):
+  GET /{v}/{ig-media-id}?fields=like_count,comments_count,...   the live counts (IG Media
+      fields per Meta's SDK `igmedia.py`).
+  GET /{v}/{ig-media-id}/insights?metric=views,reach,saved,shares[,likes,comments,total_interactions]
+      -> {"data": [{"name", "period": "lifetime", "values": [{"value": n}], "title", "description",
+      "id": "{media}/insights/{name}/lifetime"}]} in the order asked (shape: Meta SDK
+      InstagramInsightsResult fields and a captured answer, REF-I section 1.1).
+      Needs `instagram_manage_insights` (developers.facebook.com/docs/instagram-api/reference/
+      ig-media/insights "Permissions"); without it 400 code 10 "(#10) Application does not have
+      permission for this action" (message: third-party Q&A; HTTP status UNCONFIRMED).
+      `impressions`, `plays`, `clips_replays_count`, `ig_reels_aggregated_all_plays_count`
+      ("deprecated for v22.0 ... all versions on April 21, 2025", Meta's media-insights page) ->
+      400 code 100 "Starting from version 22 and above, the <m> metric is no longer supported ..."
+      (the message captured for user insights, postiz-app#622; for media UNCONFIRMED).
+      `video_views` and the v18 removals (`engagement`, `carousel_album_*`, `taps_*`, `exits`)
+      and unknown names -> 400 code 100 "(#100) metric[i] must be one of the following values: ..."
+      (captured message shape; list UNCONFIRMED). REELS-only metrics -> 400 code 100 "(#100) The
+      Media Insights API does not support the <m> metric for this media product type." (airbyte#62902).
+      `profile_visits`, `profile_activity`, `follows` are accepted and left out of `data` (the
+      fake has no truth for them; Meta: "returns an empty data set instead of 0").
+      `insights_delay_seconds` (default 0) reports as of now minus the delay ("Data ... can be
+      delayed up to 48 hours"); before the post existed then: `{"data": []}`.
+      Deleted or unknown media -> 400 code 100 subcode 33 (as the node). The `shares` metric on
+      IMAGE media is rejected on some accounts (exileum/meta-mcp#174); the fake serves it.
 """
 
 from __future__ import annotations
 
 import base64
 import io
-import itertools
 import json
 import math
 import re
 import secrets
 import threading
-import time
 from datetime import UTC, datetime
 from typing import Any
 
@@ -87,11 +119,17 @@ import requests
 from PIL import Image
 from werkzeug.wrappers import Request, Response
 
-from socialomega.sandbox import control
-from socialomega.sandbox.graph import GraphError, trace_id
+from socialomega.sandbox import control, engagement
+from socialomega.sandbox.graph import LONG_LIVED_SECONDS, GraphApp, GraphError, GraphToken, trace_id
+from socialomega.sandbox.ids import id_source
 
 ACCESS_TOKEN = "sandbox-ig-access-token"
 IG_USER_ID = "17841400000000001"
+# The Meta app the sandbox token belongs to (debug_token, fb_exchange_token); not secrets.
+APP_ID = "730000000000001"
+APP_SECRET = "sandbox-ig-app-secret"
+FB_USER_ID = "100000000000042"
+SCOPES = ("instagram_basic", "instagram_content_publish", "pages_show_list", "pages_read_engagement")
 USERNAME = "socialomega.sandbox"
 LATEST_VERSION = (26, 0)
 OLDEST_VERSION = (21, 0)  # UNCONFIRMED: versions live >= 2 years; v21.0 (Oct 2024) chosen
@@ -130,7 +168,7 @@ def _graph_time(epoch: float) -> str:
     return datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%dT%H:%M:%S+0000")
 
 
-class InstagramFake(control.SandboxControl):
+class InstagramFake(control.SandboxControl, engagement.EngagementControl):
     """The WSGI app. `clock` (epoch seconds) is injectable so tests can move time (container
     expiry, the 24 h quota window) without sleeping. fail_next, the request log and the common
     /_sandbox endpoints come from `control.SandboxControl`."""
@@ -138,7 +176,12 @@ class InstagramFake(control.SandboxControl):
     EXTRA_CONTROL = {
         ("POST", "/_sandbox/quota"): "_ctl_quota",
         ("POST", "/_sandbox/processing-polls"): "_ctl_processing_polls",
+        ("POST", "/_sandbox/token-expiry"): "_ctl_token_expiry",
+        **engagement.CONTROL_ROUTES,
     }
+    PLATFORM = "instagram"
+    DEFAULT_GRANTS = frozenset(SCOPES) | {"instagram_manage_insights"}
+    insights_delay_seconds = 0.0  # Meta: insights "can be delayed up to 48 hours"
 
     def __init__(
         self,
@@ -147,10 +190,10 @@ class InstagramFake(control.SandboxControl):
         processing_polls: int = 1,
         max_hashtags: int = 5,
         fetch_timeout: float = 5.0,
-        clock: Any = time.time,
+        clock: Any = None,
     ) -> None:
         self.lock = threading.RLock()
-        self.clock = clock
+        self.clock = engagement.SandboxClock() if clock is None else clock
         self.fetch_timeout = fetch_timeout
         self._defaults = (quota_total, processing_polls, max_hashtags)
         self.reset()
@@ -161,12 +204,18 @@ class InstagramFake(control.SandboxControl):
             self.quota_total, self.processing_polls, self.max_hashtags = self._defaults
             self.token = ACCESS_TOKEN
             self.token_expired = False
+            # A long-lived user token (Facebook Login), ~60 days from now on the fake's clock.
+            self.app = GraphApp(APP_ID, APP_SECRET, "SocialOmega Sandbox")
+            now = self.clock()
+            self.app.tokens[ACCESS_TOKEN] = GraphToken("USER", FB_USER_ID, now, now + LONG_LIVED_SECONDS, SCOPES)
+            self.issued: set[str] = set()  # by fb_exchange_token, and those exchanged: each valid until its expiry
             self.containers: dict[str, dict[str, Any]] = {}
             self.media: dict[str, dict[str, Any]] = {}  # insertion order = oldest first
             self._reset_control()
+            self._reset_engagement()
             self.next_processing_error: str | None = None
             self.calls = 0
-            self._ids = itertools.count(1)
+            self._ids = id_source()  # unique across runs too (sandbox/ids.py)
 
     def posts(self) -> list[dict[str, Any]]:
         with self.lock:
@@ -175,6 +224,18 @@ class InstagramFake(control.SandboxControl):
     def expire_token(self) -> None:
         with self.lock:
             self.token_expired = True
+            for token in self.app.tokens.values():
+                token.expired = True
+
+    def set_token_expiry(self, seconds: float | None) -> float | None:
+        """The current token expires `seconds` from now on the fake's clock (None: never);
+        returns the new `expires_at`."""
+        with self.lock:
+            known = self.app.find(self.token)
+            if known is None:
+                known = self.app.tokens[self.token] = GraphToken("USER", FB_USER_ID, self.clock(), None, SCOPES)
+            known.expires_at = None if seconds is None else self.clock() + float(seconds)
+            return known.expires_at
 
     def set_quota(self, total: int) -> None:
         with self.lock:
@@ -206,6 +267,7 @@ class InstagramFake(control.SandboxControl):
                 "via_api": False,
                 "permalink": f"https://www.instagram.com/p/{_shortcode(media_id)}/",
             }
+            self.truth.track(media_id, at=ts)
             return media_id
 
     # --- WSGI -----------------------------------------------------------------------------------
@@ -223,7 +285,7 @@ class InstagramFake(control.SandboxControl):
             if fault is not None and fault.kind == "timeout":  # the gateway's page, no Graph headers
                 self._log(request, response, fault)
                 return response
-        except _GraphError as exc:
+        except GraphError as exc:  # the fake's own and graph.GraphApp's (token endpoints)
             response = _json(exc.body(), exc.status, exc.headers)
             if exc.code == 190:
                 response.headers["WWW-Authenticate"] = f'OAuth "Facebook Platform" "invalid_token" "{exc.message}"'
@@ -285,8 +347,19 @@ class InstagramFake(control.SandboxControl):
 
     def _dispatch(self, request: Request, parts: list[str]) -> Response:
         params = _params(request)
-        self._authenticate(request, params)
         method = request.method
+        if method == "GET" and parts == ["debug_token"]:  # authorised by the app token (graph.GraphApp)
+            caller = params.get("access_token") or _bearer(request)
+            with self.lock:
+                return _json(self.app.debug(caller, params.get("input_token"), self.clock()))
+        if method == "GET" and parts == ["oauth", "access_token"]:
+            with self.lock:
+                issued = f"{ACCESS_TOKEN}-{secrets.token_hex(8)}"
+                body = self.app.exchange(params, self.clock(), issued)
+                self.issued.update((params["fb_exchange_token"], issued))
+                self.token = issued
+            return _json(body)
+        self._authenticate(request, params)
         if len(parts) == 2 and parts[0] == IG_USER_ID:
             edge = parts[1]
             if edge == "media" and method == "POST":
@@ -300,6 +373,8 @@ class InstagramFake(control.SandboxControl):
             raise _GraphError(400, 2500, f"Unknown path components: /{edge}")
         if len(parts) == 1 and method == "GET":
             return self._node(parts[0], params)
+        if len(parts) == 2 and parts[1] == "insights" and method == "GET":
+            return self._media_insights(parts[0], params)
         node = parts[0] if parts else ""
         raise _GraphError(
             400,
@@ -322,7 +397,9 @@ class InstagramFake(control.SandboxControl):
                 transient=None,
             )
         with self.lock:
-            valid, expired = secrets.compare_digest(token, self.token), self.token_expired
+            known = self.app.find(token)
+            valid = secrets.compare_digest(token, self.token) or token in self.issued
+            expired = self.token_expired or (known is not None and self.app.state(known, self.clock()) == "expired")
         if not valid:
             raise _GraphError(400, 190, "Invalid OAuth access token - Cannot parse access token", transient=None)
         if expired:
@@ -530,6 +607,7 @@ class InstagramFake(control.SandboxControl):
                 "bytes": container["bytes"],
                 "has_exif_gps": container["has_exif_gps"],
             }
+            self.truth.track(media_id, at=now)
         return _json({"id": media_id})
 
     def _quota_usage(self, since: float) -> int:
@@ -561,7 +639,8 @@ class InstagramFake(control.SandboxControl):
                 values: dict[str, object] = {"id": node_id, "status_code": status_code, "status": status}
                 return _json({k: v for k, v in values.items() if k == "id" or k in (fields or ["id"])})
             media = self.media.get(node_id)
-            if media is not None:
+            tracked = self.truth.find(node_id)
+            if media is not None and (tracked is None or tracked.deleted_at is None):
                 view = self._media_view(media)
                 return _json({k: v for k, v in view.items() if k == "id" or k in (fields or ["id"])})
             if node_id == IG_USER_ID:
@@ -613,7 +692,70 @@ class InstagramFake(control.SandboxControl):
             "media_type": "IMAGE",
             "media_product_type": "FEED",
             "username": USERNAME,
+            **self._live_counts(media["id"]),
         }
+
+    # --- insights (the truth is sandbox/engagement.py's) ------------------------------------------
+    def _live_counts(self, media_id: str) -> dict[str, int]:
+        post = self.truth.find(media_id)
+        counts = self.truth.metrics(post, self.clock()) if post is not None else {"likes": 0, "comments": 0}
+        return {"like_count": counts["likes"], "comments_count": counts["comments"]}
+
+    def _media_insights(self, media_id: str, params: dict[str, str]) -> Response:
+        with self.lock:
+            known = media_id in self.media
+        post = self.truth.live(media_id)
+        if not known or post is None:
+            raise _GraphError(
+                400,
+                100,
+                f"Unsupported get request. Object with ID '{media_id}' does not exist, "
+                "cannot be loaded due to missing permissions, or does not support this operation.",
+                subcode=33,
+            )
+        names = [m.strip() for m in params.get("metric", "").split(",") if m.strip()]
+        if not names:
+            raise _GraphError(400, 100, "(#100) The parameter metric is required")
+        for i, name in enumerate(names):
+            if name in _DEPRECATED_V22:
+                raise _GraphError(
+                    400,
+                    100,
+                    f"Starting from version 22 and above, the {name} metric is no longer supported for the "
+                    "queried media. Please refer to the documentation at https://developers.facebook.com/docs/"
+                    "instagram-platform/reference/instagram-media/insights for a list of supported metrics.",
+                )
+            if name in _REELS_ONLY:
+                raise _GraphError(
+                    400,
+                    100,
+                    f"(#100) The Media Insights API does not support the {name} metric for this media product type.",
+                )
+            if name not in _MEDIA_METRICS and name not in _NO_TRUTH:
+                allowed = ", ".join(sorted({*_MEDIA_METRICS, *_NO_TRUTH, *_REELS_ONLY}))
+                raise _GraphError(400, 100, f"(#100) metric[{i}] must be one of the following values: {allowed}")
+        if not self.truth.has("instagram_manage_insights"):
+            raise _GraphError(400, 10, "(#10) Application does not have permission for this action")
+        as_of = self.clock() - self.insights_delay_seconds
+        if as_of < post.published_at:
+            return _json({"data": []})
+        values = self.truth.metrics(post, as_of)
+        data = []
+        for name in dict.fromkeys(names):
+            if name in _NO_TRUTH:
+                continue
+            title, description, value = _MEDIA_METRICS[name]
+            data.append(
+                {
+                    "name": name,
+                    "period": "lifetime",
+                    "values": [{"value": value(values)}],
+                    "title": title,
+                    "description": description,
+                    "id": f"{media_id}/insights/{name}/lifetime",
+                }
+            )
+        return _json({"data": data})
 
     def _post_view(self, media: dict[str, Any]) -> dict[str, Any]:
         return {
@@ -638,9 +780,43 @@ class InstagramFake(control.SandboxControl):
         self.set_processing_polls(int(body.get("polls", 0)))
         return _json({"processing_polls": self.processing_polls})
 
+    def _ctl_token_expiry(self, body: dict[str, Any], request: Request) -> Response:
+        seconds = body.get("expires_in")
+        if seconds is not None and not isinstance(seconds, int | float):
+            return self._control_error("expires_in must be a number of seconds or null")
+        return _json({"expires_at": self.set_token_expiry(seconds)})
+
 
 def _gateway_timeout(fault: control.Fault) -> Response:
     return Response("<html><body>504 Gateway Time-out</body></html>", status=504, content_type="text/html")
+
+
+# FEED media insights: name -> (title, description, value from engagement.PostTruth.metrics()).
+# Names: Meta SDK v25 `InstagramInsightsResult.Metric`; titles and descriptions are the fake's.
+_MEDIA_METRICS: dict[str, tuple[str, str, Any]] = {
+    "views": ("Views", "The number of times the media was played or displayed.", lambda m: m["views"]),
+    "reach": ("Accounts reached", "Unique accounts that have seen the media at least once.", lambda m: m["reach"]),
+    "saved": ("Saved", "Unique accounts that saved the media.", lambda m: m["saves"]),
+    "shares": ("Shares", "The number of shares of the media.", lambda m: m["shares"]),
+    "likes": ("Likes", "The number of likes on the media.", lambda m: m["likes"]),
+    "comments": ("Comments", "The number of comments on the media.", lambda m: m["comments"]),
+    "total_interactions": (
+        "Interactions",
+        "Likes, saves, comments and shares on the media, minus unlikes, unsaves and deleted comments.",
+        lambda m: m["likes"] + m["comments"] + m["saves"] + m["shares"],
+    ),
+}
+_NO_TRUTH = frozenset({"profile_visits", "profile_activity", "follows"})
+_REELS_ONLY = frozenset(
+    {
+        "ig_reels_avg_watch_time",
+        "ig_reels_video_view_total_time",
+        "reels_skip_rate",
+        "crossposted_views",
+        "facebook_views",
+    }
+)
+_DEPRECATED_V22 = frozenset({"impressions", "plays", "clips_replays_count", "ig_reels_aggregated_all_plays_count"})
 
 
 def _params(request: Request) -> dict[str, str]:
@@ -649,6 +825,11 @@ def _params(request: Request) -> dict[str, str]:
     if request.method == "POST":
         values.update(request.form.items())
     return values
+
+
+def _bearer(request: Request) -> str | None:
+    scheme, _, value = request.headers.get("Authorization", "").partition(" ")
+    return value.strip() if scheme.lower() in ("bearer", "oauth") else None
 
 
 def _fields(params: dict[str, str]) -> list[str]:
@@ -665,7 +846,7 @@ def _shortcode(media_id: str) -> str:
 
 def sandbox_secret() -> dict[str, Any]:
     """The target's Secrets Manager value, as the publisher reads it."""
-    return {"access_token": ACCESS_TOKEN}
+    return {"access_token": ACCESS_TOKEN, "app_id": APP_ID, "app_secret": APP_SECRET}
 
 
 def sandbox_target(base_url: str, name: str) -> dict[str, Any]:

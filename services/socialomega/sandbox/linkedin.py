@@ -26,11 +26,28 @@ Every /rest call needs `Authorization: Bearer <token>`, `Linkedin-Version: YYYYM
   GET  /rest/posts/{urn}         one post.
 
 Identity: the sandbox token belongs to member `MEMBER_URN`, who administers `ORG_URN`; any other
-owner/author -> 403 ACCESS_DENIED.
+owner/author -> 403 ACCESS_DENIED. It expires 60 days after `reset()` on the fake's clock
+(`set_token_expiry`): then 401 EXPIRED_ACCESS_TOKEN (below).
+
+OAuth (www.linkedin.com in reality, this fake's port here), form-encoded, no API headers:
+  POST /oauth/v2/introspectToken  `client_id, client_secret, token` -> 200 {"active", "client_id",
+       "authorized_at", "created_at", "status": active|expired|revoked, "expires_at", "scope",
+       "auth_type": "3L"} (epoch seconds); 400 for an unknown client id or token, 401 for a bad
+       secret (learn.microsoft.com/en-us/linkedin/shared/authentication/token-introspection).
+  POST /oauth/v2/accessToken      `grant_type=refresh_token, refresh_token, client_id,
+       client_secret` -> 200 {"access_token" (NEW), "expires_in" (60 days, never beyond the
+       refresh token), "refresh_token" (the same: not rotated), "refresh_token_expires_in"
+       (365 days from the authorisation, not extended), "scope"}
+       (…/programmatic-refresh-tokens). Refused -> 400 `invalid_request` (unknown or expired
+       refresh token), 400 `unauthorized_client` (`set_refresh(granted=False)`: not an MDP
+       partner), 401 `invalid_client`. Error bodies are RFC 6749's {"error", "error_description"}
+       (UNCONFIRMED for LinkedIn).
 
 Error bodies are LinkedIn's `{"status", "serviceErrorCode"?, "code", "message"}`:
   401 {"status":401,"serviceErrorCode":65600,"code":"INVALID_ACCESS_TOKEN","message":"Invalid access token"}
-      unknown/missing token; after expire-token the token answers LinkedIn's
+      unknown/missing token; past its expiry {"status":401,"serviceErrorCode":65602,"code":
+      "EXPIRED_ACCESS_TOKEN","message":"The token used in the request has expired"} (UNCONFIRMED:
+      the message as third parties quote it, the codes ours); after expire-token the token answers LinkedIn's
       {"status":401,"serviceErrorCode":65601,"code":"REVOKED_ACCESS_TOKEN",
        "message":"The token used in the request has been revoked by the user"}  (captured bodies).
   403 {"status":403,"serviceErrorCode":100,"code":"ACCESS_DENIED",
@@ -60,18 +77,57 @@ Control API (sandbox only, no auth):
                            /dms-uploads calls. timeout: sleep `delay`, answer 504 without acting;
                            slow_accept: act, then sleep `delay` before answering.
   GET/DELETE /_sandbox/faults
-  POST /_sandbox/expire-token   the current access token is revoked (401 REVOKED_ACCESS_TOKEN)
+  POST /_sandbox/expire-token   every access token issued so far is revoked (401 REVOKED_ACCESS_TOKEN)
+  POST /_sandbox/token-expiry   {"expires_in": s} the current access token expires in s seconds
   GET  /_sandbox/posts          created posts, oldest first, with commentary, alt_text, image facts
                                 (width, height, bytes, format, has_exif_gps)
   GET  /_sandbox/requests       method, path, status, fault of every API/upload call (no credentials)
   POST /_sandbox/reset
+  plus the engagement controls of sandbox/engagement.py (engage, engagement, clock,
+  permissions, delete-post, webhook-url; webhooks only for organization posts: LinkedIn's
+  social-action notifications are the organization's)
+
+Engagement reads (answered from the engagement truth, sandbox/engagement.py), the usual /rest
+headers and token. The account's granted scopes start as DEFAULT_GRANTS: the member's
+`r_member_postAnalytics` and the organization admin's `r_organization_social`,
+`rw_organization_admin`, but not the restricted `r_member_social` ("granted to select
+developers only"). A missing scope or a post of someone else -> 403 {"status": 403,
+"serviceErrorCode": 100, "code": "ACCESS_DENIED", "message": "Not enough permissions to access:
+GET /rest/<resource>"}. A deleted or unknown post -> 404 NOT_FOUND.
+  GET /rest/socialActions/{encoded urn}   {"likesSummary": {"totalLikes", "aggregatedTotalLikes",
+      "likedByCurrentUser": false, "selectedLikes": []}, "commentsSummary":
+      {"totalFirstLevelComments", "aggregatedTotalComments", "selectedComments": []}, "target"}
+      (learn.microsoft.com/.../network-update-social-actions). Org posts: r_organization_social;
+      member posts: r_member_social.
+  GET /rest/socialMetadata/{encoded urn}  {"reactionSummaries": {"LIKE": {"reactionType": "LIKE",
+      "count"}}, "commentSummary": {"count", "topLevelCount"}, "commentsState": "OPEN", "entity"}
+      (field names UNCONFIRMED; same scopes as socialActions).
+  GET /rest/organizationalEntityShareStatistics?q=organizationalEntity&organizationalEntity=<org>
+      [&shares=List(<urn:li:share:..>,...)][&ugcPosts=List(<urn:li:ugcPost:..>,...)]
+      -> {"paging", "elements": [{"totalShareStatistics": {"uniqueImpressionsCount" (reach),
+      "shareCount", "engagement" (float: (clicks + likes + comments + shares) / impressions),
+      "clickCount", "likeCount", "impressionCount" (views), "commentCount"},
+      "organizationalEntity", "share"}]} lifetime totals, organic (learn.microsoft.com/.../
+      organizations/share-statistics; element shape: Q&A 1151813). Without a list: one element
+      for the whole organization (no `share`). Needs rw_organization_admin as ADMINISTRATOR of
+      <org>. A share URN in `ugcPosts` (or a ugcPost in `shares`) -> 403 "Unpermitted fields
+      present in PARAMETER: Data Processing Exception while processing fields [/ugcPosts]"
+      (Q&A 1331917). The `List(...)` syntax is UNCONFIRMED; posts not of <org> are left out
+      (UNCONFIRMED); `timeIntervals` -> 400 (the sandbox serves lifetime totals only).
+  GET /rest/memberCreatorPostAnalytics?q=entity&entity=(share:<urn>)&queryType=<Q>&aggregation=TOTAL
+      Q: IMPRESSION (views), MEMBERS_REACHED (reach), RESHARE (shares), REACTION (likes),
+      COMMENT (comments), POST_SAVE (saves, version 202603+); one metric per call
+      (learn.microsoft.com/.../members/post-statistics). -> {"paging", "elements": [{"count",
+      "metricType": {"com.linkedin.adsexternalapi.memberanalytics.v1.CreatorPostAnalyticsMetricTypeV1":
+      <Q>}}]}. Entity syntax `(share:..)`/`(ugc:..)`, `TOTAL` and the element shape are
+      UNCONFIRMED (third-party readers take `count` and a string or one-key `metricType`).
+      Needs r_member_postAnalytics and a post of the token's member; DAILY -> 400 (not served).
 """
 
 from __future__ import annotations
 
 import hmac
 import io
-import itertools
 import json
 import re
 import secrets
@@ -86,9 +142,17 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
-from socialomega.sandbox import control
+from socialomega.sandbox import control, engagement
+from socialomega.sandbox.ids import id_source
 
 ACCESS_TOKEN = "sandbox-linkedin-access-token"
+# The LinkedIn app (an approved MDP partner: it gets refresh tokens) and the member's refresh token.
+CLIENT_ID = "sandbox-linkedin-client-id"
+CLIENT_SECRET = "sandbox-linkedin-client-secret"
+REFRESH_TOKEN = "sandbox-linkedin-refresh-token"
+ACCESS_TOKEN_SECONDS = 60 * 86400  # "access tokens ... valid for 60 days"
+REFRESH_TOKEN_SECONDS = 365 * 86400  # "refresh tokens ... valid for 365 days" from the authorisation
+TOKEN_SCOPE = "w_member_social,r_basicprofile"
 MEMBER_URN = "urn:li:person:SbxMember01"
 ORG_URN = "urn:li:organization:2414183"
 # Images API: "fewer than 36,152,320 pixels"; JPG, PNG, GIF up to 250 frames. UNCONFIRMED (widely
@@ -110,8 +174,16 @@ _ROUTES = Map(
         Rule("/rest/posts", endpoint="create_post", methods=["POST"]),
         Rule("/rest/posts", endpoint="find_posts", methods=["GET"]),
         Rule("/rest/posts/<path:urn>", endpoint="get_post", methods=["GET"]),
+        Rule("/rest/socialActions/<path:urn>", endpoint="social_actions", methods=["GET"]),
+        Rule("/rest/socialMetadata/<path:urn>", endpoint="social_metadata", methods=["GET"]),
+        Rule("/rest/organizationalEntityShareStatistics", endpoint="share_statistics", methods=["GET"]),
+        Rule("/rest/memberCreatorPostAnalytics", endpoint="member_post_analytics", methods=["GET"]),
+        # www.linkedin.com's OAuth endpoints (served on this fake's port, like the API).
+        Rule("/oauth/v2/introspectToken", endpoint="introspect_token", methods=["POST"]),
+        Rule("/oauth/v2/accessToken", endpoint="access_token_grant", methods=["POST"]),
     ]
 )
+_OAUTH_ENDPOINTS = ("introspect_token", "access_token_grant")
 
 
 class _ApiError(Exception):
@@ -126,6 +198,14 @@ class _ApiError(Exception):
         body["code"] = self.code
         body["message"] = self.message
         return body
+
+
+class _OAuthError(_ApiError):
+    """An OAuth endpoint's error: RFC 6749's `{"error", "error_description"}` (UNCONFIRMED:
+    LinkedIn's introspection page gives the statuses, 400 and 401, not the bodies)."""
+
+    def body(self) -> dict[str, Any]:
+        return {"error": self.code, "error_description": self.message}
 
 
 def _json(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
@@ -150,8 +230,14 @@ def sandbox_version(now: float | None = None) -> str:
 
 
 def sandbox_secret() -> dict[str, str]:
-    """The target's Secrets Manager value, as the publisher reads it."""
-    return {"access_token": ACCESS_TOKEN}
+    """The target's Secrets Manager value, as the publisher reads it (and the token keeper,
+    which also reads the app's client id and secret and the refresh token)."""
+    return {
+        "access_token": ACCESS_TOKEN,
+        "client_id": CLIENT_ID,
+        "client_secret": CLIENT_SECRET,
+        "refresh_token": REFRESH_TOKEN,
+    }
 
 
 def sandbox_target(base_url: str, name: str) -> dict[str, Any]:
@@ -161,6 +247,7 @@ def sandbox_target(base_url: str, name: str) -> dict[str, Any]:
         "platform": "linkedin",
         "spec": {},
         "api_base_url": base_url.rstrip("/"),
+        "oauth_base_url": base_url.rstrip("/"),
         "linkedin_version": sandbox_version(),
         "author": MEMBER_URN,
         "allow_private_network": True,
@@ -198,22 +285,30 @@ def _image_facts(data: bytes) -> dict[str, Any]:
     return facts
 
 
-class LinkedInFake(control.SandboxControl):
+class LinkedInFake(control.SandboxControl, engagement.EngagementControl):
     """The WSGI app. `clock` is wall time in seconds (tests may move it). fail_next (plus
     `daily`; `retry_after` is accepted and ignored: LinkedIn sends no Retry-After), the request
     log and the common /_sandbox endpoints come from `control.SandboxControl`."""
 
     FAULT_OPTIONS = {"daily": bool}
     EXPIRE_TOKEN_ANSWER = {"revoked": True}
+    EXTRA_CONTROL = {("POST", "/_sandbox/token-expiry"): "_ctl_token_expiry", **engagement.CONTROL_ROUTES}
+    PLATFORM = "linkedin"
+    DEFAULT_GRANTS = frozenset(TOKEN_SCOPE.split(",")) | {
+        "r_member_postAnalytics",
+        "w_organization_social",
+        "r_organization_social",
+        "rw_organization_admin",
+    }
 
     def __init__(
         self,
         processing_delay: float = 0.0,
         upload_url_ttl: float = UPLOAD_URL_TTL,
-        clock: Callable[[], float] = time.time,
+        clock: Callable[[], float] | None = None,
     ) -> None:
         self.lock = threading.RLock()
-        self.clock = clock
+        self.clock = engagement.SandboxClock() if clock is None else clock
         self._defaults = (processing_delay, upload_url_ttl)
         self.reset()
 
@@ -222,15 +317,45 @@ class LinkedInFake(control.SandboxControl):
         with self.lock:
             self.processing_delay, self.upload_url_ttl = self._defaults
             self.token_revoked = False
+            now = self.clock()
+            # access token -> {"created", "expires", "revoked"}; refresh token -> {"authorized", "expires"}
+            self.access_tokens: dict[str, dict[str, Any]] = {
+                ACCESS_TOKEN: {"created": now, "expires": now + ACCESS_TOKEN_SECONDS, "revoked": False}
+            }
+            self.current_token = ACCESS_TOKEN
+            self.refresh_tokens: dict[str, dict[str, float]] = {
+                REFRESH_TOKEN: {"authorized": now, "expires": now + REFRESH_TOKEN_SECONDS}
+            }
+            self.refresh_granted = True  # the app is an MDP partner (else: no programmatic refresh)
             self.images: dict[str, dict[str, Any]] = {}
             self.uploads: dict[str, str] = {}  # upload token -> image urn
             self.post_list: list[dict[str, Any]] = []
             self._reset_control()
-            self._ids = itertools.count(7_300_000_000_000_000_001)
+            self._reset_engagement()
+            self._ids = id_source()  # unique across runs too (sandbox/ids.py)
 
     def expire_token(self) -> None:
         with self.lock:
             self.token_revoked = True
+            for token in self.access_tokens.values():
+                token["revoked"] = True
+
+    def set_token_expiry(self, seconds: float) -> float:
+        """The current access token expires `seconds` from now on the fake's clock (0 or less:
+        already expired); returns its `expires_at`."""
+        with self.lock:
+            expires = self.clock() + float(seconds)
+            self.access_tokens[self.current_token]["expires"] = expires
+            return expires
+
+    def set_refresh(self, granted: bool = True, expires_in: float | None = None) -> None:
+        """Whether the app may refresh (`granted`: an MDP partner) and, if given, when the
+        refresh token expires (seconds from now on the fake's clock)."""
+        with self.lock:
+            self.refresh_granted = granted
+            if expires_in is not None:
+                for token in self.refresh_tokens.values():
+                    token["expires"] = self.clock() + float(expires_in)
 
     def posts(self) -> list[dict[str, Any]]:
         with self.lock:
@@ -262,6 +387,9 @@ class LinkedInFake(control.SandboxControl):
         return response
 
     def _api(self, request: Request, endpoint: str, args: Mapping[str, Any]) -> Response:
+        if endpoint in _OAUTH_ENDPOINTS:  # client credentials in the form, no API headers
+            oauth: Callable[[Request], Response] = getattr(self, "_" + endpoint)
+            return oauth(request)
         if endpoint != "upload":
             self._check_headers(request)
             self._authenticate(request)
@@ -289,14 +417,81 @@ class LinkedInFake(control.SandboxControl):
 
     def _authenticate(self, request: Request) -> None:
         scheme, _, token = request.headers.get("Authorization", "").partition(" ")
-        if scheme.lower() != "bearer" or not hmac.compare_digest(token.strip(), ACCESS_TOKEN):
-            raise _ApiError(401, "INVALID_ACCESS_TOKEN", "Invalid access token", 65600)
         with self.lock:
-            revoked = self.token_revoked
-        if revoked:
+            found = self._find_access_token(token.strip()) if scheme.lower() == "bearer" else None
+            expired = found is not None and found["expires"] <= self.clock()
+        if found is None:
+            raise _ApiError(401, "INVALID_ACCESS_TOKEN", "Invalid access token", 65600)
+        if found["revoked"]:
             raise _ApiError(
                 401, "REVOKED_ACCESS_TOKEN", "The token used in the request has been revoked by the user", 65601
             )
+        if expired:
+            # UNCONFIRMED: code and service code ours; the message as third-party reports quote it.
+            raise _ApiError(401, "EXPIRED_ACCESS_TOKEN", "The token used in the request has expired", 65602)
+
+    def _find_access_token(self, token: str) -> dict[str, Any] | None:
+        return next((v for t, v in self.access_tokens.items() if hmac.compare_digest(t, token)), None)
+
+    # --- OAuth (www.linkedin.com/oauth/v2/...) ---------------------------------------------------
+    def _client(self, request: Request) -> None:
+        """The app's credentials in the form: 400 for an unknown client id, 401 for a bad secret."""
+        if not hmac.compare_digest(request.form.get("client_id", ""), CLIENT_ID):
+            raise _OAuthError(400, "invalid_request", 'A required parameter "client_id" is missing or invalid')
+        if not hmac.compare_digest(request.form.get("client_secret", ""), CLIENT_SECRET):
+            raise _OAuthError(401, "invalid_client", "Client authentication failed")
+
+    def _introspect_token(self, request: Request) -> Response:
+        self._client(request)
+        with self.lock:
+            found = self._find_access_token(request.form.get("token", ""))
+            now = self.clock()
+        if found is None:
+            raise _OAuthError(400, "invalid_request", "The token is not valid")
+        status = "revoked" if found["revoked"] else "expired" if found["expires"] <= now else "active"
+        return _json(
+            {
+                "active": status == "active",
+                "client_id": CLIENT_ID,
+                "authorized_at": int(found["created"]),
+                "created_at": int(found["created"]),
+                "status": status,
+                "expires_at": int(found["expires"]),
+                "scope": TOKEN_SCOPE,
+                "auth_type": "3L",
+            }
+        )
+
+    def _access_token_grant(self, request: Request) -> Response:
+        if request.form.get("grant_type") != "refresh_token":
+            raise _OAuthError(400, "unsupported_grant_type", "The sandbox serves the refresh_token grant only")
+        self._client(request)
+        with self.lock:
+            now = self.clock()
+            presented = request.form.get("refresh_token", "")
+            grant = next((v for t, v in self.refresh_tokens.items() if hmac.compare_digest(t, presented)), None)
+            if not self.refresh_granted:
+                raise _OAuthError(400, "unauthorized_client", "The client is not authorized to use refresh tokens")
+            if grant is None or grant["expires"] <= now:
+                raise _OAuthError(
+                    400,
+                    "invalid_request",
+                    "The provided authorization grant or refresh token is invalid, expired or revoked",
+                )
+            # A new access token, never outliving the refresh token, which is neither extended nor rotated.
+            expires = min(now + ACCESS_TOKEN_SECONDS, grant["expires"])
+            token = f"{ACCESS_TOKEN}-{secrets.token_hex(8)}"
+            self.access_tokens[token] = {"created": now, "expires": expires, "revoked": False}
+            self.current_token = token
+        return _json(
+            {
+                "access_token": token,
+                "expires_in": int(expires - now),
+                "refresh_token": presented,
+                "refresh_token_expires_in": int(grant["expires"] - now),
+                "scope": TOKEN_SCOPE,
+            }
+        )
 
     @staticmethod
     def _authorize(urn: Any, method: str, path: str) -> None:
@@ -433,7 +628,7 @@ class LinkedInFake(control.SandboxControl):
                         f"ERROR :: /content/media/id :: image status is {status}, not AVAILABLE",
                     )
             now_ms = int(self.clock() * 1000)
-            urn = f"urn:li:share:{next(self._ids)}"
+            urn = f"urn:li:share:{7_300_000_000_000_000_000 + next(self._ids)}"
             post = {
                 "id": urn,
                 "author": author,
@@ -450,6 +645,7 @@ class LinkedInFake(control.SandboxControl):
             if media is not None:
                 post["content"] = {"media": {k: v for k, v in media.items() if k in ("id", "altText", "title")}}
             self.post_list.append(post)
+            self.truth.track(urn, at=now_ms / 1000)
         return Response(b"", status=201, headers={"x-restli-id": urn, "Location": f"/rest/posts/{urn}"})
 
     @staticmethod
@@ -488,7 +684,139 @@ class LinkedInFake(control.SandboxControl):
         self._authorize(post["author"], "GET", "/rest/posts")
         return _json(self._public(post))
 
+    # --- engagement reads (the truth is sandbox/engagement.py's) ----------------------------------
+    def _notifies(self, post_id: str) -> bool:
+        """LinkedIn's social-action webhooks are an organization's: only its posts notify."""
+        with self.lock:
+            return any(p["id"] == post_id and p["author"] == ORG_URN for p in self.post_list)
+
+    def _live_post(self, urn: str) -> tuple[dict[str, Any], engagement.PostTruth]:
+        with self.lock:
+            post = next((p for p in self.post_list if p["id"] == urn), None)
+        truth = self.truth.live(urn)
+        if post is None or truth is None:
+            raise _ApiError(404, "NOT_FOUND", f"Post {urn} does not exist")
+        return post, truth
+
+    def _require(self, path: str, *scopes: str) -> None:
+        if not self.truth.has(*scopes):
+            raise _ApiError(403, "ACCESS_DENIED", f"Not enough permissions to access: GET {path}", 100)
+
+    def _social_counts(self, urn: str, resource: str) -> dict[str, int]:
+        post, truth = self._live_post(urn)
+        scope = "r_organization_social" if post["author"] == ORG_URN else "r_member_social"
+        self._require(f"/rest/{resource}", scope)
+        return self.truth.metrics(truth, self.clock())
+
+    def _social_actions(self, request: Request, urn: str) -> Response:
+        m = self._social_counts(urn, "socialActions")
+        return _json(
+            {
+                "likesSummary": {
+                    "totalLikes": m["likes"],
+                    "aggregatedTotalLikes": m["likes"],
+                    "likedByCurrentUser": False,
+                    "selectedLikes": [],
+                },
+                "commentsSummary": {
+                    "totalFirstLevelComments": m["comments"],
+                    "aggregatedTotalComments": m["comments"],
+                    "selectedComments": [],
+                },
+                "target": urn,
+            }
+        )
+
+    def _social_metadata(self, request: Request, urn: str) -> Response:
+        m = self._social_counts(urn, "socialMetadata")
+        reactions = {"LIKE": {"reactionType": "LIKE", "count": m["likes"]}} if m["likes"] else {}
+        return _json(
+            {
+                "reactionSummaries": reactions,
+                "commentSummary": {"count": m["comments"], "topLevelCount": m["comments"]},
+                "commentsState": "OPEN",
+                "entity": urn,
+            }
+        )
+
+    def _share_statistics(self, request: Request) -> Response:
+        args = request.args
+        if args.get("q") != "organizationalEntity":
+            raise _ApiError(400, "ILLEGAL_ARGUMENT", "Unsupported finder; use q=organizationalEntity")
+        if "timeIntervals" in args:
+            raise _ApiError(400, "ILLEGAL_ARGUMENT", "The sandbox serves lifetime totals only (no timeIntervals)")
+        org = args.get("organizationalEntity", "")
+        self._require("/rest/organizationalEntityShareStatistics", "rw_organization_admin")
+        if org != ORG_URN:
+            raise _ApiError(
+                403,
+                "ACCESS_DENIED",
+                "Not enough permissions to access: GET /rest/organizationalEntityShareStatistics",
+                100,
+            )
+        asked: list[tuple[str, str]] = []
+        for param, kind in (("shares", "share"), ("ugcPosts", "ugcPost")):
+            if param not in args:
+                continue
+            match = re.fullmatch(r"List\((.*)\)", args[param])
+            urns = [u.strip() for u in match.group(1).split(",") if u.strip()] if match else []
+            if not match or any(not u.startswith(f"urn:li:{kind}:") for u in urns):
+                raise _ApiError(
+                    403,
+                    "ACCESS_DENIED",
+                    "Unpermitted fields present in PARAMETER: Data Processing Exception while processing fields "
+                    f"[/{param}]",
+                    100,
+                )
+            asked += [(kind, u) for u in urns]
+        now = self.clock()
+        with self.lock:
+            own = {p["id"] for p in self.post_list if p["author"] == ORG_URN}
+        if not asked:
+            totals = dict.fromkeys(("likes", "comments", "shares", "saves", "views", "reach", "clicks"), 0)
+            for urn in own:
+                truth = self.truth.live(urn)
+                if truth is not None:
+                    totals = {k: v + self.truth.metrics(truth, now)[k] for k, v in totals.items()}
+            elements = [{"totalShareStatistics": _share_stats(totals), "organizationalEntity": org}]
+        else:
+            elements = []
+            for kind, urn in asked:
+                truth = self.truth.live(urn)
+                if urn in own and truth is not None:
+                    stats = _share_stats(self.truth.metrics(truth, now))
+                    elements.append({"totalShareStatistics": stats, "organizationalEntity": org, kind: urn})
+        return _json({"paging": {"start": 0, "count": 10, "links": []}, "elements": elements})
+
+    def _member_post_analytics(self, request: Request) -> Response:
+        args = request.args
+        if args.get("q") != "entity":
+            raise _ApiError(400, "ILLEGAL_ARGUMENT", "Unsupported finder; the sandbox serves q=entity")
+        match = re.fullmatch(r"\((?:share|ugc|ugcPost):(urn:li:(?:share|ugcPost):[^)]+)\)", args.get("entity", ""))
+        if not match:
+            raise _ApiError(400, "ILLEGAL_ARGUMENT", "entity must be (share:<share urn>) or (ugc:<ugcPost urn>)")
+        query_type = args.get("queryType", "")
+        if query_type not in _MEMBER_QUERY_TYPES:
+            raise _ApiError(400, "ILLEGAL_ARGUMENT", f"queryType must be one of {', '.join(_MEMBER_QUERY_TYPES)}")
+        if args.get("aggregation", "TOTAL") != "TOTAL":
+            raise _ApiError(400, "ILLEGAL_ARGUMENT", "The sandbox serves aggregation=TOTAL only")
+        self._require("/rest/memberCreatorPostAnalytics", "r_member_postAnalytics")
+        post, truth = self._live_post(match.group(1))
+        if post["author"] != MEMBER_URN:
+            raise _ApiError(
+                403, "ACCESS_DENIED", "Not enough permissions to access: GET /rest/memberCreatorPostAnalytics", 100
+            )
+        count = self.truth.metrics(truth, self.clock())[_MEMBER_QUERY_TYPES[query_type]]
+        element = {"count": count, "metricType": {_METRIC_TYPE_UNION: query_type}}
+        return _json({"paging": {"start": 0, "count": 10, "links": []}, "elements": [element]})
+
     # --- control API (the common endpoints are control.SandboxControl's) -------------------
+    def _ctl_token_expiry(self, body: dict[str, Any], request: Request) -> Response:
+        seconds = body.get("expires_in")
+        if not isinstance(seconds, int | float) or isinstance(seconds, bool):
+            return self._control_error("expires_in must be a number of seconds")
+        return _json({"expires_at": self.set_token_expiry(seconds)})
+
     @staticmethod
     def _sandbox_view(post: dict[str, Any]) -> dict[str, Any]:
         media = (post.get("content") or {}).get("media") or {}
@@ -512,6 +840,31 @@ class LinkedInFake(control.SandboxControl):
 
 def _gateway_timeout(fault: control.Fault) -> Response:
     raise _ApiError(504, "GATEWAY_TIMEOUT", "Gateway Timeout")
+
+
+# memberCreatorPostAnalytics queryType -> the truth's metric
+_MEMBER_QUERY_TYPES = {
+    "IMPRESSION": "views",
+    "MEMBERS_REACHED": "reach",
+    "RESHARE": "shares",
+    "REACTION": "likes",
+    "COMMENT": "comments",
+    "POST_SAVE": "saves",
+}
+_METRIC_TYPE_UNION = "com.linkedin.adsexternalapi.memberanalytics.v1.CreatorPostAnalyticsMetricTypeV1"  # UNCONFIRMED
+
+
+def _share_stats(m: dict[str, int]) -> dict[str, Any]:
+    engaged = m["clicks"] + m["likes"] + m["comments"] + m["shares"]
+    return {
+        "uniqueImpressionsCount": m["reach"],
+        "shareCount": m["shares"],
+        "engagement": engaged / m["views"] if m["views"] else 0.0,
+        "clickCount": m["clicks"],
+        "likeCount": m["likes"],
+        "impressionCount": m["views"],
+        "commentCount": m["comments"],
+    }
 
 
 def _fault_error(fault: control.Fault) -> Response:

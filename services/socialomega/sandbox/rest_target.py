@@ -48,7 +48,6 @@ import binascii
 import hashlib
 import hmac
 import io
-import itertools
 import json
 import secrets
 import threading
@@ -64,6 +63,7 @@ from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
 from socialomega.sandbox import faults
+from socialomega.sandbox.ids import id_source
 
 API_KEY = "sandbox-rest-key"
 READONLY_API_KEY = "sandbox-rest-readonly-key"
@@ -154,7 +154,7 @@ class RestTarget:
             self.received: list[dict[str, Any]] = []
             self.requests: list[dict[str, Any]] = []
             self.faults: deque[_Fault] = deque()
-            self._ids = itertools.count(1)
+            self._ids = id_source()  # unique across runs too (sandbox/ids.py)
 
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
         request = Request(environ)

@@ -8,6 +8,8 @@
         new_version = sb.edit_photo(asset_id, title="new")   # or POST {sb.lightroom_url}/_sandbox/...
         sb.fail_rest_next(2, status=500)
         sb.rest_posts()                                      # what the REST target accepted
+        sb.engage("instagram", media_id, "like", 3)          # fans' engagement (sandbox/engagement.py)
+        sb.advance_clock(3600)                               # the social fakes' shared virtual clock
 
 URLs have no trailing slash (`http://127.0.0.1:<port>`).
 
@@ -20,7 +22,7 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from types import ModuleType
@@ -28,7 +30,7 @@ from typing import Any
 
 from werkzeug.serving import BaseWSGIServer, make_server
 
-from socialomega.sandbox import control, facebook, instagram, lightroom, linkedin, rest_target, x
+from socialomega.sandbox import control, engagement, facebook, instagram, lightroom, linkedin, rest_target, x
 from socialomega.sandbox import photos as photo_gen
 
 
@@ -64,7 +66,7 @@ class _QuietHandlerServer:
 
 
 # platform -> (its fake's module, with `sandbox_target()` and `sandbox_secret()`; the WSGI app class)
-SOCIAL_FAKES: dict[str, tuple[ModuleType, type[control.SandboxControl]]] = {
+SOCIAL_FAKES: dict[str, tuple[ModuleType, Callable[..., control.SandboxControl]]] = {
     "instagram": (instagram, instagram.InstagramFake),
     "x": (x, x.XFake),
     "facebook": (facebook, facebook.FacebookPageFake),
@@ -136,8 +138,12 @@ class Sandbox:
         self.quiet = quiet
         self.lightroom = lightroom.LightroomFake(seed=seed, count=photo_count, include_corrupt=include_corrupt)
         self.rest = rest_target.RestTarget()
-        # The social platform fakes, by platform name (`instagram`, `x`, `facebook`, `linkedin`).
-        self.social: dict[str, control.SandboxControl] = {name: app() for name, (_, app) in SOCIAL_FAKES.items()}
+        # The social platform fakes, by platform name (`instagram`, `x`, `facebook`, `linkedin`), on
+        # one virtual clock (engagement ages, insights, Instagram/LinkedIn token lifetimes).
+        self.clock = engagement.SandboxClock()
+        self.social: dict[str, control.SandboxControl] = {
+            name: app(clock=self.clock) for name, (_, app) in SOCIAL_FAKES.items()
+        }
         self._ports = {
             "lightroom": lightroom_port,
             "rest": rest_port,
@@ -285,6 +291,33 @@ class Sandbox:
         """The next `count` calls to a social fake fail: kind `500`, `429` (with the platform's
         rate-limit headers), `timeout` (no effect, late 504) or `slow_accept` (done, late answer)."""
         self.social[platform].fail_next(kind, count, **options)
+
+    # --- engagement ground truth (sandbox/engagement.py; the same as each fake's /_sandbox API) ---
+    def _engaged(self, platform: str) -> engagement.EngagementControl:
+        fake = self.social[platform]
+        assert isinstance(fake, engagement.EngagementControl)  # every social fake keeps the truth
+        return fake
+
+    def engage(self, platform: str, post_id: str, kind: str, count: int = 1, remove: bool = False) -> dict[str, Any]:
+        """A fan's like/comment/share/save (or its removal) on a post; the post's truth after it."""
+        return self._engaged(platform).engage(post_id, kind, count, remove)
+
+    def engagement(self, platform: str, post_id: str | None = None) -> list[dict[str, Any]]:
+        """The truth of a platform's posts as it would report them now (derived metrics included)."""
+        return self._engaged(platform).engagement(post_id)
+
+    def advance_clock(self, seconds: float) -> float:
+        """Move the social fakes' shared clock forward; the new now (epoch seconds)."""
+        return self.clock.advance(seconds)
+
+    def grant(self, platform: str, *scopes: str) -> list[str]:
+        return self._engaged(platform).grant(*scopes)
+
+    def revoke(self, platform: str, *scopes: str) -> list[str]:
+        return self._engaged(platform).revoke(*scopes)
+
+    def delete_post(self, platform: str, post_id: str) -> None:
+        self._engaged(platform).delete_post(post_id)
 
     def rest_posts(self) -> list[dict[str, Any]]:
         """What the REST target accepted (posts and media), each with `target`, `asset_id` and

@@ -80,6 +80,33 @@ Control API (sandbox only, no auth):
   GET    /_sandbox/posts            posts created, oldest first, with text, alt text, image facts
   GET    /_sandbox/requests         method, path, status, fault (no credentials)
   POST   /_sandbox/reset
+Engagement reads (answered from the engagement truth, sandbox/engagement.py):
+  GET  /2/tweets?ids=<1..100 ids>&tweet.fields=public_metrics,non_public_metrics,organic_metrics,
+       created_at,author_id   (user token with `tweet.read users.read`; x-rate-limit-* headers,
+       5,000 per 15 minutes per user: x-api/fundamentals/rate-limits.mdx)
+       -> 200 {"data": [{"id", "text", "edit_history_tweet_ids", "created_at"?, "author_id"?,
+       "public_metrics": {"retweet_count", "repost_count", "reply_count", "like_count",
+       "quote_count", "bookmark_count", "impression_count"}, "non_public_metrics":
+       {"impression_count", "url_link_clicks", "user_profile_clicks", "engagements"},
+       "organic_metrics": {"impression_count", "like_count", "reply_count", "retweet_count",
+       "url_link_clicks", "user_profile_clicks"}}], "errors"?: [...]} (metrics.mdx; both
+       `retweet_count` (metrics.mdx) and `repost_count` (openapi since Aug 2026) are sent: CONFLICT).
+       Mapping: likes -> like_count, comments -> reply_count, shares -> retweet/repost_count
+       (quote_count 0: the truth has no quotes), saves -> bookmark_count, views ->
+       impression_count, clicks = url_link_clicks + user_profile_clicks (a third of the clicks
+       are profile clicks), engagements = likes + comments + shares + saves + clicks (ours).
+       Non-public and organic metrics "are only available for Posts created within the last 30
+       days" and for the owner's posts (metrics.mdx): otherwise the post is left out of `data`
+       and `errors[]` gets {"value", "detail", "title": "Field Authorization Error",
+       "resource_type": "tweet", "parameter": "tweet.fields", "resource_id", "section": "data",
+       "field", "type": ".../problems/not-authorized-for-field"} per field group (shape from a
+       captured `includes` error, node-twitter-api-v2#432; for `data` UNCONFIRMED).
+       `promoted_metrics` always gets that error (no post here is promoted).
+       Deleted (/_sandbox/delete-post) or unknown ids -> `errors[]` {"value", "detail": "Could not
+       find tweet with ids: [<id>].", "title": "Not Found Error", "resource_type": "tweet",
+       "parameter": "ids", "resource_id", "type": ".../problems/resource-not-found"}.
+       Revoking `tweet.read` or `users.read` (/_sandbox/permissions) -> 403 Forbidden.
+  `add_foreign_post(text)` makes a post of another account (no non-public metrics for it).
 Python-side helpers on XFake: fail_next(kind, count=1, retry_after=, delay=, path_contains=,
 skip=), posts(), expire_token(), revoke_refresh(), set_daily_cap(n), set_processing_polls(n),
 expire_media(), issue_token(scopes) (a token with other scopes), request_log(), reset().
@@ -94,7 +121,6 @@ import base64
 import binascii
 import hmac
 import io
-import itertools
 import json
 import secrets
 import threading
@@ -110,7 +136,8 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
-from socialomega.sandbox import control
+from socialomega.sandbox import control, engagement
+from socialomega.sandbox.ids import id_source
 
 CLIENT_ID = "sandbox-x-client"
 CLIENT_SECRET = "sandbox-x-client-secret"
@@ -168,6 +195,7 @@ RATE_LIMITS = {
     "create_post": 100,
     "users_me": 75,
     "user_posts": 900,
+    "lookup_posts": 5000,
 }
 
 _ROUTES = Map(
@@ -180,6 +208,7 @@ _ROUTES = Map(
         Rule("/2/media/upload/<media_id>/finalize", endpoint="media_finalize", methods=["POST"]),
         Rule("/2/media/metadata", endpoint="media_metadata", methods=["POST"]),
         Rule("/2/tweets", endpoint="create_post", methods=["POST"]),
+        Rule("/2/tweets", endpoint="lookup_posts", methods=["GET"]),
         Rule("/2/users/me", endpoint="users_me", methods=["GET"]),
         Rule("/2/users/<user_id>/tweets", endpoint="user_posts", methods=["GET"]),
     ]
@@ -428,7 +457,7 @@ def _parse_time(value: str, name: str) -> float:
     return parsed.timestamp()
 
 
-class XFake(control.SandboxControl):
+class XFake(control.SandboxControl, engagement.EngagementControl):
     """The WSGI app; state is reachable for in-process tests. fail_next (with `skip`),
     request_log and the common /_sandbox endpoints come from `control.SandboxControl`."""
 
@@ -437,11 +466,18 @@ class XFake(control.SandboxControl):
         ("POST", "/_sandbox/daily-cap"): "_ctl_daily_cap",
         ("POST", "/_sandbox/processing"): "_ctl_processing",
         ("POST", "/_sandbox/expire-media"): "_ctl_expire_media",
+        **engagement.CONTROL_ROUTES,
     }
+    PLATFORM = "x"
+    DEFAULT_GRANTS = frozenset(SCOPES)
 
-    def __init__(self, daily_cap: int = DAILY_CAP, token_ttl: int = TOKEN_TTL, media_ttl: int = MEDIA_TTL) -> None:
+    def __init__(
+        self, daily_cap: int = DAILY_CAP, token_ttl: int = TOKEN_TTL, media_ttl: int = MEDIA_TTL, clock: Any = None
+    ) -> None:
         self.lock = threading.RLock()
         self._defaults = (daily_cap, token_ttl, media_ttl)
+        # Engagement, insights and post ages only (engagement.py); tokens and media stay on wall time.
+        self.clock = engagement.SandboxClock() if clock is None else clock
         self.reset()
 
     # --- Python-side control helpers (same effects as /_sandbox) --------------------------------
@@ -455,10 +491,12 @@ class XFake(control.SandboxControl):
             self.used_refresh_tokens: set[str] = set()
             self.media: dict[str, _Media] = {}
             self.post_list: list[dict[str, Any]] = []
+            self.foreign_posts: list[dict[str, Any]] = []  # other accounts' posts (add_foreign_post)
             self._reset_control()
+            self._reset_engagement()
             self.windows: dict[str, tuple[float, int]] = {}
             self.processing_polls = 0
-            self._ids = itertools.count(1)
+            self._ids = id_source()  # unique across runs too (sandbox/ids.py)
 
     def posts(self) -> list[dict[str, Any]]:
         with self.lock:
@@ -892,6 +930,7 @@ class XFake(control.SandboxControl):
                     ],
                 }
             )
+            self.truth.track(post_id, at=self.clock())
         return _json({"data": {"id": post_id, "text": text, "edit_history_post_ids": [post_id]}}, 201)
 
     def _users_me(self, request: Request) -> Response:
@@ -960,6 +999,113 @@ class XFake(control.SandboxControl):
             body["includes"] = {"media": media}
         return _json(body)
 
+    # --- engagement reads (the truth is sandbox/engagement.py's) ----------------------------------
+    def add_foreign_post(self, text: str, author_id: str = "2244994945") -> str:
+        """A post of another account (its metrics are public only); returns its id."""
+        with self.lock:
+            post_id = str(1_990_000_000_000_000_000 + len(self.foreign_posts) + 1)
+            self.foreign_posts.append({"id": post_id, "text": text, "author_id": author_id})
+            self.truth.track(post_id, at=self.clock())
+            return post_id
+
+    def _lookup_posts(self, request: Request) -> Response:
+        self._authenticate(request, "tweet.read", "users.read")
+        if not self.truth.has("tweet.read", "users.read"):
+            raise _problem(403, "Forbidden", "Forbidden")
+        args = request.args
+        unknown = [name for name in args if name not in LOOKUP_PARAMS]
+        if unknown:
+            raise _invalid(
+                f"The query parameter [{unknown[0]}] is not one of [{','.join(sorted(LOOKUP_PARAMS))}]",
+                unknown[0],
+                args[unknown[0]],
+            )
+        ids = args.get("ids", "").split(",")
+        if not 1 <= len(ids) <= 100 or not all(i.isdigit() and len(i) <= 19 for i in ids):
+            raise _invalid(
+                f"The `ids` query parameter value [{args.get('ids', '')}] is not valid", "ids", args.get("ids")
+            )
+        fields = set((args.get("tweet.fields", "") + "," + args.get("post.fields", "")).split(",")) - {""}
+        bad = sorted(fields - POST_FIELDS)
+        if bad:
+            raise _invalid(
+                f"The `tweet.fields` query parameter value [{bad[0]}] is not one of [{','.join(sorted(POST_FIELDS))}]",
+                "tweet.fields",
+                bad[0],
+            )
+        now = self.clock()
+        with self.lock:
+            known = {p["id"]: {**p, "author_id": USER_ID} for p in self.post_list}
+            known.update({p["id"]: dict(p) for p in self.foreign_posts})
+        data, errors = [], []
+        for post_id in dict.fromkeys(ids):
+            record, truth = known.get(post_id), self.truth.live(post_id)
+            if record is None or truth is None:
+                errors.append(
+                    {
+                        "value": post_id,
+                        "detail": f"Could not find tweet with ids: [{post_id}].",
+                        "title": "Not Found Error",
+                        "resource_type": "tweet",
+                        "parameter": "ids",
+                        "resource_id": post_id,
+                        "type": PROBLEMS + "resource-not-found",
+                    }
+                )
+                continue
+            private = sorted(fields & {"non_public_metrics", "organic_metrics", "promoted_metrics"})
+            owned_recent = record["author_id"] == USER_ID and now - truth.published_at <= 30 * 86400
+            refused = [f for f in private if f == "promoted_metrics" or not owned_recent]
+            if refused:
+                errors += [_field_error(post_id, f) for f in refused]
+                continue
+            data.append(self._post_metrics(record, truth, fields, now))
+        body: dict[str, Any] = {}
+        if data:
+            body["data"] = data
+        if errors:
+            body["errors"] = errors
+        return _json(body)
+
+    def _post_metrics(
+        self, record: dict[str, Any], truth: engagement.PostTruth, fields: set[str], now: float
+    ) -> dict[str, Any]:
+        m = self.truth.metrics(truth, now)
+        profile_clicks = m["clicks"] // 3
+        link_clicks = m["clicks"] - profile_clicks
+        item: dict[str, Any] = {"id": record["id"], "text": record["text"], "edit_history_tweet_ids": [record["id"]]}
+        if "created_at" in fields:
+            item["created_at"] = _iso(truth.published_at)
+        if "author_id" in fields:
+            item["author_id"] = record["author_id"]
+        if "public_metrics" in fields:
+            item["public_metrics"] = {
+                "retweet_count": m["shares"],
+                "repost_count": m["shares"],
+                "reply_count": m["comments"],
+                "like_count": m["likes"],
+                "quote_count": 0,
+                "bookmark_count": m["saves"],
+                "impression_count": m["views"],
+            }
+        if "non_public_metrics" in fields:
+            item["non_public_metrics"] = {
+                "impression_count": m["views"],
+                "url_link_clicks": link_clicks,
+                "user_profile_clicks": profile_clicks,
+                "engagements": m["likes"] + m["comments"] + m["shares"] + m["saves"] + m["clicks"],
+            }
+        if "organic_metrics" in fields:
+            item["organic_metrics"] = {
+                "impression_count": m["views"],
+                "like_count": m["likes"],
+                "reply_count": m["comments"],
+                "retweet_count": m["shares"],
+                "url_link_clicks": link_clicks,
+                "user_profile_clicks": profile_clicks,
+            }
+        return item
+
     # --- control (the common endpoints are control.SandboxControl's) ------------------------------
     def _ctl_revoke_refresh(self, body: dict[str, Any], request: Request) -> Response:
         self.revoke_refresh()
@@ -978,6 +1124,63 @@ class XFake(control.SandboxControl):
     def _ctl_expire_media(self, body: dict[str, Any], request: Request) -> Response:
         self.expire_media()
         return _json({"expired": True})
+
+
+LOOKUP_PARAMS = {
+    "ids",
+    "tweet.fields",
+    "post.fields",
+    "expansions",
+    "media.fields",
+    "user.fields",
+    "poll.fields",
+    "place.fields",
+}
+POST_FIELDS = {
+    "article",
+    "attachments",
+    "author_id",
+    "card_uri",
+    "community_id",
+    "context_annotations",
+    "conversation_id",
+    "created_at",
+    "display_text_range",
+    "edit_controls",
+    "edit_history_tweet_ids",
+    "entities",
+    "geo",
+    "id",
+    "in_reply_to_user_id",
+    "lang",
+    "media_metadata",
+    "non_public_metrics",
+    "note_tweet",
+    "organic_metrics",
+    "possibly_sensitive",
+    "promoted_metrics",
+    "public_metrics",
+    "referenced_tweets",
+    "reply_settings",
+    "scopes",
+    "source",
+    "text",
+    "withheld",
+}
+
+
+def _field_error(post_id: str, field_name: str) -> dict[str, Any]:
+    return {
+        "value": post_id,
+        "detail": f"Sorry, you are not authorized to access '{field_name}' on the Tweet with ids : [{post_id}].",
+        "title": "Field Authorization Error",
+        "resource_type": "tweet",
+        "parameter": "tweet.fields",
+        "resource_id": post_id,
+        "section": "data",
+        "field": field_name,
+        "type": PROBLEMS + "not-authorized-for-field",
+    }
 
 
 def _gateway_timeout(fault: control.Fault) -> Response:
