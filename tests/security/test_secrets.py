@@ -54,6 +54,12 @@ def secret_values(sandbox, stack) -> set[str]:
         values |= _strings(list(x_fake.access_tokens) + list(x_fake.refresh_tokens) + list(x_fake.used_refresh_tokens))
     with sandbox.rest.lock:
         values |= _strings(list(sandbox.rest.tokens))
+    # The token keeper's refreshes: Meta's exchanged tokens, LinkedIn's new access/refresh tokens.
+    instagram, linkedin = sandbox.social["instagram"], sandbox.social["linkedin"]
+    with instagram.lock:
+        values |= _strings(list(instagram.issued))
+    with linkedin.lock:
+        values |= _strings(list(linkedin.access_tokens) + list(linkedin.refresh_tokens))
     lightroom = sandbox.lightroom.state
     with lightroom.lock:
         values |= _strings(list(lightroom.refreshed_tokens))

@@ -9,6 +9,7 @@ locals {
   functions = merge(
     { poller = module.poller.function_name, processor = module.processor.function_name },
     { analytics = module.analytics.function_name, webhooks = module.webhooks.function_name },
+    { token-keeper = module.token_keeper.function_name },
     { for name, m in module.publisher : name => m.function_name },
   )
 }
@@ -209,11 +210,63 @@ resource "aws_cloudwatch_metric_alarm" "breaker_open_too_long" {
 # for a person (a new Lightroom version of it is tried again).
 resource "aws_cloudwatch_metric_alarm" "photos_parked" {
   alarm_name          = "${local.prefix}-photos-parked"
-  alarm_description   = "The poller parked photos that failed on every poll; `python -m socialomega.local parked` (locally) or the parked/ prefix of the store bucket lists them with their reasons."
+  alarm_description   = "The poller parked photos that failed on every poll; `socialomega --env <env> parked` or the parked/ prefix of the store bucket lists them with their reasons."
   namespace           = "SocialOmega"
   metric_name         = "PhotosParked"
   dimensions          = { Service = "poller" }
   statistic           = "Sum"
+  period              = 300
+  evaluation_periods  = 1
+  threshold           = 0
+  comparison_operator = "GreaterThanThreshold"
+  treat_missing_data  = "notBreaching"
+  alarm_actions       = [local.alarm_topic_arn]
+}
+
+# --- credentials near expiry (the token keeper, tokens.tf: one EMF line per target per run) ----
+# The keeper refreshes what it can `token_refresh_within_days` ahead; a token still under
+# `token_alarm_days` is one it could not refresh (the platform offers none, or it keeps failing).
+# Hourly periods over a daily metric: the state changes within the hour after a run and, missing
+# data ignored, holds until the next run reports otherwise.
+resource "aws_cloudwatch_metric_alarm" "token_expiring" {
+  for_each            = toset(local.token_targets)
+  alarm_name          = "${local.prefix}-token-${each.key}-expiring"
+  alarm_description   = "The credential of target ${each.key} expires in under ${var.token_alarm_days} days and was not refreshed: publishing to it stops then. `socialomega tokens` says why and what to do (usually: authorise the app again and put the new token into the secret socialomega/${var.env}/${each.key})."
+  namespace           = "SocialOmega"
+  metric_name         = "TokenDaysLeft"
+  dimensions          = { Target = each.key }
+  statistic           = "Minimum"
+  period              = 3600
+  evaluation_periods  = 1
+  threshold           = var.token_alarm_days
+  comparison_operator = "LessThanThreshold"
+  treat_missing_data  = "ignore"
+  alarm_actions       = [local.alarm_topic_arn]
+}
+
+resource "aws_cloudwatch_metric_alarm" "token_unhealthy" {
+  for_each            = toset(local.token_targets)
+  alarm_name          = "${local.prefix}-token-${each.key}-unhealthy"
+  alarm_description   = "The credential of target ${each.key} is expired, revoked or could not be checked, or its due refresh failed: the token keeper's log line token_checked (target ${each.key}) and `socialomega tokens` give the reason."
+  namespace           = "SocialOmega"
+  metric_name         = "TokenUnhealthy"
+  dimensions          = { Target = each.key }
+  statistic           = "Maximum"
+  period              = 3600
+  evaluation_periods  = 1
+  threshold           = 0
+  comparison_operator = "GreaterThanThreshold"
+  treat_missing_data  = "ignore"
+  alarm_actions       = [local.alarm_topic_arn]
+}
+
+resource "aws_cloudwatch_metric_alarm" "token_schedule_dlq" {
+  alarm_name          = "${local.prefix}-token-keeper-schedule-dlq-not-empty"
+  alarm_description   = "Scheduled token keeper runs that could not be delivered or failed: no target's credential was checked."
+  namespace           = "AWS/SQS"
+  metric_name         = "ApproximateNumberOfMessagesVisible"
+  dimensions          = { QueueName = aws_sqs_queue.token_schedule_dlq.name }
+  statistic           = "Maximum"
   period              = 300
   evaluation_periods  = 1
   threshold           = 0
