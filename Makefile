@@ -78,30 +78,48 @@ up: images ## the whole stack in containers (docker-compose.yml); `make down` st
 test-containers: venv images ## the pipeline end to end against the compose stack (own ports)
 	$(PYTEST) -m containers tests/containers
 
-tf-test: ## terraform fmt, validate and `terraform test` (mock provider, no AWS)
+tf-test: ## terraform fmt, validate, `terraform test` (mock provider), checkov, and the deploy's stub tests (no AWS, no Docker)
 	terraform/bin/tf-check
+	images/tests/lambda-only
 
 bench: venv ## variant building vs Pillow and the libjpeg-turbo floor
 	$(PY) tests/bench/bench_variants.py
+
+bench-cold: venv images ## cold import of each handler inside its image, bytecode vs none (publisher <= 300 ms, processor <= 500 ms)
+	$(PY) tests/bench/bench_cold_import.py
 
 PHOTOS ?= 40
 bench-pipeline: localstack-up ## PHOTOS (40) camera-like 24 MP photos through the whole local pipeline: posts/min, p50/p95, CPU per photo
 	$(PY) tests/bench/bench_pipeline.py --photos $(PHOTOS)
 
-dlq: venv ## what is in the dead-letter queues of the local stack, with reasons
-	$(PY) -m socialomega.local dlq
+bench-analytics: localstack-up ## 10,000 engagement events from 4 concurrent writers through the analytics consumer on LocalStack S3: events/s, requests per event, CAS conflicts, exact counts
+	$(PY) tests/bench/bench_analytics_writer.py
 
-redrive: venv ## move a DLQ's messages back to their queue: make redrive QUEUE=processor (or publisher-rest, analytics)
-	$(PY) -m socialomega.local redrive $(QUEUE)
+ENVIRONMENT ?= local
+dlq: venv ## what is in the dead-letter queues, with reasons (ENVIRONMENT=local; any other: socialomega --env NAME dlq list)
+	$(VENV)/bin/socialomega --env $(ENVIRONMENT) dlq list
 
-.PHONY: plan deploy plan-preview
+redrive: venv ## move a DLQ's messages back to its queue: make redrive QUEUE=processor (or publisher-<target>, analytics)
+	@test -n "$(QUEUE)" || { echo "usage: make redrive QUEUE=<queue> (make dlq lists them)"; exit 2; }
+	$(VENV)/bin/socialomega --env $(ENVIRONMENT) dlq redrive $(QUEUE)
+
+.PHONY: plan deploy plan-preview preflight bootstrap-state account-setup bench-cold bench-analytics
+
+preflight: venv ## the deploy's checks alone: credentials, region, tfvars, Lambda quotas, API Gateway's CloudWatch role, secrets (creates nothing)
+	terraform/bin/deploy preflight
+
+bootstrap-state: ## remote Terraform state: an S3 bucket (versioned, encrypted, TLS only) with locking, once per account and region
+	terraform/bin/bootstrap-state
+
+account-setup: venv ## API Gateway's CloudWatch Logs role (account-wide, once per account and region): terraform/envs/aws-account
+	terraform/bin/deploy account-setup
 
 plan-preview: localstack-up ## `make plan` of terraform.tfvars.example with LocalStack standing in for the account (no AWS needed)
 	terraform/bin/plan-localstack
 plan: venv ## what `make deploy` would change in AWS (needs AWS credentials, AWS_REGION, terraform/envs/aws/terraform.tfvars)
 	terraform/bin/deploy plan
 
-deploy: venv ## build the images, push them to ECR and apply terraform/envs/aws pinned by digest (README: Deploying to a real AWS account)
+deploy: venv ## preflight, then build the images, push them to ECR and apply terraform/envs/aws pinned by digest (README: Deploying to a real AWS account)
 	terraform/bin/deploy apply
 
 clean: down
