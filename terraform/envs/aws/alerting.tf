@@ -206,11 +206,30 @@ resource "aws_cloudwatch_metric_alarm" "breaker_open_too_long" {
   alarm_actions       = [local.alarm_topic_arn]
 }
 
+# A publisher found another photo already indexed under the post id the platform gave it
+# (posts/<platform>/<id>.json, claimed create-only): the first entry is kept, so engagement on
+# that post goes to the first photo. It should never happen with a real platform.
+resource "aws_cloudwatch_metric_alarm" "post_index_conflicts" {
+  for_each            = toset([for t in var.targets : t.name])
+  alarm_name          = "${local.prefix}-post-index-conflict-${each.key}"
+  alarm_description   = "Target ${each.key} was given a post id already indexed for another photo: its engagement goes to the first one. The publisher's log line post_index_conflict names both photos."
+  namespace           = "SocialOmega"
+  metric_name         = "PostIndexConflicts"
+  dimensions          = { Target = each.key }
+  statistic           = "Sum"
+  period              = 300
+  evaluation_periods  = 1
+  threshold           = 0
+  comparison_operator = "GreaterThanThreshold"
+  treat_missing_data  = "notBreaching"
+  alarm_actions       = [local.alarm_topic_arn]
+}
+
 # The poller parks a photo that failed on every poll (services/socialomega/poller): it waits
 # for a person (a new Lightroom version of it is tried again).
 resource "aws_cloudwatch_metric_alarm" "photos_parked" {
   alarm_name          = "${local.prefix}-photos-parked"
-  alarm_description   = "The poller parked photos that failed on every poll; `socialomega --env <env> parked` or the parked/ prefix of the store bucket lists them with their reasons."
+  alarm_description   = "The poller parked photos that failed on every poll; `socialomega --env <env> parked` (or the store bucket's state/poller/parked/) lists them with their reasons."
   namespace           = "SocialOmega"
   metric_name         = "PhotosParked"
   dimensions          = { Service = "poller" }

@@ -618,9 +618,17 @@ run "alerts_reach_a_person_by_the_alarm_topic" {
     error_message = "every function has an errors and a throttles alarm"
   }
   assert {
+    condition = (
+      toset(keys(aws_cloudwatch_metric_alarm.post_index_conflicts)) == toset(["rest", "gallery"]) &&
+      aws_cloudwatch_metric_alarm.post_index_conflicts["rest"].metric_name == "PostIndexConflicts" &&
+      aws_cloudwatch_metric_alarm.post_index_conflicts["rest"].dimensions["Target"] == "rest"
+    )
+    error_message = "every target has an alarm on a post id indexed for another photo"
+  }
+  assert {
     condition = alltrue([for a in concat(
       values(aws_cloudwatch_metric_alarm.function_errors), values(aws_cloudwatch_metric_alarm.function_throttles),
-      values(aws_cloudwatch_metric_alarm.breaker_open_too_long),
+      values(aws_cloudwatch_metric_alarm.breaker_open_too_long), values(aws_cloudwatch_metric_alarm.post_index_conflicts),
       [aws_cloudwatch_metric_alarm.webhook_api_5xx, aws_cloudwatch_metric_alarm.webhook_server_errors],
       [aws_cloudwatch_metric_alarm.photos_parked, aws_cloudwatch_metric_alarm.poller_schedule_dlq],
       values(aws_cloudwatch_metric_alarm.token_expiring), values(aws_cloudwatch_metric_alarm.token_unhealthy),
