@@ -11,11 +11,12 @@ through LocalStack's queues, topics and buckets.
 from __future__ import annotations
 
 from collections import Counter
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from socialomega.analytics.daily import post_engagement
 from socialomega.core import store as keys
-from socialomega.core.store import status_key
 from socialomega.sandbox import webhooks as platform_side
 from tests.containers.conftest import (
     POLL_EVERY,
@@ -107,8 +108,9 @@ def test_the_webhooks_container_records_signed_engagement_once(store, stack, fir
     assert platform_side.deliver(url, "facebook", like, tamper=True).status_code == 401
 
     def recorded() -> bool:
-        status = store.get(status_key(post["asset_id"]))
-        likes = ((status.data.get("engagement") or {}).get(post["target"]) or {}).get("likes") if status else None
+        now = datetime.now(UTC)  # the like's day (the notification's time): the shards it lands in
+        days = [f"{now + timedelta(days=d):%Y-%m-%d}" for d in (-1, 0, 1)]
+        likes = post_engagement(store, days).get((post["target"], post["remote_id"]), {}).get("likes")
         return likes == 1 and pending_messages(stack) == 0
 
     wait_until(recorded, timeout=60, what="the like counted by the analytics container")

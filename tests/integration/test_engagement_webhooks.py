@@ -8,11 +8,12 @@ is delivered twice, as platforms retry, and must count once.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 
-from socialomega.core.store import status_key
+from socialomega.analytics.daily import post_engagement
 from socialomega.local import ops
 from socialomega.sandbox import webhooks as platform_side
 from tests.conftest import wait_idle
@@ -62,9 +63,11 @@ def test_signed_engagement_reaches_analytics_once_and_forgeries_do_not(store, st
     assert len(store.list_keys("webhooks/unreadable/x/")) == 1
     wait_idle(runtime)
 
+    now = datetime.now(UTC)  # the notifications' days (the platform's time): the shards they landed in
+    counted = post_engagement(store, [f"{now + timedelta(days=d):%Y-%m-%d}" for d in (-1, 0, 1)])
     for platform, kinds in KINDS.items():
         post = posts[platform]
-        engagement = store.get(status_key(post["asset_id"])).data.get("engagement", {}).get(post["target"])
+        engagement = counted.get((post["target"], post["remote_id"]))
         assert engagement is not None, f"no engagement recorded for {platform}"
         assert {k: engagement.get(f"{k}s", 0) for k in ("like", "comment", "share")} == {
             k: int(k in kinds) for k in ("like", "comment", "share")

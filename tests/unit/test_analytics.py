@@ -7,10 +7,10 @@ import pytest
 
 from socialomega.analytics import eventlog
 from socialomega.analytics.aggregate import Aggregator
-from socialomega.analytics.daily import SHARDS, read_day, shard_of
+from socialomega.analytics.daily import SHARDS, post_engagement, read_day, shard_of
 from socialomega.core.consumer import InvalidPayload, process_batch
 from socialomega.core.envelope import Envelope, EventType, new_event
-from socialomega.core.store import Document, daily_key, event_log_key, status_key
+from socialomega.core.store import Document, daily_key, event_log_key, post_marker_key, status_key
 from tests.unit.fakes import FakeStore, RecordedQueue
 
 DAY = datetime(2026, 11, 24, 10, 0, tzinfo=UTC)
@@ -233,8 +233,8 @@ def test_the_same_event_counts_once_even_when_its_log_record_says_not_applied():
 
 @pytest.mark.parametrize(
     ("prefix", "nth"),
-    [("analytics/status/", 1), ("analytics/daily/", 1), ("events/", 2)],
-    ids=["after-the-log-claim", "after-the-status-document", "before-the-log-is-marked-applied"],
+    [("analytics/daily/", 1), ("events/", 2)],
+    ids=["after-the-log-claim", "before-the-log-is-marked-applied"],
 )
 def test_a_crash_between_steps_loses_nothing_and_counts_nothing_twice(prefix, nth):
     store = CrashingStore(prefix)
@@ -246,10 +246,41 @@ def test_a_crash_between_steps_loses_nothing_and_counts_nothing_twice(prefix, nt
     assert store.get(event_log_key(event)).data["applied"] is False  # logged, not yet applied
     assert Aggregator(store).apply(event) == "applied"  # the redelivery finishes the work
     assert Aggregator(store).apply(event) == "duplicate"
-    assert store.get(status_key("a1")).data["engagement"]["rest"]["likes"] == 1
+    assert post_engagement(store, ["2026-11-24"]) == {("rest", "r-1"): {"likes": 1}}
     day = read_day(store, "2026-11-24")
     assert day["engagement"] == {"rest": {"likes": 1}} and day["counts"] == {"rest": {"PublishSucceeded": 1}}
     assert day["events"] == 2 and all(r["applied"] for r in log_records(store).values())
+
+
+@pytest.mark.parametrize(
+    ("prefix", "nth"),
+    [("analytics/status/", 1), ("analytics/daily/", 1), ("analytics/posts/", 1), ("events/", 2)],
+    ids=["after-the-log-claim", "after-the-status-document", "after-the-daily-shard", "before-marked-applied"],
+)
+def test_a_crash_while_a_publish_result_is_applied_loses_nothing(prefix, nth):
+    store = CrashingStore(prefix)
+    event = succeeded()
+    store.left = nth
+    with pytest.raises(Crash):
+        Aggregator(store).apply(event)
+    assert Aggregator(store).apply(event) == "applied"
+    assert Aggregator(store).apply(event) == "duplicate"
+    marker = store.get(post_marker_key("2026-11-24", "rest", "r-1")).data
+    assert (marker["asset_id"], marker["remote_id"], marker["seconds_to_publish"]) == ("a1", "r-1", 4.5)
+    assert read_day(store, "2026-11-24")["counts"] == {"rest": {"PublishSucceeded": 1}}
+    assert store.get(status_key("a1")).data["targets"]["rest"]["status"] == "published"
+
+
+def test_engagement_never_touches_the_photo_s_status_document():
+    """Engagement is the high-volume stream: it lands only in the day's shards, per post."""
+    store = FakeStore()
+    aggregator = Aggregator(store)
+    aggregator.apply(succeeded())
+    before = store.get(status_key("a1")).data
+    for n in range(20):
+        aggregator.apply(liked(n=n))
+    assert store.get(status_key("a1")).data == before
+    assert post_engagement(store, ["2026-11-24"]) == {("rest", "r-1"): {"likes": 20}}
 
 
 def test_six_thousand_events_then_all_of_them_again_change_nothing():
@@ -265,8 +296,8 @@ def test_six_thousand_events_then_all_of_them_again_change_nothing():
     for event in events:
         assert aggregator.apply(event) == "applied"
     counted = analytics_docs(store)
-    assert len(counted[status_key("busy")]["applied"]) == 5200
-    assert counted[status_key("busy")]["engagement"]["rest"]["likes"] == 5200
+    assert status_key("busy") not in counted  # engagement only in the day's shards
+    assert post_engagement(store, ["2026-11-24"])[("rest", "r-1")] == {"likes": 5200}
     days = {day: read_day(store, day) for day in ("2026-11-24", "2026-11-25")}
     assert sum(d["events"] for d in days.values()) == 6000
     assert days["2026-11-24"]["engagement"] == {"rest": {"likes": 5200}}

@@ -16,6 +16,7 @@ import pytest
 from PIL import Image
 
 from socialomega.analytics.aggregate import Aggregator
+from socialomega.analytics.daily import post_engagement
 from socialomega.contracts import generate
 from socialomega.contracts.payloads import MODELS
 from socialomega.core.consumer import process_batch, unwrap_eventbridge
@@ -248,8 +249,8 @@ def test_webhooks_to_analytics_counts_the_engagement(no_dead_letters):
         eventbridge=True,
         expect=("PublishSucceeded", "PublishFailed", "EngagementReceived"),
     )
-    counts = store.get(status_key("asset-1")).data["engagement"]["x-main"]
-    assert counts["likes"] == 1
+    days = [f"{engaged.occurred_at:%Y-%m-%d}"]
+    assert post_engagement(store, days) == {("x-main", "1870000000000000002"): {"likes": 1}}
 
 
 def test_a_renamed_field_is_refused_by_its_consumer_with_the_field_named():

@@ -1,19 +1,26 @@
-"""Analytics: the event log, per-photo status per target and daily counters, exact on event id.
+"""Analytics: the event log, per-photo status per target, daily counters and per-post engagement,
+exact on event id.
 
 Every domain event the bus carries arrives here (one rule matches every socialomega source).
 Each one is appended once to the event log (eventlog.py, `events/<type>/<yyyy>/<mm>/<dd>/<id>.json`,
 written with If-None-Match). Publish results and engagement are also applied to:
-* `analytics/status/<asset_id>.json`: latest status per target, with timing, and the
-  engagement (likes, comments, shares) per target;
+* `analytics/status/<asset_id>.json` (publish results only): latest status per target, with
+  timing. Only the few publishers of one photo write it;
 * `analytics/daily/<yyyy-mm-dd>/<shard>.json`: one of the day's 16 shards (daily.py) of counts
-  per target and event type, and engagement.
+  per target and event type, net engagement per target, and net engagement per post
+  (`posts[target][remote_id]`). Engagement, the high-volume stream, lands only in these shards
+  (by a hash of its event id), so concurrent writers spread over 16 documents a day instead of
+  contending on one post's or one photo's document;
+* `analytics/posts/<yyyy-mm-dd>/<target>/<remote_id>.json` (PublishSucceeded only, write-once):
+  the post's marker, which the insights puller and the report list by publication day.
 The other types (detections, publish requests, breaker transitions) are logged only.
 
 Exactly once, with no cap and no time window:
 1. claim the log record (`applied: false`); if it exists and says `applied: true`, the event
    was fully applied before: stop (a redelivery, or a replay, costs one refused write and a read);
 2. compare-and-swap the event into each document, which keeps the ids of every event it holds
-   (all of them: a daily shard holds a sixteenth of a day's ids) and skips an id it already has;
+   (all of them: a daily shard holds a sixteenth of a day's ids) and skips an id it already has
+   (the marker is a create-only write: a second one is refused);
 3. mark the log record `applied: true`.
 A crash anywhere leaves the record unapplied and the message unacknowledged: the redelivery
 finds the claim taken but not applied and runs step 2 again, where each document that already
@@ -37,7 +44,7 @@ from socialomega.core import logging as solog
 from socialomega.core.consumer import RetryLater, checked_payload
 from socialomega.core.envelope import Envelope
 from socialomega.core.ports import Documents
-from socialomega.core.store import daily_key, event_log_key, status_key
+from socialomega.core.store import daily_key, event_log_key, post_marker_key, status_key
 
 # The types counted in analytics documents; every other valid type is logged only.
 AGGREGATED = frozenset({"PublishSucceeded", "PublishFailed", "EngagementReceived"})
@@ -96,11 +103,34 @@ class Aggregator:
         day = event.occurred_at.strftime("%Y-%m-%d")
         shard = shard_of(event.event_id)
         if isinstance(payload, EngagementReceived):
-            status_change, daily_change = self._engagement(event, payload)
-        else:
-            status_change, daily_change = self._publish_result(event, payload)
+            self._apply_once(event, daily_key(day, shard), empty_shard(day, shard), self._engagement(event, payload))
+            return
+        status_change, daily_change = self._publish_result(event, payload)
         self._apply_once(event, status_key(event.asset_id), {"asset_id": event.asset_id, "targets": {}}, status_change)
         self._apply_once(event, daily_key(day, shard), empty_shard(day, shard), daily_change)
+        if isinstance(payload, PublishSucceeded) and payload.remote_id:
+            self._mark_post(event, payload)
+
+    def _mark_post(self, event: Envelope, payload: PublishSucceeded) -> None:
+        """The post's marker under its publication day (create-only: a redelivery's is refused)."""
+        published_at = payload.published_at or event.occurred_at.isoformat()
+        day = datetime.fromisoformat(published_at).astimezone(UTC).strftime("%Y-%m-%d")
+        remote_id = payload.remote_id or ""
+        self.store.claim(
+            post_marker_key(day, payload.target, remote_id),
+            {
+                "asset_id": event.asset_id,
+                "target": payload.target,
+                "platform": payload.platform,
+                "version": payload.version,
+                "remote_id": remote_id,
+                "remote_url": payload.remote_url,
+                "published_at": published_at,
+                "detected_at": payload.detected_at,
+                "seconds_to_publish": _seconds_between(payload.detected_at, published_at),
+                "event_id": event.event_id,
+            },
+        )
 
     def _apply_once(self, event: Envelope, key: str, empty: dict[str, Any], change: Change) -> None:
         """Compare-and-swap `change` into the document at `key`, unless it already holds this
@@ -145,21 +175,22 @@ class Aggregator:
         return (lambda doc: {"targets": {**doc.get("targets", {}), target: row}}), count
 
     @staticmethod
-    def _engagement(event: Envelope, payload: EngagementReceived) -> tuple[Change, Change]:
+    def _engagement(event: Envelope, payload: EngagementReceived) -> Change:
         target, counter, delta = payload.target, f"{payload.kind}s", payload.delta
 
-        def add(doc: dict[str, Any], stamp: bool) -> dict[str, Any]:
+        def add(doc: dict[str, Any]) -> dict[str, Any]:
             # Net sums, never clamped here: a removal may be applied before its addition (the
             # queue does not keep order), and the pair must still sum to 0. Readers show
             # negative sums as 0.
             engagement = {name: dict(values) for name, values in doc.get("engagement", {}).items()}
-            counts = engagement.setdefault(target, {})
-            counts[counter] = counts.get(counter, 0) + delta
-            if stamp:
-                counts["last_at"] = max(counts.get("last_at") or "", event.occurred_at.isoformat())
-            return {"engagement": engagement}
+            totals = engagement.setdefault(target, {})
+            totals[counter] = totals.get(counter, 0) + delta
+            posts = {name: {rid: dict(c) for rid, c in per.items()} for name, per in doc.get("posts", {}).items()}
+            post = posts.setdefault(target, {}).setdefault(payload.remote_id, {})
+            post[counter] = post.get(counter, 0) + delta
+            return {"engagement": engagement, "posts": posts}
 
-        return (lambda doc: add(doc, stamp=True)), (lambda doc: add(doc, stamp=False))
+        return add
 
 
 def _mark_applied(at: str) -> Callable[[dict[str, Any] | None], dict[str, Any] | None]:

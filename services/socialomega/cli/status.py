@@ -1,4 +1,4 @@
-"""Every photo x target as the store knows it: state, remote post, reason, timings, engagement.
+"""Every photo x target as the store knows it: state, remote post, reason, timings.
 
 One reading of where that state lives, shared by `socialomega status` and the demo's table
 (local/report.py):
@@ -8,8 +8,7 @@ One reading of where that state lives, shared by `socialomega status` and the de
 * `publications/<asset>/<version>/<target>.json` (publishers/claims.py): `in_progress`,
   `retrying`, `deferred`, `published`, `failed`, `unconfirmed`, with `remote_id`/`remote_url`,
   `published_at`, `error` (final) or `last_error` (the last try's), `attempts`;
-* `analytics/status/<asset>.json` (analytics/aggregate.py): the engagement per target (net sums;
-  a negative one is shown as 0).
+Engagement is not a state: `socialomega analytics` (analytics/report.py) reads it.
 No publication and no rejection means `pending` (not yet processed, or in a publish queue).
 """
 
@@ -17,7 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from typing import Any, Protocol
 
 from socialomega.core import metrics
@@ -51,7 +50,6 @@ class PhotoStatus:
     detected_at: str | None = None
     published_at: str | None = None
     seconds_to_publish: float | None = None
-    engagement: dict[str, int] = field(default_factory=dict)
 
     @property
     def needs_attention(self) -> bool:
@@ -116,8 +114,6 @@ def _photo(store: Readable, key: str, targets: list[str]) -> list[PhotoStatus]:
     detected = entry.get("detected_at")
     title = str((asset.get("metadata") or {}).get("title") or "")
     processing = entry.get("processing") or {}
-    analytics = store.get(keys.status_key(asset_id))
-    engagement = (analytics.data.get("engagement") or {}) if analytics else {}
     rows = []
     for target in targets:
         base: dict[str, Any] = {
@@ -150,7 +146,6 @@ def _photo(store: Readable, key: str, targets: list[str]) -> list[PhotoStatus]:
                 attempts=data.get("attempts"),
                 published_at=published,
                 seconds_to_publish=metrics.seconds_between(detected, published),
-                engagement=engagement_counts(engagement.get(target) or {}) if target in engagement else {},
             )
         )
     return rows

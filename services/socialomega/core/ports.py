@@ -38,6 +38,12 @@ class Documents(Protocol):
     ) -> dict[str, Any] | None: ...
 
 
+class ListedDocuments(Documents, Protocol):
+    """Documents that can also be listed by key prefix (readers of analytics, the insights puller)."""
+
+    def list_keys(self, prefix: str) -> list[str]: ...
+
+
 class Events(Protocol):
     """Where events go: a queue (work), the topic (per-target fan-out), the bus (status)."""
 

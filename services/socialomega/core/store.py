@@ -141,8 +141,24 @@ def post_index_key(platform: str, remote_id: str) -> str:
 
 
 def status_key(asset_id: str) -> str:
-    """Analytics: latest status and engagement per target of one photo."""
+    """Analytics: latest publish status per target of one photo."""
     return f"analytics/status/{asset_id}.json"
+
+
+def post_marker_key(day: str, target: str, remote_id: str) -> str:
+    """Analytics: one published post (write-once), under the UTC day (yyyy-mm-dd) it was
+    published, so the insights puller and the report list a date range without reading every post."""
+    return f"{post_markers_prefix(day)}{target}/{safe_part(remote_id)}.json"
+
+
+def post_markers_prefix(day: str) -> str:
+    return f"analytics/posts/{day}/"
+
+
+def insights_key(target: str, remote_id: str) -> str:
+    """Analytics: the figures pulled from the platform for one post, latest and over time
+    (insights/store.py). The insights puller is its only writer."""
+    return f"analytics/insights/{target}/{safe_part(remote_id)}.json"
 
 
 def daily_key(day: str, shard: int) -> str:

@@ -24,7 +24,6 @@ class Row:
     status: str
     remote: str
     seconds: float | None
-    engagement: str = ""
 
 
 def rows(store: MetadataStore, targets: list[str]) -> list[Row]:
@@ -38,7 +37,6 @@ def rows(store: MetadataStore, targets: list[str]) -> list[Row]:
             s.state,
             s.remote_id or s.reason,
             s.seconds_to_publish,
-            _engagement_text(s.engagement),
         )
         for s in photo_status.photo_statuses(store, targets)
     ]
@@ -46,7 +44,7 @@ def rows(store: MetadataStore, targets: list[str]) -> list[Row]:
 
 def render(table: list[Row]) -> str:
     """The rows as the operator command's tables are drawn (cli/output.table: the one renderer)."""
-    headers = ["photo", "asset", "target", "status", "remote id / error", "detect->publish", "engagement"]
+    headers = ["photo", "asset", "target", "status", "remote id / error", "detect->publish"]
     cells = [
         [
             r.title[:28],
@@ -55,7 +53,6 @@ def render(table: list[Row]) -> str:
             r.status,
             r.remote[:60],
             None if r.seconds is None else f"{r.seconds:.2f} s",
-            r.engagement,
         ]
         for r in table
     ]
