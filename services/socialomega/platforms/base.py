@@ -9,6 +9,8 @@ that the processor, which reads specs, never loads publishing code:
 * `publisher.py`: `build(target, credentials) -> Publisher` (`publishers/base.py`);
 * `errors.py` (Facebook and Instagram: Meta's, `platforms/meta/errors.py`): the `PlatformErrors`
   its publisher hands to `core.http` (error bodies, rate-limit headers);
+* `insights.py` (where the platform reports figures per post): `read(publisher, posts, now)`
+  (see `platforms/insights.py`);
 * `webhook.py` (`webhooks=True`): `SECRET_KEY` (its key in the webhooks secret),
   `answer_challenge(query, key, keys)`, `verify_signature(headers, body, key)` and
   `engagements(doc)` (see `webhooks/signatures.py` and `webhooks/engagement.py`).
@@ -17,6 +19,7 @@ that the processor, which reads specs, never loads publishing code:
 from __future__ import annotations
 
 import importlib
+import importlib.util
 from collections.abc import Mapping
 from dataclasses import dataclass
 from types import MappingProxyType, ModuleType
@@ -43,13 +46,22 @@ class Platform:
     caption: CaptionRules
     spec: Mapping[str, Any]  # its default variant spec: `processor/specs.VariantSpec` fields
     webhooks: bool = False  # it sends engagement webhooks (has a webhook.py)
+    # The counters its webhooks deliver (analytics METRICS names; webhook.py says from which items):
+    # analytics counts them from notifications where the platform's own figures cannot be read.
+    notified: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "spec", MappingProxyType(dict(self.spec)))
+        if bool(self.notified) != self.webhooks:
+            raise ValueError(f"{self.name}: a platform with webhooks names what they notify, and only then")
 
     def module(self, name: str) -> ModuleType:
-        """One of the package's modules (`settings`, `publisher`, `webhook`), imported on first use."""
+        """One of the package's modules (`settings`, `publisher`, `webhook`, `insights`), imported on first use."""
         return importlib.import_module(f"{self.package}.{name}")
+
+    def has_module(self, name: str) -> bool:
+        """Whether the package has that module (not every platform has `insights`), without importing it."""
+        return importlib.util.find_spec(f"{self.package}.{name}") is not None
 
     def settings(self, target: dict[str, Any]) -> Any:
         """The target entry's settings, validated by the platform's model."""

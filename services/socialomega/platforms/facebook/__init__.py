@@ -12,6 +12,10 @@ PLATFORM = Platform(
     name="facebook",
     package=__name__,
     webhooks=True,
+    # Page feed reaction and comment items (facebook/webhook.py). It reads "share" items too, but
+    # no captured payload has one (UNCONFIRMED): counting shares from webhooks alone could show a
+    # 0 that is only silence, so analytics takes shares from the pull only.
+    notified=("likes", "comments"),
     caption=CaptionRules(63206),
     spec={
         "min_aspect": 1 / 4,

@@ -12,6 +12,8 @@ PLATFORM = Platform(
     name="instagram",
     package=__name__,
     webhooks=True,
+    # Meta sends comment notifications for Instagram media, no likes (platform-apis.md).
+    notified=("comments",),
     caption=CaptionRules(2200, max_hashtags=5),
     spec={
         "min_aspect": 4 / 5,

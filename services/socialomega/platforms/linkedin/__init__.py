@@ -12,6 +12,8 @@ PLATFORM = Platform(
     name="linkedin",
     package=__name__,
     webhooks=True,
+    # Organization social action notifications: LIKE, COMMENT, SHARE (linkedin/webhook.py).
+    notified=("likes", "comments", "shares"),
     caption=CaptionRules(3000),
     spec={
         "min_aspect": 1 / 4,

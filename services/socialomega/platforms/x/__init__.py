@@ -14,6 +14,8 @@ PLATFORM = Platform(
     name="x",
     package=__name__,
     webhooks=True,
+    # Account Activity: favorites, replies, retweets (x/webhook.py).
+    notified=("likes", "comments", "shares"),
     caption=CaptionRules(280, weighted=True),
     spec={
         "min_aspect": 1 / 4,
