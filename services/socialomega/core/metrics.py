@@ -65,6 +65,10 @@ METRICS: dict[str, str] = {
     "PhotosParked": "Count",
     "TokenDaysLeft": "None",
     "TokenUnhealthy": "None",
+    # the insights puller (Target): insights/service.py
+    "InsightsRead": "Count",  # posts whose figures were read (all or some of them)
+    "InsightsFailed": "Count",  # an error or a missing permission: the figures are not current
+    "InsightsDeferred": "Count",  # the platform's rate limit or the deadline: read next run
 }
 
 # The units the specification allows (CloudWatch's StandardUnit).

@@ -521,21 +521,23 @@ class LocalRuntime:
                 )
             ]
         )
-        keeper = outputs.get("token_keeper")  # absent from outputs applied before it existed
-        if keeper and (only is None or "token-keeper" in only):
-            # Checks every target's credential and refreshes those due (socialomega/tokens); its
-            # first run comes one period after start, as a new schedule's would: run_schedule
-            # ("token-keeper") runs it now.
-            every = float(keeper["schedule_seconds"])
-            schedules.append(
-                Schedule(
-                    "token-keeper",
-                    keeper["handler"],
-                    every,
-                    function_timeout=float(keeper["function_timeout"]),
-                    last_run=time.monotonic(),
+        # The token keeper checks every target's credential and refreshes those due
+        # (socialomega/tokens); the insights puller reads the recent posts' figures
+        # (socialomega/insights). Each one's first run comes one period after start, as a new
+        # schedule's would: run_schedule(name) runs it now. Absent from outputs applied before
+        # they existed.
+        for name, output_name in (("token-keeper", "token_keeper"), ("insights", "insights")):
+            scheduled = outputs.get(output_name)
+            if scheduled and (only is None or name in only):
+                schedules.append(
+                    Schedule(
+                        name,
+                        scheduled["handler"],
+                        float(scheduled["schedule_seconds"]),
+                        function_timeout=float(scheduled["function_timeout"]),
+                        last_run=time.monotonic(),
+                    )
                 )
-            )
         return cls(consumers, schedules, webhook_port=webhook_port)
 
     def _sqs(self) -> Any:

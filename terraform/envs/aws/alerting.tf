@@ -9,7 +9,7 @@ locals {
   functions = merge(
     { poller = module.poller.function_name, processor = module.processor.function_name },
     { analytics = module.analytics.function_name, webhooks = module.webhooks.function_name },
-    { token-keeper = module.token_keeper.function_name },
+    { token-keeper = module.token_keeper.function_name, insights = module.insights.function_name },
     { for name, m in module.publisher : name => m.function_name },
   )
 }
@@ -279,12 +279,22 @@ resource "aws_cloudwatch_metric_alarm" "token_unhealthy" {
   alarm_actions       = [local.alarm_topic_arn]
 }
 
-resource "aws_cloudwatch_metric_alarm" "token_schedule_dlq" {
-  alarm_name          = "${local.prefix}-token-keeper-schedule-dlq-not-empty"
-  alarm_description   = "Scheduled token keeper runs that could not be delivered or failed: no target's credential was checked."
+# A scheduled function's run that could not be delivered or failed (modules/scheduled_function):
+# the token keeper checked no credential, or the insights puller read no figure.
+locals {
+  scheduled_functions = {
+    token-keeper = { dlq = module.token_keeper.dlq.name, missed = "no target's credential was checked" }
+    insights     = { dlq = module.insights.dlq.name, missed = "no post's figures were read from its platform" }
+  }
+}
+
+resource "aws_cloudwatch_metric_alarm" "scheduled_run_dlq" {
+  for_each            = local.scheduled_functions
+  alarm_name          = "${local.prefix}-${each.key}-schedule-dlq-not-empty"
+  alarm_description   = "Scheduled ${each.key} runs that could not be delivered or failed: ${each.value.missed}."
   namespace           = "AWS/SQS"
   metric_name         = "ApproximateNumberOfMessagesVisible"
-  dimensions          = { QueueName = aws_sqs_queue.token_schedule_dlq.name }
+  dimensions          = { QueueName = each.value.dlq }
   statistic           = "Maximum"
   period              = 300
   evaluation_periods  = 1
@@ -292,4 +302,9 @@ resource "aws_cloudwatch_metric_alarm" "token_schedule_dlq" {
   comparison_operator = "GreaterThanThreshold"
   treat_missing_data  = "notBreaching"
   alarm_actions       = [local.alarm_topic_arn]
+}
+
+moved {
+  from = aws_cloudwatch_metric_alarm.token_schedule_dlq
+  to   = aws_cloudwatch_metric_alarm.scheduled_run_dlq["token-keeper"]
 }

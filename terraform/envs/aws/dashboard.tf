@@ -14,12 +14,13 @@ locals {
   dashboard_queues = { for name, c in local.consumers : name => element(reverse(split(":", c.queue_arn)), 0) }
   dashboard_dlqs = merge(
     { for name, c in local.consumers : name => element(reverse(split(":", c.dlq_arn)), 0) },
-    { poller-schedule = aws_sqs_queue.poller_schedule_dlq.name, token-keeper-schedule = aws_sqs_queue.token_schedule_dlq.name },
+    { poller-schedule = aws_sqs_queue.poller_schedule_dlq.name, token-keeper-schedule = module.token_keeper.dlq.name },
+    { insights-schedule = module.insights.dlq.name },
   )
   dashboard_region = data.aws_region.current.name
 
   # A time series per target (or platform, service, queue, function) of one metric.
-  per_target = { for metric in ["Published", "Failed", "Unconfirmed", "Deferred", "PublishRetries", "CredentialsRejected", "PostIndexConflicts", "BreakerOpenSeconds", "TokenDaysLeft", "TokenUnhealthy", "VariantBytes", "VariantsSkipped"] :
+  per_target = { for metric in ["Published", "Failed", "Unconfirmed", "Deferred", "PublishRetries", "CredentialsRejected", "PostIndexConflicts", "BreakerOpenSeconds", "TokenDaysLeft", "TokenUnhealthy", "VariantBytes", "VariantsSkipped", "InsightsRead", "InsightsFailed", "InsightsDeferred"] :
     metric => [for t in local.dashboard_targets : [local.dashboard_namespace, metric, "Target", t]]
   }
   per_platform = { for metric in ["WebhookAccepted", "WebhookRejected", "EngagementsRecorded", "EngagementsUnmatched", "WebhookUnreadable"] :
@@ -83,6 +84,7 @@ locals {
     { type = "metric", width = 12, height = 6, properties = { title = "Engagement recorded, unmatched and unreadable per platform", region = local.dashboard_region, stat = "Sum", period = 300, view = "timeSeries", metrics = concat(local.per_platform["EngagementsRecorded"], local.per_platform["EngagementsUnmatched"], local.per_platform["WebhookUnreadable"]) } },
     { type = "metric", width = 8, height = 6, properties = { title = "Token days left per target (the token keeper)", region = local.dashboard_region, stat = "Minimum", period = 3600, view = "timeSeries", metrics = local.per_target["TokenDaysLeft"] } },
     { type = "metric", width = 4, height = 6, properties = { title = "Token unhealthy (1: act)", region = local.dashboard_region, stat = "Maximum", period = 3600, view = "timeSeries", metrics = local.per_target["TokenUnhealthy"] } },
+    { type = "metric", width = 12, height = 6, properties = { title = "Insights read, failed (error or permission) and deferred per target (the insights puller)", region = local.dashboard_region, stat = "Sum", period = 3600, view = "timeSeries", metrics = concat(local.per_target["InsightsRead"], local.per_target["InsightsFailed"], local.per_target["InsightsDeferred"]) } },
   ]
 }
 

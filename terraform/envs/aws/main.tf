@@ -20,7 +20,8 @@ module "pipeline" {
     # Failed scheduled invocations (`socialomega dlq list|show`, `doctor`), by schedule.
     schedule_dlqs = {
       poller-schedule       = aws_sqs_queue.poller_schedule_dlq.url
-      token-keeper-schedule = aws_sqs_queue.token_schedule_dlq.url
+      token-keeper-schedule = module.token_keeper.dlq.url
+      insights-schedule     = module.insights.dlq.url
     }
     alarm_topic_arn = local.alarm_topic_arn
   }

@@ -23,6 +23,11 @@ output "token_keeper" {
   value       = module.pipeline.token_keeper
 }
 
+output "insights" {
+  description = "Insights puller handler and schedule (the local runtime runs it like the poller)."
+  value       = module.pipeline.insights
+}
+
 output "operations" {
   description = "The operator manifest (SSM parameter and JSON value) that `socialomega --env <env>` reads."
   value       = module.pipeline.operations

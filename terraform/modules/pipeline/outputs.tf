@@ -65,6 +65,16 @@ output "token_keeper" {
   }
 }
 
+output "insights" {
+  description = "The scheduled insights puller (services/socialomega/insights): reads each recent post's figures from its platform into its series document. It ships in the publisher image."
+  value = {
+    handler          = "socialomega.insights.handler.handler"
+    schedule_seconds = var.insights_every_seconds
+    function_timeout = var.insights_timeout
+    max_age_days     = var.insights_max_age_days
+  }
+}
+
 output "buckets" {
   description = "Bucket names and ARNs by role."
   value       = { names = module.storage.names, arns = module.storage.arns }

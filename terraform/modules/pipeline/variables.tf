@@ -177,3 +177,33 @@ variable "token_keeper_timeout" {
     error_message = "token_keeper_timeout must be between 30 and 900 seconds."
   }
 }
+
+variable "insights_every_seconds" {
+  description = "How often the insights puller reads the recent posts' figures from their platforms (the local runtime's schedule; envs/aws has its own schedule expression, `insights_schedule`)."
+  type        = number
+  default     = 3600
+  validation {
+    condition     = var.insights_every_seconds >= 60
+    error_message = "insights_every_seconds must be at least 60."
+  }
+}
+
+variable "insights_timeout" {
+  description = "Function timeout of the insights puller in seconds: one or a few reads per post (X: 100 posts per read); a run the deadline cuts short leaves the rest to the next run."
+  type        = number
+  default     = 300
+  validation {
+    condition     = var.insights_timeout >= 30 && var.insights_timeout <= 900
+    error_message = "insights_timeout must be between 30 and 900 seconds."
+  }
+}
+
+variable "insights_max_age_days" {
+  description = "Posts published longer ago than this are no longer read by the insights puller (their last figures stay)."
+  type        = number
+  default     = 30
+  validation {
+    condition     = var.insights_max_age_days > 0 && var.insights_max_age_days <= 365
+    error_message = "insights_max_age_days must be between 0 and 365."
+  }
+}

@@ -28,9 +28,10 @@ run "the_manifest_names_the_functions_every_schedule_dlq_and_the_alarm_topic" {
   assert {
     condition = jsondecode(module.pipeline.operations.value).schedule_dlqs == {
       poller-schedule       = aws_sqs_queue.poller_schedule_dlq.url
-      token-keeper-schedule = aws_sqs_queue.token_schedule_dlq.url
+      token-keeper-schedule = module.token_keeper.dlq.url
+      insights-schedule     = module.insights.dlq.url
     }
-    error_message = "the manifest names both schedules' DLQs (socialomega dlq list|show, doctor); it has ${jsonencode(jsondecode(module.pipeline.operations.value).schedule_dlqs)}"
+    error_message = "the manifest names every schedule's DLQ (socialomega dlq list|show, doctor); it has ${jsonencode(jsondecode(module.pipeline.operations.value).schedule_dlqs)}"
   }
   assert {
     condition     = jsondecode(module.pipeline.operations.value).alarm_topic_arn == aws_sns_topic.alarms[0].arn

@@ -1,7 +1,8 @@
 # The token keeper (tokens.tf, alerting.tf) with a mocked AWS provider (`terraform test`): the
 # function and its handler, its daily schedule, a role that reads exactly the social targets'
 # secrets and writes only those whose token it renews (Instagram, LinkedIn), and an alarm per
-# social target on days left and on health, each notifying.
+# social target on days left and on health, each notifying. Also the insights puller (insights.tf),
+# the other scheduled function on the same secrets.
 
 mock_provider "aws" {
   source = "../../tests/mocks" # shared mocks: terraform/tests/mocks
@@ -40,11 +41,11 @@ override_resource {
   values = { arn = "arn:aws:ssm:eu-west-1:123456789012:parameter/socialomega/test/targets" }
 }
 override_resource {
-  target = module.token_keeper.aws_lambda_function.this
+  target = module.token_keeper.module.function.aws_lambda_function.this
   values = { arn = "arn:aws:lambda:eu-west-1:123456789012:function:socialomega-test-token-keeper" }
 }
 override_resource {
-  target = aws_sqs_queue.token_schedule_dlq
+  target = module.token_keeper.aws_sqs_queue.schedule_dlq
   values = { arn = "arn:aws:sqs:eu-west-1:123456789012:socialomega-test-token-keeper-schedule-dlq" }
 }
 
@@ -79,19 +80,19 @@ run "the_keeper_runs_daily_from_the_publisher_image" {
     error_message = "the keeper gets the service environment and its refresh window (14 days by default)"
   }
   assert {
-    condition     = aws_scheduler_schedule.token_keeper.schedule_expression == "rate(1 day)" && aws_scheduler_schedule.token_keeper.target[0].arn == module.token_keeper.function_arn
-    error_message = "the schedule invokes the keeper daily; it is ${aws_scheduler_schedule.token_keeper.schedule_expression}"
+    condition     = module.token_keeper.schedule.schedule_expression == "rate(1 day)" && module.token_keeper.schedule.target_arn == module.token_keeper.function_arn
+    error_message = "the schedule invokes the keeper daily; it is ${module.token_keeper.schedule.schedule_expression}"
   }
   assert {
-    condition     = aws_scheduler_schedule.token_keeper.target[0].dead_letter_config[0].arn == aws_sqs_queue.token_schedule_dlq.arn && module.token_keeper.wiring.dead_letter_arn == aws_sqs_queue.token_schedule_dlq.arn
+    condition     = module.token_keeper.schedule.dead_letter_arn == module.token_keeper.dlq.arn && module.token_keeper.wiring.dead_letter_arn == module.token_keeper.dlq.arn
     error_message = "a lost or failed scheduled run lands in the keeper's schedule DLQ"
   }
   assert {
-    condition     = jsondecode(aws_iam_role.token_scheduler.assume_role_policy).Statement[0].Condition.ArnLike["aws:SourceArn"] == "arn:aws:scheduler:eu-west-1:123456789012:schedule/default/socialomega-test-token-keeper"
+    condition     = module.token_keeper.schedule.role_trust.Statement[0].Condition.ArnLike["aws:SourceArn"] == "arn:aws:scheduler:eu-west-1:123456789012:schedule/default/socialomega-test-token-keeper"
     error_message = "only the keeper's own schedule may assume its scheduler role"
   }
   assert {
-    condition     = jsondecode(aws_iam_role_policy.token_scheduler.policy).Statement[0].Resource == module.token_keeper.function_arn
+    condition     = module.token_keeper.schedule.role_policy.Statement[0].Resource == module.token_keeper.function_arn
     error_message = "the scheduler role invokes the keeper only"
   }
   assert {
@@ -146,7 +147,7 @@ run "the_keeper_reads_every_social_secret_and_writes_only_those_it_renews" {
     error_message = "the keeper reads the targets parameter only"
   }
   assert {
-    condition     = flatten([for st in module.token_keeper.wiring.policy.Statement : st.Resource if contains(st.Action, "sqs:SendMessage")]) == [aws_sqs_queue.token_schedule_dlq.arn]
+    condition     = flatten([for st in module.token_keeper.wiring.policy.Statement : st.Resource if contains(st.Action, "sqs:SendMessage")]) == [module.token_keeper.dlq.arn]
     error_message = "the keeper sends only to its own schedule DLQ"
   }
 }
@@ -170,7 +171,7 @@ run "every_social_target_has_alarms_on_days_left_and_health_that_notify" {
     error_message = "the health alarms fire on TokenUnhealthy > 0, per Target"
   }
   assert {
-    condition = alltrue([for a in concat(values(aws_cloudwatch_metric_alarm.token_expiring), values(aws_cloudwatch_metric_alarm.token_unhealthy), [aws_cloudwatch_metric_alarm.token_schedule_dlq]) :
+    condition = alltrue([for a in concat(values(aws_cloudwatch_metric_alarm.token_expiring), values(aws_cloudwatch_metric_alarm.token_unhealthy), values(aws_cloudwatch_metric_alarm.scheduled_run_dlq)) :
     a.alarm_actions == toset([local.alarm_topic_arn])])
     error_message = "every token alarm notifies the alarm topic"
   }
@@ -186,4 +187,44 @@ run "the_alarm_threshold_must_be_below_the_refresh_window" {
     token_alarm_days = 14
   }
   expect_failures = [var.token_alarm_days]
+}
+
+run "the_insights_puller_runs_hourly_one_at_a_time_and_reads_the_social_secrets" {
+  command = apply
+
+  assert {
+    condition     = local.insights.handler == "socialomega.insights.handler.handler" && module.insights.wiring.reserved_concurrency == 1
+    error_message = "the puller runs socialomega.insights.handler.handler, one run at a time"
+  }
+  assert {
+    condition     = module.insights.schedule.schedule_expression == "rate(1 hour)" && module.insights.schedule.target_arn == module.insights.function_arn && module.insights.schedule.dead_letter_arn == module.insights.dlq.arn
+    error_message = "the schedule invokes the puller hourly and dead-letters into its own DLQ"
+  }
+  assert {
+    condition     = module.insights.wiring.environment["SO_INSIGHTS_MAX_AGE_DAYS"] == "30"
+    error_message = "the puller reads posts of the last 30 days by default"
+  }
+  assert {
+    condition = toset(flatten([for st in module.insights.wiring.policy.Statement : st.Resource if contains(st.Action, "secretsmanager:GetSecretValue")])) == toset([
+      "arn:aws:secretsmanager:eu-west-1:123456789012:secret:socialomega/test/ig-AbCdEf",
+      "arn:aws:secretsmanager:eu-west-1:123456789012:secret:socialomega/test/li-AbCdEf",
+      "arn:aws:secretsmanager:eu-west-1:123456789012:secret:socialomega/test/fb-AbCdEf",
+      "arn:aws:secretsmanager:eu-west-1:123456789012:secret:socialomega/test/xacct-AbCdEf",
+    ])
+    error_message = "the puller reads the four social targets' secrets only (not rest, lightroom, webhooks)"
+  }
+  assert {
+    condition = flatten([for st in module.insights.wiring.policy.Statement : st.Resource if contains(st.Action, "secretsmanager:PutSecretValue")]) == [
+      "arn:aws:secretsmanager:eu-west-1:123456789012:secret:socialomega/test/xacct-AbCdEf",
+    ]
+    error_message = "the puller writes only X's secret (its rotating token pair, renewed on use)"
+  }
+  assert {
+    condition     = length([for st in module.insights.wiring.policy.Statement : st if contains(st.Action, "s3:PutObject") && anytrue([for r in flatten([st.Resource]) : !endswith(r, "/analytics/insights/*")])]) == 0
+    error_message = "the puller writes only the insights series documents"
+  }
+  assert {
+    condition     = aws_cloudwatch_metric_alarm.scheduled_run_dlq["insights"].dimensions.QueueName == module.insights.dlq.name && toset(aws_cloudwatch_metric_alarm.scheduled_run_dlq["insights"].alarm_actions) == toset([aws_sns_topic.alarms[0].arn])
+    error_message = "a failed scheduled insights run is alarmed and notifies"
+  }
 }

@@ -612,7 +612,7 @@ run "alerts_reach_a_person_by_the_alarm_topic" {
   }
   assert {
     condition = (
-      toset(keys(aws_cloudwatch_metric_alarm.function_errors)) == toset(["poller", "processor", "analytics", "webhooks", "token-keeper", "publisher-rest", "publisher-gallery"]) &&
+      toset(keys(aws_cloudwatch_metric_alarm.function_errors)) == toset(["poller", "processor", "analytics", "webhooks", "token-keeper", "insights", "publisher-rest", "publisher-gallery"]) &&
       toset(keys(aws_cloudwatch_metric_alarm.function_throttles)) == toset(keys(aws_cloudwatch_metric_alarm.function_errors))
     )
     error_message = "every function has an errors and a throttles alarm"
@@ -632,7 +632,7 @@ run "alerts_reach_a_person_by_the_alarm_topic" {
       [aws_cloudwatch_metric_alarm.webhook_api_5xx, aws_cloudwatch_metric_alarm.webhook_server_errors],
       [aws_cloudwatch_metric_alarm.photos_parked, aws_cloudwatch_metric_alarm.poller_schedule_dlq],
       values(aws_cloudwatch_metric_alarm.token_expiring), values(aws_cloudwatch_metric_alarm.token_unhealthy),
-      [aws_cloudwatch_metric_alarm.token_schedule_dlq],
+      values(aws_cloudwatch_metric_alarm.scheduled_run_dlq),
     ) : toset(a.alarm_actions) == toset([aws_sns_topic.alarms[0].arn])])
     error_message = "every alarm of the root notifies the alarm topic"
   }
