@@ -10,7 +10,7 @@ LS_VENV   := $(BUILD)/localstack-venv
 PYTEST    := $(PY) -m pytest -c tests/pytest.ini
 
 .PHONY: help venv localstack-venv localstack-up down demo test lint test-unit test-security test-integration tf-test test-faults bench bench-pipeline dlq redrive clean \
-        docker images up test-containers
+        docker images up test-containers chromium test-browser
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -39,7 +39,7 @@ down: venv ## stop what `make demo` / `make up` started (native LocalStack and t
 demo: localstack-up ## one real pipeline run over the sandbox, then a result table
 	$(PY) -m socialomega.local demo
 
-test: lint test-unit tf-test test-integration plan-preview test-faults test-containers ## everything CI runs (test-integration includes test-security)
+test: lint test-unit test-browser tf-test test-integration plan-preview test-faults test-containers ## everything CI runs (test-integration includes test-security)
 
 RUFF := $(PY) -m ruff --config services/pyproject.toml
 lint: venv ## ruff (lint and format check) and mypy (strict on core and the contracts): zero findings
@@ -60,6 +60,15 @@ test-integration: localstack-up ## the pipeline on LocalStack, deployed by Terra
 # The fault suite starts its own LocalStack (port 4577), sandbox and runtime processes.
 test-faults: venv localstack-venv ## 50 photos x 5 targets under 20 % faults, a 3-min outage, an expired token, poison images, SIGKILL and a LocalStack restart: accounting table in .build/fault-suite.json
 	$(PYTEST) -m faults tests/faults
+
+chromium: ## Debian's Chromium for the browser test (installed with apt-get when /usr/bin/chromium is missing)
+	@test -x /usr/bin/chromium || { echo "installing Debian's chromium"; \
+	  as_root() { if [ "$$(id -u)" = 0 ]; then "$$@"; else sudo "$$@"; fi; }; \
+	  as_root apt-get update -qq && DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq --no-install-recommends chromium >/dev/null; }
+	@/usr/bin/chromium --version
+
+test-browser: venv chromium ## the HTML analytics report in headless Chromium: every chart drawn, no console error, no network; screenshot in .build/
+	$(PYTEST) -m browser tests/browser
 
 docker: ## a Docker engine and Compose v2 (installs docker.io, starts dockerd, pinned compose plugin)
 	images/bin/docker-up

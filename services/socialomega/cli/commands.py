@@ -18,6 +18,7 @@ import sys
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
 from typing import Any, TextIO
 
 import click
@@ -482,3 +483,73 @@ def doctor(state: State) -> None:
     state.show([c.as_dict() for c in checks], preflight.render(checks, "doctor"))
     if preflight.failures(checks):
         raise SystemExit(1)
+
+
+# --- analytics --------------------------------------------------------------------------------
+
+
+def _day(_ctx: click.Context, param: click.Parameter, value: str | None) -> date | None:
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter(f"{value!r} is not a date (YYYY-MM-DD)", param=param) from None
+
+
+@cli.command()
+@click.option("--since", callback=_day, help="First day of publication, UTC (YYYY-MM-DD; default: --days ago).")
+@click.option("--until", callback=_day, help="Last day of publication, UTC (YYYY-MM-DD; default: today).")
+@click.option("--days", default=7, show_default=True, help="Without --since: this many days up to --until.")
+@click.option("--target", "targets", multiple=True, help="Only this target (repeatable).")
+@click.option("--asset", "asset_id", help="Only this photo (asset id).")
+@click.option("--csv", "as_csv", is_flag=True, help="CSV (one row per post, every metric) instead of the table.")
+@click.option(
+    "--html",
+    "html_file",
+    type=click.Path(dir_okay=False, writable=True),
+    help="Also write the self-contained HTML report (charts, thumbnails) to this file.",
+)
+@command_options
+@pass_state
+def analytics(
+    state: State,
+    since: date | None,
+    until: date | None,
+    days: int,
+    targets: tuple[str, ...],
+    asset_id: str | None,
+    as_csv: bool,
+    html_file: str | None,
+) -> None:
+    """Each post's figures (likes, comments, shares, saves, reach, views), failures and totals."""
+    from socialomega.analytics.report import build_report
+    from socialomega.cli import analytics as view
+
+    env = state.environment()
+    names = [t.name for t in env.targets()]
+    unknown = sorted(set(targets) - set(names))
+    if unknown:
+        raise click.BadParameter(f"not an enabled target: {', '.join(unknown)}; one of: {', '.join(names)}")
+    last = until or datetime.now(UTC).date()
+    first = since or last - timedelta(days=max(1, days) - 1)
+    if first > last:
+        raise click.BadParameter(f"--since {first} is after --until {last}")
+    with state.working():
+        report = build_report(
+            env.store(), since=first, until=last, environment=env.name, targets=targets or None, asset_id=asset_id
+        )
+        if html_file:
+            _write_html(env, report, html_file)
+    if as_csv:
+        output.emit(view.csv_text(report).rstrip("\n"), state.out)
+    else:
+        state.show(report, view.table(report))
+
+
+def _write_html(env: Environment, report: dict[str, Any], path: str) -> None:
+    from socialomega.cli import analytics as view
+
+    output.note(f"reading {len({p['asset_id'] for p in report['posts']})} thumbnail(s) ...")
+    view.write_html(report, view.object_reader(env.client("s3"), env.manifest.buckets["processed"]), path)
+    output.note(f"HTML report written to {path}")

@@ -3,37 +3,44 @@ and a table of what happened. Run it twice: the second run publishes nothing aga
 
 from __future__ import annotations
 
+import random
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 
+from socialomega.analytics.report import build_report
+from socialomega.cli import analytics as analytics_view
 from socialomega.core import aws
 from socialomega.core import logging as solog
 from socialomega.core.store import MetadataStore
 from socialomega.local import localstack, ops, report, sandbox_config, terraform
 from socialomega.local.runtime import LocalRuntime, apply_service_env
 from socialomega.poller.poll import SourceFailed
-from socialomega.sandbox import webhooks as sandbox_webhooks
 from socialomega.sandbox.server import DEMO_PORTS, Sandbox
 
 
-def _fans_engage(store: MetadataStore, webhook_url: str, new_post_keys: set[str]) -> dict[str, int]:
-    """Each platform fake notifies SocialOmega of a fan's engagement on each post of this run,
-    signed as the platform signs it, through the local API Gateway."""
-    counts = {"sent": 0, "recorded": 0, "refused": 0}
-    for key in sorted(new_post_keys):
-        post = store.get(key)
-        if post is None:
-            continue  # no post: nothing a fan could engage with
-        platform = post.data["platform"]
-        for kind in sandbox_webhooks.NOTIFIED_KINDS.get(platform, ())[:2]:
-            answer = sandbox_webhooks.deliver(
-                webhook_url, platform, sandbox_webhooks.notification(platform, kind, post.data["remote_id"])
-            )
-            counts["sent"] += 1
-            if answer.status_code == 200:
-                counts["recorded"] += answer.json().get("recorded", 0)
-            else:
-                counts["refused"] += 1
+def _fans_engage(sandbox: Sandbox, webhook_url: str, posts_before: dict[str, set[str]]) -> dict[str, int]:
+    """Fans like, comment on, share and save each post this run made on the social fakes. Each
+    fake notifies SocialOmega by signed webhook where its platform does (Instagram: comments,
+    never likes), through the local API Gateway; every figure stays in the fakes' ground truth,
+    which the insights puller then reads back."""
+    rng = random.Random(7)
+    counts = {"posts": 0, "actions": 0, "notified": 0}
+    for platform in sandbox.social:
+        sandbox.set_webhook_url(platform, webhook_url)
+        try:
+            for post in sandbox.engagement(platform):
+                if post["post_id"] in posts_before[platform]:
+                    continue
+                counts["posts"] += 1
+                for kind, most in (("like", 9), ("comment", 3), ("share", 2), ("save", 2)):
+                    n = rng.randint(1 if kind == "like" else 0, most)
+                    if n:
+                        answer = sandbox.engage(platform, post["post_id"], kind, n, notify=True)
+                        counts["actions"] += n
+                        counts["notified"] += len(answer.get("notified") or [])
+        finally:
+            sandbox.set_webhook_url(platform, None)
     return counts
 
 
@@ -63,7 +70,7 @@ def run_demo(env: str, timeout: float) -> int:
         apply_service_env(outputs, localstack.ENDPOINT)
         env_vars = outputs["service_env"]
         store = MetadataStore(aws.client("s3"), env_vars["SO_STORE_BUCKET"])
-        posts_before = set(store.list_keys("posts/"))
+        posts_before = {p: {post["post_id"] for post in sandbox.engagement(p)} for p in sandbox.social}
         runtime = LocalRuntime.from_terraform_outputs(outputs, webhook_port=0)
         started = time.monotonic()
         try:  # the poll first: started after it, the schedule's next tick is a full period away
@@ -73,8 +80,9 @@ def run_demo(env: str, timeout: float) -> int:
         runtime.start()
         idle = runtime.wait_until_idle(timeout=timeout)
         elapsed = time.monotonic() - started
-        fans = _fans_engage(store, runtime.webhook_url or "", set(store.list_keys("posts/")) - posts_before)
+        fans = _fans_engage(sandbox, runtime.webhook_url or "", posts_before)
         idle = runtime.wait_until_idle(timeout=timeout) and idle
+        runtime.run_schedule("insights")  # the platforms' own figures, as the hourly schedule reads them
         runtime.stop()
         targets = sorted(
             name.removeprefix("publisher-") for name in outputs["consumers"] if name.startswith("publisher-")
@@ -91,9 +99,9 @@ def run_demo(env: str, timeout: float) -> int:
             f"the sandbox platforms received {new_posts} new post(s) in this run"
         )
         print(
-            f"engagement: the platforms sent {fans['sent']} signed webhook notification(s) about the new posts "
-            f"to {runtime.webhook_url}/webhooks/<platform>; {fans['recorded']} recorded"
-            + (f", {fans['refused']} REFUSED" if fans["refused"] else "")
+            f"engagement: fans acted {fans['actions']} time(s) on the {fans['posts']} new social post(s); the "
+            f"platforms sent {fans['notified']} signed webhook notification(s) to {runtime.webhook_url}/webhooks/"
+            "<platform>, and the insights puller read every post's figures from the platforms"
         )
         print()
         print(report.render(table))
@@ -103,13 +111,23 @@ def run_demo(env: str, timeout: float) -> int:
             for item in items:
                 print(f"DLQ {name}: {item['asset_id']} [{item['code']}] {item['reason']}")
         print()
+        today = datetime.now(UTC).date()
+        analytics = build_report(store, since=today, until=today, environment=env)
+        print("analytics (today's posts; `socialomega analytics` for any range, --json, --csv, --html):")
+        print(analytics_view.table(analytics))
+        html_path = localstack.BUILD / "analytics-report.html"
+        analytics_view.write_html(
+            analytics, analytics_view.object_reader(aws.client("s3"), env_vars["SO_PROCESSED_BUCKET"]), str(html_path)
+        )
+        print(f"HTML report with charts: {html_path.relative_to(localstack.ROOT)} (open it in a browser)")
+        print()
         print("where the results live (LocalStack):")
         print(f"  raw renditions     s3://{env_vars['SO_RAW_BUCKET']}/raw/")
         print(f"  variants           s3://{env_vars['SO_PROCESSED_BUCKET']}/processed/")
         print(f"  publications       s3://{env_vars['SO_STORE_BUCKET']}/publications/")
         print(
-            f"  analytics          s3://{env_vars['SO_STORE_BUCKET']}/analytics/ (status/<asset>.json: "
-            "status and engagement per target)"
+            f"  analytics          s3://{env_vars['SO_STORE_BUCKET']}/analytics/ (status/<asset>.json, "
+            "posts/<day>/, insights/<target>/<post>.json, daily/<day>/<shard>.json)"
         )
         print(f"  logs (JSON lines)  {Path(logs).relative_to(localstack.ROOT)}")
         print("run `make demo` again: nothing is published twice. `make down` stops LocalStack.")

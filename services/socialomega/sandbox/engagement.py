@@ -64,6 +64,7 @@ class SandboxClock:
     def __init__(self, base: Callable[[], float] = time.time) -> None:
         self._base = base
         self._offset = 0.0
+        self._frozen_base: Callable[[], float] | None = None
         self._lock = threading.Lock()
 
     def __call__(self) -> float:
@@ -74,6 +75,20 @@ class SandboxClock:
     def offset(self) -> float:
         with self._lock:
             return self._offset
+
+    def freeze(self) -> float:
+        """Stop the clock where it is (it still moves by `advance`), so figures derived from
+        time (views) read the same at the platform and in a test's expectation; the frozen now."""
+        with self._lock:
+            now = self._base()
+            self._frozen_base, self._base = self._base, lambda: now
+        return self()
+
+    def thaw(self) -> None:
+        """Let the clock run on wall time again: it catches up (it never goes back)."""
+        with self._lock:
+            if self._frozen_base is not None:
+                self._base, self._frozen_base = self._frozen_base, None
 
     def advance(self, seconds: float) -> float:
         """Move the clock forward (never back: the engagement logs stay ordered); the new now."""
@@ -247,11 +262,15 @@ class EngagementControl:
         return True
 
     # --- Python helpers (same effects as the control endpoints) ----------------------------------
-    def engage(self, post_id: str, kind: str, count: int = 1, remove: bool = False) -> dict[str, Any]:
+    def engage(
+        self, post_id: str, kind: str, count: int = 1, remove: bool = False, notify: bool = False
+    ) -> dict[str, Any]:
         """A fan likes/comments/shares/saves (or takes it back); returns the post's truth.
-        Raises EngagementError."""
+        `notify`: also deliver the platform's webhooks, as `POST /_sandbox/engage` does (the
+        answer then has `notified`: the endpoint's status per notification). Raises EngagementError."""
         post = self.truth.engage(post_id, kind, count, remove)
-        return self.truth.report(post)
+        view = self.truth.report(post)
+        return {**view, "notified": self._notify(post_id, kind, count, remove)} if notify else view
 
     def engagement(self, post_id: str | None = None) -> list[dict[str, Any]]:
         """The truth of every tracked post (or of one), as the platform reports it now."""
@@ -295,7 +314,8 @@ class EngagementControl:
         from socialomega.sandbox import webhooks  # webhooks imports the fakes: not at module load
 
         url = self.webhook_url
-        if not url or kind not in webhooks.NOTIFIED_KINDS.get(self.PLATFORM, ()) or not self._notifies(post_id):
+        notified = webhooks.REMOVALS_NOTIFIED if remove else webhooks.NOTIFIED_KINDS
+        if not url or kind not in notified.get(self.PLATFORM, ()) or not self._notifies(post_id):
             return []
         post = self.truth.find(post_id)
         canonical = post.post_id if post is not None else post_id

@@ -298,9 +298,12 @@ class Sandbox:
         assert isinstance(fake, engagement.EngagementControl)  # every social fake keeps the truth
         return fake
 
-    def engage(self, platform: str, post_id: str, kind: str, count: int = 1, remove: bool = False) -> dict[str, Any]:
-        """A fan's like/comment/share/save (or its removal) on a post; the post's truth after it."""
-        return self._engaged(platform).engage(post_id, kind, count, remove)
+    def engage(
+        self, platform: str, post_id: str, kind: str, count: int = 1, remove: bool = False, notify: bool = False
+    ) -> dict[str, Any]:
+        """A fan's like/comment/share/save (or its removal) on a post; the post's truth after it
+        (`notify`: the platform's webhooks delivered too, see engagement.EngagementControl.engage)."""
+        return self._engaged(platform).engage(post_id, kind, count, remove, notify)
 
     def engagement(self, platform: str, post_id: str | None = None) -> list[dict[str, Any]]:
         """The truth of a platform's posts as it would report them now (derived metrics included)."""
@@ -309,6 +312,17 @@ class Sandbox:
     def advance_clock(self, seconds: float) -> float:
         """Move the social fakes' shared clock forward; the new now (epoch seconds)."""
         return self.clock.advance(seconds)
+
+    def set_webhook_url(self, platform: str, url: str | None) -> None:
+        """Where the platform's fake sends its signed notifications (None: nowhere)."""
+        self._engaged(platform).set_webhook_url(url)
+
+    def freeze_clock(self) -> float:
+        """Stop the social fakes' shared clock (tests comparing time-derived figures); the frozen now."""
+        return self.clock.freeze()
+
+    def thaw_clock(self) -> None:
+        return self.clock.thaw()
 
     def grant(self, platform: str, *scopes: str) -> list[str]:
         return self._engaged(platform).grant(*scopes)

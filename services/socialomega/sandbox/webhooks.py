@@ -35,6 +35,13 @@ NOTIFIED_KINDS = {
     "x": ("like", "comment", "share"),
     "linkedin": ("like", "comment", "share"),
 }
+# Removals the platforms notify: a Page feed item's `verb: remove`, LinkedIn's COMMENT_DELETE.
+# X's Account Activity has no unlike event and LinkedIn none for an unlike (UNCONFIRMED): an
+# action taken back there is silent, so only a pull sees it.
+REMOVALS_NOTIFIED = {
+    "facebook": ("like", "comment"),
+    "linkedin": ("comment",),
+}
 _counter = itertools.count(1)
 
 
