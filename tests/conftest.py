@@ -49,7 +49,8 @@ def stack(sandbox) -> dict[str, Any]:
     localstack.start()
     variables = {
         "lightroom_settings": sandbox_config.lightroom_settings(sandbox.lightroom_url),
-        "targets": sandbox_config.targets(sandbox.urls, misconfigured=True),
+        # The suites edit photos to publish them again: every edit is a new post here.
+        "targets": sandbox_config.targets(sandbox.urls, misconfigured=True, on_edit="repost"),
         "secrets": sandbox_config.secrets(sandbox.credentials),
         # The same logic as in AWS, on a shorter clock: waits of seconds, not minutes.
         "resilience": RESILIENCE,

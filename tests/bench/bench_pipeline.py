@@ -305,7 +305,7 @@ def run(photo_count: int, label: str, timeout: float, runtime_module: str) -> in
             ENV,
             {
                 "lightroom_settings": sandbox_config.lightroom_settings(sandbox.lightroom_url),
-                "targets": sandbox_config.targets(sandbox.urls),
+                "targets": sandbox_config.targets(sandbox.urls, on_edit="repost"),
                 "secrets": sandbox_config.secrets(sandbox.credentials),
             },
         )

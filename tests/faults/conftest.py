@@ -181,7 +181,8 @@ def stack(suite_localstack: str, sandbox_info: dict[str, Any], scenario: Scenari
     # The workspace's state describes an earlier run's LocalStack, which is gone: start from none.
     (terraform.LOCAL_ROOT / "terraform.tfstate.d" / ENV / "terraform.tfstate").unlink(missing_ok=True)
     started = time.monotonic()
-    targets = sandbox_config.targets(urls, gallery=False)  # rest and the four platforms
+    # rest and the four platforms; the suite's edits are published again
+    targets = sandbox_config.targets(urls, gallery=False, on_edit="repost")
     outputs, seconds = terraform.apply(
         ENV,
         {

@@ -39,8 +39,8 @@ class FakeStore:
             return None
         return self.put(doc.key, data)
 
-    def list_keys(self, prefix: str) -> list[str]:
-        return sorted(key for key in self.docs if key.startswith(prefix))
+    def list_keys(self, prefix: str, start_after: str | None = None) -> list[str]:
+        return sorted(key for key in self.docs if key.startswith(prefix) and (start_after is None or key > start_after))
 
     def update(self, key, change, attempts=8):
         from socialomega.core.store import MetadataStore

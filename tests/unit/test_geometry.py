@@ -308,3 +308,18 @@ def test_spec_is_immutable():
     with pytest.raises(ValidationError):
         DEFAULT_SPECS["x"].max_bytes = 1  # type: ignore[misc]
     assert isinstance(DEFAULT_SPECS["x"], VariantSpec) and math.isclose(DEFAULT_SPECS["x"].max_aspect, 4)
+
+
+@pytest.mark.parametrize(
+    ("anchor", "expected"),
+    [("north", (1000, 0)), ("south", (1000, 0)), ("west", (0, 0)), ("east", (2000, 0)), ("centre", (1000, 0))],
+)
+def test_an_edge_anchor_keeps_that_edge_of_a_tall_photo(anchor, expected):
+    """Cut to 1:1: on a tall photo north keeps the top and south the bottom; on a wide one west
+    keeps the left and east the right; the other anchors stay centred on the side not cut."""
+    spec = DEFAULT_SPECS["instagram"].model_copy(update={"min_aspect": 1.0, "max_aspect": 1.0, "interesting": anchor})
+    wide = plan_variant(4000, 3000, 6, spec)  # EXIF 6: displayed 3000 wide, 4000 tall
+    assert (wide.crop.width, wide.crop.height) == (3000, 3000)
+    assert (wide.crop.left, wide.crop.top) == (0, {"north": 0, "south": 1000}.get(anchor, 500))
+    landscape = plan_variant(4000, 2000, 1, spec)  # 2:1, cut to 2000x2000 across
+    assert (landscape.crop.left, landscape.crop.top) == expected

@@ -253,3 +253,61 @@ def test_through_the_consumer_a_photo_no_target_takes_is_dead_lettered_with_ever
     [(message, reason, code)] = queue.dead
     assert (message, code) == ("m-0", "image_rejected")
     assert all(f"{t.name}: output would be 1x1 px" in reason for t in TARGETS)
+
+
+# ---------------------------------------------------------------- the photographer's plan
+def planned(keywords: list[str], version: str = "v1"):
+    return new_event(
+        "AssetDetected",
+        "a1",
+        {
+            "source": "lightroom",
+            "version": version,
+            "metadata": {"title": "Dune", "keywords": keywords},
+            "raw": {"bucket": "so-raw", "key": "raw/p"},
+            "detected_at": f"2026-12-0{version[-1]}T10:00:00+00:00",
+        },
+    )
+
+
+def test_so_only_and_so_skip_choose_the_targets_and_the_others_are_recorded_as_skipped():
+    store, sender = FakeStore(), RecordingSender()
+    service(jpeg(), sender=sender, store=store).handle(planned(["dunes", "so:only:instagram,x", "so:skip:x"]))
+    assert sorted(platform for _, _, platform in sender.topic) == ["instagram"]
+    skipped = processing(store)["skipped"]
+    assert set(skipped) == {"x", "facebook", "linkedin", "rest"} and skipped["x"].startswith("so:skip")
+    assert processing(store)["status"] == "processed"
+
+
+def test_a_photo_sent_nowhere_is_skipped_without_building_anything():
+    store, sender, variants = FakeStore(), RecordingSender(), MemoryBlobs("so-processed")
+    service(jpeg(), sender=sender, store=store, variants=variants).handle(
+        planned(["so:skip:" + ",".join(t.name for t in TARGETS)])
+    )
+    assert processing(store)["status"] == "skipped" and variants.objects == {} and sender.topic == []
+
+
+def test_an_unreadable_keyword_is_recorded_and_the_rest_of_the_plan_still_runs():
+    store, sender = FakeStore(), RecordingSender()
+    service(jpeg(), sender=sender, store=store).handle(planned(["so:crop:middle", "so:only:x", "so:only:flickr"]))
+    assert [platform for _, _, platform in sender.topic] == ["x"]
+    problems = " ".join(processing(store)["plan_problems"])
+    assert "middle" in problems and "flickr" in problems
+
+
+def test_a_crop_anchor_moves_the_crop_window():
+    """A wide photo cut to Instagram's 4:5 keeps its left edge with so:crop:west."""
+    image, blobs = jpeg(2400, 1000), {}
+    for anchor in ("centre", "west", "left"):  # left: west's other name
+        variants = MemoryBlobs("so-processed")
+        service(image, targets=TARGETS[:1], variants=variants).handle(planned([f"so:crop:{anchor}"]))
+        blobs[anchor] = next(iter(variants.objects.values()))
+    assert blobs["centre"] != blobs["west"] and blobs["west"] == blobs["left"]
+
+
+def test_each_request_names_the_photos_earlier_versions_newest_first():
+    store, sender = FakeStore(), RecordingSender()
+    for v in ("v1", "v2", "v3"):
+        service(jpeg(), targets=TARGETS[:1], sender=sender, store=store).handle(planned([], version=v))
+    earlier = [envelope.payload["earlier_versions"] for _, envelope, _ in sender.topic]
+    assert earlier == [[], ["v1"], ["v2", "v1"]]

@@ -553,3 +553,91 @@ def _write_html(env: Environment, report: dict[str, Any], path: str) -> None:
     output.note(f"reading {len({p['asset_id'] for p in report['posts']})} thumbnail(s) ...")
     view.write_html(report, view.object_reader(env.client("s3"), env.manifest.buckets["processed"]), path)
     output.note(f"HTML report written to {path}")
+
+
+# --- schedule ---------------------------------------------------------------------------------
+
+
+@cli.group(invoke_without_command=True)
+@click.option("--target", help="Only this target.")
+@command_options
+@click.pass_context
+def schedule(ctx: click.Context, target: str | None) -> None:
+    """Posts waiting for their slot or their own time, earliest first; `cancel`, `now`, `move`."""
+    if ctx.invoked_subcommand is not None:
+        return
+    from socialomega.scheduling import operations
+    from socialomega.scheduling.clock import ScheduleClock
+
+    state: State = ctx.ensure_object(State)
+    env = state.environment()
+    with state.working():
+        rows = operations.waiting(env.store(), env.targets(), ScheduleClock.from_env(), target)
+    table = output.table(
+        ["when (UTC)", "target's time", "target", "photo", "asset", "why"],
+        [[_time(r["at"]), _time(r["local"]), r["target"], r["title"][:28], r["asset_id"], r["why"]] for r in rows],
+        empty="nothing scheduled",
+    )
+    state.show(rows, table)
+
+
+def _asset_option[F: Callable[..., Any]](f: F) -> F:
+    f = click.option("--target", help="Only on this target (default: every target it waits on).")(f)
+    return click.argument("asset_id")(f)
+
+
+@schedule.command("cancel")
+@_asset_option
+@command_options
+@pass_state
+def schedule_cancel(state: State, asset_id: str, target: str | None) -> None:
+    """Cancel a photo's waiting posts: they never go out (its publication says `cancelled`)."""
+    from socialomega.scheduling import operations
+    from socialomega.scheduling.clock import ScheduleClock
+
+    env = state.environment()
+    with state.working():
+        done = operations.cancel(env.store(), env.targets(), ScheduleClock.from_env(), asset_id, target)
+    state.show({"cancelled": done}, f"cancelled on: {', '.join(done)}" if done else "nothing waiting for that photo")
+    if not done:
+        raise SystemExit(1)
+
+
+@schedule.command("now")
+@_asset_option
+@command_options
+@pass_state
+def schedule_now(state: State, asset_id: str, target: str | None) -> None:
+    """Release a photo's waiting posts at the next release run (within a minute)."""
+    _move(state, asset_id, None, target)
+
+
+@schedule.command("move")
+@_asset_option
+@click.option("--to", "to", required=True, help="The new time, ISO 8601 with an offset (2026-12-05T09:00+01:00).")
+@command_options
+@pass_state
+def schedule_move(state: State, asset_id: str, target: str | None, to: str) -> None:
+    """Move a photo's waiting posts to another time (its own: not one of the target's slots)."""
+    try:
+        when = datetime.fromisoformat(to)
+    except ValueError:
+        raise click.BadParameter(f"{to!r} is not an ISO 8601 time", param_hint="--to") from None
+    if when.tzinfo is None:
+        raise click.BadParameter(f"{to!r} has no offset (add +00:00 or Z for UTC)", param_hint="--to")
+    _move(state, asset_id, when, target)
+
+
+def _move(state: State, asset_id: str, when: datetime | None, target: str | None) -> None:
+    from socialomega.scheduling import operations
+    from socialomega.scheduling.clock import ScheduleClock
+
+    env = state.environment()
+    with state.working():
+        moved = operations.move(env.store(), env.targets(), ScheduleClock.from_env(), asset_id, when, target)
+    table = output.table(
+        ["target", "new time (UTC)", "moved"], [[m["target"], _time(m["at"]), m["moved"]] for m in moved]
+    )
+    state.show(moved, table if moved else "nothing waiting for that photo")
+    if not moved or any(m["moved"] != "yes" for m in moved):
+        raise SystemExit(1)

@@ -9,7 +9,9 @@ One reading of where that state lives, shared by `socialomega status` and the de
   `retrying`, `deferred`, `published`, `failed`, `unconfirmed`, with `remote_id`/`remote_url`,
   `published_at`, `error` (final) or `last_error` (the last try's), `attempts`;
 Engagement is not a state: `socialomega analytics` (analytics/report.py) reads it.
-No publication and no rejection means `pending` (not yet processed, or in a publish queue).
+No publication and no rejection means `pending` (not yet processed, or in a publish queue);
+a target the photo's `so:only` / `so:skip` keywords left out is `skipped` with the reason; a
+post waiting for its slot is `scheduled` with its time (scheduling/), a cancelled one says why.
 """
 
 from __future__ import annotations
@@ -50,6 +52,9 @@ class PhotoStatus:
     detected_at: str | None = None
     published_at: str | None = None
     seconds_to_publish: float | None = None
+    retry_at: str | None = None  # a deferred publication: when it is tried again
+    slot_at: str | None = None  # a scheduled publication: when it goes out
+    plan_problems: tuple[str, ...] = ()  # publishing keywords of the photo that could not be read
 
     @property
     def needs_attention(self) -> bool:
@@ -114,6 +119,8 @@ def _photo(store: Readable, key: str, targets: list[str]) -> list[PhotoStatus]:
     detected = entry.get("detected_at")
     title = str((asset.get("metadata") or {}).get("title") or "")
     processing = entry.get("processing") or {}
+    skipped = processing.get("skipped") or {}
+    problems = tuple(str(p) for p in processing.get("plan_problems") or ())
     rows = []
     for target in targets:
         base: dict[str, Any] = {
@@ -122,8 +129,12 @@ def _photo(store: Readable, key: str, targets: list[str]) -> list[PhotoStatus]:
             "version": version,
             "target": target,
             "detected_at": detected,
+            "plan_problems": problems,
         }
         pub = store.get(keys.publication_key(asset_id, version, target)) if version else None
+        if pub is None and target in skipped:  # the photographer's so:only / so:skip keywords
+            rows.append(PhotoStatus(**base, state="skipped", reason=str(skipped[target])))
+            continue
         if pub is None:
             rejected = (processing.get("failures") or {}).get(target)
             if processing.get("status") == "rejected" or rejected:
@@ -140,15 +151,32 @@ def _photo(store: Readable, key: str, targets: list[str]) -> list[PhotoStatus]:
                 remote_id=data.get("remote_id"),
                 remote_url=data.get("remote_url"),
                 # A published record keeps its earlier tries' `last_error`: no reason to show then.
-                reason=""
-                if data.get("status") == "published"
-                else error_text(data.get("error") or data.get("last_error")),
+                reason=_reason(data),
                 attempts=data.get("attempts"),
                 published_at=published,
                 seconds_to_publish=metrics.seconds_between(detected, published),
+                retry_at=data.get("retry_at") if data.get("status") == "deferred" else None,
+                slot_at=data.get("slot_at") if data.get("status") == "scheduled" else None,
             )
         )
     return rows
+
+
+def _reason(record: dict[str, Any]) -> str:
+    """Why a publication is where it is: an edit's decision, a deferral's next try, an error."""
+    status = record.get("status")
+    if status in ("edit_ignored", "updated"):
+        return str((record.get("edit") or {}).get("reason") or "")
+    if status == "published":
+        return ""  # a published record keeps its earlier tries' `last_error`: no reason to show then
+    if status == "scheduled":
+        return f"at {str(record.get('slot_at') or '')[:16].replace('T', ' ')} UTC: {record.get('reason') or ''}".strip()
+    if status == "cancelled":
+        return str(record.get("reason") or "cancelled")
+    error = error_text(record.get("error") or record.get("last_error"))
+    if status == "deferred" and record.get("retry_at"):
+        return f"next try {str(record['retry_at'])[:16].replace('T', ' ')} UTC: {error}"
+    return error
 
 
 def summary(rows: Iterable[PhotoStatus]) -> dict[str, int]:

@@ -15,7 +15,7 @@ is stale).
 from __future__ import annotations
 
 import re
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -88,6 +88,11 @@ class PublishRequested(Payload):
     version: str = Field(min_length=1, max_length=MAX_ID)
     variant: Variant = Field(description="the target's own variant, under processed/ of the variants bucket")
     metadata: PhotoMetadata = Field(default_factory=PhotoMetadata)
+    earlier_versions: list[Annotated[str, Field(min_length=1, max_length=MAX_ID)]] = Field(
+        default_factory=list,
+        max_length=20,
+        description="the photo's versions seen before this one, newest first (the target's on_edit decides)",
+    )
 
 
 class PublishSucceeded(Payload):

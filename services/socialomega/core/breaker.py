@@ -105,6 +105,12 @@ class Breaker:
             return Ticket("probe", probe_id)
         raise BreakerOpen(self.target, max(1.0, self._wait(after, now)), after)
 
+    def is_open(self) -> bool:
+        """Whether a call now would be refused (read only: no probe is taken)."""
+        doc = self.store.get(self.key)
+        data = None if doc is None else doc.data
+        return data is not None and data.get("state", "closed") != "closed" and self._wait(data, self.clock()) > 0
+
     def _wait(self, data: dict[str, Any], now: float) -> float:
         """Seconds before a probe may be sent (0: now)."""
         if data.get("state") == "half_open":

@@ -44,6 +44,10 @@ METRICS: dict[str, str] = {
     "DetectionToPublishLatency": "Seconds",  # AssetDetected's detected_at -> PublishSucceeded
     "BreakerOpenSeconds": "Seconds",
     "PostIndexConflicts": "Count",  # a platform id already indexed for another photo: the first is kept
+    "EditsIgnored": "Count",  # a new version of a posted photo, not posted (on_edit=ignore)
+    "PostsUpdated": "Count",  # a posted photo's post changed in place (on_edit=update)
+    "PostsReleased": "Count",  # scheduled posts sent back to their queue at their time (scheduling/)
+    "PostsMoved": "Count",  # scheduled posts moved to the next free slot while the breaker was open
     # processor (Service, or Target for what is per variant): processor/service.py
     "VariantBuildTime": "Milliseconds",  # one decode serves every target: per photo, not per target
     "VariantBytes": "Bytes",

@@ -41,7 +41,7 @@ class Documents(Protocol):
 class ListedDocuments(Documents, Protocol):
     """Documents that can also be listed by key prefix (readers of analytics, the insights puller)."""
 
-    def list_keys(self, prefix: str) -> list[str]: ...
+    def list_keys(self, prefix: str, start_after: str | None = None) -> list[str]: ...
 
 
 class Events(Protocol):

@@ -103,9 +103,12 @@ class MetadataStore:
                 return new
         raise ConcurrentUpdate(f"{key}: lost {attempts} optimistic-update races")
 
-    def list_keys(self, prefix: str) -> list[str]:
+    def list_keys(self, prefix: str, start_after: str | None = None) -> list[str]:
+        """Every key under `prefix`, in order; only those after `start_after` when given (S3
+        lists in key order, so a time-ordered folder is read from a moment on)."""
         keys: list[str] = []
-        for page in self.s3.get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix=prefix):
+        extra = {"StartAfter": start_after} if start_after else {}
+        for page in self.s3.get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix=prefix, **extra):
             keys.extend(item["Key"] for item in page.get("Contents", []))
         return keys
 
@@ -198,8 +201,19 @@ def unreadable_webhook_key(platform: str, day: str, slot: int) -> str:
     return f"{UNREADABLE_PREFIX}/{platform}/{day}/{slot:02d}.json"
 
 
+def schedule_prefix(target: str) -> str:
+    """A target's scheduled posts, one document each, keyed by time (scheduling/queue.py)."""
+    return f"schedule/{target}/"
+
+
 def cursor_key(source: str) -> str:
     return f"state/poller/{source}.json"
+
+
+def selection_key(source: str) -> str:
+    """The photos the source's last complete pass listed (a photo missing there left the
+    album or the inbox): the release cancels its scheduled posts (scheduling/release.py)."""
+    return f"state/poller/{source}-selection.json"
 
 
 def safe_part(value: str) -> str:

@@ -117,7 +117,8 @@ def apply_for_sandbox(args: argparse.Namespace) -> int:
         args.env,
         {
             "lightroom_settings": sandbox_config.lightroom_settings(urls["lightroom"]),
-            "targets": sandbox_config.targets(urls),
+            # Each edit a new post, so the compose stack shows a Lightroom edit travel end to end.
+            "targets": sandbox_config.targets(urls, on_edit="repost"),
             "secrets": sandbox_config.secrets(fixed_credentials()),
             "poll_every_seconds": args.poll_every,
         },

@@ -72,22 +72,27 @@ def run_demo(env: str, timeout: float) -> int:
         store = MetadataStore(aws.client("s3"), env_vars["SO_STORE_BUCKET"])
         posts_before = {p: {post["post_id"] for post in sandbox.engagement(p)} for p in sandbox.social}
         runtime = LocalRuntime.from_terraform_outputs(outputs, webhook_port=0)
+        targets = sorted(
+            name.removeprefix("publisher-") for name in outputs["consumers"] if name.startswith("publisher-")
+        )
+
+        def waiting() -> int:  # publications deferred to a later time (X's daily cap, say): not due now
+            return sum(1 for row in report.rows(store, targets) if row.status == "deferred")
+
         started = time.monotonic()
         try:  # the poll first: started after it, the schedule's next tick is a full period away
             poll = runtime.run_schedule("poller")
         except SourceFailed as exc:  # an intake failed as a whole: shown below, the rest ran
             poll = exc.result
         runtime.start()
-        idle = runtime.wait_until_idle(timeout=timeout)
+        idle = runtime.wait_until_idle(timeout=timeout, waiting=waiting)
         elapsed = time.monotonic() - started
         fans = _fans_engage(sandbox, runtime.webhook_url or "", posts_before)
-        idle = runtime.wait_until_idle(timeout=timeout) and idle
+        idle = runtime.wait_until_idle(timeout=timeout, waiting=waiting) and idle
         runtime.run_schedule("insights")  # the platforms' own figures, as the hourly schedule reads them
         runtime.stop()
-        targets = sorted(
-            name.removeprefix("publisher-") for name in outputs["consumers"] if name.startswith("publisher-")
-        )
         table = report.rows(store, targets)
+        deferred = [row for row in table if row.status == "deferred"]
         new_posts = len(sandbox.rest_posts()) + sum(len(sandbox.social_posts(p)) for p in sandbox.social)
         print()
         print(
@@ -97,6 +102,7 @@ def run_demo(env: str, timeout: float) -> int:
         print(
             f"pipeline {'finished' if idle else 'DID NOT FINISH'} in {elapsed:.1f} s; "
             f"the sandbox platforms received {new_posts} new post(s) in this run"
+            + (f"; {len(deferred)} wait for a later time (see their next try below)" if deferred else "")
         )
         print(
             f"engagement: fans acted {fans['actions']} time(s) on the {fans['posts']} new social post(s); the "

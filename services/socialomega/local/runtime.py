@@ -523,10 +523,11 @@ class LocalRuntime:
         )
         # The token keeper checks every target's credential and refreshes those due
         # (socialomega/tokens); the insights puller reads the recent posts' figures
-        # (socialomega/insights). Each one's first run comes one period after start, as a new
+        # (socialomega/insights); the release run sends scheduled posts whose time has come back
+        # to their queues (socialomega/scheduling). Each one's first run comes one period after start, as a new
         # schedule's would: run_schedule(name) runs it now. Absent from outputs applied before
         # they existed.
-        for name, output_name in (("token-keeper", "token_keeper"), ("insights", "insights")):
+        for name, output_name in (("token-keeper", "token_keeper"), ("insights", "insights"), ("release", "release")):
             scheduled = outputs.get(output_name)
             if scheduled and (only is None or name in only):
                 schedules.append(
@@ -619,15 +620,19 @@ class LocalRuntime:
     def stats(self) -> dict[str, ConsumerStats]:
         return {m.consumer.name: m.stats for m in self.mappings}
 
-    def wait_until_idle(self, timeout: float = 120.0, quiet_seconds: float = 3.0) -> bool:
+    def wait_until_idle(
+        self, timeout: float = 120.0, quiet_seconds: float = 3.0, waiting: Callable[[], int] | None = None
+    ) -> bool:
         """True once no invocation or poll runs and every consumer queue is empty (incl. in-flight
-        messages) for `quiet_seconds`."""
+        messages) for `quiet_seconds`. `waiting()`: how many publications wait for a later time
+        (deferred by a quota, a daily cap or an open breaker); that many delayed messages are
+        theirs and do not count, so "idle" means everything due has gone."""
         sqs = self._sqs()
         deadline = time.monotonic() + timeout
         quiet_since: float | None = None
         while time.monotonic() < deadline:
             busy = self._schedule_lock.locked() or any(m.busy for m in self.mappings)
-            pending = 0
+            pending = delayed = 0
             for mapping in self.mappings:
                 attrs = sqs.get_queue_attributes(
                     QueueUrl=mapping.consumer.queue_url,
@@ -637,8 +642,12 @@ class LocalRuntime:
                         "ApproximateNumberOfMessagesDelayed",
                     ],
                 )["Attributes"]
-                pending += sum(int(v) for v in attrs.values())
-            if busy or pending:
+                delayed += int(attrs.get("ApproximateNumberOfMessagesDelayed", 0))
+                pending += int(attrs.get("ApproximateNumberOfMessages", 0))
+                pending += int(attrs.get("ApproximateNumberOfMessagesNotVisible", 0))
+            if not busy and not pending and delayed and waiting is not None and delayed <= waiting():
+                delayed = 0  # every delayed message is a deferred publication: not due yet
+            if busy or pending or delayed:
                 quiet_since = None
             elif quiet_since is None:
                 quiet_since = time.monotonic()

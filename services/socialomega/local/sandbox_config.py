@@ -27,12 +27,18 @@ def lightroom_settings(lightroom_url: str) -> dict[str, Any]:
 
 
 def targets(
-    urls: dict[str, str], *, gallery: bool = True, misconfigured: bool = False, x_daily_cap: int | None = None
+    urls: dict[str, str],
+    *,
+    gallery: bool = True,
+    misconfigured: bool = False,
+    x_daily_cap: int | None = None,
+    on_edit: str | None = None,
 ) -> list[dict[str, Any]]:
     """The sandbox's targets: the generic REST target (JSON, API key), optionally a second
     REST target (`gallery`: multipart upload, OAuth2 client credentials), one target per
     social platform fake, and optionally `instagram-tall`, whose variant spec violates
-    Instagram's aspect-ratio range so that Instagram rejects every photo (for tests)."""
+    Instagram's aspect-ratio range so that Instagram rejects every photo (for tests).
+    `on_edit` (ignore, repost, update) is set on every target when given (default: ignore)."""
     rest_url = urls["rest"]
     host = urlsplit(rest_url).hostname
     result: list[dict[str, Any]] = [
@@ -76,6 +82,9 @@ def targets(
         tall = SOCIAL_FAKES["instagram"][0].sandbox_target(urls["instagram"], "instagram-tall")
         tall["spec"] = {"min_aspect": 0.5, "max_aspect": 0.6}  # about 1:2, outside Instagram's 4:5..1.91:1
         result.append(tall)
+    if on_edit is not None:
+        for target in result:
+            target["on_edit"] = on_edit
     return result
 
 

@@ -43,6 +43,10 @@ class LightroomSource:
         self.page_size = int(selection["page_size"]) if selection.get("page_size") else None
         if not self.album and not self.keyword:
             raise ConfigError("lightroom selection needs an album and/or a keyword")
+        # An album is listed whole every pass; a keyword alone only since the last pass, where a
+        # photo listed without the keyword has lost it (`deselected`, for its scheduled posts).
+        self.lists_everything = self.album is not None
+        self.deselected: list[str] = []
         self._pass_started_at: str | None = None
 
     def candidates(self, cursor: dict[str, Any]) -> Iterator[SourcePhoto]:
@@ -57,10 +61,13 @@ class LightroomSource:
             pages = self.client.asset_pages(
                 updated_since=cursor.get("updated_since"), captured_before=before, limit=self.page_size
             )
+        self.deselected = []
         for page in pages:
             position = {"captured_before": page.captured_before} if page.captured_before else {}
             for asset in page.assets:
                 if self.keyword and self.keyword not in {k.lower() for k in asset.keywords}:
+                    if not self.album:  # changed since the last pass and no longer tagged
+                        self.deselected.append(asset.id)
                     continue
                 yield SourcePhoto(
                     source=self.name,

@@ -47,6 +47,8 @@ from socialomega.poller.parking import Parking
 from socialomega.poller.settings import PollerSettings
 from socialomega.poller.sources import PhotoNotReady, PhotoSource, SourcePhoto, SourceUnavailable
 
+# Photos remembered as no longer tagged (keyword selection), the latest kept.
+MAX_LEFT = 2000
 # This many photos in a row failing with `SourceUnavailable` make an outage of the source.
 OUTAGE_AFTER = 3
 # Failures of our own AWS writes: not the photo's fault, never counted towards parking it.
@@ -132,6 +134,8 @@ class Poller:
         cursor, walk = self.cursors.begin(source.name, self._now())
         photos = iter(source.candidates(cursor))
         position, listed, failed = walk.resume, False, False
+        # Every photo of a pass that starts and ends in this poll: the selection as it stands.
+        seen: list[str] | None = [] if getattr(source, "lists_everything", False) and not walk.resume else None
         # Consecutive `SourceUnavailable` failures, counted once something shows the source works.
         unavailable: list[tuple[SourcePhoto, str]] = []
 
@@ -164,6 +168,8 @@ class Poller:
                 metadata=clean_metadata(photo.metadata),
             )
             position = photo.position
+            if seen is not None:
+                seen.append(photo.asset_id)
             if deadline.current().expired(self.settings.photo_min_seconds):
                 self._stop(source.name, walk, position, failed, "too little time left for another photo", result, log)
                 return
@@ -216,6 +222,29 @@ class Poller:
             )
         count_unavailable()
         self.cursors.finish(source.name, walk, source.next_cursor(), failed, self._now())
+        self._record_selection(source, walk, seen)
+
+    def _record_selection(self, source: PhotoSource, walk: Pass, seen: list[str] | None) -> None:
+        """What a complete pass says about the selection, for scheduled posts (scheduling/
+        release.py): every photo an album or inbox pass listed, or the photos a keyword pass
+        found no longer tagged (kept, with when, until they are tagged again)."""
+        now = self._now()
+        key = keys.selection_key(source.name)
+        if seen is not None:
+            listed = {"source": source.name, "pass_started_at": walk.started_at, "finished_at": now}
+            self.store.put(key, {**listed, "asset_ids": sorted(set(seen))})
+            return
+        dropped = list(getattr(source, "deselected", None) or [])
+        if not dropped:
+            return
+
+        def note(doc: dict[str, Any] | None) -> dict[str, Any]:
+            left = dict((doc or {}).get("left") or {})
+            left.update(dict.fromkeys(dropped, now))
+            recent = dict(sorted(left.items(), key=lambda item: item[1])[-MAX_LEFT:])
+            return {"source": source.name, "finished_at": now, "left": recent}
+
+        self.store.update(key, note)
 
     def _stop(
         self, source: str, walk: Pass, resume: dict[str, Any], failed: bool, why: str, result: PollResult, log: Any

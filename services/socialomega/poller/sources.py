@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
+import math
 import posixpath
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -37,6 +38,9 @@ class SourceUnavailable(Exception):
 
 class PhotoSource(Protocol):
     name: str
+    # Whether a pass lists every selected photo (an album, the inbox), so that a photo missing
+    # from a complete pass has left the selection (a keyword listing since a watermark does not).
+    lists_everything: bool
 
     def candidates(self, cursor: dict[str, Any]) -> Iterator[SourcePhoto]:
         """Photos selected for publishing, possibly including ones already seen. `cursor` is what
@@ -54,10 +58,16 @@ class PhotoSource(Protocol):
 class S3InboxSource:
     """Second intake: JPEGs dropped under `inbox/` of the raw bucket (for example by a
     Lightroom Classic publish service synced to S3). An optional `<name>.json` sidecar
-    carries title, description and keywords."""
+    carries title, description and keywords, and a `publish` object with the photographer's
+    choices (only, skip, at, next, crop, captions: planning/keywords.py documents them), which
+    becomes `metadata["publish"]`. That object rides every event of the photo, so it is taken
+    only as JSON scalars, lists of scalars and objects of scalars, at most MAX_PUBLISH_BYTES
+    as UTF-8 JSON; otherwise it is left out and `metadata["publish_problem"]` says why (the
+    photo's plan reports it). Its values are checked by the plan, not here."""
 
     name = "inbox"
     prefix = "inbox/"
+    lists_everything = True
 
     def __init__(self, blobs: Blobs) -> None:
         self.blobs = blobs
@@ -97,4 +107,36 @@ class S3InboxSource:
                     meta[name] = sidecar[name]
             if isinstance(sidecar.get("keywords"), list):
                 meta["keywords"] = [str(k) for k in sidecar["keywords"]]
+            if sidecar.get("publish") is not None:
+                meta.update(_sidecar_publish(sidecar["publish"]))
         return meta
+
+
+# Far above what the choices need (a handful of names, a time, a few captions of at most 2,200
+# characters), far below SQS's 256 KB message size.
+MAX_PUBLISH_BYTES = 32 * 1024
+
+
+def _sidecar_publish(value: Any) -> dict[str, Any]:
+    """{"publish": value} when the sidecar's `publish` may travel, else {"publish_problem": why}."""
+    if not isinstance(value, dict):
+        return {"publish_problem": f"must be a JSON object, not {_json_kind(value)}"}
+    for name, field_value in value.items():
+        inner = field_value.values() if isinstance(field_value, dict) else field_value
+        if isinstance(field_value, dict | list) and all(_scalar(v) for v in inner):
+            continue
+        if not _scalar(field_value):
+            kinds = "a text, number or true/false, or a list or object of those"
+            return {"publish_problem": f"{str(name)[:64]!r} must be {kinds}"}
+    size = len(json.dumps(value, ensure_ascii=False).encode())
+    if size > MAX_PUBLISH_BYTES:
+        return {"publish_problem": f"is {size:,} bytes of JSON; at most {MAX_PUBLISH_BYTES:,} are read"}
+    return {"publish": value}
+
+
+def _scalar(value: Any) -> bool:
+    return value is None or isinstance(value, str | bool | int) or (isinstance(value, float) and math.isfinite(value))
+
+
+def _json_kind(value: Any) -> str:
+    return "a list" if isinstance(value, list) else "a text, number or true/false"

@@ -47,6 +47,8 @@ class _SpecLike(Protocol):
     def min_width(self) -> int | None: ...
     @property
     def min_height(self) -> int | None: ...
+    @property
+    def interesting(self) -> str: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,6 +152,17 @@ def output_size(
     return ow, oh
 
 
+# A crop anchored to an edge keeps that edge: its focus is the edge's midpoint, and crop_box
+# clamps the window to the image (`so:crop:north` keeps the sky, `south` the foreground).
+EDGES = {"north": (0.5, 0.0), "south": (0.5, 1.0), "west": (0.0, 0.5), "east": (1.0, 0.5)}
+
+
+def edge_focus(width: int, height: int, interesting: str) -> tuple[float, float] | None:
+    """The focus point of an edge anchor in displayed coordinates (None: centre or attention)."""
+    at = EDGES.get(interesting)
+    return None if at is None else (at[0] * width, at[1] * height)
+
+
 def plan_variant(
     width: int,
     height: int,
@@ -159,7 +172,7 @@ def plan_variant(
 ) -> VariantPlan:
     """Everything about one variant's geometry, from the *stored* size and EXIF orientation."""
     dw, dh = displayed_size(width, height, orientation)
-    box = crop_box(dw, dh, spec.min_aspect, spec.max_aspect, focus)
+    box = crop_box(dw, dh, spec.min_aspect, spec.max_aspect, focus or edge_focus(dw, dh, spec.interesting))
     out = output_size(
         box.width,
         box.height,

@@ -1,5 +1,11 @@
 """Turn one `AssetDetected` into a variant per target and one `PublishRequested` each.
 
+The photographer's publishing keywords (planning/keywords.py) choose the targets (`so:only`,
+`so:skip`: a target left out is recorded as skipped, with the reason) and the crop anchor
+(`so:crop`); a keyword that cannot be read is recorded on the version (`plan_problems`), and the
+rest of the plan still applies. Each request names the photo's earlier versions, so its
+publisher can tell an edit from a new photo (publishers/edits.py).
+
 A photo that cannot be processed (corrupt, truncated, not an image, too many pixels), or that
 no target can take (each too small, say), fails that record only: it is recorded on the asset
 as `rejected` with the reason (every target's, in the second case) and dead-lettered with it.
@@ -32,6 +38,7 @@ from socialomega.core.consumer import PermanentFailure, checked_payload
 from socialomega.core.envelope import Envelope
 from socialomega.core.ports import Blobs, Documents, Events
 from socialomega.core.targets import Target
+from socialomega.planning.keywords import plan_from
 from socialomega.processor.specs import SpecError, VariantSpec, parse_specs
 from socialomega.processor.variants import ImageRejected, VariantsIncomplete, build_variants
 from socialomega.processor.variants import Variant as Built
@@ -40,6 +47,8 @@ from socialomega.processor.variants import Variant as Built
 # more, and still inside botocore's default pool of 10 connections per client (the originals,
 # variants and store share one S3 client; the processor handles one record at a time).
 UPLOAD_WORKERS = 8
+# Earlier versions named in a PublishRequested (the contract's bound): an edit is compared with them.
+MAX_EARLIER = 20
 # PublishRequested ids derive from the AssetDetected id and the target, so the requests a retried
 # or replayed record sends again carry the ids of the first ones (the event log keeps one each).
 _REQUEST_IDS = uuid.UUID("6f1d0c55-2a8e-4a4f-9d36-0b1e8f3f7a11")
@@ -61,26 +70,38 @@ class ProcessorService:
         log = solog.get_logger()
         payload = payload or checked_payload(envelope)
         raw, version = payload.raw, payload.version
-        targets = self.targets()
-        try:
-            specs = parse_specs([{"name": t.name, "platform": t.platform, "spec": t.spec} for t in targets])
-        except SpecError as exc:
-            raise PermanentFailure(f"invalid variant spec configuration: {exc}", "config") from exc
         if raw.bucket != self.originals.bucket or not raw.key.startswith("raw/"):
             raise PermanentFailure(
                 f"the original s3://{raw.bucket}/{raw.key} is not under s3://{self.originals.bucket}/raw/",
                 "foreign_original",
             )
+        # The photographer's choices from Lightroom (planning/keywords.py): which targets, and
+        # where the crop sits. A keyword that cannot be read is recorded; the rest still applies.
+        plan = plan_from(payload.metadata.model_dump())
+        configured = self.targets()
+        chosen, left_out = plan.choose([(t.name, t.platform) for t in configured])
+        targets = [t for t in configured if t.name in chosen]
+        crop = {"interesting": plan.crop} if plan.crop else {}
+        try:
+            specs = parse_specs([{"name": t.name, "platform": t.platform, "spec": {**t.spec, **crop}} for t in targets])
+        except SpecError as exc:
+            raise PermanentFailure(f"invalid variant spec configuration: {exc}", "config") from exc
+        pairs = [(t.name, t.platform) for t in configured]
+        planned = {"skipped": left_out, "plan_problems": [*plan.problems, *plan.target_problems(pairs)]}
+        if not targets:  # the photographer sent it nowhere: nothing to build, nothing is wrong
+            self._record(envelope.asset_id, version, {"status": "skipped", "at": _now(), **planned})
+            log.info("photo_skipped", version=version, skipped=left_out, plan_problems=planned["plan_problems"])
+            return
         data = self.originals.get(raw.key, raw.version_id)
         started = time.perf_counter()
         variants, failures = self._build(envelope.asset_id, version, data, specs)
         # One decode serves every target, so the build time is the photo's, not a target's.
         metrics.emit({"VariantBuildTime": (time.perf_counter() - started) * 1000}, {"Service": "processor"})
         produced = self._upload(envelope.asset_id, version, variants)
-        self._record(
+        earlier = self._record(
             envelope.asset_id,
             version,
-            {"status": "processed", "at": _now(), "failures": failures},
+            {"status": "processed", "at": _now(), "failures": failures, **planned},
             {name: v.model_dump(mode="json") for name, v in produced.items()},
         )
         metadata = payload.metadata.model_copy(update={"detected_at": payload.detected_at})
@@ -95,6 +116,7 @@ class ProcessorService:
                         version=version,
                         variant=ref,
                         metadata=metadata,
+                        earlier_versions=earlier,
                     ),
                 ),
                 name,  # the topic's `platform` attribute: each publisher queue filters on its target
@@ -186,7 +208,10 @@ class ProcessorService:
 
     def _record(
         self, asset_id: str, version: str, processing: dict[str, Any], variants: dict[str, Any] | None = None
-    ) -> None:
+    ) -> list[str]:
+        """Record `processing` (and the variants) on the version; the photo's other versions,
+        newest detection first (at most MAX_EARLIER): what an edit is compared with."""
+
         def change(doc: dict[str, Any] | None) -> dict[str, Any]:
             doc = dict(doc or {"asset_id": asset_id, "versions": {}})
             versions = dict(doc.get("versions", {}))
@@ -196,7 +221,9 @@ class ProcessorService:
             versions[version] = entry
             return {**doc, "versions": versions}
 
-        self.store.update(keys.asset_key(asset_id), change)
+        doc = self.store.update(keys.asset_key(asset_id), change) or {}
+        others = [(str(v.get("detected_at") or ""), k) for k, v in (doc.get("versions") or {}).items() if k != version]
+        return [k for _, k in sorted(others, reverse=True)][:MAX_EARLIER]
 
 
 def _request(cause: Envelope, request: PublishRequested) -> Envelope:

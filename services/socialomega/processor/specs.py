@@ -42,8 +42,9 @@ class VariantSpec(BaseModel):
     max_aspect: float = Field(gt=0)
     # Only one policy: crop into the aspect range (no letterbox padding).
     crop: Literal["crop"] = "crop"
-    # Where the crop window sits: the centre, or libvips' attention (saliency) centre.
-    interesting: Literal["centre", "attention"] = "centre"
+    # Where the crop window sits: the centre, libvips' attention (saliency) centre, or against
+    # an edge (geometry.EDGES). A photo's `so:crop:` keyword overrides it for that photo.
+    interesting: Literal["centre", "attention", "north", "south", "east", "west"] = "centre"
     # Bounding box of the output; the image is fitted inside, never upscaled.
     max_width: int = Field(ge=1, le=65535)
     max_height: int = Field(ge=1, le=65535)

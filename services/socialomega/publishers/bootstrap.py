@@ -20,6 +20,9 @@ from socialomega.publishers.base import Publisher
 from socialomega.publishers.claims import Publications
 from socialomega.publishers.quota import DailyCaps
 from socialomega.publishers.service import PublishService, S3Images, breaker_announcer
+from socialomega.scheduling.clock import EnvironmentClock
+from socialomega.scheduling.queue import SlotQueue
+from socialomega.scheduling.service import Scheduler
 
 TARGET_VARIABLE = "SO_PUBLISHER_TARGET"
 
@@ -79,5 +82,6 @@ def build(
         own_target=target,
         variants_bucket=settings.processed_bucket,
         breaker_for=breaker_for,
+        scheduler=Scheduler(SlotQueue(store), EnvironmentClock()),
     )
     return service, QueueRecords(clients.sqs)

@@ -2,7 +2,8 @@
 
 A target may set `caption_template` (Jinja2, sandboxed) over the tokens `title`, `caption`
 (the description), `description`, `keywords`, `hashtags` (already ranked and capped),
-`camera`, `lens` and `date`. The result is fitted to the platform's limit: hashtags are
+`camera`, `lens` and `date`. The photographer's `so:` keywords (planning/keywords.py) are in
+neither `keywords` nor `hashtags`. The result is fitted to the platform's limit: hashtags are
 dropped from the lowest rank first, then the text is shortened at a word boundary.
 
 Each platform's limits are its `CaptionRules`, in its package (`socialomega/platforms/<name>/`,
@@ -34,6 +35,7 @@ from jinja2.sandbox import SandboxedEnvironment
 
 from socialomega import platforms
 from socialomega.core.config import ConfigError
+from socialomega.planning.keywords import plan_from, publishing_keywords
 from socialomega.platforms.base import CaptionRules
 
 # Every platform's rules, from the registry; a platform without its own gets the generic REST's.
@@ -199,11 +201,20 @@ class Caption:
 
 def build_caption(platform: str, metadata: dict[str, Any], target: dict[str, Any] | None = None) -> Caption:
     """The caption and alt text for one target. `target` may carry `caption_template`,
-    `max_hashtags`, `exclude_keywords` and `caption_max_length` overrides."""
+    `max_hashtags`, `exclude_keywords` and `caption_max_length` overrides. A photo's
+    `so:caption:<target or platform>:<text>` keyword (planning/keywords.py) replaces the
+    template's caption for that target: its text as written, only shortened to the limit."""
     target = target or {}
     rules = RULES.get(platform, RULES["rest"])
     limit = max(1, int(target.get("caption_max_length") or rules.max_length))  # room for "…"
     longest = _longest_fitting(limit, rules.weighted)
+    override = plan_from(metadata).caption_for(str(target.get("name") or ""), platform)
+    if override is not None:  # the photographer's own words for this platform (so:caption): as written, fitted
+        metadata = _capped(metadata, max(FIELD_NON_SPACE_CAP, longest + 1))
+        measure_override = x_weighted_length if rules.weighted else len
+        fits_as_is = len(override) <= longest and measure_override(override) <= limit
+        text = override if fits_as_is else _shorten(override, limit, rules.weighted)
+        return Caption(text=text, alt_text=alt_text(metadata), hashtags=())
     metadata = _capped(metadata, max(FIELD_NON_SPACE_CAP, longest + 1))
     cap = target.get("max_hashtags", rules.max_hashtags)
     if rules.max_hashtags is not None and cap is not None:
@@ -264,7 +275,9 @@ def _capped(metadata: dict[str, Any], non_space_cap: int) -> dict[str, Any]:
 
 
 def _capped_keywords(keywords: Any) -> list[Any]:
-    return list(islice(keywords or [], MAX_KEYWORDS))
+    # `so:` keywords are the photographer's publishing choices (planning/keywords.py): never
+    # hashtags, never in the template's `keywords`.
+    return publishing_keywords(islice(keywords or [], MAX_KEYWORDS))
 
 
 def _cap_text(text: str, non_space_cap: int) -> str:

@@ -3,7 +3,11 @@
 States: `in_progress` (a delivery holds a lease and is calling the platform),
 `retrying` (the last attempt failed without effect; the next delivery takes over),
 `published`, `failed` (permanent), `unconfirmed` (outcome unknown; shown to the user,
-never silently reposted).
+never silently reposted), and for a new version of a photo the target already published
+(publishers/edits.py): `edit_ignored` (the first post stands) or `updated` (that post was changed
+in place), each with the earlier post's `remote_id`; `scheduled` (waiting in its target's slot
+until `slot_at`, scheduling/service.py) and `cancelled` (the photo left the selection before its
+slot, or an operator cancelled it).
 """
 
 from __future__ import annotations
@@ -15,7 +19,7 @@ from typing import Any
 from socialomega.core import store as keys
 from socialomega.core.store import Document, MetadataStore
 
-FINAL = {"published", "failed", "unconfirmed"}
+FINAL = {"published", "failed", "unconfirmed", "edit_ignored", "updated", "cancelled"}
 
 
 @dataclass

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any, ClassVar, Self
+from typing import Any, ClassVar, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from pydantic_core import ErrorDetails
@@ -15,6 +15,7 @@ from socialomega.core.config import ConfigError
 from socialomega.core.egress import EgressPolicy, UnsafeDestination, check_url
 from socialomega.core.http import Outcome
 from socialomega.core.logging import get_logger
+from socialomega.scheduling.slots import ScheduleSettings
 
 
 class TargetKeys(BaseModel):
@@ -32,6 +33,14 @@ class TargetKeys(BaseModel):
     caption_max_length: int | None = Field(None, ge=1)
     max_hashtags: int | None = Field(None, ge=0)
     exclude_keywords: list[str] = Field(default_factory=list)
+    # What a new version of a photo this target already published means (publishers/edits.py):
+    # ignore it (the first publication stands), post it again, or change the post in place where
+    # the platform allows it and otherwise do `on_edit_fallback`.
+    on_edit: Literal["ignore", "repost", "update"] = "ignore"
+    on_edit_fallback: Literal["ignore", "repost"] = "ignore"
+    # Posting slots, time zone and daily maximum (scheduling/slots.ScheduleSettings); none: each
+    # photo goes out as soon as it is ready.
+    schedule: ScheduleSettings | None = None
 
 
 class PlatformSettings(TargetKeys):

@@ -31,7 +31,7 @@ import random
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
 from socialomega.contracts.payloads import (
@@ -53,9 +53,11 @@ from socialomega.core.events import EventSender
 from socialomega.core.http import Outcome
 from socialomega.core.logging import redact
 from socialomega.core.store import Document, post_index_key, variant_key
+from socialomega.publishers import edits
 from socialomega.publishers.base import ImageAccess, Publisher, PublishRequest
 from socialomega.publishers.claims import Claim, ClaimHeld, Publications, StoredProgress
 from socialomega.publishers.quota import DailyCaps, QuotaFull
+from socialomega.scheduling.service import Scheduler
 
 EVENT_SOURCE = "socialomega.publisher"
 
@@ -90,6 +92,7 @@ class PublishService:
     own_target: str | None = None
     variants_bucket: str | None = None
     breaker_for: Callable[[str], Breaker] | None = None  # target -> its breaker (None: no breaker)
+    scheduler: Scheduler | None = None  # posting slots and photos' own times (None: every post at once)
 
     def handle(self, envelope: Envelope, payload: PublishRequested | None = None) -> str:
         log = solog.get_logger()
@@ -112,11 +115,30 @@ class PublishService:
             self._reannounce(reserved, envelope)
             log.info("publish_skipped_duplicate", target=request.target, status=reserved.data.get("status"))
             return str(reserved.data.get("status"))
+        edit = edits.decide(self.publications.store, request, publisher, target_config)
+        if edit is not None:
+            reserved.data = {**reserved.data, "edit": {"action": edit.action, "reason": edit.reason}}
+            log.info("photo_edited", target=request.target, action=edit.action, reason=edit.reason)
+            if edit.action == "ignore":
+                return self._keep_earlier(reserved, request, edit)
+        if self.scheduler is not None and (edit is None or edit.action == "repost"):
+            held = self.scheduler.hold(reserved.data, request, target_config, envelope.model_dump(mode="json"))
+            if held is not None:  # it waits in its slot, calling no platform (scheduling/service.py)
+                self.publications.settle(
+                    reserved, "scheduled", slot_at=held.at.isoformat(), slot_key=held.key, reason=held.reason
+                )
+                log.info("publish_scheduled", target=request.target, at=held.at.isoformat(), reason=held.reason)
+                return "scheduled"
         breaker = self.breaker_for(request.target) if self.breaker_for is not None else None
         ticket = self._admit(breaker, reserved, request)
         verdict = _Verdict(breaker, ticket)
         try:
-            return self._attempt(reserved, request, publisher, target_config, envelope, verdict)
+            if edit is not None and edit.action == "update":
+                return self._update(reserved, request, publisher, target_config, envelope, edit, verdict)
+            outcome = self._attempt(reserved, request, publisher, target_config, envelope, verdict)
+            if outcome == "published" and self.scheduler is not None and reserved.data.get("slot_key"):
+                self.scheduler.queue.mark(str(reserved.data["slot_key"]), "published")
+            return outcome
         finally:
             verdict.tell()  # after the outcome is recorded, whatever it was
 
@@ -128,7 +150,10 @@ class PublishService:
         except BreakerOpen as exc:
             # Not a failure of this message: it waits, without calling the platform.
             self.publications.settle(
-                claim, "deferred", last_error={"code": "breaker_open", "message": redact(str(exc)), "http_status": None}
+                claim,
+                "deferred",
+                last_error={"code": "breaker_open", "message": redact(str(exc)), "http_status": None},
+                retry_at=_later(exc.seconds),
             )
             metrics.emit({"BreakerOpenSeconds": round(exc.open_seconds), "Deferred": 1}, {"Target": request.target})
             wait = exc.seconds + random.uniform(0, min(10.0, exc.seconds / 10 + 1))  # spread the wake-ups
@@ -163,7 +188,8 @@ class PublishService:
             decided = self._reconcile(claim, request, publisher, progress, envelope, verdict)
             if decided is not None:
                 return decided
-        self._take_slot(claim, request, target_config)
+        if not claim.data.get("slot_at"):  # a scheduled post's slot already respects the daily cap
+            self._take_slot(claim, request, target_config)
         try:
             result = publisher.publish(request, self.images, progress)
         except ConfigError as exc:
@@ -189,10 +215,11 @@ class PublishService:
         common = {"platform": request.platform, "correlation_id": request.correlation_id}
         if outcome.kind == "deferred":
             self._give_back_slot(claim, request)
-            self.publications.settle(claim, "deferred", last_error=error, **common)
+            wait = outcome.retry_after or 3600.0
+            self.publications.settle(claim, "deferred", last_error=error, retry_at=_later(wait), **common)
             log.info("publish_deferred", target=request.target, **error, retry_after=outcome.retry_after)
             metrics.emit({"Deferred": 1}, {"Target": request.target}, reason=outcome.code)
-            raise Deferred(f"{request.target}: {outcome.code} {outcome.message}", outcome.retry_after or 3600.0)
+            raise Deferred(f"{request.target}: {outcome.code} {outcome.message}", wait)
         if outcome.kind == "auth":
             self._give_back_slot(claim, request)
             self.publications.settle(claim, "retrying", last_error=error, **common)
@@ -210,6 +237,59 @@ class PublishService:
             metrics.emit({"PublishRetries": 1}, {"Target": request.target}, code=outcome.code)
             raise RetryLater(f"{request.target}: {outcome.code} {outcome.message}", outcome.retry_after)
         self._give_back_slot(claim, request)
+        return self._fail(claim, request, envelope, "failed", error)
+
+    def _keep_earlier(self, claim: Claim, request: PublishRequest, edit: edits.EditDecision) -> str:
+        """on_edit=ignore: nothing is posted; the record names the post that stands."""
+        self.publications.settle(
+            claim,
+            "edit_ignored",
+            remote_id=edit.remote_id,
+            remote_url=edit.remote_url,
+            platform=request.platform,
+            correlation_id=request.correlation_id,
+        )
+        metrics.emit({"EditsIgnored": 1}, {"Target": request.target})
+        return "edit_ignored"
+
+    def _update(
+        self,
+        claim: Claim,
+        request: PublishRequest,
+        publisher: Any,
+        target_config: dict[str, Any],
+        envelope: Envelope,
+        edit: edits.EditDecision,
+        verdict: _Verdict,
+    ) -> str:
+        """on_edit=update: the earlier post's text becomes this version's caption (exactly what
+        `publish` would post: `post_text`). Setting the same text twice changes nothing, so an
+        unknown or retryable outcome is simply retried. A post deleted on the platform meanwhile
+        (`post_gone`) fails this version with that reason: nothing is posted in its place."""
+        outcome = publisher.update_text(edit.remote_id, request, publisher.post_text(request)).outcome
+        verdict.judge(outcome)
+        common = {"platform": request.platform, "correlation_id": request.correlation_id}
+        if outcome.ok:
+            self.publications.settle(claim, "updated", remote_id=edit.remote_id, remote_url=edit.remote_url, **common)
+            metrics.emit({"PostsUpdated": 1}, {"Target": request.target})
+            solog.get_logger().info("post_updated", target=request.target, remote_id=edit.remote_id)
+            return "updated"
+        error = {"code": outcome.code, "message": redact(outcome.message), "http_status": outcome.status}
+        if outcome.code == "deadline":
+            self.publications.settle(claim, "retrying", last_error=error, **common)
+            raise deadline.DeadlineReached(
+                f"{request.target}: {outcome.message}", deadline.current().remaining(), outcome.retry_after
+            )
+        if outcome.kind == "deferred":
+            self.publications.settle(claim, "deferred", last_error=error, **common)
+            raise Deferred(f"{request.target}: {outcome.code} {outcome.message}", outcome.retry_after or 3600.0)
+        if outcome.kind in ("retryable", "unknown"):
+            self.publications.settle(claim, "retrying", last_error=error, **common)
+            raise RetryLater(f"{request.target}: {outcome.code} {outcome.message}", outcome.retry_after)
+        if outcome.kind == "auth":
+            self.publications.settle(claim, "retrying", last_error=error, **common)
+            rejected = f"{request.target}: credentials rejected ({outcome.code}): {outcome.message}"
+            raise PermanentFailure(rejected, "auth")
         return self._fail(claim, request, envelope, "failed", error)
 
     def _reconcile(
@@ -393,7 +473,9 @@ class PublishService:
         try:
             self.caps.take(request.target, int(cap), claim.key)
         except QuotaFull as exc:
-            self.publications.settle(claim, "deferred", last_error={"code": "daily_cap", "message": str(exc)})
+            self.publications.settle(
+                claim, "deferred", last_error={"code": "daily_cap", "message": str(exc)}, retry_at=_later(exc.seconds)
+            )
             metrics.emit({"Deferred": 1}, {"Target": request.target}, reason="daily_cap")
             raise Deferred(str(exc), exc.seconds) from exc
 
@@ -497,6 +579,11 @@ def _may_have_acted(outcome: Outcome) -> bool:
     """A 5xx answer to the final call does not prove that nothing was posted (the platform may
     fail after acting), so the next delivery looks the post up before posting again."""
     return outcome.status is not None and outcome.status >= 500
+
+
+def _later(seconds: float) -> str:
+    """When a deferred publication is tried again (what `socialomega status` and the demo show)."""
+    return (datetime.now(UTC) + timedelta(seconds=max(0.0, seconds))).isoformat()
 
 
 def _now() -> str:

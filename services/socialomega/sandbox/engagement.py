@@ -19,8 +19,8 @@ media lifetimes stay on wall time: only engagement, insights and post ages use t
 
 Permissions: each fake's account has a set of granted scopes (its `DEFAULT_GRANTS`); the
 insights endpoints check it and answer the platform's permission error when one is missing
-(never zeros). Grants gate the insights endpoints only: debug_token / introspection keep
-listing the token's own scopes.
+(never zeros). Grants gate the insights endpoints (and the fakes' edit and delete endpoints):
+debug_token / introspection keep listing the token's own scopes.
 
 Control API (every social fake, no auth):
   POST /_sandbox/engage        {"post_id", "kind": like|comment|share|save, "count": 1,

@@ -18,6 +18,24 @@ and "Photo", developers.facebook.com/docs/graph-api/reference/page/photos):
         id,name,created_time,page_story_id,link,alt_text_custom,width,height -> code 100.
   GET  /{version}/{page-id}/published_posts?fields=id,message,created_time,permalink_url
       -> the same posts seen as Page posts.
+  POST /{version}/{page-post-id}   form `message` -> 200 {"success": true}: the post's text
+        (= the photo's caption here; that the two are one text is UNCONFIRMED) changes in place
+        (developers.facebook.com/documentation/pages-api/posts.md "update a post"; Meta SDK
+        v25 `PagePost.api_update` lists `message`; answer shape UNCONFIRMED). Other PagePost
+        fields (is_hidden, is_published, ...) are not served: 400 code 100. A photo id is not
+        editable (the Photo node has no update in Meta's SDK): 400 code 100 subcode 33.
+  DELETE /{version}/{page-post-id} (or /{photo-id}) -> 200 {"success": true} (Pages API posts
+        guide "delete a post"; Meta SDK `PagePost.api_delete`, `Photo.api_delete`). The post is
+        gone: not listed, its node, insights and edits answer code 100 subcode 33.
+      Edits and deletes, in Graph's order: the token (104/190/463 as below); an unknown or
+      deleted object -> 400 code 100 subcode 33 GraphMethodException "Unsupported post|delete
+      request. Object with ID ... does not exist, cannot be loaded due to missing permissions,
+      or does not support this operation ..."; another Page's post, or the grant
+      `pages_manage_posts` revoked (/_sandbox/permissions) -> 403 code 200 "(#200) If posting
+      to a page, requires both pages_read_engagement and pages_manage_posts ..." (the Pages API
+      posts guide requires pages_manage_posts; status and message for edits UNCONFIRMED).
+      Unlike insights, grants gate these writes too. /_sandbox/posts shows `caption` (the
+      current text), `edits`, `edited_at`, `deleted` and `deleted_at`.
   GET  /{version}/debug_token?input_token=<token>  with the app token `APP_ID|APP_SECRET` ->
       `{"data": {"type": "PAGE", "expires_at": 0, "is_valid", "profile_id", ...}}`: a Page token
       derived from a long-lived user token never expires (graph.GraphApp; an expired one is
@@ -154,6 +172,8 @@ _ROUTES = Map(
         Rule("/<version>/debug_token", endpoint="debug_token", methods=["GET"]),
         Rule("/<version>/", endpoint="multi_node", methods=["GET"]),
         Rule("/<version>/<node>", endpoint="node", methods=["GET"]),
+        Rule("/<version>/<node>", endpoint="update_node", methods=["POST"]),
+        Rule("/<version>/<node>", endpoint="delete_node", methods=["DELETE"]),
         Rule("/<version>/<node>/insights", endpoint="insights", methods=["GET"]),
     ],
     strict_slashes=False,
@@ -217,7 +237,12 @@ class FacebookPageFake(control.SandboxControl, engagement.EngagementControl):
 
     def posts(self) -> list[dict[str, Any]]:
         with self.lock:
-            return [dict(p) for p in self.photos]
+            return [{**p, "deleted": self._gone(p)} for p in self.photos]
+
+    def _gone(self, photo: dict[str, Any]) -> bool:
+        """Deleted through the API, or (its post) through /_sandbox/delete-post."""
+        post_id = photo["post_id"]
+        return photo["deleted_at"] is not None or (post_id is not None and self.truth.live(post_id) is None)
 
     # --- WSGI ---------------------------------------------------------------------------------
     def serve(self, request: Request) -> Response:
@@ -295,6 +320,25 @@ class FacebookPageFake(control.SandboxControl, engagement.EngagementControl):
 
     # --- auth -----------------------------------------------------------------------------------
     def _authenticate(self, request: Request, node: str, writing: bool) -> None:
+        page = self._token_page(request)
+        if node not in (PAGE_ID, OTHER_PAGE_ID):
+            verb = "post" if writing else "get"
+            raise GraphError(
+                400,
+                100,
+                f"Unsupported {verb} request. Object with ID '{node}' does not exist, cannot "
+                "be loaded due to missing permissions, or does not support this operation. "
+                "Please read the Graph API documentation at "
+                "https://developers.facebook.com/docs/graph-api",
+                error_type="GraphMethodException",
+            )
+        if page != node:
+            if writing:
+                raise _not_a_manager()
+            raise GraphError(403, 200, "(#200) Permissions error")
+
+    def _token_page(self, request: Request) -> str:
+        """The Page of the call's token; Graph's token errors (104, 190, 190/463) otherwise."""
         scheme, _, value = request.headers.get("Authorization", "").partition(" ")
         token = value.strip() if scheme.lower() in ("bearer", "oauth") else None
         token = token or request.args.get("access_token") or request.form.get("access_token")
@@ -315,26 +359,7 @@ class FacebookPageFake(control.SandboxControl, engagement.EngagementControl):
                 f"{datetime.now(UTC).strftime(stamp)}.",
                 subcode=463,
             )
-        if node not in (PAGE_ID, OTHER_PAGE_ID):
-            verb = "post" if writing else "get"
-            raise GraphError(
-                400,
-                100,
-                f"Unsupported {verb} request. Object with ID '{node}' does not exist, cannot "
-                "be loaded due to missing permissions, or does not support this operation. "
-                "Please read the Graph API documentation at "
-                "https://developers.facebook.com/docs/graph-api",
-                error_type="GraphMethodException",
-            )
-        if page != node:
-            if writing:
-                raise GraphError(
-                    403,
-                    200,
-                    "(#200) If posting to a page, requires both pages_read_engagement and "
-                    "pages_manage_posts as an admin with sufficient administrative permission",
-                )
-            raise GraphError(403, 200, "(#200) Permissions error")
+        return page
 
     # --- API ------------------------------------------------------------------------------------
     def _debug_token(self, request: Request, version: str) -> Response:
@@ -387,6 +412,9 @@ class FacebookPageFake(control.SandboxControl, engagement.EngagementControl):
                     "published": published,
                     "created_time": _graph_time(created),
                     "created_at": created.isoformat(),
+                    "edits": 0,
+                    "edited_at": None,
+                    "deleted_at": None,
                     **facts,
                 }
             )
@@ -410,7 +438,7 @@ class FacebookPageFake(control.SandboxControl, engagement.EngagementControl):
         self._authenticate(request, node, writing=False)
         fields = _fields(request, ("id", "created_time", "name"), PHOTO_FIELDS, "Photo")
         with self.lock:
-            photos = [p for p in reversed(self.photos) if p["page_id"] == node and p["published"]]
+            photos = [p for p in reversed(self.photos) if p["page_id"] == node and p["published"] and not self._gone(p)]
         if request.args.get("type", "profile") != "uploaded":
             photos = []  # Graph's default type is `profile`: the Page's profile pictures
 
@@ -433,7 +461,7 @@ class FacebookPageFake(control.SandboxControl, engagement.EngagementControl):
         self._authenticate(request, node, writing=False)
         fields = _fields(request, ("id", "created_time", "message"), POST_FIELDS, "Post")
         with self.lock:
-            photos = [p for p in reversed(self.photos) if p["page_id"] == node and p["published"]]
+            photos = [p for p in reversed(self.photos) if p["page_id"] == node and p["published"] and not self._gone(p)]
 
         def render(p: dict[str, Any]) -> dict[str, Any]:
             values = {
@@ -467,6 +495,46 @@ class FacebookPageFake(control.SandboxControl, engagement.EngagementControl):
                 paging["next"] = f"{request.host_url.rstrip('/')}/{version}/{node}/{edge}?{urlencode(query)}"
             body["paging"] = paging
         return _json(body)
+
+    # --- edits and deletes ---------------------------------------------------------------------
+    def _update_node(self, request: Request, version: str, node: str) -> Response:
+        photo = self._editable(request, node, "post")
+        if node != photo["post_id"]:  # a photo id: the Photo node has no update (Meta's SDK)
+            raise _no_object("post", node)
+        params = {k: v for k, v in {**request.args.to_dict(), **request.form.to_dict()}.items() if k != "access_token"}
+        unserved = sorted(set(params) - {"message"})
+        if unserved:
+            raise GraphError(400, 100, f"(#100) The sandbox updates a post's message only, not {unserved[0]}")
+        message = params.get("message")
+        if not message:
+            raise GraphError(400, 100, "(#100) The parameter message is required")  # UNCONFIRMED message
+        if len(message) > MAX_CAPTION:
+            raise GraphError(400, 100, f"(#100) Param message must be at most {MAX_CAPTION} characters long.")
+        with self.lock:
+            photo["caption"] = message
+            photo["edits"] += 1
+            photo["edited_at"] = datetime.now(UTC).replace(microsecond=0).isoformat()
+        return _json({"success": True})
+
+    def _delete_node(self, request: Request, version: str, node: str) -> Response:
+        photo = self._editable(request, node, "delete")
+        with self.lock:
+            photo["deleted_at"] = datetime.now(UTC).replace(microsecond=0).isoformat()
+            if photo["post_id"] is not None:
+                self.truth.delete(photo["post_id"])
+        return _json({"success": True})
+
+    def _editable(self, request: Request, node: str, verb: str) -> dict[str, Any]:
+        """The photo (post) an edit or delete of `node` acts on, checked in Graph's order: the
+        token, the object (unknown or deleted: 100/33), its Page and the permission (200)."""
+        page = self._token_page(request)
+        with self.lock:
+            photo = next((p for p in self.photos if node in (p["post_id"], p["id"])), None)
+            if photo is None or self._gone(photo):
+                raise _no_object(verb, node)
+        if photo["page_id"] != page or not self.truth.has("pages_manage_posts"):
+            raise _not_a_manager()
+        return photo
 
     # --- engagement reads (the truth is sandbox/engagement.py's) ----------------------------------
     def _photo_of(self, node: str) -> dict[str, Any]:
@@ -602,6 +670,27 @@ class FacebookPageFake(control.SandboxControl, engagement.EngagementControl):
 
 def _gateway_timeout(fault: control.Fault) -> Response:
     return Response("Gateway Timeout", status=504, content_type="text/plain")
+
+
+def _no_object(verb: str, node: str) -> GraphError:
+    return GraphError(
+        400,
+        100,
+        f"Unsupported {verb} request. Object with ID '{node}' does not exist, cannot be loaded due to "
+        "missing permissions, or does not support this operation. Please read the Graph API "
+        "documentation at https://developers.facebook.com/docs/graph-api",
+        error_type="GraphMethodException",
+        subcode=33,
+    )
+
+
+def _not_a_manager() -> GraphError:
+    return GraphError(
+        403,
+        200,
+        "(#200) If posting to a page, requires both pages_read_engagement and "
+        "pages_manage_posts as an admin with sufficient administrative permission",
+    )
 
 
 # Post insights served: name -> (title, description, value from engagement.PostTruth.metrics()).

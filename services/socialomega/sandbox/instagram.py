@@ -15,6 +15,26 @@ API (paths are `/{version}/...`, e.g. `/v25.0/17841400000000001/media`):
                                           -> `{"id": "<media id>"}`; enforces the publishing
                                           quota (code 9, subcode 2207042).
   GET  /{v}/{media-id}?fields=permalink,caption,timestamp,...
+  DELETE /{v}/{media-id}                  -> `{"success": true}` (Meta SDK v25 `IGMedia.api_delete`,
+                                          October 2025; answer shape UNCONFIRMED). The whole post is
+                                          gone: not listed, its node and insights answer 100/33.
+                                          Needs the grant `instagram_manage_contents` (third-party
+                                          reports, UNCONFIRMED; in DEFAULT_GRANTS, /_sandbox/
+                                          permissions revokes it) -> else 400 code 10 "(#10)
+                                          Application does not have permission for this action".
+                                          Facebook Login only, which is this host (graph.facebook.com).
+                                          Deleted media still count in `content_publishing_limit`
+                                          (UNCONFIRMED: Meta does not say).
+  POST /{v}/{media-id}?comment_enabled=true|false
+                                          -> `{"success": true}`; needs `instagram_manage_comments`
+                                          (Comment Moderation guide). Nothing else of a published
+                                          post can change: `caption` (or any other parameter) ->
+                                          400 code 100 "(#100) Param caption cannot be updated: only
+                                          comment_enabled can" (Meta SDK `IGMedia.api_update` takes
+                                          comment_enabled only; the message is the fake's).
+                                          An unknown, deleted or container id, for either call ->
+                                          400 code 100 subcode 33 "Unsupported delete|post request.
+                                          Object with ID ... does not exist ...".
   GET  /{v}/{ig-user-id}/media?fields=id,caption,timestamp,permalink&limit=25[&after=cursor]
                                           the account's media, newest first, cursor-paged
                                           (`paging.cursors.after`, `paging.next`).
@@ -66,7 +86,8 @@ Control API (sandbox only, no auth):
   GET/DELETE /_sandbox/faults
   POST /_sandbox/expire-token      the current token stops working (code 190/463)
   GET  /_sandbox/posts             published media, oldest first, with caption, alt_text,
-                                   width, height, bytes, has_exif_gps, container_id
+                                   width, height, bytes, has_exif_gps, container_id,
+                                   comment_enabled, deleted, deleted_at
   GET  /_sandbox/requests          method, path, status, fields, fault (no credentials)
   POST /_sandbox/quota             {"total": n}       quota_total (default 50)
   POST /_sandbox/processing-polls  {"polls": n}       IN_PROGRESS reads before FINISHED
@@ -180,7 +201,11 @@ class InstagramFake(control.SandboxControl, engagement.EngagementControl):
         **engagement.CONTROL_ROUTES,
     }
     PLATFORM = "instagram"
-    DEFAULT_GRANTS = frozenset(SCOPES) | {"instagram_manage_insights"}
+    DEFAULT_GRANTS = frozenset(SCOPES) | {
+        "instagram_manage_insights",
+        "instagram_manage_contents",
+        "instagram_manage_comments",
+    }
     insights_delay_seconds = 0.0  # Meta: insights "can be delayed up to 48 hours"
 
     def __init__(
@@ -265,6 +290,7 @@ class InstagramFake(control.SandboxControl, engagement.EngagementControl):
                 "caption": caption,
                 "timestamp": ts,
                 "via_api": False,
+                "deleted_at": None,
                 "permalink": f"https://www.instagram.com/p/{_shortcode(media_id)}/",
             }
             self.truth.track(media_id, at=ts)
@@ -373,6 +399,10 @@ class InstagramFake(control.SandboxControl, engagement.EngagementControl):
             raise _GraphError(400, 2500, f"Unknown path components: /{edge}")
         if len(parts) == 1 and method == "GET":
             return self._node(parts[0], params)
+        if len(parts) == 1 and method == "DELETE":
+            return self._delete_media(parts[0])
+        if len(parts) == 1 and method == "POST":
+            return self._update_media(parts[0], params)
         if len(parts) == 2 and parts[1] == "insights" and method == "GET":
             return self._media_insights(parts[0], params)
         node = parts[0] if parts else ""
@@ -600,6 +630,7 @@ class InstagramFake(control.SandboxControl, engagement.EngagementControl):
                 "alt_text": container["alt_text"],
                 "timestamp": now,
                 "via_api": True,
+                "deleted_at": None,
                 "container_id": creation_id,
                 "permalink": f"https://www.instagram.com/p/{_shortcode(media_id)}/",
                 "width": container["width"],
@@ -654,6 +685,44 @@ class InstagramFake(control.SandboxControl, engagement.EngagementControl):
             subcode=33,
         )
 
+    def _delete_media(self, media_id: str) -> Response:
+        with self.lock:
+            media = self._live_media(media_id, "delete")
+            if not self.truth.has("instagram_manage_contents"):
+                raise _GraphError(400, 10, "(#10) Application does not have permission for this action")
+            media["deleted_at"] = self.clock()
+            self.truth.delete(media_id)
+        return _json({"success": True})
+
+    def _update_media(self, media_id: str, params: dict[str, str]) -> Response:
+        with self.lock:
+            media = self._live_media(media_id, "post")
+            fields = sorted(set(params) - {"access_token"})
+            refused = [f for f in fields if f != "comment_enabled"]
+            if refused or not fields:
+                name = refused[0] if refused else "comment_enabled"
+                raise _GraphError(400, 100, f"(#100) Param {name} cannot be updated: only comment_enabled can")
+            value = params["comment_enabled"].lower()
+            if value not in ("true", "false"):
+                raise _GraphError(400, 100, "(#100) Param comment_enabled must be a boolean")
+            if not self.truth.has("instagram_manage_comments"):
+                raise _GraphError(400, 10, "(#10) Application does not have permission for this action")
+            media["comment_enabled"] = value == "true"
+        return _json({"success": True})
+
+    def _live_media(self, media_id: str, verb: str) -> dict[str, Any]:
+        """Published media of the account, not deleted (on the API or via /_sandbox/delete-post)."""
+        media = self.media.get(media_id)
+        if media is None or media["deleted_at"] is not None or self.truth.live(media_id) is None:
+            raise _GraphError(
+                400,
+                100,
+                f"Unsupported {verb} request. Object with ID '{media_id}' does not exist, "
+                "cannot be loaded due to missing permissions, or does not support this operation.",
+                subcode=33,
+            )
+        return media
+
     def _list_media(self, request: Request, params: dict[str, str]) -> Response:
         fields = _fields(params) or ["id"]
         try:
@@ -662,7 +731,9 @@ class InstagramFake(control.SandboxControl, engagement.EngagementControl):
         except (ValueError, UnicodeDecodeError):
             raise _GraphError(400, 100, "(#100) Invalid paging parameter") from None
         with self.lock:
-            newest_first = list(reversed(self.media.values()))
+            newest_first = [
+                m for m in reversed(self.media.values()) if m["deleted_at"] is None and self.truth.live(m["id"])
+            ]
             page = [self._media_view(m) for m in newest_first[offset : offset + limit]]
             more = offset + limit < len(newest_first)
         body: dict[str, Any] = {"data": [{k: v for k, v in m.items() if k == "id" or k in fields} for m in page]}
@@ -769,6 +840,9 @@ class InstagramFake(control.SandboxControl, engagement.EngagementControl):
             "has_exif_gps": media.get("has_exif_gps"),
             "permalink": media["permalink"],
             "timestamp": _graph_time(media["timestamp"]),
+            "comment_enabled": media.get("comment_enabled", True),
+            "deleted": media["deleted_at"] is not None or self.truth.live(media["id"]) is None,
+            "deleted_at": media["deleted_at"],
         }
 
     # --- control API (the common endpoints are control.SandboxControl's) ------------------------

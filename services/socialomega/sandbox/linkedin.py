@@ -23,7 +23,27 @@ Every /rest call needs `Authorization: Bearer <token>`, `Linkedin-Version: YYYYM
   GET  /rest/posts?author=<urlencoded urn>&q=author&count=&start=&sortBy=LAST_MODIFIED|CREATED
        with `X-RestLi-Method: FINDER` -> {"paging": {"start", "count", "links", "total"},
                                           "elements": [post, ...]} newest first.
-  GET  /rest/posts/{urn}         one post.
+  GET  /rest/posts/{urn}         one post (a deleted one: 404 NOT_FOUND).
+  POST /rest/posts/{urn}         with `X-RestLi-Method: PARTIAL_UPDATE` and `{"patch": {"$set": {...}}}`
+                                 -> 204, empty body (UNCONFIRMED: clients accept any 2xx). `$set` may
+                                 hold the Posts API's updatable fields (commentary <= 3,000,
+                                 contentCallToActionLabel, contentLandingPage, lifecycleState,
+                                 adContext, reshareContext); anything else (content, author, ...)
+                                 -> 422 FIELD_NOT_UPDATABLE "ERROR :: /content :: field cannot be
+                                 updated" (the rule: LinkedIn's Postman collection, "The following
+                                 posts field are available to update"; code and message ours).
+                                 Without the header, or without `patch.$set` -> 400 ILLEGAL_ARGUMENT.
+                                 The update moves `lastModifiedAt` (the finder's LAST_MODIFIED order).
+  DELETE /rest/posts/{urn}       -> 204 ("Post deletions are idempotent. Deletion requests for a
+                                 previously deleted UGC Post will return a 204."); an URN that never
+                                 was a post -> 404 NOT_FOUND (UNCONFIRMED). A deleted post is out of
+                                 the finder, GET, edits (404) and the statistics.
+       Both need the grant `w_member_social` for the member's posts, `w_organization_social` for the
+       organization's (Posts API permissions; /_sandbox/permissions revokes them), and a post of the
+       member or their organization: else 403 ACCESS_DENIED "Not enough permissions to access:
+       partialUpdate|delete /rest/posts" (shape as captured, verb ours). An unknown or deleted post
+       -> 404 NOT_FOUND. `add_foreign_post` makes a post of someone else. /_sandbox/posts shows
+       `commentary` (current), `edits`, `edited_at`, `deleted`, `deleted_at`.
 
 Identity: the sandbox token belongs to member `MEMBER_URN`, who administers `ORG_URN`; any other
 owner/author -> 403 ACCESS_DENIED. It expires 60 days after `reset()` on the fake's clock
@@ -161,6 +181,16 @@ MAX_PIXELS = 36_152_320
 MAX_GIF_FRAMES = 250
 ALLOWED_FORMATS = {"JPEG", "PNG", "GIF"}
 COMMENTARY_MAX = 3000
+# Posts API "Update Posts": the fields a PARTIAL_UPDATE may $set (LinkedIn's Postman collection).
+UPDATABLE_FIELDS = (
+    "commentary",
+    "contentCallToActionLabel",
+    "contentLandingPage",
+    "lifecycleState",
+    "adContext",
+    "reshareContext",
+)
+STRANGER_URN = "urn:li:person:SbxStranger02"  # neither the member nor their organization
 UPLOAD_URL_TTL = 3600.0
 VERSION_WINDOW_MONTHS = 12
 _VERSION = re.compile(r"^(\d{4})(\d{2})(?:\.\d{2})?$")
@@ -174,6 +204,8 @@ _ROUTES = Map(
         Rule("/rest/posts", endpoint="create_post", methods=["POST"]),
         Rule("/rest/posts", endpoint="find_posts", methods=["GET"]),
         Rule("/rest/posts/<path:urn>", endpoint="get_post", methods=["GET"]),
+        Rule("/rest/posts/<path:urn>", endpoint="update_post", methods=["POST"]),
+        Rule("/rest/posts/<path:urn>", endpoint="remove_post", methods=["DELETE"]),
         Rule("/rest/socialActions/<path:urn>", endpoint="social_actions", methods=["GET"]),
         Rule("/rest/socialMetadata/<path:urn>", endpoint="social_metadata", methods=["GET"]),
         Rule("/rest/organizationalEntityShareStatistics", endpoint="share_statistics", methods=["GET"]),
@@ -359,7 +391,35 @@ class LinkedInFake(control.SandboxControl, engagement.EngagementControl):
 
     def posts(self) -> list[dict[str, Any]]:
         with self.lock:
-            return [self._sandbox_view(p) for p in self.post_list]
+            return [{**self._sandbox_view(p), "deleted": self._gone(p)} for p in self.post_list]
+
+    def add_foreign_post(self, commentary: str, author: str = STRANGER_URN) -> str:
+        """A post of someone the token's member does not act for; returns its URN."""
+        with self.lock:
+            now_ms = int(self.clock() * 1000)
+            urn = f"urn:li:share:{7_300_000_000_000_000_000 + next(self._ids)}"
+            self.post_list.append(
+                {
+                    "id": urn,
+                    "author": author,
+                    "commentary": commentary,
+                    "visibility": "PUBLIC",
+                    "distribution": {"feedDistribution": "MAIN_FEED"},
+                    "lifecycleState": "PUBLISHED",
+                    "isReshareDisabledByAuthor": False,
+                    "createdAt": now_ms,
+                    "lastModifiedAt": now_ms,
+                    "publishedAt": now_ms,
+                    "_image": None,
+                    **_NEW_POST_STATE,
+                }
+            )
+            self.truth.track(urn, at=now_ms / 1000)
+            return urn
+
+    def _gone(self, post: dict[str, Any]) -> bool:
+        """Deleted through the API, or through /_sandbox/delete-post."""
+        return post["_deleted_at"] is not None or self.truth.live(post["id"]) is None
 
     # --- WSGI ---------------------------------------------------------------------------------
     def serve(self, request: Request) -> Response:
@@ -641,6 +701,7 @@ class LinkedInFake(control.SandboxControl, engagement.EngagementControl):
                 "lastModifiedAt": now_ms,
                 "publishedAt": now_ms,
                 "_image": dict(image["facts"]) if image else None,
+                **_NEW_POST_STATE,
             }
             if media is not None:
                 post["content"] = {"media": {k: v for k, v in media.items() if k in ("id", "altText", "title")}}
@@ -671,7 +732,7 @@ class LinkedInFake(control.SandboxControl, engagement.EngagementControl):
         if sort_key is None:
             raise _ApiError(400, "ILLEGAL_ARGUMENT", "sortBy must be LAST_MODIFIED or CREATED")
         with self.lock:
-            mine = [self._public(p) for p in self.post_list if p["author"] == author]
+            mine = [self._public(p) for p in self.post_list if p["author"] == author and not self._gone(p)]
         mine.sort(key=lambda p: (p[sort_key], p["id"]), reverse=True)
         page = mine[start : start + count]
         return _json({"paging": {"start": start, "count": count, "links": [], "total": len(mine)}, "elements": page})
@@ -679,10 +740,67 @@ class LinkedInFake(control.SandboxControl, engagement.EngagementControl):
     def _get_post(self, request: Request, urn: str) -> Response:
         with self.lock:
             post = next((p for p in self.post_list if p["id"] == urn), None)
-        if post is None:
-            raise _ApiError(404, "NOT_FOUND", f"Post {urn} does not exist")
+            if post is None or self._gone(post):
+                raise _ApiError(404, "NOT_FOUND", f"Post {urn} does not exist")
         self._authorize(post["author"], "GET", "/rest/posts")
         return _json(self._public(post))
+
+    # --- edits and deletes (Posts API "Update Posts", "Delete Posts") -----------------------------
+    def _update_post(self, request: Request, urn: str) -> Response:
+        if request.headers.get("X-RestLi-Method", "").upper() != "PARTIAL_UPDATE":
+            raise _ApiError(400, "ILLEGAL_ARGUMENT", "An update needs the header X-RestLi-Method: PARTIAL_UPDATE")
+        changes = self._body(request).get("patch")
+        changes = changes.get("$set") if isinstance(changes, dict) else None
+        if not isinstance(changes, dict) or not changes:
+            raise _ApiError(400, "ILLEGAL_ARGUMENT", 'The body must be {"patch": {"$set": {...}}}')
+        for field in changes:
+            if field not in UPDATABLE_FIELDS:
+                raise _ApiError(422, "FIELD_NOT_UPDATABLE", f"ERROR :: /{field} :: field cannot be updated")
+        commentary = changes.get("commentary")
+        if "commentary" in changes and not isinstance(commentary, str):
+            raise _ApiError(422, "INVALID_FIELD_VALUE", "ERROR :: /commentary :: must be a string")
+        if isinstance(commentary, str) and len(commentary) > COMMENTARY_MAX:
+            raise _ApiError(
+                422,
+                "FIELD_VALUE_TOO_LONG",
+                f"ERROR :: /commentary :: length {len(commentary)} exceeds the maximum of {COMMENTARY_MAX}",
+            )
+        if changes.get("lifecycleState", "PUBLISHED") not in ("PUBLISHED", "DRAFT"):
+            raise _ApiError(
+                422, "INVALID_FIELD_VALUE", f"ERROR :: /lifecycleState :: invalid value {changes['lifecycleState']!r}"
+            )
+        with self.lock:
+            post = self._writable(urn, "partialUpdate", missing_ok=False)
+            assert post is not None
+            now_ms = int(self.clock() * 1000)
+            post.update(changes)
+            post["lastModifiedAt"] = now_ms
+            post["_edits"] += 1
+            post["_edited_at"] = now_ms
+        return Response(b"", status=204)
+
+    def _remove_post(self, request: Request, urn: str) -> Response:
+        with self.lock:
+            post = self._writable(urn, "delete", missing_ok=True)
+            if post is not None:
+                post["_deleted_at"] = int(self.clock() * 1000)
+                self.truth.delete(urn)
+        return Response(b"", status=204)
+
+    def _writable(self, urn: str, verb: str, missing_ok: bool) -> dict[str, Any] | None:
+        """The post `urn` if the token's member may change it; None for a deleted post when
+        `missing_ok` (deletes are idempotent). Caller holds the lock."""
+        post = next((p for p in self.post_list if p["id"] == urn), None)
+        if post is None:
+            raise _ApiError(404, "NOT_FOUND", f"Post {urn} does not exist")
+        scope = "w_organization_social" if post["author"] == ORG_URN else "w_member_social"
+        if post["author"] not in (MEMBER_URN, ORG_URN) or not self.truth.has(scope):
+            raise _ApiError(403, "ACCESS_DENIED", f"Not enough permissions to access: {verb} /rest/posts", 100)
+        if self._gone(post):
+            if missing_ok:
+                return None
+            raise _ApiError(404, "NOT_FOUND", f"Post {urn} does not exist")
+        return post
 
     # --- engagement reads (the truth is sandbox/engagement.py's) ----------------------------------
     def _notifies(self, post_id: str) -> bool:
@@ -819,6 +937,7 @@ class LinkedInFake(control.SandboxControl, engagement.EngagementControl):
 
     @staticmethod
     def _sandbox_view(post: dict[str, Any]) -> dict[str, Any]:
+        """A post as /_sandbox/posts shows it (`deleted` is added by `posts()`)."""
         media = (post.get("content") or {}).get("media") or {}
         facts = post.get("_image") or {}
         return {
@@ -832,6 +951,10 @@ class LinkedInFake(control.SandboxControl, engagement.EngagementControl):
             "visibility": post["visibility"],
             "lifecycle_state": post["lifecycleState"],
             "created_at": post["createdAt"],
+            "last_modified_at": post["lastModifiedAt"],
+            "edits": post["_edits"],
+            "edited_at": post["_edited_at"],
+            "deleted_at": post["_deleted_at"],
             "image": (
                 {k: facts.get(k) for k in ("width", "height", "bytes", "format", "has_exif_gps")} if facts else None
             ),
@@ -840,6 +963,10 @@ class LinkedInFake(control.SandboxControl, engagement.EngagementControl):
 
 def _gateway_timeout(fault: control.Fault) -> Response:
     raise _ApiError(504, "GATEWAY_TIMEOUT", "Gateway Timeout")
+
+
+# The fake's own state of a new post (epoch ms), kept out of the API's answers (`_public`).
+_NEW_POST_STATE: dict[str, Any] = {"_edits": 0, "_edited_at": None, "_deleted_at": None}
 
 
 # memberCreatorPostAnalytics queryType -> the truth's metric

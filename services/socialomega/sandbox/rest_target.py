@@ -12,6 +12,12 @@ API (what the generic REST publisher talks to):
                            `strict_idempotency=True` answers 422 to a different body.
   GET  /v1/posts/<id>      the stored post; GET /v1/posts?external_id=X lists posts carrying
                            that `external_id` (for reconcile-after-timeout flows).
+  DELETE /v1/posts/<id>    -> 204, empty body: the post is gone (GET 404, left out of the list,
+                           `deleted_at` in /_sandbox/received's post entry plus a "delete" entry).
+                           Needs `posts:write` (the read-only key: 403); an unknown or already
+                           deleted id -> 404 `{"error": "not_found"}` (this target's choice; a
+                           generic target documents its own). What `endpoint.delete_url`
+                           (`.../v1/posts/{remote_id}`) points the REST publisher at.
   POST /v1/media           multipart/form-data with an image file part (any field name, image/*
                            or decodable by Pillow) -> 201 `{"id": "media_...", "width", "height",
                            "bytes", "content_type"}`; too large -> 413.
@@ -84,6 +90,7 @@ _ROUTES = Map(
         Rule("/v1/posts", endpoint="create_post", methods=["POST"]),
         Rule("/v1/posts", endpoint="list_posts", methods=["GET"]),
         Rule("/v1/posts/<post_id>", endpoint="get_post", methods=["GET"]),
+        Rule("/v1/posts/<post_id>", endpoint="delete_post", methods=["DELETE"]),
         Rule("/v1/media", endpoint="upload_media", methods=["POST"]),
         Rule("/_sandbox/received", endpoint="ctl_received", methods=["GET"]),
         Rule("/_sandbox/requests", endpoint="ctl_requests", methods=["GET"]),
@@ -362,7 +369,9 @@ class RestTarget:
         external_id = request.args.get("external_id")
         with self.lock:
             posts = [
-                p for p in self.posts.values() if external_id is None or p["body"].get("external_id") == external_id
+                p
+                for p in self.posts.values()
+                if p.get("deleted_at") is None and (external_id is None or p["body"].get("external_id") == external_id)
             ]
         return _json({"posts": [{"id": p["id"], **p["body"], "created_at": p["created_at"]} for p in posts]})
 
@@ -370,9 +379,32 @@ class RestTarget:
         self._authenticate(request, "posts:write")
         with self.lock:
             post = self.posts.get(post_id)
-        if post is None:
+        if post is None or post.get("deleted_at") is not None:
             raise _ApiError(404, "not_found", "No such post")
         return _json({"id": post["id"], **post["body"], "created_at": post["created_at"]})
+
+    def _delete_post(self, request: Request, post_id: str) -> Response:
+        mode = self._authenticate(request, "posts:write")
+        with self.lock:
+            post = self.posts.get(post_id)
+            if post is None or post.get("deleted_at") is not None:
+                raise _ApiError(404, "not_found", "No such post")
+            post["deleted_at"] = _now()
+            for entry in self.received:
+                if entry["kind"] == "post" and entry["id"] == post_id:
+                    entry["deleted_at"] = post["deleted_at"]
+            self.received.append(
+                {
+                    "kind": "delete",
+                    "id": post_id,
+                    "method": request.method,
+                    "path": request.path,
+                    "headers": _visible_headers(request),
+                    "auth_mode": mode,
+                    "received_at": post["deleted_at"],
+                }
+            )
+        return Response(b"", status=204)
 
     def _upload_media(self, request: Request) -> Response:
         mode = self._authenticate(request, "media:write")

@@ -26,6 +26,24 @@ API (base URL = the fake's root; the real one is https://api.x.com):
                            `{"data":{"id","associated_metadata":{...}}}`
   POST /2/tweets           JSON `{"text", "media": {"media_ids": [1..4]}}` -> 201
                            `{"data":{"id","text","edit_history_post_ids":[id]}}`
+  DELETE /2/tweets/<id>    -> 200 `{"data":{"deleted":true}}` (openapi `deletePosts`,
+                           `DeletePostsResponse`); scopes `tweet.read tweet.write users.read`
+                           (and the grant `tweet.write`, /_sandbox/permissions); 50 per 15
+                           minutes per user (rate-limits.mdx). The post is gone: left out of the
+                           timeline, the lookup answers "Not Found Error", and its text may be
+                           posted again (the duplicate check skips it). UNCONFIRMED, chosen:
+                           an unknown or already deleted id -> 404 problem
+                           `{"title":"Not Found Error","detail":"Could not find tweet with id:
+                           [<id>].","type":".../problems/resource-not-found","status":404}`;
+                           another account's post (`add_foreign_post`) -> 403 `{"title":
+                           "Forbidden","detail":"You are not allowed to delete a Tweet of another
+                           user.","type":"about:blank","status":403}`; an id that is not 1-19
+                           digits -> 400 invalid-request. /_sandbox/posts shows `deleted`,
+                           `deleted_at`.
+  POST /2/tweets with `edit_options` (an edit, openapi `CreatePostsEditOptions`): editing needs X
+                           Premium (changelog, 3 Oct 2025), which the sandbox account does not
+                           have -> 403 `{"title":"Forbidden","detail":"You are not permitted to
+                           edit this Post.","type":"about:blank","status":403}` (body UNCONFIRMED).
   GET  /2/users/me         `{"data":{"id","name","username"}}`
   GET  /2/users/<id>/tweets  newest first; `max_results` 5..100, `pagination_token`,
                            `start_time`/`end_time` (RFC 3339), `since_id`, `until_id`,
@@ -196,6 +214,7 @@ RATE_LIMITS = {
     "users_me": 75,
     "user_posts": 900,
     "lookup_posts": 5000,
+    "delete_tweet": 50,
 }
 
 _ROUTES = Map(
@@ -209,6 +228,7 @@ _ROUTES = Map(
         Rule("/2/media/metadata", endpoint="media_metadata", methods=["POST"]),
         Rule("/2/tweets", endpoint="create_post", methods=["POST"]),
         Rule("/2/tweets", endpoint="lookup_posts", methods=["GET"]),
+        Rule("/2/tweets/<post_id>", endpoint="delete_tweet", methods=["DELETE"]),
         Rule("/2/users/me", endpoint="users_me", methods=["GET"]),
         Rule("/2/users/<user_id>/tweets", endpoint="user_posts", methods=["GET"]),
     ]
@@ -500,7 +520,11 @@ class XFake(control.SandboxControl, engagement.EngagementControl):
 
     def posts(self) -> list[dict[str, Any]]:
         with self.lock:
-            return [json.loads(json.dumps(p)) for p in self.post_list]
+            return [json.loads(json.dumps({**p, "deleted": self._gone(p)})) for p in self.post_list]
+
+    def _gone(self, post: dict[str, Any]) -> bool:
+        """Deleted through the API, or through /_sandbox/delete-post."""
+        return post["deleted_at"] is not None or self.truth.live(post["id"]) is None
 
     def expire_token(self) -> None:
         with self.lock:
@@ -883,6 +907,8 @@ class XFake(control.SandboxControl, engagement.EngagementControl):
         body = request.get_json(silent=True)
         if not isinstance(body, dict):
             raise _invalid("Request body must be a JSON object.")
+        if body.get("edit_options") is not None:  # editing needs X Premium: not this account
+            raise _problem(403, "Forbidden", "You are not permitted to edit this Post.")
         text = body.get("text", "")
         media_ids = (body.get("media") or {}).get("media_ids")
         if not isinstance(text, str):
@@ -900,7 +926,7 @@ class XFake(control.SandboxControl, engagement.EngagementControl):
                 if media is None or media.data is None or media.expires <= now or media.polls_left > 0:
                     raise _invalid("Your media IDs are invalid.", "media.media_ids", media_ids)
                 attached.append(media)
-            if text.strip() and any(p["text"] == text for p in recent):
+            if text.strip() and any(p["text"] == text and not self._gone(p) for p in recent):
                 raise _problem(403, "Forbidden", "You are not allowed to create a Tweet with duplicate content.")
             post_id = str(1_870_000_000_000_000_000 + next(self._ids))
             first = attached[0].facts if attached else {}
@@ -910,6 +936,7 @@ class XFake(control.SandboxControl, engagement.EngagementControl):
                     "text": text,
                     "created": now,
                     "created_at": _iso(now),
+                    "deleted_at": None,
                     "alt_text": attached[0].alt_text if attached else None,
                     "width": first.get("w"),
                     "height": first.get("h"),
@@ -932,6 +959,31 @@ class XFake(control.SandboxControl, engagement.EngagementControl):
             )
             self.truth.track(post_id, at=self.clock())
         return _json({"data": {"id": post_id, "text": text, "edit_history_post_ids": [post_id]}}, 201)
+
+    def _delete_tweet(self, request: Request, post_id: str) -> Response:
+        self._authenticate(request, "tweet.read", "tweet.write", "users.read")
+        if not self.truth.has("tweet.write"):
+            raise _problem(403, "Forbidden", "Forbidden")
+        if not post_id.isdigit() or len(post_id) > 19:
+            raise _invalid(f"The `id` query parameter value [{post_id}] is not valid", "id", post_id)
+        with self.lock:
+            if any(p["id"] == post_id for p in self.foreign_posts) and self.truth.live(post_id) is not None:
+                raise _problem(403, "Forbidden", "You are not allowed to delete a Tweet of another user.")
+            post = next((p for p in self.post_list if p["id"] == post_id), None)
+            if post is None or self._gone(post):
+                raise _ApiError(
+                    404,
+                    {
+                        "title": "Not Found Error",
+                        "detail": f"Could not find tweet with id: [{post_id}].",
+                        "type": PROBLEMS + "resource-not-found",
+                        "status": 404,
+                    },
+                    content_type="application/problem+json",
+                )
+            post["deleted_at"] = _iso(time.time())
+            self.truth.delete(post_id)
+        return _json({"data": {"deleted": True}})
 
     def _users_me(self, request: Request) -> Response:
         self._authenticate(request, "tweet.read", "users.read")
@@ -959,7 +1011,7 @@ class XFake(control.SandboxControl, engagement.EngagementControl):
         start = _parse_time(args["start_time"], "start_time") if "start_time" in args else None
         end = _parse_time(args["end_time"], "end_time") if "end_time" in args else None
         with self.lock:
-            posts = [p for p in reversed(self.post_list) if user_id == USER_ID]
+            posts = [p for p in reversed(self.post_list) if user_id == USER_ID and not self._gone(p)]
         posts = [
             p
             for p in posts

@@ -10,6 +10,7 @@ locals {
     { poller = module.poller.function_name, processor = module.processor.function_name },
     { analytics = module.analytics.function_name, webhooks = module.webhooks.function_name },
     { token-keeper = module.token_keeper.function_name, insights = module.insights.function_name },
+    { release = module.release.function_name },
     { for name, m in module.publisher : name => m.function_name },
   )
 }
@@ -285,6 +286,7 @@ locals {
   scheduled_functions = {
     token-keeper = { dlq = module.token_keeper.dlq.name, missed = "no target's credential was checked" }
     insights     = { dlq = module.insights.dlq.name, missed = "no post's figures were read from its platform" }
+    release      = { dlq = module.release.dlq.name, missed = "scheduled posts whose time came were not sent" }
   }
 }
 

@@ -15,12 +15,12 @@ locals {
   dashboard_dlqs = merge(
     { for name, c in local.consumers : name => element(reverse(split(":", c.dlq_arn)), 0) },
     { poller-schedule = aws_sqs_queue.poller_schedule_dlq.name, token-keeper-schedule = module.token_keeper.dlq.name },
-    { insights-schedule = module.insights.dlq.name },
+    { insights-schedule = module.insights.dlq.name, release-schedule = module.release.dlq.name },
   )
   dashboard_region = data.aws_region.current.name
 
   # A time series per target (or platform, service, queue, function) of one metric.
-  per_target = { for metric in ["Published", "Failed", "Unconfirmed", "Deferred", "PublishRetries", "CredentialsRejected", "PostIndexConflicts", "BreakerOpenSeconds", "TokenDaysLeft", "TokenUnhealthy", "VariantBytes", "VariantsSkipped", "InsightsRead", "InsightsFailed", "InsightsDeferred"] :
+  per_target = { for metric in ["Published", "Failed", "Unconfirmed", "Deferred", "PublishRetries", "CredentialsRejected", "PostIndexConflicts", "BreakerOpenSeconds", "TokenDaysLeft", "TokenUnhealthy", "VariantBytes", "VariantsSkipped", "InsightsRead", "InsightsFailed", "InsightsDeferred", "EditsIgnored", "PostsUpdated", "PostsReleased", "PostsMoved"] :
     metric => [for t in local.dashboard_targets : [local.dashboard_namespace, metric, "Target", t]]
   }
   per_platform = { for metric in ["WebhookAccepted", "WebhookRejected", "EngagementsRecorded", "EngagementsUnmatched", "WebhookUnreadable"] :
@@ -45,6 +45,8 @@ locals {
       )
     } },
     { type = "metric", width = 12, height = 6, properties = { title = "Publish retries, rejected credentials and post index conflicts per target", region = local.dashboard_region, stat = "Sum", period = 300, view = "timeSeries", metrics = concat(local.per_target["PublishRetries"], local.per_target["CredentialsRejected"], local.per_target["PostIndexConflicts"]) } },
+    { type = "metric", width = 12, height = 6, properties = { title = "Edits per target: ignored (on_edit=ignore) and posts changed in place (on_edit=update)", region = local.dashboard_region, stat = "Sum", period = 3600, view = "timeSeries", metrics = concat(local.per_target["EditsIgnored"], local.per_target["PostsUpdated"]) } },
+    { type = "metric", width = 12, height = 6, properties = { title = "Scheduled posts released at their time, and moved on while the breaker was open", region = local.dashboard_region, stat = "Sum", period = 300, view = "timeSeries", metrics = concat(local.per_target["PostsReleased"], local.per_target["PostsMoved"]) } },
 
     # --- the processor ----------------------------------------------------------------------
     { type = "metric", width = 8, height = 6, properties = {

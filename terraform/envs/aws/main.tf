@@ -22,6 +22,7 @@ module "pipeline" {
       poller-schedule       = aws_sqs_queue.poller_schedule_dlq.url
       token-keeper-schedule = module.token_keeper.dlq.url
       insights-schedule     = module.insights.dlq.url
+      release-schedule      = module.release.dlq.url
     }
     alarm_topic_arn = local.alarm_topic_arn
   }
@@ -55,11 +56,12 @@ locals {
       analytics = { read = ["analytics/*", "events/*"], write = ["analytics/*", "events/*"] }
     },
     # A publisher (one per target): publications/<asset>/<version>/<target>.json (its claims),
-    # quotas/<target>.json, breakers/<target>.json (its circuit breaker), and writes posts/<platform>/<remote id>.json (the index the
-    # webhook function reads) of its target's platform only.
+    # quotas/<target>.json, breakers/<target>.json (its circuit breaker), schedule/<target>/ (its
+    # scheduled posts), and writes posts/<platform>/<remote id>.json (the index the webhook
+    # function reads) of its target's platform only.
     { for t in var.targets : "publisher-${t.name}" => {
-      read  = ["publications/*/${t.name}.json", "quotas/${t.name}.json", "breakers/${t.name}.json"]
-      write = ["publications/*/${t.name}.json", "quotas/${t.name}.json", "breakers/${t.name}.json", "posts/${t.platform}/*"]
+      read  = ["publications/*/${t.name}.json", "quotas/${t.name}.json", "breakers/${t.name}.json", "schedule/${t.name}/*"]
+      write = ["publications/*/${t.name}.json", "quotas/${t.name}.json", "breakers/${t.name}.json", "posts/${t.platform}/*", "schedule/${t.name}/*"]
     } },
   )
   store_rw = { for name, a in local.store_access : name => [

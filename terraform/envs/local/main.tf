@@ -37,6 +37,7 @@ module "pipeline" {
   targets                 = var.targets
   secret_values           = var.secrets
   poll_every_seconds      = var.poll_every_seconds
+  release_every_seconds   = var.release_every_seconds
   resilience              = var.resilience == null ? {} : var.resilience
   function_timeouts       = var.function_timeouts
   force_destroy           = true

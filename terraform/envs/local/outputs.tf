@@ -28,6 +28,11 @@ output "insights" {
   value       = module.pipeline.insights
 }
 
+output "release" {
+  description = "Release run handler and schedule (the local runtime runs it like the poller)."
+  value       = module.pipeline.release
+}
+
 output "operations" {
   description = "The operator manifest (SSM parameter and JSON value) that `socialomega --env <env>` reads."
   value       = module.pipeline.operations

@@ -51,3 +51,9 @@ variable "function_timeouts" {
   type        = object({ processor = number, publisher = number, analytics = number, poller = number })
   default     = { processor = 60, publisher = 90, analytics = 30, poller = 120 }
 }
+
+variable "release_every_seconds" {
+  description = "How often the local runtime releases scheduled posts (tests with a compressed schedule clock release every second)."
+  type        = number
+  default     = 60
+}

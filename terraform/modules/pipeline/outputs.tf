@@ -75,6 +75,15 @@ output "insights" {
   }
 }
 
+output "release" {
+  description = "The scheduled release run (services/socialomega/scheduling): each target's scheduled posts whose time has come go back to its publish queue. It ships in the publisher image."
+  value = {
+    handler          = "socialomega.scheduling.handler.handler"
+    schedule_seconds = var.release_every_seconds
+    function_timeout = 60
+  }
+}
+
 output "buckets" {
   description = "Bucket names and ARNs by role."
   value       = { names = module.storage.names, arns = module.storage.arns }

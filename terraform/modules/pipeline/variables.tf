@@ -207,3 +207,13 @@ variable "insights_max_age_days" {
     error_message = "insights_max_age_days must be between 0 and 365."
   }
 }
+
+variable "release_every_seconds" {
+  description = "How often the local runtime releases scheduled posts whose time has come (envs/aws runs it every minute)."
+  type        = number
+  default     = 60
+  validation {
+    condition     = var.release_every_seconds >= 1
+    error_message = "release_every_seconds must be at least 1."
+  }
+}

@@ -17,6 +17,18 @@ photos edge holds exactly the objects this call creates, its `name` is the capti
 and hides unpublished photos) and matches the exact caption among photos created after the
 marker's `sent_at` (minus `clock_skew_seconds`).
 
+Edits (`EDITS`; developers.facebook.com/documentation/pages-api/posts.md: "create, publish,
+and update a post ... and delete a post"; Meta SDK v25 `PagePost.api_update`/`api_delete`):
+  update_text: `POST /{version}/{page-post-id}` with `message` -> `{"success": true}` (answer
+    UNCONFIRMED). The post id `{page-id}_{post-id}` is what `publish` stores as the remote id;
+    a bare photo id (a photo published without a post) cannot be edited: the Photo node has no
+    update in Meta's SDK, so that answers `EDIT_NOT_SUPPORTED`. That the post's `message` is
+    the photo's caption is UNCONFIRMED (the fake keeps one text for both).
+  delete_post: `DELETE /{version}/{page-post-id}` (or the photo id) -> `{"success": true}`.
+  Both need `pages_manage_posts` on the Page token; an unknown or deleted post is Graph's code
+  100 subcode 33 ("does not exist, cannot be loaded due to missing permissions"): `POST_GONE`.
+  Replacing the photo is not documented (no parameter for it, UNCONFIRMED): delete and repost.
+
 Auth: the Page access token (secret key `page_access_token`) goes in an `Authorization:
 Bearer` header, never in a URL. Page tokens fall under Business Use Case rate limits; the
 throttle (code 32) and its `X-Business-Use-Case-Usage` header are read by Meta's errors
@@ -25,6 +37,7 @@ throttle (code 32) and its `X-Business-Use-Case-Usage` header are read by Meta's
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 from typing import Any
 
@@ -34,8 +47,19 @@ from socialomega.core import http
 from socialomega.core.http import Outcome
 from socialomega.platforms.facebook.settings import TOKEN_KEY, FacebookSettings, InvalidFacebookTarget
 from socialomega.platforms.meta import errors as meta
-from socialomega.publishers.base import Credentials, ImageAccess, Lookup, Progress, PublishRequest, PublishResult
-from socialomega.publishers.captions import build_caption
+from socialomega.publishers.base import (
+    Credentials,
+    EditSupport,
+    ImageAccess,
+    Lookup,
+    Progress,
+    PublishRequest,
+    PublishResult,
+    gone,
+    invalid_remote_id,
+    not_supported,
+)
+from socialomega.publishers.captions import Caption, build_caption
 from socialomega.publishers.platform import (
     guarded_session,
     logger,
@@ -46,11 +70,26 @@ from socialomega.publishers.platform import (
 )
 
 PERMALINK = "https://www.facebook.com/{}"
+EDITS = EditSupport(
+    text=True,
+    image=False,
+    delete=True,
+    source="developers.facebook.com/documentation/pages-api/posts.md (update and delete a Page post); "
+    "Meta SDK v25 PagePost.api_update (message) and api_delete; photo replacement undocumented (UNCONFIRMED)",
+)
+_POST_ID = re.compile(r"^[0-9]{1,32}_[0-9]{1,32}$")
+_PHOTO_ID = re.compile(r"^[0-9]{1,32}$")
+
+
+def _missing(outcome: Outcome) -> bool:
+    """Graph's "object does not exist" (code 100, subcode 33): deleted, unknown or not visible."""
+    return outcome.code == "meta:100/33"
 
 
 class FacebookPublisher:
     platform = "facebook"
     retry_is_safe = False
+    edits = EDITS
 
     def __init__(
         self,
@@ -81,7 +120,7 @@ class FacebookPublisher:
         unsafe = unsafe_destination(url, s.egress_policy)
         if unsafe is not None:
             return PublishResult(unsafe)
-        caption = build_caption(self.platform, request.metadata, self.target)
+        caption = self._caption(request)
         fields: dict[str, str] = {"caption": caption.text}
         if s.send_alt_text and caption.alt_text:
             fields["alt_text_custom"] = caption.alt_text
@@ -189,7 +228,52 @@ class FacebookPublisher:
             return Lookup.absent("no photo with this caption since the final call")
         return Lookup.undecided(f"{len(matches)} photos carry this caption")
 
+    # --- Editor -----------------------------------------------------------------------------------
+    def post_text(self, request: PublishRequest) -> str:
+        return self._caption(request).text
+
+    def update_text(self, remote_id: str, request: PublishRequest, text: str) -> PublishResult:
+        if _PHOTO_ID.match(remote_id):
+            return PublishResult(not_supported("changing the caption of a photo without a Page post", EDITS))
+        if not _POST_ID.match(remote_id):
+            return PublishResult(invalid_remote_id(remote_id, "a Page post id {page-id}_{post-id}"))
+        outcome = self._edit("POST", remote_id, "post_updated", data={"message": text}, text_chars=len(text))
+        if not outcome.ok:
+            return PublishResult(outcome)
+        return PublishResult(outcome, remote_id=remote_id, remote_url=PERMALINK.format(remote_id))
+
+    def delete_post(self, remote_id: str) -> Outcome:
+        if not (_POST_ID.match(remote_id) or _PHOTO_ID.match(remote_id)):
+            return invalid_remote_id(remote_id, "a Page post id or a photo id")
+        return self._edit("DELETE", remote_id, "post_deleted")
+
+    def _edit(self, method: str, remote_id: str, done: str, **fields: Any) -> Outcome:
+        """One call on the post node. Repeating it changes nothing (the same text again, or a
+        post already gone): `final=False`, a timeout is retryable."""
+        log = logger(self.platform, self.target.get("name")).bind(remote_id=remote_id)
+        s = self.settings
+        url = f"{s.api_base_url}/{s.graph_version}/{remote_id}"
+        unsafe = unsafe_destination(url, s.egress_policy)
+        if unsafe is not None:
+            return unsafe
+        data = fields.pop("data", None)
+        log.info("edit_sending", method=method, **fields)
+        response, outcome = self.api.call(method, url, final=False, data=data)
+        if outcome.ok and response is not None and http.json_object(response).get("success") is False:
+            outcome = Outcome("permanent", response.status_code, "meta:not_done", "Graph answered success: false")
+        if not outcome.ok:
+            if _missing(outcome):
+                outcome = gone(outcome)
+            log.warning("edit_failed", method=method, kind=outcome.kind, code=outcome.code, status=outcome.status)
+            return outcome
+        log.info(done)
+        return outcome
+
     # --- helpers ----------------------------------------------------------------------------------
+    def _caption(self, request: PublishRequest) -> Caption:
+        """What `publish` posts and `post_text` answers: one caption building for both."""
+        return build_caption(self.platform, request.metadata, self.target)
+
     def _url(self, edge: str) -> str:
         s = self.settings
         return f"{s.api_base_url}/{s.graph_version}/{s.page_id}/{edge}"

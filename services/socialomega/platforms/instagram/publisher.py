@@ -22,6 +22,15 @@ one stopped:
 (PUBLISHED means it was published; FINISHED/ERROR/EXPIRED/IN_PROGRESS mean it was not) and
 lists the account's recent media to find the post with the exact caption after `sent_at`.
 
+Edits (`EDITS`): a published post's caption cannot be changed through the Graph API (IG Media's
+update takes `comment_enabled` only: Meta SDK v25 `IGMedia.api_update`; Meta's Comment
+Moderation guide lists `POST /{ig-media-id}` for enabling/disabling comments, nothing else) and
+no endpoint replaces its image. `delete_post` is `DELETE /{ig-media-id}` -> `{"success": true}`
+(Meta SDK `IGMedia.api_delete`, added October 2025; Meta's "Content Management" launch post of
+3 December 2025), for Facebook Login (this publisher's host) only. The permission
+`instagram_manage_contents` and the answer's shape come from third parties: UNCONFIRMED. An
+unknown or deleted media id is Graph's code 100 subcode 33: `POST_GONE`.
+
 The access token (secret key `access_token`) goes in an `Authorization: Bearer` header, which
 Graph accepts like the `access_token` parameter, so it never appears in a URL (access logs,
 proxies, exception messages that quote URLs).
@@ -29,6 +38,7 @@ proxies, exception messages that quote URLs).
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -41,8 +51,19 @@ from socialomega.core.http import Outcome
 from socialomega.platforms import waiting
 from socialomega.platforms.instagram.settings import TOKEN_KEY, InstagramSettings, InvalidInstagramConfig
 from socialomega.platforms.meta import errors as meta
-from socialomega.publishers.base import Credentials, ImageAccess, Lookup, Progress, PublishRequest, PublishResult
-from socialomega.publishers.captions import build_caption
+from socialomega.publishers.base import (
+    Credentials,
+    EditSupport,
+    ImageAccess,
+    Lookup,
+    Progress,
+    PublishRequest,
+    PublishResult,
+    gone,
+    invalid_remote_id,
+    not_supported,
+)
+from socialomega.publishers.captions import Caption, build_caption
 from socialomega.publishers.platform import (
     StepFailed,
     guarded_session,
@@ -57,11 +78,20 @@ from socialomega.publishers.platform import json_body as _body
 PLATFORM = "instagram"
 QUOTA_WINDOW = 24 * 3600
 _RECREATE_SUBCODES = {2207020}  # "the media you are trying to access has expired"
+EDITS = EditSupport(
+    text=False,
+    image=False,
+    delete=True,
+    source="Meta SDK v25 IGMedia.api_update (comment_enabled only) and IGMedia.api_delete (Oct 2025); "
+    "delete with Facebook Login only and its permission instagram_manage_contents: third parties (UNCONFIRMED)",
+)
+_MEDIA_ID = re.compile(r"^[0-9]{1,32}$")
 
 
 class InstagramPublisher:
     platform = PLATFORM
     retry_is_safe = False  # media_publish has no idempotency key: a repeat is a second post
+    edits = EDITS
 
     def __init__(
         self,
@@ -98,7 +128,7 @@ class InstagramPublisher:
             media_id = progress.get("media_id")
             if media_id:  # published by an earlier delivery; only the permalink may be missing
                 return self._done(str(media_id))
-            caption = build_caption(PLATFORM, request.metadata, self.target)
+            caption = self._caption(request)
             self._check_quota()
             container_id = self._ready_container(request, images, progress, caption.text, caption.alt_text)
             progress.mark_final(
@@ -159,6 +189,38 @@ class InstagramPublisher:
             return Lookup.undecided("the recent media listing was cut short")
         # Container status unreadable, and the complete listing after sent_at has no such post.
         return Lookup.absent("no recent post with this caption")
+
+    # --- Editor -------------------------------------------------------------------------------
+    def post_text(self, request: PublishRequest) -> str:
+        return self._caption(request).text
+
+    def update_text(self, remote_id: str, request: PublishRequest, text: str) -> PublishResult:
+        return PublishResult(not_supported("changing a published post's caption", EDITS))
+
+    def delete_post(self, remote_id: str) -> Outcome:
+        if not _MEDIA_ID.match(remote_id):
+            return invalid_remote_id(remote_id, "an Instagram media id")
+        try:
+            self._check_destination()
+        except StepFailed as failed:
+            return failed.outcome
+        log = self.log.bind(remote_id=remote_id)
+        log.info("edit_sending", method="DELETE")
+        # Deleting twice changes nothing: not final, a timeout is retryable.
+        response, outcome = self.api.call("DELETE", remote_id, final=False)
+        if outcome.ok and response is not None and _body(response).get("success") is False:
+            outcome = Outcome("permanent", response.status_code, "meta:not_done", "Graph answered success: false")
+        if not outcome.ok:
+            if outcome.code == "meta:100/33":  # no such media (deleted, unknown, not this account's)
+                outcome = gone(outcome)
+            log.warning("edit_failed", method="DELETE", kind=outcome.kind, code=outcome.code, status=outcome.status)
+            return outcome
+        log.info("post_deleted")
+        return outcome
+
+    def _caption(self, request: PublishRequest) -> Caption:
+        """What `publish` posts and `post_text` answers: one caption building for both."""
+        return build_caption(PLATFORM, request.metadata, self.target)
 
     # --- steps --------------------------------------------------------------------------------
     def _check_quota(self) -> None:

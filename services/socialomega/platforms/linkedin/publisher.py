@@ -22,12 +22,24 @@ not show the MediaContent fields; LinkedIn's MultiImage content uses `altText` p
 third-party clients of /rest/posts send `altText`, while some older code sends `title` (a media
 title, not alt text). We send `altText` only; the sandbox fake records `altText` as the alt text.
 
+Edits (`EDITS`; LinkedIn's Posts API "Update Posts"/"Delete Posts", as transcribed in its
+Postman collection, api-evangelist/linkedin `linkedin-use-cases-posts-api.opencollection.json`):
+  update_text: POST /rest/posts/{encoded urn} with `X-RestLi-Method: PARTIAL_UPDATE` and
+    `{"patch": {"$set": {"commentary": <text>}}}`; success 204 (UNCONFIRMED: clients accept 2xx).
+    Updatable: commentary, contentCallToActionLabel, contentLandingPage, lifecycleState,
+    adContext, reshareContext: the media (content) is not, so an image is never replaced.
+  delete_post: DELETE /rest/posts/{encoded urn} -> 204; "Post deletions are idempotent":
+    deleting a deleted post answers 204 as well (ok).
+  Both need `w_member_social` (a member author) or `w_organization_social` (an organization);
+  someone else's post is 403 ACCESS_DENIED (permanent); no such post is 404: `POST_GONE`.
+
 Finding posts of a member author needs the restricted `r_member_social` permission (organizations
 need `r_organization_social`): without it the finder answers 403, and `find_post` is undecided.
 """
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable
 from typing import Any
@@ -40,8 +52,18 @@ from socialomega.core.http import Outcome
 from socialomega.platforms import waiting
 from socialomega.platforms.linkedin.errors import ERRORS
 from socialomega.platforms.linkedin.settings import TOKEN_KEY, InvalidLinkedInConfig, LinkedInSettings
-from socialomega.publishers.base import Credentials, ImageAccess, Lookup, Progress, PublishRequest, PublishResult
-from socialomega.publishers.captions import build_caption
+from socialomega.publishers.base import (
+    Credentials,
+    EditSupport,
+    ImageAccess,
+    Lookup,
+    Progress,
+    PublishRequest,
+    PublishResult,
+    gone,
+    invalid_remote_id,
+)
+from socialomega.publishers.captions import Caption, build_caption
 from socialomega.publishers.platform import (
     StepFailed,
     guarded_session,
@@ -55,11 +77,21 @@ from socialomega.publishers.platform import (
 PLATFORM = "linkedin"
 PERMALINK = "https://www.linkedin.com/feed/update/{urn}/"
 UPLOAD_URL_MARGIN_SECONDS = 120  # re-initialize rather than start a PUT this close to expiry
+EDITS = EditSupport(
+    text=True,
+    image=False,
+    delete=True,
+    source="learn.microsoft.com/linkedin/marketing/community-management/shares/posts-api (Update Posts: "
+    "PARTIAL_UPDATE of commentary; content not updatable; Delete Posts, idempotent) via LinkedIn's Postman "
+    "collection; PARTIAL_UPDATE's 204 UNCONFIRMED",
+)
+_POST_URN = re.compile(r"^urn:li:(share|ugcPost):[0-9]{1,25}$")
 
 
 class LinkedInPublisher:
     platform = PLATFORM
     retry_is_safe = False  # /rest/posts has no idempotency key: a repeat is a second post
+    edits = EDITS
 
     def __init__(
         self,
@@ -95,7 +127,7 @@ class LinkedInPublisher:
 
     # --- Publisher protocol -------------------------------------------------------------------
     def publish(self, request: PublishRequest, images: ImageAccess, progress: Progress) -> PublishResult:
-        caption = build_caption(PLATFORM, request.metadata, self.target)
+        caption = self._caption(request)
         bound = logger(PLATFORM, self.settings.name).bind(version=request.version)
         try:
             image = self._initialized_image(progress, bound)
@@ -178,6 +210,42 @@ class LinkedInPublisher:
         if covered:
             return Lookup.absent(f"no post of {author} uses image {image_urn}")
         return Lookup.undecided(f"image {image_urn} not among the {self.settings.finder_pages * count} newest posts")
+
+    # --- Editor -------------------------------------------------------------------------------
+    def post_text(self, request: PublishRequest) -> str:
+        return self._caption(request).text
+
+    def update_text(self, remote_id: str, request: PublishRequest, text: str) -> PublishResult:
+        patch = {"patch": {"$set": {"commentary": text}}}
+        outcome = self._edit(
+            "POST", remote_id, "post_updated", json=patch, headers={"X-RestLi-Method": "PARTIAL_UPDATE"}
+        )
+        if not outcome.ok:
+            return PublishResult(outcome)
+        return PublishResult(outcome, remote_id=remote_id, remote_url=PERMALINK.format(urn=remote_id))
+
+    def delete_post(self, remote_id: str) -> Outcome:
+        return self._edit("DELETE", remote_id, "post_deleted")
+
+    def _edit(self, method: str, remote_id: str, done: str, **kwargs: Any) -> Outcome:
+        """One call on /rest/posts/{urn}. Repeating it changes nothing (the same commentary
+        again; deletes are idempotent): not final, a timeout is retryable."""
+        if not _POST_URN.match(remote_id):
+            return invalid_remote_id(remote_id, "a post URN (urn:li:share:<n> or urn:li:ugcPost:<n>)")
+        bound = logger(PLATFORM, self.settings.name).bind(remote_id=remote_id)
+        bound.info("edit_sending", method=method)
+        try:
+            response = self._call(method, f"/rest/posts/{quote(remote_id, safe='')}", **kwargs)
+        except StepFailed as failed:
+            outcome = gone(failed.outcome) if failed.outcome.status == 404 else failed.outcome
+            bound.warning("edit_failed", method=method, kind=outcome.kind, code=outcome.code, status=outcome.status)
+            return outcome
+        bound.info(done)
+        return Outcome("ok", response.status_code)
+
+    def _caption(self, request: PublishRequest) -> Caption:
+        """What `publish` posts and `post_text` answers: one caption building for both."""
+        return build_caption(PLATFORM, request.metadata, self.target)
 
     # --- steps --------------------------------------------------------------------------------
     def _initialized_image(self, progress: Progress, bound: Any) -> dict[str, Any]:

@@ -5,6 +5,11 @@ multipart form carrying the image. Every request carries an `Idempotency-Key` he
 (deterministic per asset, version and target) so a target that honours it makes a retry
 after a timeout safe; for targets that ignore it, the publication claim still prevents
 a second post on redelivery of a message whose outcome is known.
+
+Edits: a generic target documents nothing, so what it allows is its configuration. Its text is
+never changed (no update endpoint is configurable: `update_text` answers `EDIT_NOT_SUPPORTED`);
+with `endpoint.delete_url` set (`{remote_id}` where the post's id goes), `delete_post` sends
+`DELETE` there with the post's headers and auth: 2xx is deleted, 404 or 410 `POST_GONE`.
 """
 
 from __future__ import annotations
@@ -21,8 +26,20 @@ from markupsafe import Markup
 from socialomega.core import egress, http
 from socialomega.core.http import Outcome
 from socialomega.core.logging import register_secret_values
+from socialomega.planning.keywords import plan_from, publishing_keywords
 from socialomega.platforms.rest.settings import TOKEN_TIMEOUT, InvalidTargetConfig, RestEndpoint, from_target
-from socialomega.publishers.base import Credentials, ImageAccess, Lookup, Progress, PublishRequest, PublishResult
+from socialomega.publishers.base import (
+    Credentials,
+    EditSupport,
+    ImageAccess,
+    Lookup,
+    Progress,
+    PublishRequest,
+    PublishResult,
+    gone,
+    invalid_remote_id,
+    not_supported,
+)
 
 
 def _as_json(value: Any) -> Any:
@@ -57,8 +74,12 @@ def template_context(request: PublishRequest, image_url: str | None) -> dict[str
     return {
         "title": meta.get("title") or "",
         "description": meta.get("description") or "",
-        "caption": meta.get("description") or meta.get("title") or "",
-        "keywords": list(meta.get("keywords") or []),
+        # The photographer's so:caption for this target wins (planning/keywords.py).
+        "caption": plan_from(meta).caption_for(request.target, request.platform)
+        or meta.get("description")
+        or meta.get("title")
+        or "",
+        "keywords": publishing_keywords(meta.get("keywords") or []),  # never the so: planning keywords
         "camera": meta.get("camera") or "",
         "lens": meta.get("lens") or "",
         "date": meta.get("capture_date") or "",
@@ -114,6 +135,13 @@ class RestPublisher:
         # Repeating the call is safe only if the target honours the idempotency header; the
         # target's `idempotent_retries: false` says it does not.
         self.retry_is_safe = bool(endpoint.idempotency_header) and idempotent_retries
+        self.edits = EditSupport(
+            text=False,
+            image=False,
+            delete=endpoint.delete_url is not None,
+            source="the target's configuration: endpoint.delete_url"
+            + (" is set" if endpoint.delete_url else " is not set; no update endpoint is configurable"),
+        )
 
     @property
     def session(self) -> Any:
@@ -158,6 +186,36 @@ class RestPublisher:
         if response is None or not outcome.ok:
             return PublishResult(outcome)
         return self._result(response)
+
+    # --- Editor -----------------------------------------------------------------------------------
+    def post_text(self, request: PublishRequest) -> str:
+        """The body as `publish` renders it for this request, without the image URL (a fresh
+        presigned link each time): JSON with sorted keys. The target posts no single text; this
+        is what it would receive, so it differs between versions whose body differs."""
+        body = render_body(self.endpoint.body_template, template_context(request, None))
+        return json.dumps(body, sort_keys=True, ensure_ascii=False)
+
+    def update_text(self, remote_id: str, request: PublishRequest, text: str) -> PublishResult:
+        return PublishResult(not_supported("changing a post", self.edits))
+
+    def delete_post(self, remote_id: str) -> Outcome:
+        ep = self.endpoint
+        if ep.delete_url is None:
+            return not_supported("deleting a post", self.edits)
+        if not remote_id or len(remote_id) > 512:
+            return invalid_remote_id(remote_id, "a post id (1 to 512 characters)")
+        try:
+            ep.egress_policy()  # refuses an unsafe delete_url or token_url before any call
+            headers = {**ep.headers, **self._auth_headers()}
+        except egress.UnsafeDestination as exc:
+            return Outcome("permanent", code="unsafe_destination", message=str(exc))
+        except AuthFailed as exc:
+            return exc.outcome
+        # Deleting twice changes nothing: not final, a timeout is retryable.
+        _response, outcome = self.api.call("DELETE", ep.delete_url_for(remote_id), final=False, headers=headers)
+        if outcome.status in (404, 410):
+            return gone(outcome)
+        return outcome
 
     def _result(self, response: requests.Response) -> PublishResult:
         try:

@@ -4,8 +4,9 @@ and `idempotent_retries` (in its entry of `/socialomega/<env>/targets`)."""
 from __future__ import annotations
 
 from typing import Any, Literal
+from urllib.parse import quote
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from socialomega.core import egress
 from socialomega.core.config import ConfigError
@@ -24,6 +25,7 @@ DEFAULT_BODY_TEMPLATE = """{
 }"""
 
 
+REMOTE_ID = "{remote_id}"  # where `delete_url` takes the post's id
 CONNECT_TIMEOUT = 5.0  # seconds to connect to the endpoint
 TOKEN_TIMEOUT = DEFAULT_TIMEOUT  # (connect, read) of the OAuth2 client-credentials token request
 
@@ -52,6 +54,23 @@ class RestEndpoint(BaseModel):
     timeout_seconds: float = Field(20.0, gt=0, le=300)  # read timeout of the post (connect: CONNECT_TIMEOUT)
     image_url_ttl_seconds: int = 3600
     idempotency_header: str | None = "Idempotency-Key"
+    # The target's delete endpoint (HTTP DELETE, same headers and auth as the post), with
+    # `{remote_id}` where the post's id goes, e.g. https://api.example.com/v1/posts/{remote_id}.
+    # Unset: the target's posts cannot be deleted (its publisher's `edits.delete` is False).
+    delete_url: str | None = None
+
+    @field_validator("delete_url")
+    @classmethod
+    def _one_placeholder(cls, value: str | None) -> str | None:
+        if value is not None and value.count(REMOTE_ID) != 1:
+            raise ValueError(f"delete_url must hold {REMOTE_ID} once, where the post's id goes")
+        return value
+
+    def delete_url_for(self, remote_id: str) -> str:
+        """`delete_url` for one post, its id percent-encoded (a `/` cannot reach another path)."""
+        if self.delete_url is None:
+            raise InvalidTargetConfig("the endpoint has no delete_url")
+        return self.delete_url.replace(REMOTE_ID, quote(remote_id, safe=""))
 
     def call_timeout(self) -> tuple[float, float]:
         """(connect, read) seconds of the post (before the deadline cuts them)."""
@@ -64,10 +83,12 @@ class RestEndpoint(BaseModel):
         return max(sum(self.call_timeout()), token)
 
     def egress_policy(self) -> egress.EgressPolicy:
-        """The publisher may call `url` and `token_url` (their hosts, or `allowed_hosts`, which
-        must then name both), on their ports; raises UnsafeDestination when either fails."""
+        """The publisher may call `url`, `token_url` and `delete_url` (their hosts, or
+        `allowed_hosts`, which must then name them all), on their ports; raises
+        UnsafeDestination when one fails."""
+        delete = self.delete_url.replace(REMOTE_ID, "id") if self.delete_url else None
         return egress.EgressPolicy.of(
-            self.url, self.auth.token_url, hosts=self.allowed_hosts, allow_private=self.allow_private_network
+            self.url, self.auth.token_url, delete, hosts=self.allowed_hosts, allow_private=self.allow_private_network
         )
 
 

@@ -30,6 +30,18 @@ core/oauth.RotatingToken (refreshed proactively near `expires_at` and reactively
 after which the call is repeated once: a 401 means X did nothing). A refused refresh
 (revoked, reused) is Outcome kind "auth".
 
+Edits (`EDITS`): `delete_post` is `DELETE /2/tweets/{id}` -> 200 `{"data": {"deleted": true}}`
+(openapi `deletePosts`; scopes `tweet.read tweet.write users.read`; 50 per 15 minutes per user,
+x-api/fundamentals/rate-limits.mdx; "deleting any version deletes the entire chain",
+edit-posts.mdx). An unknown or deleted id answers X's `resource-not-found` problem (404,
+UNCONFIRMED for this endpoint): `POST_GONE`. Text is not edited: X's edit is
+`POST /2/tweets` with `edit_options.previous_post_id` (openapi `CreatePostsEditOptions`), which
+needs X Premium on the account, works only within 30 minutes of posting and for 5 edits
+(x-api/fundamentals/edit-posts.mdx; the 3 October 2025 changelog says one hour: CONFLICT), and
+makes a new post id. A photo's metadata is edited in Lightroom long after that window, and the
+account's plan is unknown here, so `update_text` answers `EDIT_NOT_SUPPORTED` and the service
+falls back to the target's choice. Whether an edit may change the media: UNCONFIRMED.
+
 Outcomes beyond X's error classification (platforms/x/errors.py, which also makes X's 24-hour
 post cap "deferred"): a timeout on any call but POST /2/tweets is "retryable" (repeating an
 upload is harmless); POST /2/tweets answered "Your media IDs are invalid." (X dropped the media
@@ -39,6 +51,7 @@ early) forgets the media steps and is "retryable" (code x:media_expired).
 from __future__ import annotations
 
 import math
+import re
 import time
 from collections.abc import Callable
 from datetime import UTC, timedelta
@@ -55,13 +68,17 @@ from socialomega.platforms.x.errors import ERRORS
 from socialomega.platforms.x.settings import XSettings
 from socialomega.publishers.base import (
     Credentials,
+    EditSupport,
     ImageAccess,
     Lookup,
     Progress,
     PublishRequest,
     PublishResult,
+    gone,
+    invalid_remote_id,
+    not_supported,
 )
-from socialomega.publishers.captions import build_caption
+from socialomega.publishers.captions import Caption, build_caption
 from socialomega.publishers.platform import (
     StepFailed,
     guarded_session,
@@ -73,11 +90,20 @@ from socialomega.publishers.platform import json_body as _body
 
 PERMALINK = "https://x.com/i/web/status/{id}"
 MAX_SEGMENTS = 1000  # segment_index 0..999
+EDITS = EditSupport(
+    text=False,
+    image=False,
+    delete=True,
+    source="docs.x.com x-api/fundamentals/edit-posts (edits: 30 minutes, 5 edits, a new post id each) and "
+    "changelog 3 Oct 2025 (X Premium needed; 1 hour: CONFLICT); openapi deletePosts (DELETE /2/tweets/{id})",
+)
+_POST_ID = re.compile(r"^[0-9]{1,19}$")  # openapi PostId
 
 
 class XPublisher:
     platform = "x"
     retry_is_safe = False  # POST /2/tweets has no idempotency key
+    edits = EDITS
 
     def __init__(
         self,
@@ -128,7 +154,7 @@ class XPublisher:
         self.tokens.forget()  # read the secret (cached by config) once per publish
         try:
             self._check_destination()
-            caption = build_caption("x", request.metadata, self.target)
+            caption = self._caption(request)
             media = self._media(request, images, progress)
             if caption.alt_text and (progress.get("alt_text") or {}).get("media_id") != media["id"]:
                 self._api(
@@ -207,6 +233,38 @@ class XPublisher:
         if matches:
             return Lookup.undecided(f"{len(matches)} posts carry media {marker.get('media_key')}")
         return Lookup.absent(f"no recent post carries media {marker.get('media_key')}")
+
+    # --- Editor -----------------------------------------------------------------------------------
+    def post_text(self, request: PublishRequest) -> str:
+        return self._caption(request).text
+
+    def update_text(self, remote_id: str, request: PublishRequest, text: str) -> PublishResult:
+        return PublishResult(not_supported("editing a post's text", EDITS))
+
+    def delete_post(self, remote_id: str) -> Outcome:
+        if not _POST_ID.match(remote_id):
+            return invalid_remote_id(remote_id, "an X post id")
+        self.tokens.forget()  # read the secret (cached by config) once per call, as publish does
+        log = self.log.bind(remote_id=remote_id)
+        try:
+            self._check_destination()
+            log.info("edit_sending", method="DELETE")
+            # Deleting twice changes nothing: not final, a timeout is retryable.
+            response = self._api("DELETE", f"/2/tweets/{remote_id}")
+        except StepFailed as stop:
+            outcome = stop.outcome
+            if outcome.status == 404 or outcome.code == "x:resource-not-found":
+                outcome = gone(outcome)
+            log.warning("edit_failed", method="DELETE", kind=outcome.kind, code=outcome.code, status=outcome.status)
+            return outcome
+        if _dig(_body(response), "data", "deleted") is not True:
+            return Outcome("permanent", response.status_code, "x:not_deleted", "X answered data.deleted: false")
+        log.info("post_deleted")
+        return Outcome("ok", response.status_code)
+
+    def _caption(self, request: PublishRequest) -> Caption:
+        """What `publish` posts and `post_text` answers: one caption building for both."""
+        return build_caption("x", request.metadata, self.target)
 
     # --- media ------------------------------------------------------------------------------------
     def _media(self, request: PublishRequest, images: ImageAccess, progress: Progress) -> dict[str, Any]:

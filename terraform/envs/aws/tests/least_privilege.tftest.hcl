@@ -131,16 +131,17 @@ run "each_publisher_touches_only_its_own_target_claims_quota_breaker_variants_an
   assert {
     condition = alltrue([for k, m in module.publisher : toset(lookup(m.wiring.s3.read, "arn:aws:s3:::so-store", [])) == toset([
       "publications/*/${trimprefix(k, "publisher-")}.json", "quotas/${trimprefix(k, "publisher-")}.json", "breakers/${trimprefix(k, "publisher-")}.json",
+      "schedule/${trimprefix(k, "publisher-")}/*",
     ])])
-    error_message = "a publisher reads exactly its own target's claims (publications/*/<target>.json), quota (quotas/<target>.json) and breaker (breakers/<target>.json) in the store; they may read ${jsonencode({ for k, m in module.publisher : k => lookup(m.wiring.s3.read, "arn:aws:s3:::so-store", []) })}"
+    error_message = "a publisher reads exactly its own target's claims (publications/*/<target>.json), quota (quotas/<target>.json) , breaker (breakers/<target>.json) and scheduled posts (schedule/<target>/) in the store; they may read ${jsonencode({ for k, m in module.publisher : k => lookup(m.wiring.s3.read, "arn:aws:s3:::so-store", []) })}"
   }
   assert {
     condition = (
-      toset(lookup(module.publisher["publisher-rest"].wiring.s3.write, "arn:aws:s3:::so-store", [])) == toset(["publications/*/rest.json", "quotas/rest.json", "breakers/rest.json", "posts/rest/*"]) &&
-      toset(lookup(module.publisher["publisher-gallery"].wiring.s3.write, "arn:aws:s3:::so-store", [])) == toset(["publications/*/gallery.json", "quotas/gallery.json", "breakers/gallery.json", "posts/rest/*"]) &&
-      toset(lookup(module.publisher["publisher-xacct"].wiring.s3.write, "arn:aws:s3:::so-store", [])) == toset(["publications/*/xacct.json", "quotas/xacct.json", "breakers/xacct.json", "posts/x/*"])
+      toset(lookup(module.publisher["publisher-rest"].wiring.s3.write, "arn:aws:s3:::so-store", [])) == toset(["publications/*/rest.json", "quotas/rest.json", "breakers/rest.json", "posts/rest/*", "schedule/rest/*"]) &&
+      toset(lookup(module.publisher["publisher-gallery"].wiring.s3.write, "arn:aws:s3:::so-store", [])) == toset(["publications/*/gallery.json", "quotas/gallery.json", "breakers/gallery.json", "posts/rest/*", "schedule/gallery/*"]) &&
+      toset(lookup(module.publisher["publisher-xacct"].wiring.s3.write, "arn:aws:s3:::so-store", [])) == toset(["publications/*/xacct.json", "quotas/xacct.json", "breakers/xacct.json", "posts/x/*", "schedule/xacct/*"])
     )
-    error_message = "a publisher writes exactly its own target's claims, quota and breaker and its platform's post index (posts/<platform>/*) in the store; they may write ${jsonencode({ for k, m in module.publisher : k => lookup(m.wiring.s3.write, "arn:aws:s3:::so-store", []) })}"
+    error_message = "a publisher writes exactly its own target's claims, quota, breaker and scheduled posts and its platform's post index (posts/<platform>/*) in the store; they may write ${jsonencode({ for k, m in module.publisher : k => lookup(m.wiring.s3.write, "arn:aws:s3:::so-store", []) })}"
   }
   assert {
     condition = alltrue([for k, m in module.publisher :
@@ -150,7 +151,7 @@ run "each_publisher_touches_only_its_own_target_claims_quota_breaker_variants_an
   }
   assert {
     condition = alltrue([for k, m in module.publisher : jsonencode(m.wiring.s3.list) == jsonencode([
-      { bucket = "arn:aws:s3:::so-store", key = "", condition = { StringLike = { "s3:prefix" = ["publications/*/${trimprefix(k, "publisher-")}.json", "quotas/${trimprefix(k, "publisher-")}.json", "breakers/${trimprefix(k, "publisher-")}.json"] } } },
+      { bucket = "arn:aws:s3:::so-store", key = "", condition = { StringLike = { "s3:prefix" = ["publications/*/${trimprefix(k, "publisher-")}.json", "quotas/${trimprefix(k, "publisher-")}.json", "breakers/${trimprefix(k, "publisher-")}.json", "schedule/${trimprefix(k, "publisher-")}/*"] } } },
     ])])
     error_message = "a publisher lists the store only under its own claims, quota and breaker; their ListBucket statements are ${jsonencode({ for k, m in module.publisher : k => m.wiring.s3.list })}"
   }

@@ -32,7 +32,7 @@ run "functions_default_to_x86_64" {
   command = apply
 
   assert {
-    condition = alltrue([for m in concat([module.poller, module.processor, module.analytics, module.webhooks, module.token_keeper, module.insights], values(module.publisher)) :
+    condition = alltrue([for m in concat([module.poller, module.processor, module.analytics, module.webhooks, module.token_keeper, module.insights, module.release], values(module.publisher)) :
     m.wiring.architectures == tolist(["x86_64"])])
     error_message = "every function runs x86_64 unless told otherwise"
   }
@@ -45,7 +45,7 @@ run "arm64_reaches_every_function" {
   }
 
   assert {
-    condition = alltrue([for m in concat([module.poller, module.processor, module.analytics, module.webhooks, module.token_keeper, module.insights], values(module.publisher)) :
+    condition = alltrue([for m in concat([module.poller, module.processor, module.analytics, module.webhooks, module.token_keeper, module.insights, module.release], values(module.publisher)) :
     m.wiring.architectures == tolist(["arm64"])])
     error_message = "architecture = arm64 reaches the poller, the processor, every publisher, analytics, the webhook function and the token keeper"
   }

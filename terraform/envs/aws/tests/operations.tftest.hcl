@@ -30,6 +30,7 @@ run "the_manifest_names_the_functions_every_schedule_dlq_and_the_alarm_topic" {
       poller-schedule       = aws_sqs_queue.poller_schedule_dlq.url
       token-keeper-schedule = module.token_keeper.dlq.url
       insights-schedule     = module.insights.dlq.url
+      release-schedule      = module.release.dlq.url
     }
     error_message = "the manifest names every schedule's DLQ (socialomega dlq list|show, doctor); it has ${jsonencode(jsondecode(module.pipeline.operations.value).schedule_dlqs)}"
   }

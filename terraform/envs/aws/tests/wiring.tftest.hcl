@@ -612,7 +612,7 @@ run "alerts_reach_a_person_by_the_alarm_topic" {
   }
   assert {
     condition = (
-      toset(keys(aws_cloudwatch_metric_alarm.function_errors)) == toset(["poller", "processor", "analytics", "webhooks", "token-keeper", "insights", "publisher-rest", "publisher-gallery"]) &&
+      toset(keys(aws_cloudwatch_metric_alarm.function_errors)) == toset(["poller", "processor", "analytics", "webhooks", "token-keeper", "insights", "release", "publisher-rest", "publisher-gallery"]) &&
       toset(keys(aws_cloudwatch_metric_alarm.function_throttles)) == toset(keys(aws_cloudwatch_metric_alarm.function_errors))
     )
     error_message = "every function has an errors and a throttles alarm"

@@ -1,0 +1,1 @@
+"""The photographer's per-photo publishing choices (keywords.py): pure, no I/O."""
