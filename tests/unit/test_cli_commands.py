@@ -443,3 +443,53 @@ def test_the_region_of_an_environment_is_core_aws_regions_and_a_local_stacks_nev
     env._clients["sts"] = NoCredentials()
     region, credentials = health.doctor(env)
     assert region == health.Check("region", "ok", "eu-north-1") and credentials.status == "fail"
+
+
+# --- schedule ----------------------------------------------------------------------------------
+
+
+class ScheduledEnvironment(FakeEnvironment):
+    def targets(self):
+        slots = {"slots": ["09:00", "18:00"], "timezone": "Europe/Berlin"}
+        return [Target(name="rest", platform="rest", schedule=slots)]
+
+
+def scheduled_store():
+    from datetime import UTC, datetime, timedelta
+
+    from socialomega.core.store import asset_key
+    from socialomega.scheduling.queue import SlotQueue
+
+    store = FakeStore()
+    queue = SlotQueue(store)
+    soon = datetime.now(UTC).replace(microsecond=0) + timedelta(days=1)
+    for n, asset in enumerate(("a1", "a2")):
+        store.put(asset_key(asset), {"asset_id": asset, "metadata": {"title": f"Photo {n}"}})
+        queue.reserve(
+            "rest",
+            soon + timedelta(hours=n),
+            {"asset_id": asset, "version": "v1", "state": "waiting", "envelope": {}, "why": "schedule"},
+            slot_instant=True,
+        )
+    return store
+
+
+def test_schedule_lists_waiting_posts_and_cancels_one():
+    env = ScheduledEnvironment(store=scheduled_store())
+    shown = run(env, "schedule", "--json")
+    assert shown.exit_code == 0, shown.output
+    rows = json.loads(shown.output)
+    assert [r["asset_id"] for r in rows] == ["a1", "a2"] and rows[0]["title"] == "Photo 0"
+    assert rows[0]["local"] != rows[0]["at"]  # shown in the target's own time zone too
+    cancelled = run(env, "schedule", "cancel", "a1")
+    assert cancelled.exit_code == 0 and "cancelled on: rest" in cancelled.output
+    assert [r["asset_id"] for r in json.loads(run(env, "schedule", "--json").output)] == ["a2"]
+    assert run(env, "schedule", "cancel", "a1").exit_code == 1  # nothing waits for it any more
+
+
+def test_schedule_move_needs_a_time_with_an_offset():
+    env = ScheduledEnvironment(store=scheduled_store())
+    assert run(env, "schedule", "move", "a2", "--to", "2026-12-24T09:00").exit_code == 2
+    moved = run(env, "schedule", "move", "a2", "--to", "2026-12-24T09:00+01:00", "--json")
+    assert moved.exit_code == 0, moved.output
+    assert json.loads(moved.output)[0]["at"].startswith("2026-12-24T08:00")

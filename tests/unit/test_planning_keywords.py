@@ -10,6 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from socialomega.core import zones
 from socialomega.planning import keywords
 from socialomega.planning.keywords import (
     MAX_CAPTION_CHARS,
@@ -214,11 +215,11 @@ def test_a_time_that_happens_twice_is_the_first_one():
 
 def test_without_a_time_zone_database_a_zone_name_is_a_problem_and_offsets_still_work(monkeypatch):
     def no_database(key: str) -> object:
-        raise keywords.zoneinfo.ZoneInfoNotFoundError(key)
+        raise zones.zoneinfo.ZoneInfoNotFoundError(key)
 
-    keywords._zone.cache_clear()
-    monkeypatch.setattr(keywords.zoneinfo, "ZoneInfo", no_database)
-    monkeypatch.setattr(keywords, "_zone_names", dict)
+    zones.resolve.cache_clear()
+    monkeypatch.setattr(zones.zoneinfo, "ZoneInfo", no_database)
+    monkeypatch.setattr(zones, "_names", dict)
     try:
         result = plan("so:at:2026-12-05 09:00 Europe/Berlin")
         assert result.at is None
@@ -227,7 +228,7 @@ def test_without_a_time_zone_database_a_zone_name_is_a_problem_and_offsets_still
         assert plan("so:at:2026-12-05 09:00 UTC").at == datetime(2026, 12, 5, 9, 0, tzinfo=UTC)
         assert plan("so:at:2026-12-05 09:00").at == datetime(2026, 12, 5, 9, 0, tzinfo=UTC)  # default UTC
     finally:
-        keywords._zone.cache_clear()
+        zones.resolve.cache_clear()
 
 
 def test_next():

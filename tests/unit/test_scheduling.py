@@ -11,8 +11,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
+from socialomega.core import zones
 from socialomega.core.config import ConfigError
-from socialomega.scheduling import slots as slots_module
 from socialomega.scheduling.clock import EPOCH_VARIABLE, SCALE_VARIABLE, ScheduleClock
 from socialomega.scheduling.planner import NoSlot, Quota, Taken, next_slot, replan
 from socialomega.scheduling.slots import ScheduleSettings, is_slot, parse_slot, slot_times
@@ -133,15 +133,15 @@ def test_without_a_time_zone_database_only_utc_works(monkeypatch):
     def missing(name):
         raise zoneinfo.ZoneInfoNotFoundError(name)
 
-    slots_module._resolve_zone.cache_clear()
-    monkeypatch.setattr(slots_module.zoneinfo, "ZoneInfo", missing)
-    monkeypatch.setattr(slots_module, "_zone_names", dict)
+    zones.resolve.cache_clear()
+    monkeypatch.setattr(zones.zoneinfo, "ZoneInfo", missing)
+    monkeypatch.setattr(zones, "_names", dict)
     try:
         assert ScheduleSettings(timezone="UTC").zone is UTC
         with pytest.raises(ValidationError, match="no time-zone database \\(install the tzdata package\\)"):
             ScheduleSettings(timezone="Europe/Paris")
     finally:
-        slots_module._resolve_zone.cache_clear()
+        zones.resolve.cache_clear()
 
 
 @pytest.mark.parametrize(

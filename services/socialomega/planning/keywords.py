@@ -79,9 +79,7 @@ For developers
 
 from __future__ import annotations
 
-import functools
 import re
-import zoneinfo
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, timezone, tzinfo
@@ -89,6 +87,7 @@ from types import MappingProxyType
 from typing import Any
 
 from socialomega.contracts.payloads import MAX_KEYWORD
+from socialomega.core import zones
 
 PREFIX = "so:"
 MAX_CHOICES = 50  # so: keywords, then sidecar values (each list entry, caption and field)
@@ -120,12 +119,12 @@ _AT = re.compile(
     r"(?:\s*(?P<z>Z)|\s*(?P<sign>[+-])(?P<oh>\d{2})(?::?(?P<om>\d{2}))?|\s+(?P<zone>[A-Z][A-Z0-9_+/-]{0,63}))?",
     re.ASCII | re.IGNORECASE,
 )
-_UTC_NAMES = frozenset({"utc", "z", "gmt", "etc/utc", "etc/gmt"})
 _AT_FORMS = (
     "write it as so:at:2026-12-05 09:00, optionally followed by an offset (+01:00) or a time-zone name (Europe/Berlin)"
 )
 _ANCHORS_TEXT = "centre, attention, north, south, east or west (or center, top, bottom, right, left)"
 _QUOTE_CHARS = 80
+ZONE_HINT = "use an IANA name such as Europe/Berlin, or an offset (+01:00)"
 
 
 @dataclass(frozen=True)
@@ -458,37 +457,19 @@ def _local_text(part: Mapping[str, str | None]) -> str:
     return f"{part['y']}-{part['mo']}-{part['d']} {part['h']}:{part['mi']}" + (f":{part['s']}" if part["s"] else "")
 
 
-@functools.lru_cache(maxsize=64)
 def _zone(name: str) -> tzinfo | str:
     """The time zone called `name` (any case), or why there is none."""
-    if name.lower() in _UTC_NAMES:
-        return UTC  # needs no time-zone database
     try:
-        return zoneinfo.ZoneInfo(name)
-    except Exception:  # not found, a directory such as "Europe", a malformed name
-        pass
-    known = _zone_names()
-    if not known:
+        return zones.resolve(name)[1]
+    except zones.NoZoneDatabase:
         return (
             f'this system has no time-zone database, so "{_quoted(name)}" cannot be read; '
             "give an offset such as +01:00 instead"
         )
-    proper = known.get(name.lower())
-    if proper is not None and proper != name:
-        try:
-            return zoneinfo.ZoneInfo(proper)
-        except Exception:
-            pass
-    return f'"{_quoted(name)}" is not a time-zone name; use an IANA name such as Europe/Berlin, or an offset (+01:00)'
-
-
-@functools.cache
-def _zone_names() -> dict[str, str]:
-    """Every zone name this system knows, by its lower-case form (read once, when needed)."""
-    try:
-        return {name.lower(): name for name in zoneinfo.available_timezones()}
-    except Exception:
-        return {}
+    except zones.UnknownZone:
+        return (
+            f'"{_quoted(name)}" is not a time-zone name; use an IANA name such as Europe/Berlin, or an offset (+01:00)'
+        )
 
 
 def _quoted(text: str) -> str:

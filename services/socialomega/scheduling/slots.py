@@ -30,11 +30,12 @@ from __future__ import annotations
 import functools
 import heapq
 import re
-import zoneinfo
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from socialomega.core import zones
 
 MAX_SLOTS = 100
 MAX_SLOT_CHARS = 200
@@ -63,7 +64,6 @@ _DAY_NUMBERS = {
     )
     for name in names
 }
-_UTC_NAMES = frozenset({"utc", "etc/utc", "gmt", "etc/gmt", "z"})
 _TIME = re.compile(r"(\d{1,2}):(\d{2})", re.ASCII)
 _DAYS = re.compile(r"([a-z]+)(?:-([a-z]+))?", re.ASCII | re.IGNORECASE)
 _QUOTE_CHARS = 60
@@ -207,36 +207,17 @@ def _week(slots: tuple[str, ...]) -> Week:
     return tuple(tuple(sorted(walls)) for walls in times)
 
 
-@functools.lru_cache(maxsize=64)
 def _resolve_zone(name: str) -> tuple[str, tzinfo]:
     """(the proper name, the zone) of an IANA name in any case; ValueError says why not."""
-    if name.strip().lower() in _UTC_NAMES:
-        return "UTC", UTC  # needs no time-zone database
     try:
-        return name, zoneinfo.ZoneInfo(name)
-    except Exception:  # not found, a directory such as "Europe", a malformed name
-        pass
-    known = _zone_names()
-    if not known:
+        return zones.resolve(name)
+    except zones.NoZoneDatabase:
         raise ValueError(
             f'timezone "{_quoted(name)}" cannot be read: this system has no time-zone database '
             "(install the tzdata package); only UTC works without one"
-        )
-    proper = known.get(name.strip().lower())
-    if proper is not None:
-        try:
-            return proper, zoneinfo.ZoneInfo(proper)
-        except Exception:
-            pass
-    raise ValueError(f'timezone "{_quoted(name)}" is not a time-zone name; {ZONE_FORMS}')
-
-
-@functools.cache
-def _zone_names() -> dict[str, str]:
-    try:
-        return {name.lower(): name for name in zoneinfo.available_timezones()}
-    except Exception:
-        return {}
+        ) from None
+    except zones.UnknownZone:
+        raise ValueError(f'timezone "{_quoted(name)}" is not a time-zone name; {ZONE_FORMS}') from None
 
 
 def _quoted(text: str) -> str:
