@@ -11,7 +11,8 @@ in the album; one is tagged for LinkedIn only, one carries its own time. The tes
 `release` schedule the way the minute schedule would and checks: every post leaves in its slot
 and order, none early, none twice, at most the daily maximum a day; the LinkedIn-only photo
 never reaches X; the photo with its own time goes out then; a photo taken out of the album
-before its slots never posts; X is never asked to post more than its cap (no refused call: the
+before its slots never posts, and its post on Facebook (which opts in to unpublishing) is
+deleted; X is never asked to post more than its cap (no refused call: the
 fake's request log has as many post calls as posts)."""
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ SCALE = 3600.0  # virtual seconds per real second: a virtual hour a second
 SCHEDULES = {
     "x": {"schedule": {"slots": ["03:00", "09:00", "15:00", "21:00"], "max_per_day": 3}, "daily_cap": 3},
     "linkedin": {"schedule": {"slots": ["06:00", "12:00", "18:00", "23:00"], "max_per_day": 4}},
+    "facebook": {"unpublish_on_leave": True},  # posts at once; deletes when a photo leaves
 }
 
 
@@ -154,6 +156,16 @@ def test_a_photo_that_left_the_album_before_its_slot_never_posts(sandbox, store,
     left = scheduled["photos"][7].id
     for target in ("x", "linkedin"):
         [record] = [r for r in records(store, scheduled, target) if r["asset_id"] == left]
-        assert record["status"] == "cancelled" and "left the album" in record["reason"], record
+        assert record["status"] == "cancelled" and "left the selection" in record["reason"], record
     posted_ids = {r["remote_id"] for t in ("x", "linkedin") for r in records(store, scheduled, t) if r.get("remote_id")}
     assert len(posted_ids) == 21  # 10 on X and 11 on LinkedIn, none for the photo that left
+
+
+def test_on_a_target_that_opts_in_the_post_of_a_photo_that_left_is_deleted(sandbox, store, scheduled):
+    left = scheduled["photos"][7].id
+    [record] = [r for r in records(store, scheduled, "facebook") if r["asset_id"] == left]
+    assert record["status"] == "unpublished" and "left the selection" in record["reason"], record
+    post = next(p for p in sandbox.social_posts("facebook") if p["post_id"] == record["remote_id"])
+    assert post["deleted"] is True
+    kept = [r for r in records(store, scheduled, "facebook") if r["asset_id"] != left]
+    assert kept and all(r["status"] == "published" for r in kept)  # the others stay

@@ -111,3 +111,33 @@ def test_the_ims_url_is_https_or_a_loopback_sandbox(url, ok):
     else:
         with pytest.raises(ConfigError, match="must be https"):
             ims_url(selection)
+
+
+class AlbumSource(ListSource):
+    """An album: every pass lists every photo in it."""
+
+    lists_everything = True
+
+
+def test_a_photo_missing_from_the_next_album_pass_has_left_and_one_back_has_not():
+    poller, store, _, _ = make()
+    album = AlbumSource([("a1", "v1"), ("a2", "v1"), ("a3", "v1")])
+    poller.poll([album])
+    assert not store.get(keys.selection_key("fake")).data["left"]  # the first pass: nothing to compare with
+    album.photos = [("a1", "v1"), ("a3", "v1")]  # a2 taken out of the album
+    poller.poll([album])
+    selection = store.get(keys.selection_key("fake")).data
+    assert set(selection["left"]) == {"a2"} and selection["asset_ids"] == ["a1", "a3"]
+    album.photos = [("a1", "v1"), ("a2", "v1"), ("a3", "v1")]  # and put back
+    poller.poll([album])
+    assert store.get(keys.selection_key("fake")).data["left"] == {}
+
+
+def test_a_keyword_pass_notes_the_photos_that_lost_the_keyword():
+    class KeywordSource(ListSource):
+        lists_everything = False
+        deselected = ["a9"]
+
+    poller, store, _, _ = make()
+    poller.poll([KeywordSource([("a1", "v1")])])
+    assert set(store.get(keys.selection_key("fake")).data["left"]) == {"a9"}

@@ -164,7 +164,7 @@ def test_without_a_schedule_a_photo_goes_out_at_once():
     assert world.photo("p0") == "published" and world.store.list_keys("schedule/") == []
 
 
-def test_a_photo_missing_from_a_later_complete_pass_is_cancelled_at_its_slot():
+def test_a_photo_that_left_the_album_after_it_was_planned_is_cancelled_at_its_slot():
     from socialomega.core.store import asset_key, selection_key
     from socialomega.scheduling.release import Selections
 
@@ -175,7 +175,7 @@ def test_a_photo_missing_from_a_later_complete_pass_is_cancelled_at_its_slot():
     later = (datetime.now(UTC) + timedelta(seconds=1)).isoformat()  # a pass that began after planning
     world.store.put(
         selection_key("lightroom"),
-        {"source": "lightroom", "pass_started_at": later, "finished_at": later, "asset_ids": ["p1"]},
+        {"source": "lightroom", "finished_at": later, "asset_ids": ["p1"], "left": {"p0": later}},
     )
     selections = Selections(world.store)
     world.now[0] = MONDAY + timedelta(hours=3)
@@ -188,7 +188,7 @@ def test_a_photo_missing_from_a_later_complete_pass_is_cancelled_at_its_slot():
     )
     assert (line["cancelled"], line["released"]) == (1, 0)  # p0's slot (09:00) came: it left the album
     left = next(s for s in world.scheduler.queue.slots("rest", MONDAY) if s.data["asset_id"] == "p0")
-    assert left.state == "cancelled" and "left the album" in left.data["reason"]
+    assert left.state == "cancelled" and "left the selection" in left.data["reason"]
 
 
 def test_a_photo_that_lost_its_keyword_is_cancelled_and_one_tagged_again_is_not():
@@ -203,7 +203,91 @@ def test_a_photo_that_lost_its_keyword_is_cancelled_and_one_tagged_again_is_not(
     assert selections.left(slot) is None  # nothing known about the selection yet
     later = (datetime.now(UTC) + timedelta(seconds=1)).isoformat()
     world.store.put(selection_key("lightroom"), {"source": "lightroom", "left": {"p0": later}})
-    assert "lost its publishing keyword" in (Selections(world.store).left(slot) or "")
+    assert "left the selection" in (Selections(world.store).left(slot) or "")
     earlier = "2000-01-01T00:00:00+00:00"  # lost before this post was planned: a newer tag planned it
     world.store.put(selection_key("lightroom"), {"source": "lightroom", "left": {"p0": earlier}})
     assert Selections(world.store).left(slot) is None
+
+
+class Deleter:
+    platform = "rest"
+
+    def __init__(self, delete: bool = True, answer: Outcome | None = None) -> None:
+        from socialomega.publishers.base import EditSupport
+
+        self.edits = EditSupport(delete=delete)
+        self.answer = answer or Outcome("ok", 204)
+        self.deleted: list[str] = []
+
+    def delete_post(self, remote_id):
+        self.deleted.append(remote_id)
+        return self.answer
+
+    def post_text(self, request):  # pragma: no cover - an Editor has them; unpublishing does not call them
+        raise AssertionError
+
+    def update_text(self, remote_id, request, text):  # pragma: no cover
+        raise AssertionError
+
+
+class Targets:
+    def __init__(self, targets):
+        self.targets = targets
+
+    def parameter(self, name):
+        return self.targets
+
+
+def posted_photo(store: FakeStore, asset: str, versions: dict[str, tuple[str, str]]) -> None:
+    """An asset whose versions were posted on target rest: version -> (status, remote id)."""
+    from socialomega.core.store import asset_key
+
+    store.put(asset_key(asset), {"asset_id": asset, "source": "lightroom", "versions": {v: {} for v in versions}})
+    for version, (status, remote_id) in versions.items():
+        store.put(publication_key(asset, version, "rest"), {"status": status, "remote_id": remote_id})
+
+
+def test_a_photo_that_left_is_unpublished_on_targets_that_opt_in_only():
+    from socialomega.scheduling.unpublish import unpublish_departed
+
+    store = FakeStore()
+    posted_photo(
+        store, "a1", {"v1": ("published", "post-1"), "v2": ("edit_ignored", "post-1"), "v3": ("published", "post-3")}
+    )
+    deleter = Deleter()
+    targets = [{"name": "rest", "platform": "rest", "unpublish_on_leave": True}]
+    lines = unpublish_departed(Targets(targets), store, {"a1": "2026-12-07T10:00:00+00:00"}, lambda c, n: (deleter, {}))
+    assert sorted(deleter.deleted) == ["post-1", "post-3"]  # each post once, the edit's record too
+    assert {store.get(publication_key("a1", v, "rest")).data["status"] for v in ("v1", "v2", "v3")} == {"unpublished"}
+    assert all(line["result"] == "deleted" for line in lines) and len(lines) == 3
+    # Again: nothing left to delete.
+    assert (
+        unpublish_departed(Targets(targets), store, {"a1": "2026-12-07T10:00:00+00:00"}, lambda c, n: (deleter, {}))
+        == []
+    )
+    # A target that did not opt in keeps its posts.
+    store2 = FakeStore()
+    posted_photo(store2, "a1", {"v1": ("published", "post-1")})
+    quiet = [{"name": "rest", "platform": "rest"}]
+    assert unpublish_departed(Targets(quiet), store2, {"a1": "x"}, lambda c, n: (deleter, {})) == []
+
+
+def test_a_platform_that_cannot_delete_is_recorded_once_and_a_failed_delete_is_tried_again():
+    from socialomega.scheduling.unpublish import unpublish_departed
+
+    targets = [{"name": "rest", "platform": "rest", "unpublish_on_leave": True}]
+    store = FakeStore()
+    posted_photo(store, "a1", {"v1": ("published", "post-1")})
+    cannot = Deleter(delete=False)
+    [line] = unpublish_departed(Targets(targets), store, {"a1": "t"}, lambda c, n: (cannot, {}))
+    assert "cannot delete" in line["result"] and cannot.deleted == []
+    assert unpublish_departed(Targets(targets), store, {"a1": "t"}, lambda c, n: (cannot, {})) == []  # asked once
+    store = FakeStore()
+    posted_photo(store, "a1", {"v1": ("published", "post-1")})
+    busy = Deleter(answer=Outcome("retryable", 503, "http_503", "busy"))
+    [line] = unpublish_departed(Targets(targets), store, {"a1": "t"}, lambda c, n: (busy, {}))
+    assert (
+        line["result"].startswith("http_503")
+        and store.get(publication_key("a1", "v1", "rest")).data["status"] == "published"
+    )
+    assert len(unpublish_departed(Targets(targets), store, {"a1": "t"}, lambda c, n: (busy, {}))) == 1  # again

@@ -171,8 +171,8 @@ def _reason(record: dict[str, Any]) -> str:
         return ""  # a published record keeps its earlier tries' `last_error`: no reason to show then
     if status == "scheduled":
         return f"at {str(record.get('slot_at') or '')[:16].replace('T', ' ')} UTC: {record.get('reason') or ''}".strip()
-    if status == "cancelled":
-        return str(record.get("reason") or "cancelled")
+    if status in ("cancelled", "unpublished"):
+        return str(record.get("reason") or status)
     error = error_text(record.get("error") or record.get("last_error"))
     if status == "deferred" and record.get("retry_at"):
         return f"next try {str(record['retry_at'])[:16].replace('T', ' ')} UTC: {error}"

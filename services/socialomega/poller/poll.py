@@ -225,26 +225,28 @@ class Poller:
         self._record_selection(source, walk, seen)
 
     def _record_selection(self, source: PhotoSource, walk: Pass, seen: list[str] | None) -> None:
-        """What a complete pass says about the selection, for scheduled posts (scheduling/
-        release.py): every photo an album or inbox pass listed, or the photos a keyword pass
-        found no longer tagged (kept, with when, until they are tagged again)."""
+        """Which photos left the selection, and when (`left`: asset id -> the pass that saw it
+        go), for scheduled posts and unpublishing (scheduling/release.py). An album or inbox
+        pass lists every selected photo: a photo the previous complete pass listed and this one
+        does not has left (`asset_ids` keeps this pass's listing to compare the next with). A
+        keyword pass lists the photos changed since the last one: one found without the
+        keyword has left. A photo back in the selection is no longer `left`."""
         now = self._now()
-        key = keys.selection_key(source.name)
-        if seen is not None:
-            listed = {"source": source.name, "pass_started_at": walk.started_at, "finished_at": now}
-            self.store.put(key, {**listed, "asset_ids": sorted(set(seen))})
+        dropped = [] if seen is not None else list(getattr(source, "deselected", None) or [])
+        if seen is None and not dropped:
             return
-        dropped = list(getattr(source, "deselected", None) or [])
-        if not dropped:
-            return
+        current = set(seen) if seen is not None else set()
 
         def note(doc: dict[str, Any] | None) -> dict[str, Any]:
-            left = dict((doc or {}).get("left") or {})
-            left.update(dict.fromkeys(dropped, now))
+            doc = doc or {}
+            left = {k: v for k, v in dict(doc.get("left") or {}).items() if k not in current}
+            gone = set(doc.get("asset_ids") or ()) - current if seen is not None else set(dropped)
+            left.update({asset: now for asset in gone if asset not in left})
             recent = dict(sorted(left.items(), key=lambda item: item[1])[-MAX_LEFT:])
-            return {"source": source.name, "finished_at": now, "left": recent}
+            listing = {"asset_ids": sorted(current), "pass_started_at": walk.started_at} if seen is not None else {}
+            return {**doc, "source": source.name, "finished_at": now, "left": recent, **listing}
 
-        self.store.update(key, note)
+        self.store.update(keys.selection_key(source.name), note)
 
     def _stop(
         self, source: str, walk: Pass, resume: dict[str, Any], failed: bool, why: str, result: PollResult, log: Any

@@ -7,7 +7,8 @@ never silently reposted), and for a new version of a photo the target already pu
 (publishers/edits.py): `edit_ignored` (the first post stands) or `updated` (that post was changed
 in place), each with the earlier post's `remote_id`; `scheduled` (waiting in its target's slot
 until `slot_at`, scheduling/service.py) and `cancelled` (the photo left the selection before its
-slot, or an operator cancelled it).
+slot, or an operator cancelled it); `unpublished` (its post deleted when the photo left the
+selection, on a target with unpublish_on_leave).
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from typing import Any
 from socialomega.core import store as keys
 from socialomega.core.store import Document, MetadataStore
 
-FINAL = {"published", "failed", "unconfirmed", "edit_ignored", "updated", "cancelled"}
+FINAL = {"published", "failed", "unconfirmed", "edit_ignored", "updated", "cancelled", "unpublished"}
 
 
 @dataclass

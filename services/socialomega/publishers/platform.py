@@ -41,6 +41,9 @@ class TargetKeys(BaseModel):
     # Posting slots, time zone and daily maximum (scheduling/slots.ScheduleSettings); none: each
     # photo goes out as soon as it is ready.
     schedule: ScheduleSettings | None = None
+    # Delete this target's posts of a photo that leaves the album, the inbox or its keyword
+    # (scheduling/unpublish.py), where the platform can delete a post.
+    unpublish_on_leave: bool = False
 
 
 class PlatformSettings(TargetKeys):

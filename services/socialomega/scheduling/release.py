@@ -63,9 +63,8 @@ def release_all(
 
 
 class Selections:
-    """What the poller's last complete passes saw (core/store.selection_key): a photo missing
-    from an album or inbox pass that began after its post was planned has left the selection;
-    so has one a keyword pass found without the keyword after it was planned."""
+    """What the poller's passes saw leave the selection (core/store.selection_key, `left`): a
+    photo that left after its post was planned is cancelled; one that left may be unpublished."""
 
     def __init__(self, store: ListedDocuments) -> None:
         self.store = store
@@ -78,24 +77,27 @@ class Selections:
             self._passes = {str(d.data.get("source")): d.data for d in docs if d is not None}
         return self._passes
 
-    def left(self, slot: Slot) -> str | None:
-        """Why the slot's photo no longer goes out (None: it still does, or nobody can tell)."""
-        asset_id = str(slot.data["asset_id"])
+    def left_at(self, asset_id: str) -> tuple[str, str] | None:
+        """(when the poller saw the photo leave, from where), or None when it has not left."""
         asset = self.store.get(asset_key(asset_id))
         source = str((asset.data if asset else {}).get("source") or "")
-        listed = self._read().get(source)
-        planned = str(slot.data.get("created_at") or "")
-        if listed is None:
-            return None
-        left_at = (listed.get("left") or {}).get(asset_id)  # a keyword selection: the tag removed
-        if left_at is not None:
-            if left_at <= planned:
-                return None  # tagged again since: a new version, planned after
-            return f"the photo lost its publishing keyword before its slot (seen at {left_at})"
-        if str(listed.get("pass_started_at") or "") <= planned or asset_id in set(listed.get("asset_ids") or ()):
-            return None
-        where = "the inbox" if source == "inbox" else "the album"
-        return f"the photo left {where} before its slot (the {source} pass of {listed.get('finished_at')})"
+        left = ((self._read().get(source) or {}).get("left") or {}).get(asset_id)
+        return None if left is None else (str(left), source)
+
+    def left(self, slot: Slot) -> str | None:
+        """Why the slot's photo no longer goes out (None: it still does, or nobody can tell)."""
+        found = self.left_at(str(slot.data["asset_id"]))
+        if found is None or found[0] <= str(slot.data.get("created_at") or ""):
+            return None  # still selected, or left before this version was planned (back since)
+        return f"the photo left the selection before its slot ({_from(found[1])}, seen at {found[0]})"
+
+    def departed(self, since: str) -> dict[str, str]:
+        """Every photo that left the selection since `since` (ISO 8601): asset id -> when."""
+        return {a: at for doc in self._read().values() for a, at in (doc.get("left") or {}).items() if at >= since}
+
+
+def _from(source: str) -> str:
+    return "the inbox" if source == "inbox" else "the album or its keyword"
 
 
 def _settle(store: ListedDocuments, slot: Slot, status: str, fields: dict[str, Any]) -> None:
