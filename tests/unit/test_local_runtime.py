@@ -422,3 +422,23 @@ def test_each_consumer_runs_as_many_instances_as_terraform_allows(sqs, handlers,
 def test_a_concurrency_terraform_did_not_give_is_refused(value, message):
     with pytest.raises(ValueError, match=message):
         LocalRuntime.from_terraform_outputs(_outputs(processor=value))
+
+
+class DelayedSqs(FakeSqs):
+    """Queues whose only messages are delayed (deferred publications sent again for later)."""
+
+    delayed = 3
+
+    def get_queue_attributes(self, QueueUrl: str, AttributeNames: list[str]) -> dict[str, Any]:  # noqa: N803
+        answer = super().get_queue_attributes(QueueUrl, AttributeNames)
+        answer["Attributes"]["ApproximateNumberOfMessagesDelayed"] = str(self.delayed)
+        return answer
+
+
+@pytest.mark.parametrize(("waiting", "idle"), [(3, True), (2, False), (None, False)])
+def test_delayed_messages_of_deferred_publications_do_not_keep_the_pipeline_busy(clock, waiting, idle):
+    """The demo's "done": nothing due is left. Three delayed messages are all deferred
+    publications only when three publications say they wait for a later time."""
+    rt = LocalRuntime([consumer()], [], clock=clock, sqs=DelayedSqs(clock))
+    done = rt.wait_until_idle(timeout=2.0, quiet_seconds=0, waiting=None if waiting is None else lambda: waiting)
+    assert done is idle
