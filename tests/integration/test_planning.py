@@ -16,6 +16,7 @@ import pytest
 
 from socialomega.core import aws, config
 from socialomega.core import store as keys
+from socialomega.sandbox.photos import PUBLISH_ALBUM
 from tests.conftest import wait_idle
 
 pytestmark = pytest.mark.integration
@@ -40,15 +41,28 @@ def social_count(sandbox, platform: str) -> int:
 
 
 def test_keywords_choose_the_target_the_caption_and_the_crop(sandbox, store, runtime, first_run):  # noqa: ARG001
-    # A photo Instagram's 4:5..1.91:1 range makes the processor cut (a panorama or a tall one).
-    photo = next(p for p in photos(sandbox) if not 0.8 <= p.width / p.height <= 1.91)
-    before = {name: social_count(sandbox, name) for name in ("instagram", "x", "facebook", "linkedin")}
-    old = photo.version
-    keywords = ["so:only:instagram", "so:caption:instagram:Planned in Lightroom", "so:crop:north", "so:crop:west"]
-    version = sandbox.edit_photo(photo.id, keywords=[*photo.keywords, *keywords], develop=False)
-    runtime.run_schedule("poller")
-    wait_idle(runtime)
+    """On a photo of its own (taken out of the album at the end, so the suites that follow see
+    the sandbox's photos only): posted everywhere first, then its keywords edited."""
+    album = sandbox.lightroom.state.album_by_name(PUBLISH_ALBUM).id
+    photo = sandbox.add_photo(in_album=True)
+    while 0.8 <= photo.width / photo.height <= 1.91:  # one Instagram's 4:5..1.91:1 range makes the processor cut
+        sandbox.lightroom.state.album_remove(album, [photo.id])
+        photo = sandbox.add_photo(in_album=True)
+    try:
+        runtime.run_schedule("poller")
+        wait_idle(runtime)
+        before = {name: social_count(sandbox, name) for name in ("instagram", "x", "facebook", "linkedin")}
+        keywords = ["so:only:instagram", "so:caption:instagram:Planned in Lightroom", "so:crop:north", "so:crop:west"]
+        version = sandbox.edit_photo(photo.id, keywords=[*photo.keywords, *keywords], develop=False)
+        runtime.run_schedule("poller")
+        wait_idle(runtime)
+        check_the_plan(sandbox, store, photo, photo.version, version, before)
+    finally:
+        sandbox.lightroom.state.album_remove(album, [photo.id])
 
+
+def check_the_plan(sandbox, store, photo, old: str, version: str, before: dict[str, int]) -> None:
+    """Instagram only, the caption as written, the crop anchored (not centred as before)."""
     after = {name: social_count(sandbox, name) for name in before}
     assert after == {**before, "instagram": before["instagram"] + 1}, "posted to Instagram only"
     post = sandbox.social_posts("instagram")[-1]

@@ -93,6 +93,12 @@ def scheduled(sandbox, stack, store, runtime, first_run) -> Iterator[dict[str, A
         os.environ.pop(EPOCH_VARIABLE, None)
         ssm.put_parameter(Name=name, Value=original, Overwrite=True)
         config.clear_caches()
+        # The twelve photos (some with publishing keywords) leave the album: the suites that
+        # follow work on the sandbox's own photos.
+        added = [p.id for p in locals().get("photos", [])]
+        if added:
+            state = sandbox.lightroom.state
+            state.album_remove(state.album_by_name(PUBLISH_ALBUM).id, [a for a in added if a != photos[7].id])
 
 
 def slot_state(store, key: str) -> str | None:
