@@ -291,3 +291,30 @@ def test_a_platform_that_cannot_delete_is_recorded_once_and_a_failed_delete_is_t
         and store.get(publication_key("a1", "v1", "rest")).data["status"] == "published"
     )
     assert len(unpublish_departed(Targets(targets), store, {"a1": "t"}, lambda c, n: (busy, {}))) == 1  # again
+
+
+def test_an_edit_before_the_slot_takes_the_waiting_versions_place_and_posts_once():
+    world = World()
+    world.photo("p0")
+    world.photo("p1")
+    edited = new_event(
+        "PublishRequested",
+        "p0",
+        {
+            "target": "rest",
+            "platform": "rest",
+            "version": "v2",
+            "variant": {"bucket": "b", "key": "k", "width": 1080, "height": 1080},
+            "metadata": {"title": "p0, warmer"},
+            "earlier_versions": ["v1"],
+        },
+    )
+    assert world.service.handle(edited) == "scheduled"
+    first = world.store.get(publication_key("p0", "v1", "rest")).data
+    second = world.store.get(publication_key("p0", "v2", "rest")).data
+    assert first["status"] == "cancelled" and "replaced by version v2" in first["reason"]
+    assert second["slot_at"] == first["slot_at"]  # the same slot, ahead of p1
+    world.run_until(MONDAY + timedelta(days=1))
+    assert [asset for asset, _ in world.platform.posts] == ["p0", "p1"]  # p0 once, as v2
+    assert world.store.get(publication_key("p0", "v2", "rest")).data["status"] == "published"
+    assert world.store.get(publication_key("p0", "v1", "rest")).data["status"] == "cancelled"

@@ -80,19 +80,23 @@ class Scheduler:
     def hold(
         self, claim: dict[str, Any], request: PublishRequest, target: dict[str, Any], envelope: dict[str, Any]
     ) -> Held | None:
-        """None: post now. Held: the post waits for `at` (the caller records it and acknowledges)."""
+        """None: post now. Held: the post waits for `at` (the caller records it and acknowledges).
+        A new version of a photo whose earlier version still waits takes that one's place (and
+        time, unless it has its own): an edit before the slot never posts twice."""
         settings = schedule_of(target)
         plan = plan_from(request.metadata)
-        if settings is None and plan.at is None:
-            return None  # as soon as it can: no slot queue
         now = self.clock.now()
         if claim.get("slot_at"):  # planned before: its time has come (released), or not yet
             at = datetime.fromisoformat(str(claim["slot_at"]))
             return None if at <= now else Held(at, str(claim.get("slot_key")), "waiting for its slot")
+        replaced = self._replace_waiting(request)
+        wanted = plan.at or replaced
+        if settings is None and wanted is None:
+            return None  # as soon as it can: no slot queue
         for _ in range(RACES):
             try:
                 taken = self.queue.taken(request.target, now)
-                at = next_slot(settings, taken, now, quotas=quotas_of(target), at=plan.at)
+                at = next_slot(settings, taken, now, quotas=quotas_of(target), at=wanted)
             except NoSlot as exc:
                 raise ConfigError(f"target {request.target}: no slot for this photo: {exc}") from None
             record = {
@@ -109,9 +113,34 @@ class Scheduler:
             if key is not None:
                 if at <= now:
                     return None
-                why = f"its own time (so:at {plan.at.isoformat()})" if plan.at else "the target's next free slot"
+                why = (
+                    f"its own time (so:at {plan.at.isoformat()})"
+                    if plan.at
+                    else "the time of the version it replaces"
+                    if replaced
+                    else "the target's next free slot"
+                )
                 return Held(at, key, f"scheduled for {at.isoformat()}: {why}")
         raise RetryLater(f"{request.target}: every slot chosen was taken by another delivery first", 1.0)
+
+    def _replace_waiting(self, request: PublishRequest) -> datetime | None:
+        """Cancel an earlier version of the photo still waiting on this target; its time."""
+        store = self.queue.store
+        for version in request.earlier_versions:
+            key = publication_key(request.asset_id, version, request.target)
+            doc = store.get(key)
+            if doc is None or doc.data.get("status") != "scheduled" or not doc.data.get("slot_at"):
+                continue
+            why = f"replaced by version {request.version} before its slot"
+            if doc.data.get("slot_key"):
+                self.queue.mark(str(doc.data["slot_key"]), "cancelled", reason=why)
+
+            def cancel(record: dict[str, Any] | None, why: str = why) -> dict[str, Any] | None:
+                return None if record is None else {**record, "status": "cancelled", "reason": why}
+
+            store.update(key, cancel)
+            return datetime.fromisoformat(str(doc.data["slot_at"]))
+        return None
 
     def release(
         self,
