@@ -57,10 +57,11 @@ def scheduled(sandbox, stack, store, runtime, first_run) -> Iterator[dict[str, A
     )
     config.clear_caches()
     x_calls_before = len([r for r in sandbox.social["x"].request_log() if r.get("path") == "/2/tweets"])
+    photos: list[Any] = []
     try:
-        photos = [sandbox.add_photo(in_album=True) for _ in range(12)]
+        photos += [sandbox.add_photo(in_album=True) for _ in range(12)]
         only_linkedin = sandbox.edit_photo(photos[3].id, keywords=["so:only:linkedin"], develop=False)
-        # Its own time: day 3, 11:30 (virtual), not one of the slots.
+        # Its own time: in 2 h 17 min (real time, as planning runs on it), not one of the slots.
         own = (datetime.now(UTC) + timedelta(hours=2, minutes=17)).replace(second=0, microsecond=0)
         own_version = sandbox.edit_photo(photos[5].id, keywords=[f"so:at:{own:%Y-%m-%d %H:%M}"], develop=False)
         runtime.run_schedule("poller")
@@ -95,10 +96,9 @@ def scheduled(sandbox, stack, store, runtime, first_run) -> Iterator[dict[str, A
         config.clear_caches()
         # The twelve photos (some with publishing keywords) leave the album: the suites that
         # follow work on the sandbox's own photos.
-        added = [p.id for p in locals().get("photos", [])]
-        if added:
+        if photos:
             state = sandbox.lightroom.state
-            state.album_remove(state.album_by_name(PUBLISH_ALBUM).id, [a for a in added if a != photos[7].id])
+            state.album_remove(state.album_by_name(PUBLISH_ALBUM).id, [p.id for p in photos])
 
 
 def slot_state(store, key: str) -> str | None:
