@@ -167,7 +167,8 @@ def sample_report() -> dict[str, Any]:
 @pytest.fixture(scope="session")
 def chromium() -> Iterator[Chromium]:
     if not Path(CHROMIUM).exists():
-        pytest.skip(f"{CHROMIUM} is not installed (Debian: apt-get install chromium)")
+        # Not a skip: `make test-browser` installs it (`make chromium`), so its absence is a failure.
+        pytest.fail(f"{CHROMIUM} is not installed: run `make chromium` (Debian's chromium package)")
     profile = tempfile.mkdtemp(prefix="so-chromium-")
     BUILD.mkdir(exist_ok=True)
     try:
