@@ -34,6 +34,21 @@ def environ() -> Mapping[str, str]:
     return {**os.environ, **own} if own else os.environ
 
 
+def days_variable(variables: Mapping[str, str], name: str, default: float) -> float:
+    """A number of days (0 < days <= 365) from the environment variable `name`, or `default`
+    when it is unset or empty; ConfigError naming the variable otherwise."""
+    raw = variables.get(name)
+    if raw in (None, ""):
+        return default
+    try:
+        days = float(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a number of days, not {raw!r}") from None
+    if not 0 < days <= 365:
+        raise ConfigError(f"{name} must be between 0 and 365 days, not {raw!r}")
+    return days
+
+
 @contextmanager
 def function_environment(values: Mapping[str, str]) -> Iterator[None]:
     """Run a local invocation with its function's own environment variables."""

@@ -45,16 +45,7 @@ class PullSettings:
     @classmethod
     def from_env(cls, variables: Mapping[str, str] | None = None) -> PullSettings:
         variables = config.environ() if variables is None else variables
-        raw = variables.get(MAX_AGE_VARIABLE)
-        if raw in (None, ""):
-            return cls()
-        try:
-            days = float(raw)
-        except ValueError:
-            raise ConfigError(f"{MAX_AGE_VARIABLE} must be a number of days, not {raw!r}") from None
-        if not 0 < days <= 365:
-            raise ConfigError(f"{MAX_AGE_VARIABLE} must be between 0 and 365 days, not {raw!r}")
-        return cls(days)
+        return cls(config.days_variable(variables, MAX_AGE_VARIABLE, DEFAULT_MAX_AGE_DAYS))
 
 
 def _ref(marker: dict[str, Any]) -> PostRef:

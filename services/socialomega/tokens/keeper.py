@@ -17,7 +17,7 @@ from datetime import datetime
 from typing import Any
 
 from socialomega.core import config, metrics
-from socialomega.core.config import ConfigError, Configuration
+from socialomega.core.config import Configuration
 from socialomega.core.logging import get_logger
 from socialomega.tokens.health import DEFAULT_WITHIN_DAYS, RefreshResult, Sessions, refresh_tokens
 
@@ -34,16 +34,7 @@ class KeeperSettings:
     @classmethod
     def from_env(cls, variables: Mapping[str, str] | None = None) -> KeeperSettings:
         variables = config.environ() if variables is None else variables
-        raw = variables.get(WITHIN_DAYS_VARIABLE)
-        if raw in (None, ""):
-            return cls()
-        try:
-            days = float(raw)
-        except ValueError:
-            raise ConfigError(f"{WITHIN_DAYS_VARIABLE} must be a number of days, not {raw!r}") from None
-        if not 0 < days <= 365:
-            raise ConfigError(f"{WITHIN_DAYS_VARIABLE} must be between 0 and 365 days, not {raw!r}")
-        return cls(days)
+        return cls(config.days_variable(variables, WITHIN_DAYS_VARIABLE, DEFAULT_WITHIN_DAYS))
 
 
 def report_line(result: RefreshResult) -> dict[str, Any]:
