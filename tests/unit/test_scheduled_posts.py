@@ -144,6 +144,26 @@ def test_while_the_breaker_is_open_the_passed_slots_move_on_in_order():
     assert [asset for asset, _ in world.platform.posts] == ["p0", "p1", "p2"]
 
 
+def test_a_photos_own_time_is_kept_on_a_full_day_and_while_the_breaker_moves_the_others():
+    world = World()
+    world.photo("p0")  # 09:00
+    world.photo("p1")  # 18:00: Monday is full (max_per_day 2)
+    assert world.photo("own", ["so:at:2026-12-07 13:30"]) == "scheduled"
+    assert world.record("own")["slot_at"].startswith("2026-12-07T13:30")  # kept on the full day
+    assert world.photo("p2") == "scheduled" and world.record("p2")["slot_at"].startswith("2026-12-08T09:00")
+    world.now[0] = MONDAY + timedelta(hours=3)  # 10:00: 09:00 passed while the platform was down
+    world.release(breaker_open=True)
+    waiting = operations.waiting(world.store, [Target.model_validate(TARGET)], world.clock)
+    assert [(r["asset_id"], r["at"][:16]) for r in waiting] == [
+        ("own", "2026-12-07T13:30"),  # the photographer's time is not pushed away by a delayed post
+        ("p0", "2026-12-07T18:00"),
+        ("p1", "2026-12-08T09:00"),
+        ("p2", "2026-12-08T18:00"),
+    ]
+    world.run_until(MONDAY + timedelta(days=2))
+    assert [asset for asset, _ in world.platform.posts] == ["own", "p0", "p1", "p2"]
+
+
 def test_an_operator_cancels_one_photo_and_sends_another_now():
     world = World()
     for n in range(3):

@@ -359,11 +359,21 @@ def test_own_time_exactly_when_allowed():
 def test_own_time_not_allowed_takes_the_next_allowed_after_it():
     now = utc(2026, 12, 7, 7)
     own = utc(2026, 12, 9, 14, 27)  # Wednesday, 15:27 in Berlin
-    full = WEEKDAYS.model_copy(update={"max_per_day": 1})
-    assert next_slot(full, taken(utc(2026, 12, 9, 8)), now, at=own) == utc(2026, 12, 10, 8)  # the day is full
     assert next_slot(WEEKDAYS, taken(own - HOUR), now, at=own, quotas=[Quota(1, 2 * HOUR)]) == utc(2026, 12, 9, 17)
     # Without slots: the earliest instant the quota allows.
     assert next_slot(None, taken(own - HOUR), now, at=own, quotas=[Quota(1, 2 * HOUR)]) == own + HOUR
+
+
+def test_own_time_is_kept_on_a_full_day_and_still_counts_for_it():
+    now = utc(2026, 12, 7, 7)
+    own = utc(2026, 12, 9, 14, 27)  # Wednesday, 15:27 in Berlin
+    full = WEEKDAYS.model_copy(update={"max_per_day": 1})
+    wednesday_morning = utc(2026, 12, 9, 8)
+    assert next_slot(full, taken(wednesday_morning), now, at=own) == own  # the photographer's time wins
+    # Planned first, the own time fills Wednesday: the schedule's next post goes to Thursday.
+    assert next_slot(full, taken(own), utc(2026, 12, 9, 7)) == utc(2026, 12, 10, 8)
+    # A slot instant another post holds still moves it (one post per slot).
+    assert next_slot(full, taken(wednesday_morning), now, at=wednesday_morning) == utc(2026, 12, 10, 8)
 
 
 def test_no_slot_within_the_horizon():
@@ -409,14 +419,17 @@ schedules = st.builds(
 offsets = st.integers(-3 * 24 * 60, 3 * 24 * 60).map(lambda minutes: timedelta(minutes=minutes))
 
 
-def _allowed(schedule, times: list[datetime], moment: datetime, quotas, *, own_time: bool = False) -> bool:
-    """Whether one more post at `moment` keeps the rules, given the posts at `times`."""
+def _allowed(
+    schedule, times: list[datetime], moment: datetime, quotas, *, off_slot: bool = False, daily: bool = True
+) -> bool:
+    """Whether one more post at `moment` keeps the rules, given the posts at `times` (`off_slot`:
+    it may be off the slots; not `daily`: max_per_day does not hold it, as for a photo's own time)."""
     slotted = schedule is not None and any(schedule.week)
-    if slotted and not own_time and not is_slot(schedule, moment):
+    if slotted and not off_slot and not is_slot(schedule, moment):
         return False
     if slotted and moment in times and is_slot(schedule, moment):
         return False
-    if schedule is not None and schedule.max_per_day:
+    if schedule is not None and schedule.max_per_day and daily:
         zone = schedule.zone
         same_day = [t for t in times if t.astimezone(zone).date() == moment.astimezone(zone).date()]
         if len(same_day) >= schedule.max_per_day:
@@ -474,7 +487,7 @@ def test_own_time_is_kept_exactly_when_the_rules_allow_it(schedule, posts, quota
     chosen = next_slot(schedule, taken(*times), now, quotas=quotas, at=own)
     wanted = max(now, own)
     assert chosen >= wanted
-    if _allowed(schedule, times, wanted, quotas, own_time=True):
+    if _allowed(schedule, times, wanted, quotas, off_slot=True, daily=False):
         assert chosen == wanted
     else:
         assert chosen > wanted
@@ -546,6 +559,34 @@ def test_replan_moves_a_blocked_post_on_from_its_own_time():
     published = taken(utc(2026, 12, 9, 8))  # counted although after now (e.g. a clock ahead)
     # Wednesday is full: "b" moves on to Thursday, not back to the free Monday and Tuesday slots.
     assert replan(capped, [Taken(utc(2026, 12, 9, 18), "b")], now, published=published) == [("b", utc(2026, 12, 10, 9))]
+    # A photo's own time that has not passed stays on the full day, as next_slot placed it.
+    own = Taken(utc(2026, 12, 9, 13, 15), "own", own=True)
+    assert replan(capped, [own], now, published=published) == [("own", own.at)]
+
+
+def test_replan_keeps_a_photos_own_time_and_moves_the_others_around_it():
+    now = utc(2026, 12, 7, 10)
+    capped = DAILY.model_copy(update={"max_per_day": 2})
+    pending = [
+        Taken(utc(2026, 12, 7, 9), "a"),  # passed in the outage
+        Taken(utc(2026, 12, 7, 13, 30), "own", own=True),  # the photographer's time: it stays
+        Taken(utc(2026, 12, 7, 18), "b"),
+    ]
+    # "a" takes 18:00 (Monday: "own" and "a" make two), so "b" moves to Tuesday.
+    assert replan(capped, pending, now) == [
+        ("a", utc(2026, 12, 7, 18)),
+        ("own", utc(2026, 12, 7, 13, 30)),
+        ("b", utc(2026, 12, 8, 9)),
+    ]
+    # Its time passed in the outage: it flows on with the others, in order.
+    passed = [Taken(utc(2026, 12, 7, 9, 30), "own", own=True), Taken(utc(2026, 12, 7, 18), "b")]
+    assert replan(DAILY, passed, now) == [("own", utc(2026, 12, 7, 18)), ("b", utc(2026, 12, 8, 9))]
+    # A quota still moves it: one post per 12 h, and a post went out at 08:00.
+    quota = [Quota(1, 12 * HOUR)]
+    kept = [Taken(utc(2026, 12, 7, 13, 30), "own", own=True)]
+    assert replan(DAILY, kept, now, quotas=quota, published=taken(utc(2026, 12, 7, 8))) == [
+        ("own", utc(2026, 12, 8, 9))
+    ]
 
 
 def test_replan_with_the_x_cap_without_slots():
@@ -619,7 +660,7 @@ def test_replan_keeps_order_and_every_rule(schedule, pending_offsets, published_
         assert moment >= post.at  # later or kept, never earlier
     for index, moment in enumerate(times):
         kept = moment == pending[index].at
-        assert _allowed(schedule, [*published, *times[:index]], moment, quotas, own_time=kept)
+        assert _allowed(schedule, [*published, *times[:index]], moment, quotas, off_slot=kept)
 
 
 # --- the schedule clock -----------------------------------------------------------------------

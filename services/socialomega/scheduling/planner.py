@@ -14,10 +14,13 @@ The rules, the same for `next_slot` (one new post) and `replan` (a queue that fe
   https://developers.facebook.com/docs/instagram-platform/instagram-graph-api/reference/ig-user/media_publish).
   Planning within the cap means a post never waits by re-sending itself into a 429. A post stops
   counting at exactly its time + window.
-- A photo's own time (`at`, from `so:at`). It goes out at exactly max(at, now) when max_per_day
-  and the quotas allow that instant (and, when it is a slot instant, the slot is free); it does
-  not have to be a slot. Otherwise it takes the next slot after it (without slots: the earliest
-  instant the rules allow after it), as any other post would.
+- A photo's own time (`at`, from `so:at`). It goes out at exactly max(at, now) when the quotas
+  allow that instant (and, when it is a slot instant, the slot is free); it does not have to be
+  a slot, and a day already at max_per_day does not move it: the daily maximum paces the posts
+  the schedule places, the photographer's own time is their choice (it still counts for its day,
+  so the schedule places fewer around it). A platform's quota is not the photographer's to
+  waive: when it, or a taken slot instant, blocks the time, the post takes the next slot after it
+  (without slots: the earliest instant the rules allow after it), as any other post would.
 - Horizon. The search looks `horizon` (366 days) past the earliest instant allowed (now, or the
   photo's own time); nothing there raises `NoSlot`.
 
@@ -57,10 +60,12 @@ class NoSlot(Exception):
 
 @dataclass(frozen=True)
 class Taken:
-    """A post of this target, planned or published, and its time (aware)."""
+    """A post of this target, planned or published, and its time (aware); `own`: the time is the
+    photo's own (`so:at`), which replan keeps in place while the quotas allow it."""
 
     at: datetime
     key: str
+    own: bool = False
 
 
 @dataclass(frozen=True)
@@ -93,7 +98,7 @@ def next_slot(
     if at is None:
         return book.earliest(now, "the next post")
     own = max(now, aware_utc(at, "at"))
-    return own if book.allows_exactly(own) else book.earliest(own, "the next post")
+    return own if book.allows_exactly(own, own_time=True) else book.earliest(own, "the next post")
 
 
 def replan(
@@ -108,11 +113,14 @@ def replan(
     """Every pending post's (key, time), in the order given, after slots passed without them
     (an outage, an open breaker).
 
-    `pending` is the posting order: the returned times never decrease along it and none is
-    before `now`. `published` posts count for the slots they hold, max_per_day and the quotas.
-    Walking the queue in order, each post:
+    First, a photo's own time (`own`) that has not passed stays where it is when the quotas
+    still allow it given the published posts (and, on a slot instant, no published post holds
+    it): the photographer chose that time, and a delayed post does not push it away.
+    The other posts are the posting order: their times never decrease along it and none is
+    before `now`. `published` posts and the own times kept count for the slots they hold,
+    max_per_day and the quotas. Walking them in order, each post:
     - keeps its time when that is not before `now` nor before the post ahead of it, and the
-      rules (module docstring) still allow it given the posts ahead and the published ones;
+      rules (module docstring) still allow it given the posts ahead and the ones counted;
     - otherwise (its time passed, or a post ahead now holds its slot or fills its day or quota)
       takes the next free instant from max(its own time, the time of the post ahead, now): a
       slot, or without slots the earliest instant the rules allow. So the first post whose slot
@@ -124,18 +132,24 @@ def replan(
     """
     now = aware_utc(now, "now")
     book = _Book(settings, quotas, (aware_utc(post.at, f"the time of {post.key}") for post in published), horizon)
-    planned: list[tuple[str, datetime]] = []
+    chosen: dict[int, datetime] = {}
+    for index, post in enumerate(pending):
+        wanted = aware_utc(post.at, f"the time of {post.key}")
+        if post.own and wanted >= now and book.allows_exactly(wanted, own_time=True):
+            book.add(wanted)
+            chosen[index] = wanted
     ahead = now
-    for post in pending:
+    for index, post in enumerate(pending):
+        if index in chosen:
+            continue
         wanted = aware_utc(post.at, f"the time of {post.key}")
         if wanted >= ahead and book.allows_exactly(wanted):
-            chosen = wanted
+            at = wanted
         else:
-            chosen = book.earliest(max(ahead, wanted), f"pending post {post.key}")
-        book.add(chosen)
-        planned.append((post.key, chosen))
-        ahead = chosen
-    return planned
+            at = book.earliest(max(ahead, wanted), f"pending post {post.key}")
+        book.add(at)
+        chosen[index] = ahead = at
+    return [(post.key, chosen[index]) for index, post in enumerate(pending)]
 
 
 class _Book:
@@ -162,11 +176,12 @@ class _Book:
         if self.max_per_day:
             self.per_day[local_day(self.settings, moment)] += 1
 
-    def allows_exactly(self, moment: datetime) -> bool:
-        """Whether a post may go out at exactly `moment` (any instant, slot or not)."""
+    def allows_exactly(self, moment: datetime, *, own_time: bool = False) -> bool:
+        """Whether a post may go out at exactly `moment` (any instant, slot or not); a photo's
+        own time is not held to max_per_day (module docstring)."""
         if moment in self.instants and self.slotted and self.settings and is_slot(self.settings, moment):
             return False  # one post per slot instant
-        return self.blocked_until(moment) is None
+        return self.blocked_until(moment, daily=not own_time) is None
 
     def earliest(self, lower: datetime, what: str) -> datetime:
         """The first instant >= lower the rules allow: a free slot, or any instant without slots."""
@@ -216,11 +231,11 @@ class _Book:
             stream = self._stream = _SlotStream(self.settings, lower, lower + 2 * self.horizon)
         return stream
 
-    def blocked_until(self, moment: datetime) -> datetime | None:
-        """None when max_per_day and every quota allow a post at `moment`; otherwise an instant
-        before which they cannot (each blocking rule gives way no earlier than it)."""
+    def blocked_until(self, moment: datetime, *, daily: bool = True) -> datetime | None:
+        """None when max_per_day (unless not `daily`) and every quota allow a post at `moment`;
+        otherwise an instant before which they cannot (each blocking rule gives way no earlier)."""
         waits: list[datetime] = []
-        if self.max_per_day and self.per_day[local_day(self.settings, moment)] >= self.max_per_day:
+        if daily and self.max_per_day and self.per_day[local_day(self.settings, moment)] >= self.max_per_day:
             waits.append(next_local_midnight(self.settings, moment))  # a full day stays full
         for quota in self.quotas:
             wait = self._quota_wait(quota, moment)

@@ -182,7 +182,8 @@ class Scheduler:
         pending = [s for s in slots if s.state == "waiting"]
         posted = [Taken(s.at, s.key) for s in slots if s.state in ("released", "published") and s.at >= now - KEEP]
         settings = schedule_of(target)
-        plan = replan(settings, [Taken(s.at, s.key) for s in pending], now, quotas=quotas_of(target), published=posted)
+        waiting = [Taken(s.at, s.key, own=s.data.get("why") == "so:at" and "moved_from" not in s.data) for s in pending]
+        plan = replan(settings, waiting, now, quotas=quotas_of(target), published=posted)
         moved = 0
         # Last first: each post's new instant is then one a later post has already left.
         for slot, (_, at) in reversed(list(zip(pending, plan, strict=True))):
